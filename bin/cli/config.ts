@@ -1,0 +1,53 @@
+import os from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from '../../lambdas/core/errors.js';
+
+const truthy = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined ? undefined : /^(1|true|yes)$/i.test(v.trim())));
+
+/** The CLI's environment (DESIGN.md §5), read once and validated. Values are never printed. */
+const envSchema = z.object({
+  DATABASE_URL: z.string().trim().min(1).optional(),
+  BACKUP_LOCATION: z.string().trim().min(1).default('./backups'),
+  SUPABASE_URL: z.url({ message: 'SUPABASE_URL must be a URL such as https://<project>.supabase.co' }).optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().trim().min(1).optional(),
+  SKIP_RESTORE_CONFIRMATION: truthy,
+  AWS_ENDPOINT_URL_S3: z.url({ message: 'AWS_ENDPOINT_URL_S3 must be a URL' }).optional(),
+  AWS_REGION: z.string().optional(),
+  BACKUP_KMS_KEY_ID: z.string().trim().min(1).optional(),
+  BACKUP_TABLES: z.string().trim().min(1).optional(),
+  BACKUP_SCHEMAS: z.string().trim().min(1).optional(),
+  ICONIC_DR_DEBUG: truthy,
+});
+
+export type CliEnv = z.infer<typeof envSchema>;
+
+let cached: CliEnv | undefined;
+
+export function loadEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
+  if (cached && env === process.env) return cached;
+  const blanksRemoved = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(blanksRemoved);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`Invalid environment: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  if (env === process.env) cached = parsed.data;
+  return parsed.data;
+}
+
+export function splitList(value: string | undefined): string[] | undefined {
+  if (!value) return undefined;
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return items.length ? items : undefined;
+}
+
+/** Parallel table workers: one per core, at most 4 (more only adds contention on the server). */
+export function defaultJobs(): number {
+  return Math.max(1, Math.min(4, os.availableParallelism?.() ?? os.cpus().length));
+}

@@ -1,0 +1,157 @@
+import { createBackup } from './backup.js';
+import { ConfirmationRequiredError } from './errors.js';
+import { checkIntegrity } from './integrity.js';
+import { restoreBackup } from './restore.js';
+import { createShop, fingerprintTables, type TableFingerprint } from './sample/shop.js';
+import { connect, describeDatabase, quoteQualified } from './sources/connection.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './sources/embedded.js';
+import { openPostgresSource } from './sources/postgres-source.js';
+import type { BackupStore } from './storage/store.js';
+import { validateBackup } from './validate.js';
+import { verifyCounts } from './verify.js';
+
+/** The plan's recovery time objective for critical services. */
+export const RTO_MS = 60 * 60 * 1000;
+
+export interface DrillStep {
+  readonly name: string;
+  readonly ms: number;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface DrillOptions {
+  /** A disposable copy to drill on; its data is destroyed and restored. @default an embedded Postgres with sample data */
+  readonly databaseUrl?: string;
+  /** Required with databaseUrl: the drill empties that database's tables. */
+  readonly confirmed?: boolean;
+  readonly store: BackupStore;
+  /** Sample data size for the embedded database (1 = ~1M rows). @default 0.02 */
+  readonly scale?: number;
+  readonly schemas?: readonly string[];
+  readonly jobs?: number;
+  readonly onStep?: (step: DrillStep) => void;
+}
+
+export interface DrillReport {
+  readonly ok: boolean;
+  readonly database: string;
+  readonly embedded: boolean;
+  readonly backupId: string;
+  readonly location: string;
+  readonly steps: readonly DrillStep[];
+  readonly rowsBackedUp: number;
+  readonly rowsRestored: number;
+  /** From the disaster to a verified restore: validate + restore + verify + integrity check. */
+  readonly recoveryTimeMs: number;
+  readonly rtoMs: number;
+  readonly withinRto: boolean;
+  readonly dataLost: boolean;
+  readonly tables: readonly { readonly table: string; readonly rowsBefore: number; readonly rowsAfter: number; readonly identical: boolean }[];
+}
+
+/**
+ * A whole disaster drill (the plan's monthly checklist): back up, destroy the data, validate, restore,
+ * verify counts and integrity, and prove by content fingerprints that nothing was lost.
+ */
+export async function runDrill(options: DrillOptions): Promise<DrillReport> {
+  if (options.databaseUrl && !options.confirmed) {
+    throw new ConfirmationRequiredError(`The drill empties every table of ${describeDatabase(options.databaseUrl).label} and restores it; pass --yes to confirm it is a disposable copy`);
+  }
+  const steps: DrillStep[] = [];
+  const step = async <T>(name: string, action: () => Promise<T>, detail: (value: T) => string, ok: (value: T) => boolean = () => true): Promise<T> => {
+    const started = Date.now();
+    const value = await action();
+    const s = { name, ms: Date.now() - started, ok: ok(value), detail: detail(value) };
+    steps.push(s);
+    options.onStep?.(s);
+    return value;
+  };
+
+  let embedded: EmbeddedPostgresHandle | undefined;
+  try {
+    let databaseUrl = options.databaseUrl;
+    if (!databaseUrl) {
+      const scale = options.scale ?? 0.02;
+      embedded = await step('Start embedded PostgreSQL', () => startEmbeddedPostgres(), (e) => `port ${e.port}`);
+      const server = embedded;
+      databaseUrl = await step(
+        'Create the shop with sample data',
+        async () => {
+          const admin = await connect(server.url);
+          await admin.query('CREATE DATABASE iconic_shop');
+          await admin.end();
+          const url = server.url.replace(/\/postgres$/, '/iconic_shop');
+          const client = await connect(url);
+          try {
+            await createShop(client, scale);
+          } finally {
+            await client.end();
+          }
+          return url;
+        },
+        () => `scale ${scale}`,
+      );
+    }
+    const url = databaseUrl;
+    const schemas = options.schemas?.length ? options.schemas : ['public'];
+
+    const source = await openPostgresSource({ databaseUrl: url, schemas, jobs: options.jobs ?? 1 });
+    const tables = source.tables.map((t) => ({ schema: t.schema, name: t.name, qualified: t.qualified }));
+    let backup;
+    try {
+      backup = await step('Back up', () => createBackup({ store: options.store, source }), (b) => `${b.manifest.totalRecords} rows in ${b.manifest.tables.length} tables -> ${b.backupId}`);
+    } finally {
+      await source.close();
+    }
+    const client = await connect(url, 'iconic-dr drill');
+    let before: TableFingerprint[];
+    try {
+      before = await fingerprintTables(client, tables);
+      await step(
+        'Disaster: destroy the data',
+        () => client.query(`TRUNCATE ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')}`),
+        () => `${tables.length} tables emptied`,
+      );
+    } finally {
+      await client.end();
+    }
+
+    const recoveryStarted = Date.now();
+    const validation = await step('Validate the backup', () => validateBackup(options.store, backup.backupId), (v) => (v.valid ? 'checksums and rows match' : v.problems.join('; ')), (v) => v.valid);
+    const restore = await step('Restore', () => restoreBackup({ store: options.store, backupId: backup.backupId, databaseUrl: url }), (r) => `${r.totalRecords} rows, one transaction`);
+    const verify = await step('Verify counts', () => verifyCounts(options.store, backup.backupId, url), (v) => (v.ok ? `${v.actualTotal} rows match` : `${v.tables.filter((t) => !t.ok).length} tables differ`), (v) => v.ok);
+    const integrity = await step('Integrity check', () => checkIntegrity(url, { schemas }), (i) => (i.ok ? `${i.foreignKeysChecked} foreign keys, no orphans` : i.problems.join('; ')), (i) => i.ok);
+    const recoveryTimeMs = Date.now() - recoveryStarted;
+
+    const check = await connect(url, 'iconic-dr drill');
+    let after: TableFingerprint[];
+    try {
+      after = await fingerprintTables(check, tables);
+    } finally {
+      await check.end();
+    }
+    const comparison = before.map((b, i) => ({ table: b.table, rowsBefore: b.rows, rowsAfter: after[i]!.rows, identical: b.md5 === after[i]!.md5 && b.rows === after[i]!.rows }));
+    const dataLost = comparison.some((c) => !c.identical);
+    steps.push({ name: 'Compare contents', ms: 0, ok: !dataLost, detail: dataLost ? `${comparison.filter((c) => !c.identical).length} tables differ from before the disaster` : 'every table identical to before the disaster' });
+    options.onStep?.(steps[steps.length - 1]!);
+
+    return {
+      ok: validation.valid && verify.ok && integrity.ok && !dataLost && recoveryTimeMs <= RTO_MS,
+      database: describeDatabase(url).label,
+      embedded: embedded !== undefined,
+      backupId: backup.backupId,
+      location: options.store.description,
+      steps,
+      rowsBackedUp: backup.manifest.totalRecords,
+      rowsRestored: restore.totalRecords,
+      recoveryTimeMs,
+      rtoMs: RTO_MS,
+      withinRto: recoveryTimeMs <= RTO_MS,
+      dataLost,
+      tables: comparison,
+    };
+  } finally {
+    await embedded?.stop();
+  }
+}

@@ -1,0 +1,198 @@
+import { z } from 'zod';
+
+/**
+ * Backup format v1 (docs/format.md). `metadata.json` keeps every field of the plan's original
+ * metadata (timestamp, tables, recordCounts, totalRecords, success) and adds what a restore needs to
+ * prove itself: files with sizes and SHA-256, the tables' shapes, sequence positions.
+ */
+export const FORMAT_VERSION = 1;
+export const MANIFEST_FILE = 'metadata.json';
+
+const nonNegativeInt = z.number().int().nonnegative();
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256');
+
+export const fileEntrySchema = z.object({
+  /** Object key relative to the backup folder, e.g. `orders.ndjson.gz`. */
+  key: z.string().min(1).refine((k) => !k.includes('/') && k !== '.' && k !== '..', 'must be a plain file name'),
+  records: nonNegativeInt,
+  bytes: nonNegativeInt,
+  sha256: sha256Hex,
+});
+
+export const columnSchema = z.object({
+  name: z.string().min(1),
+  /** `format_type()` of the column, e.g. `numeric(12,2)`, `timestamp with time zone`. */
+  type: z.string().min(1),
+  nullable: z.boolean(),
+  /**
+   * How the value is stored in a row: `json` = as Postgres' `row_to_json` renders the type;
+   * `text` = the column's text output as a JSON string (json/jsonb, so that SQL NULL and JSON null differ).
+   */
+  encoding: z.enum(['json', 'text']).default('json'),
+  /** `a` always / `d` by default for identity columns. */
+  identity: z.enum(['a', 'd']).optional(),
+});
+
+export const foreignKeySchema = z.object({
+  name: z.string(),
+  columns: z.array(z.string()).min(1),
+  /** Qualified name of the referenced table, as in `tables`. */
+  references: z.string(),
+  referencedColumns: z.array(z.string()).min(1),
+  deferrable: z.boolean().default(false),
+});
+
+export const tableEntrySchema = z.object({
+  schema: z.string().min(1),
+  name: z.string().min(1),
+  records: nonNegativeInt,
+  bytes: nonNegativeInt,
+  files: z.array(fileEntrySchema),
+  /** Stored (non-generated) columns in row order. Generated columns are listed apart, not stored. */
+  columns: z.array(columnSchema).min(1),
+  generatedColumns: z.array(z.string()).default([]),
+  primaryKey: z.array(z.string()).default([]),
+  foreignKeys: z.array(foreignKeySchema).default([]),
+});
+
+export const sequenceSchema = z.object({
+  schema: z.string(),
+  name: z.string(),
+  /** Qualified table (as in `tables`) and column that own the sequence, when it has an owner. */
+  table: z.string().optional(),
+  column: z.string().optional(),
+  /** bigint as a decimal string: sequences go past 2^53. */
+  lastValue: z.string().regex(/^-?\d+$/),
+  isCalled: z.boolean(),
+});
+
+export const sourceSchema = z.object({
+  driver: z.enum(['postgres', 'supabase']),
+  host: z.string().optional(),
+  database: z.string().optional(),
+  serverVersion: z.string().optional(),
+});
+
+export const manifestSchema = z
+  .object({
+    formatVersion: z.literal(FORMAT_VERSION),
+    backupId: z.string().min(1),
+    timestamp: z.iso.datetime(),
+    completedAt: z.iso.datetime(),
+    durationMs: nonNegativeInt,
+    /** Qualified table names (`products`, or `schema.table` outside `public`). */
+    tables: z.array(z.string().min(1)),
+    recordCounts: z.record(z.string(), nonNegativeInt),
+    totalRecords: nonNegativeInt,
+    totalBytes: nonNegativeInt,
+    success: z.literal(true),
+    consistency: z.enum(['snapshot', 'per-table']),
+    source: sourceSchema,
+    tableDetails: z.record(z.string(), tableEntrySchema),
+    sequences: z.array(sequenceSchema).default([]),
+    compression: z.literal('gzip').default('gzip'),
+  })
+  .superRefine((m, ctx) => {
+    const issue = (message: string) => ctx.addIssue({ code: 'custom', message });
+    if (new Set(m.tables).size !== m.tables.length) issue('tables lists a table twice');
+    let total = 0;
+    let bytes = 0;
+    const keys = new Set<string>();
+    for (const table of m.tables) {
+      const detail = m.tableDetails[table];
+      if (!detail) {
+        issue(`tableDetails has no entry for ${table}`);
+        continue;
+      }
+      if (m.recordCounts[table] !== detail.records) issue(`recordCounts.${table} (${m.recordCounts[table]}) differs from tableDetails (${detail.records})`);
+      const fileRecords = detail.files.reduce((sum, f) => sum + f.records, 0);
+      if (fileRecords !== detail.records) issue(`${table}: its files hold ${fileRecords} records, the table says ${detail.records}`);
+      const fileBytes = detail.files.reduce((sum, f) => sum + f.bytes, 0);
+      if (fileBytes !== detail.bytes) issue(`${table}: its files hold ${fileBytes} bytes, the table says ${detail.bytes}`);
+      for (const f of detail.files) {
+        if (keys.has(f.key)) issue(`file ${f.key} is listed twice`);
+        keys.add(f.key);
+      }
+      total += detail.records;
+      bytes += detail.bytes;
+    }
+    for (const name of Object.keys(m.tableDetails)) if (!m.tables.includes(name)) issue(`tableDetails.${name} is not in tables`);
+    for (const name of Object.keys(m.recordCounts)) if (!m.tables.includes(name)) issue(`recordCounts.${name} is not in tables`);
+    if (total !== m.totalRecords) issue(`totalRecords is ${m.totalRecords} but the tables add up to ${total}`);
+    if (bytes !== m.totalBytes) issue(`totalBytes is ${m.totalBytes} but the files add up to ${bytes}`);
+  });
+
+export type FileEntry = z.infer<typeof fileEntrySchema>;
+export type ColumnInfo = z.infer<typeof columnSchema>;
+export type ForeignKeyInfo = z.infer<typeof foreignKeySchema>;
+export type TableEntry = z.infer<typeof tableEntrySchema>;
+export type SequenceInfo = z.infer<typeof sequenceSchema>;
+export type SourceInfo = z.infer<typeof sourceSchema>;
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/** The plan's original metadata.json, written by `scripts/backup/database-backup.ts`. */
+export const legacyManifestSchema = z.object({
+  timestamp: z.string().min(1),
+  tables: z.array(z.string().min(1)),
+  recordCounts: z.record(z.string(), nonNegativeInt),
+  totalRecords: nonNegativeInt,
+  success: z.boolean(),
+});
+export type LegacyManifest = z.infer<typeof legacyManifestSchema>;
+
+export type ParsedManifest =
+  | { readonly format: 'v1'; readonly manifest: Manifest }
+  | { readonly format: 'legacy'; readonly manifest: LegacyManifest };
+
+export type ManifestParseResult = { ok: true; value: ParsedManifest } | { ok: false; problems: string[] };
+
+function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((i) => (i.path.length ? `metadata.json ${i.path.join('.')}: ${i.message}` : `metadata.json: ${i.message}`));
+}
+
+/** Parses metadata.json text as format v1, or as the plan's legacy format when it has no formatVersion. */
+export function parseManifest(text: string): ManifestParseResult {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, problems: [`metadata.json is not valid JSON (${(error as Error).message})`] };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, problems: ['metadata.json is not a JSON object'] };
+  if ('formatVersion' in raw) {
+    const version = (raw as { formatVersion: unknown }).formatVersion;
+    if (version !== FORMAT_VERSION) return { ok: false, problems: [`metadata.json formatVersion ${JSON.stringify(version)} is not supported (this build reads ${FORMAT_VERSION})`] };
+    const parsed = manifestSchema.safeParse(raw);
+    return parsed.success ? { ok: true, value: { format: 'v1', manifest: parsed.data } } : { ok: false, problems: formatIssues(parsed.error) };
+  }
+  const legacy = legacyManifestSchema.safeParse(raw);
+  if (!legacy.success) return { ok: false, problems: formatIssues(legacy.error) };
+  const problems: string[] = [];
+  if (!legacy.data.success) problems.push('metadata.json says the backup did not succeed (success: false)');
+  const sum = legacy.data.tables.reduce((s, t) => s + (legacy.data.recordCounts[t] ?? 0), 0);
+  for (const t of legacy.data.tables) if (legacy.data.recordCounts[t] === undefined) problems.push(`metadata.json recordCounts has no entry for ${t}`);
+  if (sum !== legacy.data.totalRecords) problems.push(`metadata.json totalRecords is ${legacy.data.totalRecords} but the tables add up to ${sum}`);
+  return problems.length ? { ok: false, problems } : { ok: true, value: { format: 'legacy', manifest: legacy.data } };
+}
+
+export function serializeManifest(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/** `products` for tables in `public`, `schema.table` elsewhere: the plan's names stay as they were. */
+export function qualifiedTableName(schema: string, name: string): string {
+  return schema === 'public' ? name : `${schema}.${name}`;
+}
+
+/**
+ * The file name of a table's data. Characters outside [A-Za-z0-9_.-] are %-escaped so that any
+ * Postgres identifier maps to a safe, unique object key.
+ */
+export function tableFileKey(qualifiedName: string, part?: number): string {
+  const safe = qualifiedName.replace(/[^A-Za-z0-9_.-]/g, (c) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+  return part === undefined ? `${safe}.ndjson.gz` : `${safe}.part-${String(part).padStart(4, '0')}.ndjson.gz`;
+}
+
+export function legacyTableFileKey(table: string): string {
+  return `${table}.json`;
+}

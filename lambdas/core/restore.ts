@@ -1,0 +1,282 @@
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { CountMismatchError, DrError, IntegrityError, OperationFailedError, PrivilegeError, SchemaDriftError, UsageError, LockTimeoutError } from './errors.js';
+import { legacyTableFileKey, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
+import { connect, describeDatabase, quoteIdent, quoteLiteral, quoteQualified } from './sources/connection.js';
+import { describeTables, foreignKeyOrder, ownedSequences, type TableShape } from './sources/postgres-catalog.js';
+import { EXACT_OUTPUT_SETTINGS } from './sources/postgres-source.js';
+import type { BackupStore } from './storage/store.js';
+import { readText } from './storage/store.js';
+import { countOrphans } from './integrity.js';
+import { requireValidBackup, type ParsedBackup } from './validate.js';
+
+export type RestoreProgress =
+  | { readonly type: 'validated'; readonly backupId: string; readonly tables: number; readonly totalRecords: number }
+  | { readonly type: 'table-start'; readonly table: string; readonly expectedRecords: number }
+  | { readonly type: 'table-done'; readonly table: string; readonly records: number }
+  | { readonly type: 'verified'; readonly tables: number };
+
+export interface RestoreOptions {
+  readonly store: BackupStore;
+  readonly backupId: string;
+  /** Target database. It must already have the schema (tables, types); restore replaces the data. */
+  readonly databaseUrl: string;
+  /** Restore only these tables (names as in the manifest). @default every table of the backup */
+  readonly tables?: readonly string[];
+  /** How long to wait for exclusive locks on the target tables. @default 60 s */
+  readonly lockTimeoutMs?: number;
+  readonly onProgress?: (event: RestoreProgress) => void;
+}
+
+export interface RestoreResult {
+  readonly backupId: string;
+  readonly target: string;
+  readonly tables: readonly { readonly table: string; readonly records: number }[];
+  readonly totalRecords: number;
+  readonly durationMs: number;
+  /** How user triggers were kept from firing: the replication role, or per-table DISABLE TRIGGER USER. */
+  readonly triggerMode: 'session_replication_role' | 'disable_trigger';
+}
+
+/** One table to load: where its rows are and how they are encoded. */
+interface RestorePlan {
+  readonly qualified: string;
+  readonly schema: string;
+  readonly name: string;
+  readonly expectedRecords: number;
+  /** v1: gzip NDJSON files with the manifest's column list; legacy: one JSON array file. */
+  readonly source: { readonly kind: 'v1'; readonly keys: readonly string[]; readonly columns: readonly ColumnInfo[]; readonly generated: readonly string[] } | { readonly kind: 'legacy'; readonly key: string };
+}
+
+function planTables(backupId: string, backup: ParsedBackup, only?: readonly string[]): RestorePlan[] {
+  const all: RestorePlan[] =
+    backup.format === 'v1'
+      ? backup.manifest.tables.map((t) => {
+          const d = backup.manifest.tableDetails[t]!;
+          return { qualified: t, schema: d.schema, name: d.name, expectedRecords: d.records, source: { kind: 'v1', keys: d.files.map((f) => `${backupId}/${f.key}`), columns: d.columns, generated: d.generatedColumns } };
+        })
+      : backup.manifest.tables.map((t) => {
+          const dot = t.indexOf('.');
+          const [schema, name] = dot === -1 ? ['public', t] : [t.slice(0, dot), t.slice(dot + 1)];
+          return { qualified: t, schema, name, expectedRecords: backup.manifest.recordCounts[t] ?? 0, source: { kind: 'legacy', key: `${backupId}/${legacyTableFileKey(t)}` } };
+        });
+  if (!only?.length) return all;
+  const unknown = only.filter((t) => !all.some((p) => p.qualified === t));
+  if (unknown.length) throw new UsageError(`Backup ${backupId} has no table${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; it has: ${all.map((p) => p.qualified).join(', ')}`);
+  return all.filter((p) => only.includes(p.qualified));
+}
+
+/** Compares the backup's shape with the target's and lists every difference. */
+/** Drivers that only see the REST description record types without modifiers (`numeric`, not `numeric(10,2)`). */
+function sameType(backupType: string, targetType: string, exact: boolean): boolean {
+  if (exact) return backupType === targetType;
+  const base = (t: string) => t.replace(/\([^)]*\)/g, '').replace(/\s+/g, ' ').trim().toLowerCase();
+  return base(backupType) === base(targetType) || base(targetType).endsWith(`.${base(backupType)}`);
+}
+
+function schemaDifferences(plans: readonly RestorePlan[], targets: ReadonlyMap<string, TableShape>, exactTypes: boolean): string[] {
+  const differences: string[] = [];
+  for (const plan of plans) {
+    const target = targets.get(plan.qualified);
+    if (!target) {
+      differences.push(`${plan.qualified}: table does not exist in the target`);
+      continue;
+    }
+    if (plan.source.kind !== 'v1') continue;
+    const targetColumns = new Map(target.columns.map((c) => [c.name, c]));
+    for (const column of plan.source.columns) {
+      const there = targetColumns.get(column.name);
+      if (!there) differences.push(target.generatedColumns.includes(column.name) ? `${plan.qualified}.${column.name}: generated in the target, stored in the backup` : `${plan.qualified}.${column.name}: column missing in the target`);
+      else if (!sameType(column.type, there.type, exactTypes)) differences.push(`${plan.qualified}.${column.name}: type ${column.type} in the backup, ${there.type} in the target`);
+    }
+    const backupColumns = new Set(plan.source.columns.map((c) => c.name));
+    for (const column of target.columns) if (!backupColumns.has(column.name)) differences.push(`${plan.qualified}.${column.name}: column exists only in the target`);
+    for (const name of plan.source.generated) if (!target.generatedColumns.includes(name) && !targetColumns.has(name)) differences.push(`${plan.qualified}.${name}: generated column missing in the target`);
+  }
+  return differences;
+}
+
+/** The INSERT that turns staged JSON lines into rows, casting text-encoded columns back to their type. */
+function insertStatement(target: TableShape, columns: readonly ColumnInfo[], jsonAsText: boolean): string {
+  // The target's own types: equal to the backup's for v1 (checked), and exact where a driver recorded less.
+  const typeOf = (c: ColumnInfo) => target.columns.find((t) => t.name === c.name)?.type ?? c.type;
+  const definitions = columns.map((c) => `${quoteIdent(c.name)} ${jsonAsText && c.encoding === 'text' ? 'text' : typeOf(c)}`);
+  const values = columns.map((c) => (jsonAsText && c.encoding === 'text' ? `x.${quoteIdent(c.name)}::${typeOf(c)}` : `x.${quoteIdent(c.name)}`));
+  const overriding = target.columns.some((c) => c.identity) ? ' OVERRIDING SYSTEM VALUE' : '';
+  return (
+    `INSERT INTO ${quoteQualified(target.schema, target.name)} (${columns.map((c) => quoteIdent(c.name)).join(', ')})${overriding} ` +
+    `SELECT ${values.join(', ')} FROM pg_temp.iconic_dr_load l, LATERAL json_to_record(l.line::json) AS x(${definitions.join(', ')})`
+  );
+}
+
+async function stageLines(client: pg.Client, lines: Readable): Promise<void> {
+  await client.query('TRUNCATE pg_temp.iconic_dr_load');
+  const copy = client.query(copyFrom(`COPY pg_temp.iconic_dr_load (line) FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')`)) as unknown as Writable;
+  await pipeline(lines, copy);
+}
+
+/** Legacy tables are whole JSON arrays written by JavaScript; each element becomes one staged line. */
+async function legacyLines(store: BackupStore, key: string, target: TableShape): Promise<Readable> {
+  const rows = JSON.parse(await readText(store, key)) as Record<string, unknown>[];
+  const known = new Set([...target.columns.map((c) => c.name), ...target.generatedColumns]);
+  const unknown = new Set<string>();
+  for (const row of rows) for (const k of Object.keys(row)) if (!known.has(k)) unknown.add(k);
+  if (unknown.size) throw new SchemaDriftError(`The backup of ${target.qualified} has columns the target lacks: ${[...unknown].join(', ')}`, [...unknown].map((c) => `${target.qualified}.${c}: column missing in the target`));
+  return Readable.from(
+    (function* () {
+      for (const row of rows) yield `${JSON.stringify(row)}\n`;
+    })(),
+  );
+}
+
+/** Picks the sequence position: the backed-up one, raised to the restored data's maximum when needed. */
+async function resetSequences(client: pg.Client, targets: readonly TableShape[], recorded: readonly SequenceInfo[]): Promise<void> {
+  for (const seq of await ownedSequences(client, targets)) {
+    const table = targets.find((t) => t.qualified === seq.table)!;
+    const { rows } = await client.query<{ max: string | null }>(`SELECT max(${quoteIdent(seq.column)})::text AS max FROM ${quoteQualified(table.schema, table.name)}`);
+    const max = rows[0]?.max ?? null;
+    const saved = recorded.find((r) => r.schema === seq.schema && r.name === seq.name);
+    let value: bigint | undefined;
+    let called = true;
+    if (saved) {
+      value = BigInt(saved.lastValue);
+      called = saved.isCalled;
+    }
+    if (max !== null && /^-?\d+$/.test(max) && (value === undefined || BigInt(max) > (called ? value : value - 1n))) {
+      value = BigInt(max);
+      called = true;
+    }
+    const name = quoteLiteral(quoteQualified(seq.schema, seq.name));
+    if (value === undefined) await client.query(`SELECT setval(${name}, (SELECT seqstart FROM pg_sequence WHERE seqrelid = ${name}::regclass), false)`);
+    else await client.query(`SELECT setval(${name}, ${value.toString()}, ${called})`);
+  }
+}
+
+function pgCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+}
+
+/**
+ * Restores a backup into an existing database as ONE transaction: validate first (refuse on any
+ * problem), check the target's shape, lock and empty the tables, load every row without firing user
+ * triggers, reset sequences, check foreign keys and counts, and commit only if everything matches.
+ * Any failure rolls back: the target is exactly as it was.
+ */
+export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  const { store, backupId, databaseUrl } = options;
+  const { backup } = await requireValidBackup(store, backupId);
+  const plans = planTables(backupId, backup, options.tables);
+  options.onProgress?.({ type: 'validated', backupId, tables: plans.length, totalRecords: plans.reduce((s, p) => s + p.expectedRecords, 0) });
+
+  const target = describeDatabase(databaseUrl).label;
+  const client = await connect(databaseUrl, 'iconic-dr restore');
+  let current = '';
+  try {
+    for (const statement of EXACT_OUTPUT_SETTINGS) await client.query(statement);
+    await client.query('BEGIN');
+    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000))}`);
+
+    let triggerMode: RestoreResult['triggerMode'] = 'session_replication_role';
+    await client.query('SAVEPOINT replication_role');
+    try {
+      await client.query("SET LOCAL session_replication_role = 'replica'");
+    } catch (error) {
+      if (pgCode(error) !== '42501') throw error;
+      await client.query('ROLLBACK TO SAVEPOINT replication_role');
+      triggerMode = 'disable_trigger';
+    }
+
+    const schemas = [...new Set(plans.map((p) => p.schema))];
+    const shapes = await describeTables(client, schemas, plans.map((p) => p.qualified));
+    const byName = new Map(shapes.map((s) => [s.qualified, s]));
+    const differences = schemaDifferences(plans, byName, backup.format !== 'v1' || backup.manifest.source.driver === 'postgres');
+    if (differences.length) throw new SchemaDriftError(`The target's schema differs from backup ${backupId} (${differences.length} difference${differences.length === 1 ? '' : 's'}: ${differences.slice(0, 3).join('; ')}${differences.length > 3 ? '; …' : ''}); migrate the target to the backup's schema first`, differences);
+    const targets = foreignKeyOrder(plans.map((p) => byName.get(p.qualified)!));
+
+    const list = targets.map((t) => quoteQualified(t.schema, t.name)).join(', ');
+    await client.query(`LOCK TABLE ${list} IN ACCESS EXCLUSIVE MODE`);
+    try {
+      await client.query(`TRUNCATE ${targets.some((t) => t.partitioned) ? '' : 'ONLY '}${list}`);
+    } catch (error) {
+      if (pgCode(error) === '0A000') throw new UsageError(`Cannot empty the tables: ${(error as Error).message}. Restore the referencing tables too (leave out --tables)`, { cause: error });
+      throw error;
+    }
+    if (triggerMode === 'disable_trigger') {
+      for (const t of targets) {
+        try {
+          await client.query(`ALTER TABLE ${quoteQualified(t.schema, t.name)} DISABLE TRIGGER USER`);
+        } catch (error) {
+          if (pgCode(error) === '42501') throw new PrivilegeError(`The restore user may neither set session_replication_role nor disable triggers on ${t.qualified}; grant it SET on session_replication_role (or superuser), or make it the tables' owner`, { cause: error });
+          throw error;
+        }
+      }
+      await client.query('SET CONSTRAINTS ALL DEFERRED');
+    }
+
+    await client.query('CREATE TEMP TABLE iconic_dr_load (line text) ON COMMIT DROP');
+    const restored: { table: string; records: number }[] = [];
+    for (const shape of targets) {
+      const plan = plans.find((p) => p.qualified === shape.qualified)!;
+      current = plan.qualified;
+      options.onProgress?.({ type: 'table-start', table: plan.qualified, expectedRecords: plan.expectedRecords });
+      let records = 0;
+      if (plan.source.kind === 'v1') {
+        const insert = insertStatement(shape, plan.source.columns, true);
+        for (const key of plan.source.keys) {
+          await stageLines(client, (await store.readObject(key)).pipe(createGunzip()));
+          records += (await client.query(insert)).rowCount ?? 0;
+        }
+      } else {
+        await stageLines(client, await legacyLines(store, plan.source.key, shape));
+        records += (await client.query(insertStatement(shape, shape.columns, false))).rowCount ?? 0;
+      }
+      if (records !== plan.expectedRecords) throw new CountMismatchError(`${plan.qualified}: loaded ${records} rows, the backup says ${plan.expectedRecords}; rolled back`);
+      restored.push({ table: plan.qualified, records });
+      options.onProgress?.({ type: 'table-done', table: plan.qualified, records });
+    }
+    current = '';
+
+    await resetSequences(client, targets, backup.format === 'v1' ? backup.manifest.sequences : []);
+
+    if (triggerMode === 'session_replication_role') {
+      // Foreign keys are triggers too, so in replica mode they were not checked while loading: check now.
+      const orphans = await countOrphans(client, targets.map((t) => t.oid));
+      if (orphans.length) {
+        const first = orphans[0]!;
+        throw new IntegrityError(`Restored data breaks ${orphans.length} foreign key${orphans.length === 1 ? '' : 's'}: ${first.count} row(s) of ${first.table} have no ${first.references} (${first.constraint}); rolled back`);
+      }
+    } else {
+      for (const t of targets) await client.query(`ALTER TABLE ${quoteQualified(t.schema, t.name)} ENABLE TRIGGER USER`);
+      await client.query('SET CONSTRAINTS ALL IMMEDIATE');
+    }
+
+    for (const t of targets) {
+      const expected = plans.find((p) => p.qualified === t.qualified)!.expectedRecords;
+      const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t.partitioned ? '' : 'ONLY '}${quoteQualified(t.schema, t.name)}`);
+      const actual = Number(rows[0]!.n);
+      if (actual !== expected) throw new CountMismatchError(`${t.qualified} holds ${actual} rows after the restore, the backup says ${expected}; rolled back`);
+    }
+    options.onProgress?.({ type: 'verified', tables: targets.length });
+
+    await client.query('COMMIT');
+    const ordered = plans.map((p) => restored.find((r) => r.table === p.qualified)!);
+    return { backupId, target, tables: ordered, totalRecords: ordered.reduce((s, r) => s + r.records, 0), durationMs: Date.now() - started, triggerMode };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if (error instanceof DrError) throw error;
+    const code = pgCode(error);
+    const where = current ? ` while loading ${current}` : '';
+    const message = `Restore of ${backupId} into ${target} failed${where}: ${(error as Error)?.message ?? error}; the transaction was rolled back and the target is unchanged`;
+    if (code === '55P03') throw new LockTimeoutError(`${message} (stop the application's writes and retry)`, { cause: error });
+    if (code?.startsWith('23')) throw new IntegrityError(message, { cause: error });
+    if (code === '42501') throw new PrivilegeError(message, { cause: error });
+    throw new OperationFailedError(message, { cause: error });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+

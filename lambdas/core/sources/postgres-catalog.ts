@@ -1,0 +1,162 @@
+import type pg from 'pg';
+import { qualifiedTableName, type ColumnInfo, type ForeignKeyInfo } from '../format/manifest.js';
+
+/** A table as the catalog describes it: what backup records and what restore checks against. */
+export interface TableShape {
+  readonly oid: number;
+  readonly schema: string;
+  readonly name: string;
+  /** `products`, or `schema.table` outside `public`. */
+  readonly qualified: string;
+  /** Stored columns in attribute order; generated columns are apart. */
+  readonly columns: ColumnInfo[];
+  readonly generatedColumns: string[];
+  readonly primaryKey: string[];
+  readonly foreignKeys: ForeignKeyInfo[];
+  /** Partitioned parents hold no rows of their own: read them without ONLY. */
+  readonly partitioned: boolean;
+  readonly estimatedRows: number;
+  readonly estimatedBytes: number;
+}
+
+export interface OwnedSequence {
+  readonly schema: string;
+  readonly name: string;
+  readonly table: string;
+  readonly column: string;
+}
+
+interface TypeRow {
+  oid: number;
+  typname: string;
+  typtype: string;
+  typbasetype: number;
+  typelem: number;
+  typcategory: string;
+}
+
+/**
+ * json and jsonb (also behind domains and arrays) are stored as their text: `row_to_json` renders SQL
+ * NULL and JSON null alike, and only the text keeps plain `json` exactly as it was written.
+ */
+async function textEncodedTypes(client: pg.Client, typeOids: number[]): Promise<Set<number>> {
+  const { rows } = await client.query<TypeRow>(
+    `WITH RECURSIVE t AS (
+       SELECT oid, typname::text, typtype::text, typbasetype::int, typelem::int, typcategory::text, oid AS root FROM pg_type WHERE oid = ANY($1::oid[])
+       UNION ALL
+       SELECT p.oid, p.typname::text, p.typtype::text, p.typbasetype::int, p.typelem::int, p.typcategory::text, t.root
+       FROM t JOIN pg_type p ON p.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype WHEN t.typcategory = 'A' THEN t.typelem ELSE 0 END
+     )
+     SELECT root AS oid, typname, typtype, typbasetype, typelem, typcategory FROM t WHERE typname IN ('json', 'jsonb')`,
+    [typeOids],
+  );
+  return new Set(rows.map((r) => Number(r.oid)));
+}
+
+/** Ordinary and partitioned tables (not partitions) of the given schemas, optionally only the named ones. */
+export async function describeTables(client: pg.Client, schemas: readonly string[], only?: readonly string[]): Promise<TableShape[]> {
+  const { rows: tables } = await client.query<{ oid: number; schema: string; name: string; partitioned: boolean; reltuples: number; bytes: string }>(
+    `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind = 'p' AS partitioned, greatest(c.reltuples, 0)::float8 AS reltuples,
+            pg_total_relation_size(c.oid)::text AS bytes
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY($1::text[])
+     ORDER BY n.nspname, c.relname`,
+    [schemas],
+  );
+  const selected = only ? tables.filter((t) => only.includes(qualifiedTableName(t.schema, t.name)) || only.includes(`${t.schema}.${t.name}`)) : tables;
+  if (selected.length === 0) return [];
+  const oids = selected.map((t) => t.oid);
+
+  const { rows: columns } = await client.query<{ relid: number; name: string; type: string; typid: number; notnull: boolean; generated: string; identity: string }>(
+    `SELECT a.attrelid::int AS relid, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::int AS typid,
+            a.attnotnull AS notnull, a.attgenerated::text AS generated, a.attidentity::text AS identity
+     FROM pg_attribute a WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+     ORDER BY a.attrelid, a.attnum`,
+    [oids],
+  );
+  const textTypes = await textEncodedTypes(client, [...new Set(columns.map((c) => c.typid))]);
+
+  const { rows: constraints } = await client.query<{ relid: number; name: string; kind: string; columns: string[]; refschema: string | null; reftable: string | null; refcolumns: string[] | null; deferrable: boolean }>(
+    `SELECT con.conrelid::int AS relid, con.conname AS name, con.contype::text AS kind, con.condeferrable AS deferrable,
+            ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.o)::text[] AS columns,
+            rn.nspname AS refschema, rc.relname AS reftable,
+            CASE WHEN con.contype = 'f' THEN ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o)::text[] END AS refcolumns
+     FROM pg_constraint con
+     LEFT JOIN pg_class rc ON rc.oid = con.confrelid LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+     WHERE con.conrelid = ANY($1::oid[]) AND con.contype IN ('p', 'f') AND con.conparentid = 0
+     ORDER BY con.conrelid, con.conname`,
+    [oids],
+  );
+
+  return selected.map((t) => {
+    const own = columns.filter((c) => c.relid === t.oid);
+    const cons = constraints.filter((c) => c.relid === t.oid);
+    const pk = cons.find((c) => c.kind === 'p');
+    return {
+      oid: t.oid,
+      schema: t.schema,
+      name: t.name,
+      qualified: qualifiedTableName(t.schema, t.name),
+      columns: own
+        .filter((c) => c.generated === '')
+        .map((c) => ({
+          name: c.name,
+          type: c.type,
+          nullable: !c.notnull,
+          encoding: textTypes.has(c.typid) ? ('text' as const) : ('json' as const),
+          ...(c.identity === 'a' || c.identity === 'd' ? { identity: c.identity as 'a' | 'd' } : {}),
+        })),
+      generatedColumns: own.filter((c) => c.generated !== '').map((c) => c.name),
+      primaryKey: pk?.columns ?? [],
+      foreignKeys: cons
+        .filter((c) => c.kind === 'f')
+        .map((c) => ({
+          name: c.name,
+          columns: c.columns,
+          references: qualifiedTableName(c.refschema ?? 'public', c.reftable ?? ''),
+          referencedColumns: c.refcolumns ?? [],
+          deferrable: c.deferrable,
+        })),
+      partitioned: t.partitioned,
+      estimatedRows: Math.round(Number(t.reltuples)),
+      estimatedBytes: Number(t.bytes),
+    };
+  });
+}
+
+/** Sequences owned by columns of the given tables (serial and identity columns). */
+export async function ownedSequences(client: pg.Client, tables: readonly TableShape[]): Promise<OwnedSequence[]> {
+  if (tables.length === 0) return [];
+  const { rows } = await client.query<{ schema: string; name: string; relid: number; column: string }>(
+    `SELECT sn.nspname AS schema, sc.relname AS name, d.refobjid::int AS relid, a.attname AS column
+     FROM pg_depend d
+     JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
+     JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+     JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+       AND d.refobjid = ANY($1::oid[])
+     ORDER BY 1, 2`,
+    [tables.map((t) => t.oid)],
+  );
+  const byOid = new Map(tables.map((t) => [t.oid, t.qualified]));
+  return rows.map((r) => ({ schema: r.schema, name: r.name, table: byOid.get(Number(r.relid)) ?? '', column: r.column }));
+}
+
+/** Orders tables so that referenced tables come before the tables that reference them (cycles kept stable). */
+export function foreignKeyOrder<T extends { qualified: string; foreignKeys: readonly ForeignKeyInfo[] }>(tables: readonly T[]): T[] {
+  const byName = new Map(tables.map((t) => [t.qualified, t]));
+  const ordered: T[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (t: T): void => {
+    if (state.get(t.qualified)) return;
+    state.set(t.qualified, 'visiting');
+    for (const fk of t.foreignKeys) {
+      const parent = byName.get(fk.references);
+      if (parent && parent !== t && !state.get(parent.qualified)) visit(parent);
+    }
+    state.set(t.qualified, 'done');
+    ordered.push(t);
+  };
+  for (const t of tables) visit(t);
+  return ordered;
+}

@@ -1,0 +1,128 @@
+import type { Readable } from 'node:stream';
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { LockTimeoutError, PrivilegeError, UsageError } from '../errors.js';
+import type { SequenceInfo } from '../format/manifest.js';
+import { connect, describeDatabase, quoteIdent, quoteQualified } from './connection.js';
+import { describeTables, ownedSequences, type TableShape } from './postgres-catalog.js';
+import type { SourceSession } from './source.js';
+
+/** Session settings that make every value's text exact and independent of the server's defaults. */
+export const EXACT_OUTPUT_SETTINGS = [
+  'SET extra_float_digits = 3',
+  "SET DateStyle = 'ISO, YMD'",
+  "SET IntervalStyle = 'postgres'",
+  "SET TimeZone = 'UTC'",
+  "SET bytea_output = 'hex'",
+  'SET statement_timeout = 0',
+  'SET idle_in_transaction_session_timeout = 0',
+];
+
+export interface PostgresSourceOptions {
+  readonly databaseUrl: string;
+  /** Schemas whose tables are backed up. @default ['public'] */
+  readonly schemas?: readonly string[];
+  /** Only these tables (`products` or `schema.table`). @default every table of the schemas */
+  readonly tables?: readonly string[];
+  /** Parallel connections sharing one exported snapshot. @default 1 */
+  readonly jobs?: number;
+  /** How long to wait for the ACCESS SHARE locks that keep DDL out during the backup. @default 60 s */
+  readonly lockTimeoutMs?: number;
+}
+
+/** The SELECT that renders each row as exactly the JSON Postgres produces, generated columns left out. */
+export function exportQuery(table: TableShape): string {
+  const columns = table.columns.map((c) => (c.encoding === 'text' ? `${quoteIdent(c.name)}::text AS ${quoteIdent(c.name)}` : quoteIdent(c.name)));
+  const from = `${table.partitioned ? '' : 'ONLY '}${quoteQualified(table.schema, table.name)}`;
+  return `SELECT row_to_json(x) FROM (SELECT ${columns.join(', ')} FROM ${from}) x`;
+}
+
+/**
+ * CSV with a quote and delimiter that JSON text never contains (it escapes control characters), so
+ * each output line is exactly one row's JSON.
+ */
+export function copyOutStatement(table: TableShape): string {
+  return `COPY (${exportQuery(table)}) TO STDOUT WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')`;
+}
+
+async function beginSnapshot(client: pg.Client): Promise<void> {
+  for (const statement of EXACT_OUTPUT_SETTINGS) await client.query(statement);
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+}
+
+/**
+ * Opens a backup session on Postgres: one REPEATABLE READ, READ ONLY transaction whose snapshot is
+ * exported to `jobs - 1` more connections (as `pg_dump -j` does), so every table comes from the same
+ * instant. Tables are locked ACCESS SHARE so no DDL can change them while they are read.
+ */
+export async function openPostgresSource(options: PostgresSourceOptions): Promise<SourceSession> {
+  const schemas = options.schemas?.length ? options.schemas : ['public'];
+  const jobs = Math.max(1, Math.floor(options.jobs ?? 1));
+  const coordinator = await connect(options.databaseUrl, 'iconic-dr backup');
+  const clients: pg.Client[] = [coordinator];
+  try {
+    await beginSnapshot(coordinator);
+    const tables = await describeTables(coordinator, schemas, options.tables);
+    if (options.tables?.length) {
+      const missing = options.tables.filter((name) => !tables.some((t) => t.qualified === name || `${t.schema}.${t.name}` === name));
+      if (missing.length) throw new UsageError(`Table${missing.length > 1 ? 's' : ''} not found in schema${schemas.length > 1 ? 's' : ''} ${schemas.join(', ')}: ${missing.join(', ')}`);
+    }
+    if (tables.length === 0) throw new UsageError(`No tables to back up in schema${schemas.length > 1 ? 's' : ''} ${schemas.join(', ')}`);
+
+    await coordinator.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000))}`);
+    try {
+      await coordinator.query(`LOCK TABLE ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')} IN ACCESS SHARE MODE`);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === '42501') throw new PrivilegeError(`The backup user may not read every table (${(error as Error).message}); grant SELECT on them`, { cause: error });
+      if (code === '55P03') throw new LockTimeoutError(`Timed out waiting for a lock on the tables (a migration or long transaction holds them); try again later`, { cause: error });
+      throw error;
+    }
+    await coordinator.query('SET LOCAL lock_timeout = 0');
+
+    const sequences: SequenceInfo[] = [];
+    for (const seq of await ownedSequences(coordinator, tables)) {
+      const { rows } = await coordinator.query<{ last_value: string; is_called: boolean }>(`SELECT last_value::text AS last_value, is_called FROM ${quoteQualified(seq.schema, seq.name)}`);
+      const row = rows[0];
+      if (row) sequences.push({ schema: seq.schema, name: seq.name, table: seq.table, column: seq.column, lastValue: row.last_value, isCalled: row.is_called });
+    }
+    const { rows: versionRows } = await coordinator.query<{ server_version: string }>('SHOW server_version');
+
+    if (jobs > 1) {
+      const { rows } = await coordinator.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+      const snapshotId = rows[0]!.id;
+      for (let i = 1; i < Math.min(jobs, tables.length); i++) {
+        const worker = await connect(options.databaseUrl, 'iconic-dr backup worker');
+        clients.push(worker);
+        await beginSnapshot(worker);
+        await worker.query(`SET TRANSACTION SNAPSHOT '${snapshotId.replace(/'/g, "''")}'`);
+      }
+    }
+
+    const { host, database } = describeDatabase(options.databaseUrl);
+    return {
+      info: { driver: 'postgres', host, database, serverVersion: versionRows[0]?.server_version ?? 'unknown' },
+      consistency: 'snapshot',
+      workers: clients.length,
+      tables,
+      sequences,
+      async exportTable(table: TableShape, worker: number): Promise<Readable> {
+        const client = clients[worker];
+        if (!client) throw new Error(`no worker ${worker}`);
+        return client.query(copyTo(copyOutStatement(table))) as unknown as Readable;
+      },
+      async close() {
+        await Promise.all(
+          clients.map(async (c) => {
+            await c.query('ROLLBACK').catch(() => undefined);
+            await c.end().catch(() => undefined);
+          }),
+        );
+      },
+    };
+  } catch (error) {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    throw error;
+  }
+}
+

@@ -1,0 +1,20 @@
+import type { Readable } from 'node:stream';
+import type { SequenceInfo, SourceInfo } from '../format/manifest.js';
+import type { TableShape } from './postgres-catalog.js';
+
+/**
+ * A database being backed up. Drivers (postgres, supabase) open a session, describe the tables, and
+ * stream each table as NDJSON: one JSON object per row, `\n`-terminated, in the encoding of format v1.
+ */
+export interface SourceSession {
+  readonly info: SourceInfo;
+  /** `snapshot` when every table is read from one snapshot; `per-table` otherwise. */
+  readonly consistency: 'snapshot' | 'per-table';
+  /** How many tables may be exported at the same time (worker slots 0..workers-1). */
+  readonly workers: number;
+  readonly tables: readonly TableShape[];
+  readonly sequences: readonly SequenceInfo[];
+  /** Streams one table's rows; `worker` is the slot the caller holds, so one slot serves one table at a time. */
+  exportTable(table: TableShape, worker: number): Promise<Readable>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,147 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, link, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { ObjectExistsError, ObjectNotFoundError, StorageError } from '../errors.js';
+import type { BackupStore, StoredObject } from './store.js';
+
+const TEMP_SUFFIX = '.partial';
+
+function storageError(action: string, target: string, error: unknown): StorageError {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const hint =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'check the folder permissions'
+      : code === 'ENOSPC'
+        ? 'free disk space or choose another --to location'
+        : 'check that the location exists and is writable';
+  return new StorageError(`Could not ${action} ${target}: ${code ?? (error as Error)?.message ?? error} (${hint})`, { cause: error, retryable: false });
+}
+
+/**
+ * Backups in a local folder (the plan's `/backups`). Files are written as `<key>.partial` and renamed
+ * when complete; write-once objects are published with link(2), which fails instead of overwriting.
+ * Backup files are created with mode 0600 as the plan asks (owner only).
+ */
+export class FileStore implements BackupStore {
+  readonly description: string;
+
+  constructor(readonly root: string) {
+    this.root = path.resolve(root);
+    this.description = this.root;
+  }
+
+  private resolve(key: string): string {
+    const full = path.resolve(this.root, ...key.split('/'));
+    if (full !== this.root && !full.startsWith(this.root + path.sep)) throw new StorageError(`Refusing key outside the store: ${key}`);
+    return full;
+  }
+
+  async beginBackup(backupId: string): Promise<void> {
+    try {
+      await mkdir(this.root, { recursive: true, mode: 0o700 });
+      await mkdir(this.resolve(backupId), { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(`Backup ${backupId} already exists in ${this.description}; a backup is never overwritten`, { cause: error });
+      throw storageError('create backup folder in', this.description, error);
+    }
+  }
+
+  async writeObject(key: string, body: Readable): Promise<{ bytes: number }> {
+    const target = this.resolve(key);
+    const temp = `${target}${TEMP_SUFFIX}`;
+    try {
+      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      await pipeline(body, createWriteStream(temp, { mode: 0o600, flags: 'wx' }));
+      await rename(temp, target);
+      return { bytes: (await stat(target)).size };
+    } catch (error) {
+      await rm(temp, { force: true });
+      if (error instanceof StorageError) throw error;
+      // Errors raised by the producer (database, gzip) pass through unchanged: they are not storage faults.
+      if ((error as NodeJS.ErrnoException).syscall === undefined) throw error;
+      throw storageError('write', key, error);
+    }
+  }
+
+  async createObject(key: string, body: string | Uint8Array): Promise<void> {
+    const target = this.resolve(key);
+    const temp = `${target}.${randomUUID()}${TEMP_SUFFIX}`;
+    try {
+      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      await writeFile(temp, body, { mode: 0o600, flag: 'wx' });
+      await link(temp, target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(`${key} already exists in ${this.description}; it is written once and never replaced`, { cause: error });
+      throw storageError('write', key, error);
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  async readObject(key: string): Promise<Readable> {
+    const file = this.resolve(key);
+    try {
+      await stat(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(`${key} is missing from ${this.description}`, { cause: error });
+      throw storageError('read', key, error);
+    }
+    return createReadStream(file);
+  }
+
+  async statObject(key: string): Promise<StoredObject | undefined> {
+    try {
+      const s = await stat(this.resolve(key));
+      return s.isFile() ? { key, size: s.size } : undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      throw storageError('read', key, error);
+    }
+  }
+
+  async listObjects(prefix: string): Promise<StoredObject[]> {
+    const out: StoredObject[] = [];
+    const walk = async (dir: string, rel: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return;
+        throw storageError('list', this.description, error);
+      }
+      for (const entry of entries) {
+        const key = rel ? `${rel}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) {
+          if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || `${key}/`.startsWith(prefix)) await walk(path.join(dir, entry.name), key);
+        } else if (entry.isFile() && key.startsWith(prefix) && !entry.name.endsWith(TEMP_SUFFIX)) {
+          out.push({ key, size: (await stat(path.join(dir, entry.name))).size });
+        }
+      }
+    };
+    await walk(this.root, '');
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async listFolders(): Promise<string[]> {
+    try {
+      const entries = await readdir(this.root, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw storageError('list', this.description, error);
+    }
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const objects = await this.listObjects(prefix);
+    for (const o of objects) await rm(this.resolve(o.key), { force: true });
+    // Remove the folder itself (and stray temp files) when the prefix names one.
+    const folder = prefix.replace(/\/+$/, '');
+    if (folder && !folder.includes('/')) await rm(this.resolve(folder), { recursive: true, force: true });
+    return objects.length;
+  }
+}

@@ -1,0 +1,177 @@
+import { pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { BackupNotFoundError, InvalidBackupError } from './errors.js';
+import { readManifest } from './catalog.js';
+import { MANIFEST_FILE, legacyTableFileKey, type LegacyManifest, type Manifest, type TableEntry } from './format/manifest.js';
+import type { BackupStore } from './storage/store.js';
+import { readText } from './storage/store.js';
+import { HashingPassThrough, readLines } from './util/streams.js';
+
+export interface TableValidation {
+  readonly table: string;
+  readonly expectedRecords: number;
+  /** Lines/elements actually found (undefined in quick mode or when unreadable). */
+  readonly records?: number;
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+}
+
+export interface ValidationReport {
+  readonly backupId: string;
+  readonly location: string;
+  readonly format: 'v1' | 'legacy' | 'unknown';
+  readonly quick: boolean;
+  readonly valid: boolean;
+  /** Every problem found, across the manifest and all files. */
+  readonly problems: readonly string[];
+  /** Not fatal: e.g. files in the folder that the manifest does not list. */
+  readonly warnings: readonly string[];
+  readonly tables: readonly TableValidation[];
+  readonly totalRecords?: number;
+}
+
+export type ParsedBackup = { readonly format: 'v1'; readonly manifest: Manifest } | { readonly format: 'legacy'; readonly manifest: LegacyManifest };
+
+export interface ValidateOptions {
+  /** Check presence and sizes only, not checksums and rows. */
+  readonly quick?: boolean;
+  readonly onProgress?: (table: string, done: number, total: number) => void;
+}
+
+const MAX_PROBLEMS_PER_FILE = 5;
+
+async function checkV1File(store: BackupStore, backupId: string, table: TableEntry, file: TableEntry['files'][number], quick: boolean): Promise<{ records?: number; problems: string[] }> {
+  const key = `${backupId}/${file.key}`;
+  const stat = await store.statObject(key);
+  if (!stat) return { problems: [`${file.key}: missing`] };
+  const problems: string[] = [];
+  if (stat.size === 0) problems.push(`${file.key}: empty file (0 bytes), expected ${file.bytes}`);
+  else if (stat.size !== file.bytes) problems.push(`${file.key}: ${stat.size} bytes, the manifest says ${file.bytes} (truncated or modified)`);
+  if (quick) return { problems };
+
+  const hasher = new HashingPassThrough();
+  const gunzip = createGunzip();
+  let streamError: Error | undefined;
+  const source = await store.readObject(key);
+  const lines = pipeline(source, hasher, gunzip, (error) => {
+    if (error) streamError = error;
+  });
+  let records = 0;
+  let badLines = 0;
+  const expectedKeys = table.columns.length;
+  try {
+    for await (const line of readLines(lines)) {
+      records++;
+      let row: unknown;
+      try {
+        row = JSON.parse(line.toString('utf8'));
+      } catch {
+        row = undefined;
+      }
+      const fine = typeof row === 'object' && row !== null && !Array.isArray(row) && Object.keys(row).length === expectedKeys;
+      if (!fine && ++badLines <= MAX_PROBLEMS_PER_FILE) {
+        problems.push(`${file.key}: line ${records} is not a JSON object with the table's ${expectedKeys} columns`);
+      }
+    }
+  } catch (error) {
+    streamError = streamError ?? (error as Error);
+  }
+  if (badLines > MAX_PROBLEMS_PER_FILE) problems.push(`${file.key}: ${badLines - MAX_PROBLEMS_PER_FILE} more bad lines`);
+  if (streamError) {
+    problems.push(`${file.key}: cannot be decompressed (${streamError.message})`);
+    return { problems };
+  }
+  if (hasher.sha256 !== file.sha256) problems.push(`${file.key}: SHA-256 ${hasher.sha256.slice(0, 12)}… differs from the manifest's ${file.sha256.slice(0, 12)}… (corrupted)`);
+  if (records !== file.records) problems.push(`${file.key}: ${records} records, the manifest says ${file.records}`);
+  return { records, problems };
+}
+
+async function validateV1(store: BackupStore, backupId: string, manifest: Manifest, options: ValidateOptions): Promise<Omit<ValidationReport, 'backupId' | 'location' | 'quick'>> {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const tables: TableValidation[] = [];
+  if (manifest.backupId !== backupId) warnings.push(`metadata.json names backup ${manifest.backupId} but the folder is ${backupId} (renamed or copied)`);
+  let index = 0;
+  for (const name of manifest.tables) {
+    const entry = manifest.tableDetails[name]!;
+    options.onProgress?.(name, index++, manifest.tables.length);
+    const tableProblems: string[] = [];
+    let records: number | undefined = 0;
+    for (const file of entry.files) {
+      const result = await checkV1File(store, backupId, entry, file, options.quick ?? false);
+      tableProblems.push(...result.problems);
+      records = result.records === undefined || records === undefined ? undefined : records + result.records;
+    }
+    problems.push(...tableProblems);
+    tables.push({ table: name, expectedRecords: entry.records, ...(options.quick || records === undefined ? {} : { records }), ok: tableProblems.length === 0, problems: tableProblems });
+  }
+  const listed = new Set([MANIFEST_FILE, ...manifest.tables.flatMap((t) => manifest.tableDetails[t]!.files.map((f) => f.key))]);
+  for (const object of await store.listObjects(`${backupId}/`)) {
+    const name = object.key.slice(backupId.length + 1);
+    if (!listed.has(name)) warnings.push(`${name}: not listed in metadata.json`);
+  }
+  return { format: 'v1', valid: problems.length === 0, problems, warnings, tables, totalRecords: manifest.totalRecords };
+}
+
+async function validateLegacy(store: BackupStore, backupId: string, manifest: LegacyManifest, options: ValidateOptions): Promise<Omit<ValidationReport, 'backupId' | 'location' | 'quick'>> {
+  const problems: string[] = [];
+  const tables: TableValidation[] = [];
+  let index = 0;
+  for (const name of manifest.tables) {
+    options.onProgress?.(name, index++, manifest.tables.length);
+    const key = legacyTableFileKey(name);
+    const expected = manifest.recordCounts[name] ?? 0;
+    const tableProblems: string[] = [];
+    let records: number | undefined;
+    const stat = await store.statObject(`${backupId}/${key}`);
+    if (!stat) tableProblems.push(`${key}: missing`);
+    else if (stat.size === 0) tableProblems.push(`${key}: empty file (0 bytes)`);
+    else if (!options.quick) {
+      try {
+        const rows: unknown = JSON.parse(await readText(store, `${backupId}/${key}`));
+        if (!Array.isArray(rows)) tableProblems.push(`${key}: not a JSON array`);
+        else {
+          records = rows.length;
+          const bad = rows.findIndex((r) => typeof r !== 'object' || r === null || Array.isArray(r));
+          if (bad !== -1) tableProblems.push(`${key}: element ${bad + 1} is not a JSON object`);
+          if (rows.length !== expected) tableProblems.push(`${key}: ${rows.length} records, metadata.json says ${expected}`);
+        }
+      } catch (error) {
+        tableProblems.push(`${key}: not valid JSON (${(error as Error).message})`);
+      }
+    }
+    problems.push(...tableProblems);
+    tables.push({ table: name, expectedRecords: expected, ...(records === undefined ? {} : { records }), ok: tableProblems.length === 0, problems: tableProblems });
+  }
+  return { format: 'legacy', valid: problems.length === 0, problems, warnings: [], tables, totalRecords: manifest.totalRecords };
+}
+
+/**
+ * Checks a backup without trusting it: the manifest's schema and totals, then every file's presence,
+ * size, SHA-256, line count and that each line is a JSON object of the table's width. Every problem
+ * is reported, not only the first.
+ */
+export async function validateBackup(store: BackupStore, backupId: string, options: ValidateOptions = {}): Promise<ValidationReport> {
+  const base = { backupId, location: store.description, quick: options.quick ?? false };
+  let parsed;
+  try {
+    parsed = await readManifest(store, backupId);
+  } catch (error) {
+    if (error instanceof InvalidBackupError) return { ...base, format: 'unknown', valid: false, problems: error.problems, warnings: [], tables: [] };
+    if (error instanceof BackupNotFoundError && (await store.listObjects(`${backupId}/`)).length > 0) {
+      return { ...base, format: 'unknown', valid: false, problems: [`metadata.json: missing (the backup is incomplete)`], warnings: [], tables: [] };
+    }
+    throw error;
+  }
+  const result = parsed.format === 'v1' ? await validateV1(store, backupId, parsed.manifest, options) : await validateLegacy(store, backupId, parsed.manifest, options);
+  return { ...base, ...result };
+}
+
+/** Validates and returns the parsed backup, or throws InvalidBackupError listing every problem. */
+export async function requireValidBackup(store: BackupStore, backupId: string, options: ValidateOptions = {}): Promise<{ report: ValidationReport; backup: ParsedBackup }> {
+  const report = await validateBackup(store, backupId, options);
+  if (!report.valid) {
+    throw new InvalidBackupError(`Backup ${backupId} is not valid (${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}: ${report.problems[0]}); nothing was restored`, report.problems);
+  }
+  return { report, backup: await readManifest(store, backupId) };
+}

@@ -1,0 +1,67 @@
+import { readManifest } from './catalog.js';
+import { UsageError } from './errors.js';
+import { connect, describeDatabase, quoteQualified } from './sources/connection.js';
+import type { BackupStore } from './storage/store.js';
+
+export interface CountComparison {
+  readonly table: string;
+  readonly expected: number;
+  /** null when the table does not exist in the database. */
+  readonly actual: number | null;
+  readonly diff: number | null;
+  readonly ok: boolean;
+}
+
+export interface VerifyReport {
+  readonly backupId: string;
+  readonly database: string;
+  readonly ok: boolean;
+  readonly tables: readonly CountComparison[];
+  readonly expectedTotal: number;
+  readonly actualTotal: number;
+}
+
+function splitName(qualified: string, schemaOf?: (t: string) => string | undefined): [string, string] {
+  const schema = schemaOf?.(qualified);
+  if (schema) return [schema, schema === 'public' ? qualified : qualified.slice(schema.length + 1)];
+  const dot = qualified.indexOf('.');
+  return dot === -1 ? ['public', qualified] : [qualified.slice(0, dot), qualified.slice(dot + 1)];
+}
+
+/** The plan's `db:verify-counts`: exact `count(*)` per table against the backup's manifest. */
+export async function verifyCounts(store: BackupStore, backupId: string, databaseUrl: string, options: { tables?: readonly string[] } = {}): Promise<VerifyReport> {
+  const parsed = await readManifest(store, backupId);
+  const m = parsed.manifest;
+  const names = options.tables?.length ? options.tables : m.tables;
+  const unknown = names.filter((t) => !m.tables.includes(t));
+  if (unknown.length) throw new UsageError(`Backup ${backupId} has no table ${unknown.join(', ')}`);
+  const schemaOf = parsed.format === 'v1' ? (t: string) => parsed.manifest.tableDetails[t]?.schema : undefined;
+  const client = await connect(databaseUrl, 'iconic-dr verify');
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const tables: CountComparison[] = [];
+    for (const table of names) {
+      const [schema, name] = splitName(table, schemaOf);
+      const expected = m.recordCounts[table] ?? 0;
+      const { rows: exists } = await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [quoteQualified(schema, name)]);
+      if (!exists[0]?.ok) {
+        tables.push({ table, expected, actual: null, diff: null, ok: false });
+        continue;
+      }
+      const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${quoteQualified(schema, name)}`);
+      const actual = Number(rows[0]!.n);
+      tables.push({ table, expected, actual, diff: actual - expected, ok: actual === expected });
+    }
+    await client.query('COMMIT');
+    return {
+      backupId,
+      database: describeDatabase(databaseUrl).label,
+      ok: tables.every((t) => t.ok),
+      tables,
+      expectedTotal: tables.reduce((s, t) => s + t.expected, 0),
+      actualTotal: tables.reduce((s, t) => s + (t.actual ?? 0), 0),
+    };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
