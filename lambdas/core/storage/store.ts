@@ -8,7 +8,7 @@ export interface StoredObject {
 
 /**
  * Where backups live: a folder or an S3 prefix. Every implementation passes the shared suite in
- * test/unit/storage/store-contract.ts. Keys are relative to the store's root, e.g.
+ * test/helpers/store-contract.ts. Keys are relative to the store's root, e.g.
  * `2024-01-15T02-00-00-000Z/orders.ndjson.gz`.
  */
 export interface BackupStore {

@@ -1,0 +1,390 @@
+import { Readable, Transform, finished } from 'node:stream';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  paginateListObjectsV2,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { ObjectExistsError, ObjectNotFoundError, StorageError } from '../errors.js';
+import type { BackupStore, StoredObject } from './store.js';
+
+export interface S3StoreOptions {
+  readonly bucket: string;
+  /** Key prefix inside the bucket (the store's root); leading/trailing slashes are ignored. */
+  readonly prefix: string;
+  /** S3-compatible endpoint; defaults to AWS_ENDPOINT_URL_S3. Implies path-style addressing. */
+  readonly endpoint?: string;
+  readonly region?: string;
+  /** SSE-KMS key id/ARN for new objects; without it the bucket's default encryption applies. */
+  readonly kmsKeyId?: string;
+  /** A ready client (tests, or callers that share one); the options above then only name the location. */
+  readonly client?: S3Client;
+  /** Multipart part size in bytes (min 5 MiB). Tests lower it to exercise multipart with small bodies. */
+  readonly partSize?: number;
+}
+
+const MiB = 1024 * 1024;
+/**
+ * 16 MiB parts: S3 allows 10,000 parts, so one object can reach 160 GiB, far beyond a gzipped table;
+ * memory stays near (queueSize + 1) × partSize ≈ 80 MiB whatever the table size.
+ */
+const DEFAULT_PART_SIZE = 16 * MiB;
+const QUEUE_SIZE = 4;
+/** SDK attempts per request (1 + 4 retries with exponential backoff and jitter). */
+const MAX_ATTEMPTS = 5;
+const DELETE_BATCH = 1000;
+
+/** What an operation needs, to name the right permission when S3 refuses it. */
+type Operation = 'write' | 'read' | 'list' | 'delete';
+
+const PERMISSION: Record<Operation, string> = {
+  write: 's3:PutObject',
+  read: 's3:GetObject',
+  list: 's3:ListBucket',
+  delete: 's3:DeleteObject',
+};
+
+const KMS_PERMISSION: Partial<Record<Operation, string>> = {
+  write: 'kms:GenerateDataKey and kms:Decrypt',
+  read: 'kms:Decrypt',
+};
+
+const THROTTLING = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'BandwidthLimitExceeded',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalError',
+  'ServiceUnavailable',
+  'KMS.ThrottlingException',
+  'KMS.KMSInternalException',
+  'KMS.DependencyTimeoutException',
+]);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN']);
+
+interface SdkErrorShape {
+  name?: string;
+  code?: string;
+  message?: string;
+  $retryable?: unknown;
+  $metadata?: { httpStatusCode?: number; attempts?: number };
+}
+
+function sdkError(error: unknown): SdkErrorShape {
+  return typeof error === 'object' && error !== null ? (error as SdkErrorShape) : {};
+}
+
+function statusOf(error: unknown): number | undefined {
+  return sdkError(error).$metadata?.httpStatusCode;
+}
+
+function isNotFound(error: unknown): boolean {
+  const { name } = sdkError(error);
+  return name === 'NoSuchKey' || name === 'NotFound' || (statusOf(error) === 404 && name !== 'NoSuchBucket');
+}
+
+function isConditionalConflict(error: unknown): boolean {
+  const { name } = sdkError(error);
+  return name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || statusOf(error) === 412 || statusOf(error) === 409;
+}
+
+function isTransient(error: SdkErrorShape): boolean {
+  const status = error.$metadata?.httpStatusCode;
+  if (error.name && THROTTLING.has(error.name)) return true;
+  if (error.name === 'TimeoutError' || (error.code && NETWORK_CODES.has(error.code))) return true;
+  if (status !== undefined && (status >= 500 || status === 429)) return true;
+  return Boolean(error.$retryable);
+}
+
+function oneLine(text: string | undefined): string {
+  return (text ?? '').split('\n')[0]!.trim().slice(0, 300);
+}
+
+const contentTypeOf = (key: string): string => (key.endsWith('.json') ? 'application/json' : key.endsWith('.gz') ? 'application/gzip' : 'application/octet-stream');
+
+const byKey = (a: StoredObject, b: StoredObject): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/**
+ * Backups in an S3 bucket (or an S3-compatible server) under a prefix. Streams go up as multipart
+ * uploads through lib-storage, so memory stays bounded and the SDK's integrity checksums apply to
+ * every part; write-once objects use conditional writes (`If-None-Match: *`).
+ */
+export class S3Store implements BackupStore {
+  readonly description: string;
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly prefix: string;
+  private readonly kmsKeyId: string | undefined;
+  private readonly partSize: number;
+
+  constructor(options: S3StoreOptions) {
+    this.bucket = options.bucket;
+    this.prefix = options.prefix.replace(/^\/+|\/+$/g, '');
+    this.description = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ''}`;
+    this.kmsKeyId = options.kmsKeyId || undefined;
+    this.partSize = Math.max(options.partSize ?? DEFAULT_PART_SIZE, 5 * MiB);
+    this.client = options.client ?? new S3Client(clientConfig(options));
+  }
+
+  private fullKey(key: string): string {
+    return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+
+  private rootPrefix(): string {
+    return this.prefix ? `${this.prefix}/` : '';
+  }
+
+  private url(key: string): string {
+    return `s3://${this.bucket}/${this.fullKey(key)}`;
+  }
+
+  private encryption(): { ServerSideEncryption?: 'aws:kms'; SSEKMSKeyId?: string } {
+    return this.kmsKeyId ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: this.kmsKeyId } : {};
+  }
+
+  /**
+   * Turns an SDK failure (already retried by the client) into a one-line StorageError that says what
+   * to check. Messages name the bucket, key and permission, never credentials or request signatures.
+   */
+  private toStorageError(error: unknown, operation: Operation, key?: string): StorageError {
+    if (error instanceof StorageError) return error;
+    const e = sdkError(error);
+    const name = e.name ?? 'Error';
+    const target = key === undefined ? this.description : this.url(key);
+    const fail = (message: string, retryable = false): StorageError => new StorageError(message, { cause: error, retryable });
+    const kmsHint = KMS_PERMISSION[operation];
+
+    if (name === 'CredentialsProviderError' || /could not load credentials/i.test(e.message ?? '')) {
+      return fail(`No AWS credentials found for ${target}: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with an IAM role`);
+    }
+    if (name === 'InvalidAccessKeyId') return fail(`The AWS access key id is not valid for ${target}: check AWS_ACCESS_KEY_ID or the AWS profile in use`);
+    if (name === 'SignatureDoesNotMatch') return fail(`S3 rejected the request signature for ${target}: check that AWS_SECRET_ACCESS_KEY matches the access key id`);
+    if (name === 'ExpiredToken' || name === 'ExpiredTokenException' || name === 'TokenRefreshRequired') {
+      return fail(`The AWS credentials used for ${target} have expired: refresh the session (e.g. aws sso login) or the role credentials`);
+    }
+    if (name === 'RequestTimeTooSkewed') return fail(`S3 rejected the request to ${target} because the system clock is off: synchronise the clock (NTP)`);
+    if (name === 'NoSuchBucket') return fail(`Bucket ${this.bucket} does not exist: check the bucket name and region of ${this.description}`);
+    if (name === 'InvalidBucketName') return fail(`"${this.bucket}" is not a valid bucket name: check the location ${this.description}`);
+    if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || name === 'IllegalLocationConstraintException' || statusOf(error) === 301) {
+      return fail(`Bucket ${this.bucket} is in another region: set AWS_REGION to the bucket's region (${name})`);
+    }
+    if (name.startsWith('KMS.') && !isTransient(e)) {
+      return fail(
+        `The KMS key refused the request for ${target} (${name}): check that the key${this.kmsKeyId ? ` ${this.kmsKeyId}` : ''} exists, is enabled, is in the bucket's region, and its key policy allows ${kmsHint ?? 'kms:Decrypt'} to this role`,
+      );
+    }
+    if (name === 'AccessDenied' || name === 'Forbidden' || name === 'AllAccessDisabled' || name === 'AccountProblem' || statusOf(error) === 403) {
+      const kms = kmsHint ? `; with SSE-KMS the KMS key policy must also allow ${kmsHint}` : '';
+      const resource = operation === 'list' ? `arn:aws:s3:::${this.bucket}` : `arn:aws:s3:::${this.bucket}/${this.rootPrefix()}*`;
+      return fail(`Access denied to ${target} (${name}): check that the IAM policy allows ${PERMISSION[operation]} on ${resource} and that no bucket policy denies it${kms}`);
+    }
+    if (isTransient(e)) {
+      const attempts = e.$metadata?.attempts;
+      return fail(`S3 is unavailable or throttling requests to ${target} (${e.code ?? name}${attempts ? ` after ${attempts} attempts` : ''}): try again later`, true);
+    }
+    const detail = oneLine(e.message);
+    return fail(`S3 request for ${target} failed (${name}${detail && detail !== name ? `: ${detail}` : ''})`);
+  }
+
+  async beginBackup(backupId: string): Promise<void> {
+    // S3 has no folders to create: the id is taken once anything exists under it. Two writers that
+    // both begin before either writes are not told apart here; metadata.json's conditional create
+    // still lets only one of them complete the backup.
+    let taken: boolean;
+    try {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.fullKey(`${backupId}/`), MaxKeys: 1 }));
+      taken = (page.KeyCount ?? 0) > 0 || (page.Contents?.length ?? 0) > 0;
+    } catch (error) {
+      throw this.toStorageError(error, 'list');
+    }
+    if (taken) throw new ObjectExistsError(`Backup ${backupId} already exists in ${this.description}; a backup is never overwritten`);
+  }
+
+  async writeObject(key: string, body: Readable): Promise<{ bytes: number }> {
+    let bytes = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    // The producer's own failure (a database or gzip error, or its stream closing early) is kept
+    // apart so that it is rethrown unchanged, not as whatever lib-storage reports after aborting.
+    // Only the body is watched: lib-storage tears the counter down itself when S3 fails.
+    let producerError: unknown;
+    finished(body, { writable: false }, (error) => {
+      if (!error) return;
+      producerError ??= error;
+      counter.destroy(error);
+    });
+    body.pipe(counter);
+
+    const upload = new Upload({
+      client: this.client,
+      queueSize: QUEUE_SIZE,
+      partSize: this.partSize,
+      // A failed multipart upload is aborted; the bucket's lifecycle rule covers aborts that fail too.
+      leavePartsOnError: false,
+      params: { Bucket: this.bucket, Key: this.fullKey(key), Body: counter, ContentType: contentTypeOf(key), ...this.encryption() },
+    });
+    try {
+      await upload.done();
+      return { bytes };
+    } catch (error) {
+      const failure = producerError !== undefined ? producerError : this.toStorageError(error, 'write', key);
+      // Nobody will read the rest of the producer's output: stop it rather than leave it stalled.
+      body.unpipe(counter);
+      counter.destroy();
+      body.destroy();
+      throw failure;
+    }
+  }
+
+  async createObject(key: string, body: string | Uint8Array): Promise<void> {
+    const exists = (cause?: unknown): ObjectExistsError =>
+      new ObjectExistsError(`${key} already exists in ${this.description}; it is written once and never replaced`, { cause });
+    // Real S3 enforces If-None-Match atomically; this pre-check only covers S3-compatible servers
+    // without conditional writes (s3rver, older MinIO). A 403 here (no s3:ListBucket) is left to the PUT.
+    let found: boolean;
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+      found = true;
+    } catch (error) {
+      if (!isNotFound(error) && statusOf(error) !== 403) throw this.toStorageError(error, 'read', key);
+      found = false;
+    }
+    if (found) throw exists();
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.fullKey(key),
+          Body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
+          IfNoneMatch: '*',
+          ContentType: contentTypeOf(key),
+          ...this.encryption(),
+        }),
+      );
+    } catch (error) {
+      if (isConditionalConflict(error)) throw exists(error);
+      throw this.toStorageError(error, 'write', key);
+    }
+  }
+
+  async readObject(key: string): Promise<Readable> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+      const stream = response.Body;
+      if (stream instanceof Readable) return stream;
+      throw new StorageError(`S3 returned no readable body for ${this.url(key)}`, { retryable: true });
+    } catch (error) {
+      if (isNotFound(error)) throw new ObjectNotFoundError(`${key} is missing from ${this.description}`, { cause: error });
+      throw this.toStorageError(error, 'read', key);
+    }
+  }
+
+  async statObject(key: string): Promise<StoredObject | undefined> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+      return { key, size: head.ContentLength ?? 0 };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw this.toStorageError(error, 'read', key);
+    }
+  }
+
+  async listObjects(prefix: string): Promise<StoredObject[]> {
+    const root = this.rootPrefix();
+    const out: StoredObject[] = [];
+    try {
+      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: root + prefix })) {
+        for (const object of page.Contents ?? []) {
+          // Zero-byte "folder" markers (console "Create folder") are not objects of a backup.
+          if (!object.Key || object.Key.endsWith('/')) continue;
+          out.push({ key: object.Key.slice(root.length), size: object.Size ?? 0 });
+        }
+      }
+    } catch (error) {
+      throw this.toStorageError(error, 'list');
+    }
+    return out.sort(byKey);
+  }
+
+  async listFolders(): Promise<string[]> {
+    const root = this.rootPrefix();
+    const folders: string[] = [];
+    try {
+      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: root, Delimiter: '/' })) {
+        for (const common of page.CommonPrefixes ?? []) {
+          const name = common.Prefix?.slice(root.length).replace(/\/$/, '');
+          if (name) folders.push(name);
+        }
+      }
+    } catch (error) {
+      throw this.toStorageError(error, 'list');
+    }
+    return folders.sort();
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    // On a versioned bucket this leaves delete markers; the lifecycle rule expires noncurrent versions.
+    const objects = await this.listObjects(prefix);
+    let deleted = 0;
+    for (let i = 0; i < objects.length; i += DELETE_BATCH) {
+      const batch = objects.slice(i, i + DELETE_BATCH);
+      let errors: { Key?: string; Code?: string; Message?: string }[];
+      try {
+        const result = await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((o) => ({ Key: this.fullKey(o.key) })), Quiet: true } }),
+        );
+        errors = result.Errors ?? [];
+      } catch (error) {
+        throw this.toStorageError(error, 'delete', prefix);
+      }
+      if (errors.length > 0) {
+        // DeleteObjects answers 200 and lists per-key failures: report the first, with its code.
+        const first = errors[0]!;
+        const relative = first.Key?.slice(this.rootPrefix().length) ?? prefix;
+        const code = first.Code ?? 'Error';
+        throw this.toStorageError(Object.assign(new Error(first.Message ?? code), { name: code, $metadata: {} }), 'delete', relative);
+      }
+      deleted += batch.length;
+    }
+    return deleted;
+  }
+}
+
+function clientConfig(options: S3StoreOptions): S3ClientConfig {
+  const endpoint = options.endpoint || process.env.AWS_ENDPOINT_URL_S3 || undefined;
+  const region = options.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
+  return {
+    region,
+    // Transient failures (throttling, 5xx, timeouts, resets) are retried by the SDK with backoff;
+    // what is left after the last attempt becomes a StorageError with retryable = true.
+    maxAttempts: MAX_ATTEMPTS,
+    retryMode: 'standard',
+    // Fail fast on an unreachable endpoint rather than waiting for the OS TCP timeout. No socket
+    // timeout: a restore may read an object slower than it arrives (backpressure from Postgres).
+    requestHandler: { connectionTimeout: 10_000 },
+    // The SDK's default integrity checksums (CRC32 on every part) stay on, for S3-compatible servers
+    // too: lib-storage sends each part as a buffer, which s3rver stores correctly (it only corrupts
+    // streamed PutObject bodies with trailing checksums, which this store never sends).
+    ...(endpoint
+      ? // S3-compatible servers are addressed by path, not by bucket subdomain.
+        { endpoint, forcePathStyle: true }
+      : // A bucket in another region than the configured one is found instead of failing with a redirect.
+        { followRegionRedirects: true }),
+  };
+}
