@@ -1,4 +1,4 @@
-import { Readable, Writable } from 'node:stream';
+import { Readable, Writable, pipeline as streamPipeline } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
@@ -6,7 +6,9 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { CountMismatchError, DrError, IntegrityError, OperationFailedError, PrivilegeError, SchemaDriftError, UsageError, LockTimeoutError } from './errors.js';
 import { legacyTableFileKey, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
 import { connect, describeDatabase, quoteIdent, quoteLiteral, quoteQualified } from './sources/connection.js';
-import { describeTables, foreignKeyOrder, ownedSequences, type TableShape } from './sources/postgres-catalog.js';
+import { compositeColumns, describeTables, foreignKeyOrder, ownedSequences, type TableShape } from './sources/postgres-catalog.js';
+import { ndjsonToCopyConverter } from './copy-text.js';
+import { readLines } from './util/streams.js';
 import { EXACT_OUTPUT_SETTINGS } from './sources/postgres-source.js';
 import type { BackupStore } from './storage/store.js';
 import { readText } from './storage/store.js';
@@ -28,6 +30,12 @@ export interface RestoreOptions {
   readonly tables?: readonly string[];
   /** How long to wait for exclusive locks on the target tables. @default 60 s */
   readonly lockTimeoutMs?: number;
+  /**
+   * `auto`: tables without composite columns are converted to COPY text in the client and loaded with
+   * plain COPY (fastest); the others go through `json_to_record`. `json`: every table through
+   * `json_to_record`. @default 'auto'
+   */
+  readonly loadMethod?: 'auto' | 'json';
   readonly onProgress?: (event: RestoreProgress) => void;
 }
 
@@ -110,6 +118,36 @@ function insertStatement(target: TableShape, columns: readonly ColumnInfo[], jso
     `INSERT INTO ${quoteQualified(target.schema, target.name)} (${columns.map((c) => quoteIdent(c.name)).join(', ')})${overriding} ` +
     `SELECT ${values.join(', ')} FROM pg_temp.iconic_dr_load l, LATERAL json_to_record(l.line::json) AS x(${definitions.join(', ')})`
   );
+}
+
+/** Decompresses with errors of the source forwarded (a plain .pipe() would drop them and hang). */
+function gunzip(source: Readable): Readable {
+  return streamPipeline(source, createGunzip(), () => undefined);
+}
+
+/** Streams NDJSON rows straight into the table as COPY text; resolves with the rows loaded. */
+async function copyRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], ndjson: Readable): Promise<number> {
+  const convert = ndjsonToCopyConverter(columns.map((c) => c.name));
+  const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`)) as unknown as Writable & { rowCount?: number };
+  let line = 0;
+  const rows = async function* () {
+    let batch = '';
+    for await (const raw of readLines(ndjson)) {
+      line++;
+      try {
+        batch += convert(raw.toString('utf8'));
+      } catch (error) {
+        throw new OperationFailedError(`${target.qualified}: row ${line} cannot be converted (${(error as Error).message})`, { cause: error });
+      }
+      if (batch.length >= 256 * 1024) {
+        yield batch;
+        batch = '';
+      }
+    }
+    if (batch) yield batch;
+  };
+  await pipeline(Readable.from(rows()), copy);
+  return copy.rowCount ?? line;
 }
 
 async function stageLines(client: pg.Client, lines: Readable): Promise<void> {
@@ -202,7 +240,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     try {
       await client.query(`TRUNCATE ${targets.some((t) => t.partitioned) ? '' : 'ONLY '}${list}`);
     } catch (error) {
-      if (pgCode(error) === '0A000') throw new UsageError(`Cannot empty the tables: ${(error as Error).message}. Restore the referencing tables too (leave out --tables)`, { cause: error });
+      if (pgCode(error) === '0A000') throw new UsageError(`Cannot empty the tables: ${(error as { detail?: string }).detail ?? (error as Error).message} Restore the referencing tables too (leave out --tables, or add them to it)`, { cause: error });
       throw error;
     }
     if (triggerMode === 'disable_trigger') {
@@ -218,6 +256,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
 
     await client.query('CREATE TEMP TABLE iconic_dr_load (line text) ON COMMIT DROP');
+    const composite = await compositeColumns(client, targets.map((t) => t.oid));
     const restored: { table: string; records: number }[] = [];
     for (const shape of targets) {
       const plan = plans.find((p) => p.qualified === shape.qualified)!;
@@ -225,10 +264,16 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       options.onProgress?.({ type: 'table-start', table: plan.qualified, expectedRecords: plan.expectedRecords });
       let records = 0;
       if (plan.source.kind === 'v1') {
-        const insert = insertStatement(shape, plan.source.columns, true);
+        const columns = plan.source.columns;
+        const viaCopy = options.loadMethod !== 'json' && !columns.some((c) => composite.has(`${shape.oid}:${c.name}`));
+        const insert = insertStatement(shape, columns, true);
         for (const key of plan.source.keys) {
-          await stageLines(client, (await store.readObject(key)).pipe(createGunzip()));
-          records += (await client.query(insert)).rowCount ?? 0;
+          const ndjson = gunzip(await store.readObject(key));
+          if (viaCopy) records += await copyRows(client, shape, columns, ndjson);
+          else {
+            await stageLines(client, ndjson);
+            records += (await client.query(insert)).rowCount ?? 0;
+          }
         }
       } else {
         await stageLines(client, await legacyLines(store, plan.source.key, shape));

@@ -160,3 +160,26 @@ export function foreignKeyOrder<T extends { qualified: string; foreignKeys: read
   for (const t of tables) visit(t);
   return ordered;
 }
+
+/**
+ * Columns (as `relid:name`) whose values row_to_json renders as JSON objects: composite types,
+ * directly or behind domains and arrays. The client-side COPY conversion does not handle those.
+ */
+export async function compositeColumns(client: pg.Client, tableOids: readonly number[]): Promise<Set<string>> {
+  if (tableOids.length === 0) return new Set();
+  const { rows } = await client.query<{ relid: number; name: string }>(
+    `WITH RECURSIVE cols AS (
+       SELECT a.attrelid::int AS relid, a.attname AS name, a.atttypid AS typ FROM pg_attribute a
+       WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+     ), t AS (
+       SELECT c.relid, c.name, p.oid, p.typtype::text AS typtype, p.typbasetype, p.typelem, p.typcategory::text AS typcategory
+       FROM cols c JOIN pg_type p ON p.oid = c.typ
+       UNION ALL
+       SELECT t.relid, t.name, p.oid, p.typtype::text, p.typbasetype, p.typelem, p.typcategory::text
+       FROM t JOIN pg_type p ON p.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype WHEN t.typcategory = 'A' THEN t.typelem ELSE 0 END
+     )
+     SELECT DISTINCT relid, name FROM t WHERE typtype = 'c'`,
+    [tableOids],
+  );
+  return new Set(rows.map((r) => `${r.relid}:${r.name}`));
+}

@@ -1,0 +1,163 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { BackupVault } from './backup-vault.js';
+import { BACKUP_STATES as S, ENV, NOTIFY_EVENTS } from './contract.js';
+import { PropErrors } from './defaults.js';
+import { DrFunction, type DrFunctionNetwork } from './dr-function.js';
+import { DrStateMachine, EXECUTION_FIELDS, lambdaStep } from './workflow.js';
+
+/** The daily backup at 02:00 UTC (the plan's RPO of 24 h). */
+export const DEFAULT_BACKUP_SCHEDULE = 'cron(0 2 * * ? *)';
+
+export interface BackupPipelineProps {
+  /** Where backups are written. */
+  readonly vault: BackupVault;
+  /** Credentials of the database to back up. */
+  readonly sourceSecret: secretsmanager.ISecret;
+  /** The notify function (publishes alerts and metrics), shared with the restore workflow. */
+  readonly notifyFunction: DrFunction;
+  /**
+   * When the backup runs (EventBridge schedule expression, UTC).
+   * @default 'cron(0 2 * * ? *)'
+   */
+  readonly schedule?: string;
+  /**
+   * Turn the schedule on. Off, the machine is still there for on-demand backups.
+   * @default true
+   */
+  readonly scheduleEnabled?: boolean;
+  /**
+   * Tables to back up (`table` or `schema.table`).
+   * @default - every ordinary table of `schemas`
+   */
+  readonly tables?: readonly string[];
+  /**
+   * Schemas whose tables are backed up.
+   * @default ['public']
+   */
+  readonly schemas?: readonly string[];
+  /**
+   * Backup function memory in MB.
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Network placement of the functions.
+   * @default - no VPC
+   */
+  readonly network?: DrFunctionNetwork;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
+
+/**
+ * The daily backup: a backup function (reserved concurrency 1: never two at once, writes but cannot
+ * delete), a validate function (reads), and the backup state machine, started by an EventBridge
+ * schedule.
+ *
+ * Machine: `Backup` -> `Validate` -> `IsBackupValid` -> `PublishResult` -> `BackupSucceeded`;
+ * invalid -> `AlertInvalidBackup` -> `BackupInvalid` (Fail); an error in Backup or Validate ->
+ * `AlertFailure` -> `BackupFailed` (Fail).
+ */
+export class BackupPipeline extends Construct {
+  public readonly backupFunction: DrFunction;
+  public readonly validateFunction: DrFunction;
+  public readonly stateMachine: DrStateMachine;
+  public readonly schedule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: BackupPipelineProps) {
+    super(scope, id);
+    const schedule = props.schedule ?? DEFAULT_BACKUP_SCHEDULE;
+    const schemas = props.schemas ?? ['public'];
+    const tables = props.tables ?? [];
+
+    const errors = new PropErrors('BackupPipeline');
+    errors.check(/^(cron|rate)\(.+\)$/.test(schedule), `schedule "${schedule}" must be an EventBridge cron(...) or rate(...) expression`);
+    errors.check(schemas.length > 0, 'schemas must name at least one schema');
+    for (const name of [...schemas, ...tables]) errors.check(IDENTIFIER.test(name), `"${name}" is not a table/schema name (letters, digits, _; schema.table)`);
+    errors.throwIfAny();
+
+    const network = props.network ? { network: props.network } : {};
+    this.backupFunction = new DrFunction(this, 'BackupFunction', {
+      handler: 'backup',
+      description: 'Backs up the shop database to the backup bucket (never two at once)',
+      timeout: Duration.minutes(15),
+      memorySize: props.memorySize ?? 1024,
+      reservedConcurrentExecutions: 1,
+      ...network,
+    })
+      .bindBackupStore(props.vault, 'write')
+      .bindSourceDatabase(props.sourceSecret)
+      .addEnvironment(ENV.backupSchemas, schemas.join(','))
+      .addEnvironment(ENV.backupTables, tables.join(','));
+
+    this.validateFunction = new DrFunction(this, 'ValidateFunction', {
+      handler: 'validate',
+      description: 'Validates a backup: manifest, files, sizes, SHA-256, line counts',
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+      ...network,
+    }).bindBackupStore(props.vault, 'read');
+
+    const notify = props.notifyFunction;
+    const notifyPayload = (event: string) => ({ event, workflow: 'backup', execution: EXECUTION_FIELDS, 'state.$': '$' });
+
+    const alertFailure = lambdaStep(this, S.alertFailure, notify, {
+      comment: 'Alert: the backup failed (BackupStatus 0, critical topic)',
+      payload: notifyPayload(NOTIFY_EVENTS.backupFailed),
+      resultPath: '$.notification',
+    }).next(new sfn.Fail(this, S.failed, { error: 'BackupFailed', cause: 'The backup failed; see the AlertFailure step and the error in its input.' }));
+
+    const alertInvalid = lambdaStep(this, S.alertInvalidBackup, notify, {
+      comment: 'Alert: the new backup failed validation (BackupStatus 0, critical topic)',
+      payload: notifyPayload(NOTIFY_EVENTS.backupInvalid),
+      resultPath: '$.notification',
+    }).next(new sfn.Fail(this, S.invalid, { error: 'BackupInvalid', cause: 'The new backup failed validation; the problems are in the Validate step output.' }));
+
+    const backup = lambdaStep(this, S.backup, this.backupFunction, {
+      comment: 'Back up the source database into a new backup id',
+      payload: { 'request.$': '$', execution: EXECUTION_FIELDS },
+      resultPath: '$.backup',
+      maxAttempts: 4,
+    }).addCatch(alertFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    const validate = lambdaStep(this, S.validate, this.validateFunction, {
+      comment: 'Validate the backup just written',
+      payload: { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS },
+      resultPath: '$.validation',
+    }).addCatch(alertFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    const publish = lambdaStep(this, S.publishResult, notify, {
+      comment: 'Publish the result: BackupStatus 1 and the size/duration/records metrics',
+      payload: notifyPayload(NOTIFY_EVENTS.backupSucceeded),
+      resultPath: '$.notification',
+    }).next(new sfn.Succeed(this, S.succeeded));
+
+    const definition = backup
+      .next(validate)
+      .next(new sfn.Choice(this, S.isBackupValid).when(sfn.Condition.booleanEquals('$.validation.valid', true), publish).otherwise(alertInvalid));
+
+    this.stateMachine = new DrStateMachine(this, 'Machine', {
+      definition,
+      timeout: Duration.hours(2),
+      comment: 'iconic-dr backup: Backup -> Validate -> PublishResult',
+      functions: [this.backupFunction.function, this.validateFunction.function, notify.function],
+    });
+
+    this.schedule = new events.Rule(this, 'Schedule', {
+      description: 'iconic-dr daily database backup',
+      schedule: events.Schedule.expression(schedule),
+      enabled: props.scheduleEnabled ?? true,
+      targets: [new targets.SfnStateMachine(this.stateMachine.stateMachine, { input: events.RuleTargetInput.fromObject({ trigger: 'schedule' }) })],
+    });
+  }
+
+  /** The functions of the pipeline (for alarms). */
+  get functions(): readonly DrFunction[] {
+    return [this.backupFunction, this.validateFunction];
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The contract between the infrastructure (lib/) and the Lambda handlers (lambdas/handlers/).
+ * Tests on both sides rely on these names; change them only through an issue (DESIGN.md).
+ *
+ * ## Handlers
+ * One entry file per function, `lambdas/handlers/<name>.ts`, exporting `handler`. The names are
+ * {@link HANDLER_NAMES}. Functions are bundled by esbuild as ESM for Node.js 24 on arm64.
+ *
+ * ## Environment variables (never a secret value, never a connection string)
+ * Every function:
+ * - `POWERTOOLS_SERVICE_NAME` = `iconic-dr` (also the `service` metric dimension the alarms watch)
+ * - `POWERTOOLS_METRICS_NAMESPACE` = `LiveItIconic`
+ * - `POWERTOOLS_LOG_LEVEL` = `INFO`
+ * - `NODE_OPTIONS` = `--enable-source-maps` (added by the bundler)
+ *
+ * Per function (see {@link ENV}):
+ * | function        | variables                                                                  |
+ * |-----------------|----------------------------------------------------------------------------|
+ * | backup          | BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_KMS_KEY_ID, SOURCE_SECRET_ARN,        |
+ * |                 | BACKUP_SCHEMAS, BACKUP_TABLES                                              |
+ * | validate        | BACKUP_BUCKET, BACKUP_PREFIX                                               |
+ * | pick-backup     | BACKUP_BUCKET, BACKUP_PREFIX, RESTORE_TARGETS                              |
+ * | restore         | BACKUP_BUCKET, BACKUP_PREFIX, TARGET_SECRET_ARNS                           |
+ * | verify-counts   | BACKUP_BUCKET, BACKUP_PREFIX, TARGET_SECRET_ARNS                           |
+ * | integrity-check | TARGET_SECRET_ARNS                                                         |
+ * | notify          | CRITICAL_TOPIC_ARN, WARNING_TOPIC_ARN                                      |
+ * | slack-notifier  | SLACK_WEBHOOK_SECRET_ARN                                                   |
+ *
+ * - `BACKUP_BUCKET`: bucket name. `BACKUP_PREFIX`: key prefix without slashes (`backups`); the
+ *   store location is `s3://${BACKUP_BUCKET}/${BACKUP_PREFIX}`. IAM allows object access and
+ *   listing only under that prefix (ListObjectsV2 must pass `Prefix`).
+ * - `BACKUP_KMS_KEY_ID`: ARN of the vault's KMS key, for SSE-KMS on new objects (backup only).
+ * - `SOURCE_SECRET_ARN`: ARN of the source database secret.
+ * - `TARGET_SECRET_ARNS`: JSON object mapping restore target name to secret ARN,
+ *   `{"staging":"arn:…","production":"arn:…"}`. `RESTORE_TARGETS`: comma list of those names.
+ * - `BACKUP_SCHEMAS`: comma list, default `public`. `BACKUP_TABLES`: comma list of tables, or
+ *   empty for every ordinary table of the schemas.
+ * - `CRITICAL_TOPIC_ARN` / `WARNING_TOPIC_ARN`: SNS topics (KMS-encrypted) for notify.
+ * - `SLACK_WEBHOOK_SECRET_ARN`: secret holding `{"webhookUrl":"https://hooks.slack.com/…"}`.
+ *
+ * Database secrets (source and each target) hold JSON, filled in by the operator after deploy
+ * (the stack only creates them with a generated placeholder password):
+ * `{"engine":"postgres","host":"","port":5432,"dbname":"postgres","username":"postgres","password":"…","sslmode":"require"}`.
+ * An empty `host` means "not configured yet": handlers fail with a ConfigError naming the secret.
+ *
+ * ## Errors
+ * Step Functions retries only {@link TRANSIENT_ERRORS}. Handlers signal a retryable failure by
+ * throwing an error whose `name` is `TransientError` (e.g. wrapping a DrError with
+ * `retryable: true`); every other error name is permanent and goes to the failure alert.
+ *
+ * ## Metrics
+ * EMF through Powertools Metrics, namespace `LiveItIconic`, with exactly one dimension,
+ * `service` = `iconic-dr` (Powertools' default dimension; do not add others, or the alarms never
+ * see the data). Names: {@link METRICS}. The notify function emits them (see the task contract in
+ * docs / the state machine constructs).
+ *
+ * ## Task I/O (state machines)
+ * Tasks invoke the function ARN directly (`payloadResponseOnly`): a handler's event is exactly the
+ * task's Parameters below and its return value is exactly the task result (no `{Payload}`
+ * envelope). Results are stored with ResultPath, so the state document accumulates
+ * `{ ...executionInput, backup, validation, restore, verification, integrity, error?, notification }`.
+ * `execution` is always `{ "id": "<execution ARN>", "startTime": "<ISO time>" }`. Every key of a
+ * result that a later Parameters reads must be present (use `null`, never omit).
+ *
+ * Backup machine (input: `{}`, `{"trigger":"schedule"}` or `{"tables":["public.products"]}`):
+ * - `Backup` <- `{ request: <execution input>, execution }`
+ *   -> `$.backup` = `{ backupId, location, tables: string[], recordCounts: {table: n},
+ *   totalRecords, totalBytes, durationMs, previousBackupId: string|null, sizeChangePercent: number|null }`
+ * - `Validate` <- `{ backupId, execution }` -> `$.validation` = `{ backupId, valid: boolean,
+ *   problems: string[], tables, totalRecords, totalBytes }`. Invalid is a result, not an error;
+ *   throw only when validation could not run (storage, not found).
+ * - `PublishResult` / `AlertInvalidBackup` / `AlertFailure` (notify) <- `{ event, workflow: "backup",
+ *   execution, state: <state document> }` -> `$.notification` = `{ event, published: string[], ... }`
+ *
+ * Restore machine (input: `{ backupId: "<id>"|"latest"|"random", target: "staging"|"production",
+ * confirm?: "<id>", tables?: string[], maxAgeDays?: number, drill?: "weekly"|"monthly" }`):
+ * - `PickBackup` <- `{ request: <execution input>, execution }` -> `$.backup` = `{ backupId (resolved),
+ *   requested, target, confirm: string|null, tables: string[]|null, drill: "weekly"|"monthly"|null,
+ *   location }`; throws UsageError (bad input/target) or BackupNotFoundError.
+ * - `CheckConfirmation` (Choice): target `production` and input `confirm` absent or not equal to
+ *   `$.backup.backupId` -> `ExplainConfirmation` -> `ConfirmationRequired` (Fail, Error
+ *   `ConfirmationRequired`, Cause says what to type). Nothing else has run.
+ * - `Validate` <- `{ backupId, execution }` -> `$.validation` (as above); invalid ->
+ *   `AlertInvalidBackup` -> `BackupInvalid` (Fail).
+ * - `Restore` <- `{ backupId, target, tables, confirm, execution }` -> `$.restore` = `{ backupId,
+ *   target, tables: string[], restoredRecords: {table: n}, totalRecords, durationMs }`; must itself
+ *   refuse production unless `confirm === backupId` (ConfirmationRequiredError).
+ * - `VerifyCounts` <- `{ backupId, target, tables, execution }` -> `$.verification` = `{ ok: true,
+ *   tables: [{ table, expected, actual, diff }] }`; throws CountMismatchError when counts differ.
+ * - `IntegrityCheck` <- `{ backupId, target, tables, execution }` -> `$.integrity` = `{ ok: true,
+ *   orphans: [...], invalidConstraints: [...] }`; throws IntegrityError when problems are found.
+ * - `NotifySuccess` / `NotifyFailure` / `AlertInvalidBackup` (notify) <- `{ event, workflow: "restore",
+ *   execution, state }` -> `$.notification` = `{ event, published, recoveryTimeSeconds?: number }`.
+ * A Catch on the work tasks puts `{ Error: <error name>, Cause: <message> }` at `$.error` and goes to
+ * `AlertFailure` / `NotifyFailure`. Notify tasks are not caught (a failing alert cannot alert about
+ * itself: the state-machine failure alarms cover it).
+ *
+ * Notify emits (all with the one `service` dimension): BackupSucceeded -> BackupStatus 1,
+ * BackupDurationSeconds (durationMs/1000), BackupSizeBytes, BackupRecords, BackupSizeChangePercent
+ * (when not null); BackupFailed / BackupInvalid (backup) -> BackupStatus 0; RestoreSucceeded ->
+ * RestoreStatus 1, RecoveryTimeSeconds (now - execution.startTime), DrillStatus 1 when a drill;
+ * RestoreFailed / BackupInvalid (restore) -> RestoreStatus 0, DrillStatus 0 when a drill (drill =
+ * `state.backup.drill ?? state.drill`). Suggested routing: backup failures and production restore
+ * failures -> critical topic; drill/staging failures and successes of restores -> warning topic.
+ *
+ * ## Logs the infrastructure reads
+ * - backup: a failed S3 write is logged at ERROR with the original error under `error`
+ *   (Powertools `logger.error('…', error)`), so `error.name` = `StorageError` feeds the
+ *   `BackupUploadFailures` metric filter (critical alarm).
+ * - backup: one INFO line per table, message `Table backed up`, keys `table`, `records`, `bytes`,
+ *   read by the dashboard's "records per table" widget.
+ */
+
+/** Handler entry names: `lambdas/handlers/<name>.ts`. */
+export const HANDLER_NAMES = [
+  'backup',
+  'validate',
+  'restore',
+  'verify-counts',
+  'integrity-check',
+  'pick-backup',
+  'notify',
+  'slack-notifier',
+] as const;
+export type HandlerName = (typeof HANDLER_NAMES)[number];
+
+/** Value of POWERTOOLS_SERVICE_NAME and of the `service` metric dimension. */
+export const SERVICE_NAME = 'iconic-dr';
+/** CloudWatch namespace of every custom metric. */
+export const METRICS_NAMESPACE = 'LiveItIconic';
+/** The only dimension the alarms use. */
+export const METRIC_DIMENSIONS = { service: SERVICE_NAME } as const;
+
+/** Default key prefix of backups in the bucket. */
+export const DEFAULT_BACKUP_PREFIX = 'backups';
+
+/** Environment variable names. */
+export const ENV = {
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+  backupBucket: 'BACKUP_BUCKET',
+  backupPrefix: 'BACKUP_PREFIX',
+  backupKmsKeyId: 'BACKUP_KMS_KEY_ID',
+  sourceSecretArn: 'SOURCE_SECRET_ARN',
+  targetSecretArns: 'TARGET_SECRET_ARNS',
+  restoreTargets: 'RESTORE_TARGETS',
+  backupSchemas: 'BACKUP_SCHEMAS',
+  backupTables: 'BACKUP_TABLES',
+  criticalTopicArn: 'CRITICAL_TOPIC_ARN',
+  warningTopicArn: 'WARNING_TOPIC_ARN',
+  slackWebhookSecretArn: 'SLACK_WEBHOOK_SECRET_ARN',
+} as const;
+
+/** Metric names (DESIGN.md §6), plus one the infrastructure derives from the backup logs. */
+export const METRICS = {
+  backupStatus: 'BackupStatus',
+  backupDurationSeconds: 'BackupDurationSeconds',
+  backupSizeBytes: 'BackupSizeBytes',
+  backupRecords: 'BackupRecords',
+  backupSizeChangePercent: 'BackupSizeChangePercent',
+  restoreStatus: 'RestoreStatus',
+  recoveryTimeSeconds: 'RecoveryTimeSeconds',
+  drillStatus: 'DrillStatus',
+  /** From a log metric filter on the backup function (no dimensions), not emitted by handlers. */
+  backupUploadFailures: 'BackupUploadFailures',
+} as const;
+
+/** Restore targets the stack creates a secret for. `production` needs `confirm`. */
+export const RESTORE_TARGETS = ['staging', 'production'] as const;
+export type RestoreTarget = (typeof RESTORE_TARGETS)[number];
+
+/** Error names Step Functions retries; everything else is permanent. */
+export const TRANSIENT_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+  'TransientError',
+] as const;
+
+/** State names of the backup state machine (tests bind task overrides by these). */
+export const BACKUP_STATES = {
+  backup: 'Backup',
+  validate: 'Validate',
+  isBackupValid: 'IsBackupValid',
+  publishResult: 'PublishResult',
+  succeeded: 'BackupSucceeded',
+  alertInvalidBackup: 'AlertInvalidBackup',
+  invalid: 'BackupInvalid',
+  alertFailure: 'AlertFailure',
+  failed: 'BackupFailed',
+} as const;
+
+/** State names of the restore state machine (tests bind task overrides by these). */
+export const RESTORE_STATES = {
+  pickBackup: 'PickBackup',
+  checkConfirmation: 'CheckConfirmation',
+  explainConfirmation: 'ExplainConfirmation',
+  confirmationRequired: 'ConfirmationRequired',
+  validate: 'Validate',
+  isBackupValid: 'IsBackupValid',
+  alertInvalidBackup: 'AlertInvalidBackup',
+  invalid: 'BackupInvalid',
+  restore: 'Restore',
+  verifyCounts: 'VerifyCounts',
+  integrityCheck: 'IntegrityCheck',
+  notifySuccess: 'NotifySuccess',
+  succeeded: 'RestoreSucceeded',
+  notifyFailure: 'NotifyFailure',
+  failed: 'RestoreFailed',
+} as const;
+
+/** `event` values the notify function receives. */
+export const NOTIFY_EVENTS = {
+  backupSucceeded: 'BackupSucceeded',
+  backupFailed: 'BackupFailed',
+  backupInvalid: 'BackupInvalid',
+  restoreSucceeded: 'RestoreSucceeded',
+  restoreFailed: 'RestoreFailed',
+} as const;
+
+/** Error name of the Fail state that refuses an unconfirmed production restore. */
+export const CONFIRMATION_REQUIRED_ERROR = 'ConfirmationRequired';

@@ -1,0 +1,73 @@
+import { Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { RESTORE_TARGETS, type RestoreTarget } from './contract.js';
+import { secureKeyProps } from './defaults.js';
+
+/**
+ * The JSON the operator fills into a database secret after deploy. The stack writes this template
+ * with a generated placeholder password; an empty `host` means "not configured yet".
+ */
+export const DATABASE_SECRET_TEMPLATE = {
+  engine: 'postgres',
+  host: '',
+  port: 5432,
+  dbname: 'postgres',
+  username: 'postgres',
+  sslmode: 'require',
+} as const;
+
+export interface DatabaseSecretsProps {
+  /**
+   * Prefix of the secrets' descriptions, to tell several deployments apart in the console.
+   * @default 'iconic-dr'
+   */
+  readonly descriptionPrefix?: string;
+}
+
+/**
+ * Secrets Manager secrets for the source database and each restore target (`staging`,
+ * `production`), encrypted with their own rotating KMS key. The stack never knows the values:
+ * it creates a JSON template with a generated placeholder password, the operator puts the real
+ * credentials in after deploy, and the functions read them at run time by ARN.
+ */
+export class DatabaseSecrets extends Construct {
+  public readonly key: kms.Key;
+  /** Credentials the backup function reads (read-only access is enough). */
+  public readonly source: secretsmanager.Secret;
+  /** Credentials of each restore target, by target name. */
+  public readonly targets: Readonly<Record<RestoreTarget, secretsmanager.Secret>>;
+
+  constructor(scope: Construct, id: string, props: DatabaseSecretsProps = {}) {
+    super(scope, id);
+    const prefix = props.descriptionPrefix ?? 'iconic-dr';
+    this.key = new kms.Key(this, 'Key', secureKeyProps('Encrypts the iconic-dr database credentials in Secrets Manager'));
+
+    this.source = this.databaseSecret('Source', `${prefix}: source database (Supabase/PostgreSQL) credentials that the daily backup reads. Fill in host, username and password.`);
+    const targets = {} as Record<RestoreTarget, secretsmanager.Secret>;
+    for (const target of RESTORE_TARGETS) {
+      const name = target.charAt(0).toUpperCase() + target.slice(1);
+      targets[target] = this.databaseSecret(`${name}Target`, `${prefix}: restore target "${target}" credentials (restore replaces the backed-up tables there). Fill in host, username and password.`);
+    }
+    this.targets = targets;
+  }
+
+  private databaseSecret(id: string, description: string): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, id, {
+      description,
+      encryptionKey: this.key,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify(DATABASE_SECRET_TEMPLATE),
+        generateStringKey: 'password',
+        passwordLength: 32,
+        excludePunctuation: true,
+      },
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'The credentials belong to an external Supabase/PostgreSQL database that Secrets Manager cannot rotate; the operator rotates them in Supabase and updates the secret (runbook).',
+    });
+    return secret;
+  }
+}

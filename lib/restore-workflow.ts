@@ -1,0 +1,260 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { BackupVault } from './backup-vault.js';
+import { CONFIRMATION_REQUIRED_ERROR, ENV, NOTIFY_EVENTS, RESTORE_STATES as S } from './contract.js';
+import { PropErrors } from './defaults.js';
+import { DrFunction, type DrFunctionNetwork } from './dr-function.js';
+import { DrStateMachine, EXECUTION_FIELDS, lambdaStep } from './workflow.js';
+
+/** Weekly drill: Sunday 04:00 UTC, two hours after the daily backup. */
+export const DEFAULT_WEEKLY_DRILL_SCHEDULE = 'cron(0 4 ? * SUN *)';
+/** Monthly full drill: the first Friday of the month at 14:00 UTC (the plan). */
+export const DEFAULT_MONTHLY_DRILL_SCHEDULE = 'cron(0 14 ? * 6#1 *)';
+
+/** Input of the weekly drill execution: a random backup of the last 7 days into staging. */
+export const WEEKLY_DRILL_INPUT = { backupId: 'random', maxAgeDays: 7, target: 'staging', drill: 'weekly' } as const;
+/** Input of the monthly full drill execution: the newest backup into staging. */
+export const MONTHLY_DRILL_INPUT = { backupId: 'latest', target: 'staging', drill: 'monthly' } as const;
+
+export interface RestoreWorkflowProps {
+  /** Where backups are read from. */
+  readonly vault: BackupVault;
+  /** Credentials of each restore target, by name; must include `staging` and `production`. */
+  readonly targetSecrets: Readonly<Record<string, secretsmanager.ISecret>>;
+  /** The notify function (publishes alerts and metrics), shared with the backup pipeline. */
+  readonly notifyFunction: DrFunction;
+  /**
+   * Run the weekly and monthly drills (restores into staging).
+   * @default true
+   */
+  readonly drillsEnabled?: boolean;
+  /**
+   * Weekly drill schedule (UTC).
+   * @default 'cron(0 4 ? * SUN *)'
+   */
+  readonly weeklyDrillSchedule?: string;
+  /**
+   * Monthly full drill schedule (UTC).
+   * @default 'cron(0 14 ? * 6#1 *)' (first Friday, 14:00)
+   */
+  readonly monthlyDrillSchedule?: string;
+  /**
+   * Restore function memory in MB.
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Network placement of the functions.
+   * @default - no VPC
+   */
+  readonly network?: DrFunctionNetwork;
+}
+
+/**
+ * The restore workflow: pick-backup, validate, restore, verify-counts and integrity-check functions
+ * (all read-only on the bucket; each database function reads only the target secrets), the restore
+ * state machine, and the weekly/monthly drill schedules into staging.
+ *
+ * Machine input: `{ "backupId": "<id>"|"latest"|"random", "target": "staging"|"production",
+ * "confirm"?: "<id>", "tables"?: [...], "maxAgeDays"?: 7, "drill"?: "weekly"|"monthly" }`.
+ *
+ * `PickBackup` -> `CheckConfirmation` (production without `confirm` equal to the resolved id ->
+ * `ExplainConfirmation` -> `ConfirmationRequired` Fail, nothing touched) -> `Validate` ->
+ * `IsBackupValid` (invalid -> `AlertInvalidBackup` -> `BackupInvalid` Fail) -> `Restore` ->
+ * `VerifyCounts` -> `IntegrityCheck` -> `NotifySuccess` -> `RestoreSucceeded`; an error in any of
+ * the five work tasks -> `NotifyFailure` -> `RestoreFailed` Fail.
+ *
+ * The confirmation is checked right after the backup id is resolved, before validation, so a
+ * refused production restore costs seconds, not a full validation, and the operator learns the id
+ * to type at once. The Restore function checks it again (defence in depth).
+ */
+export class RestoreWorkflow extends Construct {
+  public readonly pickBackupFunction: DrFunction;
+  public readonly validateFunction: DrFunction;
+  public readonly restoreFunction: DrFunction;
+  public readonly verifyCountsFunction: DrFunction;
+  public readonly integrityCheckFunction: DrFunction;
+  public readonly stateMachine: DrStateMachine;
+  public readonly weeklyDrill: events.Rule;
+  public readonly monthlyDrill: events.Rule;
+
+  constructor(scope: Construct, id: string, props: RestoreWorkflowProps) {
+    super(scope, id);
+    const weekly = props.weeklyDrillSchedule ?? DEFAULT_WEEKLY_DRILL_SCHEDULE;
+    const monthly = props.monthlyDrillSchedule ?? DEFAULT_MONTHLY_DRILL_SCHEDULE;
+    const errors = new PropErrors('RestoreWorkflow');
+    for (const [name, expression] of [['weeklyDrillSchedule', weekly], ['monthlyDrillSchedule', monthly]] as const) {
+      errors.check(/^(cron|rate)\(.+\)$/.test(expression), `${name} "${expression}" must be an EventBridge cron(...) or rate(...) expression`);
+    }
+    for (const required of ['staging', 'production']) errors.check(required in props.targetSecrets, `targetSecrets must include "${required}"`);
+    for (const name of Object.keys(props.targetSecrets)) errors.check(/^[a-z][a-z0-9-]*$/.test(name), `target name "${name}" must be lower-case letters, digits and -`);
+    errors.throwIfAny();
+
+    const network = props.network ? { network: props.network } : {};
+    this.pickBackupFunction = new DrFunction(this, 'PickBackupFunction', {
+      handler: 'pick-backup',
+      description: 'Resolves latest/random/<id> to a complete backup and normalizes the restore request',
+      timeout: Duration.minutes(1),
+      memorySize: 256,
+      ...network,
+    })
+      .bindBackupStore(props.vault, 'read')
+      .addEnvironment(ENV.restoreTargets, Object.keys(props.targetSecrets).join(','));
+
+    this.validateFunction = new DrFunction(this, 'ValidateFunction', {
+      handler: 'validate',
+      description: 'Validates a backup before it is restored',
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+      ...network,
+    }).bindBackupStore(props.vault, 'read');
+
+    this.restoreFunction = new DrFunction(this, 'RestoreFunction', {
+      handler: 'restore',
+      description: 'Restores a backup into a target database in one transaction (all-or-nothing)',
+      timeout: Duration.minutes(15),
+      memorySize: props.memorySize ?? 1024,
+      ...network,
+    })
+      .bindBackupStore(props.vault, 'read')
+      .bindRestoreTargets(props.targetSecrets);
+
+    this.verifyCountsFunction = new DrFunction(this, 'VerifyCountsFunction', {
+      handler: 'verify-counts',
+      description: 'Compares row counts of the target with the backup manifest',
+      timeout: Duration.minutes(5),
+      memorySize: 512,
+      ...network,
+    })
+      .bindBackupStore(props.vault, 'read')
+      .bindRestoreTargets(props.targetSecrets);
+
+    this.integrityCheckFunction = new DrFunction(this, 'IntegrityCheckFunction', {
+      handler: 'integrity-check',
+      description: 'Checks the target for orphan rows and NOT VALID constraints',
+      timeout: Duration.minutes(5),
+      memorySize: 512,
+      ...network,
+    }).bindRestoreTargets(props.targetSecrets);
+
+    const notify = props.notifyFunction;
+    const notifyPayload = (event: string) => ({ event, workflow: 'restore', execution: EXECUTION_FIELDS, 'state.$': '$' });
+    const resolved = {
+      'backupId.$': '$.backup.backupId',
+      'target.$': '$.backup.target',
+      'tables.$': '$.backup.tables',
+      execution: EXECUTION_FIELDS,
+    };
+
+    const notifyFailure = lambdaStep(this, S.notifyFailure, notify, {
+      comment: 'Alert: the restore failed (RestoreStatus 0, DrillStatus 0 for drills)',
+      payload: notifyPayload(NOTIFY_EVENTS.restoreFailed),
+      resultPath: '$.notification',
+    }).next(new sfn.Fail(this, S.failed, { error: 'RestoreFailed', cause: 'The restore failed; see the NotifyFailure step and the error in its input. A failed restore is rolled back.' }));
+    const catchAll = { errors: ['States.ALL'], resultPath: '$.error' };
+
+    const pick = lambdaStep(this, S.pickBackup, this.pickBackupFunction, {
+      comment: 'Resolve latest/random/<id> and normalize the request',
+      payload: { 'request.$': '$', execution: EXECUTION_FIELDS },
+      resultPath: '$.backup',
+    }).addCatch(notifyFailure, catchAll);
+
+    const refuse = new sfn.Pass(this, S.explainConfirmation, {
+      comment: 'Say what to type to confirm a production restore',
+      parameters: {
+        'cause.$': `States.Format('A production restore needs confirmation: start the execution again with "confirm": "{}" (the resolved backup id) in the input. Nothing was changed.', $.backup.backupId)`,
+      },
+    }).next(new sfn.Fail(this, S.confirmationRequired, { error: CONFIRMATION_REQUIRED_ERROR, causePath: '$.cause' }));
+
+    const validate = lambdaStep(this, S.validate, this.validateFunction, {
+      comment: 'Validate the backup before touching the target',
+      payload: { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS },
+      resultPath: '$.validation',
+    }).addCatch(notifyFailure, catchAll);
+
+    const alertInvalid = lambdaStep(this, S.alertInvalidBackup, notify, {
+      comment: 'Alert: the backup is invalid, the target was not touched',
+      payload: notifyPayload(NOTIFY_EVENTS.backupInvalid),
+      resultPath: '$.notification',
+    }).next(new sfn.Fail(this, S.invalid, { error: 'BackupInvalid', cause: 'The backup failed validation; the target was not touched. The problems are in the Validate step output.' }));
+
+    const restore = lambdaStep(this, S.restore, this.restoreFunction, {
+      comment: 'Restore into the target in one transaction',
+      payload: { ...resolved, 'confirm.$': '$.backup.confirm' },
+      resultPath: '$.restore',
+    }).addCatch(notifyFailure, catchAll);
+
+    const verify = lambdaStep(this, S.verifyCounts, this.verifyCountsFunction, {
+      comment: 'Compare row counts with the manifest',
+      payload: resolved,
+      resultPath: '$.verification',
+    }).addCatch(notifyFailure, catchAll);
+
+    const integrity = lambdaStep(this, S.integrityCheck, this.integrityCheckFunction, {
+      comment: 'Check foreign keys and constraints of the target',
+      payload: resolved,
+      resultPath: '$.integrity',
+    }).addCatch(notifyFailure, catchAll);
+
+    const notifySuccess = lambdaStep(this, S.notifySuccess, notify, {
+      comment: 'Report success with the recovery time (RestoreStatus 1, RecoveryTimeSeconds, DrillStatus 1 for drills)',
+      payload: notifyPayload(NOTIFY_EVENTS.restoreSucceeded),
+      resultPath: '$.notification',
+    }).next(new sfn.Succeed(this, S.succeeded));
+
+    const unconfirmedProduction = sfn.Condition.and(
+      sfn.Condition.stringEquals('$.backup.target', 'production'),
+      sfn.Condition.not(sfn.Condition.and(sfn.Condition.isPresent('$.confirm'), sfn.Condition.isString('$.confirm'), sfn.Condition.stringEqualsJsonPath('$.confirm', '$.backup.backupId'))),
+    );
+
+    const definition = pick.next(
+      new sfn.Choice(this, S.checkConfirmation, { comment: 'Production restores need "confirm" equal to the resolved backup id' })
+        .when(unconfirmedProduction, refuse)
+        .otherwise(
+          validate.next(
+            new sfn.Choice(this, S.isBackupValid)
+              .when(sfn.Condition.booleanEquals('$.validation.valid', true), restore.next(verify).next(integrity).next(notifySuccess))
+              .otherwise(alertInvalid),
+          ),
+        ),
+    );
+
+    this.stateMachine = new DrStateMachine(this, 'Machine', {
+      definition,
+      timeout: Duration.hours(2),
+      comment: 'iconic-dr restore: PickBackup -> CheckConfirmation -> Validate -> Restore -> VerifyCounts -> IntegrityCheck -> NotifySuccess',
+      functions: [
+        this.pickBackupFunction.function,
+        this.validateFunction.function,
+        this.restoreFunction.function,
+        this.verifyCountsFunction.function,
+        this.integrityCheckFunction.function,
+        notify.function,
+      ],
+    });
+
+    const drillsEnabled = props.drillsEnabled ?? true;
+    const machine = this.stateMachine.stateMachine;
+    this.weeklyDrill = new events.Rule(this, 'WeeklyDrill', {
+      description: 'iconic-dr weekly restore drill: a random backup of the last 7 days into staging',
+      schedule: events.Schedule.expression(weekly),
+      enabled: drillsEnabled,
+      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(WEEKLY_DRILL_INPUT) })],
+    });
+    this.monthlyDrill = new events.Rule(this, 'MonthlyDrill', {
+      description: 'iconic-dr monthly full DR drill: the newest backup into staging, first Friday 14:00 UTC',
+      schedule: events.Schedule.expression(monthly),
+      enabled: drillsEnabled,
+      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(MONTHLY_DRILL_INPUT) })],
+    });
+  }
+
+  /** The functions of the workflow (for alarms). */
+  get functions(): readonly DrFunction[] {
+    return [this.pickBackupFunction, this.validateFunction, this.restoreFunction, this.verifyCountsFunction, this.integrityCheckFunction];
+  }
+}

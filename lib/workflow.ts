@@ -1,0 +1,115 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { TRANSIENT_ERRORS } from './contract.js';
+import type { DrFunction } from './dr-function.js';
+import { DEFAULT_LOG_RETENTION } from './defaults.js';
+
+/**
+ * Shared building blocks of the two state machines.
+ *
+ * Every task invokes its Lambda with `payloadResponseOnly: true`: the state's `Resource` is the
+ * function ARN, the task's input is exactly its `Parameters`, and its result is exactly what the
+ * handler returns (no `{Payload}` envelope, no ResultSelector). With aws-local-stepfunctions a
+ * task override is therefore `(input) => handler(input)`.
+ */
+
+/** The execution fields every task receives under `execution`. */
+export const EXECUTION_FIELDS = {
+  'id.$': '$$.Execution.Id',
+  'startTime.$': '$$.Execution.StartTime',
+} as const;
+
+export interface LambdaStepProps {
+  /** Parameters (the handler's event). */
+  readonly payload: Record<string, unknown>;
+  /** Where the result goes in the state document, e.g. `$.backup`. */
+  readonly resultPath: string;
+  /**
+   * Retry attempts on transient errors.
+   * @default 3
+   */
+  readonly maxAttempts?: number;
+  readonly comment: string;
+}
+
+/**
+ * A Lambda task that retries only transient errors (TRANSIENT_ERRORS), with jittered backoff. Its
+ * TimeoutSeconds is the function's timeout plus one minute (explicit, so local interpreters do not
+ * apply their own 60 s default).
+ */
+export function lambdaStep(scope: Construct, stateName: string, fn: DrFunction, props: LambdaStepProps): tasks.LambdaInvoke {
+  const functionTimeout = fn.function.timeout ?? Duration.seconds(3);
+  const step = new tasks.LambdaInvoke(scope, stateName, {
+    lambdaFunction: fn.function,
+    payloadResponseOnly: true,
+    retryOnServiceExceptions: false,
+    payload: sfn.TaskInput.fromObject(props.payload),
+    resultPath: props.resultPath,
+    comment: props.comment,
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(functionTimeout.toSeconds() + 60)),
+  });
+  step.addRetry({
+    errors: [...TRANSIENT_ERRORS],
+    interval: Duration.seconds(2),
+    maxAttempts: props.maxAttempts ?? 3,
+    backoffRate: 2,
+    maxDelay: Duration.seconds(60),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  return step;
+}
+
+export interface DrStateMachineProps {
+  readonly definition: sfn.IChainable;
+  readonly timeout: Duration;
+  readonly comment: string;
+  /** Functions the machine invokes (for the nag acknowledgement of their version wildcard). */
+  readonly functions: readonly lambda.IFunction[];
+  /** @default logs.RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * A standard state machine with logging ALL but without execution data, X-Ray tracing, a timeout,
+ * and its own log group.
+ *
+ * `includeExecutionData: false`: CloudWatch Logs gets every state transition and error name, but
+ * not the states' input and output. Inputs never hold secrets by design, but they may hold what an
+ * operator typed and the results hold table names and counts of the shop's data; the execution
+ * history (IAM-protected, 90 days) still shows them to those allowed to see the console.
+ */
+export class DrStateMachine extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: DrStateMachineProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? DEFAULT_LOG_RETENTION });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(props.definition),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      timeout: props.timeout,
+      comment: props.comment,
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+
+    const role = this.stateMachine.role;
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Step Functions log delivery (logs:CreateLogDelivery, …) and X-Ray (xray:PutTraceSegments, …) do not support resource-level permissions.',
+    });
+    const stack = Stack.of(this);
+    for (const fn of props.functions) {
+      const cfn = fn.node.defaultChild as lambda.CfnFunction;
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(cfn)}.Arn>:*]`,
+        reason: 'lambda:InvokeFunction on the function and its versions/aliases (`:*`), as CDK grants for task integrations; the function itself is fixed.',
+      });
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import { type PolicyValidationPluginReport, Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BackupReplicaStack, DisasterRecoveryStack } from '../../lib/index.js';
+import { testApp } from './helpers.js';
+
+/**
+ * cdk-nag AwsSolutions over every configuration of the stack: zero unacknowledged findings
+ * (errors and warnings), and every acknowledgement is used by a finding and carries a reason.
+ */
+
+interface Acknowledgement {
+  readonly path: string;
+  readonly id: string;
+  readonly reason: string;
+}
+
+interface NagRun {
+  readonly report: PolicyValidationPluginReport;
+  readonly acknowledgements: readonly Acknowledgement[];
+  /** `path|id` of the acknowledgements that suppressed a finding. */
+  readonly used: ReadonlySet<string>;
+}
+
+function acknowledgementsOn(construct: IConstruct): Acknowledgement[] {
+  return construct.node.metadata
+    .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && entry.data)
+    .flatMap((entry) => Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({ path: construct.node.path, id: id.replace(/^annotation::/i, ''), reason })));
+}
+
+/** Runs the pack over a scope, recording which acknowledgement suppressed each finding. */
+function runNag(scope: IConstruct): NagRun {
+  const pack = new AwsSolutionsChecks(undefined, { verbose: true });
+  const used = new Set<string>();
+  // Test-only hook into cdk-nag's private acknowledgement lookup (3.0.x), to find unused acknowledgements.
+  const hooked = pack as unknown as { isAcknowledged: (resource: IConstruct, ruleId: string) => boolean };
+  const original = hooked.isAcknowledged.bind(pack);
+  hooked.isAcknowledged = (resource, ruleId) => {
+    const acknowledged = original(resource, ruleId);
+    for (let current: IConstruct | undefined = resource; acknowledged && current; current = current.node.scope) {
+      if (acknowledgementsOn(current).some((ack) => ack.id === ruleId)) {
+        used.add(`${current.node.path}|${ruleId}`);
+        break;
+      }
+    }
+    return acknowledged;
+  };
+  const report = pack.validateScope(scope);
+  const acknowledgements = scope.node.findAll().flatMap(acknowledgementsOn);
+  return { report, acknowledgements, used };
+}
+
+function findings(run: NagRun): string[] {
+  return run.report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}: ${v.description.slice(0, 160)}`));
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  const runs: Record<string, NagRun> = {};
+
+  beforeAll(() => {
+    // Prepare: every configuration in one app, synthesized once (aspects and lazy values resolved).
+    const app = testApp();
+    const full = new DisasterRecoveryStack(app, 'Full', { slack: true, criticalEmails: ['oncall@example.com'], warningEmails: ['team@example.com'] });
+    const network = new Stack(app, 'Network');
+    const vpc = ec2.Vpc.fromVpcAttributes(network, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['us-east-1a', 'us-east-1b'], privateSubnetIds: ['subnet-0aaa', 'subnet-0bbb'] });
+    const variant = new DisasterRecoveryStack(app, 'Variant', {
+      slack: false,
+      vpc,
+      objectLockRetentionDays: 30,
+      replica: { bucketArn: 'arn:aws:s3:::iconic-dr-replica', kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
+      drillsEnabled: false,
+    });
+    const replica = new BackupReplicaStack(app, 'Replica', { env: { region: 'eu-west-1' } });
+    for (const stack of [full, variant, replica]) Template.fromStack(stack);
+
+    runs.full = runNag(full);
+    runs.variant = runNag(variant);
+    runs.replica = runNag(replica);
+  });
+
+  for (const name of ['full', 'variant', 'replica']) {
+    it(`finds nothing unacknowledged in the ${name} configuration`, () => {
+      expect(findings(runs[name]!)).toEqual([]);
+      expect(runs[name]!.report.success).toBe(true);
+    });
+
+    it(`uses every acknowledgement of the ${name} configuration, each with a reason`, () => {
+      const run = runs[name]!;
+      const unused = run.acknowledgements.filter((ack) => !run.used.has(`${ack.path}|${ack.id}`)).map((ack) => `${ack.path} ${ack.id}`);
+      expect(unused).toEqual([]);
+      for (const ack of run.acknowledgements) expect(ack.reason.length, `${ack.path} ${ack.id}`).toBeGreaterThan(40);
+    });
+  }
+
+  it('acknowledges only the expected rules', () => {
+    const ids = new Set(Object.values(runs).flatMap((run) => run.acknowledgements.map((ack) => ack.id.replace(/\[.*$/, ''))));
+    expect([...ids].sort()).toEqual(['AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-SMG4']);
+    expect(runs.replica!.acknowledgements).toEqual([]);
+  });
+});

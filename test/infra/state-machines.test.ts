@@ -1,0 +1,228 @@
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BACKUP_STATES as B, CONFIRMATION_REQUIRED_ERROR, RESTORE_STATES as R, TRANSIENT_ERRORS } from '../../lib/index.js';
+import { type AslDefinition, definitionOf, logicalId, synthStack } from './helpers.js';
+
+/**
+ * The task I/O contract, executed: the synthesized definitions (from the template) run in
+ * aws-local-stepfunctions with stub handlers bound by state name. The stubs return exactly the
+ * documented shapes; the real handlers are exercised by test/workflow.
+ */
+
+// aws-local-stepfunctions 3 needs Promise.withResolvers (Node 22+); Node 20 lacks it.
+if (!('withResolvers' in Promise)) {
+  Object.assign(Promise, {
+    withResolvers<T>() {
+      let resolve!: (value: T) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Handler = (input: Json) => Promise<Json>;
+
+const EXECUTION_ID = 'arn:aws:states:us-east-1:123456789012:execution:IconicDrRestore:test-run';
+const BACKUP_ID = '2024-01-15T02-00-00-000Z';
+
+let backupDefinition: AslDefinition;
+let restoreDefinition: AslDefinition;
+
+beforeAll(() => {
+  const { stack, resources } = synthStack();
+  backupDefinition = definitionOf(resources, logicalId(stack.backup.stateMachine.stateMachine));
+  restoreDefinition = definitionOf(resources, logicalId(stack.restore.stateMachine.stateMachine));
+});
+
+function namedError(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+/** Runs a definition with stubs, recording every task's input by state name. */
+async function execute(definition: AslDefinition, input: Json, stubs: Record<string, Handler>) {
+  const calls: Record<string, Json[]> = {};
+  const handlers = Object.fromEntries(
+    Object.entries(stubs).map(([state, stub]) => [
+      state,
+      async (event: Json) => {
+        (calls[state] ??= []).push(event);
+        return stub(event);
+      },
+    ]),
+  );
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  const retryIntervalOverrides = Object.fromEntries(Object.keys(definition.States).map((name) => [name, 0]));
+  const run = machine.run(input as never, {
+    overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+    context: { Execution: { Id: EXECUTION_ID } } as never,
+  });
+  try {
+    return { output: (await run.result) as Record<string, Json>, calls, error: undefined };
+  } catch (error) {
+    if (!(error instanceof ExecutionError)) throw error;
+    const cause = error.cause as Error;
+    return { output: undefined, calls, error: { name: cause.name, message: cause.message } };
+  }
+}
+
+const execution = { id: EXECUTION_ID, startTime: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/) };
+
+// Results the handlers return (the contract).
+const backupResult = {
+  backupId: BACKUP_ID,
+  location: `s3://bucket/backups/${BACKUP_ID}`,
+  tables: ['public.products', 'public.orders'],
+  recordCounts: { 'public.products': 5234, 'public.orders': 12543 },
+  totalRecords: 17777,
+  totalBytes: 1234567,
+  durationMs: 81234,
+  previousBackupId: '2024-01-14T02-00-00-000Z',
+  sizeChangePercent: 3.5,
+};
+const validResult = { backupId: BACKUP_ID, valid: true, problems: [], tables: 2, totalRecords: 17777, totalBytes: 1234567 };
+const invalidResult = { ...validResult, valid: false, problems: ['public.orders.ndjson.gz: sha256 mismatch'] };
+const notifyResult = (event: string) => ({ event, published: ['warning'], recoveryTimeSeconds: null });
+
+describe('backup state machine', () => {
+  const happy = (): Record<string, Handler> => ({
+    [B.backup]: async () => backupResult,
+    [B.validate]: async () => validResult,
+    [B.publishResult]: async (event) => notifyResult((event as { event: string }).event),
+    [B.alertInvalidBackup]: async (event) => notifyResult((event as { event: string }).event),
+    [B.alertFailure]: async (event) => notifyResult((event as { event: string }).event),
+  });
+
+  it('backs up, validates and publishes the result, passing each task the documented input', async () => {
+    const { output, calls, error } = await execute(backupDefinition, { trigger: 'schedule' }, happy());
+    expect(error).toBeUndefined();
+    expect(calls[B.backup]).toEqual([{ request: { trigger: 'schedule' }, execution }]);
+    expect(calls[B.validate]).toEqual([{ backupId: BACKUP_ID, execution }]);
+    expect(calls[B.publishResult]).toEqual([
+      { event: 'BackupSucceeded', workflow: 'backup', execution, state: { trigger: 'schedule', backup: backupResult, validation: validResult } },
+    ]);
+    expect(output).toEqual({ trigger: 'schedule', backup: backupResult, validation: validResult, notification: notifyResult('BackupSucceeded') });
+  });
+
+  it('alerts and fails when the new backup is invalid', async () => {
+    const { calls, error } = await execute(backupDefinition, {}, { ...happy(), [B.validate]: async () => invalidResult });
+    expect(error?.name).toBe('BackupInvalid');
+    expect(calls[B.publishResult]).toBeUndefined();
+    expect(calls[B.alertInvalidBackup]).toEqual([{ event: 'BackupInvalid', workflow: 'backup', execution, state: { backup: backupResult, validation: invalidResult } }]);
+  });
+
+  it('alerts with the error and fails when a task fails, without retrying permanent errors', async () => {
+    const { calls, error } = await execute(backupDefinition, {}, { ...happy(), [B.backup]: async () => Promise.reject(namedError('ConnectionError', 'could not connect to db.example.com')) });
+    expect(error?.name).toBe('BackupFailed');
+    expect(calls[B.backup]).toHaveLength(1);
+    expect(calls[B.validate]).toBeUndefined();
+    expect(calls[B.alertFailure]).toEqual([
+      { event: 'BackupFailed', workflow: 'backup', execution, state: { error: { Error: 'ConnectionError', Cause: 'could not connect to db.example.com' } } },
+    ]);
+  });
+
+  it('retries TransientError and Lambda service errors', async () => {
+    for (const name of ['TransientError', 'Lambda.TooManyRequestsException']) {
+      let attempts = 0;
+      const { calls, error } = await execute(backupDefinition, {}, {
+        ...happy(),
+        [B.backup]: async () => (++attempts < 3 ? Promise.reject(namedError(name, 'try again')) : backupResult),
+      });
+      expect(error).toBeUndefined();
+      expect(calls[B.backup]).toHaveLength(3);
+    }
+    expect(TRANSIENT_ERRORS).toContain('TransientError');
+  });
+});
+
+describe('restore state machine', () => {
+  const picked = (overrides: Record<string, Json> = {}) => ({
+    backupId: BACKUP_ID,
+    requested: 'latest',
+    target: 'staging',
+    confirm: null,
+    tables: null,
+    drill: null,
+    location: `s3://bucket/backups/${BACKUP_ID}`,
+    ...overrides,
+  });
+  const restoreResult = { backupId: BACKUP_ID, target: 'staging', tables: ['public.products'], restoredRecords: { 'public.products': 5234 }, totalRecords: 5234, durationMs: 4200 };
+  const verifyResult = { ok: true, tables: [{ table: 'public.products', expected: 5234, actual: 5234, diff: 0 }] };
+  const integrityResult = { ok: true, orphans: [], invalidConstraints: [] };
+
+  const stubs = (pick: Json = picked()): Record<string, Handler> => ({
+    [R.pickBackup]: async () => pick,
+    [R.validate]: async () => validResult,
+    [R.alertInvalidBackup]: async (event) => notifyResult((event as { event: string }).event),
+    [R.restore]: async () => restoreResult,
+    [R.verifyCounts]: async () => verifyResult,
+    [R.integrityCheck]: async () => integrityResult,
+    [R.notifySuccess]: async () => ({ event: 'RestoreSucceeded', published: ['warning'], recoveryTimeSeconds: 42 }),
+    [R.notifyFailure]: async (event) => notifyResult((event as { event: string }).event),
+  });
+
+  it('restores into staging, passing each task the documented input, and reports success', async () => {
+    const input = { backupId: 'latest', target: 'staging' };
+    const { output, calls, error } = await execute(restoreDefinition, input, stubs());
+    expect(error).toBeUndefined();
+    expect(calls[R.pickBackup]).toEqual([{ request: input, execution }]);
+    expect(calls[R.validate]).toEqual([{ backupId: BACKUP_ID, execution }]);
+    const resolved = { backupId: BACKUP_ID, target: 'staging', tables: null, execution };
+    expect(calls[R.restore]).toEqual([{ ...resolved, confirm: null }]);
+    expect(calls[R.verifyCounts]).toEqual([resolved]);
+    expect(calls[R.integrityCheck]).toEqual([resolved]);
+    const state = { ...input, backup: picked(), validation: validResult, restore: restoreResult, verification: verifyResult, integrity: integrityResult };
+    expect(calls[R.notifySuccess]).toEqual([{ event: 'RestoreSucceeded', workflow: 'restore', execution, state }]);
+    expect(output).toEqual({ ...state, notification: { event: 'RestoreSucceeded', published: ['warning'], recoveryTimeSeconds: 42 } });
+  });
+
+  it('passes the resolved table list through', async () => {
+    const { calls } = await execute(restoreDefinition, { backupId: BACKUP_ID, target: 'staging', tables: ['products'] }, stubs(picked({ tables: ['public.products'] })));
+    expect(calls[R.restore]?.[0]).toMatchObject({ tables: ['public.products'] });
+  });
+
+  it('refuses a production restore without confirm before anything is touched, saying what to type', async () => {
+    const { calls, error } = await execute(restoreDefinition, { backupId: 'latest', target: 'production' }, stubs(picked({ target: 'production' })));
+    expect(error?.name).toBe(CONFIRMATION_REQUIRED_ERROR);
+    expect(error?.message).toContain(`"confirm": "${BACKUP_ID}"`);
+    expect(Object.keys(calls)).toEqual([R.pickBackup]);
+  });
+
+  it('refuses a production restore whose confirm names another backup', async () => {
+    const { calls, error } = await execute(restoreDefinition, { backupId: 'latest', target: 'production', confirm: 'latest' }, stubs(picked({ target: 'production', confirm: 'latest' })));
+    expect(error?.name).toBe(CONFIRMATION_REQUIRED_ERROR);
+    expect(calls[R.restore]).toBeUndefined();
+  });
+
+  it('restores into production when confirm equals the resolved backup id', async () => {
+    const { calls, error } = await execute(restoreDefinition, { backupId: BACKUP_ID, target: 'production', confirm: BACKUP_ID }, stubs(picked({ target: 'production', confirm: BACKUP_ID, requested: BACKUP_ID })));
+    expect(error).toBeUndefined();
+    expect(calls[R.restore]).toEqual([{ backupId: BACKUP_ID, target: 'production', tables: null, confirm: BACKUP_ID, execution }]);
+  });
+
+  it('alerts and stops at validation when the backup is invalid, never touching the target', async () => {
+    const { calls, error } = await execute(restoreDefinition, { backupId: 'latest', target: 'staging' }, { ...stubs(), [R.validate]: async () => invalidResult });
+    expect(error?.name).toBe('BackupInvalid');
+    expect(calls[R.restore]).toBeUndefined();
+    expect(calls[R.alertInvalidBackup]?.[0]).toMatchObject({ event: 'BackupInvalid', workflow: 'restore', state: { validation: invalidResult } });
+  });
+
+  for (const failing of [R.pickBackup, R.validate, R.restore, R.verifyCounts, R.integrityCheck]) {
+    it(`sends a failure in ${failing} to NotifyFailure with the error, then fails`, async () => {
+      const input = { backupId: 'random', maxAgeDays: 7, target: 'staging', drill: 'weekly' };
+      const { calls, error } = await execute(restoreDefinition, input, { ...stubs(picked({ requested: 'random', drill: 'weekly' })), [failing]: async () => Promise.reject(namedError('CountMismatchError', `${failing} broke`)) });
+      expect(error?.name).toBe('RestoreFailed');
+      expect(calls[failing]).toHaveLength(1);
+      expect(calls[R.notifySuccess]).toBeUndefined();
+      expect(calls[R.notifyFailure]).toEqual([
+        { event: 'RestoreFailed', workflow: 'restore', execution, state: expect.objectContaining({ ...input, error: { Error: 'CountMismatchError', Cause: `${failing} broke` } }) },
+      ]);
+    });
+  }
+});
