@@ -138,16 +138,21 @@ function field(s: Scanner): string {
  */
 export function ndjsonToCopyConverter(columns: readonly string[]): (line: string) => string {
   const names = [...columns];
+  // row_to_json writes `"name":` with no spaces; matching that text directly skips decoding each key.
+  const keyTokens = names.map((n) => `${JSON.stringify(n)}:`);
   return (line: string): string => {
     const s = new Scanner(line);
     s.expect(123, '{');
     const fields: string[] = new Array(names.length);
     for (let i = 0; i < names.length; i++) {
-      s.skipSpace();
-      if (s.text.charCodeAt(s.pos) !== 34) s.fail(`expected key "${names[i]}"`);
-      const key = s.string();
-      if (key !== names[i]) s.fail(`expected key "${names[i]}", found "${key}"`);
-      s.expect(58, ':');
+      if (line.startsWith(keyTokens[i]!, s.pos)) s.pos += keyTokens[i]!.length;
+      else {
+        s.skipSpace();
+        if (s.text.charCodeAt(s.pos) !== 34) s.fail(`expected key "${names[i]}"`);
+        const key = s.string();
+        if (key !== names[i]) s.fail(`expected key "${names[i]}", found "${key}"`);
+        s.expect(58, ':');
+      }
       fields[i] = field(s);
       s.skipSpace();
       const sep = s.text.charCodeAt(s.pos++);
@@ -157,4 +162,44 @@ export function ndjsonToCopyConverter(columns: readonly string[]): (line: string
     if (s.pos !== line.length) s.fail('trailing data');
     return `${fields.join('\t')}\n`;
   };
+}
+
+/**
+ * NDJSON text chunks (any split) to COPY text chunks of about `batchBytes`, converting each row.
+ * `onRow` errors carry the 1-based row number.
+ */
+export async function* convertNdjsonStream(chunks: AsyncIterable<string>, convert: (line: string) => string, batchBytes = 256 * 1024): AsyncGenerator<string> {
+  let pending = '';
+  let batch = '';
+  let row = 0;
+  const take = (line: string) => {
+    row++;
+    try {
+      batch += convert(line);
+    } catch (error) {
+      throw new RowConversionError(`row ${row}: ${(error as Error).message}`);
+    }
+  };
+  for await (const chunk of chunks) {
+    let start = 0;
+    let end = chunk.indexOf('\n');
+    if (end !== -1 && pending) {
+      take(pending + chunk.slice(0, end));
+      pending = '';
+      start = end + 1;
+      end = chunk.indexOf('\n', start);
+    }
+    while (end !== -1) {
+      take(chunk.slice(start, end));
+      start = end + 1;
+      end = chunk.indexOf('\n', start);
+    }
+    pending += chunk.slice(start);
+    if (batch.length >= batchBytes) {
+      yield batch;
+      batch = '';
+    }
+  }
+  if (pending) take(pending);
+  if (batch) yield batch;
 }

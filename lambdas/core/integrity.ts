@@ -53,9 +53,16 @@ async function orphansFor(client: pg.Client, fks: readonly ForeignKeyRow[]): Pro
   return findings;
 }
 
-/** Orphan rows for every foreign key from or to the given tables (used inside the restore transaction). */
-export async function countOrphans(client: pg.Client, tableOids: readonly number[]): Promise<OrphanFinding[]> {
-  const { rows } = await client.query<ForeignKeyRow>(`${FOREIGN_KEYS_SQL} AND (con.conrelid = ANY($1::oid[]) OR con.confrelid = ANY($1::oid[])) ORDER BY 2, 1`, [tableOids]);
+/**
+ * Orphan rows for every foreign key from or to the given tables (used inside the restore
+ * transaction). `trustedWithin`: skip keys whose both ends are in `tableOids`, because their rows
+ * come from one consistent snapshot of a database that enforced those keys.
+ */
+export async function countOrphans(client: pg.Client, tableOids: readonly number[], options: { trustedWithin?: boolean } = {}): Promise<OrphanFinding[]> {
+  const scope = options.trustedWithin
+    ? '(con.conrelid = ANY($1::oid[])) <> (con.confrelid = ANY($1::oid[]))'
+    : '(con.conrelid = ANY($1::oid[]) OR con.confrelid = ANY($1::oid[]))';
+  const { rows } = await client.query<ForeignKeyRow>(`${FOREIGN_KEYS_SQL} AND ${scope} ORDER BY 2, 1`, [tableOids]);
   return orphansFor(client, rows);
 }
 

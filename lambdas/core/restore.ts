@@ -7,8 +7,7 @@ import { CountMismatchError, DrError, IntegrityError, OperationFailedError, Priv
 import { legacyTableFileKey, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
 import { connect, describeDatabase, quoteIdent, quoteLiteral, quoteQualified } from './sources/connection.js';
 import { compositeColumns, describeTables, foreignKeyOrder, ownedSequences, type TableShape } from './sources/postgres-catalog.js';
-import { ndjsonToCopyConverter } from './copy-text.js';
-import { readLines } from './util/streams.js';
+import { RowConversionError, convertNdjsonStream, ndjsonToCopyConverter } from './copy-text.js';
 import { EXACT_OUTPUT_SETTINGS } from './sources/postgres-source.js';
 import type { BackupStore } from './storage/store.js';
 import { readText } from './storage/store.js';
@@ -122,32 +121,21 @@ function insertStatement(target: TableShape, columns: readonly ColumnInfo[], jso
 
 /** Decompresses with errors of the source forwarded (a plain .pipe() would drop them and hang). */
 function gunzip(source: Readable): Readable {
-  return streamPipeline(source, createGunzip(), () => undefined);
+  return streamPipeline(source, createGunzip({ chunkSize: 256 * 1024 }), () => undefined);
 }
 
 /** Streams NDJSON rows straight into the table as COPY text; resolves with the rows loaded. */
 async function copyRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], ndjson: Readable): Promise<number> {
   const convert = ndjsonToCopyConverter(columns.map((c) => c.name));
   const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`)) as unknown as Writable & { rowCount?: number };
-  let line = 0;
-  const rows = async function* () {
-    let batch = '';
-    for await (const raw of readLines(ndjson)) {
-      line++;
-      try {
-        batch += convert(raw.toString('utf8'));
-      } catch (error) {
-        throw new OperationFailedError(`${target.qualified}: row ${line} cannot be converted (${(error as Error).message})`, { cause: error });
-      }
-      if (batch.length >= 256 * 1024) {
-        yield batch;
-        batch = '';
-      }
-    }
-    if (batch) yield batch;
-  };
-  await pipeline(Readable.from(rows()), copy);
-  return copy.rowCount ?? line;
+  ndjson.setEncoding('utf8');
+  try {
+    await pipeline(Readable.from(convertNdjsonStream(ndjson, convert)), copy);
+  } catch (error) {
+    if (error instanceof RowConversionError) throw new OperationFailedError(`${target.qualified}: ${error.message}`, { cause: error });
+    throw error;
+  }
+  return copy.rowCount ?? 0;
 }
 
 async function stageLines(client: pg.Client, lines: Readable): Promise<void> {
@@ -206,7 +194,7 @@ function pgCode(error: unknown): string | undefined {
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   const { store, backupId, databaseUrl } = options;
-  const { backup } = await requireValidBackup(store, backupId);
+  const { backup } = await requireValidBackup(store, backupId, { skipRowParsing: true });
   const plans = planTables(backupId, backup, options.tables);
   options.onProgress?.({ type: 'validated', backupId, tables: plans.length, totalRecords: plans.reduce((s, p) => s + p.expectedRecords, 0) });
 
@@ -288,8 +276,11 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     await resetSequences(client, targets, backup.format === 'v1' ? backup.manifest.sequences : []);
 
     if (triggerMode === 'session_replication_role') {
-      // Foreign keys are triggers too, so in replica mode they were not checked while loading: check now.
-      const orphans = await countOrphans(client, targets.map((t) => t.oid));
+      // Foreign keys are triggers too, so in replica mode they were not checked while loading: check
+      // now. Keys between tables of one snapshot backup held in the source when it was taken; only
+      // keys that cross into tables this restore leaves alone (or per-table/legacy backups) can break.
+      const fromOneSnapshot = backup.format === 'v1' && backup.manifest.consistency === 'snapshot';
+      const orphans = await countOrphans(client, targets.map((t) => t.oid), { trustedWithin: fromOneSnapshot });
       if (orphans.length) {
         const first = orphans[0]!;
         throw new IntegrityError(`Restored data breaks ${orphans.length} foreign key${orphans.length === 1 ? '' : 's'}: ${first.count} row(s) of ${first.table} have no ${first.references} (${first.constraint}); rolled back`);

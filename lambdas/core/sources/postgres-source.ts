@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { LockTimeoutError, PrivilegeError, UsageError } from '../errors.js';
 import type { SequenceInfo } from '../format/manifest.js';
 import { connect, describeDatabase, quoteIdent, quoteQualified } from './connection.js';
 import { describeTables, ownedSequences, type TableShape } from './postgres-catalog.js';
 import type { SourceSession } from './source.js';
+import { CopyOutStream } from './copy-out.js';
 
 /** Session settings that make every value's text exact and independent of the server's defaults. */
 export const EXACT_OUTPUT_SETTINGS = [
@@ -109,7 +109,7 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
       async exportTable(table: TableShape, worker: number): Promise<Readable> {
         const client = clients[worker];
         if (!client) throw new Error(`no worker ${worker}`);
-        return client.query(copyTo(copyOutStatement(table))) as unknown as Readable;
+        return client.query(new CopyOutStream(copyOutStatement(table)) as unknown as pg.Submittable) as unknown as Readable;
       },
       async close() {
         await Promise.all(

@@ -89,7 +89,7 @@ export class FileStore implements BackupStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(`${key} is missing from ${this.description}`, { cause: error });
       throw storageError('read', key, error);
     }
-    return createReadStream(file);
+    return createReadStream(file, { highWaterMark: 1024 * 1024 });
   }
 
   async statObject(key: string): Promise<StoredObject | undefined> {
