@@ -167,5 +167,8 @@ describe('the iconic-dr CLI (DESIGN.md §5), run as a process', () => {
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
     for (const command of ['backup', 'list', 'validate', 'download', 'restore', 'verify', 'check', 'health', 'prune', 'drill']) expect(help.stdout).toContain(command);
+    // The same CLI straight from the TypeScript sources (what runs when the bundle is stale).
+    const fromSource = await runCli(['--help'], { ICONIC_DR_FROM_SOURCE: '1' });
+    expect(fromSource.stdout).toBe(help.stdout);
   });
 });
