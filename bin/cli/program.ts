@@ -9,6 +9,7 @@ import { checkHealth } from '../../lambdas/core/health.js';
 import { checkIntegrity } from '../../lambdas/core/integrity.js';
 import { pruneBackups } from '../../lambdas/core/retention.js';
 import { restoreBackup } from '../../lambdas/core/restore.js';
+import { SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
 import { describeDatabase } from '../../lambdas/core/sources/connection.js';
 import { openPostgresSource } from '../../lambdas/core/sources/postgres-source.js';
 import type { SourceSession } from '../../lambdas/core/sources/source.js';
@@ -46,7 +47,9 @@ async function openSource(opts: { db?: string; schema?: string; tables?: string;
   if (driver === 'supabase') {
     if (!supabaseUrl || !supabaseKey) throw new UsageError('The supabase driver needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY (or --supabase-url and --supabase-key)');
     const { openSupabaseSource } = await import('../../lambdas/core/sources/supabase-source.js');
-    return openSupabaseSource({ url: supabaseUrl, serviceRoleKey: supabaseKey, ...(tables ? { tables } : {}), ...(schemas ? { schemas } : {}) });
+    // The plan's nine tables unless configured; `--tables '*'` takes every table PostgREST describes.
+    const listed = tables?.length === 1 && tables[0] === '*' ? undefined : (tables ?? [...SHOP_TABLES]);
+    return openSupabaseSource({ url: supabaseUrl, serviceRoleKey: supabaseKey, ...(listed ? { tables: listed } : {}), ...(schemas ? { schemas } : {}) });
   }
   return openPostgresSource({ databaseUrl: databaseUrl(opts.db), ...(schemas ? { schemas } : {}), ...(tables ? { tables } : {}), jobs: opts.jobs ?? defaultJobs() });
 }
@@ -84,7 +87,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .option('--db <url>', 'source database (default: $DATABASE_URL)')
     .option('--to <location>', 'folder, file://… or s3://bucket/prefix (default: $BACKUP_LOCATION or ./backups)')
     .option('--schema <names>', 'comma-separated schemas to back up (default: public)')
-    .option('--tables <names>', 'comma-separated tables (default: every table of the schemas)')
+    .option('--tables <names>', "comma-separated tables (default: every table of the schemas; supabase driver: the plan's nine tables, '*' for all)")
     .option('--jobs <n>', 'tables exported in parallel from the shared snapshot (default: CPU count, max 4)', positiveInt('--jobs', 32))
     .option('--compression-level <n>', 'gzip level 1 (fast, default) to 9 (small)', positiveInt('--compression-level', 9))
     .addOption(new Option('--driver <driver>', 'source driver (default: supabase when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set and --db is not)').choices(['postgres', 'supabase']))

@@ -134,16 +134,17 @@ function field(s: Scanner): string {
 /**
  * A converter for rows of the given columns (in row order). Each row must be a JSON object with
  * exactly these keys in this order, as format v1 writes them; anything else is an error, never a
- * silently shifted column.
+ * silently shifted column. Columns in `skip` are read and left out of the output.
  */
-export function ndjsonToCopyConverter(columns: readonly string[]): (line: string) => string {
+export function ndjsonToCopyConverter(columns: readonly string[], skip: ReadonlySet<string> = new Set()): (line: string) => string {
   const names = [...columns];
+  const keep = names.map((n) => !skip.has(n));
   // row_to_json writes `"name":` with no spaces; matching that text directly skips decoding each key.
   const keyTokens = names.map((n) => `${JSON.stringify(n)}:`);
   return (line: string): string => {
     const s = new Scanner(line);
     s.expect(123, '{');
-    const fields: string[] = new Array(names.length);
+    const fields: string[] = [];
     for (let i = 0; i < names.length; i++) {
       if (line.startsWith(keyTokens[i]!, s.pos)) s.pos += keyTokens[i]!.length;
       else {
@@ -153,7 +154,8 @@ export function ndjsonToCopyConverter(columns: readonly string[]): (line: string
         if (key !== names[i]) s.fail(`expected key "${names[i]}", found "${key}"`);
         s.expect(58, ':');
       }
-      fields[i] = field(s);
+      const value = field(s);
+      if (keep[i]) fields.push(value);
       s.skipSpace();
       const sep = s.text.charCodeAt(s.pos++);
       if (i < names.length - 1 ? sep !== 44 : sep !== 125) s.fail(i < names.length - 1 ? 'expected ,' : 'expected } (more keys than columns)');

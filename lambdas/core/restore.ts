@@ -96,6 +96,8 @@ function schemaDifferences(plans: readonly RestorePlan[], targets: ReadonlyMap<s
     const targetColumns = new Map(target.columns.map((c) => [c.name, c]));
     for (const column of plan.source.columns) {
       const there = targetColumns.get(column.name);
+      // REST cannot tell generated columns apart, so supabase-driver backups store them: the target recomputes them.
+      if (!there && !exactTypes && target.generatedColumns.includes(column.name)) continue;
       if (!there) differences.push(target.generatedColumns.includes(column.name) ? `${plan.qualified}.${column.name}: generated in the target, stored in the backup` : `${plan.qualified}.${column.name}: column missing in the target`);
       else if (!sameType(column.type, there.type, exactTypes)) differences.push(`${plan.qualified}.${column.name}: type ${column.type} in the backup, ${there.type} in the target`);
     }
@@ -124,10 +126,15 @@ function gunzip(source: Readable): Readable {
   return streamPipeline(source, createGunzip({ chunkSize: 256 * 1024 }), () => undefined);
 }
 
-/** Streams NDJSON rows straight into the table as COPY text; resolves with the rows loaded. */
+/**
+ * Streams NDJSON rows straight into the table as COPY text; resolves with the rows loaded. Values of
+ * columns the target generates itself are read and dropped.
+ */
 async function copyRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], ndjson: Readable): Promise<number> {
-  const convert = ndjsonToCopyConverter(columns.map((c) => c.name));
-  const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`)) as unknown as Writable & { rowCount?: number };
+  const generated = new Set(target.generatedColumns);
+  const convert = ndjsonToCopyConverter(columns.map((c) => c.name), generated);
+  const loaded = columns.filter((c) => !generated.has(c.name));
+  const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)} (${loaded.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`)) as unknown as Writable & { rowCount?: number };
   ndjson.setEncoding('utf8');
   try {
     await pipeline(Readable.from(convertNdjsonStream(ndjson, convert)), copy);
@@ -254,7 +261,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       if (plan.source.kind === 'v1') {
         const columns = plan.source.columns;
         const viaCopy = options.loadMethod !== 'json' && !columns.some((c) => composite.has(`${shape.oid}:${c.name}`));
-        const insert = insertStatement(shape, columns, true);
+        const insert = insertStatement(shape, columns.filter((c) => !shape.generatedColumns.includes(c.name)), true);
         for (const key of plan.source.keys) {
           const ndjson = gunzip(await store.readObject(key));
           if (viaCopy) records += await copyRows(client, shape, columns, ndjson);

@@ -1,0 +1,313 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackup } from '../../../lambdas/core/backup.js';
+import { ConfigError, ConnectionError, PrivilegeError, UsageError } from '../../../lambdas/core/errors.js';
+import { tableFileKey } from '../../../lambdas/core/format/manifest.js';
+import { restoreBackup } from '../../../lambdas/core/restore.js';
+import { SHOP_SCHEMA_SQL, SHOP_TABLES, createShop, fingerprintTables } from '../../../lambdas/core/sample/shop.js';
+import { describeTables } from '../../../lambdas/core/sources/postgres-catalog.js';
+import { exportQuery } from '../../../lambdas/core/sources/postgres-source.js';
+import { openSupabaseSource, type SupabaseSourceOptions } from '../../../lambdas/core/sources/supabase-source.js';
+import { FileStore } from '../../../lambdas/core/storage/file-store.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
+import { startPostgrest, type TestPostgrest } from '../../helpers/postgrest.js';
+
+// Values a JavaScript number cannot hold, JSON null next to SQL NULL, and text keys full of the
+// characters PostgREST's filter syntax gives a meaning to.
+const EDGE_SCHEMA_SQL = `
+CREATE TABLE edge_numbers (id bigint PRIMARY KEY, big bigint, exact numeric, scaled numeric(30, 9), f double precision, r real);
+CREATE TABLE edge_json (id integer PRIMARY KEY, doc jsonb, raw json, docs jsonb[], label text);
+CREATE TABLE edge_text_keys (name text, n integer, payload text, PRIMARY KEY (name, n));
+CREATE SCHEMA sidecar;
+CREATE TABLE sidecar.no_key (a integer, b text);
+CREATE TABLE sidecar.locked (id integer PRIMARY KEY);
+`;
+
+const EDGE_DATA_SQL = `
+INSERT INTO edge_numbers VALUES
+  (-9223372036854775808, -9223372036854775808, -0.000000000000000000000000000001, -1.5, -0, 1.17549435e-38),
+  (1, 9223372036854775807, 12345678901234567890.123456789, 123456789012345678901.123456789, 0.1, 0.1),
+  (9007199254740992, 9007199254740993, 'NaN', 0, 'Infinity', '-Infinity'),
+  (9007199254740993, 9007199254740995, 100000000000000000000000000000000000000000000000000, NULL, 1e308, 3.4e38),
+  (9007199254740994, NULL, NULL, NULL, NULL, NULL),
+  (9223372036854775806, 42, 1.10, 2.000000000, 2.5e-300, 1e-30),
+  (9223372036854775807, 0, 0, 0, 0, 0);
+INSERT INTO edge_json VALUES
+  (1, 'null', 'null', ARRAY['null'::jsonb], 'JSON null'),
+  (2, NULL, NULL, NULL, NULL),
+  (3, '{"a": [1, 2.50, 12345678901234567890.123456789], "b": {"c": null}}', E'{ "keep" :  "spacing",\\n "dup": 1, "dup": 2 }', ARRAY['{"x": 1}'::jsonb, NULL], E'line1\\nline2 "quoted" \\\\ back'),
+  (4, '"just a string"', '[]', '{}', ''),
+  (5, '12345678901234567890.123456789', '1e400', ARRAY[]::jsonb[], 'ünïcödé 🎉');
+INSERT INTO edge_text_keys
+  SELECT name, n, md5(name || n)
+  FROM unnest(ARRAY['a,b', '(paren)', 'dot.ted', 'col:on', 'quote"d', E'back\\\\slash', ' lead space', '{brace}', 'ünïcödé', 'emoji 🎉', E'new\\nline', E'tab\\t', 'null', '', '*', 'and(x.eq.1)', 'zz']) AS name,
+       generate_series(1, 15) AS n;
+INSERT INTO sidecar.no_key VALUES (1, 'one'), (1, 'one');
+INSERT INTO sidecar.locked VALUES (1);
+`;
+
+const EDGE_TABLES = ['edge_json', 'edge_numbers', 'edge_text_keys'];
+const PUBLIC_TABLES = [...SHOP_TABLES, ...EDGE_TABLES].sort();
+
+function publicShape(name: string) {
+  return { schema: 'public', name, qualified: name };
+}
+
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function backupLines(root: string, backupId: string, table: string): Promise<string[]> {
+  const text = gunzipSync(await readFile(path.join(root, backupId, tableFileKey(table)))).toString('utf8');
+  expect(text.endsWith('\n') || text === '').toBe(true);
+  return text === '' ? [] : text.slice(0, -1).split('\n');
+}
+
+/** What the postgres driver writes for a table (its export query: row_to_json, json columns as text), in key order. */
+async function postgresLines(url: string, table: string, orderBy: string): Promise<string[]> {
+  return withClient(url, async (client) => {
+    const [shape] = await describeTables(client, ['public'], [table]);
+    const rowsQuery = exportQuery(shape!).replace(/^SELECT row_to_json\(x\) FROM /, 'SELECT row_to_json(x)::text AS line FROM ');
+    const { rows } = await client.query<{ line: string }>(`${rowsQuery} ORDER BY ${orderBy}`);
+    return rows.map((r) => r.line);
+  });
+}
+
+function expectOneLine(error: unknown, pattern: RegExp): void {
+  const message = (error as Error).message;
+  expect(message).toMatch(pattern);
+  expect(message).not.toContain('\n');
+}
+
+describe('supabase source driver (supabase-js over a real PostgREST)', () => {
+  let source: TestDatabase;
+  let target: TestDatabase;
+  let rest: TestPostgrest;
+  let dir: string;
+
+  const options = (extra: Partial<SupabaseSourceOptions> = {}): SupabaseSourceOptions => ({
+    url: rest.url,
+    serviceRoleKey: rest.serviceRoleKey,
+    fetch: rest.fetch,
+    generatedColumns: { orders: ['total'] },
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([createTestDatabase('supabase_src'), createTestDatabase('supabase_dst')]);
+    await withClient(source.url, async (client) => {
+      await createShop(client, 0.01);
+      await client.query(EDGE_SCHEMA_SQL);
+      await client.query(EDGE_DATA_SQL);
+    });
+    await withClient(target.url, async (client) => {
+      await client.query(SHOP_SCHEMA_SQL);
+      await client.query(EDGE_SCHEMA_SQL);
+    });
+    // max-rows far below the driver's page size: every table larger than 100 rows spans many pages.
+    rest = await startPostgrest({ databaseUrl: source.url, schemas: ['public', 'sidecar'], maxRows: 100 });
+    await source.query('REVOKE SELECT ON sidecar.locked FROM service_role');
+    dir = await mkdtemp(path.join(os.tmpdir(), 'iconic-dr-supabase-'));
+  });
+
+  afterAll(async () => {
+    await rest?.stop();
+    await Promise.all([source?.drop(), target?.drop()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('a backup of the Live It Iconic schema, restored by the postgres driver', () => {
+    let backupId: string;
+    let root: string;
+
+    beforeAll(async () => {
+      root = path.join(dir, 'roundtrip');
+      rest.calls.clear();
+      const session = await openSupabaseSource(options());
+      try {
+        const result = await createBackup({ store: new FileStore(root), source: session });
+        backupId = result.backupId;
+      } finally {
+        await session.close();
+      }
+    });
+
+    it('describes every table of the schema from the REST description, with keys and no snapshot', async () => {
+      const session = await openSupabaseSource(options());
+      await session.close();
+      expect(session.tables.map((t) => t.qualified)).toEqual(PUBLIC_TABLES);
+      expect(session.consistency).toBe('per-table');
+      expect(session.info).toEqual({ driver: 'supabase', host: '127.0.0.1' });
+      expect(JSON.stringify(session.info)).not.toContain(rest.serviceRoleKey);
+
+      const pg = await withClient(source.url, (client) => describeTables(client, ['public'], PUBLIC_TABLES));
+      for (const shape of session.tables) {
+        const expected = pg.find((t) => t.qualified === shape.qualified)!;
+        expect(shape.primaryKey, shape.qualified).toEqual(expected.primaryKey);
+        expect(shape.columns.map((c) => [c.name, c.nullable, c.encoding]), shape.qualified).toEqual(expected.columns.map((c) => [c.name, c.nullable, c.encoding]));
+        expect(shape.generatedColumns, shape.qualified).toEqual(expected.generatedColumns);
+        // PostgREST's description leaves out a foreign key whose columns are also the primary key
+        // (inventory.variant_id: a one-to-one relationship to it); the manifest's keys are informative only.
+        const fks = (t: { foreignKeys: readonly { columns: string[]; references: string; referencedColumns: string[] }[] }) => t.foreignKeys.map((f) => `${f.columns}->${f.references}.${f.referencedColumns}`).sort();
+        if (shape.qualified === 'inventory') expect(fks(shape)).toEqual([]);
+        else expect(fks(shape), shape.qualified).toEqual(fks(expected));
+      }
+    });
+
+    it('restores into another database with every table equal to the source', async () => {
+      const result = await restoreBackup({ store: new FileStore(root), backupId, databaseUrl: target.url });
+      expect(result.tables.map((t) => t.table).sort()).toEqual(PUBLIC_TABLES);
+
+      const shapes = PUBLIC_TABLES.map(publicShape);
+      const [expected, actual] = await Promise.all([withClient(source.url, (c) => fingerprintTables(c, shapes)), withClient(target.url, (c) => fingerprintTables(c, shapes))]);
+      expect(actual).toEqual(expected);
+      expect(expected.find((f) => f.table === 'order_items')!.rows).toBe(5000);
+    });
+
+    it('reads tables larger than max-rows completely, in key order, without duplicates', async () => {
+      // 5000 order items at no more than 100 rows a response: at least 50 pages.
+      expect(rest.calls.get('/order_items')).toBeGreaterThanOrEqual(50);
+
+      const items = (await backupLines(root, backupId, 'order_items')).map((line) => {
+        const row = JSON.parse(line) as { order_id: number; line_no: number };
+        return `${row.order_id}/${row.line_no}`;
+      });
+      const expected = await source.query<{ k: string }>("SELECT order_id || '/' || line_no AS k FROM order_items ORDER BY order_id, line_no");
+      expect(items).toEqual(expected.rows.map((r) => r.k));
+
+      // Composite text keys with , . : ( ) " \ { and more, across pages: byte for byte what Postgres renders.
+      expect(await backupLines(root, backupId, 'edge_text_keys')).toEqual(await postgresLines(source.url, 'edge_text_keys', 'name, n'));
+    });
+
+    it('writes exactly the rows the postgres driver writes: bigints, numerics, JSON null vs SQL NULL', async () => {
+      const numbers = await backupLines(root, backupId, 'edge_numbers');
+      expect(numbers).toEqual(await postgresLines(source.url, 'edge_numbers', 'id'));
+      expect(numbers.join('\n')).toContain('"big":9223372036854775807');
+      expect(numbers.join('\n')).toContain('"exact":12345678901234567890.123456789');
+
+      const json = await backupLines(root, backupId, 'edge_json');
+      expect(json).toEqual(await postgresLines(source.url, 'edge_json', 'id'));
+      expect(json[0]).toContain('"doc":"null"');
+      expect(json[1]).toContain('"doc":null');
+
+      const restored = await target.query<{ id: string; big: string | null; exact: string | null; doc_is_sql_null: boolean; doc_is_json_null: boolean | null }>(
+        `SELECT n.id::text, n.big::text, n.exact::text, j.doc IS NULL AS doc_is_sql_null, j.doc = 'null'::jsonb AS doc_is_json_null
+         FROM edge_numbers n LEFT JOIN edge_json j ON j.id = n.id WHERE n.id IN (1, 9223372036854775807) ORDER BY n.id`,
+      );
+      expect(restored.rows).toEqual([
+        { id: '1', big: '9223372036854775807', exact: '12345678901234567890.123456789', doc_is_sql_null: false, doc_is_json_null: true },
+        { id: '9223372036854775807', big: '0', exact: '0', doc_is_sql_null: true, doc_is_json_null: null },
+      ]);
+    });
+
+    it('records the format v1 manifest with per-table counts', async () => {
+      const manifest = JSON.parse(await readFile(path.join(root, backupId, 'metadata.json'), 'utf8'));
+      expect(manifest.source).toEqual({ driver: 'supabase', host: '127.0.0.1' });
+      expect(manifest.consistency).toBe('per-table');
+      const counts = await Promise.all(PUBLIC_TABLES.map(async (t) => [t, Number((await source.query(`SELECT count(*) AS n FROM ${t}`)).rows[0].n)] as const));
+      expect(manifest.recordCounts).toEqual(Object.fromEntries(counts));
+      expect(manifest.tableDetails.orders.generatedColumns).toEqual(['total']);
+      expect(manifest.tableDetails.orders.columns.map((c: { name: string }) => c.name)).not.toContain('total');
+      expect(JSON.stringify(manifest)).not.toContain(rest.serviceRoleKey);
+    });
+  });
+
+  it('pages on exact bigint and composite text keys with pages smaller than max-rows', async () => {
+    const root = path.join(dir, 'small-pages');
+    const session = await openSupabaseSource(options({ tables: ['edge_numbers', 'edge_text_keys'], pageSize: 2 }));
+    const { backupId, manifest } = await createBackup({ store: new FileStore(root), source: session }).finally(() => session.close());
+    expect(manifest.recordCounts).toEqual({ edge_numbers: 7, edge_text_keys: 17 * 15 });
+    // 2^53 + 1 next to 2^53: a key rounded through a JavaScript number would repeat or skip rows.
+    expect(await backupLines(root, backupId, 'edge_numbers')).toEqual(await postgresLines(source.url, 'edge_numbers', 'id'));
+    expect(await backupLines(root, backupId, 'edge_text_keys')).toEqual(await postgresLines(source.url, 'edge_text_keys', 'name, n'));
+  });
+
+  it('without generatedColumns, a generated column is stored (the REST description cannot tell)', async () => {
+    const session = await openSupabaseSource(options({ tables: ['orders'], generatedColumns: {} }));
+    await session.close();
+    expect(session.tables[0]!.columns.map((c) => c.name)).toContain('total');
+  });
+
+  it('refuses a table without a primary key, named or discovered, in one line', async () => {
+    const named = await openSupabaseSource(options({ tables: ['sidecar.no_key'] })).catch((e: unknown) => e);
+    expect(named).toBeInstanceOf(UsageError);
+    expectOneLine(named, /sidecar\.no_key has no primary key/);
+
+    const discovered = await openSupabaseSource(options({ schemas: ['sidecar'] })).catch((e: unknown) => e);
+    expect(discovered).toBeInstanceOf(UsageError);
+    expectOneLine(discovered, /sidecar\.no_key has no primary key/);
+  });
+
+  it('refuses a table the key cannot read, and one that does not exist', async () => {
+    const locked = await openSupabaseSource(options({ tables: ['products', 'sidecar.locked'] })).catch((e: unknown) => e);
+    expect(locked).toBeInstanceOf(PrivilegeError);
+    expectOneLine(locked, /may not read sidecar\.locked .*permission denied.*GRANT SELECT/);
+
+    const missing = await openSupabaseSource(options({ tables: ['no_such_table'] })).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(UsageError);
+    expectOneLine(missing, /no_such_table does not exist/);
+  });
+
+  it('reports a wrong key in one line without the key, and refuses the anon key', async () => {
+    const wrongKey = rest.sign({ role: 'service_role', iss: 'supabase' }, 'not-the-secret-but-long-enough-for-hs256');
+    const wrong = await openSupabaseSource(options({ serviceRoleKey: wrongKey })).catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(ConfigError);
+    expectOneLine(wrong, /rejected the key .*HTTP 401.*check SUPABASE_SERVICE_ROLE_KEY/);
+    expect((wrong as Error).message).not.toContain(wrongKey);
+
+    const anon = await openSupabaseSource(options({ serviceRoleKey: rest.anonKey })).catch((e: unknown) => e);
+    expect(anon).toBeInstanceOf(ConfigError);
+    expectOneLine(anon, /anon key: row-level security/);
+  });
+
+  it('retries transient HTTP failures, network errors and timeouts, then completes the same backup', async () => {
+    let requests = 0;
+    const failures: string[] = [];
+    const flaky: typeof fetch = async (input, init) => {
+      requests++;
+      const url = String(input);
+      if (requests === 1) return failures.push('503 on the description'), new Response('{"code":"PGRST002","message":"schema cache not ready"}', { status: 503 });
+      if (url.includes('/edge_text_keys?') && (init?.method ?? 'GET') === 'GET') {
+        const pageRequests = failures.filter((f) => f.startsWith('page')).length;
+        if (pageRequests === 0) return failures.push('page 429'), new Response('{"message":"slow down"}', { status: 429, headers: { 'Retry-After': '0' } });
+        if (pageRequests === 1) return failures.push('page network'), Promise.reject(new TypeError('fetch failed', { cause: { code: 'ECONNRESET' } }));
+        if (pageRequests === 2) return failures.push('page 502'), new Response('<html>Bad gateway</html>', { status: 502 });
+        if (pageRequests === 3) {
+          failures.push('page hangs');
+          return new Promise<Response>((_, reject) => init!.signal!.addEventListener('abort', () => reject(init!.signal!.reason)));
+        }
+      }
+      return rest.fetch(input, init);
+    };
+    const root = path.join(dir, 'flaky');
+    const session = await openSupabaseSource(options({ tables: ['edge_text_keys'], pageSize: 50, fetch: flaky, retryDelayMs: 1, requestTimeoutMs: 500 }));
+    const { backupId, manifest } = await createBackup({ store: new FileStore(root), source: session }).finally(() => session.close());
+    expect(failures).toEqual(['503 on the description', 'page 429', 'page network', 'page 502', 'page hangs']);
+    expect(manifest.recordCounts.edge_text_keys).toBe(17 * 15);
+    expect(await backupLines(root, backupId, 'edge_text_keys')).toEqual(await postgresLines(source.url, 'edge_text_keys', 'name, n'));
+  });
+
+  it('gives up on a table that keeps failing with a one-line error naming it', async () => {
+    const broken: typeof fetch = async (input, init) => {
+      // Page requests only (they order by the key); the access check at open succeeds.
+      if (String(input).includes('/edge_json?') && String(input).includes('order=')) return new Response('{"code":"57014","message":"canceling statement due to statement timeout"}', { status: 500 });
+      return rest.fetch(input, init);
+    };
+    const session = await openSupabaseSource(options({ tables: ['edge_json'], fetch: broken, attempts: 2, retryDelayMs: 1 }));
+    const error = await createBackup({ store: new FileStore(path.join(dir, 'broken')), source: session })
+      .finally(() => session.close())
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expectOneLine(error, /while reading edge_json: HTTP 500: 57014 canceling statement due to statement timeout \(2 attempts\)/);
+  });
+});
