@@ -30,7 +30,8 @@ CREATE TABLE users (
   preferences jsonb,
   created_at timestamptz NOT NULL DEFAULT now(),
   last_login_at timestamptz,
-  is_active boolean NOT NULL DEFAULT true
+  is_active boolean NOT NULL DEFAULT true,
+  bio text
 );
 
 CREATE TABLE customers (
@@ -89,6 +90,7 @@ CREATE TABLE orders (
   shipping numeric(12, 2) NOT NULL DEFAULT 0,
   total numeric(12, 2) GENERATED ALWAYS AS (subtotal + shipping) STORED,
   shipping_address jsonb,
+  billing_address jsonb,
   placed_at timestamptz NOT NULL DEFAULT now(),
   shipped_at timestamptz,
   notes text
@@ -99,6 +101,7 @@ CREATE TABLE order_items (
   order_id bigint NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
   line_no smallint NOT NULL,
   variant_id bigint NOT NULL REFERENCES product_variants (id),
+  product_name text,
   quantity integer NOT NULL CHECK (quantity > 0),
   unit_price numeric(10, 2) NOT NULL,
   PRIMARY KEY (order_id, line_no)
@@ -145,17 +148,23 @@ export function rowsAtScale(scale: number): Record<(typeof SHOP_TABLES)[number],
  * Fills the shop deterministically (same scale, same rows, on any server): values derive from the
  * row number through arithmetic and md5, never random(). Text sizes make ~390 MB at scale 1.
  */
+/** `blocks` distinct md5 hex blocks seeded by `seed` (an SQL expression): text that compresses like prose, not like repeat(). */
+function noise(seed: string, blocks: string): string {
+  return `(SELECT string_agg(md5(${seed} || ':' || k), ' ') FROM generate_series(1, ${blocks}) k)`;
+}
+
 export function seedStatements(scale: number): string[] {
   const n = rowsAtScale(scale);
   const base = "timestamptz '2024-01-01 00:00:00+00'";
   return [
-    `INSERT INTO users (id, email, full_name, role, preferences, created_at, last_login_at, is_active)
+    `INSERT INTO users (id, email, full_name, role, preferences, created_at, last_login_at, is_active, bio)
      SELECT md5('user' || i)::uuid, 'user' || i || '@example.com', 'Customer ' || i || ' ' || substr(md5('name' || i), 1, 8),
             (CASE WHEN i % 100 = 0 THEN 'admin' WHEN i % 20 = 0 THEN 'staff' ELSE 'customer' END)::user_role,
             CASE WHEN i % 3 = 0 THEN NULL ELSE jsonb_build_object('newsletter', i % 2 = 0, 'size', (ARRAY['S', 'M', 'L', 'XL'])[1 + i % 4], 'theme', CASE WHEN i % 5 = 0 THEN NULL ELSE 'dark' END) END,
             ${base} + (i % 40000) * interval '13 minutes' + (i % 997) * interval '1.5 seconds',
             CASE WHEN i % 7 = 0 THEN NULL ELSE ${base} + (i % 30000) * interval '17 minutes' END,
-            i % 10 <> 0
+            i % 10 <> 0,
+            CASE WHEN i % 4 = 0 THEN NULL ELSE 'About me: ' || ${noise("'bio' || i", '12 + i % 10')} END
      FROM generate_series(1, ${n.users}) i`,
     `INSERT INTO customers (user_id, first_name, last_name, phone, shipping_address, lifetime_value, marketing_opt_in, created_at)
      SELECT md5('user' || (1 + (i * 7) % ${n.users}))::uuid, 'First' || i, 'Last' || (i % 5000),
@@ -165,7 +174,7 @@ export function seedStatements(scale: number): string[] {
      FROM generate_series(1, ${n.customers}) i`,
     `INSERT INTO products (sku, name, description, price, category, tags, attributes, thumbnail, is_published, created_at, updated_at)
      SELECT 'SKU-' || lpad(i::text, 7, '0'), 'Iconic item ' || i,
-            'Description of item ' || i || ': ' || repeat(md5('desc' || i), 3 + i % 6),
+            'Description of item ' || i || ': ' || ${noise("'desc' || i", '60 + i % 60')},
             ((i * 7919) % 90000 + 500) / 100.0, (ARRAY['apparel', 'accessories', 'footwear', 'home', 'beauty'])[1 + i % 5],
             ARRAY['new', (ARRAY['summer', 'winter', 'classic'])[1 + i % 3]] || CASE WHEN i % 4 = 0 THEN ARRAY['sale'] ELSE ARRAY[]::text[] END,
             CASE WHEN i % 6 = 0 THEN NULL ELSE jsonb_build_object('material', (ARRAY['cotton', 'leather', 'silk'])[1 + i % 3], 'weight', (i % 900) / 10.0) END,
@@ -179,20 +188,25 @@ export function seedStatements(scale: number): string[] {
     `INSERT INTO inventory (variant_id, quantity, reserved, warehouse, restocked_at, updated_at)
      SELECT i, (i * 13) % 500, (i * 3) % 7, (ARRAY['NYC-1', 'LDN-2', 'TYO-3'])[1 + i % 3], date '2024-01-01' + (i % 365), ${base} + i * interval '3 minutes'
      FROM generate_series(1, ${n.inventory}) i`,
-    `INSERT INTO orders (customer_id, status, currency, subtotal, shipping, shipping_address, placed_at, shipped_at, notes)
+    `INSERT INTO orders (customer_id, status, currency, subtotal, shipping, shipping_address, billing_address, placed_at, shipped_at, notes)
      SELECT 1 + (i * 17) % ${n.customers}, (ARRAY['pending', 'paid', 'shipped', 'delivered', 'cancelled', 'refunded'])[1 + i % 6]::order_status,
             (ARRAY['USD', 'EUR', 'GBP'])[1 + i % 3], ((i * 7907) % 250000 + 1000) / 100.0, (i % 4) * 4.99,
-            jsonb_build_object('line1', i || ' Market Street', 'city', (ARRAY['Berlin', 'Madrid', 'Austin', 'Sydney'])[1 + i % 4], 'gift', i % 10 = 0),
+            jsonb_build_object('name', 'Recipient ' || i, 'line1', i || ' Market Street', 'line2', 'Apt ' || (i % 300), 'city', (ARRAY['Berlin', 'Madrid', 'Austin', 'Sydney'])[1 + i % 4],
+                               'zip', lpad((i % 99999)::text, 5, '0'), 'phone', '+1-555-' || lpad((i % 10000)::text, 4, '0'), 'gift', i % 10 = 0, 'instructions', md5('ship' || i) || md5('door' || i)),
+            CASE WHEN i % 3 = 0 THEN NULL ELSE jsonb_build_object('name', 'Payer ' || i, 'line1', (i * 7) || ' Billing Road', 'city', (ARRAY['Rome', 'Oslo', 'Lima'])[1 + i % 3],
+                               'vat', 'VAT' || md5('vat' || i), 'card_last4', lpad((i % 10000)::text, 4, '0'), 'reference', md5('ref' || i) || md5('ref2' || i)) END,
             ${base} + i * interval '2 minutes', CASE WHEN i % 6 IN (2, 3) THEN ${base} + i * interval '2 minutes' + interval '2 days' END,
-            CASE WHEN i % 8 = 0 THEN 'Please gift wrap, order ' || i || E'\\n' || repeat('x', i % 40) END
+            CASE WHEN i % 8 = 0 THEN 'Please gift wrap, order ' || i || E'\\n' || md5('note' || i) END
      FROM generate_series(1, ${n.orders}) i`,
-    `INSERT INTO order_items (order_id, line_no, variant_id, quantity, unit_price)
-     SELECT 1 + (i - 1) % ${n.orders}, 1 + (i - 1) / ${n.orders}, 1 + (i * 7) % ${n.product_variants}, 1 + i % 4, ((i * 4271) % 30000 + 500) / 100.0
+    `INSERT INTO order_items (order_id, line_no, variant_id, product_name, quantity, unit_price)
+     SELECT 1 + (i - 1) % ${n.orders}, 1 + (i - 1) / ${n.orders}, 1 + (i * 7) % ${n.product_variants},
+            'Iconic item ' || (1 + (i * 7) % ${n.products}) || ' (' || (ARRAY['XS', 'S', 'M', 'L', 'XL'])[1 + i % 5] || ', ' || substr(md5('pn' || i), 1, 12) || ')',
+            1 + i % 4, ((i * 4271) % 30000 + 500) / 100.0
      FROM generate_series(1, ${n.order_items}) i`,
     `INSERT INTO reviews (product_id, user_id, rating, title, body, created_at)
      SELECT 1 + (i * 3) % ${n.products}, md5('user' || (1 + (i * 11) % ${n.users}))::uuid, 1 + i % 5,
             CASE WHEN i % 5 = 0 THEN NULL ELSE 'Review ' || i END,
-            'Loved it! ' || repeat(md5('review' || i), 1 + i % 8), ${base} + i * interval '5 minutes'
+            'Loved it! ' || ${noise("'review' || i", '16 + i % 48')}, ${base} + i * interval '5 minutes'
      FROM generate_series(1, ${n.reviews}) i`,
     `INSERT INTO wishlists (user_id, product_id, added_at)
      SELECT md5('user' || (1 + (i - 1) % ${n.users}))::uuid, 1 + ((i - 1) / ${n.users} + i * 13) % ${n.products}, ${base} + i * interval '7 minutes'

@@ -698,7 +698,9 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     },
     async close() {
       closing.abort();
-      await client.removeAllChannels().catch(() => undefined);
+      // No realtime channel is ever opened. removeAllChannels() would start realtime-js's 10 s
+      // disconnect timer, which it never clears, and keep the process alive that long.
+      if (client.getChannels().length > 0) await client.removeAllChannels().catch(() => undefined);
     },
   };
 }
