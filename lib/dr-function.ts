@@ -150,6 +150,9 @@ export class DrFunction extends Construct {
         // Bundle the pinned AWS SDK too, so the code runs with the versions the tests ran.
         externalModules: ['pg-native'],
         minify: true,
+        // Error classes name themselves from the class (DrError: `new.target.name`); minified names
+        // would turn CountMismatchError into `n` for Step Functions, the alerts and the metric filter.
+        keepNames: true,
         sourceMap: true,
       },
     });
@@ -181,14 +184,11 @@ export class DrFunction extends Construct {
   bindBackupStore(vault: BackupVault, access: 'read' | 'write'): this {
     const objects = vault.bucket.arnForObjects(`${vault.backupPrefix}/*`);
     const viaS3 = { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } };
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListBackups',
-        actions: ['s3:ListBucket'],
-        resources: [vault.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [vault.backupPrefix, `${vault.backupPrefix}/*`] } },
-      }),
-    );
+    // Unconditioned on purpose: S3 answers a HEAD/GET of a missing key with 404 only to callers that
+    // may list the bucket, and a HEAD carries no s3:prefix, so a prefix-conditioned grant would turn
+    // every "not found" (an incomplete backup, a missing file) into 403 AccessDenied. Objects stay
+    // readable only under the prefix; listing reveals key names of this bucket alone.
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListBackups', actions: ['s3:ListBucket'], resources: [vault.bucket.bucketArn] }));
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadBackups', actions: ['s3:GetObject'], resources: [objects] }));
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DecryptBackups', actions: ['kms:Decrypt'], resources: [vault.key.keyArn], conditions: viaS3 }));
     if (access === 'write') {

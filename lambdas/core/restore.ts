@@ -137,7 +137,7 @@ async function copyRows(client: pg.Client, target: TableShape, columns: readonly
   const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)} (${loaded.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`)) as unknown as Writable & { rowCount?: number };
   ndjson.setEncoding('utf8');
   try {
-    await pipeline(Readable.from(convertNdjsonStream(ndjson, convert)), copy);
+    await pipeline(Readable.from(convertNdjsonStream(ndjson, convert), { objectMode: false, highWaterMark: 256 * 1024 }), copy);
   } catch (error) {
     if (error instanceof RowConversionError) throw new OperationFailedError(`${target.qualified}: ${error.message}`, { cause: error });
     throw error;

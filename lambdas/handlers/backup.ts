@@ -1,2 +1,91 @@
-// PLACEHOLDER created by infra; replaced by the handler implementation.
-export const handler = async (): Promise<never> => { throw new Error('not implemented'); };
+import os from 'node:os';
+import { z } from 'zod';
+import { ENV } from '../../lib/contract.js';
+import { createBackup } from '../core/backup.js';
+import { openPostgresSource } from '../core/sources/postgres-source.js';
+import { backupEnv, configOnce } from './shared/config.js';
+import { logger } from './shared/observability.js';
+import { databaseUrlFromSecret } from './shared/secrets.js';
+import { backupLocation, backupStore, completeBackups } from './shared/store.js';
+import { executionSchema, taskHandler } from './shared/task.js';
+
+/**
+ * `Backup` task of the backup machine: backs up the source database (secret SOURCE_SECRET_ARN) into
+ * `s3://BACKUP_BUCKET/BACKUP_PREFIX/<new id>/` from one consistent snapshot, and compares its size
+ * with the previous complete backup.
+ *
+ * Event `{ request: <execution input>, execution }`; `request.tables` overrides BACKUP_TABLES.
+ * Logs `Table backed up` (table, records, bytes) per table for the dashboard; a failure is logged at
+ * ERROR with the error under `error` (task.ts), so a StorageError feeds the upload-failure metric filter.
+ */
+const config = configOnce('backup', backupEnv);
+
+const tableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/, 'not a table name (table or schema.table)');
+
+export const backupEventSchema = z.object({
+  request: z.looseObject({ tables: z.array(tableName).min(1, 'name at least one table, or leave "tables" out').optional() }).default({}),
+  execution: executionSchema,
+});
+
+export interface BackupTaskResult {
+  backupId: string;
+  location: string;
+  tables: string[];
+  recordCounts: Record<string, number>;
+  totalRecords: number;
+  totalBytes: number;
+  durationMs: number;
+  previousBackupId: string | null;
+  sizeChangePercent: number | null;
+}
+
+/** Change of `bytes` over `previous` in percent (2 decimals); null without a usable previous size. */
+export function sizeChangePercent(bytes: number, previous: number | undefined): number | null {
+  if (previous === undefined || previous <= 0) return null;
+  return Math.round(((bytes - previous) / previous) * 10_000) / 100;
+}
+
+export const handler = taskHandler({
+  name: 'backup',
+  event: backupEventSchema,
+  async run({ request }): Promise<BackupTaskResult> {
+    const env = config();
+    const store = backupStore({ bucket: env[ENV.backupBucket], prefix: env[ENV.backupPrefix], kmsKeyId: env[ENV.backupKmsKeyId] });
+    const [previous] = await completeBackups(store, { limit: 1 });
+    const tables = request.tables ?? env[ENV.backupTables];
+    const databaseUrl = await databaseUrlFromSecret(env[ENV.sourceSecretArn], 'source database');
+    const source = await openPostgresSource({
+      databaseUrl,
+      schemas: env[ENV.backupSchemas],
+      ...(tables.length ? { tables } : {}),
+      jobs: Math.min(4, Math.max(1, os.availableParallelism())),
+    });
+    let result;
+    try {
+      result = await createBackup({
+        store,
+        source,
+        onProgress: (event) => {
+          if (event.type === 'start') logger.info('Backup started', { backupId: event.backupId, tables: event.tables, estimatedRows: event.estimatedRows });
+          if (event.type === 'table-done') logger.info('Table backed up', { table: event.table, records: event.records, bytes: event.bytes });
+        },
+      });
+    } finally {
+      await source.close();
+    }
+    const m = result.manifest;
+    const output: BackupTaskResult = {
+      backupId: result.backupId,
+      location: backupLocation(store, result.backupId),
+      tables: [...m.tables],
+      recordCounts: { ...m.recordCounts },
+      totalRecords: m.totalRecords,
+      totalBytes: m.totalBytes,
+      durationMs: m.durationMs,
+      previousBackupId: previous?.backupId ?? null,
+      sizeChangePercent: sizeChangePercent(m.totalBytes, previous?.totalBytes),
+    };
+    logger.info('Backup completed', { ...output, recordCounts: undefined, tables: output.tables.length });
+    return output;
+  },
+});

@@ -1,2 +1,115 @@
-// PLACEHOLDER created by infra; replaced by the handler implementation.
-export const handler = async (): Promise<never> => { throw new Error('not implemented'); };
+import { randomInt } from 'node:crypto';
+import { z } from 'zod';
+import { ENV } from '../../lib/contract.js';
+import { BackupNotFoundError, InvalidBackupError, UsageError } from '../core/errors.js';
+import type { ParsedManifest } from '../core/format/manifest.js';
+import type { BackupStore } from '../core/storage/store.js';
+import { configOnce, pickBackupEnv } from './shared/config.js';
+import { logger } from './shared/observability.js';
+import { backupLocation, backupStore, completeBackups, findBackup } from './shared/store.js';
+import { executionSchema, taskHandler } from './shared/task.js';
+
+/**
+ * `PickBackup` task of the restore machine: checks the request and resolves the backup to restore.
+ * `latest` is the newest complete backup; `random` a random complete backup of the last
+ * `maxAgeDays` days (the weekly drill); an id must name a complete backup. Requested tables are
+ * matched to the backup's names (`products` and `public.products` are the same table).
+ *
+ * Whether a production restore is confirmed is decided next, by the machine's CheckConfirmation
+ * (and again by the Restore function): this task only passes `confirm` on.
+ */
+const config = configOnce('pick-backup', pickBackupEnv);
+
+export const DEFAULT_MAX_AGE_DAYS = 7;
+
+export const restoreRequestSchema = z.object({
+  backupId: z
+    .string({ error: 'missing: give a backup id, "latest" or "random"' })
+    .trim()
+    .min(1, 'empty: give a backup id, "latest" or "random"')
+    .regex(/^[^/\s]+$/, 'not a backup id (no slashes or spaces)'),
+  target: z.string({ error: 'missing: give the restore target, e.g. "staging"' }).trim().min(1),
+  confirm: z.string().trim().nullish(),
+  tables: z.array(z.string().trim().min(1)).min(1, 'name at least one table, or leave "tables" out').nullish(),
+  maxAgeDays: z.number().int().min(1).max(365).nullish(),
+  drill: z.enum(['weekly', 'monthly']).nullish(),
+});
+
+export const pickBackupEventSchema = z.object({ request: restoreRequestSchema, execution: executionSchema });
+
+export interface PickBackupResult {
+  backupId: string;
+  requested: string;
+  target: string;
+  confirm: string | null;
+  tables: string[] | null;
+  drill: 'weekly' | 'monthly' | null;
+  location: string;
+}
+
+/** Maps requested table names to the backup's (`public.x` is `x`); unknown names are a UsageError. */
+export function matchTables(backupId: string, requested: readonly string[], available: readonly string[]): string[] {
+  const matched: string[] = [];
+  const unknown: string[] = [];
+  for (const name of requested) {
+    const candidates = [name, name.startsWith('public.') ? name.slice('public.'.length) : `public.${name}`];
+    const hit = candidates.find((c) => available.includes(c));
+    if (hit) matched.push(hit);
+    else unknown.push(name);
+  }
+  if (unknown.length) throw new UsageError(`Backup ${backupId} has no table ${unknown.join(', ')}; it has: ${available.join(', ')}`);
+  return [...new Set(matched)];
+}
+
+async function resolve(store: BackupStore, requested: string, maxAgeDays: number): Promise<{ backupId: string; manifest?: ParsedManifest }> {
+  const wanted = requested.toLowerCase();
+  if (wanted === 'latest') {
+    const [latest] = await completeBackups(store, { limit: 1 });
+    if (!latest) throw new BackupNotFoundError(`There is no complete backup in ${store.description}: start the backup state machine first`);
+    return latest;
+  }
+  if (wanted === 'random') {
+    const recent = await completeBackups(store, { since: new Date(Date.now() - maxAgeDays * 86_400_000) });
+    if (!recent.length) throw new BackupNotFoundError(`There is no complete backup from the last ${maxAgeDays} days in ${store.description}: the daily backup is not running (check the backup state machine)`);
+    return recent[randomInt(recent.length)]!;
+  }
+  let found;
+  try {
+    found = await findBackup(store, requested);
+  } catch (error) {
+    // Complete but with an unreadable manifest: Validate reports that as an invalid backup and alerts.
+    if (error instanceof InvalidBackupError) return { backupId: requested };
+    throw error;
+  }
+  if (found.complete) return found.complete;
+  throw new BackupNotFoundError(
+    found.missing
+      ? `No backup ${requested} in ${store.description}; run \`npx iconic-dr list --from ${store.description}\` to see the backups there`
+      : `Backup ${requested} in ${store.description} is incomplete (no metadata.json): it was interrupted and cannot be restored; pick another one`,
+  );
+}
+
+export const handler = taskHandler({
+  name: 'pick-backup',
+  event: pickBackupEventSchema,
+  async run({ request }): Promise<PickBackupResult> {
+    const env = config();
+    const targets = env[ENV.restoreTargets];
+    if (!targets.includes(request.target)) throw new UsageError(`Unknown restore target "${request.target}": use one of ${targets.join(', ')}`);
+    if (request.maxAgeDays != null && request.backupId.toLowerCase() !== 'random') throw new UsageError('"maxAgeDays" goes with "backupId": "random" only');
+    const store = backupStore({ bucket: env[ENV.backupBucket], prefix: env[ENV.backupPrefix] });
+    const { backupId, manifest } = await resolve(store, request.backupId, request.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS);
+    const tables = request.tables ? (manifest ? matchTables(backupId, request.tables, manifest.manifest.tables) : [...request.tables]) : null;
+    const result: PickBackupResult = {
+      backupId,
+      requested: request.backupId,
+      target: request.target,
+      confirm: request.confirm ?? null,
+      tables,
+      drill: request.drill ?? null,
+      location: backupLocation(store, backupId),
+    };
+    logger.info('Backup picked', { ...result });
+    return result;
+  },
+});

@@ -1,2 +1,72 @@
-// PLACEHOLDER created by infra; replaced by the handler implementation.
-export const handler = async (): Promise<never> => { throw new Error('not implemented'); };
+import { z } from 'zod';
+import { ENV } from '../../lib/contract.js';
+import { ConfirmationRequiredError } from '../core/errors.js';
+import { restoreBackup } from '../core/restore.js';
+import { configOnce, storeAndTargetsEnv } from './shared/config.js';
+import { logger } from './shared/observability.js';
+import { targetDatabaseUrl } from './shared/secrets.js';
+import { backupStore } from './shared/store.js';
+import { executionSchema, taskHandler } from './shared/task.js';
+
+/**
+ * `Restore` task of the restore machine: restores a backup into a target database in one
+ * transaction (the engine validates first, checks the schema, loads, verifies counts, and rolls back
+ * on any failure). A production restore is refused unless `confirm` equals the backup id, even
+ * though the machine's CheckConfirmation already stopped unconfirmed ones (defence in depth: the
+ * function can be invoked on its own).
+ */
+const config = configOnce('restore', storeAndTargetsEnv);
+
+/** Targets a restore into which needs `confirm` equal to the backup id. */
+export const CONFIRMED_TARGETS: readonly string[] = ['production'];
+
+export const restoreEventSchema = z.object({
+  backupId: z.string().trim().min(1).regex(/^[^/]+$/, 'a backup id, not a path'),
+  target: z.string().trim().min(1),
+  tables: z.array(z.string().trim().min(1)).min(1).nullable(),
+  confirm: z.string().nullable(),
+  execution: executionSchema,
+});
+
+export interface RestoreTaskResult {
+  backupId: string;
+  target: string;
+  tables: string[];
+  restoredRecords: Record<string, number>;
+  totalRecords: number;
+  durationMs: number;
+}
+
+export const handler = taskHandler({
+  name: 'restore',
+  event: restoreEventSchema,
+  async run({ backupId, target, tables, confirm }): Promise<RestoreTaskResult> {
+    if (CONFIRMED_TARGETS.includes(target) && confirm !== backupId) {
+      throw new ConfirmationRequiredError(`A restore into ${target} needs confirmation: start it again with "confirm": "${backupId}" in the input. Nothing was changed.`);
+    }
+    const env = config();
+    const store = backupStore({ bucket: env[ENV.backupBucket], prefix: env[ENV.backupPrefix] });
+    const databaseUrl = await targetDatabaseUrl(env[ENV.targetSecretArns], target);
+    logger.info('Restore started', { backupId, target, tables });
+    const result = await restoreBackup({
+      store,
+      backupId,
+      databaseUrl,
+      ...(tables ? { tables } : {}),
+      onProgress: (event) => {
+        if (event.type === 'validated') logger.info('Backup validated', { backupId: event.backupId, tables: event.tables, totalRecords: event.totalRecords });
+        if (event.type === 'table-done') logger.info('Table restored', { table: event.table, records: event.records });
+      },
+    });
+    const output: RestoreTaskResult = {
+      backupId,
+      target,
+      tables: result.tables.map((t) => t.table),
+      restoredRecords: Object.fromEntries(result.tables.map((t) => [t.table, t.records])),
+      totalRecords: result.totalRecords,
+      durationMs: result.durationMs,
+    };
+    logger.info('Restore committed', { backupId, target, database: result.target, tables: output.tables.length, totalRecords: output.totalRecords, durationMs: output.durationMs, triggerMode: result.triggerMode });
+    return output;
+  },
+});

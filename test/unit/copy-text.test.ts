@@ -30,7 +30,7 @@ describe('NDJSON row -> COPY text row', () => {
       yield '3}';
     }
     let out = '';
-    for await (const batch of convertNdjsonStream(chunks(), one, 4)) out += batch;
+    for await (const batch of convertNdjsonStream(chunks(), one, 4)) out += batch.toString('utf8');
     expect(out).toBe('1\nxy\n3\n');
     async function* bad() {
       yield '{"a":1}\n{"b":2}\n';

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { ENV, type HandlerName } from '../../../lib/contract.js';
+import { ConfigError } from '../../core/errors.js';
+import { describeIssues } from './errors.js';
+
+/**
+ * The functions' environment (lib/contract.ts, "Environment variables"): validated with zod, every
+ * problem reported at once in one ConfigError naming the variables (never their values), read once
+ * per container on the first invocation and kept.
+ *
+ * Read on the first invocation rather than at import: a ConfigError thrown inside the handler
+ * reaches the state machine by name and lands in the failure alert with its message, where an
+ * import-time failure would only show as a Lambda init error.
+ */
+
+/** Unset and blank are the same (CDK writes `""` for "no tables"). */
+const blankIsUnset = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+const required = z.preprocess(blankIsUnset, z.string({ error: 'not set' }).trim());
+const optional = z.preprocess(blankIsUnset, z.string().trim().optional());
+const commaList = (fallback: string[]) =>
+  z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .optional()
+      .transform((value) =>
+        value === undefined
+          ? fallback
+          : value
+              .split(',')
+              .map((item) => item.trim())
+              .filter(Boolean),
+      ),
+  );
+
+const targetSecretArns = z.preprocess(
+  blankIsUnset,
+  z
+    .string({ error: 'not set' })
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not JSON (expected {"staging":"arn:…","production":"arn:…"})' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z
+        .record(z.string(), z.string().min(1, 'empty secret ARN'))
+        .refine((map) => Object.keys(map).length > 0, 'names no restore target')
+        .refine((map) => Object.keys(map).every((name) => /^[a-z][a-z0-9-]*$/.test(name)), 'target names are lower-case letters, digits and -'),
+    ),
+);
+
+/** Where backups are: `s3://${BACKUP_BUCKET}/${BACKUP_PREFIX}`. */
+export const storeEnv = z.object({
+  [ENV.backupBucket]: required,
+  [ENV.backupPrefix]: z.preprocess(blankIsUnset, z.string().default('backups').transform((p) => p.replace(/^\/+|\/+$/g, ''))),
+});
+
+export const backupEnv = storeEnv.extend({
+  [ENV.backupKmsKeyId]: optional,
+  [ENV.sourceSecretArn]: required,
+  [ENV.backupSchemas]: commaList(['public']),
+  [ENV.backupTables]: commaList([]),
+});
+
+export const pickBackupEnv = storeEnv.extend({
+  [ENV.restoreTargets]: z.preprocess(blankIsUnset, z.string({ error: 'not set' })).transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  ),
+});
+
+export const targetsEnv = z.object({ [ENV.targetSecretArns]: targetSecretArns });
+export const storeAndTargetsEnv = storeEnv.extend(targetsEnv.shape);
+
+export const notifyEnv = z.object({
+  [ENV.criticalTopicArn]: required,
+  [ENV.warningTopicArn]: required,
+  /** Fallback for the console link's region when an execution ARN has none. */
+  AWS_REGION: optional,
+});
+
+export const slackEnv = z.object({ [ENV.slackWebhookSecretArn]: required });
+
+/** Validates the environment of one function; throws a ConfigError listing every problem. */
+export function readConfig<S extends z.ZodType>(fn: HandlerName, schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(`The ${fn} function is misconfigured: ${describeIssues(parsed.error).join('; ')}. The stack sets these variables (lib/contract.ts); redeploy it.`);
+}
+
+/** `readConfig` once per container: the first call validates, later calls return the same object. */
+export function configOnce<S extends z.ZodType>(fn: HandlerName, schema: S): () => z.output<S> {
+  let config: z.output<S> | undefined;
+  return () => (config ??= readConfig(fn, schema));
+}

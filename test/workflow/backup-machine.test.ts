@@ -1,0 +1,167 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BACKUP_STATES as B, METRICS, METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/contract.js';
+import { handler as backup } from '../../lambdas/handlers/backup.js';
+import { handler as notify } from '../../lambdas/handlers/notify.js';
+import { handler as validate } from '../../lambdas/handlers/validate.js';
+import { createShop, SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
+import { connect } from '../../lambdas/core/sources/connection.js';
+import { validateBackup } from '../../lambdas/core/validate.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
+import { functionEnvironment, setEnvironment } from './support/environment.js';
+import { ARNS, captureOutput, databaseSecretFor, type Handler, mockSecretsManager, mockSns, type OutputCapture } from './support/lambda.js';
+import { type Definitions, runMachine, synthDefinitions } from './support/machines.js';
+
+/**
+ * The backup state machine as synthesized, executed with the real backup, validate and notify
+ * handlers against a real PostgreSQL (the sample shop) and a real S3 server (s3rver). Only Secrets
+ * Manager and SNS are mocked, at the SDK client.
+ */
+
+const PREFIX = 'backups';
+const secrets = mockSecretsManager();
+const sns = mockSns();
+
+function tasks(overrides: Partial<Record<string, Handler>> = {}): Record<string, Handler> {
+  return {
+    [B.backup]: backup,
+    [B.validate]: validate,
+    [B.publishResult]: notify,
+    [B.alertInvalidBackup]: notify,
+    [B.alertFailure]: notify,
+    ...overrides,
+  } as Record<string, Handler>;
+}
+
+describe('backup state machine with the real handlers, PostgreSQL and S3 (SNS and Secrets Manager mocked)', () => {
+  let definitions: Definitions;
+  let s3: TestS3Server;
+  let source: TestDatabase;
+  let restoreEnv: () => void;
+  let output: OutputCapture;
+
+  beforeAll(async () => {
+    definitions = synthDefinitions();
+    s3 = await startS3Server();
+    source = await createTestDatabase('wf_backup_src');
+    const client = await connect(source.url);
+    await createShop(client, 0.002);
+    await client.end();
+    restoreEnv = setEnvironment(functionEnvironment(s3, PREFIX));
+  });
+
+  afterAll(async () => {
+    restoreEnv?.();
+    await source?.drop();
+    await s3?.stop();
+  });
+
+  beforeEach(() => {
+    secrets.reset();
+    secrets.values.clear();
+    secrets.values.set(ARNS.source, databaseSecretFor(source.url));
+    sns.reset();
+    output = captureOutput();
+  });
+
+  afterEach(() => output.restore());
+
+  it('backs up every table into a valid backup and publishes BackupStatus 1 with size, duration and records as EMF (SNS, Secrets Manager mocked)', async () => {
+    const run = await runMachine(definitions.backup, { trigger: 'schedule' }, tasks(), 'IconicDrBackup');
+
+    expect(run.error).toBeUndefined();
+    expect(run.path).toEqual([B.backup, B.validate, B.isBackupValid, B.publishResult, B.succeeded]);
+    const result = run.output!.backup as { backupId: string; location: string; tables: string[]; totalRecords: number; totalBytes: number; recordCounts: Record<string, number> };
+    expect(result).toMatchObject({ location: `s3://${s3.bucket}/${PREFIX}/${result.backupId}`, previousBackupId: null, sizeChangePercent: null });
+    expect([...result.tables].sort()).toEqual([...SHOP_TABLES].sort());
+    expect(run.output!.validation).toMatchObject({ backupId: result.backupId, valid: true, problems: [], tables: SHOP_TABLES.length, totalRecords: result.totalRecords, totalBytes: result.totalBytes });
+    expect(run.output!.notification).toEqual({ event: 'BackupSucceeded', published: [], recoveryTimeSeconds: null });
+
+    // The backup is there and valid, read independently of the handlers.
+    const report = await validateBackup(s3StoreFor(s3, PREFIX), result.backupId);
+    expect(report.valid).toBe(true);
+    expect(report.totalRecords).toBe(result.totalRecords);
+
+    // EMF: namespace LiveItIconic, the one `service` dimension, the backup metrics.
+    const [emf, ...more] = output.metrics();
+    expect(more).toEqual([]);
+    expect(emf).toMatchObject({ namespace: METRICS_NAMESPACE, dimensions: [['service']], service: SERVICE_NAME });
+    expect(emf!.values).toEqual({
+      [METRICS.backupStatus]: 1,
+      [METRICS.backupDurationSeconds]: expect.any(Number),
+      [METRICS.backupSizeBytes]: result.totalBytes,
+      [METRICS.backupRecords]: result.totalRecords,
+    });
+    expect(emf!.units).toMatchObject({ [METRICS.backupDurationSeconds]: 'Seconds', [METRICS.backupSizeBytes]: 'Bytes' });
+
+    // One `Table backed up` line per table for the dashboard; nothing published on success.
+    const perTable = output.logs().filter((line) => line.message === 'Table backed up');
+    expect(perTable.map((line) => line.table).sort()).toEqual([...SHOP_TABLES].sort());
+    expect(perTable.every((line) => line.level === 'INFO' && typeof line.records === 'number' && typeof line.bytes === 'number')).toBe(true);
+    expect(perTable.find((line) => line.table === 'orders')?.records).toBe(result.recordCounts.orders);
+    expect(sns.published()).toEqual([]);
+  });
+
+  it('compares the size with the previous complete backup and emits BackupSizeChangePercent (Secrets Manager mocked)', async () => {
+    const first = await runMachine(definitions.backup, {}, tasks());
+    await source.query("INSERT INTO reviews (product_id, user_id, rating, title, body) SELECT product_id, user_id, rating, title, repeat(body, 20) FROM reviews");
+    const second = await runMachine(definitions.backup, {}, tasks());
+
+    const previous = first.output!.backup as { backupId: string; totalBytes: number };
+    const latest = second.output!.backup as { backupId: string; totalBytes: number; previousBackupId: string; sizeChangePercent: number };
+    expect(latest.previousBackupId).toBe(previous.backupId);
+    expect(latest.sizeChangePercent).toBeCloseTo(((latest.totalBytes - previous.totalBytes) / previous.totalBytes) * 100, 1);
+    expect(latest.sizeChangePercent).toBeGreaterThan(25);
+    expect(output.metric(METRICS.backupSizeChangePercent).at(-1)).toBe(latest.sizeChangePercent);
+  });
+
+  it('backs up only the tables the input names (Secrets Manager mocked)', async () => {
+    const run = await runMachine(definitions.backup, { tables: ['products', 'public.product_variants'] }, tasks());
+    expect(run.error).toBeUndefined();
+    expect((run.output!.backup as { tables: string[] }).tables.sort()).toEqual(['product_variants', 'products']);
+  });
+
+  it('fails at Backup when the source secret is not filled in, alerting the critical topic with BackupStatus 0 (SNS, Secrets Manager mocked)', async () => {
+    secrets.values.set(ARNS.source, databaseSecretFor(source.url, { host: '' }));
+    const run = await runMachine(definitions.backup, { trigger: 'schedule' }, tasks());
+
+    expect(run.error?.name).toBe('BackupFailed');
+    expect(run.path).toEqual([B.backup, B.alertFailure, B.failed]);
+    expect(run.calls[B.backup]).toHaveLength(1); // ConfigError is permanent: no retry
+    expect(run.calls[B.alertFailure]).toEqual([expect.objectContaining({ state: expect.objectContaining({ error: { Error: 'ConfigError', Cause: expect.stringContaining(ARNS.source) } }) })]);
+    const [alert, ...more] = sns.published();
+    expect(more).toEqual([]);
+    expect(alert).toMatchObject({ TopicArn: ARNS.critical, Subject: 'CRITICAL iconic-dr: backup failed at Backup (ConfigError)' });
+    expect(alert!.Message).toContain('is not configured yet');
+    expect(alert!.Message).toContain(`https://console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${run.executionArn}`);
+    expect(alert!.MessageAttributes?.severity?.StringValue).toBe('critical');
+    expect(output.metric(METRICS.backupStatus)).toEqual([0]);
+    expect(run.output).toBeUndefined();
+  });
+
+  it('logs an S3 failure at ERROR as a StorageError (the upload-failure metric filter) and alerts (SNS, Secrets Manager mocked)', async () => {
+    // A fresh copy of the function (it reads its environment once), configured with a bucket that does not exist.
+    vi.resetModules();
+    const fresh = (await import('../../lambdas/handlers/backup.js')).handler as Handler;
+    const restoreBucket = setEnvironment({ BACKUP_BUCKET: 'no-such-bucket' });
+    const run = await runMachine(definitions.backup, {}, tasks({ [B.backup]: fresh })).finally(restoreBucket);
+
+    expect(run.error?.name).toBe('BackupFailed');
+    expect(run.calls[B.alertFailure]?.[0]).toMatchObject({ state: { error: { Error: 'StorageError', Cause: expect.stringContaining('no-such-bucket does not exist') } } });
+    const failures = output.logs().filter((line) => line.level === 'ERROR');
+    expect(failures).toEqual([expect.objectContaining({ message: 'backup failed', error: expect.objectContaining({ name: 'StorageError' }) })]);
+    expect(sns.published().map((p) => p.TopicArn)).toEqual([ARNS.critical]);
+  });
+
+  it('retries a connection failure as TransientError, and never logs or publishes the database password (SNS, Secrets Manager mocked)', async () => {
+    secrets.values.set(ARNS.source, databaseSecretFor(source.url, { password: 'S3cr3t-Pa55word', port: 1 }));
+    const run = await runMachine(definitions.backup, {}, tasks());
+    expect(run.error?.name).toBe('BackupFailed');
+    // ECONNREFUSED is retryable: TransientError, retried by the machine, then alerted.
+    expect(run.calls[B.backup]).toHaveLength(5);
+    expect(run.calls[B.alertFailure]?.[0]).toMatchObject({ state: { error: { Error: 'TransientError', Cause: expect.stringContaining('Cannot connect to') } } });
+    expect(output.text()).not.toContain('S3cr3t-Pa55word');
+    expect(JSON.stringify(sns.published())).not.toContain('S3cr3t-Pa55word');
+    expect(JSON.stringify(run.calls)).not.toContain('S3cr3t-Pa55word');
+  });
+});

@@ -1,0 +1,246 @@
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CONFIRMATION_REQUIRED_ERROR, METRICS, RESTORE_STATES as R } from '../../lib/contract.js';
+import { WEEKLY_DRILL_INPUT } from '../../lib/restore-workflow.js';
+import { backupIdFor } from '../../lambdas/core/format/ids.js';
+import { tableFileKey } from '../../lambdas/core/format/manifest.js';
+import { createShop, fingerprintTables, SHOP_SCHEMA_SQL, SHOP_TABLES, type TableFingerprint } from '../../lambdas/core/sample/shop.js';
+import { connect } from '../../lambdas/core/sources/connection.js';
+import { handler as integrityCheck } from '../../lambdas/handlers/integrity-check.js';
+import { handler as notify } from '../../lambdas/handlers/notify.js';
+import { handler as pickBackup } from '../../lambdas/handlers/pick-backup.js';
+import { handler as restore } from '../../lambdas/handlers/restore.js';
+import { handler as validate } from '../../lambdas/handlers/validate.js';
+import { handler as verifyCounts } from '../../lambdas/handlers/verify-counts.js';
+import { createTestDatabase, databaseUrl, type TestDatabase } from '../helpers/database.js';
+import { backupDatabase } from '../helpers/engine.js';
+import { S3RVER_CREDENTIALS, S3RVER_REGION, s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
+import { functionEnvironment, setEnvironment } from './support/environment.js';
+import { ARNS, captureOutput, databaseSecretFor, type Handler, mockSecretsManager, mockSns, type OutputCapture } from './support/lambda.js';
+import { type Definitions, runMachine, synthDefinitions } from './support/machines.js';
+
+/**
+ * The restore state machine as synthesized, executed with the real pick-backup, validate, restore,
+ * verify-counts, integrity-check and notify handlers against real PostgreSQL databases (source,
+ * staging, production) and a real S3 server holding real backups. Only Secrets Manager (which
+ * database each target's secret points at) and SNS (the alerts) are mocked, at the SDK client.
+ */
+
+const PREFIX = 'backups';
+const CORRUPT_ID = '2020-01-01T00-00-00-000Z';
+const secrets = mockSecretsManager();
+const sns = mockSns();
+const SHOP = SHOP_TABLES.map((name) => ({ schema: 'public', name, qualified: name }));
+
+describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS and Secrets Manager mocked)', () => {
+  let definitions: Definitions;
+  let s3: TestS3Server;
+  let source: TestDatabase;
+  let staging: TestDatabase;
+  let production: TestDatabase;
+  let scratch: TestDatabase;
+  let goodId: string;
+  let interruptedId: string;
+  let sourcePrints: TableFingerprint[];
+  let restoreEnv: () => void;
+  let output: OutputCapture;
+  const restoreSpy = vi.fn(restore);
+
+  function tasks(): Record<string, Handler> {
+    return {
+      [R.pickBackup]: pickBackup,
+      [R.validate]: validate,
+      [R.restore]: restoreSpy,
+      [R.verifyCounts]: verifyCounts,
+      [R.integrityCheck]: integrityCheck,
+      [R.notifySuccess]: notify,
+      [R.notifyFailure]: notify,
+      [R.alertInvalidBackup]: notify,
+    } as Record<string, Handler>;
+  }
+
+  async function prints(database: TestDatabase): Promise<TableFingerprint[]> {
+    const client: pg.Client = await connect(database.url);
+    try {
+      return await fingerprintTables(client, SHOP);
+    } finally {
+      await client.end();
+    }
+  }
+
+  async function shop(database: TestDatabase, scale: number | null): Promise<void> {
+    const client = await connect(database.url);
+    if (scale === null) await client.query(SHOP_SCHEMA_SQL);
+    else await createShop(client, scale);
+    await client.end();
+  }
+
+  function s3Client(): S3Client {
+    return new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: S3RVER_REGION, credentials: S3RVER_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED' });
+  }
+
+  async function putObject(Key: string, Body: Buffer): Promise<void> {
+    const client = s3Client();
+    await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body }));
+    client.destroy();
+  }
+
+  /** Flips bits in the middle of one table object of a backup, in the S3 server. */
+  async function corrupt(backupId: string, table: string): Promise<void> {
+    const client = s3Client();
+    const Key = `${PREFIX}/${backupId}/${tableFileKey(table)}`;
+    const bytes = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key }))).Body!.transformToByteArray());
+    client.destroy();
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x24;
+    await putObject(Key, bytes);
+  }
+
+  beforeAll(async () => {
+    definitions = synthDefinitions();
+    s3 = await startS3Server();
+    [source, staging, production, scratch] = await Promise.all(['wf_restore_src', 'wf_restore_stg', 'wf_restore_prd', 'wf_restore_tmp'].map((label) => createTestDatabase(label)));
+    await Promise.all([shop(source, 0.002), shop(staging, null), shop(production, 0.001), shop(scratch, 0.001)]);
+    sourcePrints = await prints(source);
+    const store = s3StoreFor(s3, PREFIX);
+    goodId = (await backupDatabase(store, source.url)).backupId;
+    await backupDatabase(store, source.url, { startedAt: new Date('2020-01-01T00:00:00Z') });
+    await corrupt(CORRUPT_ID, 'orders');
+    // An interrupted backup, newer than the good one: table files but no metadata.json (the backup
+    // role cannot delete its partial files). "latest" and "random" must pass over it.
+    interruptedId = backupIdFor(new Date(Date.now() + 60_000));
+    await putObject(`${PREFIX}/${interruptedId}/${tableFileKey('orders')}`, Buffer.from('partial'));
+    restoreEnv = setEnvironment(functionEnvironment(s3, PREFIX));
+  });
+
+  afterAll(async () => {
+    restoreEnv?.();
+    await Promise.all([source, staging, production, scratch].map((db) => db?.drop()));
+    await s3?.stop();
+  });
+
+  beforeEach(() => {
+    secrets.reset();
+    secrets.values.clear();
+    secrets.values.set(ARNS.staging, databaseSecretFor(staging.url));
+    secrets.values.set(ARNS.production, databaseSecretFor(production.url));
+    sns.reset();
+    restoreSpy.mockClear();
+    output = captureOutput();
+  });
+
+  afterEach(() => output.restore());
+
+  it('restores the latest backup into staging: the tables equal the source and NotifySuccess reports the recovery time (SNS, Secrets Manager mocked)', async () => {
+    const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging' }, tasks(), 'IconicDrRestore');
+
+    expect(run.error).toBeUndefined();
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.notifySuccess, R.succeeded]);
+    expect(run.output!.backup).toEqual({ backupId: goodId, requested: 'latest', target: 'staging', confirm: null, tables: null, drill: null, location: `s3://${s3.bucket}/${PREFIX}/${goodId}` });
+    expect(run.output!.restore).toMatchObject({ backupId: goodId, target: 'staging', totalRecords: sourcePrints.reduce((sum, t) => sum + t.rows, 0) });
+    expect(run.output!.verification).toMatchObject({ ok: true, tables: expect.arrayContaining([expect.objectContaining({ table: 'orders', diff: 0 })]) });
+    expect(run.output!.integrity).toEqual({ ok: true, orphans: [], invalidConstraints: [] });
+    expect(await prints(staging)).toEqual(sourcePrints);
+
+    const notification = run.output!.notification as { event: string; published: string[]; recoveryTimeSeconds: number };
+    expect(notification).toEqual({ event: 'RestoreSucceeded', published: ['warning'], recoveryTimeSeconds: expect.any(Number) });
+    expect(notification.recoveryTimeSeconds).toBeGreaterThanOrEqual(0);
+    expect(notification.recoveryTimeSeconds).toBeLessThan(120);
+    expect(output.metric(METRICS.restoreStatus)).toEqual([1]);
+    expect(output.metric(METRICS.recoveryTimeSeconds)).toEqual([notification.recoveryTimeSeconds]);
+    expect(output.metric(METRICS.drillStatus)).toEqual([]);
+    const [message, ...more] = sns.published();
+    expect(more).toEqual([]);
+    expect(message).toMatchObject({ TopicArn: ARNS.warning, Subject: expect.stringMatching(/^OK iconic-dr: restore into staging succeeded, recovery time \d/) });
+    expect(message!.Message).toContain(`Backup ${goodId} was restored into staging`);
+    expect(message!.Message).toContain(`Console:   https://console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${run.executionArn}`);
+  });
+
+  it('runs the weekly drill: a random recent backup into staging, with DrillStatus 1 (SNS, Secrets Manager mocked)', async () => {
+    const run = await runMachine(definitions.restore, WEEKLY_DRILL_INPUT, tasks());
+
+    expect(run.error).toBeUndefined();
+    // The corrupted backup is from 2020 and the interrupted one has no metadata.json: only the good one is a candidate.
+    expect(run.output!.backup).toMatchObject({ backupId: goodId, requested: 'random', drill: 'weekly' });
+    expect(output.metric(METRICS.drillStatus)).toEqual([1]);
+    expect(sns.published()[0]?.Subject).toMatch(/^OK iconic-dr: weekly drill \(restore into staging\) succeeded/);
+  });
+
+  it('stops a corrupted backup at Validate with an alert, leaving staging unchanged (SNS, Secrets Manager mocked)', async () => {
+    secrets.values.set(ARNS.staging, databaseSecretFor(scratch.url));
+    const before = await prints(scratch);
+
+    const run = await runMachine(definitions.restore, { backupId: CORRUPT_ID, target: 'staging' }, tasks());
+
+    expect(run.error?.name).toBe('BackupInvalid');
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.alertInvalidBackup, R.invalid]);
+    expect(restoreSpy).not.toHaveBeenCalled();
+    const validation = run.calls[R.alertInvalidBackup]?.[0] as { state: { validation: { valid: boolean; problems: string[] } } };
+    expect(validation.state.validation.valid).toBe(false);
+    expect(validation.state.validation.problems.join('\n')).toMatch(/orders\.ndjson\.gz: (SHA-256|cannot be decompressed)/);
+    expect(await prints(scratch)).toEqual(before);
+    const [alert] = sns.published();
+    expect(alert).toMatchObject({ TopicArn: ARNS.warning, Subject: `WARNING iconic-dr: restore into staging stopped, backup ${CORRUPT_ID} is INVALID` });
+    expect(alert!.Message).toContain('staging is unchanged');
+    expect(alert!.Message).toContain('orders.ndjson.gz');
+    expect(output.metric(METRICS.restoreStatus)).toEqual([0]);
+  });
+
+  it('refuses a production restore without confirm at CheckConfirmation, before any other task runs (SNS, Secrets Manager mocked)', async () => {
+    const before = await prints(production);
+
+    const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'production' }, tasks());
+
+    expect(run.error).toEqual({ name: CONFIRMATION_REQUIRED_ERROR, message: expect.stringContaining(`"confirm": "${goodId}"`) });
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.explainConfirmation, R.confirmationRequired]);
+    expect(Object.keys(run.calls)).toEqual([R.pickBackup]);
+    expect(restoreSpy).not.toHaveBeenCalled();
+    expect(secrets.requested()).toEqual([]); // no database credentials were even read
+    expect(await prints(production)).toEqual(before);
+    expect(sns.published()).toEqual([]);
+  });
+
+  it('restores into production when confirm equals the resolved backup id (SNS, Secrets Manager mocked)', async () => {
+    const run = await runMachine(definitions.restore, { backupId: goodId, target: 'production', confirm: goodId }, tasks());
+
+    expect(run.error).toBeUndefined();
+    expect(restoreSpy).toHaveBeenCalledTimes(1);
+    expect(await prints(production)).toEqual(sourcePrints);
+    expect(sns.published().map((p) => p.TopicArn)).toEqual([ARNS.warning]);
+  });
+
+  it('ends a failing task in NotifyFailure -> Fail with the failure alert published (SNS, Secrets Manager mocked)', async () => {
+    const missing = databaseUrl('dr_wf_no_such_database');
+    secrets.values.set(ARNS.staging, databaseSecretFor(missing));
+
+    const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging' }, tasks());
+
+    expect(run.error?.name).toBe('RestoreFailed');
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.notifyFailure, R.failed]);
+    expect(run.calls[R.restore]).toHaveLength(1); // a missing database is permanent: no retry
+    expect(run.calls[R.notifyFailure]?.[0]).toMatchObject({ event: 'RestoreFailed', state: { error: { Error: 'ConnectionError', Cause: expect.stringContaining('does not exist') } } });
+    const [alert, ...more] = sns.published();
+    expect(more).toEqual([]);
+    expect(alert).toMatchObject({ TopicArn: ARNS.warning, Subject: 'WARNING iconic-dr: restore into staging failed at Restore (ConnectionError)' });
+    expect(alert!.Message).toContain('rolled back: staging is exactly as it was before');
+    expect(alert!.Message).toContain('dr_wf_no_such_database');
+    expect(alert!.MessageAttributes?.link?.StringValue).toContain(run.executionArn);
+    expect(output.metric(METRICS.restoreStatus)).toEqual([0]);
+  });
+
+  it('pages the critical topic when a confirmed production restore fails, and reports a missing or interrupted backup from PickBackup (SNS, Secrets Manager mocked)', async () => {
+    secrets.values.set(ARNS.production, databaseSecretFor(databaseUrl('dr_wf_no_such_database')));
+    const failed = await runMachine(definitions.restore, { backupId: goodId, target: 'production', confirm: goodId }, tasks());
+    expect(failed.error?.name).toBe('RestoreFailed');
+    expect(sns.published().at(-1)).toMatchObject({ TopicArn: ARNS.critical, Subject: 'CRITICAL iconic-dr: restore into production failed at Restore (ConnectionError)' });
+
+    const unknown = await runMachine(definitions.restore, { backupId: '2019-01-01T00-00-00-000Z', target: 'staging' }, tasks());
+    expect(unknown.error?.name).toBe('RestoreFailed');
+    expect(unknown.path).toEqual([R.pickBackup, R.notifyFailure, R.failed]);
+    expect(unknown.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'BackupNotFoundError' } } });
+    expect(sns.published().at(-1)?.Subject).toBe('WARNING iconic-dr: restore into staging failed at PickBackup (BackupNotFoundError)');
+
+    const interrupted = await runMachine(definitions.restore, { backupId: interruptedId, target: 'staging' }, tasks());
+    expect(interrupted.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'BackupNotFoundError', Cause: expect.stringContaining('is incomplete (no metadata.json)') } } });
+  });
+});

@@ -1,0 +1,116 @@
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { expect } from 'vitest';
+import { type AslDefinition, definitionOf, logicalId, synthStack } from '../../infra/helpers.js';
+import { type Handler, lambdaContext } from './lambda.js';
+
+/**
+ * Runs the state machines exactly as synthesized (the DefinitionString of the template, with fake
+ * function ARNs) in aws-local-stepfunctions, each Task bound by state name to a real handler.
+ *
+ * The tasks invoke the function ARN directly (`payloadResponseOnly`), so in real Step Functions the
+ * task's result is the function's return value as is — which is what an override returns here (the
+ * interpreter would wrap nothing either way for a function ARN; the `{Payload}` envelope belongs to
+ * `arn:aws:states:::lambda:invoke`, which these definitions do not use: `bindTasks` checks it).
+ */
+
+// aws-local-stepfunctions 3 needs Promise.withResolvers (Node 22+); without it on Node 20 every
+// Task fails with a TypeError that the machine's Catch turns into a plausible-looking failure alert.
+if (!('withResolvers' in Promise)) {
+  Object.assign(Promise, {
+    withResolvers<T>() {
+      let resolve!: (value: T) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+export interface Definitions {
+  readonly backup: AslDefinition;
+  readonly restore: AslDefinition;
+}
+
+/** Synthesizes the stack once (no bundling, no CloudFormation validation) and takes both machines. */
+export function synthDefinitions(): Definitions {
+  const { stack, resources } = synthStack();
+  return {
+    backup: definitionOf(resources, logicalId(stack.backup.stateMachine.stateMachine)),
+    restore: definitionOf(resources, logicalId(stack.restore.stateMachine.stateMachine)),
+  };
+}
+
+export interface RunResult {
+  readonly executionArn: string;
+  /** The machine's output when it succeeded. */
+  readonly output: Record<string, unknown> | undefined;
+  /** The Fail state's error when it failed (`name` = Error, `message` = Cause). */
+  readonly error: { name: string; message: string } | undefined;
+  /** Each task's events (its Parameters), by state name, in order. */
+  readonly calls: Record<string, unknown[]>;
+  /** Each task's results or errors, by state name. */
+  readonly results: Record<string, unknown[]>;
+  /** State names in the order they were entered. */
+  readonly path: string[];
+}
+
+let runs = 0;
+
+/** Checks that every Task of the definition invokes a Lambda function ARN and has a handler. */
+function bindTasks(definition: AslDefinition, handlers: Readonly<Record<string, Handler>>): void {
+  const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
+  for (const [name, state] of tasks) {
+    expect(state.Resource, `${name} must invoke the function ARN directly (payloadResponseOnly)`).toMatch(/^arn:aws:lambda:[^:]+:\d{12}:function:[^:]+$/);
+    expect(handlers[name], `no handler bound to Task ${name}: the interpreter would call AWS, fail, and the Catch would hide it`).toBeTypeOf('function');
+  }
+}
+
+/**
+ * Executes a definition with the handlers bound by state name. Retry intervals are zeroed (a
+ * TransientError is retried at once); the context carries the execution ARN; StartTime is the
+ * interpreter's (now).
+ */
+export async function runMachine(definition: AslDefinition, input: unknown, handlers: Readonly<Record<string, Handler>>, machineName = 'IconicDr'): Promise<RunResult> {
+  bindTasks(definition, handlers);
+  const executionArn = `arn:aws:states:us-east-1:123456789012:execution:${machineName}:run-${++runs}-${Date.now()}`;
+  const calls: Record<string, unknown[]> = {};
+  const results: Record<string, unknown[]> = {};
+  const path: string[] = [];
+  const overrides = Object.fromEntries(
+    Object.entries(handlers).map(([state, handler]) => [
+      state,
+      async (event: unknown) => {
+        (calls[state] ??= []).push(event);
+        try {
+          const result = await handler(event, lambdaContext(state));
+          (results[state] ??= []).push(result);
+          return result;
+        } catch (error) {
+          (results[state] ??= []).push(error);
+          throw error;
+        }
+      },
+    ]),
+  );
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  const run = machine.run(input as never, {
+    overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides: Object.fromEntries(Object.keys(definition.States).map((name) => [name, 0])) },
+    context: { Execution: { Id: executionArn, Name: executionArn.split(':').pop() } } as never,
+  });
+  const collecting = (async () => {
+    for await (const event of run.eventLogs) if (event.type === 'StateEntered') path.push(event.state.name);
+  })();
+  try {
+    const output = (await run.result) as Record<string, unknown>;
+    return { executionArn, output, error: undefined, calls, results, path };
+  } catch (error) {
+    if (!(error instanceof ExecutionError)) throw error;
+    const cause = error.cause as Error;
+    return { executionArn, output: undefined, error: { name: cause.name, message: cause.message }, calls, results, path };
+  } finally {
+    await collecting;
+  }
+}
