@@ -12,7 +12,7 @@ import { ArgsError, USAGE, parseBenchArgs, type BenchOptions } from './bench/arg
 import { Cleanup } from './bench/cleanup.js';
 import { Targets, checkpoint, differences, dropSource, fingerprint, prepareSource } from './bench/dataset.js';
 import { killRunning, type Measured } from './bench/measure.js';
-import { BACKUP_METHODS, RESTORE_METHODS, cliStartup, iconicRestore, removeArtifact, type Artifact, type BackupKey, type BenchContext } from './bench/methods.js';
+import { BACKUP_METHODS, RESTORE_METHODS, buildCliBundle, cliStartup, iconicRestore, removeArtifact, type Artifact, type BackupKey, type BenchContext } from './bench/methods.js';
 import { median, renderReport, type MethodResult, type RunSample, type YesNo } from './bench/report.js';
 import { BenchSetupError, openServer } from './bench/server.js';
 import { startSupabaseApi } from './bench/supabase.js';
@@ -160,9 +160,10 @@ async function main(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   } else notes.push('supabase row skipped: --only restore');
   const ctx: BenchContext = { server, source, workDir, supabase };
 
-  // Also warms tsx's compile cache, which the first timed CLI run would otherwise pay for.
+  // Measure the CLI as `npm ci` installs it: the bundle, rebuilt so it matches the sources.
+  await buildCliBundle();
   const startup = await cliStartup();
-  notes.push(`iconic-dr CLI startup (node + tsx, --version): ${startup.seconds.toFixed(2)} s and ${(startup.peakRssBytes / MIB).toFixed(0)} MiB, included in every iconic-dr row.`);
+  notes.push(`iconic-dr CLI startup (node + bundle, --version): ${startup.seconds.toFixed(2)} s and ${(startup.peakRssBytes / MIB).toFixed(0)} MiB, included in every iconic-dr row.`);
 
   const artifacts = new Map<BackupKey, Artifact>();
   const backups = await backupPhase(ctx, cleanup, options, options.only !== 'restore', artifacts);

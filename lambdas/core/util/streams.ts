@@ -92,3 +92,4 @@ export async function runPool<T>(items: readonly T[], concurrency: number, worke
   const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (rejected) throw rejected.reason;
 }
+
