@@ -214,3 +214,227 @@ export async function* convertNdjsonStream(chunks: AsyncIterable<string>, conver
   while (full.length) yield full.shift()!;
   if (used > 0) yield out.subarray(0, used);
 }
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const NEWLINE = 0x0a;
+const TAB = 0x09;
+const NULL_FIELD = Buffer.from('\\N');
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX[0x41 + i] = 10 + i;
+  HEX[0x61 + i] = 10 + i;
+}
+
+/**
+ * The same conversion as {@link ndjsonToCopyConverter}, on bytes: the common row (keys as
+ * row_to_json writes them, scalar values) is copied from the NDJSON bytes to the COPY bytes without
+ * decoding to JavaScript strings, because JSON's escapes `\\ \n \r \t \b \f` are already COPY's.
+ * Any other row (arrays, whitespace, unusual keys) goes through the string converter.
+ */
+export class NdjsonToCopyBytes {
+  private readonly keys: Buffer[];
+  private readonly keep: boolean[];
+  private readonly slow: (line: string) => string;
+  private out: Buffer;
+  private used = 0;
+
+  constructor(columns: readonly string[], skip: ReadonlySet<string> = new Set(), private readonly batchBytes = 256 * 1024) {
+    this.keys = columns.map((n) => Buffer.from(`${JSON.stringify(n)}:`));
+    this.keep = columns.map((n) => !skip.has(n));
+    this.slow = ndjsonToCopyConverter(columns, skip);
+    this.out = Buffer.allocUnsafe(batchBytes * 2);
+  }
+
+  /** Bytes converted so far that are ready to send (and resets the batch), or undefined when below the batch size. */
+  take(force = false): Buffer | undefined {
+    if (this.used === 0 || (!force && this.used < this.batchBytes)) return undefined;
+    const full = this.out.subarray(0, this.used);
+    this.out = Buffer.allocUnsafe(this.batchBytes * 2);
+    this.used = 0;
+    return full;
+  }
+
+  private ensure(bytes: number): void {
+    if (this.used + bytes <= this.out.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.used + bytes));
+    this.out.copy(bigger, 0, 0, this.used);
+    this.out = bigger;
+  }
+
+  /** Converts one line (`buf[start..end)`, without its newline). */
+  convert(buf: Buffer, start: number, end: number): void {
+    const mark = this.used;
+    if (!this.fast(buf, start, end)) {
+      this.used = mark;
+      const text = this.slow(buf.toString('utf8', start, end));
+      this.ensure(Buffer.byteLength(text));
+      this.used += this.out.write(text, this.used);
+    }
+  }
+
+  /** Returns false (having written garbage after `mark`) when the row needs the string converter. */
+  private fast(buf: Buffer, start: number, end: number): boolean {
+    // Escapes never grow a value (\uXXXX -> at most 4 bytes), so the line's size bounds the output.
+    this.ensure(end - start + this.keys.length * 2 + 1);
+    const out = this.out;
+    let p = start;
+    if (buf[p++] !== OPEN_BRACE) return false;
+    let first = true;
+    for (let i = 0; i < this.keys.length; i++) {
+      const key = this.keys[i]!;
+      // A JS loop: keys are short, and a native compare per key costs more than the bytes.
+      const keyLength = key.length;
+      if (p + keyLength > end) return false;
+      for (let k = 0; k < keyLength; k++) if (buf[p + k] !== key[k]) return false;
+      p += keyLength;
+      const keep = this.keep[i]!;
+      if (keep && !first) out[this.used++] = TAB;
+      const c = buf[p];
+      if (c === QUOTE) {
+        p++;
+        const from = p;
+        while (p < end && buf[p] !== QUOTE && buf[p] !== BACKSLASH) p++;
+        if (keep) this.copySpan(buf, from, p);
+        while (p < end && buf[p] === BACKSLASH) {
+          const e = buf[p + 1];
+          if (e === 0x75) {
+            // \uXXXX (and surrogate pairs) -> UTF-8, COPY-escaped where it must be.
+            let code = this.hex4(buf, p + 2, end);
+            if (code < 0) return false;
+            p += 6;
+            if (code >= 0xd800 && code <= 0xdbff && buf[p] === BACKSLASH && buf[p + 1] === 0x75) {
+              const low = this.hex4(buf, p + 2, end);
+              if (low >= 0xdc00 && low <= 0xdfff) {
+                code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+                p += 6;
+              }
+            }
+            if (keep) this.writeCodePoint(code);
+          } else {
+            if (keep) {
+              if (e === QUOTE) out[this.used++] = QUOTE;
+              else if (e === 0x2f) out[this.used++] = 0x2f;
+              else if (e === BACKSLASH || e === 0x6e || e === 0x72 || e === 0x74 || e === 0x62 || e === 0x66) {
+                out[this.used++] = BACKSLASH;
+                out[this.used++] = e;
+              } else return false;
+            }
+            p += 2;
+          }
+          const from2 = p;
+          while (p < end && buf[p] !== QUOTE && buf[p] !== BACKSLASH) p++;
+          if (keep) this.copySpan(buf, from2, p);
+        }
+        if (buf[p] !== QUOTE) return false;
+        p++;
+      } else if (c === 0x6e) {
+        // null
+        if (buf[p + 1] !== 0x75 || buf[p + 2] !== 0x6c || buf[p + 3] !== 0x6c) return false;
+        if (keep) this.used += NULL_FIELD.copy(out, this.used);
+        p += 4;
+      } else if (c === 0x74) {
+        if (buf[p + 1] !== 0x72 || buf[p + 2] !== 0x75 || buf[p + 3] !== 0x65) return false;
+        if (keep) out[this.used++] = 0x74;
+        p += 4;
+      } else if (c === 0x66) {
+        if (buf[p + 1] !== 0x61 || buf[p + 2] !== 0x6c || buf[p + 3] !== 0x73 || buf[p + 4] !== 0x65) return false;
+        if (keep) out[this.used++] = 0x66;
+        p += 5;
+      } else if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) {
+        const from = p;
+        while (p < end && buf[p] !== COMMA && buf[p] !== CLOSE_BRACE) p++;
+        if (keep) this.copySpan(buf, from, p);
+      } else return false; // arrays, objects, whitespace: the string converter handles them
+      if (keep) first = false;
+      const sep = buf[p++];
+      if (i < this.keys.length - 1 ? sep !== COMMA : sep !== CLOSE_BRACE) return false;
+    }
+    if (p !== end) return false;
+    out[this.used++] = NEWLINE;
+    return true;
+  }
+
+  /** Short spans in a JS loop, long ones natively: most values are a few bytes. */
+  private copySpan(buf: Buffer, from: number, to: number): void {
+    const n = to - from;
+    if (n > 48) {
+      this.used += buf.copy(this.out, this.used, from, to);
+      return;
+    }
+    const out = this.out;
+    let u = this.used;
+    for (let k = from; k < to; k++) out[u++] = buf[k]!;
+    this.used = u;
+  }
+
+  private hex4(buf: Buffer, at: number, end: number): number {
+    if (at + 4 > end) return -1;
+    let v = 0;
+    for (let k = 0; k < 4; k++) {
+      const c = buf[at + k]!;
+      const d = c < 128 ? HEX[c]! : -1;
+      if (d < 0) return -1;
+      v = (v << 4) | d;
+    }
+    return v;
+  }
+
+  private writeCodePoint(code: number): void {
+    const out = this.out;
+    if (code === BACKSLASH) {
+      out[this.used++] = BACKSLASH;
+      out[this.used++] = BACKSLASH;
+    } else if (code === NEWLINE) {
+      out[this.used++] = BACKSLASH;
+      out[this.used++] = 0x6e;
+    } else if (code === 0x0d) {
+      out[this.used++] = BACKSLASH;
+      out[this.used++] = 0x72;
+    } else if (code === TAB) {
+      out[this.used++] = BACKSLASH;
+      out[this.used++] = 0x74;
+    } else if (code < 0x80) out[this.used++] = code;
+    else this.used += out.write(String.fromCodePoint(code), this.used);
+  }
+}
+
+/** NDJSON byte chunks (any split) to COPY text Buffers, converting each row on bytes. */
+export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, converter: NdjsonToCopyBytes): AsyncGenerator<Buffer> {
+  let pending: Buffer | undefined;
+  let row = 0;
+  const line = (buf: Buffer, start: number, end: number) => {
+    row++;
+    try {
+      converter.convert(buf, start, end);
+    } catch (error) {
+      throw new RowConversionError(`row ${row}: ${(error as Error).message}`);
+    }
+  };
+  for await (const chunk of chunks) {
+    let start = 0;
+    let end = chunk.indexOf(NEWLINE);
+    if (end !== -1 && pending) {
+      const joined = Buffer.concat([pending, chunk.subarray(0, end)]);
+      line(joined, 0, joined.length);
+      pending = undefined;
+      start = end + 1;
+      end = chunk.indexOf(NEWLINE, start);
+    }
+    while (end !== -1) {
+      line(chunk, start, end);
+      start = end + 1;
+      end = chunk.indexOf(NEWLINE, start);
+    }
+    if (start < chunk.length) pending = pending ? Buffer.concat([pending, chunk.subarray(start)]) : Buffer.from(chunk.subarray(start));
+    const ready = converter.take();
+    if (ready) yield ready;
+  }
+  if (pending) line(pending, 0, pending.length);
+  const rest = converter.take(true);
+  if (rest) yield rest;
+}

@@ -3,11 +3,11 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { CountMismatchError, DrError, IntegrityError, OperationFailedError, PrivilegeError, SchemaDriftError, UsageError, LockTimeoutError } from './errors.js';
+import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, SchemaDriftError, UsageError, LockTimeoutError } from './errors.js';
 import { legacyTableFileKey, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
 import { connect, describeDatabase, quoteIdent, quoteLiteral, quoteQualified } from './sources/connection.js';
 import { compositeColumns, describeTables, foreignKeyOrder, ownedSequences, type TableShape } from './sources/postgres-catalog.js';
-import { RowConversionError, convertNdjsonStream, ndjsonToCopyConverter } from './copy-text.js';
+import { NdjsonToCopyBytes, RowConversionError, convertNdjsonBytes } from './copy-text.js';
 import { EXACT_OUTPUT_SETTINGS } from './sources/postgres-source.js';
 import type { BackupStore } from './storage/store.js';
 import { readText } from './storage/store.js';
@@ -55,7 +55,7 @@ interface RestorePlan {
   readonly name: string;
   readonly expectedRecords: number;
   /** v1: gzip NDJSON files with the manifest's column list; legacy: one JSON array file. */
-  readonly source: { readonly kind: 'v1'; readonly keys: readonly string[]; readonly columns: readonly ColumnInfo[]; readonly generated: readonly string[] } | { readonly kind: 'legacy'; readonly key: string };
+  readonly source: { readonly kind: 'v1'; readonly files: readonly { readonly key: string; readonly records: number }[]; readonly columns: readonly ColumnInfo[]; readonly generated: readonly string[] } | { readonly kind: 'legacy'; readonly key: string };
 }
 
 function planTables(backupId: string, backup: ParsedBackup, only?: readonly string[]): RestorePlan[] {
@@ -63,7 +63,7 @@ function planTables(backupId: string, backup: ParsedBackup, only?: readonly stri
     backup.format === 'v1'
       ? backup.manifest.tables.map((t) => {
           const d = backup.manifest.tableDetails[t]!;
-          return { qualified: t, schema: d.schema, name: d.name, expectedRecords: d.records, source: { kind: 'v1', keys: d.files.map((f) => `${backupId}/${f.key}`), columns: d.columns, generated: d.generatedColumns } };
+          return { qualified: t, schema: d.schema, name: d.name, expectedRecords: d.records, source: { kind: 'v1', files: d.files.map((f) => ({ key: `${backupId}/${f.key}`, records: f.records })), columns: d.columns, generated: d.generatedColumns } };
         })
       : backup.manifest.tables.map((t) => {
           const dot = t.indexOf('.');
@@ -132,12 +132,14 @@ function gunzip(source: Readable): Readable {
  */
 async function copyRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], ndjson: Readable): Promise<number> {
   const generated = new Set(target.generatedColumns);
-  const convert = ndjsonToCopyConverter(columns.map((c) => c.name), generated);
+  const converter = new NdjsonToCopyBytes(columns.map((c) => c.name), generated);
   const loaded = columns.filter((c) => !generated.has(c.name));
-  const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)} (${loaded.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`)) as unknown as Writable & { rowCount?: number };
-  ndjson.setEncoding('utf8');
+  // FREEZE: the table was truncated in this (sub)transaction, so rows can be written frozen and
+  // all-visible (~10 % faster, and no hint-bit rewrite on first read). Not allowed on partitioned tables.
+  const freeze = target.partitioned ? '' : ' WITH (FREEZE)';
+  const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)} (${loaded.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN${freeze}`)) as unknown as Writable & { rowCount?: number };
   try {
-    await pipeline(Readable.from(convertNdjsonStream(ndjson, convert), { objectMode: false, highWaterMark: 256 * 1024 }), copy);
+    await pipeline(Readable.from(convertNdjsonBytes(ndjson, converter), { objectMode: false, highWaterMark: 256 * 1024 }), copy);
   } catch (error) {
     if (error instanceof RowConversionError) throw new OperationFailedError(`${target.qualified}: ${error.message}`, { cause: error });
     throw error;
@@ -201,7 +203,9 @@ function pgCode(error: unknown): string | undefined {
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   const { store, backupId, databaseUrl } = options;
-  const { backup } = await requireValidBackup(store, backupId, { skipRowParsing: true });
+  // Sizes and SHA-256 of every file before the target is touched (every byte is what the backup
+  // wrote); each file's row count is checked as it loads, inside the transaction.
+  const { backup } = await requireValidBackup(store, backupId, { checksumsOnly: true });
   const plans = planTables(backupId, backup, options.tables);
   options.onProgress?.({ type: 'validated', backupId, tables: plans.length, totalRecords: plans.reduce((s, p) => s + p.expectedRecords, 0) });
 
@@ -262,13 +266,19 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
         const columns = plan.source.columns;
         const viaCopy = options.loadMethod !== 'json' && !columns.some((c) => composite.has(`${shape.oid}:${c.name}`));
         const insert = insertStatement(shape, columns.filter((c) => !shape.generatedColumns.includes(c.name)), true);
-        for (const key of plan.source.keys) {
-          const ndjson = gunzip(await store.readObject(key));
-          if (viaCopy) records += await copyRows(client, shape, columns, ndjson);
+        for (const file of plan.source.files) {
+          const ndjson = gunzip(await store.readObject(file.key));
+          let loaded: number;
+          if (viaCopy) loaded = await copyRows(client, shape, columns, ndjson);
           else {
             await stageLines(client, ndjson);
-            records += (await client.query(insert)).rowCount ?? 0;
+            loaded = (await client.query(insert)).rowCount ?? 0;
           }
+          if (loaded !== file.records) {
+            const name = file.key.slice(backupId.length + 1);
+            throw new InvalidBackupError(`Backup ${backupId} is not valid: ${name} holds ${loaded} rows, the manifest says ${file.records}; rolled back, the target is unchanged`, [`${name}: ${loaded} records, the manifest says ${file.records}`]);
+          }
+          records += loaded;
         }
       } else {
         await stageLines(client, await legacyLines(store, plan.source.key, shape));
