@@ -166,55 +166,6 @@ export function ndjsonToCopyConverter(columns: readonly string[], skip: Readonly
   };
 }
 
-/**
- * NDJSON text chunks (any split) to COPY text Buffers of about `batchBytes`, converting each row.
- * Rows are encoded straight into a reused-size Buffer, so the heap holds one row's strings at a time
- * rather than a rope of a whole batch. Errors carry the 1-based row number.
- */
-export async function* convertNdjsonStream(chunks: AsyncIterable<string>, convert: (line: string) => string, batchBytes = 128 * 1024): AsyncGenerator<Buffer> {
-  let pending = '';
-  let out = Buffer.allocUnsafe(batchBytes);
-  let used = 0;
-  let row = 0;
-  const full: Buffer[] = [];
-  const take = (line: string) => {
-    row++;
-    let text: string;
-    try {
-      text = convert(line);
-    } catch (error) {
-      throw new RowConversionError(`row ${row}: ${(error as Error).message}`);
-    }
-    // UTF-8 needs at most 3 bytes per UTF-16 unit.
-    if (used + text.length * 3 > out.length) {
-      if (used > 0) full.push(out.subarray(0, used));
-      out = Buffer.allocUnsafe(Math.max(batchBytes, text.length * 3));
-      used = 0;
-    }
-    used += out.write(text, used);
-  };
-  for await (const chunk of chunks) {
-    let start = 0;
-    let end = chunk.indexOf('\n');
-    if (end !== -1 && pending) {
-      take(pending + chunk.slice(0, end));
-      pending = '';
-      start = end + 1;
-      end = chunk.indexOf('\n', start);
-    }
-    while (end !== -1) {
-      take(chunk.slice(start, end));
-      start = end + 1;
-      end = chunk.indexOf('\n', start);
-    }
-    pending += chunk.slice(start);
-    while (full.length) yield full.shift()!;
-  }
-  if (pending) take(pending);
-  while (full.length) yield full.shift()!;
-  if (used > 0) yield out.subarray(0, used);
-}
-
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;

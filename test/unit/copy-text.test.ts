@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { convertNdjsonStream, ndjsonToCopyConverter } from '../../lambdas/core/copy-text.js';
+import { NdjsonToCopyBytes, convertNdjsonBytes, ndjsonToCopyConverter } from '../../lambdas/core/copy-text.js';
 
 describe('NDJSON row -> COPY text row', () => {
   const convert = ndjsonToCopyConverter(['id', 'big', 'txt', 'flag', 'arr', 'nested', 'jb']);
@@ -21,22 +21,39 @@ describe('NDJSON row -> COPY text row', () => {
     expect(() => convert('{"id":1,"big":1,"txt":"","flag":true,"arr":null,"nested":null,"jb":null} x')).toThrow(/trailing data/);
     expect(() => convert('{"id":{"a":1},"big":1,"txt":"","flag":true,"arr":null,"nested":null,"jb":null}')).toThrow(/composite/);
   });
+});
 
-  it('converts a stream whatever its chunking, numbering rows in errors', async () => {
-    const one = ndjsonToCopyConverter(['a']);
+describe('NDJSON row -> COPY text on bytes (the restore path) agrees with the string converter', () => {
+  const columns = ['id', 'num', 'txt', 'flag', 'arr', 'jb'];
+  const rows = [
+    '{"id":1,"num":12345678901234567890.123456789,"txt":"plain","flag":true,"arr":null,"jb":"{\\"a\\": null}"}',
+    '{"id":-2,"num":-0,"txt":"tab\\there\\nnl \\\\ back \\/ slash \\"q\\" \\b\\f","flag":false,"arr":[1,null],"jb":"null"}',
+    '{"id":3,"num":1e-45,"txt":"unicode é 日本 🎉 \\u00e9 \\ud83c\\udf89 \\u0001 \\u000a \\u005c","flag":null,"arr":[["a,b"]],"jb":null}',
+    '{"id":4,"num":"NaN","txt":"","flag":true,"arr":[],"jb":"[]"}',
+    '{ "id": 5, "num": 1, "txt": "spaced", "flag": true, "arr": null, "jb": null }',
+  ];
+
+  async function viaBytes(lines: string[], chunkSize: number, skip?: Set<string>): Promise<string> {
+    const data = Buffer.from(lines.map((l) => `${l}\n`).join(''));
     async function* chunks() {
-      yield '{"a":1}\n{"a":"x';
-      yield 'y"}\n{"a":';
-      yield '3}';
+      for (let i = 0; i < data.length; i += chunkSize) yield data.subarray(i, i + chunkSize);
     }
-    let out = '';
-    for await (const batch of convertNdjsonStream(chunks(), one, 4)) out += batch.toString('utf8');
-    expect(out).toBe('1\nxy\n3\n');
-    async function* bad() {
-      yield '{"a":1}\n{"b":2}\n';
-    }
-    await expect(async () => {
-      for await (const _ of convertNdjsonStream(bad(), one)) void _;
-    }).rejects.toThrow(/row 2: expected key "a"/);
+    const out: Buffer[] = [];
+    for await (const b of convertNdjsonBytes(chunks(), new NdjsonToCopyBytes(columns, skip, 16))) out.push(b);
+    return Buffer.concat(out).toString('utf8');
+  }
+
+  it('produces exactly what the string converter produces, whatever the chunking', async () => {
+    const expected = rows.map((r) => ndjsonToCopyConverter(columns)(r)).join('');
+    for (const size of [1, 7, 64, 4096]) expect(await viaBytes(rows, size)).toBe(expected);
+  });
+
+  it('leaves out skipped columns', async () => {
+    const skip = new Set(['num', 'jb']);
+    expect(await viaBytes(rows, 13, skip)).toBe(rows.map((r) => ndjsonToCopyConverter(columns, skip)(r)).join(''));
+  });
+
+  it('refuses a row that is not the columns in order, naming the row', async () => {
+    await expect(viaBytes([rows[0]!, '{"id":1}'], 8)).rejects.toThrow(/row 2: expected ,/);
   });
 });
