@@ -146,7 +146,8 @@ export function rowsAtScale(scale: number): Record<(typeof SHOP_TABLES)[number],
 
 /**
  * Fills the shop deterministically (same scale, same rows, on any server): values derive from the
- * row number through arithmetic and md5, never random(). Text sizes make ~390 MB at scale 1.
+ * row number through arithmetic and md5, never random(). Text sizes make ~390 MB at scale 1. Row
+ * numbers are bigint so that the arithmetic does not overflow at larger scales.
  */
 /** `blocks` distinct md5 hex blocks seeded by `seed` (an SQL expression): text that compresses like prose, not like repeat(). */
 function noise(seed: string, blocks: string): string {
@@ -165,13 +166,13 @@ export function seedStatements(scale: number): string[] {
             CASE WHEN i % 7 = 0 THEN NULL ELSE ${base} + (i % 30000) * interval '17 minutes' END,
             i % 10 <> 0,
             CASE WHEN i % 4 = 0 THEN NULL ELSE 'About me: ' || ${noise("'bio' || i", '12 + i % 10')} END
-     FROM generate_series(1, ${n.users}) i`,
+     FROM generate_series(1, ${n.users}::bigint) i`,
     `INSERT INTO customers (user_id, first_name, last_name, phone, shipping_address, lifetime_value, marketing_opt_in, created_at)
      SELECT md5('user' || (1 + (i * 7) % ${n.users}))::uuid, 'First' || i, 'Last' || (i % 5000),
             CASE WHEN i % 4 = 0 THEN NULL ELSE '+1-555-' || lpad((i % 10000)::text, 4, '0') END,
             jsonb_build_object('line1', i || ' Iconic Avenue', 'city', (ARRAY['New York', 'London', 'Paris', 'Tokyo', 'São Paulo'])[1 + i % 5], 'zip', lpad((i % 99999)::text, 5, '0')),
             ((i * 37) % 500000) / 100.0, i % 3 = 0, ${base} + i * interval '11 minutes'
-     FROM generate_series(1, ${n.customers}) i`,
+     FROM generate_series(1, ${n.customers}::bigint) i`,
     `INSERT INTO products (sku, name, description, price, category, tags, attributes, thumbnail, is_published, created_at, updated_at)
      SELECT 'SKU-' || lpad(i::text, 7, '0'), 'Iconic item ' || i,
             'Description of item ' || i || ': ' || ${noise("'desc' || i", '60 + i % 60')},
@@ -180,14 +181,14 @@ export function seedStatements(scale: number): string[] {
             CASE WHEN i % 6 = 0 THEN NULL ELSE jsonb_build_object('material', (ARRAY['cotton', 'leather', 'silk'])[1 + i % 3], 'weight', (i % 900) / 10.0) END,
             CASE WHEN i % 2 = 0 THEN decode(md5('img' || i), 'hex') ELSE NULL END,
             i % 9 <> 0, ${base} + i * interval '1 hour', CASE WHEN i % 2 = 0 THEN ${base} + i * interval '90 minutes' END
-     FROM generate_series(1, ${n.products}) i`,
+     FROM generate_series(1, ${n.products}::bigint) i`,
     `INSERT INTO product_variants (product_id, sku, size, color, price_delta, weight_grams)
      SELECT 1 + (i - 1) % ${n.products}, 'VAR-' || lpad(i::text, 8, '0'), (ARRAY['XS', 'S', 'M', 'L', 'XL'])[1 + i % 5],
             (ARRAY['black', 'white', 'gold', 'navy', NULL])[1 + i % 5], ((i % 7) - 3) * 2.5, 100 + (i * 31) % 2000
-     FROM generate_series(1, ${n.product_variants}) i`,
+     FROM generate_series(1, ${n.product_variants}::bigint) i`,
     `INSERT INTO inventory (variant_id, quantity, reserved, warehouse, restocked_at, updated_at)
-     SELECT i, (i * 13) % 500, (i * 3) % 7, (ARRAY['NYC-1', 'LDN-2', 'TYO-3'])[1 + i % 3], date '2024-01-01' + (i % 365), ${base} + i * interval '3 minutes'
-     FROM generate_series(1, ${n.inventory}) i`,
+     SELECT i, (i * 13) % 500, (i * 3) % 7, (ARRAY['NYC-1', 'LDN-2', 'TYO-3'])[1 + i % 3], date '2024-01-01' + (i % 365)::int, ${base} + i * interval '3 minutes'
+     FROM generate_series(1, ${n.inventory}::bigint) i`,
     `INSERT INTO orders (customer_id, status, currency, subtotal, shipping, shipping_address, billing_address, placed_at, shipped_at, notes)
      SELECT 1 + (i * 17) % ${n.customers}, (ARRAY['pending', 'paid', 'shipped', 'delivered', 'cancelled', 'refunded'])[1 + i % 6]::order_status,
             (ARRAY['USD', 'EUR', 'GBP'])[1 + i % 3], ((i * 7907) % 250000 + 1000) / 100.0, (i % 4) * 4.99,
@@ -197,20 +198,20 @@ export function seedStatements(scale: number): string[] {
                                'vat', 'VAT' || md5('vat' || i), 'card_last4', lpad((i % 10000)::text, 4, '0'), 'reference', md5('ref' || i) || md5('ref2' || i)) END,
             ${base} + i * interval '2 minutes', CASE WHEN i % 6 IN (2, 3) THEN ${base} + i * interval '2 minutes' + interval '2 days' END,
             CASE WHEN i % 8 = 0 THEN 'Please gift wrap, order ' || i || E'\\n' || md5('note' || i) END
-     FROM generate_series(1, ${n.orders}) i`,
+     FROM generate_series(1, ${n.orders}::bigint) i`,
     `INSERT INTO order_items (order_id, line_no, variant_id, product_name, quantity, unit_price)
      SELECT 1 + (i - 1) % ${n.orders}, 1 + (i - 1) / ${n.orders}, 1 + (i * 7) % ${n.product_variants},
             'Iconic item ' || (1 + (i * 7) % ${n.products}) || ' (' || (ARRAY['XS', 'S', 'M', 'L', 'XL'])[1 + i % 5] || ', ' || substr(md5('pn' || i), 1, 12) || ')',
             1 + i % 4, ((i * 4271) % 30000 + 500) / 100.0
-     FROM generate_series(1, ${n.order_items}) i`,
+     FROM generate_series(1, ${n.order_items}::bigint) i`,
     `INSERT INTO reviews (product_id, user_id, rating, title, body, created_at)
      SELECT 1 + (i * 3) % ${n.products}, md5('user' || (1 + (i * 11) % ${n.users}))::uuid, 1 + i % 5,
             CASE WHEN i % 5 = 0 THEN NULL ELSE 'Review ' || i END,
             'Loved it! ' || ${noise("'review' || i", '16 + i % 48')}, ${base} + i * interval '5 minutes'
-     FROM generate_series(1, ${n.reviews}) i`,
+     FROM generate_series(1, ${n.reviews}::bigint) i`,
     `INSERT INTO wishlists (user_id, product_id, added_at)
      SELECT md5('user' || (1 + (i - 1) % ${n.users}))::uuid, 1 + ((i - 1) / ${n.users} + i * 13) % ${n.products}, ${base} + i * interval '7 minutes'
-     FROM generate_series(1, ${n.wishlists}) i
+     FROM generate_series(1, ${n.wishlists}::bigint) i
      ON CONFLICT DO NOTHING`,
     'ANALYZE',
   ];
