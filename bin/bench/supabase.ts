@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Cleanup } from './cleanup.js';
 
 export interface SupabaseApi {
@@ -25,39 +23,8 @@ export async function startSupabaseApi(adminUrl: string, databaseUrl: string, cl
   // Passing the admin URL keeps the helper from reaching for vitest's inject(), which only works under vitest.
   const postgrest = await helper.startPostgrest({ databaseUrl, adminDatabaseUrl: adminUrl });
   cleanup.defer('stop PostgREST', () => postgrest.stop());
-  const proxy = await startPrefixProxy(postgrest.restUrl);
-  cleanup.defer('stop the /rest/v1 proxy', () => proxy.close());
+  const { startRestGateway } = await import('../../test/helpers/rest-gateway.js');
+  const proxy = await startRestGateway(postgrest.restUrl);
+  cleanup.defer('stop the /rest/v1 proxy', () => proxy.stop());
   return { url: proxy.url, serviceRoleKey: postgrest.serviceRoleKey };
-}
-
-async function startPrefixProxy(target: string): Promise<{ url: string; close(): Promise<void> }> {
-  const upstream = new URL(target);
-  // Kept-alive upstream sockets: without them every page would pay a TCP connect.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').replace(/^\/rest\/v1(?=[/?]|$)/, '') || '/';
-    const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: path.startsWith('/') ? path : `/${path}`, headers: { ...req.headers, host: upstream.host }, agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    forward.on('error', (error) => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ message: `bench proxy: ${error.message}` }));
-    });
-    req.pipe(forward);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        agent.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -3,21 +3,7 @@ import cliProgress from 'cli-progress';
 export const OK = '✓';
 export const FAIL = '✗';
 
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes}B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)}${units[unit]}`;
-}
+export { formatBytes, formatCount } from '../../lambdas/core/util/format.js';
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;

