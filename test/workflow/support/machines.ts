@@ -2,6 +2,7 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { expect } from 'vitest';
 import { type AslDefinition, definitionOf, logicalId, synthStack } from '../../infra/helpers.js';
 import { type Handler, lambdaContext } from './lambda.js';
+import '../../helpers/promise-polyfill.js';
 
 /**
  * Runs the state machines exactly as synthesized (the DefinitionString of the template, with fake
@@ -13,21 +14,6 @@ import { type Handler, lambdaContext } from './lambda.js';
  * `arn:aws:states:::lambda:invoke`, which these definitions do not use: `bindTasks` checks it).
  */
 
-// aws-local-stepfunctions 3 needs Promise.withResolvers (Node 22+); without it on Node 20 every
-// Task fails with a TypeError that the machine's Catch turns into a plausible-looking failure alert.
-if (!('withResolvers' in Promise)) {
-  Object.assign(Promise, {
-    withResolvers<T>() {
-      let resolve!: (value: T) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
-}
 
 export interface Definitions {
   readonly backup: AslDefinition;
