@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Readable } from 'node:stream';
 import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
@@ -66,6 +68,26 @@ export interface SupabaseSourceOptions {
 }
 
 const DEFAULT_PAGE_SIZE = 1000;
+
+/**
+ * Page bodies are megabyte strings, which V8 allocates straight in the old generation and frees only
+ * at a full collection, which it puts off until the heap has grown by ~100 MB. Collecting after every
+ * 16 MB of pages keeps the driver's memory down (measured in-process on 1M rows: peak RSS 281 -> 209
+ * MiB, +8 % time); the live heap is small, so each collection is cheap.
+ */
+const GC_EVERY_BYTES = 16 * 1024 * 1024;
+let gc: (() => void) | null | undefined;
+function collectGarbage(): void {
+  if (gc === undefined) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      gc = vm.runInNewContext('gc') as () => void;
+    } catch {
+      gc = null;
+    }
+  }
+  gc?.();
+}
 const MAX_RETRY_DELAY_MS = 10_000;
 
 type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
@@ -665,6 +687,7 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     return { rows: rows.length, text: `${rows.join('\n')}\n`, lastKey };
   }
 
+  let pageBytes = 0;
   async function* pages(table: TableShape): AsyncGenerator<string> {
     const select = selectList(table.columns);
     let largest = 0;
@@ -683,6 +706,11 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
         pending.catch(() => undefined);
       }
       yield page.text;
+      pageBytes += page.text.length;
+      if (pageBytes >= GC_EVERY_BYTES) {
+        pageBytes = 0;
+        collectGarbage();
+      }
     }
   }
 
