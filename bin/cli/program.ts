@@ -221,6 +221,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
         onProgress: (event) => {
           if (event.type === 'validated') out.line(`${OK} Backup validated: ${event.tables} tables, ${formatCount(event.totalRecords)} records`);
           else if (event.type === 'table-start') out.progress(`restoring ${event.table}`, 0, event.expectedRecords);
+          else if (event.type === 'table-progress') out.progress(`restoring ${event.table}`, event.records, event.expectedRecords);
           else if (event.type === 'table-done') {
             out.stopProgress();
             out.line(`${OK} Restored ${event.records} records to ${event.table}`);

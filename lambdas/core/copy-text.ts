@@ -354,8 +354,11 @@ export class NdjsonToCopyBytes {
   }
 }
 
-/** NDJSON byte chunks (any split) to COPY text Buffers, converting each row on bytes. */
-export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, converter: NdjsonToCopyBytes): AsyncGenerator<Buffer> {
+/**
+ * NDJSON byte chunks (any split) to COPY text Buffers, converting each row on bytes. `onRows` hears
+ * the running row count once per input chunk (for progress displays).
+ */
+export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, converter: NdjsonToCopyBytes, onRows?: (rows: number) => void): AsyncGenerator<Buffer> {
   let pending: Buffer | undefined;
   let row = 0;
   const line = (buf: Buffer, start: number, end: number) => {
@@ -382,6 +385,7 @@ export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, convert
       end = chunk.indexOf(NEWLINE, start);
     }
     if (start < chunk.length) pending = pending ? Buffer.concat([pending, chunk.subarray(start)]) : Buffer.from(chunk.subarray(start));
+    onRows?.(row);
     const ready = converter.take();
     if (ready) yield ready;
   }

@@ -17,6 +17,7 @@ import { requireValidBackup, type ParsedBackup } from './validate.js';
 export type RestoreProgress =
   | { readonly type: 'validated'; readonly backupId: string; readonly tables: number; readonly totalRecords: number }
   | { readonly type: 'table-start'; readonly table: string; readonly expectedRecords: number }
+  | { readonly type: 'table-progress'; readonly table: string; readonly records: number; readonly expectedRecords: number }
   | { readonly type: 'table-done'; readonly table: string; readonly records: number }
   | { readonly type: 'verified'; readonly tables: number };
 
@@ -130,7 +131,7 @@ function gunzip(source: Readable): Readable {
  * Streams NDJSON rows straight into the table as COPY text; resolves with the rows loaded. Values of
  * columns the target generates itself are read and dropped.
  */
-async function copyRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], ndjson: Readable): Promise<number> {
+async function copyRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], ndjson: Readable, onRows?: (rows: number) => void): Promise<number> {
   const generated = new Set(target.generatedColumns);
   const converter = new NdjsonToCopyBytes(columns.map((c) => c.name), generated);
   const loaded = columns.filter((c) => !generated.has(c.name));
@@ -139,7 +140,7 @@ async function copyRows(client: pg.Client, target: TableShape, columns: readonly
   const freeze = target.partitioned ? '' : ' WITH (FREEZE)';
   const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)} (${loaded.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN${freeze}`)) as unknown as Writable & { rowCount?: number };
   try {
-    await pipeline(Readable.from(convertNdjsonBytes(ndjson, converter), { objectMode: false, highWaterMark: 256 * 1024 }), copy);
+    await pipeline(Readable.from(convertNdjsonBytes(ndjson, converter, onRows), { objectMode: false, highWaterMark: 256 * 1024 }), copy);
   } catch (error) {
     if (error instanceof RowConversionError) throw new OperationFailedError(`${target.qualified}: ${error.message}`, { cause: error });
     throw error;
@@ -269,7 +270,16 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
         for (const file of plan.source.files) {
           const ndjson = gunzip(await store.readObject(file.key));
           let loaded: number;
-          if (viaCopy) loaded = await copyRows(client, shape, columns, ndjson);
+          if (viaCopy) {
+            const before = records;
+            let lastReport = 0;
+            loaded = await copyRows(client, shape, columns, ndjson, (rows) => {
+              const now = Date.now();
+              if (now - lastReport < 500) return;
+              lastReport = now;
+              options.onProgress?.({ type: 'table-progress', table: plan.qualified, records: before + rows, expectedRecords: plan.expectedRecords });
+            });
+          }
           else {
             await stageLines(client, ndjson);
             loaded = (await client.query(insert)).rowCount ?? 0;
