@@ -12,10 +12,6 @@ export function quoteIdent(name: string): string {
 }
 
 /** host:port/db without credentials, for printing. */
-export function redact(url: string): string {
-  const u = new URL(url);
-  return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
-}
 
 export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, application_name: 'iconic-bench' });

@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../../lambdas/core/sources/embedded.js';
 import type { Cleanup } from './cleanup.js';
-import { reachable, redact, withClient } from './db.js';
+import { reachable, withClient } from './db.js';
+import { describeDatabase } from '../../lambdas/core/sources/connection.js';
 
 export interface ClientTools {
   readonly pg_dump: string;
@@ -77,7 +78,7 @@ async function describe(url: string): Promise<{ version: string; versionNum: num
       "SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su",
     );
     // Creating databases from a template, roles for PostgREST and FORCE drops need a superuser.
-    if (!rows[0]!.su) throw new BenchSetupError(`The bench needs a superuser connection; ${redact(url)} is not one`);
+    if (!rows[0]!.su) throw new BenchSetupError(`The bench needs a superuser connection; ${describeDatabase(url).label} is not one`);
     return { version: rows[0]!.v, versionNum: Number(rows[0]!.n) };
   });
 }
@@ -86,13 +87,13 @@ async function describe(url: string): Promise<{ version: string; versionNum: num
 export async function openServer(cleanup: Cleanup, log: (line: string) => void): Promise<BenchServer> {
   const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   let adminUrl = url;
-  let where = `local server ${redact(url)}`;
+  let where = `local server ${describeDatabase(url).label}`;
   if (!(await reachable(url))) {
-    log(`${redact(url)} is not reachable; starting the embedded PostgreSQL`);
+    log(`${describeDatabase(url).label} is not reachable; starting the embedded PostgreSQL`);
     const embedded = await startEmbeddedPostgres();
     cleanup.defer('stop the embedded PostgreSQL', () => embedded.stop());
     adminUrl = embedded.url;
-    where = `embedded server ${redact(embedded.url)}`;
+    where = `embedded server ${describeDatabase(embedded.url).label}`;
   }
   const { version, versionNum } = await describe(adminUrl);
   const major = Math.floor(versionNum / 10_000);

@@ -4,7 +4,7 @@ import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, SchemaDriftError, UsageError, LockTimeoutError } from './errors.js';
-import { legacyTableFileKey, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
+import { legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
 import { connect, describeDatabase, quoteIdent, quoteLiteral, quoteQualified } from './sources/connection.js';
 import { compositeColumns, describeTables, foreignKeyOrder, ownedSequences, type TableShape } from './sources/postgres-catalog.js';
 import { NdjsonToCopyBytes, RowConversionError, convertNdjsonBytes } from './copy-text.js';
@@ -67,8 +67,7 @@ function planTables(backupId: string, backup: ParsedBackup, only?: readonly stri
           return { qualified: t, schema: d.schema, name: d.name, expectedRecords: d.records, source: { kind: 'v1', files: d.files.map((f) => ({ key: `${backupId}/${f.key}`, records: f.records })), columns: d.columns, generated: d.generatedColumns } };
         })
       : backup.manifest.tables.map((t) => {
-          const dot = t.indexOf('.');
-          const [schema, name] = dot === -1 ? ['public', t] : [t.slice(0, dot), t.slice(dot + 1)];
+          const [schema, name] = splitQualifiedName(t);
           return { qualified: t, schema, name, expectedRecords: backup.manifest.recordCounts[t] ?? 0, source: { kind: 'legacy', key: `${backupId}/${legacyTableFileKey(t)}` } };
         });
   if (!only?.length) return all;

@@ -5,7 +5,7 @@ import { readManifest } from './catalog.js';
 import { MANIFEST_FILE, legacyTableFileKey, type LegacyManifest, type Manifest, type TableEntry } from './format/manifest.js';
 import type { BackupStore } from './storage/store.js';
 import { readText } from './storage/store.js';
-import { HashingPassThrough, LineCounter, readLines, runPool } from './util/streams.js';
+import { HashingPassThrough, readLines, runPool } from './util/streams.js';
 
 export interface TableValidation {
   readonly table: string;
@@ -36,11 +36,6 @@ export interface ValidateOptions {
   /** Check presence and sizes only, not checksums and rows. */
   readonly quick?: boolean;
   /**
-   * Check SHA-256 and line counts but do not parse each row as JSON. Restore uses this: its loader
-   * rejects any row that is not an object of the table's columns anyway, inside the transaction.
-   */
-  readonly skipRowParsing?: boolean;
-  /**
    * Check sizes and SHA-256 only, without decompressing: every byte is proven to be what the backup
    * wrote. Restore uses this and checks each file's row count as it loads, inside its transaction.
    */
@@ -52,42 +47,43 @@ export interface ValidateOptions {
 
 const MAX_PROBLEMS_PER_FILE = 5;
 
-async function checkV1File(store: BackupStore, backupId: string, table: TableEntry, file: TableEntry['files'][number], quick: boolean, parseRows: boolean, checksumsOnly = false): Promise<{ records?: number; problems: string[] }> {
+type CheckLevel = 'sizes' | 'checksums' | 'rows';
+
+function checksumProblem(file: TableEntry['files'][number], actual: string): string | undefined {
+  return actual === file.sha256 ? undefined : `${file.key}: SHA-256 ${actual.slice(0, 12)}… differs from the manifest's ${file.sha256.slice(0, 12)}… (corrupted)`;
+}
+
+async function checkV1File(store: BackupStore, backupId: string, table: TableEntry, file: TableEntry['files'][number], level: CheckLevel): Promise<{ records?: number; problems: string[] }> {
   const key = `${backupId}/${file.key}`;
   const stat = await store.statObject(key);
   if (!stat) return { problems: [`${file.key}: missing`] };
   const problems: string[] = [];
   if (stat.size === 0) problems.push(`${file.key}: empty file (0 bytes), expected ${file.bytes}`);
   else if (stat.size !== file.bytes) problems.push(`${file.key}: ${stat.size} bytes, the manifest says ${file.bytes} (truncated or modified)`);
-  if (quick) return { problems };
+  if (level === 'sizes') return { problems };
 
   const hasher = new HashingPassThrough();
-  if (checksumsOnly) {
-    try {
-      for await (const chunk of pipeline(await store.readObject(key), hasher, () => undefined)) void chunk;
-    } catch (error) {
-      return { problems: [...problems, `${file.key}: cannot be read (${(error as Error).message})`] };
-    }
-    if (hasher.sha256 !== file.sha256) problems.push(`${file.key}: SHA-256 ${hasher.sha256.slice(0, 12)}… differs from the manifest's ${file.sha256.slice(0, 12)}… (corrupted)`);
-    return { problems };
-  }
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   let streamError: Error | undefined;
-  const source = await store.readObject(key);
-  const counter = new LineCounter();
   const onError = (error: Error | null | undefined) => {
     if (error) streamError = error;
   };
-  const lines = parseRows ? pipeline(source, hasher, gunzip, onError) : pipeline(source, hasher, gunzip, counter, onError);
+  const source = await store.readObject(key);
+  if (level === 'checksums') {
+    try {
+      for await (const chunk of pipeline(source, hasher, onError)) void chunk;
+    } catch (error) {
+      return { problems: [...problems, `${file.key}: cannot be read (${(streamError ?? (error as Error)).message})`] };
+    }
+    const bad = checksumProblem(file, hasher.sha256);
+    return { problems: bad ? [...problems, bad] : problems };
+  }
+
+  const lines = pipeline(source, hasher, createGunzip({ chunkSize: 256 * 1024 }), onError);
   let records = 0;
   let badLines = 0;
   const expectedKeys = table.columns.length;
   try {
-    if (!parseRows) {
-      for await (const chunk of lines) void chunk;
-      records = counter.lines;
-      if (counter.endsMidLine) problems.push(`${file.key}: the last line is not terminated`);
-    } else for await (const line of readLines(lines)) {
+    for await (const line of readLines(lines)) {
       records++;
       let row: unknown;
       try {
@@ -108,7 +104,8 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
     problems.push(`${file.key}: cannot be decompressed (${streamError.message})`);
     return { problems };
   }
-  if (hasher.sha256 !== file.sha256) problems.push(`${file.key}: SHA-256 ${hasher.sha256.slice(0, 12)}… differs from the manifest's ${file.sha256.slice(0, 12)}… (corrupted)`);
+  const bad = checksumProblem(file, hasher.sha256);
+  if (bad) problems.push(bad);
   if (records !== file.records) problems.push(`${file.key}: ${records} records, the manifest says ${file.records}`);
   return { records, problems };
 }
@@ -118,6 +115,7 @@ async function validateV1(store: BackupStore, backupId: string, manifest: Manife
   const warnings: string[] = [];
   const tables: TableValidation[] = [];
   if (manifest.backupId !== backupId) warnings.push(`metadata.json names backup ${manifest.backupId} but the folder is ${backupId} (renamed or copied)`);
+  const level: CheckLevel = options.quick ? 'sizes' : options.checksumsOnly ? 'checksums' : 'rows';
   let done = 0;
   const results = new Map<string, TableValidation>();
   // Largest tables first so the concurrent checks finish together.
@@ -127,11 +125,11 @@ async function validateV1(store: BackupStore, backupId: string, manifest: Manife
     const tableProblems: string[] = [];
     let records: number | undefined = 0;
     for (const file of entry.files) {
-      const result = await checkV1File(store, backupId, entry, file, options.quick ?? false, !options.skipRowParsing, options.checksumsOnly);
+      const result = await checkV1File(store, backupId, entry, file, level);
       tableProblems.push(...result.problems);
       records = result.records === undefined || records === undefined ? undefined : records + result.records;
     }
-    results.set(name, { table: name, expectedRecords: entry.records, ...(options.quick || options.checksumsOnly || records === undefined ? {} : { records }), ok: tableProblems.length === 0, problems: tableProblems });
+    results.set(name, { table: name, expectedRecords: entry.records, ...(level !== 'rows' || records === undefined ? {} : { records }), ok: tableProblems.length === 0, problems: tableProblems });
     options.onProgress?.(name, ++done, manifest.tables.length);
   });
   for (const name of manifest.tables) {

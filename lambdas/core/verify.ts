@@ -1,4 +1,5 @@
 import { readManifest } from './catalog.js';
+import { splitQualifiedName } from './format/manifest.js';
 import { UsageError } from './errors.js';
 import { connect, describeDatabase, quoteQualified } from './sources/connection.js';
 import type { BackupStore } from './storage/store.js';
@@ -24,8 +25,7 @@ export interface VerifyReport {
 function splitName(qualified: string, schemaOf?: (t: string) => string | undefined): [string, string] {
   const schema = schemaOf?.(qualified);
   if (schema) return [schema, schema === 'public' ? qualified : qualified.slice(schema.length + 1)];
-  const dot = qualified.indexOf('.');
-  return dot === -1 ? ['public', qualified] : [qualified.slice(0, dot), qualified.slice(dot + 1)];
+  return splitQualifiedName(qualified);
 }
 
 /** The plan's `db:verify-counts`: exact `count(*)` per table against the backup's manifest. */

@@ -184,6 +184,12 @@ export function qualifiedTableName(schema: string, name: string): string {
   return schema === 'public' ? name : `${schema}.${name}`;
 }
 
+/** The inverse of qualifiedTableName for names without a recorded schema (legacy backups). */
+export function splitQualifiedName(qualified: string): [schema: string, name: string] {
+  const dot = qualified.indexOf('.');
+  return dot === -1 ? ['public', qualified] : [qualified.slice(0, dot), qualified.slice(dot + 1)];
+}
+
 /**
  * The file name of a table's data. Characters outside [A-Za-z0-9_.-] are %-escaped so that any
  * Postgres identifier maps to a safe, unique object key.
