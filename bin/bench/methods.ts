@@ -1,4 +1,5 @@
 import { readdir, rm, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RestoreTarget, SourceData } from './dataset.js';
@@ -9,6 +10,14 @@ import type { SupabaseApi } from './supabase.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The real CLI, as users run it (`npx iconic-dr`): its startup is part of what they wait for. */
 export const CLI = path.join(ROOT, 'bin', 'iconic-dr.mjs');
+
+/** The node flags of the CLI's `#!/usr/bin/env -S node …` line: what `npx iconic-dr` runs with. */
+const CLI_NODE_FLAGS = readFileSync(CLI, 'utf8').split('\n', 1)[0]!.replace(/^#!\/usr\/bin\/env\s+(-S\s+)?node\s*/, '').split(/\s+/).filter(Boolean);
+
+/** How to start the CLI as `npx iconic-dr ARGS` does: node, the shebang's flags, the entry. */
+function cliArgs(args: readonly string[]): string[] {
+  return [...CLI_NODE_FLAGS, CLI, ...args];
+}
 
 export interface BenchContext {
   readonly server: BenchServer;
@@ -80,7 +89,7 @@ interface CliBackupResult {
 
 async function iconicBackup(ctx: BenchContext, runNo: number, name: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<BackupRun> {
   const to = path.join(ctx.workDir, `${name}-${runNo}`);
-  const measured = await measure(process.execPath, [CLI, 'backup', ...args, '--to', to, '--json'], { env });
+  const measured = await measure(process.execPath, cliArgs(['backup', ...args, '--to', to, '--json']), { env });
   const result = parseCliJson<CliBackupResult>(measured.stdout, 'backup');
   return { measured, bytes: await pathSize(path.join(to, result.backupId)), artifact: { path: to, backupId: result.backupId }, reportedSeconds: result.durationMs / 1000 };
 }
@@ -136,7 +145,7 @@ interface CliRestoreResult {
 }
 
 export async function iconicRestore(artifact: Artifact, target: RestoreTarget): Promise<{ measured: Measured; reportedSeconds: number }> {
-  const measured = await measure(process.execPath, [CLI, 'restore', artifact.backupId!, '--from', artifact.path, '--db', target.url, '--yes', '--json'], { env: cliEnv() });
+  const measured = await measure(process.execPath, cliArgs(['restore', artifact.backupId!, '--from', artifact.path, '--db', target.url, '--yes', '--json']), { env: cliEnv() });
   return { measured, reportedSeconds: parseCliJson<CliRestoreResult>(measured.stdout, 'restore').durationMs / 1000 };
 }
 
@@ -184,5 +193,5 @@ export async function buildCliBundle(): Promise<void> {
 
 /** Node + CLI module loading, paid by every iconic-dr row: printed so it can be told apart. */
 export async function cliStartup(): Promise<Measured> {
-  return measure(process.execPath, [CLI, '--version'], { env: cliEnv() });
+  return measure(process.execPath, cliArgs(['--version']), { env: cliEnv() });
 }

@@ -26,8 +26,54 @@ function copyEscape(value: string): string {
   return out;
 }
 
+/** What the restore's COPY stream needs from a row converter (text or binary COPY). */
+export interface RowConverter {
+  /** Converts one NDJSON line (`buf[start..end)`, without its newline). */
+  convert(buf: Buffer, start: number, end: number): void;
+  /** Bytes converted so far that are ready to send (and resets the batch), or undefined when below the batch size. */
+  take(force?: boolean): Buffer | undefined;
+  /** Appends whatever the format needs after the last row. */
+  finish(): void;
+}
+
+/** Output slabs are this big: one allocation per MiB of output, not per batch. */
+const SLAB_BYTES = 1024 * 1024;
+
+/**
+ * Converted bytes accumulate in a slab and batches are handed out as views of it, so the output
+ * costs one allocation per slab instead of one per batch. Fewer, fuller buffers means far less
+ * external memory churn, which is what made V8 run a full GC every few megabytes of restored data.
+ */
+export abstract class SlabOutput {
+  protected out: Buffer = Buffer.allocUnsafe(SLAB_BYTES);
+  protected used = 0;
+  private batchStart = 0;
+
+  constructor(private readonly batchBytes: number) {}
+
+  /** Bytes converted so far that are ready to send (starting a new batch), or undefined when below the batch size. */
+  take(force = false): Buffer | undefined {
+    const size = this.used - this.batchStart;
+    if (size === 0 || (!force && size < this.batchBytes)) return undefined;
+    const batch = this.out.subarray(this.batchStart, this.used);
+    this.batchStart = this.used;
+    return batch;
+  }
+
+  /** Makes room for `bytes` more; may move the unsent batch to a new slab (so take marks after calling it). */
+  protected ensure(bytes: number): void {
+    if (this.used + bytes <= this.out.length) return;
+    const pending = this.used - this.batchStart;
+    const next = Buffer.allocUnsafe(Math.max(SLAB_BYTES, (pending + bytes) * 2));
+    this.out.copy(next, 0, this.batchStart, this.used);
+    this.out = next;
+    this.used = pending;
+    this.batchStart = 0;
+  }
+}
+
 /** A cursor over one line of JSON text. */
-class Scanner {
+export class Scanner {
   pos = 0;
   constructor(readonly text: string) {}
 
@@ -187,38 +233,25 @@ for (let i = 0; i < 6; i++) {
  * decoding to JavaScript strings, because JSON's escapes `\\ \n \r \t \b \f` are already COPY's.
  * Any other row (arrays, whitespace, unusual keys) goes through the string converter.
  */
-export class NdjsonToCopyBytes {
+export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
   private readonly keys: Buffer[];
   private readonly keep: boolean[];
   private readonly slow: (line: string) => string;
-  private out: Buffer;
-  private used = 0;
 
-  constructor(columns: readonly string[], skip: ReadonlySet<string> = new Set(), private readonly batchBytes = 256 * 1024) {
+  constructor(columns: readonly string[], skip: ReadonlySet<string> = new Set(), batchBytes = 256 * 1024) {
+    super(batchBytes);
     this.keys = columns.map((n) => Buffer.from(`${JSON.stringify(n)}:`));
     this.keep = columns.map((n) => !skip.has(n));
     this.slow = ndjsonToCopyConverter(columns, skip);
-    this.out = Buffer.allocUnsafe(batchBytes * 2);
   }
 
-  /** Bytes converted so far that are ready to send (and resets the batch), or undefined when below the batch size. */
-  take(force = false): Buffer | undefined {
-    if (this.used === 0 || (!force && this.used < this.batchBytes)) return undefined;
-    const full = this.out.subarray(0, this.used);
-    this.out = Buffer.allocUnsafe(this.batchBytes * 2);
-    this.used = 0;
-    return full;
+  finish(): void {
+    // COPY text needs no end marker on a COPY FROM STDIN stream.
   }
 
-  private ensure(bytes: number): void {
-    if (this.used + bytes <= this.out.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.used + bytes));
-    this.out.copy(bigger, 0, 0, this.used);
-    this.out = bigger;
-  }
-
-  /** Converts one line (`buf[start..end)`, without its newline). */
   convert(buf: Buffer, start: number, end: number): void {
+    // Escapes never grow a value (\uXXXX -> at most 4 bytes), so the line's size bounds the output.
+    this.ensure(end - start + this.keys.length * 2 + 1);
     const mark = this.used;
     if (!this.fast(buf, start, end)) {
       this.used = mark;
@@ -230,8 +263,6 @@ export class NdjsonToCopyBytes {
 
   /** Returns false (having written garbage after `mark`) when the row needs the string converter. */
   private fast(buf: Buffer, start: number, end: number): boolean {
-    // Escapes never grow a value (\uXXXX -> at most 4 bytes), so the line's size bounds the output.
-    this.ensure(end - start + this.keys.length * 2 + 1);
     const out = this.out;
     let p = start;
     if (buf[p++] !== OPEN_BRACE) return false;
@@ -355,10 +386,10 @@ export class NdjsonToCopyBytes {
 }
 
 /**
- * NDJSON byte chunks (any split) to COPY text Buffers, converting each row on bytes. `onRows` hears
+ * NDJSON byte chunks (any split) to COPY Buffers, converting each row on bytes. `onRows` hears
  * the running row count once per input chunk (for progress displays).
  */
-export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, converter: NdjsonToCopyBytes, onRows?: (rows: number) => void): AsyncGenerator<Buffer> {
+export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, converter: RowConverter, onRows?: (rows: number) => void): AsyncGenerator<Buffer> {
   let pending: Buffer | undefined;
   let row = 0;
   const line = (buf: Buffer, start: number, end: number) => {
@@ -390,6 +421,7 @@ export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, convert
     if (ready) yield ready;
   }
   if (pending) line(pending, 0, pending.length);
+  converter.finish();
   const rest = converter.take(true);
   if (rest) yield rest;
 }

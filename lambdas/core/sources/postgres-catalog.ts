@@ -183,3 +183,23 @@ export async function compositeColumns(client: pg.Client, tableOids: readonly nu
   );
   return new Set(rows.map((r) => `${r.relid}:${r.name}`));
 }
+
+/**
+ * Every column's type (as `relid:name`) with domains resolved to their base type: the type OID, or
+ * `enum` for enum types. Restore uses it to pick binary COPY for tables it can encode exactly.
+ */
+export async function columnBaseTypes(client: pg.Client, tableOids: readonly number[]): Promise<Map<string, number | 'enum'>> {
+  if (tableOids.length === 0) return new Map();
+  const { rows } = await client.query<{ relid: number; name: string; oid: number; typtype: string }>(
+    `WITH RECURSIVE t AS (
+       SELECT a.attrelid::int AS relid, a.attname::text AS name, p.oid, p.typtype::text AS typtype, p.typbasetype
+       FROM pg_attribute a JOIN pg_type p ON p.oid = a.atttypid
+       WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+       UNION ALL
+       SELECT t.relid, t.name, p.oid, p.typtype::text, p.typbasetype FROM t JOIN pg_type p ON p.oid = t.typbasetype WHERE t.typtype = 'd'
+     )
+     SELECT relid, name, oid::int AS oid, typtype FROM t WHERE typtype <> 'd'`,
+    [tableOids],
+  );
+  return new Map(rows.map((r) => [`${r.relid}:${r.name}`, r.typtype === 'e' ? 'enum' : Number(r.oid)]));
+}

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { NdjsonToCopyBinary, type BinaryKind } from '../../lambdas/core/copy-binary.js';
+import { convertNdjsonBytes } from '../../lambdas/core/copy-text.js';
+
+type Column = { name: string; kind: BinaryKind | undefined };
+
+/** Reads binary COPY back into rows of raw field bytes (null for SQL NULL), checking the framing. */
+function decode(data: Buffer): (Buffer | null)[][] {
+  expect(data.subarray(0, 11).toString('latin1')).toBe('PGCOPY\n\xff\r\n\0');
+  expect(data.readInt32BE(11)).toBe(0);
+  expect(data.readInt32BE(15)).toBe(0);
+  let p = 19;
+  const rows: (Buffer | null)[][] = [];
+  for (;;) {
+    const fields = data.readInt16BE(p);
+    p += 2;
+    if (fields === -1) break;
+    const row: (Buffer | null)[] = [];
+    for (let f = 0; f < fields; f++) {
+      const length = data.readInt32BE(p);
+      p += 4;
+      if (length === -1) row.push(null);
+      else {
+        row.push(data.subarray(p, p + length));
+        p += length;
+      }
+    }
+    rows.push(row);
+  }
+  expect(p).toBe(data.length);
+  return rows;
+}
+
+async function convert(columns: Column[], lines: string[], chunkSize = 4096): Promise<Buffer> {
+  const data = Buffer.from(lines.map((l) => `${l}\n`).join(''));
+  async function* chunks() {
+    for (let i = 0; i < data.length; i += chunkSize) yield data.subarray(i, i + chunkSize);
+  }
+  const out: Buffer[] = [];
+  for await (const b of convertNdjsonBytes(chunks(), new NdjsonToCopyBinary(columns, 16))) out.push(b);
+  return Buffer.concat(out);
+}
+
+async function fieldOf(kind: BinaryKind, json: string): Promise<Buffer | null> {
+  return (decode(await convert([{ name: 'v', kind }], [`{"v":${json}}`])))[0]![0]!;
+}
+
+/** numeric's wire form: ndigits, weight, sign, dscale, then base-10000 digits. */
+function numeric(weight: number, sign: number, dscale: number, digits: number[]): Buffer {
+  const b = Buffer.alloc(8 + digits.length * 2);
+  b.writeInt16BE(digits.length, 0);
+  b.writeInt16BE(weight, 2);
+  b.writeUInt16BE(sign, 4);
+  b.writeInt16BE(dscale, 6);
+  digits.forEach((d, i) => b.writeInt16BE(d, 8 + i * 2));
+  return b;
+}
+
+const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
+const micros = (iso: string) => BigInt(Date.parse(iso) - PG_EPOCH_MS) * 1000n;
+
+describe('NDJSON row -> binary COPY: each type as PostgreSQL receives it', () => {
+  it('integers of each width, exactly, through 64 bits', async () => {
+    expect((await fieldOf('int2', '-32768'))!.readInt16BE(0)).toBe(-32768);
+    expect((await fieldOf('int4', '2147483647'))!.readInt32BE(0)).toBe(2147483647);
+    expect((await fieldOf('int8', '-1'))!.readBigInt64BE(0)).toBe(-1n);
+    expect((await fieldOf('int8', '4503599627370497'))!.readBigInt64BE(0)).toBe(4503599627370497n);
+    expect((await fieldOf('int8', '-9223372036854775808'))!.readBigInt64BE(0)).toBe(-9223372036854775808n);
+    expect((await fieldOf('int8', '9223372036854775807'))!.readBigInt64BE(0)).toBe(9223372036854775807n);
+  });
+
+  it('numeric digit by digit in base 10000, with its display scale and without padding groups', async () => {
+    expect(await fieldOf('numeric', '12345.6789')).toEqual(numeric(1, 0, 4, [1, 2345, 6789]));
+    expect(await fieldOf('numeric', '-1.50')).toEqual(numeric(0, 0x4000, 2, [1, 5000]));
+    expect(await fieldOf('numeric', '0.00001')).toEqual(numeric(-2, 0, 5, [1000]));
+    expect(await fieldOf('numeric', '100000000')).toEqual(numeric(2, 0, 0, [1]));
+    expect(await fieldOf('numeric', '0.000')).toEqual(numeric(0, 0, 3, []));
+    expect(await fieldOf('numeric', '99999999999999999999.000000000000000000001')).toEqual(numeric(4, 0, 21, [9999, 9999, 9999, 9999, 9999, 0, 0, 0, 0, 0, 1000]));
+    expect(await fieldOf('numeric', '"NaN"')).toEqual(numeric(0, 0xc000, 0, []));
+    expect(await fieldOf('numeric', '"-Infinity"')).toEqual(numeric(0, 0xf000, 0, []));
+  });
+
+  it('timestamps as microseconds since 2000 in UTC, whatever offset they were written with', async () => {
+    expect((await fieldOf('timestamptz', '"2024-03-01T12:34:56.789+02:00"'))!.readBigInt64BE(0)).toBe(micros('2024-03-01T10:34:56.789Z'));
+    expect((await fieldOf('timestamptz', '"1900-01-01T05:21:10+05:21:10"'))!.readBigInt64BE(0)).toBe(micros('1900-01-01T00:00:00Z'));
+    expect((await fieldOf('timestamptz', '"1999-12-31T23:59:59.999999+00:00"'))!.readBigInt64BE(0)).toBe(-1n);
+    expect((await fieldOf('timestamp', '"2000-01-01T00:00:00.5"'))!.readBigInt64BE(0)).toBe(500000n);
+    expect((await fieldOf('timestamp', '"294276-12-31T23:59:59.999999"'))!.readBigInt64BE(0)).toBe(9223371331199999999n);
+    expect((await fieldOf('timestamptz', '"infinity"'))!.readBigInt64BE(0)).toBe(9223372036854775807n);
+    expect((await fieldOf('timestamp', '"-infinity"'))!.readBigInt64BE(0)).toBe(-9223372036854775808n);
+  });
+
+  it('dates as days since 2000, BC and infinity included', async () => {
+    expect((await fieldOf('date', '"2000-01-01"'))!.readInt32BE(0)).toBe(0);
+    expect((await fieldOf('date', '"1999-12-31"'))!.readInt32BE(0)).toBe(-1);
+    expect((await fieldOf('date', '"2024-02-29"'))!.readInt32BE(0)).toBe((Date.UTC(2024, 1, 29) - PG_EPOCH_MS) / 86_400_000);
+    // PostgreSQL's first date, proleptic Gregorian (what `'4713-01-01 BC'::date - '2000-01-01'` says).
+    expect((await fieldOf('date', '"4713-01-01 BC"'))!.readInt32BE(0)).toBe(-2451507);
+    expect((await fieldOf('date', '"infinity"'))!.readInt32BE(0)).toBe(2147483647);
+  });
+
+  it('strings unescaped to their UTF-8 bytes; jsonb with its version byte; uuid as 16 bytes; booleans', async () => {
+    expect((await fieldOf('text', '"tab\\there \\"q\\" \\\\ \\/ \\u00e9 \\ud83c\\udf89 日本 \\u0001"'))!.toString('utf8')).toBe('tab\there "q" \\ / é 🎉 日本 \u0001');
+    expect(await fieldOf('jsonb', '"{\\"a\\": 1}"')).toEqual(Buffer.concat([Buffer.from([1]), Buffer.from('{"a": 1}')]));
+    expect(await fieldOf('json', '"[1,  2]"')).toEqual(Buffer.from('[1,  2]'));
+    expect((await fieldOf('uuid', '"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"'))!.toString('hex')).toBe('a0eebc999c0b4ef8bb6d6bb9bd380a11');
+    expect(await fieldOf('bool', 'true')).toEqual(Buffer.from([1]));
+    expect(await fieldOf('bool', 'false')).toEqual(Buffer.from([0]));
+    expect(await fieldOf('text', 'null')).toBeNull();
+  });
+
+  const columns: Column[] = [
+    { name: 'id', kind: 'int8' },
+    { name: 'total', kind: undefined },
+    { name: 'name', kind: 'text' },
+    { name: 'at', kind: 'timestamptz' },
+  ];
+  const rows = [
+    '{"id":1,"total":[1,{"a":"]"}],"name":"a\\nb","at":"2024-01-01T00:00:00+00:00"}',
+    '{"id":2,"total":"x\\"y","name":null,"at":null}',
+    '{ "id" : 3, "total" : 7, "name" : "spaced" , "at" : "infinity" }',
+  ];
+
+  it('leaves out generated columns whatever their value, and reads rows with whitespace the same way', async () => {
+    const decoded = decode(await convert(columns, rows));
+    expect(decoded.map((r) => r.length)).toEqual([3, 3, 3]);
+    expect(decoded.map((r) => r[0]!.readBigInt64BE(0))).toEqual([1n, 2n, 3n]);
+    expect(decoded[0]![1]!.toString()).toBe('a\nb');
+    expect(decoded[1]![1]).toBeNull();
+    expect(decoded[2]![1]!.toString()).toBe('spaced');
+  });
+
+  it('writes the same bytes however the input is split into chunks', async () => {
+    const whole = await convert(columns, rows);
+    for (const size of [1, 3, 17, 64]) expect(await convert(columns, rows, size)).toEqual(whole);
+  });
+
+  it('refuses what PostgreSQL would not have written for the column, naming the row and column', async () => {
+    await expect(convert(columns, ['{"name":"x","id":1,"total":1,"at":null}'])).rejects.toThrow(/row 1: .*expected key "id"/);
+    await expect(convert([{ name: 'u', kind: 'uuid' }], ['{"u":"not-a-uuid"}'])).rejects.toThrow(/column "u": expected a uuid/);
+    await expect(convert([{ name: 's', kind: 'int2' }], ['{"s":40000}'])).rejects.toThrow(/out of range for smallint/);
+    await expect(convert([{ name: 'n', kind: 'numeric' }], ['{"n":1e5}'])).rejects.toThrow(/column "n"/);
+    await expect(convert([{ name: 't', kind: 'timestamptz' }], ['{"t":"2024-13-01T00:00:00+00:00"}'])).rejects.toThrow(/column "t": "2024-13-01/);
+    await expect(convert([{ name: 't', kind: 'timestamp' }], ['{"t":"2024-01-01T00:00:00+01:00"}'])).rejects.toThrow(/not a timestamp/);
+    await expect(convert([{ name: 'b', kind: 'bool' }], ['{"b":"yes"}'])).rejects.toThrow(/expected true or false/);
+  });
+});
