@@ -10,7 +10,7 @@
  * dates by calendar arithmetic on their ISO fields, strings unescaped byte for byte. Anything that is
  * not in that shape is an error that names the row, never a guess.
  */
-import { Scanner, RowConversionError, SlabOutput, type RowConverter } from './copy-text.js';
+import { HEX, Scanner, RowConversionError, SlabOutput, type RowConverter } from './copy-text.js';
 
 /** Column types this converter writes in binary (domains count as their base type; enums as text). */
 export type BinaryKind = 'bool' | 'int2' | 'int4' | 'int8' | 'numeric' | 'text' | 'json' | 'jsonb' | 'uuid' | 'timestamptz' | 'timestamp' | 'date';
@@ -44,12 +44,6 @@ const DOT = 0x2e;
 const COLON = 0x3a;
 const ZERO = 0x30;
 const NINE = 0x39;
-const HEX = new Int8Array(128).fill(-1);
-for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX[0x41 + i] = 10 + i;
-  HEX[0x61 + i] = 10 + i;
-}
 
 /** `PGCOPY\n\377\r\n\0`, flags 0, no header extension. */
 const SIGNATURE = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -584,28 +578,4 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
     return this.nextBackslash < quote ? this.nextBackslash : quote;
   }
 
-  /** Short spans in a JS loop, long ones natively: most values are a few bytes. */
-  private copySpan(buf: Buffer, from: number, to: number): void {
-    const n = to - from;
-    if (n > 48) {
-      this.used += buf.copy(this.out, this.used, from, to);
-      return;
-    }
-    const out = this.out;
-    let u = this.used;
-    for (let k = from; k < to; k++) out[u++] = buf[k]!;
-    this.used = u;
-  }
-
-  private hex4(buf: Buffer, at: number, end: number): number {
-    if (at + 4 > end) return -1;
-    let v = 0;
-    for (let k = 0; k < 4; k++) {
-      const c = buf[at + k]!;
-      const d = c < 128 ? HEX[c]! : -1;
-      if (d < 0) return -1;
-      v = (v << 4) | d;
-    }
-    return v;
-  }
 }

@@ -36,6 +36,14 @@ export interface RowConverter {
   finish(): void;
 }
 
+/** Hex digit values by ASCII code, -1 for non-digits. */
+export const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX[0x41 + i] = 10 + i;
+  HEX[0x61 + i] = 10 + i;
+}
+
 /** Output slabs are this big: one allocation per MiB of output, not per batch. */
 const SLAB_BYTES = 1024 * 1024;
 
@@ -69,6 +77,31 @@ export abstract class SlabOutput {
     this.out = next;
     this.used = pending;
     this.batchStart = 0;
+  }
+
+  /** Short spans in a JS loop, long ones natively: most values are a few bytes. */
+  protected copySpan(buf: Buffer, from: number, to: number): void {
+    const n = to - from;
+    if (n > 48) {
+      this.used += buf.copy(this.out, this.used, from, to);
+      return;
+    }
+    const out = this.out;
+    let u = this.used;
+    for (let k = from; k < to; k++) out[u++] = buf[k]!;
+    this.used = u;
+  }
+
+  protected hex4(buf: Buffer, at: number, end: number): number {
+    if (at + 4 > end) return -1;
+    let v = 0;
+    for (let k = 0; k < 4; k++) {
+      const c = buf[at + k]!;
+      const d = c < 128 ? HEX[c]! : -1;
+      if (d < 0) return -1;
+      v = (v << 4) | d;
+    }
+    return v;
   }
 }
 
@@ -220,12 +253,6 @@ const CLOSE_BRACE = 0x7d;
 const NEWLINE = 0x0a;
 const TAB = 0x09;
 const NULL_FIELD = Buffer.from('\\N');
-const HEX = new Int8Array(128).fill(-1);
-for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX[0x41 + i] = 10 + i;
-  HEX[0x61 + i] = 10 + i;
-}
 
 /**
  * The same conversion as {@link ndjsonToCopyConverter}, on bytes: the common row (keys as
@@ -339,31 +366,6 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
     if (p !== end) return false;
     out[this.used++] = NEWLINE;
     return true;
-  }
-
-  /** Short spans in a JS loop, long ones natively: most values are a few bytes. */
-  private copySpan(buf: Buffer, from: number, to: number): void {
-    const n = to - from;
-    if (n > 48) {
-      this.used += buf.copy(this.out, this.used, from, to);
-      return;
-    }
-    const out = this.out;
-    let u = this.used;
-    for (let k = from; k < to; k++) out[u++] = buf[k]!;
-    this.used = u;
-  }
-
-  private hex4(buf: Buffer, at: number, end: number): number {
-    if (at + 4 > end) return -1;
-    let v = 0;
-    for (let k = 0; k < 4; k++) {
-      const c = buf[at + k]!;
-      const d = c < 128 ? HEX[c]! : -1;
-      if (d < 0) return -1;
-      v = (v << 4) | d;
-    }
-    return v;
   }
 
   private writeCodePoint(code: number): void {
