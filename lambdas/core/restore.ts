@@ -5,7 +5,8 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, SchemaDriftError, UsageError, LockTimeoutError } from './errors.js';
 import { legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
-import { connect, describeDatabase, quoteIdent, quoteLiteral, quoteQualified } from './sources/connection.js';
+import { connect, describeDatabase, pgCode, quoteIdent, quoteLiteral, quoteQualified } from './sources/connection.js';
+import { dropDeferrableIndexes, rebuildIndexes } from './restore-indexes.js';
 import { columnBaseTypes, compositeColumns, describeTables, foreignKeyOrder, ownedSequences, type TableShape } from './sources/postgres-catalog.js';
 import { NdjsonToCopyBytes, RowConversionError, convertNdjsonBytes, type RowConverter } from './copy-text.js';
 import { BINARY_KIND_BY_OID, NdjsonToCopyBinary, type BinaryKind } from './copy-binary.js';
@@ -22,6 +23,8 @@ export type RestoreProgress =
   | { readonly type: 'table-start'; readonly table: string; readonly expectedRecords: number }
   | { readonly type: 'table-progress'; readonly table: string; readonly records: number; readonly expectedRecords: number }
   | { readonly type: 'table-done'; readonly table: string; readonly records: number }
+  /** Plain indexes dropped before loading were built again, from the loaded rows (see restore-indexes.ts). */
+  | { readonly type: 'indexes-rebuilt'; readonly indexes: number; readonly durationMs: number }
   | { readonly type: 'verified'; readonly tables: number };
 
 export interface RestoreOptions {
@@ -40,6 +43,12 @@ export interface RestoreOptions {
    * binary. `json`: every table through `json_to_record`. @default 'auto'
    */
   readonly loadMethod?: 'auto' | 'text' | 'json';
+  /**
+   * Drop the tables' plain indexes before loading and build them again from the loaded rows, in the
+   * same transaction (restore-indexes.ts says which qualify). `false` keeps every index in place,
+   * maintained row by row. @default true
+   */
+  readonly deferIndexes?: boolean;
   readonly onProgress?: (event: RestoreProgress) => void;
 }
 
@@ -258,10 +267,6 @@ function corruptBackup(backupId: string, problem: string, cause?: unknown): Inva
   return new InvalidBackupError(`Backup ${backupId} is not valid: ${problem}; rolled back, the target is unchanged`, [problem], cause === undefined ? undefined : { cause });
 }
 
-function pgCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
-}
-
 /**
  * Restores a backup into an existing database as ONE transaction: check the manifest and every
  * file's size first (refuse on any problem), check the target's shape, lock and empty the tables,
@@ -321,13 +326,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       await client.query('SET CONSTRAINTS ALL DEFERRED');
     }
 
+    const deferredIndexes = options.deferIndexes === false ? [] : await dropDeferrableIndexes(client, targets.map((t) => t.oid));
     await client.query('CREATE TEMP TABLE iconic_dr_load (line text) ON COMMIT DROP');
     const composite = await compositeColumns(client, targets.map((t) => t.oid));
     const baseTypes = await columnBaseTypes(client, targets.map((t) => t.oid));
     const restored: { table: string; records: number }[] = [];
     for (const shape of targets) {
       const plan = plans.find((p) => p.qualified === shape.qualified)!;
-      current = plan.qualified;
+      current = `loading ${plan.qualified}`;
       options.onProgress?.({ type: 'table-start', table: plan.qualified, expectedRecords: plan.expectedRecords });
       let records = 0;
       if (plan.source.kind === 'v1') {
@@ -378,6 +384,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
     current = '';
 
+    if (deferredIndexes.length) {
+      const rebuildStarted = Date.now();
+      await rebuildIndexes(client, deferredIndexes, (index) => (current = `building index ${index.name} of ${index.tableSql}`));
+      current = '';
+      options.onProgress?.({ type: 'indexes-rebuilt', indexes: deferredIndexes.length, durationMs: Date.now() - rebuildStarted });
+    }
+
     await resetSequences(client, targets, backup.format === 'v1' ? backup.manifest.sequences : []);
 
     if (triggerMode === 'session_replication_role') {
@@ -410,7 +423,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     await client.query('ROLLBACK').catch(() => undefined);
     if (error instanceof DrError) throw error;
     const code = pgCode(error);
-    const where = current ? ` while loading ${current}` : '';
+    const where = current ? ` while ${current}` : '';
     const message = `Restore of ${backupId} into ${target} failed${where}: ${(error as Error)?.message ?? error}; the transaction was rolled back and the target is unchanged`;
     if (code === '55P03') throw new LockTimeoutError(`${message} (stop the application's writes and retry)`, { cause: error });
     if (code?.startsWith('23')) throw new IntegrityError(message, { cause: error });

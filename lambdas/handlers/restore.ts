@@ -56,6 +56,7 @@ export const handler = taskHandler({
       onProgress: (event) => {
         if (event.type === 'validated') logger.info('Backup validated', { backupId: event.backupId, tables: event.tables, totalRecords: event.totalRecords });
         if (event.type === 'table-done') logger.info('Table restored', { table: event.table, records: event.records });
+        if (event.type === 'indexes-rebuilt') logger.info('Indexes rebuilt', { indexes: event.indexes, durationMs: event.durationMs });
       },
     });
     const output: RestoreTaskResult = {

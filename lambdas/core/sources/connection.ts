@@ -58,3 +58,8 @@ export function quoteQualified(schema: string, name: string): string {
 export function quoteLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
+
+/** The SQLSTATE of a server error (pg's `error.code`), else undefined. */
+export function pgCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+}

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { restoreBackup, type RestoreProgress } from '../../lambdas/core/restore.js';
+import type { BackupResult } from '../../lambdas/core/backup.js';
+import { IntegrityError } from '../../lambdas/core/errors.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { backupDatabase, tempFileStore } from '../helpers/engine.js';
+import { snapshotTables } from '../helpers/compare.js';
+
+/** Every kind of index a restore meets: the plain ones it rebuilds after loading, and the ones it must leave in place. */
+const SCHEMA_SQL = `
+CREATE TABLE accounts (
+  id bigint PRIMARY KEY,
+  email text NOT NULL,
+  region text,
+  score integer,
+  note text,
+  CONSTRAINT accounts_email_key UNIQUE (email)
+);
+CREATE INDEX accounts_region_idx ON accounts (region DESC NULLS LAST) INCLUDE (score) WITH (fillfactor = 70);
+CREATE INDEX accounts_lower_email_idx ON accounts (lower(email) text_pattern_ops);
+CREATE INDEX accounts_high_score_idx ON accounts (score) WHERE score > 900;
+CREATE UNIQUE INDEX accounts_note_key ON accounts (note);
+CREATE INDEX accounts_hash_idx ON accounts USING hash (region);
+COMMENT ON INDEX accounts_region_idx IS 'region''s lookups';
+CLUSTER accounts USING accounts_region_idx;
+-- Left in place: the replica identity, and an index with its own statistics target.
+CREATE UNIQUE INDEX accounts_identity_idx ON accounts (id, email);
+ALTER TABLE accounts REPLICA IDENTITY USING INDEX accounts_identity_idx;
+CREATE INDEX accounts_expr_stats_idx ON accounts ((score * 2));
+ALTER INDEX accounts_expr_stats_idx ALTER COLUMN 1 SET STATISTICS 500;
+CREATE TABLE events (
+  id bigint PRIMARY KEY,
+  account_id bigint NOT NULL REFERENCES accounts (id),
+  at timestamptz NOT NULL
+);
+CREATE INDEX events_account_id_idx ON events (account_id, at);
+`;
+
+const DATA_SQL = `
+INSERT INTO accounts SELECT g, 'user' || g || '@example.com', (ARRAY['eu', 'us', NULL, 'apac'])[g % 4 + 1], (g * 7919) % 1000, CASE WHEN g % 3 = 0 THEN NULL ELSE 'note ' || g END FROM generate_series(1, 3000) g;
+INSERT INTO events SELECT g, (g * 31) % 3000 + 1, timestamptz '2026-01-01' + g * interval '1 minute' FROM generate_series(1, 6000) g;
+`;
+
+const TABLES = ['accounts', 'events'];
+const REBUILT = ['accounts_hash_idx', 'accounts_high_score_idx', 'accounts_lower_email_idx', 'accounts_note_key', 'accounts_region_idx', 'events_account_id_idx'];
+
+interface IndexFacts {
+  name: string;
+  oid: number;
+  definition: string;
+  comment: string | null;
+  clustered: boolean;
+  replident: boolean;
+  valid: boolean;
+}
+
+async function indexFacts(db: TestDatabase): Promise<Map<string, IndexFacts>> {
+  const { rows } = await db.query<IndexFacts>(
+    `SELECT c.relname AS name, c.oid::int AS oid, pg_get_indexdef(i.indexrelid) AS definition, obj_description(i.indexrelid, 'pg_class') AS comment,
+            i.indisclustered AS clustered, i.indisreplident AS replident, i.indisvalid AS valid
+     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+     WHERE t.relname = ANY($1::text[]) ORDER BY c.relname`,
+    [TABLES],
+  );
+  return new Map(rows.map((r) => [r.name, r]));
+}
+
+const without = (facts: IndexFacts) => ({ ...facts, oid: 0 });
+
+describe('restore builds plain indexes after loading, inside the transaction (real Postgres)', () => {
+  let source: TestDatabase;
+  let target: TestDatabase;
+  let files: Awaited<ReturnType<typeof tempFileStore>>;
+  let backup: BackupResult;
+  let expectedRows: Record<string, string[]>;
+
+  beforeAll(async () => {
+    source = await createTestDatabase('indexes_src');
+    target = await createTestDatabase('indexes_dst');
+    await source.query(SCHEMA_SQL);
+    await source.query(DATA_SQL);
+    await target.query(SCHEMA_SQL);
+    files = await tempFileStore();
+    expectedRows = await snapshotTables(source, TABLES);
+    backup = await backupDatabase(files.store, source.url);
+  });
+
+  afterAll(async () => {
+    await source?.drop();
+    await target?.drop();
+    await files?.cleanup();
+  });
+
+  it('rebuilds exactly the plain indexes, each as it was (definition, comment, CLUSTER mark), and leaves the others untouched', async () => {
+    const before = await indexFacts(target);
+    const events: RestoreProgress[] = [];
+    await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: target.url, onProgress: (e) => events.push(e) });
+    const after = await indexFacts(target);
+
+    expect([...after.keys()]).toEqual([...before.keys()]);
+    const rebuilt = [...after.values()].filter((f) => f.oid !== before.get(f.name)!.oid).map((f) => f.name);
+    expect(rebuilt).toEqual(REBUILT);
+    for (const [name, facts] of after) expect(without(facts), name).toEqual(without(before.get(name)!));
+    expect(after.get('accounts_region_idx')).toMatchObject({ comment: "region's lookups", clustered: true });
+    expect(after.get('accounts_identity_idx')!.replident).toBe(true);
+    expect(events.find((e) => e.type === 'indexes-rebuilt')).toMatchObject({ indexes: REBUILT.length });
+
+    expect(await snapshotTables(target, TABLES)).toEqual(expectedRows);
+    // The rebuilt indexes hold every row: an index-only count through each equals the table's.
+    await target.query('SET enable_seqscan = off');
+    const { rows } = await target.query<{ n: string }>("SELECT count(*)::text AS n FROM accounts WHERE score > 900");
+    const { rows: plain } = await target.query<{ n: string }>("SELECT count(*)::text AS n FROM accounts WHERE score + 0 > 900");
+    expect(rows[0]!.n).toBe(plain[0]!.n);
+    await target.query('RESET enable_seqscan');
+  });
+
+  it('keeps every index in place when asked not to defer (deferIndexes: false)', async () => {
+    const before = await indexFacts(target);
+    const events: RestoreProgress[] = [];
+    await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: target.url, deferIndexes: false, onProgress: (e) => events.push(e) });
+    const after = await indexFacts(target);
+    for (const [name, facts] of after) expect(facts.oid, name).toBe(before.get(name)!.oid);
+    expect(events.some((e) => e.type === 'indexes-rebuilt')).toBe(false);
+    expect(await snapshotTables(target, TABLES)).toEqual(expectedRows);
+  });
+
+  it('rolls back when a rebuilt unique index finds duplicates: the target keeps its rows and its index', async () => {
+    // A target whose unique index the backup's rows break: the build after loading fails (23505).
+    const strict = await createTestDatabase('indexes_strict');
+    try {
+      await strict.query(SCHEMA_SQL);
+      await strict.query('DROP INDEX accounts_note_key');
+      await strict.query('CREATE UNIQUE INDEX accounts_note_key ON accounts ((note IS NULL)) WHERE note IS NOT NULL OR id < 10');
+      await strict.query("INSERT INTO accounts (id, email, note) VALUES (1, 'kept@example.com', 'kept')");
+      const before = await indexFacts(strict);
+      const error = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: strict.url }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(IntegrityError);
+      expect((error as Error).message).toMatch(/building index accounts_note_key/);
+      expect((error as Error).message).toMatch(/rolled back/);
+      const { rows } = await strict.query<{ email: string }>('SELECT email FROM accounts');
+      expect(rows).toEqual([{ email: 'kept@example.com' }]);
+      expect(await indexFacts(strict)).toEqual(before);
+    } finally {
+      await strict.drop();
+    }
+  });
+});
