@@ -197,7 +197,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
 
   program
     .command('restore')
-    .description('validate, then restore a backup into a database in one all-or-nothing transaction')
+    .description('restore a backup into a database in one all-or-nothing transaction, checking every file (size, SHA-256, row count) as it loads')
     .argument('<backup>', 'backup id, "latest", or the path/URL of one backup')
     .option('--db <url>', 'target database (default: $DATABASE_URL); its schema must exist')
     .option('--from <location>', 'backup location (default: $BACKUP_LOCATION or ./backups)')
@@ -225,7 +225,8 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
           else if (event.type === 'table-done') {
             out.stopProgress();
             out.line(`${OK} Restored ${event.records} records to ${event.table}`);
-          } else out.line(`${OK} Counts verified in the transaction (${event.tables} tables)`);
+          } else if (event.type === 'indexes-rebuilt') out.line(`${OK} Built ${event.indexes} index${event.indexes === 1 ? '' : 'es'} from the loaded rows in ${formatDuration(event.durationMs)}`);
+          else out.line(`${OK} Counts verified in the transaction (${event.tables} tables)`);
         },
       });
       out.result(result);

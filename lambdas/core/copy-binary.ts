@@ -13,7 +13,12 @@
 import { HEX, Scanner, RowConversionError, SlabOutput, type RowConverter } from './copy-text.js';
 
 /** Column types this converter writes in binary (domains count as their base type; enums as text). */
-export type BinaryKind = 'bool' | 'int2' | 'int4' | 'int8' | 'numeric' | 'text' | 'json' | 'jsonb' | 'uuid' | 'timestamptz' | 'timestamp' | 'date';
+export type BinaryKind = 'bool' | 'int2' | 'int4' | 'int8' | 'numeric' | 'text' | 'json' | 'jsonb' | 'uuid' | 'timestamptz' | 'timestamp' | 'date' | 'bytea' | 'text[]' | 'varchar[]';
+
+/** Array kinds and their element type OID, which array_recv checks against the column's. */
+const ARRAY_ELEMENT_OID: Partial<Record<BinaryKind, number>> = { 'text[]': 25, 'varchar[]': 1043 };
+/** PostgreSQL's MAXDIM. */
+const MAX_ARRAY_DIMS = 6;
 
 /** Built-in type OIDs with a binary writer here (varchar and char are text on the wire). */
 export const BINARY_KIND_BY_OID: ReadonlyMap<number, BinaryKind> = new Map<number, BinaryKind>([
@@ -31,12 +36,17 @@ export const BINARY_KIND_BY_OID: ReadonlyMap<number, BinaryKind> = new Map<numbe
   [1184, 'timestamptz'],
   [1114, 'timestamp'],
   [1082, 'date'],
+  [17, 'bytea'],
+  [1009, 'text[]'],
+  [1015, 'varchar[]'],
 ]);
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
 const CLOSE_BRACE = 0x7d;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
@@ -62,6 +72,26 @@ const NUMERIC_NINF = 0xf000;
 const SAFE_SECONDS = 9e9;
 
 class ConversionFailure extends Error {}
+
+/** A JSON array (scanner on its `[`) re-serialised without whitespace, strings re-escaped. */
+function compactArray(s: Scanner): string {
+  s.pos++;
+  s.skipSpace();
+  if (s.text.charCodeAt(s.pos) === CLOSE_BRACKET) {
+    s.pos++;
+    return '[]';
+  }
+  const parts: string[] = [];
+  for (;;) {
+    s.skipSpace();
+    const c = s.text.charCodeAt(s.pos);
+    parts.push(c === OPEN_BRACKET ? compactArray(s) : c === QUOTE ? JSON.stringify(s.string()) : s.bare());
+    s.skipSpace();
+    const sep = s.text.charCodeAt(s.pos++);
+    if (sep === CLOSE_BRACKET) return `[${parts.join(',')}]`;
+    if (sep !== COMMA) s.fail('expected , or ] in an array');
+  }
+}
 
 /** Big-endian 32-bit store; plain byte stores beat Buffer#writeInt32BE's checks in this loop. */
 function put32(out: Buffer, at: number, value: number): void {
@@ -105,6 +135,11 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
   private readonly fieldCount: number;
   private backslashIn: Buffer | undefined;
   private nextBackslash = -1;
+  /** Output bytes a row may need per input byte, and per column: arrays can outgrow their JSON. */
+  private readonly bytesPerInputByte: number;
+  private readonly bytesPerColumn: number;
+  private readonly arraySizes = new Int32Array(MAX_ARRAY_DIMS);
+  private arrayHasNull = false;
 
   /**
    * @param kinds each column's kind, or undefined for a column the target generates itself (read
@@ -116,6 +151,11 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
     this.keys = columns.map((c) => Buffer.from(`${JSON.stringify(c.name)}:`));
     this.kinds = columns.map((c) => c.kind);
     this.fieldCount = columns.filter((c) => c.kind !== undefined).length;
+    // Binary never takes more than 24 bytes over a scalar's JSON text (`1` as int8 is 4 + 8 bytes).
+    // An array element may take 4 bytes for its 3 (`"",`), and a header of 12 + 8 per dimension.
+    const arrays = columns.some((c) => c.kind !== undefined && ARRAY_ELEMENT_OID[c.kind] !== undefined);
+    this.bytesPerInputByte = arrays ? 2 : 1;
+    this.bytesPerColumn = arrays ? 24 + 12 + 8 * MAX_ARRAY_DIMS : 24;
     this.used = SIGNATURE.copy(this.out, 0);
   }
 
@@ -127,8 +167,7 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
   }
 
   convert(buf: Buffer, start: number, end: number): void {
-    // Binary never takes more than 24 bytes over a value's JSON text (`1` as int8 is 4 + 8 bytes).
-    this.ensure(end - start + this.keys.length * 24 + 2);
+    this.ensure((end - start) * this.bytesPerInputByte + this.keys.length * this.bytesPerColumn + 2);
     const mark = this.used;
     try {
       if (this.row(buf, start, end)) return;
@@ -138,7 +177,7 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
     }
     this.used = mark;
     const normal = this.normalise(buf.toString('utf8', start, end));
-    this.ensure(normal.length + this.keys.length * 24 + 2);
+    this.ensure(normal.length * this.bytesPerInputByte + this.keys.length * this.bytesPerColumn + 2);
     try {
       if (this.row(normal, 0, normal.length)) return;
     } catch (error) {
@@ -161,8 +200,10 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
       s.expect(COLON, ':');
       s.skipSpace();
       const c = s.text.charCodeAt(s.pos);
-      if (c === 0x5b || c === OPEN_BRACE) s.fail(`column "${this.names[i]}": arrays and objects are not expected here`);
-      parts.push(`${JSON.stringify(key)}:${c === QUOTE ? JSON.stringify(s.string()) : s.bare()}`);
+      const kind = this.kinds[i];
+      const array = kind !== undefined && ARRAY_ELEMENT_OID[kind] !== undefined;
+      if ((c === OPEN_BRACKET && !array) || c === OPEN_BRACE) s.fail(`column "${this.names[i]}": arrays and objects are not expected here`);
+      parts.push(`${JSON.stringify(key)}:${c === QUOTE ? JSON.stringify(s.string()) : c === OPEN_BRACKET ? compactArray(s) : s.bare()}`);
       s.skipSpace();
       const sep = s.text.charCodeAt(s.pos++);
       if (i < this.names.length - 1 ? sep !== COMMA : sep !== CLOSE_BRACE) s.fail(i < this.names.length - 1 ? 'expected ,' : 'expected } (more keys than columns)');
@@ -255,7 +296,104 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
       case 'timestamp':
       case 'timestamptz':
         return this.datetime(kind, buf, p, end, column);
+      case 'bytea':
+        if (c !== QUOTE) this.fail(column, 'expected a string');
+        return this.bytea(buf, p + 1, end, column);
+      case 'text[]':
+      case 'varchar[]':
+        return this.array(buf, p, end, column, ARRAY_ELEMENT_OID[kind]!);
     }
+  }
+
+  /** bytea as PostgreSQL's hex output (`\\x0a1b…` inside the JSON string, p after the quote), decoded to its bytes. */
+  private bytea(buf: Buffer, p: number, end: number, column: number): number {
+    if (buf[p] !== BACKSLASH || buf[p + 1] !== BACKSLASH || buf[p + 2] !== 0x78) this.fail(column, 'expected bytea in hex (\\x…), as bytea_output = hex writes it');
+    const from = p + 3;
+    let close = buf.indexOf(QUOTE, from);
+    if (close < 0 || close > end) close = end;
+    if (close >= end || (close - from) % 2 !== 0) this.fail(column, 'expected an even number of hex digits after \\x');
+    const out = this.out;
+    let u = this.used + 4;
+    for (let k = from; k < close; k += 2) {
+      const hi = HEX[buf[k]!]!;
+      const lo = HEX[buf[k + 1]!]!;
+      if ((hi | lo) < 0) this.fail(column, 'expected hex digits after \\x');
+      out[u++] = (hi << 4) | lo;
+    }
+    put32(out, this.used, u - this.used - 4);
+    this.used = u;
+    return close + 1;
+  }
+
+  /**
+   * A JSON array of strings and nulls (nested for more dimensions, as array_to_json writes it) in
+   * array_send's form: ndim, has-null flag, element type, each dimension's size and lower bound 1,
+   * then the elements. array_to_json does not keep lower bounds, so 1 is what the backup holds.
+   */
+  private array(buf: Buffer, p: number, end: number, column: number, elementOid: number): number {
+    if (buf[p] !== OPEN_BRACKET) this.fail(column, 'expected an array');
+    const out = this.out;
+    const lengthAt = this.used;
+    let depth = 0;
+    while (buf[p + depth] === OPEN_BRACKET) depth++;
+    if (depth === 1 && buf[p + 1] === CLOSE_BRACKET) {
+      put32(out, lengthAt, 12);
+      put32(out, lengthAt + 4, 0);
+      put32(out, lengthAt + 8, 0);
+      put32(out, lengthAt + 12, elementOid);
+      this.used += 16;
+      return p + 2;
+    }
+    if (depth > MAX_ARRAY_DIMS) this.fail(column, `more than ${MAX_ARRAY_DIMS} array dimensions`);
+    this.arraySizes.fill(-1, 0, depth);
+    this.arrayHasNull = false;
+    const headerAt = lengthAt + 4;
+    this.used = headerAt + 12 + depth * 8;
+    const after = this.arrayLevel(buf, p, end, column, 0, depth);
+    if (after < 0) return -1;
+    put32(out, headerAt, depth);
+    put32(out, headerAt + 4, this.arrayHasNull ? 1 : 0);
+    put32(out, headerAt + 8, elementOid);
+    for (let d = 0; d < depth; d++) {
+      put32(out, headerAt + 12 + d * 8, this.arraySizes[d]!);
+      put32(out, headerAt + 16 + d * 8, 1);
+    }
+    put32(out, lengthAt, this.used - lengthAt - 4);
+    return after;
+  }
+
+  /** One level of a (possibly nested) array, p on its `[`; every sub-array of a level must be as long as the first. */
+  private arrayLevel(buf: Buffer, p: number, end: number, column: number, level: number, depth: number): number {
+    p++;
+    let count = 0;
+    for (;;) {
+      if (p >= end) return -1;
+      const c = buf[p];
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) return -1;
+      if (level < depth - 1) {
+        if (c !== OPEN_BRACKET) this.fail(column, 'expected a rectangular array (sub-arrays at every level of the first)');
+        p = this.arrayLevel(buf, p, end, column, level + 1, depth);
+      } else if (c === QUOTE) {
+        p = this.string(buf, p + 1, end, false);
+      } else if (c === 0x6e && buf[p + 1] === 0x75 && buf[p + 2] === 0x6c && buf[p + 3] === 0x6c) {
+        put32(this.out, this.used, -1);
+        this.used += 4;
+        this.arrayHasNull = true;
+        p += 4;
+      } else this.fail(column, 'expected a string or null as an array element');
+      if (p < 0) return -1;
+      count++;
+      const sep = buf[p++];
+      if (sep === CLOSE_BRACKET) break;
+      if (sep !== COMMA) {
+        if (sep === 0x20 || sep === 0x09 || sep === 0x0a || sep === 0x0d) return -1;
+        this.fail(column, 'expected , or ] in an array');
+      }
+    }
+    const sizes = this.arraySizes;
+    if (sizes[level] === -1) sizes[level] = count;
+    else if (sizes[level] !== count) this.fail(column, 'expected a rectangular array (sub-arrays of one length per level)');
+    return p;
   }
 
   private bool(buf: Buffer, p: number, column: number): number {
@@ -438,8 +576,8 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
       if (q === p + 9 || q === p + 14 || q === p + 19 || q === p + 24) q++;
       const hi = buf[q]!;
       const lo = buf[q + 1]!;
-      const h = hi < 128 ? HEX[hi]! : -1;
-      const l = lo < 128 ? HEX[lo]! : -1;
+      const h = HEX[hi]!;
+      const l = HEX[lo]!;
       if (h < 0 || l < 0) this.fail(column, 'expected a uuid');
       out[u++] = (h << 4) | l;
       q += 2;

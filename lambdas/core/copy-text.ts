@@ -36,8 +36,8 @@ export interface RowConverter {
   finish(): void;
 }
 
-/** Hex digit values by ASCII code, -1 for non-digits. */
-export const HEX = new Int8Array(128).fill(-1);
+/** Hex digit values by byte, -1 for any other byte. */
+export const HEX = new Int8Array(256).fill(-1);
 for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
 for (let i = 0; i < 6; i++) {
   HEX[0x41 + i] = 10 + i;
@@ -97,7 +97,7 @@ export abstract class SlabOutput {
     let v = 0;
     for (let k = 0; k < 4; k++) {
       const c = buf[at + k]!;
-      const d = c < 128 ? HEX[c]! : -1;
+      const d = HEX[c]!;
       if (d < 0) return -1;
       v = (v << 4) | d;
     }

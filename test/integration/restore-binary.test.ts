@@ -26,6 +26,8 @@ CREATE TABLE binary_with_generated (
   qty integer NOT NULL,
   total numeric(12, 2) GENERATED ALWAYS AS (price * qty) STORED
 );
+CREATE DOMAIN tag_list AS text[];
+CREATE TABLE binary_arrays (id integer PRIMARY KEY, raw bytea, tags text[], codes varchar(8)[], grid text[], labels tag_list);
 -- One column without a binary encoder: the whole table takes COPY text.
 CREATE TABLE not_binary (id integer PRIMARY KEY, during interval, tags text[]);
 `;
@@ -57,10 +59,15 @@ INSERT INTO binary_kinds VALUES
  (10, true, 6, 6, 6, 14, 10000.00010000, -1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '1900-03-01');
 INSERT INTO binary_kinds (id, n) SELECT 100 + g, (g * 1.0001) ^ (g % 9) * (CASE WHEN g % 2 = 0 THEN -1 ELSE 1 END) FROM generate_series(1, 200) g;
 INSERT INTO binary_with_generated (id, price, qty) SELECT g, g * 1.25, g % 7 + 1 FROM generate_series(1, 50) g;
+INSERT INTO binary_arrays VALUES
+ (1, '\\x', '{}', '{}', '{}', '{}'),
+ (2, '\\x00ff10', '{NULL,"NULL","",a b,"q\\"uote","back\\\\slash","c,o{m}ma",é日本🎉}', '{AB,NULL,cdefghij}', '{{a,b,c},{d,NULL,f}}', '{x}'),
+ (3, NULL, NULL, NULL, '{{{1},{2}},{{3},{4}}}', NULL),
+ (4, decode(repeat('00010203fe', 2000), 'hex'), ARRAY[repeat('long ', 3000), E'tab\there\nnew line'], ARRAY[NULL, NULL]::varchar(8)[], '{{NULL}}', '{"{}"}');
 INSERT INTO not_binary VALUES (1, '1 year 2 mons 3 days 04:05:06.789', '{a,"b c",NULL}'), (2, NULL, '{}');
 `;
 
-const TABLES = ['binary_kinds', 'binary_with_generated', 'not_binary'];
+const TABLES = ['binary_kinds', 'binary_with_generated', 'binary_arrays', 'not_binary'];
 
 describe('binary COPY restore: every encoded type at its edges, exactly (real Postgres)', () => {
   let source: TestDatabase;
@@ -95,8 +102,8 @@ describe('binary COPY restore: every encoded type at its edges, exactly (real Po
     const textRows = vi.spyOn(NdjsonToCopyBytes.prototype, 'convert');
     const result = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: target.url });
     expect(result.totalRecords).toBe(backup.manifest.totalRecords);
-    // binary_kinds and binary_with_generated in binary; not_binary (interval, text[]) as COPY text.
-    expect(binaryRows).toHaveBeenCalledTimes(backup.manifest.recordCounts['binary_kinds']! + backup.manifest.recordCounts['binary_with_generated']!);
+    // binary_kinds, binary_with_generated and binary_arrays in binary; not_binary (interval) as COPY text.
+    expect(binaryRows).toHaveBeenCalledTimes(backup.manifest.recordCounts['binary_kinds']! + backup.manifest.recordCounts['binary_with_generated']! + backup.manifest.recordCounts['binary_arrays']!);
     expect(textRows).toHaveBeenCalledTimes(backup.manifest.recordCounts['not_binary']!);
     const actual = await snapshotTables(target, TABLES);
     for (const table of TABLES) expect(actual[table], table).toEqual(expected[table]);

@@ -109,6 +109,64 @@ describe('NDJSON row -> binary COPY: each type as PostgreSQL receives it', () =>
     expect(await fieldOf('text', 'null')).toBeNull();
   });
 
+  it('bytea from its hex text to the raw bytes', async () => {
+    expect(await fieldOf('bytea', '"\\\\x00ff7fA0"')).toEqual(Buffer.from([0x00, 0xff, 0x7f, 0xa0]));
+    expect(await fieldOf('bytea', '"\\\\x"')).toEqual(Buffer.alloc(0));
+  });
+
+  /** array_send's form: ndim, has-null, element type, (size, lower bound 1) per dimension, elements. */
+  function arrayField(elementOid: number, dims: number[], elements: (string | null)[]): Buffer {
+    const header = Buffer.alloc(12 + dims.length * 8);
+    header.writeInt32BE(dims.length, 0);
+    header.writeInt32BE(elements.includes(null) ? 1 : 0, 4);
+    header.writeInt32BE(elementOid, 8);
+    dims.forEach((d, i) => {
+      header.writeInt32BE(d, 12 + i * 8);
+      header.writeInt32BE(1, 16 + i * 8);
+    });
+    const parts = elements.map((e) => {
+      const length = Buffer.alloc(4);
+      if (e === null) {
+        length.writeInt32BE(-1);
+        return length;
+      }
+      const bytes = Buffer.from(e);
+      length.writeInt32BE(bytes.length);
+      return Buffer.concat([length, bytes]);
+    });
+    return Buffer.concat([header, ...parts]);
+  }
+
+  it('text[] and varchar[] as arrays of their element type: empty, with NULLs, nested, escaped', async () => {
+    expect(await fieldOf('text[]', '[]')).toEqual(arrayField(25, [], []));
+    expect(await fieldOf('text[]', '["new","winter"]')).toEqual(arrayField(25, [2], ['new', 'winter']));
+    expect(await fieldOf('varchar[]', '["a\\"b",null,"","NULL","é,{}"]')).toEqual(arrayField(1043, [5], ['a"b', null, '', 'NULL', 'é,{}']));
+    expect(await fieldOf('text[]', '[["a","b","c"],["d",null,"f"]]')).toEqual(arrayField(25, [2, 3], ['a', 'b', 'c', 'd', null, 'f']));
+    expect(await fieldOf('text[]', '[ "spaced" , "x" ]')).toEqual(arrayField(25, [2], ['spaced', 'x']));
+    expect(await fieldOf('text[]', 'null')).toBeNull();
+  });
+
+  it('never writes past its output: rows of many empty array elements, each bigger in binary than in JSON, across slabs', () => {
+    const converter = new NdjsonToCopyBinary([{ name: 'a', kind: 'text[]' }], 16);
+    // ~16-28 KB of output per row over several 1 MiB slabs, ending at varying offsets from a slab's end.
+    const sizes = Array.from({ length: 300 }, (_, i) => 4000 + ((i * 997) % 3000));
+    const out: Buffer[] = [];
+    for (const n of sizes) {
+      const line = Buffer.from(`{"a":[${'"",'.repeat(n - 1)}""]}`);
+      converter.convert(line, 0, line.length);
+      out.push(converter.take(true) ?? Buffer.alloc(0));
+    }
+    converter.finish();
+    out.push(converter.take(true)!);
+    const decoded = decode(Buffer.concat(out));
+    expect(decoded.length).toBe(sizes.length);
+    decoded.forEach((row, i) => {
+      const field = row[0]!;
+      expect([field.readInt32BE(0), field.readInt32BE(12), field.length]).toEqual([1, sizes[i], 20 + 4 * sizes[i]!]);
+      for (let k = 20; k < field.length; k += 4) if (field.readInt32BE(k) !== 0) throw new Error(`row ${i}: element at ${k} is not empty`);
+    });
+  });
+
   const columns: Column[] = [
     { name: 'id', kind: 'int8' },
     { name: 'total', kind: undefined },
@@ -143,5 +201,12 @@ describe('NDJSON row -> binary COPY: each type as PostgreSQL receives it', () =>
     await expect(convert([{ name: 't', kind: 'timestamptz' }], ['{"t":"2024-13-01T00:00:00+00:00"}'])).rejects.toThrow(/column "t": "2024-13-01/);
     await expect(convert([{ name: 't', kind: 'timestamp' }], ['{"t":"2024-01-01T00:00:00+01:00"}'])).rejects.toThrow(/not a timestamp/);
     await expect(convert([{ name: 'b', kind: 'bool' }], ['{"b":"yes"}'])).rejects.toThrow(/expected true or false/);
+    await expect(convert([{ name: 'x', kind: 'bytea' }], ['{"x":"\\\\000"}'])).rejects.toThrow(/column "x": expected bytea in hex/);
+    await expect(convert([{ name: 'x', kind: 'bytea' }], ['{"x":"\\\\xabc"}'])).rejects.toThrow(/even number of hex digits/);
+    await expect(convert([{ name: 'x', kind: 'bytea' }], ['{"x":"\\\\xzz"}'])).rejects.toThrow(/expected hex digits/);
+    await expect(convert([{ name: 'a', kind: 'text[]' }], ['{"a":[["a"],["b","c"]]}'])).rejects.toThrow(/column "a": expected a rectangular array/);
+    await expect(convert([{ name: 'a', kind: 'text[]' }], ['{"a":[1,2]}'])).rejects.toThrow(/expected a string or null as an array element/);
+    await expect(convert([{ name: 'a', kind: 'text[]' }], ['{"a":[[[[[[["x"]]]]]]]}'])).rejects.toThrow(/more than 6 array dimensions/);
+    await expect(convert([{ name: 'a', kind: 'text[]' }], ['{"a":"{a,b}"}'])).rejects.toThrow(/column "a": expected an array/);
   });
 });
