@@ -31,6 +31,10 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
   }
   const url = databaseUrl(name);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
+  // An idle pooled connection can still be closing when drop() forces the database away; its FATAL
+  // 57P01 then arrives with no query to fail and would surface as an unhandled error. A query's own
+  // errors still reject its promise.
+  pool.on('error', () => undefined);
   return {
     name,
     url,
