@@ -63,7 +63,9 @@ export async function dropDeferrableIndexes(client: pg.Client, tableOids: readon
     await client.query(`DROP INDEX ${rows.map((r) => r.index_sql).join(', ')}`);
   } catch (error) {
     if (pgCode(error) !== '42501') throw error;
+    // ROLLBACK TO leaves a new subtransaction open; COPY FREEZE must run in the one that emptied the tables.
     await client.query('ROLLBACK TO SAVEPOINT iconic_dr_defer_indexes');
+    await client.query('RELEASE SAVEPOINT iconic_dr_defer_indexes');
     return [];
   }
   await client.query('RELEASE SAVEPOINT iconic_dr_defer_indexes');

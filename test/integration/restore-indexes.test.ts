@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreBackup, type RestoreProgress } from '../../lambdas/core/restore.js';
 import type { BackupResult } from '../../lambdas/core/backup.js';
 import { IntegrityError } from '../../lambdas/core/errors.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { connect } from '../../lambdas/core/sources/connection.js';
+import { adminUrl, createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase, tempFileStore } from '../helpers/engine.js';
 import { snapshotTables } from '../helpers/compare.js';
 
@@ -142,6 +144,36 @@ describe('restore builds plain indexes after loading, inside the transaction (re
       expect(await indexFacts(strict)).toEqual(before);
     } finally {
       await strict.drop();
+    }
+  });
+
+  it('keeps the indexes in place when the restore role may load the tables but not drop their indexes (not the owner)', async () => {
+    // A loader role: SET on session_replication_role (PostgreSQL 15+, as both the local and the
+    // embedded server are) and table privileges, but it owns nothing, so DROP INDEX is refused (42501).
+    const role = `dr_loader_${randomBytes(3).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    const admin = await connect(adminUrl());
+    try {
+      await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER PASSWORD '${password}'`);
+      await admin.query(`GRANT SET ON PARAMETER session_replication_role TO ${role}`);
+      await target.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+      await target.query(`GRANT SELECT, INSERT, TRUNCATE ON ALL TABLES IN SCHEMA public TO ${role}`);
+      const url = new URL(target.url);
+      url.username = role;
+      url.password = password;
+      const before = await indexFacts(target);
+      const events: RestoreProgress[] = [];
+      const result = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: url.toString(), onProgress: (e) => events.push(e) });
+      expect(result.triggerMode).toBe('session_replication_role');
+      const after = await indexFacts(target);
+      for (const [name, facts] of after) expect(facts.oid, name).toBe(before.get(name)!.oid);
+      expect(events.some((e) => e.type === 'indexes-rebuilt')).toBe(false);
+      expect(await snapshotTables(target, TABLES)).toEqual(expectedRows);
+    } finally {
+      await target.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+      await admin.query(`REVOKE SET ON PARAMETER session_replication_role FROM ${role}`).catch(() => undefined);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      await admin.end();
     }
   });
 });
