@@ -307,7 +307,7 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
 
   /** bytea as PostgreSQL's hex output (`\\x0a1b…` inside the JSON string, p after the quote), decoded to its bytes. */
   private bytea(buf: Buffer, p: number, end: number, column: number): number {
-    if (buf[p] !== BACKSLASH || buf[p + 1] !== BACKSLASH || buf[p + 2] !== 0x78) this.fail(column, 'expected bytea in hex (\\x…), as bytea_output = hex writes it');
+    if (buf[p] !== BACKSLASH || buf[p + 1] !== BACKSLASH || buf[p + 2] !== 0x78) return this.byteaEscaped(buf, p, end, column);
     const from = p + 3;
     let close = buf.indexOf(QUOTE, from);
     if (close < 0 || close > end) close = end;
@@ -323,6 +323,49 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
     put32(out, this.used, u - this.used - 4);
     this.used = u;
     return close + 1;
+  }
+
+  /**
+   * bytea as `bytea_output = escape` writes it (a source or REST role may set it): printable ASCII
+   * as itself, a backslash doubled, any other byte as `\ooo` in octal. Inside the JSON string each
+   * backslash is doubled again and `"` is `\"`.
+   */
+  private byteaEscaped(buf: Buffer, p: number, end: number, column: number): number {
+    const out = this.out;
+    let u = this.used + 4;
+    for (;;) {
+      if (p >= end) this.fail(column, 'unterminated string');
+      const c = buf[p]!;
+      if (c === QUOTE) break;
+      if (c !== BACKSLASH) {
+        if (c < 0x20 || c > 0x7e) this.fail(column, 'expected bytea in hex (\\x…) or escape format');
+        out[u++] = c;
+        p++;
+        continue;
+      }
+      const e = buf[p + 1];
+      if (e === QUOTE || e === 0x2f) {
+        out[u++] = e;
+        p += 2;
+        continue;
+      }
+      if (e !== BACKSLASH) this.fail(column, 'expected bytea in hex (\\x…) or escape format');
+      // One backslash of the escape format, then `\` again (a backslash byte) or three octal digits.
+      if (buf[p + 2] === BACKSLASH && buf[p + 3] === BACKSLASH) {
+        out[u++] = BACKSLASH;
+        p += 4;
+        continue;
+      }
+      const d0 = buf[p + 2]! - ZERO;
+      const d1 = buf[p + 3]! - ZERO;
+      const d2 = buf[p + 4]! - ZERO;
+      if (!(d0 >= 0 && d0 <= 3 && d1 >= 0 && d1 <= 7 && d2 >= 0 && d2 <= 7)) this.fail(column, 'expected bytea in hex (\\x…) or escape format');
+      out[u++] = (d0 << 6) | (d1 << 3) | d2;
+      p += 5;
+    }
+    put32(out, this.used, u - this.used - 4);
+    this.used = u;
+    return p + 1;
   }
 
   /**

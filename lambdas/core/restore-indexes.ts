@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { pgCode, quoteIdent, quoteLiteral } from './sources/connection.js';
+import { quoteIdent, quoteLiteral } from './sources/connection.js';
 
 /**
  * A plain index that a restore drops before loading its (emptied) table and builds again afterwards,
@@ -8,6 +8,8 @@ import { pgCode, quoteIdent, quoteLiteral } from './sources/connection.js';
  * to build). A rollback brings the index back as it was.
  */
 export interface DeferredIndex {
+  /** `schema.table`, for messages. */
+  readonly table: string;
   /** Schema-qualified, quoted name of the index's table. */
   readonly tableSql: string;
   /** Schema-qualified, quoted name of the index. */
@@ -25,10 +27,12 @@ export interface DeferredIndex {
  * describes in full. Left alone (maintained while loading): indexes behind a constraint (primary
  * key, unique, exclusion) or that a foreign key references, the replica identity, partitioned tables
  * and their partitions' indexes, indexes of extensions, in another tablespace, with a statistics
- * target or a security label, and invalid ones.
+ * target or a security label, and invalid ones. Also left alone: indexes this role could drop but
+ * not create again (DROP INDEX needs the table's owner, CREATE INDEX also CREATE on its schema).
  */
 const DEFERRABLE_INDEXES = `
-SELECT quote_ident(n.nspname) || '.' || quote_ident(t.relname) AS table_sql,
+SELECT n.nspname || '.' || t.relname AS table,
+       quote_ident(n.nspname) || '.' || quote_ident(t.relname) AS table_sql,
        quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS index_sql,
        ic.relname AS name,
        pg_get_indexdef(i.indexrelid) AS definition,
@@ -42,6 +46,7 @@ WHERE i.indrelid = ANY($1::oid[])
   AND t.relkind = 'r' AND NOT t.relispartition AND ic.relkind = 'i'
   AND i.indisvalid AND i.indisready AND i.indislive AND NOT i.indisreplident
   AND ic.reltablespace = 0
+  AND pg_has_role(t.relowner, 'USAGE') AND has_schema_privilege(n.oid, 'CREATE')
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indexrelid)
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.deptype IN ('e', 'x', 'i'))
@@ -52,28 +57,25 @@ ORDER BY t.oid, ic.relname`;
 
 /**
  * Drops the deferrable indexes of these (locked, emptied) tables and returns what rebuilds them.
- * A restore user that does not own the tables may not drop their indexes: then nothing is dropped
- * and the load maintains them as it goes (slower, same result).
+ * Indexes of tables the restore role does not own stay in place, and the load maintains them as it
+ * goes (slower, same result).
  */
 export async function dropDeferrableIndexes(client: pg.Client, tableOids: readonly number[]): Promise<DeferredIndex[]> {
-  const { rows } = await client.query<{ table_sql: string; index_sql: string; name: string; definition: string; comment: string | null; clustered: boolean }>(DEFERRABLE_INDEXES, [tableOids]);
+  const { rows } = await client.query<{ table: string; table_sql: string; index_sql: string; name: string; definition: string; comment: string | null; clustered: boolean }>(DEFERRABLE_INDEXES, [tableOids]);
   if (rows.length === 0) return [];
-  await client.query('SAVEPOINT iconic_dr_defer_indexes');
-  try {
-    await client.query(`DROP INDEX ${rows.map((r) => r.index_sql).join(', ')}`);
-  } catch (error) {
-    if (pgCode(error) !== '42501') throw error;
-    // ROLLBACK TO leaves a new subtransaction open; COPY FREEZE must run in the one that emptied the tables.
-    await client.query('ROLLBACK TO SAVEPOINT iconic_dr_defer_indexes');
-    await client.query('RELEASE SAVEPOINT iconic_dr_defer_indexes');
-    return [];
-  }
-  await client.query('RELEASE SAVEPOINT iconic_dr_defer_indexes');
-  return rows.map((r) => ({ tableSql: r.table_sql, indexSql: r.index_sql, name: r.name, definition: r.definition, comment: r.comment, clustered: r.clustered }));
+  await client.query(`DROP INDEX ${rows.map((r) => r.index_sql).join(', ')}`);
+  return rows.map((r) => ({ table: r.table, tableSql: r.table_sql, indexSql: r.index_sql, name: r.name, definition: r.definition, comment: r.comment, clustered: r.clustered }));
 }
 
-/** Builds the dropped indexes again, with their comments and CLUSTER marks; a unique one fails on duplicates (23505). */
+/**
+ * Builds the dropped indexes again, with their comments and CLUSTER marks; a unique one fails on
+ * duplicates (23505). The tables must have no pending trigger events (deferred foreign-key checks):
+ * PostgreSQL refuses CREATE INDEX on such a table.
+ */
 export async function rebuildIndexes(client: pg.Client, deferred: readonly DeferredIndex[], onIndex?: (index: DeferredIndex) => void): Promise<void> {
+  // pg_get_indexdef() names no tablespace: the index was in the database's default, and a
+  // default_tablespace set on the database or role must not move it elsewhere (pg_dump does the same).
+  await client.query("SET LOCAL default_tablespace = ''");
   for (const index of deferred) {
     onIndex?.(index);
     await client.query(index.definition);

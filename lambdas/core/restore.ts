@@ -97,7 +97,6 @@ function planTables(backupId: string, backup: ParsedBackup, only?: readonly stri
   return all.filter((p) => only.includes(p.qualified));
 }
 
-/** Compares the backup's shape with the target's and lists every difference. */
 /** Drivers that only see the REST description record types without modifiers (`numeric`, not `numeric(10,2)`). */
 function sameType(backupType: string, targetType: string, exact: boolean): boolean {
   if (exact) return backupType === targetType;
@@ -105,6 +104,7 @@ function sameType(backupType: string, targetType: string, exact: boolean): boole
   return base(backupType) === base(targetType) || base(targetType).endsWith(`.${base(backupType)}`);
 }
 
+/** Compares the backup's shape with the target's and lists every difference. */
 function schemaDifferences(plans: readonly RestorePlan[], targets: ReadonlyMap<string, TableShape>, exactTypes: boolean): string[] {
   const differences: string[] = [];
   for (const plan of plans) {
@@ -288,6 +288,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     for (const statement of EXACT_OUTPUT_SETTINGS) await client.query(statement);
     await client.query('BEGIN');
     await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000))}`);
+    // Literals this restore builds (comments, sequence names) double quotes only, backslashes stay as they are.
+    await client.query('SET LOCAL standard_conforming_strings = on');
 
     let triggerMode: RestoreResult['triggerMode'] = 'session_replication_role';
     await client.query('SAVEPOINT replication_role');
@@ -384,9 +386,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
     current = '';
 
+    // Without replica mode, foreign-key checks were deferred and are still pending on the loaded
+    // tables; PostgreSQL refuses CREATE INDEX and ALTER TABLE on a table with pending trigger events.
+    if (triggerMode === 'disable_trigger') await client.query('SET CONSTRAINTS ALL IMMEDIATE');
+
     if (deferredIndexes.length) {
       const rebuildStarted = Date.now();
-      await rebuildIndexes(client, deferredIndexes, (index) => (current = `building index ${index.name} of ${index.tableSql}`));
+      await rebuildIndexes(client, deferredIndexes, (index) => (current = `building index ${index.name} of ${index.table}`));
       current = '';
       options.onProgress?.({ type: 'indexes-rebuilt', indexes: deferredIndexes.length, durationMs: Date.now() - rebuildStarted });
     }
@@ -405,7 +411,6 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       }
     } else {
       for (const t of targets) await client.query(`ALTER TABLE ${quoteQualified(t.schema, t.name)} ENABLE TRIGGER USER`);
-      await client.query('SET CONSTRAINTS ALL IMMEDIATE');
     }
 
     for (const t of targets) {

@@ -149,7 +149,7 @@ describe('restore builds plain indexes after loading, inside the transaction (re
 
   it('keeps the indexes in place when the restore role may load the tables but not drop their indexes (not the owner)', async () => {
     // A loader role: SET on session_replication_role (PostgreSQL 15+, as both the local and the
-    // embedded server are) and table privileges, but it owns nothing, so DROP INDEX is refused (42501).
+    // embedded server are) and table privileges, but it owns nothing, so it may not DROP INDEX.
     const role = `dr_loader_${randomBytes(3).toString('hex')}`;
     const password = randomBytes(12).toString('hex');
     const admin = await connect(adminUrl());
@@ -175,5 +175,49 @@ describe('restore builds plain indexes after loading, inside the transaction (re
       await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
       await admin.end();
     }
+  });
+
+  it('keeps the indexes in place for an owner without CREATE on the schema (it could drop them, not build them again)', async () => {
+    // Tables handed over with ALTER TABLE … OWNER TO; on PostgreSQL 15+ PUBLIC has no CREATE on public.
+    const role = `dr_owner_${randomBytes(3).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    const admin = await connect(adminUrl());
+    try {
+      await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER PASSWORD '${password}'`);
+      await target.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+      await target.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+      await target.query(`ALTER TABLE accounts OWNER TO ${role}`);
+      await target.query(`ALTER TABLE events OWNER TO ${role}`);
+      const { rows: rights } = await target.query<{ create: boolean }>(`SELECT has_schema_privilege('${role}', 'public', 'CREATE') AS create`);
+      expect(rights[0]!.create).toBe(false);
+      const url = new URL(target.url);
+      url.username = role;
+      url.password = password;
+      const before = await indexFacts(target);
+      const result = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: url.toString() });
+      expect(result.triggerMode).toBe('disable_trigger');
+      const after = await indexFacts(target);
+      for (const [name, facts] of after) expect(facts.oid, name).toBe(before.get(name)!.oid);
+      expect(await snapshotTables(target, TABLES)).toEqual(expectedRows);
+    } finally {
+      await target.query('ALTER TABLE accounts OWNER TO CURRENT_USER').catch(() => undefined);
+      await target.query('ALTER TABLE events OWNER TO CURRENT_USER').catch(() => undefined);
+      await target.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      await admin.end();
+    }
+  });
+
+  it('puts back comments with backslashes and quotes as they were, whatever standard_conforming_strings the database sets', async () => {
+    const comment = "C:\\temp\\new 'q' \\x41";
+    await target.query(`COMMENT ON INDEX events_account_id_idx IS ${"'"}${comment.replace(/'/g, "''")}${"'"}`);
+    await target.query(`ALTER DATABASE "${target.name}" SET standard_conforming_strings = off`);
+    try {
+      await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: target.url });
+    } finally {
+      await target.query(`ALTER DATABASE "${target.name}" RESET standard_conforming_strings`);
+    }
+    const after = await indexFacts(target);
+    expect(after.get('events_account_id_idx')!.comment).toBe(comment);
   });
 });

@@ -7,6 +7,7 @@ import { connect } from '../../lambdas/core/sources/connection.js';
 import { adminUrl, createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase, tempFileStore } from '../helpers/engine.js';
 import { snapshotTables } from '../helpers/compare.js';
+import { HARD_DATA_SQL, HARD_SCHEMA_SQL, HARD_TABLES } from '../fixtures/hard-schema.js';
 
 /**
  * Supabase's `postgres` role is not a superuser: it may not set session_replication_role, but it
@@ -71,5 +72,39 @@ describe('restore as a non-superuser table owner (real Postgres)', () => {
     const error = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: ownerUrl, tables: ['order_items'] }).catch((e: unknown) => e);
     expect(String(error)).toMatch(/foreign key/i);
     expect(await snapshotTables(target, SHOP_TABLES)).toEqual(before);
+  });
+
+  it('restores deferrable foreign keys in a cycle, with a plain index on a table they check (pending checks fire before the index is built)', async () => {
+    const plainIndex = 'CREATE INDEX egg_chicken_id_idx ON egg (chicken_id)';
+    const hardSource = await createTestDatabase('owner_hard_src');
+    const hardTarget = await createTestDatabase('owner_hard_dst');
+    try {
+      await hardSource.query(HARD_SCHEMA_SQL);
+      await hardSource.query(HARD_DATA_SQL);
+      await hardSource.query(plainIndex);
+      const hardBackup = await backupDatabase(files.store, hardSource.url);
+      await hardTarget.query(`ALTER DATABASE "${hardTarget.name}" OWNER TO ${role}`);
+      await hardTarget.query(`GRANT ALL ON SCHEMA public TO ${role}`);
+      const url = new URL(hardTarget.url);
+      url.username = role;
+      url.password = password;
+      const owner = await connect(url.toString());
+      await owner.query(HARD_SCHEMA_SQL);
+      await owner.query(plainIndex);
+      await owner.end();
+      const indexOid = async () => (await hardTarget.query<{ oid: number }>("SELECT 'egg_chicken_id_idx'::regclass::oid::int AS oid")).rows[0]!.oid;
+      const before = await indexOid();
+
+      // Only the key cycle: the fixture's FORCE ROW LEVEL SECURITY table cannot take COPY from a role without BYPASSRLS.
+      const cycle = HARD_TABLES.filter((t) => t === 'chicken' || t === 'egg');
+      const result = await restoreBackup({ store: files.store, backupId: hardBackup.backupId, databaseUrl: url.toString(), tables: cycle });
+      expect(result.triggerMode).toBe('disable_trigger');
+      expect(result.totalRecords).toBeGreaterThan(0);
+      expect(await indexOid()).not.toBe(before);
+      expect(await snapshotTables(hardTarget, cycle)).toEqual(await snapshotTables(hardSource, cycle));
+    } finally {
+      await hardTarget.drop();
+      await hardSource.drop();
+    }
   });
 });

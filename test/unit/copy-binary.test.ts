@@ -112,6 +112,10 @@ describe('NDJSON row -> binary COPY: each type as PostgreSQL receives it', () =>
   it('bytea from its hex text to the raw bytes', async () => {
     expect(await fieldOf('bytea', '"\\\\x00ff7fA0"')).toEqual(Buffer.from([0x00, 0xff, 0x7f, 0xa0]));
     expect(await fieldOf('bytea', '"\\\\x"')).toEqual(Buffer.alloc(0));
+    // bytea_output = escape, as PostgreSQL's to_json writes it.
+    expect(await fieldOf('bytea', String.raw`"\\000\\377\\\\\"A/\\177\\012"`)).toEqual(Buffer.from([0x00, 0xff, 0x5c, 0x22, 0x41, 0x2f, 0x7f, 0x0a]));
+    expect(await fieldOf('bytea', String.raw`"\\\\x"`)).toEqual(Buffer.from('\\x'));
+    expect(await fieldOf('bytea', '""')).toEqual(Buffer.alloc(0));
   });
 
   /** array_send's form: ndim, has-null, element type, (size, lower bound 1) per dimension, elements. */
@@ -201,7 +205,8 @@ describe('NDJSON row -> binary COPY: each type as PostgreSQL receives it', () =>
     await expect(convert([{ name: 't', kind: 'timestamptz' }], ['{"t":"2024-13-01T00:00:00+00:00"}'])).rejects.toThrow(/column "t": "2024-13-01/);
     await expect(convert([{ name: 't', kind: 'timestamp' }], ['{"t":"2024-01-01T00:00:00+01:00"}'])).rejects.toThrow(/not a timestamp/);
     await expect(convert([{ name: 'b', kind: 'bool' }], ['{"b":"yes"}'])).rejects.toThrow(/expected true or false/);
-    await expect(convert([{ name: 'x', kind: 'bytea' }], ['{"x":"\\\\000"}'])).rejects.toThrow(/column "x": expected bytea in hex/);
+    await expect(convert([{ name: 'x', kind: 'bytea' }], [String.raw`{"x":"\\400"}`])).rejects.toThrow(/column "x": expected bytea in hex \(\\x…\) or escape format/);
+    await expect(convert([{ name: 'x', kind: 'bytea' }], [String.raw`{"x":"\n"}`])).rejects.toThrow(/column "x": expected bytea in hex/);
     await expect(convert([{ name: 'x', kind: 'bytea' }], ['{"x":"\\\\xabc"}'])).rejects.toThrow(/even number of hex digits/);
     await expect(convert([{ name: 'x', kind: 'bytea' }], ['{"x":"\\\\xzz"}'])).rejects.toThrow(/expected hex digits/);
     await expect(convert([{ name: 'a', kind: 'text[]' }], ['{"a":[["a"],["b","c"]]}'])).rejects.toThrow(/column "a": expected a rectangular array/);
