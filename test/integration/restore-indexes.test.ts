@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreBackup, type RestoreProgress } from '../../lambdas/core/restore.js';
 import type { BackupResult } from '../../lambdas/core/backup.js';
@@ -147,65 +148,75 @@ describe('restore builds plain indexes after loading, inside the transaction (re
     }
   });
 
-  it('keeps the indexes in place when the restore role may load the tables but not drop their indexes (not the owner)', async () => {
-    // A loader role: SET on session_replication_role (PostgreSQL 15+, as both the local and the
-    // embedded server are) and table privileges, but it owns nothing, so it may not DROP INDEX.
-    const role = `dr_loader_${randomBytes(3).toString('hex')}`;
+  /**
+   * Runs `body` with the target's URL for a new non-superuser login role that `grant` prepares; the
+   * role and its privileges are removed afterwards (`revoke` undoes what DROP OWNED does not).
+   */
+  async function asNewRole(grant: (role: string, admin: pg.Client) => Promise<void>, body: (url: string, role: string) => Promise<void>, revoke?: (role: string, admin: pg.Client) => Promise<void>): Promise<void> {
+    const role = `dr_role_${randomBytes(3).toString('hex')}`;
     const password = randomBytes(12).toString('hex');
     const admin = await connect(adminUrl());
     try {
       await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER PASSWORD '${password}'`);
-      await admin.query(`GRANT SET ON PARAMETER session_replication_role TO ${role}`);
       await target.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
-      await target.query(`GRANT SELECT, INSERT, TRUNCATE ON ALL TABLES IN SCHEMA public TO ${role}`);
+      await grant(role, admin);
       const url = new URL(target.url);
       url.username = role;
       url.password = password;
-      const before = await indexFacts(target);
-      const events: RestoreProgress[] = [];
-      const result = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: url.toString(), onProgress: (e) => events.push(e) });
-      expect(result.triggerMode).toBe('session_replication_role');
-      const after = await indexFacts(target);
-      for (const [name, facts] of after) expect(facts.oid, name).toBe(before.get(name)!.oid);
-      expect(events.some((e) => e.type === 'indexes-rebuilt')).toBe(false);
-      expect(await snapshotTables(target, TABLES)).toEqual(expectedRows);
+      await body(url.toString(), role);
     } finally {
+      await revoke?.(role, admin).catch(() => undefined);
       await target.query(`DROP OWNED BY ${role}`).catch(() => undefined);
-      await admin.query(`REVOKE SET ON PARAMETER session_replication_role FROM ${role}`).catch(() => undefined);
       await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
       await admin.end();
     }
+  }
+
+  /** Restores as this role and checks that every index is the one that was there (same OID) and the rows are right. */
+  async function restoreKeepsIndexes(url: string, triggerMode: string): Promise<void> {
+    const before = await indexFacts(target);
+    const events: RestoreProgress[] = [];
+    const result = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: url, onProgress: (e) => events.push(e) });
+    expect(result.triggerMode).toBe(triggerMode);
+    const after = await indexFacts(target);
+    for (const [name, facts] of after) expect(facts.oid, name).toBe(before.get(name)!.oid);
+    expect(events.some((e) => e.type === 'indexes-rebuilt')).toBe(false);
+    expect(await snapshotTables(target, TABLES)).toEqual(expectedRows);
+  }
+
+  it('keeps the indexes in place when the restore role may load the tables but not drop their indexes (not the owner)', async () => {
+    // A loader role: SET on session_replication_role (PostgreSQL 15+, as both the local and the
+    // embedded server are) and table privileges, but it owns nothing, so it may not DROP INDEX.
+    await asNewRole(
+      async (role, admin) => {
+        await admin.query(`GRANT SET ON PARAMETER session_replication_role TO ${role}`);
+        await target.query(`GRANT SELECT, INSERT, TRUNCATE ON ALL TABLES IN SCHEMA public TO ${role}`);
+      },
+      (url) => restoreKeepsIndexes(url, 'session_replication_role'),
+      async (role, admin) => {
+        await admin.query(`REVOKE SET ON PARAMETER session_replication_role FROM ${role}`);
+      },
+    );
   });
 
   it('keeps the indexes in place for an owner without CREATE on the schema (it could drop them, not build them again)', async () => {
     // Tables handed over with ALTER TABLE … OWNER TO; on PostgreSQL 15+ PUBLIC has no CREATE on public.
-    const role = `dr_owner_${randomBytes(3).toString('hex')}`;
-    const password = randomBytes(12).toString('hex');
-    const admin = await connect(adminUrl());
-    try {
-      await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER PASSWORD '${password}'`);
-      await target.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
-      await target.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
-      await target.query(`ALTER TABLE accounts OWNER TO ${role}`);
-      await target.query(`ALTER TABLE events OWNER TO ${role}`);
-      const { rows: rights } = await target.query<{ create: boolean }>(`SELECT has_schema_privilege('${role}', 'public', 'CREATE') AS create`);
-      expect(rights[0]!.create).toBe(false);
-      const url = new URL(target.url);
-      url.username = role;
-      url.password = password;
-      const before = await indexFacts(target);
-      const result = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: url.toString() });
-      expect(result.triggerMode).toBe('disable_trigger');
-      const after = await indexFacts(target);
-      for (const [name, facts] of after) expect(facts.oid, name).toBe(before.get(name)!.oid);
-      expect(await snapshotTables(target, TABLES)).toEqual(expectedRows);
-    } finally {
-      await target.query('ALTER TABLE accounts OWNER TO CURRENT_USER').catch(() => undefined);
-      await target.query('ALTER TABLE events OWNER TO CURRENT_USER').catch(() => undefined);
-      await target.query(`DROP OWNED BY ${role}`).catch(() => undefined);
-      await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
-      await admin.end();
-    }
+    await asNewRole(
+      async (role) => {
+        await target.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+        await target.query(`ALTER TABLE accounts OWNER TO ${role}`);
+        await target.query(`ALTER TABLE events OWNER TO ${role}`);
+      },
+      async (url, role) => {
+        const { rows } = await target.query<{ create: boolean }>(`SELECT has_schema_privilege('${role}', 'public', 'CREATE') AS create`);
+        expect(rows[0]!.create).toBe(false);
+        await restoreKeepsIndexes(url, 'disable_trigger');
+      },
+      async () => {
+        await target.query('ALTER TABLE accounts OWNER TO CURRENT_USER');
+        await target.query('ALTER TABLE events OWNER TO CURRENT_USER');
+      },
+    );
   });
 
   it('puts back comments with backslashes and quotes as they were, whatever standard_conforming_strings the database sets', async () => {
