@@ -225,6 +225,8 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
           else if (event.type === 'table-done') {
             out.stopProgress();
             out.line(`${OK} Restored ${event.records} records to ${event.table}`);
+          } else if (event.type === 'indexes-start') {
+            if (out.interactive) out.note(`building ${event.indexes} index${event.indexes === 1 ? '' : 'es'} from the loaded rows…`);
           } else if (event.type === 'indexes-rebuilt') out.line(`${OK} Built ${event.indexes} index${event.indexes === 1 ? '' : 'es'} from the loaded rows in ${formatDuration(event.durationMs)}`);
           else out.line(`${OK} Counts verified in the transaction (${event.tables} tables)`);
         },

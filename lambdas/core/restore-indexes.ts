@@ -4,7 +4,7 @@ import { quoteIdent, quoteLiteral } from './sources/connection.js';
 /**
  * A plain index that a restore drops before loading its (emptied) table and builds again afterwards,
  * inside the same transaction: one sorted build instead of an insert per row at a random place in
- * the index (measured on the bench data: the four secondary indexes cost ~1 s of inserts, ~0.25 s
+ * the index (measured on the bench data: the four secondary indexes cost ~0.9 s of inserts, ~0.3 s
  * to build). A rollback brings the index back as it was.
  */
 export interface DeferredIndex {

@@ -23,7 +23,8 @@ export type RestoreProgress =
   | { readonly type: 'table-start'; readonly table: string; readonly expectedRecords: number }
   | { readonly type: 'table-progress'; readonly table: string; readonly records: number; readonly expectedRecords: number }
   | { readonly type: 'table-done'; readonly table: string; readonly records: number }
-  /** Plain indexes dropped before loading were built again, from the loaded rows (see restore-indexes.ts). */
+  /** Plain indexes dropped before loading are being built again, from the loaded rows (see restore-indexes.ts). */
+  | { readonly type: 'indexes-start'; readonly indexes: number }
   | { readonly type: 'indexes-rebuilt'; readonly indexes: number; readonly durationMs: number }
   | { readonly type: 'verified'; readonly tables: number };
 
@@ -270,9 +271,9 @@ function corruptBackup(backupId: string, problem: string, cause?: unknown): Inva
 /**
  * Restores a backup into an existing database as ONE transaction: check the manifest and every
  * file's size first (refuse on any problem), check the target's shape, lock and empty the tables,
- * load every row without firing user triggers while checking each file's SHA-256 and row count,
- * reset sequences, check foreign keys and counts, and commit only if everything matches.
- * Any failure rolls back: the target is exactly as it was.
+ * drop their plain indexes, load every row without firing user triggers while checking each file's
+ * SHA-256 and row count, build the indexes again, reset sequences, check foreign keys and counts,
+ * and commit only if everything matches. Any failure rolls back: the target is exactly as it was.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
@@ -392,6 +393,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
 
     if (deferredIndexes.length) {
       const rebuildStarted = Date.now();
+      options.onProgress?.({ type: 'indexes-start', indexes: deferredIndexes.length });
       await rebuildIndexes(client, deferredIndexes, (index) => (current = `building index ${index.name} of ${index.table}`));
       current = '';
       options.onProgress?.({ type: 'indexes-rebuilt', indexes: deferredIndexes.length, durationMs: Date.now() - rebuildStarted });

@@ -106,6 +106,7 @@ describe('restore builds plain indexes after loading, inside the transaction (re
     for (const [name, facts] of after) expect(without(facts), name).toEqual(without(before.get(name)!));
     expect(after.get('accounts_region_idx')).toMatchObject({ comment: "region's lookups", clustered: true });
     expect(after.get('accounts_identity_idx')!.replident).toBe(true);
+    expect(events.find((e) => e.type === 'indexes-start')).toMatchObject({ indexes: REBUILT.length });
     expect(events.find((e) => e.type === 'indexes-rebuilt')).toMatchObject({ indexes: REBUILT.length });
 
     expect(await snapshotTables(target, TABLES)).toEqual(expectedRows);
