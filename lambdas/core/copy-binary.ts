@@ -10,7 +10,7 @@
  * dates by calendar arithmetic on their ISO fields, strings unescaped byte for byte. Anything that is
  * not in that shape is an error that names the row, never a guess.
  */
-import { HEX, Scanner, RowConversionError, SlabOutput, type RowConverter } from './copy-text.js';
+import { HEX, Scanner, RowConversionError, SlabOutput, afterKey, type RowConverter } from './copy-text.js';
 
 /** Column types this converter writes in binary (domains count as their base type; enums as text). */
 export type BinaryKind = 'bool' | 'int2' | 'int4' | 'int8' | 'numeric' | 'text' | 'json' | 'jsonb' | 'uuid' | 'timestamptz' | 'timestamp' | 'date' | 'bytea' | 'text[]' | 'varchar[]';
@@ -220,11 +220,8 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
     put16(this.out, this.used, this.fieldCount);
     this.used += 2;
     for (let i = 0; i < this.keys.length; i++) {
-      const key = this.keys[i]!;
-      const keyLength = key.length;
-      if (p + keyLength > end) return false;
-      for (let k = 0; k < keyLength; k++) if (buf[p + k] !== key[k]) return false;
-      p += keyLength;
+      p = afterKey(buf, p, end, this.keys[i]!);
+      if (p < 0) return false;
       const kind = this.kinds[i];
       const valueEnd = kind === undefined ? this.skipValue(buf, p, end) : this.value(kind, buf, p, end, i);
       if (valueEnd < 0) return false;

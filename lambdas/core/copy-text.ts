@@ -44,6 +44,17 @@ for (let i = 0; i < 6; i++) {
   HEX[0x61 + i] = 10 + i;
 }
 
+/**
+ * Position just after `key` (a row's `"name":` as row_to_json writes it) at `p`, or -1. A JS loop:
+ * keys are short, and a native compare per key costs more than the bytes.
+ */
+export function afterKey(buf: Buffer, p: number, end: number, key: Buffer): number {
+  const keyLength = key.length;
+  if (p + keyLength > end) return -1;
+  for (let k = 0; k < keyLength; k++) if (buf[p + k] !== key[k]) return -1;
+  return p + keyLength;
+}
+
 /** Output slabs are this big: one allocation per MiB of output, not per batch. */
 const SLAB_BYTES = 1024 * 1024;
 
@@ -295,12 +306,8 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
     if (buf[p++] !== OPEN_BRACE) return false;
     let first = true;
     for (let i = 0; i < this.keys.length; i++) {
-      const key = this.keys[i]!;
-      // A JS loop: keys are short, and a native compare per key costs more than the bytes.
-      const keyLength = key.length;
-      if (p + keyLength > end) return false;
-      for (let k = 0; k < keyLength; k++) if (buf[p + k] !== key[k]) return false;
-      p += keyLength;
+      p = afterKey(buf, p, end, this.keys[i]!);
+      if (p < 0) return false;
       const keep = this.keep[i]!;
       if (keep && !first) out[this.used++] = TAB;
       const c = buf[p];
