@@ -329,10 +329,11 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       await client.query('SET CONSTRAINTS ALL DEFERRED');
     }
 
-    const deferredIndexes = options.deferIndexes === false ? [] : await dropDeferrableIndexes(client, targets.map((t) => t.oid));
+    const targetOids = targets.map((t) => t.oid);
+    const deferredIndexes = options.deferIndexes === false ? [] : await dropDeferrableIndexes(client, targetOids);
     await client.query('CREATE TEMP TABLE iconic_dr_load (line text) ON COMMIT DROP');
-    const composite = await compositeColumns(client, targets.map((t) => t.oid));
-    const baseTypes = await columnBaseTypes(client, targets.map((t) => t.oid));
+    const composite = await compositeColumns(client, targetOids);
+    const baseTypes = await columnBaseTypes(client, targetOids);
     const restored: { table: string; records: number }[] = [];
     for (const shape of targets) {
       const plan = plans.find((p) => p.qualified === shape.qualified)!;
@@ -406,7 +407,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       // now. Keys between tables of one snapshot backup held in the source when it was taken; only
       // keys that cross into tables this restore leaves alone (or per-table/legacy backups) can break.
       const fromOneSnapshot = backup.format === 'v1' && backup.manifest.consistency === 'snapshot';
-      const orphans = await countOrphans(client, targets.map((t) => t.oid), { trustedWithin: fromOneSnapshot });
+      const orphans = await countOrphans(client, targetOids, { trustedWithin: fromOneSnapshot });
       if (orphans.length) {
         const first = orphans[0]!;
         throw new IntegrityError(`Restored data breaks ${orphans.length} foreign key${orphans.length === 1 ? '' : 's'}: ${first.count} row(s) of ${first.table} have no ${first.references} (${first.constraint}); rolled back`);

@@ -34,7 +34,7 @@ export async function connect(url: string, applicationName = 'iconic-dr'): Promi
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
-    const code = (error as { code?: string }).code ?? '';
+    const code = pgCode(error) ?? '';
     const reason = (error as Error).message || code || 'unknown error';
     const hint =
       code === '28P01' || code === '28000'

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { LockTimeoutError, PrivilegeError, UsageError } from '../errors.js';
 import type { SequenceInfo } from '../format/manifest.js';
-import { connect, describeDatabase, quoteIdent, quoteQualified } from './connection.js';
+import { connect, describeDatabase, pgCode, quoteIdent, quoteQualified } from './connection.js';
 import { describeTables, ownedSequences, type TableShape } from './postgres-catalog.js';
 import type { SourceSession } from './source.js';
 import { CopyOutStream } from './copy-out.js';
@@ -73,7 +73,7 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
     try {
       await coordinator.query(`LOCK TABLE ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')} IN ACCESS SHARE MODE`);
     } catch (error) {
-      const code = (error as { code?: string }).code;
+      const code = pgCode(error);
       if (code === '42501') throw new PrivilegeError(`The backup user may not read every table (${(error as Error).message}); grant SELECT on them`, { cause: error });
       if (code === '55P03') throw new LockTimeoutError(`Timed out waiting for a lock on the tables (a migration or long transaction holds them); try again later`, { cause: error });
       throw error;
