@@ -131,6 +131,8 @@ function daysFromCivil(year: number, month: number, day: number): number {
 export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
   private readonly keys: Buffer[];
   private readonly kinds: (BinaryKind | undefined)[];
+  /** Per column: whether its kind is an array, so its value may be a JSON array. */
+  private readonly arrayColumns: boolean[];
   private readonly names: string[];
   private readonly fieldCount: number;
   private backslashIn: Buffer | undefined;
@@ -153,7 +155,8 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
     this.fieldCount = columns.filter((c) => c.kind !== undefined).length;
     // Binary never takes more than 24 bytes over a scalar's JSON text (`1` as int8 is 4 + 8 bytes).
     // An array element may take 4 bytes for its 3 (`"",`), and a header of 12 + 8 per dimension.
-    const arrays = columns.some((c) => c.kind !== undefined && ARRAY_ELEMENT_OID[c.kind] !== undefined);
+    this.arrayColumns = columns.map((c) => c.kind !== undefined && ARRAY_ELEMENT_OID[c.kind] !== undefined);
+    const arrays = this.arrayColumns.includes(true);
     this.bytesPerInputByte = arrays ? 2 : 1;
     this.bytesPerColumn = arrays ? 24 + 12 + 8 * MAX_ARRAY_DIMS : 24;
     this.used = SIGNATURE.copy(this.out, 0);
@@ -200,9 +203,7 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
       s.expect(COLON, ':');
       s.skipSpace();
       const c = s.text.charCodeAt(s.pos);
-      const kind = this.kinds[i];
-      const array = kind !== undefined && ARRAY_ELEMENT_OID[kind] !== undefined;
-      if ((c === OPEN_BRACKET && !array) || c === OPEN_BRACE) s.fail(`column "${this.names[i]}": arrays and objects are not expected here`);
+      if ((c === OPEN_BRACKET && !this.arrayColumns[i]) || c === OPEN_BRACE) s.fail(`column "${this.names[i]}": arrays and objects are not expected here`);
       parts.push(`${JSON.stringify(key)}:${c === QUOTE ? JSON.stringify(s.string()) : c === OPEN_BRACKET ? compactArray(s) : s.bare()}`);
       s.skipSpace();
       const sep = s.text.charCodeAt(s.pos++);
