@@ -52,4 +52,12 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
   };
 }
 
+/** The same database's URL, logging in as another role. */
+export function urlAs(url: string, role: string, password: string): string {
+  const as = new URL(url);
+  as.username = role;
+  as.password = password;
+  return as.toString();
+}
+
 export { withClient } from './pg-client.js';

@@ -5,7 +5,7 @@ import { restoreBackup, type RestoreProgress } from '../../lambdas/core/restore.
 import type { BackupResult } from '../../lambdas/core/backup.js';
 import { IntegrityError } from '../../lambdas/core/errors.js';
 import { connect } from '../../lambdas/core/sources/connection.js';
-import { adminUrl, createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { adminUrl, createTestDatabase, urlAs, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase, tempFileStore } from '../helpers/engine.js';
 import { snapshotTables } from '../helpers/compare.js';
 
@@ -161,10 +161,7 @@ describe('restore builds plain indexes after loading, inside the transaction (re
       await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER PASSWORD '${password}'`);
       await target.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
       await grant(role, admin);
-      const url = new URL(target.url);
-      url.username = role;
-      url.password = password;
-      await body(url.toString(), role);
+      await body(urlAs(target.url, role, password), role);
     } finally {
       await revoke?.(role, admin).catch(() => undefined);
       await target.query(`DROP OWNED BY ${role}`).catch(() => undefined);

@@ -4,7 +4,7 @@ import type { BackupResult } from '../../lambdas/core/backup.js';
 import { restoreBackup } from '../../lambdas/core/restore.js';
 import { createShop, SHOP_SCHEMA_SQL, SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/sources/connection.js';
-import { adminUrl, createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { adminUrl, createTestDatabase, urlAs, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase, tempFileStore } from '../helpers/engine.js';
 import { snapshotTables } from '../helpers/compare.js';
 import { HARD_DATA_SQL, HARD_SCHEMA_SQL, HARD_TABLES } from '../fixtures/hard-schema.js';
@@ -22,6 +22,13 @@ describe('restore as a non-superuser table owner (real Postgres)', () => {
   let backup: BackupResult;
   let ownerUrl: string;
 
+  /** Makes the role own the database and its public schema; returns the URL to log in as it. */
+  async function handOver(db: TestDatabase): Promise<string> {
+    await db.query(`ALTER DATABASE "${db.name}" OWNER TO ${role}`);
+    await db.query(`GRANT ALL ON SCHEMA public TO ${role}`);
+    return urlAs(db.url, role, password);
+  }
+
   beforeAll(async () => {
     source = await createTestDatabase('owner_src');
     target = await createTestDatabase('owner_dst');
@@ -34,12 +41,7 @@ describe('restore as a non-superuser table owner (real Postgres)', () => {
     const admin = await connect(adminUrl());
     await admin.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER PASSWORD '${password}'`);
     await admin.end();
-    await target.query(`ALTER DATABASE "${target.name}" OWNER TO ${role}`);
-    await target.query(`GRANT ALL ON SCHEMA public TO ${role}`);
-    const url = new URL(target.url);
-    url.username = role;
-    url.password = password;
-    ownerUrl = url.toString();
+    ownerUrl = await handOver(target);
     const owner = await connect(ownerUrl);
     await owner.query(SHOP_SCHEMA_SQL.replace('CREATE EXTENSION IF NOT EXISTS pgcrypto;', ''));
     await owner.end();
@@ -83,12 +85,8 @@ describe('restore as a non-superuser table owner (real Postgres)', () => {
       await hardSource.query(HARD_DATA_SQL);
       await hardSource.query(plainIndex);
       const hardBackup = await backupDatabase(files.store, hardSource.url);
-      await hardTarget.query(`ALTER DATABASE "${hardTarget.name}" OWNER TO ${role}`);
-      await hardTarget.query(`GRANT ALL ON SCHEMA public TO ${role}`);
-      const url = new URL(hardTarget.url);
-      url.username = role;
-      url.password = password;
-      const owner = await connect(url.toString());
+      const url = await handOver(hardTarget);
+      const owner = await connect(url);
       await owner.query(HARD_SCHEMA_SQL);
       await owner.query(plainIndex);
       await owner.end();
@@ -97,7 +95,7 @@ describe('restore as a non-superuser table owner (real Postgres)', () => {
 
       // Only the key cycle: the fixture's FORCE ROW LEVEL SECURITY table cannot take COPY from a role without BYPASSRLS.
       const cycle = HARD_TABLES.filter((t) => t === 'chicken' || t === 'egg');
-      const result = await restoreBackup({ store: files.store, backupId: hardBackup.backupId, databaseUrl: url.toString(), tables: cycle });
+      const result = await restoreBackup({ store: files.store, backupId: hardBackup.backupId, databaseUrl: url, tables: cycle });
       expect(result.triggerMode).toBe('disable_trigger');
       expect(result.totalRecords).toBeGreaterThan(0);
       expect(await indexOid()).not.toBe(before);
