@@ -66,11 +66,18 @@ export const sequenceSchema = z.object({
   isCalled: z.boolean(),
 });
 
+/**
+ * Where a backup came from: enough to tell two databases apart (a restore target against the
+ * backup's source, a drill's sample shop against production), never a credential.
+ */
 export const sourceSchema = z.object({
   driver: z.enum(['postgres', 'supabase']),
   host: z.string().optional(),
+  port: z.number().int().positive().optional(),
   database: z.string().optional(),
   serverVersion: z.string().optional(),
+  /** `pg_control_system().system_identifier` (a decimal string) when the backup role could read it. */
+  systemIdentifier: z.string().regex(/^\d+$/).optional(),
 });
 
 export const manifestSchema = z
