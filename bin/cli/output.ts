@@ -52,6 +52,12 @@ export class Output {
     if (!this.json) process.stderr.write(`${text}\n`);
   }
 
+  /** A warning (stderr) shown in JSON mode too: the JSON document carries it as well, scripts' logs keep it. */
+  warn(text: string): void {
+    this.stopProgress();
+    process.stderr.write(`${text}\n`);
+  }
+
   result(value: unknown): void {
     if (this.json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }

@@ -1,24 +1,30 @@
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createBackup } from '../../lambdas/core/backup.js';
-import { listBackups } from '../../lambdas/core/catalog.js';
+import { listBackups, readManifest } from '../../lambdas/core/catalog.js';
 import { copyBackup } from '../../lambdas/core/download.js';
 import { runDrill } from '../../lambdas/core/drill.js';
-import { ConfirmationRequiredError, DrError, InvalidBackupError, UsageError, describeError } from '../../lambdas/core/errors.js';
+import { ConfirmationRequiredError, DrError, InvalidBackupError, LockTimeoutError, SchemaDriftError, UsageError, describeError } from '../../lambdas/core/errors.js';
 import { checkHealth } from '../../lambdas/core/health.js';
 import { checkIntegrity } from '../../lambdas/core/integrity.js';
 import { pruneBackups } from '../../lambdas/core/retention.js';
 import { restoreBackup } from '../../lambdas/core/restore.js';
+import { describeHolder } from '../../lambdas/core/restore-locks.js';
+import { lastRestore, type RestoreRecord } from '../../lambdas/core/restore-record.js';
+import { DEFAULT_RPO_HOURS, describeRpo, rpoStatus, type RpoStatus } from '../../lambdas/core/rpo.js';
+import { DEFAULT_SUSPECT_DROP_PERCENT } from '../../lambdas/core/backup.js';
 import { SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
 import { describeDatabase } from '../../lambdas/core/sources/connection.js';
 import { openPostgresSource } from '../../lambdas/core/sources/postgres-source.js';
 import type { SourceSession } from '../../lambdas/core/sources/source.js';
 import { FileStore } from '../../lambdas/core/storage/file-store.js';
-import { parseLocation } from '../../lambdas/core/storage/location.js';
+import { openStore, parseLocation } from '../../lambdas/core/storage/location.js';
+import type { BackupStore } from '../../lambdas/core/storage/store.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
 import { verifyCounts } from '../../lambdas/core/verify.js';
 import { defaultJobs, loadEnv, splitList } from './config.js';
-import { databaseUrl, resolveBackup, storeFor } from './context.js';
+import { databaseUrl, locationFor, resolveBackup, storeFor, storeForReading, storeOptions } from './context.js';
+import { appendRunLog } from './run-log.js';
 import { FAIL, OK, Output, formatBytes, formatCount, formatDate, formatDuration, table } from './output.js';
 
 function positiveInt(name: string, max = 1_000_000) {
@@ -35,7 +41,46 @@ function positiveNumber(value: string): number {
   return n;
 }
 
-const jsonOption = () => new Option('--json', 'print one JSON document on stdout instead of text');
+function percent(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 100) throw new InvalidArgumentError('must be a percentage above 0 and at most 100');
+  return n;
+}
+
+/** Drills keep to a location of their own, so their sample backups never mix with the real ones. */
+const DEFAULT_DRILL_LOCATION = './drills';
+
+const jsonOption = () => new Option('--json', 'print one JSON document on stdout instead of text (errors too: {"error": {code, message, exitCode}})');
+const rpoOption = () => new Option('--rpo-hours <hours>', 'recovery point objective the newest good backup is judged against').argParser(positiveNumber).default(DEFAULT_RPO_HOURS);
+const allowSuspectOption = () => new Option('--allow-suspect', 'let `latest` pick a backup the mass-deletion canary flagged as suspect');
+
+/** `3 h ago`, `2 d ago`: how old a backup is, for prompts and lists. */
+function age(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return 'age unknown';
+  const hours = (now - new Date(iso).getTime()) / 3_600_000;
+  if (hours < 1) return `${Math.max(0, Math.round(hours * 60))} min ago`;
+  return hours < 48 ? `${hours.toFixed(1)} h ago` : `${(hours / 24).toFixed(1)} d ago`;
+}
+
+function describeSource(source: { driver: string; host?: string; port?: number; database?: string } | undefined): string {
+  if (!source) return 'unknown source';
+  return `${source.host ?? 'unknown host'}${source.port && source.port !== 5432 ? `:${source.port}` : ''}/${source.database ?? '?'} (${source.driver})`;
+}
+
+/** What the operator must see before saying "yes": which backup, how old, from where, how many rows, into what. */
+async function describeRestore(store: BackupStore, backupId: string, target: string): Promise<string> {
+  const parsed = await readManifest(store, backupId);
+  const m = parsed.manifest;
+  const source = parsed.format === 'v1' ? describeSource(parsed.manifest.source) : 'unknown source (legacy backup)';
+  const flags = parsed.format === 'v1' ? [parsed.manifest.purpose === 'drill' ? 'DRILL backup (sample data)' : undefined, parsed.manifest.suspect ? `SUSPECT: ${parsed.manifest.suspect.reason}` : undefined].filter(Boolean) : [];
+  return [
+    `  backup:  ${backupId} in ${store.description}, taken ${formatDate(m.timestamp)} (${age(parsed.format === 'v1' ? parsed.manifest.completedAt : m.timestamp)})`,
+    `  source:  ${source}`,
+    `  rows:    ${formatCount(m.totalRecords)} in ${m.tables.length} tables`,
+    `  target:  ${target} (every restored table is replaced)`,
+    ...flags.map((f) => `  ! ${f}`),
+  ].join('\n');
+}
 
 async function openSource(opts: { db?: string; schema?: string; tables?: string; jobs?: number; driver?: string; supabaseUrl?: string; supabaseKey?: string }): Promise<SourceSession> {
   const env = loadEnv();
@@ -54,14 +99,18 @@ async function openSource(opts: { db?: string; schema?: string; tables?: string;
   return openPostgresSource({ databaseUrl: databaseUrl(opts.db), ...(schemas ? { schemas } : {}), ...(tables ? { tables } : {}), jobs: opts.jobs ?? defaultJobs() });
 }
 
-async function confirmRestore(backupId: string, target: string, yes: boolean | undefined): Promise<void> {
+function describeRecord(r: RestoreRecord): string {
+  return `backup ${r.backupId} from ${r.location}, ${formatCount(r.totalRecords)} records, ${formatDate(r.restoredAt)} (${age(r.restoredAt)})`;
+}
+
+async function confirmRestore(details: string, target: string, yes: boolean | undefined): Promise<void> {
   if (yes || loadEnv().SKIP_RESTORE_CONFIRMATION) return;
   if (!process.stdin.isTTY) {
     throw new ConfirmationRequiredError(`Refusing to restore into ${target} without confirmation: pass --yes or set SKIP_RESTORE_CONFIRMATION=true`);
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await rl.question(`Restore backup ${backupId} into ${target}? Every restored table is replaced. Type "yes" to continue: `);
+    const answer = await rl.question(`Restore this backup?\n${details}\nType "yes" to continue: `);
     if (answer.trim().toLowerCase() !== 'yes') throw new ConfirmationRequiredError('Restore cancelled; nothing was changed');
   } finally {
     rl.close();
@@ -93,28 +142,38 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .addOption(new Option('--driver <driver>', 'source driver (default: supabase when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set and --db is not)').choices(['postgres', 'supabase']))
     .option('--supabase-url <url>', 'Supabase project URL (default: $SUPABASE_URL)')
     .option('--supabase-key <key>', 'service-role key (default: $SUPABASE_SERVICE_ROLE_KEY)')
+    .option('--suspect-threshold <percent>', 'mark the backup suspect when total or any table\'s rows fell by more than this against the previous good backup of the same source', percent, DEFAULT_SUSPECT_DROP_PERCENT)
     .addOption(jsonOption())
     .action(async (opts) => {
       const out = new Output(Boolean(opts.json));
       const store = await storeFor(opts.to);
-      const source = await openSource(opts);
+      const started = Date.now();
       let result;
       try {
-        result = await createBackup({
+        const source = await openSource(opts);
+        try {
+          result = await createBackup({
           store,
           source,
+          suspectDropPercent: opts.suspectThreshold,
           ...(opts.compressionLevel ? { compressionLevel: opts.compressionLevel } : {}),
           onProgress: (event) => {
             if (event.type === 'start') out.note(`Created backup directory: ${store.description.replace(/\/$/, '')}/${event.backupId}`);
             else if (event.type === 'table-progress') out.progress(event.table, event.records, event.estimatedRows);
             else out.note(`${OK} Backed up ${event.records} records from ${event.table}`);
           },
-        });
-      } finally {
-        await source.close();
+          });
+        } finally {
+          await source.close();
+        }
+      } catch (error) {
+        await appendRunLog(store, { command: 'backup', result: 'failed', durationMs: Date.now() - started, error: describeError(error) });
+        throw error;
       }
       const m = result.manifest;
+      await appendRunLog(store, { command: 'backup', result: 'ok', backupId: result.backupId, database: describeSource(m.source), records: m.totalRecords, bytes: m.totalBytes, durationMs: m.durationMs, ...(m.suspect ? { suspect: m.suspect.reason } : {}) });
       out.note(`${OK} Backup completed successfully: ${formatCount(m.totalRecords)} records in ${m.tables.length} tables, ${formatBytes(m.totalBytes)}, ${formatDuration(m.durationMs)} (${m.consistency === 'snapshot' ? 'one consistent snapshot' : 'per-table consistency'})`);
+      if (m.suspect) out.warn(`! SUSPECT backup: ${m.suspect.reason}. It is kept, but \`latest\` skips it (restore it by its id, or --allow-suspect); check for a mass deletion before the good backups age out`);
       out.line(result.backupId);
       out.result({
         backupId: result.backupId,
@@ -123,6 +182,9 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
         completedAt: m.completedAt,
         durationMs: m.durationMs,
         consistency: m.consistency,
+        source: m.source,
+        purpose: m.purpose,
+        suspect: m.suspect ?? null,
         tables: m.tables.map((t) => ({ table: t, records: m.recordCounts[t], bytes: m.tableDetails[t]!.bytes })),
         totalRecords: m.totalRecords,
         totalBytes: m.totalBytes,
@@ -133,35 +195,49 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .command('list')
     .description('list backups, newest first (incomplete ones are marked)')
     .option('--from <location>', 'backup location (default: $BACKUP_LOCATION or ./backups)')
+    .addOption(rpoOption())
     .addOption(jsonOption())
     .action(async (opts) => {
       const out = new Output(Boolean(opts.json));
-      const store = await storeFor(opts.from);
+      const store = await storeForReading(opts.from);
       const backups = await listBackups(store);
       out.result(backups.map((b) => ({ ...b, location: store.description })));
       if (backups.length === 0) {
         out.line(`No backups in ${store.description}`);
         return;
       }
+      const status = (b: (typeof backups)[number]) => {
+        if (b.status === 'incomplete') return `INCOMPLETE: ${b.problem}`;
+        if (b.status !== 'complete') return `${b.status.toUpperCase()}: ${b.problem}`;
+        return `complete${b.format === 'legacy' ? ' (legacy)' : ''}`;
+      };
+      const flags = (b: (typeof backups)[number]) => [b.purpose === 'drill' ? 'drill' : '', b.suspect ? 'SUSPECT' : '', b.consistency === 'per-table' ? 'per-table' : ''].filter(Boolean).join(',') || '-';
       out.line(
         table(
-          ['Backup ID', 'Size', 'Records', 'Date', 'Status'],
-          backups.map((b) => [b.backupId, formatBytes(b.totalBytes), b.totalRecords === undefined ? '-' : formatCount(b.totalRecords), formatDate(b.timestamp), b.complete ? (b.format === 'legacy' ? 'complete (legacy)' : 'complete') : `INCOMPLETE: ${b.problem}`]),
+          ['Backup ID', 'Size', 'Records', 'Date', 'Source', 'Flags', 'Status'],
+          backups.map((b) => [b.backupId, formatBytes(b.totalBytes), b.totalRecords === undefined ? '-' : formatCount(b.totalRecords), formatDate(b.timestamp), b.source ? describeSource(b.source) : '-', flags(b), status(b)]),
           [1, 2],
         ),
       );
+      out.line('');
+      out.line('complete = metadata.json valid and every file present with its size; `validate` checks checksums and rows');
+      for (const b of backups.filter((x) => x.suspect)) out.line(`! ${b.backupId} is SUSPECT: ${b.suspect!.reason}`);
+      const rpo = await rpoStatus(store, opts.rpoHours);
+      out.line(`${rpo.met ? OK : FAIL} ${describeRpo(rpo)}`);
     });
 
   program
     .command('validate')
     .description('check a backup: manifest, every file present, sizes, SHA-256, rows (exit 1 when invalid)')
-    .argument('[backup]', 'backup id, "latest", or the path/URL of one backup', 'latest')
+    .argument('[backup]', 'backup id, "latest", the path/URL of one backup, or a folder holding one backup', 'latest')
     .option('--from <location>', 'backup location (default: $BACKUP_LOCATION or ./backups)')
     .option('--quick', 'check presence and sizes only')
+    .addOption(allowSuspectOption())
     .addOption(jsonOption())
     .action(async (ref: string, opts) => {
       const out = new Output(Boolean(opts.json));
-      const { store, backupId } = await resolveBackup(ref, opts.from);
+      const { store, backupId, foundIn } = await resolveBackup(ref, opts.from, { allowSuspect: Boolean(opts.allowSuspect) });
+      if (foundIn) out.note(`Using backup ${backupId}, the one backup in ${foundIn}`);
       const report = await validateBackup(store, backupId, { quick: Boolean(opts.quick), onProgress: (t, done, total) => out.progress(`validating ${t}`, done, total) });
       out.stopProgress();
       out.result(report);
@@ -181,13 +257,14 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
   program
     .command('download')
     .description('copy one backup (e.g. from S3) into a local folder, checking every checksum')
-    .argument('<backup>', 'backup id, "latest", or the URL of one backup')
-    .requiredOption('--from <location>', 'where the backup is, e.g. s3://bucket/prefix')
-    .requiredOption('--to <dir>', 'local folder to copy into (the backup lands in <dir>/<backup-id>)')
+    .argument('[backup]', 'backup id, "latest", or the URL of one backup', 'latest')
+    .option('--from <location>', 'where the backup is, e.g. s3://bucket/prefix (default: $BACKUP_LOCATION or ./backups)')
+    .option('--to <dir>', 'local folder to copy into; the backup lands in <dir>/<backup-id>, and `validate <dir>` / `restore <dir>` find it there', './backup')
+    .addOption(allowSuspectOption())
     .addOption(jsonOption())
     .action(async (ref: string, opts) => {
       const out = new Output(Boolean(opts.json));
-      const { store, backupId } = await resolveBackup(ref, opts.from);
+      const { store, backupId } = await resolveBackup(ref, opts.from, { allowSuspect: Boolean(opts.allowSuspect) });
       const destination = parseLocation(opts.to);
       if (destination.kind !== 'file') throw new UsageError('--to must be a local folder');
       const result = await copyBackup(store, backupId, new FileStore(destination.path), (key) => out.note(`  downloading ${key}`));
@@ -197,11 +274,13 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
 
   program
     .command('restore')
-    .description('restore a backup into a database in one all-or-nothing transaction, checking every file (size, SHA-256, row count) as it loads')
-    .argument('<backup>', 'backup id, "latest", or the path/URL of one backup')
-    .option('--db <url>', 'target database (default: $DATABASE_URL); its schema must exist')
+    .description('restore a backup into a database in one all-or-nothing transaction: sizes checked first, every file\'s SHA-256 and row count while it loads, counts and foreign keys before commit')
+    .argument('<backup>', 'backup id, "latest", the path/URL of one backup, or a folder holding one backup')
+    .option('--db <url>', 'target database (default: $DATABASE_URL); its tables must exist')
     .option('--from <location>', 'backup location (default: $BACKUP_LOCATION or ./backups)')
     .option('--tables <names>', 'comma-separated tables to restore (default: all in the backup)')
+    .option('--lock-wait <seconds>', 'how long to wait for the tables\' locks (who holds them is shown while waiting)', positiveNumber, 60)
+    .addOption(allowSuspectOption())
     .option('-y, --yes', 'do not ask for confirmation (also SKIP_RESTORE_CONFIRMATION=true)')
     .addOption(jsonOption())
     .action(async (ref: string, opts) => {
@@ -209,47 +288,76 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const url = databaseUrl(opts.db);
       const target = describeDatabase(url).label;
       if (!opts.yes && !loadEnv().SKIP_RESTORE_CONFIRMATION && !process.stdin.isTTY) await confirmRestore('', target, false);
-      const { store, backupId } = await resolveBackup(ref, opts.from);
-      await confirmRestore(backupId, target, opts.yes);
+      const { store, backupId, foundIn } = await resolveBackup(ref, opts.from, { allowSuspect: Boolean(opts.allowSuspect) });
+      if (foundIn) out.note(`Using backup ${backupId}, the one backup in ${foundIn}`);
+      const details = await describeRestore(store, backupId, target);
+      await confirmRestore(details, target, opts.yes);
       out.line(`Restoring backup from ${backupId}`);
+      out.note(details);
       const tables = splitList(opts.tables);
-      const result = await restoreBackup({
-        store,
-        backupId,
-        databaseUrl: url,
-        ...(tables ? { tables } : {}),
-        onProgress: (event) => {
-          if (event.type === 'validated') out.line(`${OK} Backup validated: ${event.tables} tables, ${formatCount(event.totalRecords)} records`);
-          else if (event.type === 'table-start') out.progress(`restoring ${event.table}`, 0, event.expectedRecords);
-          else if (event.type === 'table-progress') out.progress(`restoring ${event.table}`, event.records, event.expectedRecords);
-          else if (event.type === 'table-done') {
-            out.stopProgress();
-            out.line(`${OK} Restored ${event.records} records to ${event.table}`);
-          } else if (event.type === 'indexes-start') {
-            if (out.interactive) out.note(`building ${event.indexes} index${event.indexes === 1 ? '' : 'es'} from the loaded rows…`);
-          } else if (event.type === 'indexes-rebuilt') out.line(`${OK} Built ${event.indexes} index${event.indexes === 1 ? '' : 'es'} from the loaded rows in ${formatDuration(event.durationMs)}`);
-          else out.line(`${OK} Counts verified in the transaction (${event.tables} tables)`);
-        },
-      });
-      out.result(result);
+      const lockWaits: { waitedMs: number; holders: readonly unknown[] }[] = [];
+      const started = Date.now();
+      let result;
+      try {
+        result = await restoreBackup({
+          store,
+          backupId,
+          databaseUrl: url,
+          lockTimeoutMs: Math.round(opts.lockWait * 1000),
+          ...(tables ? { tables } : {}),
+          onProgress: (event) => {
+            if (event.type === 'validated') out.line(`${OK} Backup checked: ${event.tables} tables, ${formatCount(event.totalRecords)} records (manifest and file sizes; checksums and row counts are verified while loading)`);
+            else if (event.type === 'schema-notes') for (const n of event.notes) out.warn(`! ${n}`);
+            else if (event.type === 'lock-wait') {
+              lockWaits.push({ waitedMs: event.waitedMs, holders: event.holders });
+              out.warn(`… waiting ${formatDuration(event.waitedMs)} for the tables' locks${event.holders.length ? `, held by ${event.holders.map(describeHolder).join('; ')}` : ''}`);
+            } else if (event.type === 'table-start') out.progress(`restoring ${event.table}`, 0, event.expectedRecords);
+            else if (event.type === 'table-progress') out.progress(`restoring ${event.table}`, event.records, event.expectedRecords);
+            else if (event.type === 'table-done') {
+              out.stopProgress();
+              out.line(`${OK} Restored ${event.records} records to ${event.table}`);
+            } else if (event.type === 'indexes-start') {
+              if (out.interactive) out.note(`building ${event.indexes} index${event.indexes === 1 ? '' : 'es'} from the loaded rows…`);
+            } else if (event.type === 'indexes-rebuilt') out.line(`${OK} Built ${event.indexes} index${event.indexes === 1 ? '' : 'es'} from the loaded rows in ${formatDuration(event.durationMs)}`);
+            else out.line(`${OK} Counts verified in the transaction (${event.tables} tables)`);
+          },
+        });
+      } catch (error) {
+        await appendRunLog(store, { command: 'restore', result: 'failed', backupId, database: target, durationMs: Date.now() - started, error: describeError(error) });
+        throw error;
+      }
+      await appendRunLog(store, { command: 'restore', result: 'ok', backupId, database: target, records: result.totalRecords, durationMs: result.durationMs });
+      out.result({ ...result, location: store.description, lockWaits });
       out.line(`${OK} Restore completed: ${formatCount(result.totalRecords)} records into ${result.target} in ${formatDuration(result.durationMs)}`);
+      if (!result.recorded) out.warn('! The restore could not be recorded in the target (no CREATE privilege on the database for schema iconic_dr); name the backup when you run verify');
     });
 
   program
     .command('verify')
-    .description("compare each table's exact row count with a backup's manifest (exit 1 when any differs)")
-    .argument('[backup]', 'backup id, "latest", or the path/URL of one backup', 'latest')
+    .description("compare each table's exact row count with a backup's manifest (exit 1 when any differs); without BACKUP, the backup last restored into the database")
+    .argument('[backup]', 'backup id, "latest", or the path/URL of one backup (default: the one the target\'s restore log names, else latest)')
     .option('--db <url>', 'database to check (default: $DATABASE_URL)')
     .option('--from <location>', 'backup location (default: $BACKUP_LOCATION or ./backups)')
     .option('--tables <names>', 'only these tables')
+    .addOption(allowSuspectOption())
     .addOption(jsonOption())
-    .action(async (ref: string, opts) => {
+    .action(async (ref: string | undefined, opts) => {
       const out = new Output(Boolean(opts.json));
       const url = databaseUrl(opts.db);
-      const { store, backupId } = await resolveBackup(ref, opts.from);
-      const tables = splitList(opts.tables);
+      let tables = splitList(opts.tables);
+      let resolved: { store: BackupStore; backupId: string };
+      const restored = ref === undefined ? await lastRestore(url) : undefined;
+      if (restored) {
+        resolved = { store: await openStore(restored.location, storeOptions()), backupId: restored.backupId };
+        tables ??= [...restored.tables];
+        out.note(`Comparing with backup ${restored.backupId} from ${restored.location}, restored ${formatDate(restored.restoredAt)} (the database's restore log)`);
+      } else {
+        resolved = await resolveBackup(ref, opts.from, { allowSuspect: Boolean(opts.allowSuspect) });
+        if (ref === undefined) out.note(`No restore recorded in ${describeDatabase(url).label}; comparing with the latest backup, ${resolved.backupId}`);
+      }
+      const { store, backupId } = resolved;
       const report = await verifyCounts(store, backupId, url, tables ? { tables } : {});
-      out.result(report);
+      out.result({ ...report, location: store.description, lastRestore: restored ?? null });
       out.line(`Counts in ${report.database} against backup ${backupId}`);
       out.line(
         table(
@@ -274,9 +382,12 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .action(async (opts) => {
       const out = new Output(Boolean(opts.json));
       const schemas = splitList(opts.schema);
-      const report = await checkIntegrity(databaseUrl(opts.db), schemas ? { schemas } : {});
-      out.result(report);
+      const url = databaseUrl(opts.db);
+      const report = await checkIntegrity(url, schemas ? { schemas } : {});
+      const restored = await lastRestore(url);
+      out.result({ ...report, lastRestore: restored ?? null });
       out.line(`Integrity of ${report.database}`);
+      if (restored) out.line(`  last restore: ${describeRecord(restored)}`);
       out.line(`${report.orphans.length ? FAIL : OK} ${report.foreignKeysChecked} foreign keys checked, ${report.orphans.length ? `${report.orphans.length} with orphan rows` : 'no orphan rows'}`);
       for (const o of report.orphans) out.line(`${FAIL} ${o.table}: ${formatCount(o.count)} orphan row(s) for ${o.constraint} -> ${o.references}`);
       out.line(`${report.invalidConstraints.length ? FAIL : OK} ${report.invalidConstraints.length ? `${report.invalidConstraints.length} NOT VALID constraint(s)` : 'all constraints validated'}`);
@@ -295,14 +406,28 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .command('health')
     .description('is the database reachable, and is anything in the way of a backup or restore?')
     .option('--db <url>', 'database (default: $DATABASE_URL)')
+    .option('--from <location>', 'backup location whose newest good backup is judged against the RPO (default: $BACKUP_LOCATION or ./backups)')
+    .addOption(rpoOption())
     .addOption(jsonOption())
     .action(async (opts) => {
       const out = new Output(Boolean(opts.json));
-      const report = await checkHealth(databaseUrl(opts.db));
-      out.result(report);
+      const url = databaseUrl(opts.db);
+      const report = await checkHealth(url);
+      const restored = await lastRestore(url);
+      let rpo: RpoStatus | { location: string; error: string };
+      try {
+        rpo = await rpoStatus(await storeForReading(opts.from), opts.rpoHours);
+      } catch (error) {
+        // The database's health is the question here; an unreadable backup location is reported, not fatal.
+        rpo = { location: locationFor(opts.from).location, error: describeError(error) };
+      }
+      out.result({ ...report, lastRestore: restored ?? null, rpo });
       out.line(`${OK} ${report.database} is reachable (${report.latencyMs} ms)`);
       out.line(`  PostgreSQL ${report.serverVersion}${report.inRecovery ? ' (standby)' : ''}, up ${formatDuration(report.uptimeSeconds * 1000)}`);
       out.line(`  ${formatBytes(report.sizeBytes)} in ${report.tables} tables, ${report.connections}/${report.maxConnections} connections`);
+      out.line(`  last restore: ${restored ? describeRecord(restored) : 'none recorded'}`);
+      if ('error' in rpo) out.line(`! backups in ${rpo.location} could not be read: ${rpo.error}`);
+      else out.line(`${rpo.met ? OK : FAIL} ${describeRpo(rpo)}`);
       for (const w of report.warnings) out.line(`! ${w}`);
     });
 
@@ -315,7 +440,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .addOption(jsonOption())
     .action(async (opts) => {
       const out = new Output(Boolean(opts.json));
-      const store = await storeFor(opts.from);
+      const store = await storeForReading(opts.from);
       const result = await pruneBackups(store, { keepDays: opts.keepDays, dryRun: Boolean(opts.dryRun) });
       out.result(result);
       const verb = result.dryRun ? 'Would delete' : 'Deleted';
@@ -327,7 +452,9 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .command('drill')
     .description('a whole disaster drill: back up, destroy, validate, restore, verify, compare (no --db: embedded Postgres with sample data)')
     .option('--db <url>', 'a disposable copy to drill on (its tables are emptied and restored; needs --yes)')
-    .option('--to <location>', 'where the drill backup goes (default: $BACKUP_LOCATION or ./backups)')
+    .option('--to <location>', 'where the drill\'s backup and report go: a location of its own, never the real backups', DEFAULT_DRILL_LOCATION)
+    .option('--rpo-from <location>', 'the real backups, whose newest good backup\'s age is the RPO measured (default: $BACKUP_LOCATION when set)')
+    .addOption(rpoOption())
     .option('--scale <n>', 'sample data size for the embedded database (1 = ~1M rows)', positiveNumber, 0.02)
     .option('--schema <names>', 'comma-separated schemas (with --db; default public)')
     .option('-y, --yes', 'confirm that --db may be emptied and restored')
@@ -335,22 +462,33 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .action(async (opts) => {
       const out = new Output(Boolean(opts.json));
       const store = await storeFor(opts.to);
+      const rpoLocation = opts.rpoFrom ?? (process.env.BACKUP_LOCATION ? process.env.BACKUP_LOCATION : undefined);
+      if (rpoLocation !== undefined && store.description === (await storeFor(rpoLocation)).description) {
+        throw new UsageError(`The drill writes to ${store.description}, where the real backups are; give it a location of its own (--to)`);
+      }
+      const rpoStore = rpoLocation === undefined ? undefined : await storeForReading(rpoLocation);
       const schemas = splitList(opts.schema);
+      const started = Date.now();
       out.line(`Disaster recovery drill on ${opts.db ? describeDatabase(opts.db).label : 'an embedded PostgreSQL with the Live It Iconic sample shop'}`);
       const report = await runDrill({
         store,
         ...(opts.db ? { databaseUrl: databaseUrl(opts.db) } : {}),
         confirmed: Boolean(opts.yes),
         scale: opts.scale,
+        rpoHours: opts.rpoHours,
+        ...(rpoStore ? { rpoStore } : {}),
         ...(schemas ? { schemas } : {}),
         onStep: (s) => out.line(`${s.ok ? OK : FAIL} ${s.name.padEnd(34)} ${formatDuration(s.ms).padStart(9)}   ${s.detail}`),
       });
+      await appendRunLog(store, { command: 'drill', result: report.ok ? 'ok' : 'failed', backupId: report.backupId, database: report.database, records: report.rowsRestored, durationMs: Date.now() - started });
       out.result(report);
       out.line('');
-      out.line(`Backup:          ${report.backupId} in ${report.location}`);
+      out.line(`Backup:          ${report.backupId} in ${report.location} (a drill backup: never \`latest\` for a restore)`);
       out.line(`Recovery time:   ${formatDuration(report.recoveryTimeMs)} (validate + restore + verify + integrity) — RTO 1 h ${report.withinRto ? 'met' : 'MISSED'}`);
+      out.line(`Recovery point:  ${report.rpo ? describeRpo(report.rpo) : 'not measured (pass --rpo-from with the real backups, or set BACKUP_LOCATION)'}`);
       out.line(`Rows restored:   ${formatCount(report.rowsRestored)} of ${formatCount(report.rowsBackedUp)} backed up`);
       out.line(`Data lost:       ${report.dataLost ? `YES — ${report.tables.filter((t) => !t.identical).map((t) => t.table).join(', ')} differ` : 'none — every table is identical to before the disaster'}`);
+      if (report.reports) out.line(`Report:          ${store.description.replace(/\/$/, '')}/${report.reports.markdown} (and .json)`);
       out.line(report.ok ? `${OK} Drill passed` : `${FAIL} Drill failed`);
       if (!report.ok) process.exitCode = 1;
     });
@@ -358,8 +496,32 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
   return program;
 }
 
-/** Runs the CLI; returns the exit code. Errors become one line on stderr (stack only with ICONIC_DR_DEBUG=1). */
+/** A stable name for each kind of failure, for `--json` consumers. */
+function errorCode(error: unknown): string {
+  if (error instanceof CommanderError) return 'UsageError';
+  if (error instanceof DrError) return error.name;
+  return 'RuntimeError';
+}
+
+/** Lists that make an error actionable, carried in the JSON error. */
+function errorDetails(error: unknown): Record<string, unknown> {
+  if (error instanceof SchemaDriftError) return { differences: error.differences };
+  if (error instanceof InvalidBackupError) return { problems: error.problems };
+  if (error instanceof LockTimeoutError) return { holders: error.holders };
+  return {};
+}
+
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/**
+ * Runs the CLI; returns the exit code. Errors become one line on stderr (stack only with
+ * ICONIC_DR_DEBUG=1), and with --json also `{"error": {code, message, exitCode}}` on stdout.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
+  const json = wantsJson(argv);
   const program = buildProgram();
   program.exitOverride();
   for (const command of program.commands) command.exitOverride();
@@ -367,14 +529,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
+    let exitCode: number;
+    let message: string;
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
-      return 2;
+      exitCode = 2;
+      message = error.message.replace(/^error: /, '');
+    } else {
+      message = describeError(error);
+      if (error instanceof InvalidBackupError) message += ' — run `iconic-dr validate` on it for every problem';
+      exitCode = error instanceof DrError ? error.exitCode : 3;
+      process.stderr.write(`iconic-dr: ${message}\n`);
+      if (debugEnabled() && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     }
-    let message = describeError(error);
-    if (error instanceof InvalidBackupError) message += ' — run `iconic-dr validate` on it for every problem';
-    process.stderr.write(`iconic-dr: ${message}\n`);
-    if (process.env.ICONIC_DR_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-    return error instanceof DrError ? error.exitCode : 3;
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code: errorCode(error), message, exitCode, ...errorDetails(error) } }, null, 2)}\n`);
+    return exitCode;
   }
+}
+
+function debugEnabled(): boolean {
+  return /^(1|true|yes)$/i.test(process.env.ICONIC_DR_DEBUG?.trim() ?? '');
 }

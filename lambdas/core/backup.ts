@@ -2,9 +2,12 @@ import { pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { ObjectExistsError, OperationFailedError, isDrError } from './errors.js';
 import { backupIdFor } from './format/ids.js';
-import { FORMAT_VERSION, MANIFEST_FILE, serializeManifest, tableFileKey, type Manifest, type TableEntry } from './format/manifest.js';
+import { FORMAT_VERSION, MANIFEST_FILE, serializeManifest, tableFileKey, type Manifest, type SuspectInfo, type TableEntry } from './format/manifest.js';
 import type { TableShape } from './sources/postgres-catalog.js';
 import type { SourceSession } from './sources/source.js';
+import { sameDatabase } from './sources/connection.js';
+import { listBackups } from './catalog.js';
+import { formatCount } from './util/format.js';
 import type { BackupStore } from './storage/store.js';
 import { HashingPassThrough, LineCounter, runPool } from './util/streams.js';
 
@@ -20,8 +23,18 @@ export interface BackupOptions {
   readonly startedAt?: Date;
   /** gzip level 1-9. @default 1: level 6 costs about twice the CPU for ~10 % smaller files (docs/performance.md) */
   readonly compressionLevel?: number;
+  /** `drill` marks a backup of sample or disposable data: never `latest` for a restore. @default 'backup' */
+  readonly purpose?: 'backup' | 'drill';
+  /**
+   * The mass-deletion canary: a backup whose total rows, or any table's rows, fell by more than this
+   * percentage against the previous good backup of the same source is marked `suspect`. @default 50
+   */
+  readonly suspectDropPercent?: number;
   readonly onProgress?: (event: BackupProgress) => void;
 }
+
+/** The canary's default: half the rows gone since the last good backup is a deletion, not trade. */
+export const DEFAULT_SUSPECT_DROP_PERCENT = 50;
 
 export interface BackupResult {
   readonly backupId: string;
@@ -69,6 +82,31 @@ async function exportTable(options: BackupOptions, backupId: string, table: Tabl
   };
 }
 
+function percentDrop(before: number, after: number): number {
+  return before > 0 ? ((before - after) / before) * 100 : 0;
+}
+
+/**
+ * Compares the new backup's row counts with the previous good backup of the same source and purpose
+ * (tables both hold): a sharp fall is the classic way a DR system loses data, by backing up the damage
+ * until the good backups age out. Returns why the backup is suspect, or undefined.
+ */
+async function massDeletionCanary(store: BackupStore, manifest: Manifest, thresholdPercent: number): Promise<SuspectInfo | undefined> {
+  const previous = (await listBackups(store)).find(
+    (b) => b.backupId !== manifest.backupId && b.complete && !b.suspect && b.purpose === manifest.purpose && b.source !== undefined && b.source.driver === manifest.source.driver && sameDatabase(b.source, manifest.source),
+  );
+  if (!previous?.recordCounts) return undefined;
+  const common = manifest.tables.filter((t) => previous.recordCounts![t] !== undefined);
+  const before = common.reduce((s, t) => s + previous.recordCounts![t]!, 0);
+  const after = common.reduce((s, t) => s + manifest.recordCounts[t]!, 0);
+  const fallen = common.filter((t) => percentDrop(previous.recordCounts![t]!, manifest.recordCounts[t]!) > thresholdPercent);
+  const totalFell = percentDrop(before, after) > thresholdPercent;
+  if (!totalFell && fallen.length === 0) return undefined;
+  const detail = fallen.map((t) => `${t} ${formatCount(previous.recordCounts![t]!)} -> ${formatCount(manifest.recordCounts[t]!)}`).join(', ');
+  const total = `rows fell from ${formatCount(before)} to ${formatCount(after)} (-${Math.round(percentDrop(before, after))} %)`;
+  return { reason: `${total}${detail ? `; ${detail}` : ''} since ${previous.backupId}`, comparedWith: previous.backupId, thresholdPercent };
+}
+
 /**
  * Backs up every table of an open source session into `<store>/<backupId>/`, streaming each table
  * through gzip and SHA-256 (memory does not grow with table size), then writes metadata.json last and
@@ -108,7 +146,10 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       tableDetails,
       sequences: [...source.sequences],
       compression: 'gzip',
+      purpose: options.purpose ?? 'backup',
     };
+    const suspect = await massDeletionCanary(store, manifest, options.suspectDropPercent ?? DEFAULT_SUSPECT_DROP_PERCENT);
+    if (suspect) manifest.suspect = suspect;
     await store.createObject(`${backupId}/${MANIFEST_FILE}`, serializeManifest(manifest));
     return { backupId, location: store.description, manifest };
   } catch (error) {

@@ -7,6 +7,7 @@ import { connect, describeDatabase, quoteQualified } from './sources/connection.
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './sources/embedded.js';
 import { openPostgresSource } from './sources/postgres-source.js';
 import type { BackupStore } from './storage/store.js';
+import { DEFAULT_RPO_HOURS, rpoStatus, type RpoStatus } from './rpo.js';
 import { validateBackup } from './validate.js';
 import { verifyCounts } from './verify.js';
 
@@ -30,6 +31,12 @@ export interface DrillOptions {
   readonly scale?: number;
   readonly schemas?: readonly string[];
   readonly jobs?: number;
+  /**
+   * Where the real backups are: the drill measures the RPO as the age of the newest good backup there
+   * (the drill's own backup is fresh, so it proves nothing about the RPO). @default not measured
+   */
+  readonly rpoStore?: BackupStore;
+  readonly rpoHours?: number;
   readonly onStep?: (step: DrillStep) => void;
 }
 
@@ -48,6 +55,57 @@ export interface DrillReport {
   readonly withinRto: boolean;
   readonly dataLost: boolean;
   readonly tables: readonly { readonly table: string; readonly rowsBefore: number; readonly rowsAfter: number; readonly identical: boolean }[];
+  /** The RPO measured on the real backups (`rpoStore`), or null when no location was given. */
+  readonly rpo: RpoStatus | null;
+  readonly startedAt: string;
+  /** Keys of the Markdown and JSON reports written beside the drill's backup. */
+  readonly reports: { readonly markdown: string; readonly json: string } | null;
+}
+
+const ms = (n: number) => (n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`);
+
+/** The report a manager reads, in the plan's drill checklist order: steps, times, rows, data lost, RTO/RPO. */
+export function drillReportMarkdown(r: DrillReport): string {
+  const yes = (ok: boolean) => (ok ? 'met' : '**MISSED**');
+  const lines = [
+    `# Disaster recovery drill — ${r.startedAt.slice(0, 10)}`,
+    '',
+    `**Result: ${r.ok ? 'PASSED' : 'FAILED'}**`,
+    '',
+    `- Database drilled: ${r.database}${r.embedded ? ' (embedded PostgreSQL with sample data)' : ''}`,
+    `- Backup: ${r.backupId} in ${r.location}`,
+    `- Recovery time (validate + restore + verify + integrity): ${ms(r.recoveryTimeMs)}; RTO ${r.rtoMs / 3_600_000} h ${yes(r.withinRto)}`,
+    r.rpo
+      ? r.rpo.ageHours === undefined
+        ? `- RPO: no good backup in ${r.rpo.location}; RPO ${r.rpo.rpoHours} h **MISSED**`
+        : `- RPO: newest good backup ${r.rpo.backupId} in ${r.rpo.location} is ${r.rpo.ageHours.toFixed(1)} h old; RPO ${r.rpo.rpoHours} h ${yes(r.rpo.met)}`
+      : '- RPO: not measured (no backup location given)',
+    `- Rows: ${r.rowsBackedUp} backed up, ${r.rowsRestored} restored`,
+    `- Data lost: ${r.dataLost ? `**YES** (${r.tables.filter((t) => !t.identical).map((t) => t.table).join(', ')})` : 'none; every table identical to before the disaster'}`,
+    '',
+    '## Checklist',
+    '',
+    '| Step | Time | Result | Detail |',
+    '|---|---:|---|---|',
+    ...r.steps.map((s) => `| ${s.name} | ${ms(s.ms)} | ${s.ok ? 'ok' : 'FAILED'} | ${s.detail.replace(/\|/g, '\\|')} |`),
+    '',
+    '## Tables',
+    '',
+    '| Table | Rows before | Rows after | Identical |',
+    '|---|---:|---:|---|',
+    ...r.tables.map((t) => `| ${t.table} | ${t.rowsBefore} | ${t.rowsAfter} | ${t.identical ? 'yes' : '**NO**'} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Writes the drill's reports once, beside its backup: `drill-reports/<backupId>.md` and `.json`. */
+async function writeDrillReport(store: BackupStore, report: DrillReport): Promise<{ markdown: string; json: string }> {
+  const markdown = `drill-reports/${report.backupId}.md`;
+  const json = `drill-reports/${report.backupId}.json`;
+  await store.createObject(markdown, drillReportMarkdown(report));
+  await store.createObject(json, `${JSON.stringify({ ...report, reports: { markdown, json } }, null, 2)}\n`);
+  return { markdown, json };
 }
 
 /**
@@ -58,6 +116,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   if (options.databaseUrl && !options.confirmed) {
     throw new ConfirmationRequiredError(`The drill empties every table of ${describeDatabase(options.databaseUrl).label} and restores it; pass --yes to confirm it is a disposable copy`);
   }
+  const startedAt = new Date().toISOString();
   const steps: DrillStep[] = [];
   const step = async <T>(name: string, action: () => Promise<T>, detail: (value: T) => string, ok: (value: T) => boolean = () => true): Promise<T> => {
     const started = Date.now();
@@ -100,7 +159,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     const tables = source.tables.map((t) => ({ schema: t.schema, name: t.name, qualified: t.qualified }));
     let backup;
     try {
-      backup = await step('Back up', () => createBackup({ store: options.store, source }), (b) => `${b.manifest.totalRecords} rows in ${b.manifest.tables.length} tables -> ${b.backupId}`);
+      backup = await step('Back up', () => createBackup({ store: options.store, source, purpose: 'drill' }), (b) => `${b.manifest.totalRecords} rows in ${b.manifest.tables.length} tables -> ${b.backupId}`);
     } finally {
       await source.close();
     }
@@ -136,8 +195,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     steps.push({ name: 'Compare contents', ms: 0, ok: !dataLost, detail: dataLost ? `${comparison.filter((c) => !c.identical).length} tables differ from before the disaster` : 'every table identical to before the disaster' });
     options.onStep?.(steps[steps.length - 1]!);
 
-    return {
-      ok: validation.valid && verify.ok && integrity.ok && !dataLost && recoveryTimeMs <= RTO_MS,
+    const rpo = options.rpoStore ? await rpoStatus(options.rpoStore, options.rpoHours ?? DEFAULT_RPO_HOURS) : null;
+    const report: DrillReport = {
+      ok: validation.valid && verify.ok && integrity.ok && !dataLost && recoveryTimeMs <= RTO_MS && (rpo?.met ?? true),
       database: describeDatabase(url).label,
       embedded: embedded !== undefined,
       backupId: backup.backupId,
@@ -150,7 +210,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       withinRto: recoveryTimeMs <= RTO_MS,
       dataLost,
       tables: comparison,
+      rpo,
+      startedAt,
+      reports: null,
     };
+    return { ...report, reports: await writeDrillReport(options.store, report) };
   } finally {
     await embedded?.stop();
   }

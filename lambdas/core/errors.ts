@@ -121,4 +121,10 @@ export function describeError(error: unknown): string {
 export class LockTimeoutError extends DrError {
   readonly exitCode = 3 as const;
   override readonly retryable = true;
+  /** The sessions that held the locks, where they could be seen (pid, application, user, state, times). */
+  readonly holders: readonly { readonly pid: number; readonly application: string | null; readonly user: string | null; readonly state: string | null; readonly transactionStart: string | null; readonly queryStart: string | null }[];
+  constructor(message: string, options?: { cause?: unknown; holders?: LockTimeoutError['holders'] }) {
+    super(message, options);
+    this.holders = options?.holders ?? [];
+  }
 }

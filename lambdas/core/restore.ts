@@ -15,11 +15,18 @@ import type { BackupStore } from './storage/store.js';
 import { readText } from './storage/store.js';
 import { countOrphans } from './integrity.js';
 import { readManifest } from './catalog.js';
+import { lockTables, type LockHolder } from './restore-locks.js';
+import { recordRestore } from './restore-record.js';
 import { HashingPassThrough } from './util/streams.js';
 import { requireValidBackup, validateBackup, type ParsedBackup } from './validate.js';
 
 export type RestoreProgress =
+  /** The pre-check passed: the manifest and every file's presence and size (checksums and rows are checked while loading). */
   | { readonly type: 'validated'; readonly backupId: string; readonly tables: number; readonly totalRecords: number }
+  /** Target-only columns the restore allows (nullable or with a default): they get their default. */
+  | { readonly type: 'schema-notes'; readonly notes: readonly string[] }
+  /** The table locks are not granted yet: who holds them (sent about every 5 s while waiting). */
+  | { readonly type: 'lock-wait'; readonly waitedMs: number; readonly holders: readonly LockHolder[] }
   | { readonly type: 'table-start'; readonly table: string; readonly expectedRecords: number }
   | { readonly type: 'table-progress'; readonly table: string; readonly records: number; readonly expectedRecords: number }
   | { readonly type: 'table-done'; readonly table: string; readonly records: number }
@@ -37,6 +44,11 @@ export interface RestoreOptions {
   readonly tables?: readonly string[];
   /** How long to wait for exclusive locks on the target tables. @default 60 s */
   readonly lockTimeoutMs?: number;
+  /**
+   * Where the backup was read from, as recorded in the target's restore log (iconic_dr.restores) so
+   * that `verify` without a backup compares with what was restored. @default the store's description
+   */
+  readonly location?: string;
   /**
    * `auto`: tables whose column types all have a binary encoder here are converted to binary COPY in
    * the client (fastest: the server parses nothing), other tables without composite columns to COPY
@@ -61,6 +73,10 @@ export interface RestoreResult {
   readonly durationMs: number;
   /** How user triggers were kept from firing: the replication role, or per-table DISABLE TRIGGER USER. */
   readonly triggerMode: 'session_replication_role' | 'disable_trigger';
+  /** Differences from the backup's shape that were allowed (target-only columns that get their default). */
+  readonly schemaNotes: readonly string[];
+  /** Whether the restore was recorded in the target's iconic_dr.restores (false: no privilege to create it). */
+  readonly recorded: boolean;
 }
 
 /** One v1 table file: where it is and what the manifest promises about it. */
@@ -105,9 +121,14 @@ function sameType(backupType: string, targetType: string, exact: boolean): boole
   return base(backupType) === base(targetType) || base(targetType).endsWith(`.${base(backupType)}`);
 }
 
-/** Compares the backup's shape with the target's and lists every difference. */
-function schemaDifferences(plans: readonly RestorePlan[], targets: ReadonlyMap<string, TableShape>, exactTypes: boolean): string[] {
+/**
+ * Compares the backup's shape with the target's: every difference that would lose or refuse data,
+ * and apart from them the target-only columns that may simply take their default (a newer migration
+ * added a nullable column or one with a default): those are allowed, with a note.
+ */
+function schemaDifferences(plans: readonly RestorePlan[], targets: ReadonlyMap<string, TableShape>, exactTypes: boolean): { differences: string[]; allowed: string[] } {
   const differences: string[] = [];
+  const allowed: string[] = [];
   for (const plan of plans) {
     const target = targets.get(plan.qualified);
     if (!target) {
@@ -124,10 +145,14 @@ function schemaDifferences(plans: readonly RestorePlan[], targets: ReadonlyMap<s
       else if (!sameType(column.type, there.type, exactTypes)) differences.push(`${plan.qualified}.${column.name}: type ${column.type} in the backup, ${there.type} in the target`);
     }
     const backupColumns = new Set(plan.source.columns.map((c) => c.name));
-    for (const column of target.columns) if (!backupColumns.has(column.name)) differences.push(`${plan.qualified}.${column.name}: column exists only in the target`);
+    for (const column of target.columns) {
+      if (backupColumns.has(column.name)) continue;
+      if (column.nullable || target.defaultedColumns.includes(column.name)) allowed.push(`${plan.qualified}.${column.name}: exists only in the target; restored rows get its ${target.defaultedColumns.includes(column.name) ? 'default' : 'default (NULL)'}`);
+      else differences.push(`${plan.qualified}.${column.name}: column exists only in the target, NOT NULL without a default`);
+    }
     for (const name of plan.source.generated) if (!target.generatedColumns.includes(name) && !targetColumns.has(name)) differences.push(`${plan.qualified}.${name}: generated column missing in the target`);
   }
-  return differences;
+  return { differences, allowed };
 }
 
 /** The INSERT that turns staged JSON lines into rows, casting text-encoded columns back to their type. */
@@ -283,12 +308,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   options.onProgress?.({ type: 'validated', backupId, tables: plans.length, totalRecords: plans.reduce((s, p) => s + p.expectedRecords, 0) });
 
   const target = describeDatabase(databaseUrl).label;
+  const lockTimeoutMs = Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000));
+  const location = options.location ?? store.description;
   const client = await connect(databaseUrl, 'iconic-dr restore');
   let current = '';
   try {
     for (const statement of EXACT_OUTPUT_SETTINGS) await client.query(statement);
     await client.query('BEGIN');
-    await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000))}`);
+    await client.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
     // Literals this restore builds (comments, sequence names) double quotes only, backslashes stay as they are.
     await client.query('SET LOCAL standard_conforming_strings = on');
 
@@ -305,12 +332,18 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     const schemas = [...new Set(plans.map((p) => p.schema))];
     const shapes = await describeTables(client, schemas, plans.map((p) => p.qualified));
     const byName = new Map(shapes.map((s) => [s.qualified, s]));
-    const differences = schemaDifferences(plans, byName, backup.format !== 'v1' || backup.manifest.source.driver === 'postgres');
-    if (differences.length) throw new SchemaDriftError(`The target's schema differs from backup ${backupId} (${differences.length} difference${differences.length === 1 ? '' : 's'}: ${differences.slice(0, 3).join('; ')}${differences.length > 3 ? '; …' : ''}); migrate the target to the backup's schema first`, differences);
+    const { differences, allowed } = schemaDifferences(plans, byName, backup.format !== 'v1' || backup.manifest.source.driver === 'postgres');
+    if (differences.length) {
+      throw new SchemaDriftError(
+        `The target's schema differs from backup ${backupId} in ${differences.length} way${differences.length === 1 ? '' : 's'} (${differences.join('; ')}); make the target's tables match the backup's (the same migrations) or restore into a database that has its schema; nothing was changed`,
+        differences,
+      );
+    }
+    if (allowed.length) options.onProgress?.({ type: 'schema-notes', notes: allowed });
     const targets = foreignKeyOrder(plans.map((p) => byName.get(p.qualified)!));
 
     const list = targets.map((t) => quoteQualified(t.schema, t.name)).join(', ');
-    await client.query(`LOCK TABLE ${list} IN ACCESS EXCLUSIVE MODE`);
+    await lockTables(client, databaseUrl, `LOCK TABLE ${list} IN ACCESS EXCLUSIVE MODE`, lockTimeoutMs, options.onProgress);
     try {
       await client.query(`TRUNCATE ${targets.some((t) => t.partitioned) ? '' : 'ONLY '}${list}`);
     } catch (error) {
@@ -424,9 +457,11 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
     options.onProgress?.({ type: 'verified', tables: targets.length });
 
-    await client.query('COMMIT');
     const ordered = plans.map((p) => restored.find((r) => r.table === p.qualified)!);
-    return { backupId, target, tables: ordered, totalRecords: ordered.reduce((s, r) => s + r.records, 0), durationMs: Date.now() - started, triggerMode };
+    const totalRecords = ordered.reduce((s, r) => s + r.records, 0);
+    const recorded = await recordRestore(client, { backupId, location, tables: ordered.map((r) => r.table), totalRecords });
+    await client.query('COMMIT');
+    return { backupId, target, tables: ordered, totalRecords, durationMs: Date.now() - started, triggerMode, schemaNotes: allowed, recorded };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     if (error instanceof DrError) throw error;

@@ -1,4 +1,4 @@
-import { listBackups, type BackupSummary } from './catalog.js';
+import { isGoodBackup, listBackups, type BackupSummary } from './catalog.js';
 import { UsageError } from './errors.js';
 import { backupIdToDate } from './format/ids.js';
 import type { BackupStore } from './storage/store.js';
@@ -17,20 +17,22 @@ function ageOf(b: BackupSummary): Date | undefined {
 
 /**
  * Deletes backups older than `keepDays` (the plan keeps 30 days locally; S3 uses its lifecycle rule).
- * The newest complete backup is always kept, however old, and so is any backup of unknown age.
+ * The newest complete backup is always kept, however old, and so is the newest one not flagged by
+ * the mass-deletion canary (so a run of suspect backups can never age out the last good one), and
+ * any backup of unknown age.
  * Incomplete backups older than a day are leftovers of interrupted runs and go too.
  */
 export async function pruneBackups(store: BackupStore, options: { keepDays: number; now?: Date; dryRun?: boolean }): Promise<PruneResult> {
   if (!Number.isFinite(options.keepDays) || options.keepDays < 1) throw new UsageError('--keep-days must be a whole number of days, at least 1');
   const now = options.now ?? new Date();
   const backups = await listBackups(store);
-  const newestComplete = backups.find((b) => b.complete)?.backupId;
+  const protectedIds = new Set([backups.find((b) => b.complete)?.backupId, backups.find((b) => b.complete && !b.suspect)?.backupId, backups.find((b) => isGoodBackup(b))?.backupId]);
   const deleted: string[] = [];
   const kept: string[] = [];
   for (const b of backups) {
     const date = ageOf(b);
     const limit = b.complete ? options.keepDays * DAY_MS : DAY_MS;
-    const expired = date !== undefined && now.getTime() - date.getTime() > limit && b.backupId !== newestComplete;
+    const expired = date !== undefined && now.getTime() - date.getTime() > limit && !protectedIds.has(b.backupId);
     if (!expired) {
       kept.push(b.backupId);
       continue;

@@ -1,5 +1,35 @@
+import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startTestPostgres } from './postgres-server.js';
+
+/** Cluster-wide roles the PostgREST helper creates (a Supabase project's); the run leaves none behind. */
+const SUPABASE_ROLES = ['authenticator', 'anon', 'service_role'];
+
+async function existingRoles(url: string): Promise<Set<string>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [SUPABASE_ROLES]);
+    return new Set(rows.map((r) => r.rolname));
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops the Supabase roles this run created (every test database, where they held grants, is gone by now). */
+async function dropCreatedRoles(url: string, before: ReadonlySet<string>): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const role of SUPABASE_ROLES) {
+      if (before.has(role)) continue;
+      await client.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+      await client.query(`DROP ROLE IF EXISTS ${role}`).catch((error: Error) => process.stderr.write(`could not drop test role ${role}: ${error.message}\n`));
+    }
+  } finally {
+    await client.end();
+  }
+}
 
 /**
  * Finds a Postgres for the whole run: TEST_DATABASE_URL or the local server when reachable, else an
@@ -7,8 +37,12 @@ import { startTestPostgres } from './postgres-server.js';
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const server = await startTestPostgres();
+  const rolesBefore = await existingRoles(server.url);
   project.provide('adminDatabaseUrl', server.url);
-  return async () => server.stop();
+  return async () => {
+    await dropCreatedRoles(server.url, rolesBefore).catch(() => undefined);
+    await server.stop();
+  };
 }
 
 declare module 'vitest' {

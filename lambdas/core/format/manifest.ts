@@ -80,6 +80,14 @@ export const sourceSchema = z.object({
   systemIdentifier: z.string().regex(/^\d+$/).optional(),
 });
 
+export const suspectSchema = z.object({
+  reason: z.string().min(1),
+  /** The good backup the counts were compared with. */
+  comparedWith: z.string().min(1),
+  /** The drop, in percent, that counted as suspect. */
+  thresholdPercent: z.number().positive().max(100),
+});
+
 export const manifestSchema = z
   .object({
     formatVersion: z.literal(FORMAT_VERSION),
@@ -98,6 +106,13 @@ export const manifestSchema = z
     tableDetails: z.record(z.string(), tableEntrySchema),
     sequences: z.array(sequenceSchema).default([]),
     compression: z.literal('gzip').default('gzip'),
+    /** `drill`: written by a drill (sample or disposable data); never resolved as `latest` for a restore. */
+    purpose: z.enum(['backup', 'drill']).default('backup'),
+    /**
+     * Set when rows fell sharply against the previous good backup of the same source (the
+     * mass-deletion canary): such a backup is kept but never picked as `latest` unless asked for.
+     */
+    suspect: suspectSchema.optional(),
   })
   .superRefine((m, ctx) => {
     const issue = (message: string) => ctx.addIssue({ code: 'custom', message });
@@ -135,6 +150,7 @@ export type ForeignKeyInfo = z.infer<typeof foreignKeySchema>;
 export type TableEntry = z.infer<typeof tableEntrySchema>;
 export type SequenceInfo = z.infer<typeof sequenceSchema>;
 export type SourceInfo = z.infer<typeof sourceSchema>;
+export type SuspectInfo = z.infer<typeof suspectSchema>;
 export type Manifest = z.infer<typeof manifestSchema>;
 
 /** The plan's original metadata.json, written by `scripts/backup/database-backup.ts`. */

@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { ConnectionError } from '../errors.js';
+import { ConnectionError, UsageError } from '../errors.js';
+import type { SourceInfo } from '../format/manifest.js';
 
 // bigint and numeric never pass through JS numbers: the engine moves rows as JSON text, and the few
 // values it reads itself (counts, sequence positions) are parsed explicitly.
@@ -15,6 +16,64 @@ export function describeDatabase(url: string): { host: string; database: string;
   } catch {
     return { host: 'unknown', database: 'unknown', label: 'the database (unparsable URL)' };
   }
+}
+
+const ENCODE_HINT = 'percent-encode special characters in the user name and password (@ as %40, # as %23, / as %2F, ? as %3F, : as %3A)';
+
+/**
+ * Checks a database URL before anything connects with it. A password with an unescaped `@ # / ?`
+ * parses as a different host (`p@ss#word` became host `ss`), so such URLs are refused as a usage
+ * error. The message never repeats the URL: it may hold a password.
+ */
+export function checkDatabaseUrl(url: string): string {
+  if (!/^postgres(ql)?:\/\//i.test(url)) throw new UsageError('The database URL must start with postgres:// or postgresql://');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`The database URL cannot be parsed; ${ENCODE_HINT}`);
+  }
+  // '@' outside the user info, or a fragment, only happen when the password was not encoded.
+  if (parsed.hash || `${parsed.pathname}${parsed.search}`.includes('@')) throw new UsageError(`The database URL's password (or user name) holds an unescaped character; ${ENCODE_HINT}`);
+  try {
+    decodeURIComponent(parsed.password);
+    decodeURIComponent(parsed.username);
+  } catch {
+    throw new UsageError(`The database URL's password (or user name) has a broken %-escape; ${ENCODE_HINT}`);
+  }
+  return url;
+}
+
+/**
+ * What identifies the database a client is connected to, for manifests and for telling two databases
+ * apart: host, port, name, server version, and the cluster's system identifier where the role may
+ * read it (pg_control_system() is limited to superusers and pg_monitor by default). Call it outside a
+ * transaction: a refused pg_control_system() would abort one.
+ */
+export async function databaseIdentity(client: pg.Client, url: string): Promise<Omit<SourceInfo, 'driver'>> {
+  const { host, database } = describeDatabase(url);
+  let port: number | undefined;
+  try {
+    port = Number(new URL(url).port || 5432);
+  } catch {
+    port = undefined;
+  }
+  const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+  let systemIdentifier: string | undefined;
+  try {
+    const { rows: control } = await client.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()');
+    systemIdentifier = control[0]?.id;
+  } catch {
+    systemIdentifier = undefined;
+  }
+  return { host: host.replace(/:\d+$/, ''), ...(port && Number.isFinite(port) ? { port } : {}), database, serverVersion: rows[0]?.server_version ?? 'unknown', ...(systemIdentifier ? { systemIdentifier } : {}) };
+}
+
+/** Same database: the same cluster (system identifier) and name, or, without identifiers, the same host, port and name. */
+export function sameDatabase(a: Omit<SourceInfo, 'driver'>, b: Omit<SourceInfo, 'driver'>): boolean {
+  if (a.database !== b.database) return false;
+  if (a.systemIdentifier && b.systemIdentifier) return a.systemIdentifier === b.systemIdentifier;
+  return a.host === b.host && (a.port ?? 5432) === (b.port ?? 5432);
 }
 
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', '57P03', '53300']);

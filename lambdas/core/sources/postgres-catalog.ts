@@ -11,6 +11,8 @@ export interface TableShape {
   /** Stored columns in attribute order; generated columns are apart. */
   readonly columns: ColumnInfo[];
   readonly generatedColumns: string[];
+  /** Stored columns that fill themselves when a row leaves them out: a DEFAULT or an identity. */
+  readonly defaultedColumns: string[];
   readonly primaryKey: string[];
   readonly foreignKeys: ForeignKeyInfo[];
   /** Partitioned parents hold no rows of their own: read them without ONLY. */
@@ -67,9 +69,9 @@ export async function describeTables(client: pg.Client, schemas: readonly string
   if (selected.length === 0) return [];
   const oids = selected.map((t) => t.oid);
 
-  const { rows: columns } = await client.query<{ relid: number; name: string; type: string; typid: number; notnull: boolean; generated: string; identity: string }>(
+  const { rows: columns } = await client.query<{ relid: number; name: string; type: string; typid: number; notnull: boolean; generated: string; identity: string; hasdef: boolean }>(
     `SELECT a.attrelid::int AS relid, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::int AS typid,
-            a.attnotnull AS notnull, a.attgenerated::text AS generated, a.attidentity::text AS identity
+            a.attnotnull AS notnull, a.attgenerated::text AS generated, a.attidentity::text AS identity, a.atthasdef AS hasdef
      FROM pg_attribute a WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
      ORDER BY a.attrelid, a.attnum`,
     [oids],
@@ -107,6 +109,7 @@ export async function describeTables(client: pg.Client, schemas: readonly string
           ...(c.identity === 'a' || c.identity === 'd' ? { identity: c.identity as 'a' | 'd' } : {}),
         })),
       generatedColumns: own.filter((c) => c.generated !== '').map((c) => c.name),
+      defaultedColumns: own.filter((c) => c.generated === '' && (c.hasdef || c.identity !== '')).map((c) => c.name),
       primaryKey: pk?.columns ?? [],
       foreignKeys: cons
         .filter((c) => c.kind === 'f')

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { LockTimeoutError, PrivilegeError, UsageError } from '../errors.js';
 import type { SequenceInfo } from '../format/manifest.js';
-import { connect, describeDatabase, pgCode, quoteIdent, quoteQualified } from './connection.js';
+import { connect, databaseIdentity, pgCode, quoteIdent, quoteQualified } from './connection.js';
 import { describeTables, ownedSequences, type TableShape } from './postgres-catalog.js';
 import type { SourceSession } from './source.js';
 import { CopyOutStream } from './copy-out.js';
@@ -61,6 +61,7 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
   const coordinator = await connect(options.databaseUrl, 'iconic-dr backup');
   const clients: pg.Client[] = [coordinator];
   try {
+    const identity = await databaseIdentity(coordinator, options.databaseUrl);
     await beginSnapshot(coordinator);
     const tables = await describeTables(coordinator, schemas, options.tables);
     if (options.tables?.length) {
@@ -86,7 +87,6 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
       const row = rows[0];
       if (row) sequences.push({ schema: seq.schema, name: seq.name, table: seq.table, column: seq.column, lastValue: row.last_value, isCalled: row.is_called });
     }
-    const { rows: versionRows } = await coordinator.query<{ server_version: string }>('SHOW server_version');
 
     if (jobs > 1) {
       const { rows } = await coordinator.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
@@ -99,9 +99,8 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
       }
     }
 
-    const { host, database } = describeDatabase(options.databaseUrl);
     return {
-      info: { driver: 'postgres', host, database, serverVersion: versionRows[0]?.server_version ?? 'unknown' },
+      info: { driver: 'postgres', ...identity },
       consistency: 'snapshot',
       workers: clients.length,
       tables,

@@ -368,7 +368,7 @@ export function shapeFromDefinition(schema: string, name: string, definition: Op
       foreignKeys.push({ name: `${name}_${n}_fkey`, columns: [n], references: qualifiedTableName(schema, match[1]!), referencedColumns: [match[2]!], deferrable: false });
     }
   }
-  return { oid: 0, schema, name, qualified, columns, generatedColumns: [...generated], primaryKey, foreignKeys, partitioned: false, estimatedRows: 0, estimatedBytes: 0 };
+  return { oid: 0, schema, name, qualified, columns, generatedColumns: [...generated], defaultedColumns: [], primaryKey, foreignKeys, partitioned: false, estimatedRows: 0, estimatedBytes: 0 };
 }
 
 // ---------------------------------------------------------------------------------------------------

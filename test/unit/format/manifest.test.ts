@@ -15,6 +15,7 @@ function manifest(): Manifest {
     totalBytes: 40,
     success: true,
     consistency: 'snapshot',
+    purpose: 'backup',
     source: { driver: 'postgres', host: 'db:5432', database: 'shop', serverVersion: '15.4' },
     tableDetails: {
       products: {
