@@ -39,7 +39,7 @@ export async function checkHealth(databaseUrl: string): Promise<HealthReport> {
               current_setting('max_connections')::int AS max,
               extract(epoch FROM now() - pg_postmaster_start_time())::int AS uptime,
               (SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%') AS tables,
+                WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'iconic_dr') AND n.nspname NOT LIKE 'pg_toast%') AS tables,
               (SELECT count(*)::int FROM pg_stat_activity WHERE xact_start < now() - interval '5 minutes' AND pid <> pg_backend_pid()) AS long`,
     );
     const r = rows[0]!;
