@@ -25,6 +25,7 @@ import { verifyCounts } from '../../lambdas/core/verify.js';
 import { defaultJobs, loadEnv, splitList } from './config.js';
 import { databaseUrl, locationFor, resolveBackup, storeFor, storeForReading, storeOptions } from './context.js';
 import { appendRunLog } from './run-log.js';
+import { mediaCommand } from './media.js';
 import { FAIL, OK, Output, formatBytes, formatCount, formatDate, formatDuration, table } from './output.js';
 
 function positiveInt(name: string, max = 1_000_000) {
@@ -493,6 +494,8 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       if (!report.ok) process.exitCode = 1;
     });
 
+  program.addCommand(mediaCommand());
+
   return program;
 }
 
@@ -523,8 +526,11 @@ function wantsJson(argv: readonly string[]): boolean {
 export async function main(argv: readonly string[]): Promise<number> {
   const json = wantsJson(argv);
   const program = buildProgram();
-  program.exitOverride();
-  for (const command of program.commands) command.exitOverride();
+  const override = (command: Command): void => {
+    command.exitOverride();
+    for (const sub of command.commands) override(sub);
+  };
+  override(program);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -1,0 +1,215 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, ListBucketsCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { StorageError } from '../errors.js';
+import type { BackupStore } from '../storage/store.js';
+import { HashingPassThrough, runPool } from '../util/streams.js';
+import { listSnapshots, readObjects } from './catalog.js';
+import { LEASES_PREFIX, MEDIA_FORMAT_VERSION, contentKey, describeObject, objectId, objectsKey, snapshotIdFor, snapshotKey, type BucketSettings, type MediaObject, type MediaSnapshot } from './snapshot.js';
+
+export interface MediaSyncOptions {
+  /** Supabase Storage, spoken to as S3 (storage-client.ts). */
+  readonly client: S3Client;
+  /** The endpoint's description for the snapshot (never credentials). */
+  readonly source: string;
+  /** Where snapshots and contents go: the backup location. */
+  readonly vault: BackupStore;
+  /** @default every bucket the endpoint lists */
+  readonly buckets?: readonly string[];
+  /** Settings S3 cannot express, from `storage.buckets` when a database was given. */
+  readonly bucketSettings?: readonly BucketSettings[];
+  /** Objects copied at once. @default 4 */
+  readonly concurrency?: number;
+  readonly now?: Date;
+  readonly onProgress?: (event: { type: 'listed'; objects: number; toCopy: number } | { type: 'copied'; object: string; bytes: number } | { type: 'problem'; problem: string }) => void;
+}
+
+export interface MediaSyncResult {
+  readonly snapshot: MediaSnapshot;
+  /** Requests to Storage, by kind: an unchanged hour costs only the listings. */
+  readonly requests: { readonly list: number; readonly get: number };
+}
+
+interface Listed {
+  readonly bucket: string;
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly lastModified: string;
+}
+
+function sdkName(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? (error as { name?: string }).name : undefined;
+}
+
+function storageFailure(what: string, error: unknown): StorageError {
+  const name = sdkName(error);
+  const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  const retryable = status === undefined || status >= 500 || status === 429;
+  return new StorageError(`Supabase Storage: cannot ${what} (${name ?? 'error'}${status ? ` ${status}` : ''}: ${(error as Error)?.message?.split('\n')[0] ?? ''}); check STORAGE_S3_* and the keys' access`, { cause: error, retryable });
+}
+
+/**
+ * What the vault last saw of each bucket: the newest complete snapshot that covered it (a sync of
+ * some buckets only must not make the next full sync copy the others again).
+ */
+async function previousState(vault: BackupStore, buckets: readonly string[]): Promise<Map<string, MediaObject>> {
+  const previous = new Map<string, MediaObject>();
+  const pending = new Set(buckets);
+  for (const summary of await listSnapshots(vault)) {
+    if (!pending.size) break;
+    const covered = summary.snapshot?.buckets.map((b) => b.name).filter((b) => pending.has(b)) ?? [];
+    if (!covered.length) continue;
+    for (const o of await readObjects(vault, summary.snapshot!)) if (covered.includes(o.bucket)) previous.set(objectId(o), o);
+    for (const b of covered) pending.delete(b);
+  }
+  return previous;
+}
+
+/**
+ * One incremental sync of Supabase Storage into the vault: list every bucket, copy only objects whose
+ * key, size, ETag or last-modified time changed since the previous snapshot (unchanged ones cost no
+ * request at all), store each new content once under its SHA-256, and write the snapshot last. An
+ * object that changes or vanishes while it is read is reported, not fatal. Memory stays flat in
+ * object size (objects pass through a temporary file while their hash is computed).
+ */
+export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncResult> {
+  const clockStart = Date.now();
+  const startedAt = options.now ?? new Date(clockStart);
+  const snapshotId = snapshotIdFor(startedAt);
+  const { client, vault } = options;
+  const requests = { list: 0, get: 0 };
+  const lease = `${LEASES_PREFIX}${snapshotId}`;
+  await vault.createObject(lease, startedAt.toISOString());
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'iconic-dr-media-'));
+  try {
+    let buckets: string[];
+    try {
+      requests.list++;
+      buckets = options.buckets?.length ? [...options.buckets] : ((await client.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name!).filter(Boolean).sort();
+    } catch (error) {
+      throw storageFailure('list the buckets', error);
+    }
+
+    const previous = await previousState(vault, buckets);
+    const listed: Listed[] = [];
+    for (const bucket of buckets) {
+      try {
+        for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket })) {
+          requests.list++;
+          for (const o of page.Contents ?? []) listed.push({ bucket, key: o.Key!, size: o.Size ?? 0, etag: o.ETag ?? '', lastModified: o.LastModified?.toISOString() ?? '' });
+        }
+      } catch (error) {
+        throw storageFailure(`list bucket ${bucket}`, error);
+      }
+    }
+
+    const unchanged = (l: Listed, p: MediaObject | undefined) => p !== undefined && p.size === l.size && p.etag === l.etag && p.lastModified === l.lastModified;
+    const toCopy = listed.filter((l) => !unchanged(l, previous.get(objectId(l))));
+    options.onProgress?.({ type: 'listed', objects: listed.length, toCopy: toCopy.length });
+
+    const copied = new Map<string, MediaObject>();
+    const problems: string[] = [];
+    let bytesRead = 0;
+    let contentsStored = 0;
+    const report = (problem: string) => {
+      problems.push(problem);
+      options.onProgress?.({ type: 'problem', problem });
+    };
+    await runPool(toCopy, Math.max(1, options.concurrency ?? 4), async (item) => {
+      let response;
+      try {
+        requests.get++;
+        response = await client.send(new GetObjectCommand({ Bucket: item.bucket, Key: item.key }));
+      } catch (error) {
+        if (sdkName(error) === 'NoSuchKey' || sdkName(error) === 'NotFound') {
+          report(`${describeObject(item)}: vanished while the sync ran; not in this snapshot`);
+          return;
+        }
+        throw storageFailure(`read ${describeObject(item)}`, error);
+      }
+      const file = path.join(scratch, randomUUID());
+      const hasher = new HashingPassThrough();
+      try {
+        await pipeline(response.Body as Readable, hasher, createWriteStream(file));
+      } catch (error) {
+        await rm(file, { force: true });
+        throw storageFailure(`read ${describeObject(item)}`, error);
+      }
+      bytesRead += hasher.bytes;
+      try {
+        const key = contentKey(hasher.sha256);
+        if (!(await vault.statObject(key))) {
+          await vault.writeObject(key, createReadStream(file));
+          contentsStored++;
+        }
+      } finally {
+        await rm(file, { force: true });
+      }
+      // What was read is what the snapshot records; a change between the listing and the read is said.
+      if ((response.ETag && response.ETag !== item.etag) || hasher.bytes !== item.size) report(`${describeObject(item)}: changed while the sync ran; the snapshot has the content read`);
+      copied.set(objectId(item), {
+        bucket: item.bucket,
+        key: item.key,
+        size: hasher.bytes,
+        sha256: hasher.sha256,
+        etag: response.ETag && response.ETag !== item.etag ? response.ETag : item.etag,
+        lastModified: item.lastModified,
+        ...(response.ContentType ? { contentType: response.ContentType } : {}),
+        ...(response.CacheControl ? { cacheControl: response.CacheControl } : {}),
+        metadata: response.Metadata ?? {},
+      });
+      options.onProgress?.({ type: 'copied', object: describeObject(item), bytes: hasher.bytes });
+    });
+
+    const objects: MediaObject[] = [];
+    let added = 0;
+    let changed = 0;
+    for (const l of listed) {
+      const id = objectId(l);
+      const entry = copied.get(id) ?? (unchanged(l, previous.get(id)) ? previous.get(id) : undefined);
+      if (!entry) continue;
+      objects.push(entry);
+      if (!previous.has(id)) added++;
+      else if (copied.has(id)) changed++;
+    }
+    const synced = new Set(buckets);
+    const present = new Set(listed.map(objectId));
+    const deleted = [...previous.values()].filter((p) => synced.has(p.bucket) && !present.has(objectId(p))).length;
+
+    const objectsText = JSON.stringify(objects);
+    await vault.createObject(objectsKey(snapshotId), objectsText);
+    const settings = new Map((options.bucketSettings ?? []).map((b) => [b.name, b]));
+    const completedAt = new Date(startedAt.getTime() + (Date.now() - clockStart));
+    const snapshot: MediaSnapshot = {
+      formatVersion: MEDIA_FORMAT_VERSION,
+      snapshotId,
+      startedAt: startedAt.toISOString(),
+      completedAt: completedAt.toISOString(),
+      source: options.source,
+      objectsFile: { key: objectsKey(snapshotId), sha256: createHash('sha256').update(objectsText).digest('hex'), bytes: Buffer.byteLength(objectsText) },
+      buckets: buckets.map((name) => settings.get(name) ?? { name }),
+      stats: {
+        objects: objects.length,
+        bytes: objects.reduce((s, o) => s + o.size, 0),
+        new: added,
+        changed,
+        deleted,
+        unchanged: objects.length - added - changed,
+        bytesRead,
+        contentsStored,
+      },
+      problems,
+    };
+    await vault.createObject(snapshotKey(snapshotId), `${JSON.stringify(snapshot, null, 2)}\n`);
+    return { snapshot, requests };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+    await vault.deletePrefix(lease).catch(() => undefined);
+  }
+}
