@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createBackup } from '../../lambdas/core/backup.js';
 import { listBackups, readManifest } from '../../lambdas/core/catalog.js';
+import { listSnapshots } from '../../lambdas/core/media/catalog.js';
 import { copyBackup } from '../../lambdas/core/download.js';
 import { runDrill } from '../../lambdas/core/drill.js';
 import { ConfirmationRequiredError, DrError, InvalidBackupError, LockTimeoutError, SchemaDriftError, UsageError, describeError } from '../../lambdas/core/errors.js';
@@ -53,6 +54,13 @@ const DEFAULT_DRILL_LOCATION = './drills';
 
 const jsonOption = () => new Option('--json', 'print one JSON document on stdout instead of text (errors too: {"error": {code, message, exitCode}})');
 const rpoOption = () => new Option('--rpo-hours <hours>', 'recovery point objective the newest good backup is judged against').argParser(positiveNumber).default(DEFAULT_RPO_HOURS);
+function isoTime(value: string): Date {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError('must be a time in ISO 8601, e.g. 2026-11-30T13:00:00Z');
+  return date;
+}
+
+const atOption = () => new Option('--at <time>', 'with `latest`: the newest good backup completed at or before this time (ISO 8601); `media restore --at` picks the media of the same point').argParser(isoTime);
 const allowSuspectOption = () => new Option('--allow-suspect', 'let `latest` pick a backup the mass-deletion canary flagged as suspect');
 
 /** `3 h ago`, `2 d ago`: how old a backup is, for prompts and lists. */
@@ -202,7 +210,13 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const out = new Output(Boolean(opts.json));
       const store = await storeForReading(opts.from);
       const backups = await listBackups(store);
-      out.result(backups.map((b) => ({ ...b, location: store.description })));
+      const snapshots = (await listSnapshots(store)).filter((s) => s.complete).map((s) => s.snapshot!);
+      // One recovery point: the media snapshot completed closest before the backup completed.
+      const mediaFor = (b: (typeof backups)[number]) => {
+        const done = b.completedAt ?? b.timestamp;
+        return done ? snapshots.find((m) => new Date(m.completedAt) <= new Date(done))?.snapshotId : undefined;
+      };
+      out.result(backups.map((b) => ({ ...b, location: store.description, mediaSnapshot: mediaFor(b) ?? null })));
       if (backups.length === 0) {
         out.line(`No backups in ${store.description}`);
         return;
@@ -215,8 +229,8 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const flags = (b: (typeof backups)[number]) => [b.purpose === 'drill' ? 'drill' : '', b.suspect ? 'SUSPECT' : '', b.consistency === 'per-table' ? 'per-table' : ''].filter(Boolean).join(',') || '-';
       out.line(
         table(
-          ['Backup ID', 'Size', 'Records', 'Date', 'Source', 'Flags', 'Status'],
-          backups.map((b) => [b.backupId, formatBytes(b.totalBytes), b.totalRecords === undefined ? '-' : formatCount(b.totalRecords), formatDate(b.timestamp), b.source ? describeSource(b.source) : '-', flags(b), status(b)]),
+          ['Backup ID', 'Size', 'Records', 'Date', 'Source', 'Flags', ...(snapshots.length ? ['Media'] : []), 'Status'],
+          backups.map((b) => [b.backupId, formatBytes(b.totalBytes), b.totalRecords === undefined ? '-' : formatCount(b.totalRecords), formatDate(b.timestamp), b.source ? describeSource(b.source) : '-', flags(b), ...(snapshots.length ? [mediaFor(b) ?? '-'] : []), status(b)]),
           [1, 2],
         ),
       );
@@ -281,6 +295,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .option('--from <location>', 'backup location (default: $BACKUP_LOCATION or ./backups)')
     .option('--tables <names>', 'comma-separated tables to restore (default: all in the backup)')
     .option('--lock-wait <seconds>', 'how long to wait for the tables\' locks (who holds them is shown while waiting)', positiveNumber, 60)
+    .addOption(atOption())
     .addOption(allowSuspectOption())
     .option('-y, --yes', 'do not ask for confirmation (also SKIP_RESTORE_CONFIRMATION=true)')
     .addOption(jsonOption())
@@ -289,7 +304,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const url = databaseUrl(opts.db);
       const target = describeDatabase(url).label;
       if (!opts.yes && !loadEnv().SKIP_RESTORE_CONFIRMATION && !process.stdin.isTTY) await confirmRestore('', target, false);
-      const { store, backupId, foundIn } = await resolveBackup(ref, opts.from, { allowSuspect: Boolean(opts.allowSuspect) });
+      const { store, backupId, foundIn } = await resolveBackup(ref, opts.from, { allowSuspect: Boolean(opts.allowSuspect), ...(opts.at ? { at: opts.at } : {}) });
       if (foundIn) out.note(`Using backup ${backupId}, the one backup in ${foundIn}`);
       const details = await describeRestore(store, backupId, target);
       await confirmRestore(details, target, opts.yes);

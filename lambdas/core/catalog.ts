@@ -40,6 +40,8 @@ export interface BackupSummary {
 export interface PickOptions {
   /** Let a backup flagged by the mass-deletion canary be `latest`. @default false */
   readonly allowSuspect?: boolean;
+  /** `latest` as of this time: the newest good backup completed at or before it (one recovery point with media). */
+  readonly at?: Date;
 }
 
 /** Reads and parses a backup's metadata.json; fails when it is missing or unreadable. */
@@ -109,7 +111,9 @@ export async function listBackups(store: BackupStore): Promise<BackupSummary[]> 
 
 /** A backup a restore may pick by itself: complete, not a drill's, and not flagged by the canary unless allowed. */
 export function isGoodBackup(b: BackupSummary, options: PickOptions = {}): boolean {
-  return b.complete && b.purpose === 'backup' && (options.allowSuspect === true || b.suspect === undefined);
+  const done = b.completedAt ?? b.timestamp;
+  const inTime = !options.at || (done !== undefined && new Date(done) <= options.at);
+  return b.complete && b.purpose === 'backup' && (options.allowSuspect === true || b.suspect === undefined) && inTime;
 }
 
 /** The newest good backup (see isGoodBackup), or undefined. */
@@ -137,6 +141,7 @@ export async function resolveBackupId(store: BackupStore, ref: string, options: 
     const backups = await listBackups(store);
     const latest = backups.find((b) => isGoodBackup(b, options));
     if (latest) return latest.backupId;
+    if (options.at && backups.some((b) => isGoodBackup(b, { ...options, at: undefined }))) throw new BackupNotFoundError(`No good backup in ${store.description} completed at or before ${options.at.toISOString()}`);
     const suspect = backups.find((b) => isGoodBackup(b, { allowSuspect: true }));
     if (suspect) throw new BackupNotFoundError(`The newest complete backup in ${store.description}, ${suspect.backupId}, is suspect (${suspect.suspect?.reason}) and there is no good one after it; name a backup, or allow suspect ones (--allow-suspect)`);
     if (backups.some((b) => b.complete)) throw new BackupNotFoundError(`${store.description} holds only drill backups; name one, or point at the real backups (--from or BACKUP_LOCATION)`);

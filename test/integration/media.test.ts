@@ -10,6 +10,9 @@ import { OBJECTS_PREFIX } from '../../lambdas/core/media/snapshot.js';
 import { syncMedia } from '../../lambdas/core/media/sync.js';
 import { FileStore } from '../../lambdas/core/storage/file-store.js';
 import { runCli } from '../helpers/cli.js';
+import { createTestDatabase } from '../helpers/database.js';
+import { createShop } from '../../lambdas/core/sample/shop.js';
+import { connect } from '../../lambdas/core/sources/connection.js';
 import { S3RVER_CREDENTIALS, S3RVER_REGION, s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
 
 /**
@@ -167,6 +170,29 @@ describe('media: Supabase Storage snapshots (S3 server playing Storage)', () => 
     expect((await store.listObjects(OBJECTS_PREFIX)).length).toBe(contentsBefore - 1);
     expect((await listSnapshots(store)).map((s) => s.snapshotId)).toEqual([recent.snapshot.snapshotId]);
     expect((await verifyMedia(client, store, recent.snapshot, ['avatars'])).ok).toBe(true);
+  });
+
+  it('names one recovery point: list pairs each database backup with the media snapshot before it, and restore --at picks by time', async () => {
+    const db = await createTestDatabase('media_point');
+    try {
+      const c = await connect(db.url);
+      await createShop(c, 0.001);
+      await c.end();
+      const newestSnapshot = (await listSnapshots(new FileStore(vault))).find((s) => s.complete)!.snapshotId;
+      const backup = await runCli(['backup', '--db', db.url], env);
+      expect(backup.code, backup.stderr).toBe(0);
+      const listed = JSON.parse((await runCli(['list', '--json'], env)).stdout) as { backupId: string; mediaSnapshot: string | null }[];
+      expect(listed).toEqual([expect.objectContaining({ backupId: backup.stdout.trim(), mediaSnapshot: newestSnapshot })]);
+      expect((await runCli(['list'], env)).stdout).toMatch(/Media\s+Status/);
+      const before = await runCli(['restore', 'latest', '--at', '2000-01-01T00:00:00Z', '--db', db.url, '--yes'], env);
+      expect(before.code).toBe(2);
+      expect(before.stderr).toContain('completed at or before 2000-01-01T00:00:00.000Z');
+      const now = await runCli(['restore', 'latest', '--at', new Date().toISOString(), '--db', db.url, '--yes'], env);
+      expect(now.code, now.stderr).toBe(0);
+      expect(now.stdout).toContain(`Restoring backup from ${backup.stdout.trim()}`);
+    } finally {
+      await db.drop();
+    }
   });
 
   it('works with the vault on S3 too', async () => {
