@@ -105,7 +105,13 @@ async function openSource(opts: { db?: string; schema?: string; tables?: string;
     const listed = tables?.length === 1 && tables[0] === '*' ? undefined : (tables ?? [...SHOP_TABLES]);
     return openSupabaseSource({ url: supabaseUrl, serviceRoleKey: supabaseKey, ...(listed ? { tables: listed } : {}), ...(schemas ? { schemas } : {}) });
   }
-  return openPostgresSource({ databaseUrl: databaseUrl(opts.db), ...(schemas ? { schemas } : {}), ...(tables ? { tables } : {}), jobs: opts.jobs ?? defaultJobs() });
+  return openPostgresSource({
+    databaseUrl: databaseUrl(opts.db),
+    ...(schemas ? { schemas } : {}),
+    ...(tables ? { tables } : {}),
+    jobs: opts.jobs ?? defaultJobs(),
+    onSchemaError: (error) => process.stderr.write(`! The schema could not be read (${describeError(error)}); this backup restores only into databases that have the tables\n`),
+  });
 }
 
 function describeRecord(r: RestoreRecord): string {
@@ -291,10 +297,12 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .command('restore')
     .description('restore a backup into a database in one all-or-nothing transaction: sizes checked first, every file\'s SHA-256 and row count while it loads, counts and foreign keys before commit')
     .argument('<backup>', 'backup id, "latest", the path/URL of one backup, or a folder holding one backup')
-    .option('--db <url>', 'target database (default: $DATABASE_URL); its tables must exist')
+    .option('--db <url>', 'target database (default: $DATABASE_URL); without the backup\'s tables, they are created from the backup\'s schema')
     .option('--from <location>', 'backup location (default: $BACKUP_LOCATION or ./backups)')
     .option('--tables <names>', 'comma-separated tables to restore (default: all in the backup)')
     .option('--lock-wait <seconds>', 'how long to wait for the tables\' locks (who holds them is shown while waiting)', positiveNumber, 60)
+    .option('--schema-only', 'create the backup\'s schema in a database without its tables, and load no rows')
+    .option('--no-create', 'refuse a target without the backup\'s tables instead of creating them')
     .addOption(atOption())
     .addOption(allowSuspectOption())
     .option('-y, --yes', 'do not ask for confirmation (also SKIP_RESTORE_CONFIRMATION=true)')
@@ -320,10 +328,14 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
           backupId,
           databaseUrl: url,
           lockTimeoutMs: Math.round(opts.lockWait * 1000),
+          createSchema: opts.create !== false,
+          schemaOnly: Boolean(opts.schemaOnly),
           ...(tables ? { tables } : {}),
           onProgress: (event) => {
             if (event.type === 'validated') out.line(`${OK} Backup checked: ${event.tables} tables, ${formatCount(event.totalRecords)} records (manifest and file sizes; checksums and row counts are verified while loading)`);
             else if (event.type === 'schema-notes') for (const n of event.notes) out.warn(`! ${n}`);
+            else if (event.type === 'schema-created') out.line(`${OK} Created the backup's schema in the empty target (${event.statements} statements: types, functions, sequences, tables, views)`);
+            else if (event.type === 'schema-completed') out.line(`${OK} Added constraints, indexes, triggers, policies, grants and owners (${event.statements} statements)`);
             else if (event.type === 'lock-wait') {
               lockWaits.push({ waitedMs: event.waitedMs, holders: event.holders });
               out.warn(`… waiting ${formatDuration(event.waitedMs)} for the tables' locks${event.holders.length ? `, held by ${event.holders.map(describeHolder).join('; ')}` : ''}`);

@@ -8,6 +8,8 @@ import type { SourceSession } from './sources/source.js';
 import { sameDatabase } from './sources/connection.js';
 import { listBackups } from './catalog.js';
 import { formatCount } from './util/format.js';
+import { createHash } from 'node:crypto';
+import { SCHEMA_JSON_FILE, SCHEMA_SQL_FILE, schemaSql, type SchemaScript } from './schema/capture.js';
 import type { BackupStore } from './storage/store.js';
 import { HashingPassThrough, LineCounter, runPool } from './util/streams.js';
 
@@ -82,6 +84,16 @@ async function exportTable(options: BackupOptions, backupId: string, table: Tabl
   };
 }
 
+/** Writes the schema as `schema.json` (what restore applies) and `schema.sql` (for people), each checksummed. */
+async function writeSchemaFiles(store: BackupStore, backupId: string, script: SchemaScript): Promise<NonNullable<Manifest['schema']>> {
+  const write = async (key: string, text: string) => {
+    const body = Buffer.from(text, 'utf8');
+    await store.createObject(`${backupId}/${key}`, body);
+    return { key, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+  };
+  return { json: await write(SCHEMA_JSON_FILE, `${JSON.stringify(script, null, 2)}\n`), sql: await write(SCHEMA_SQL_FILE, schemaSql(script, backupId)) };
+}
+
 function percentDrop(before: number, after: number): number {
   return before > 0 ? ((before - after) / before) * 100 : 0;
 }
@@ -127,6 +139,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       entries.set(table.qualified, await exportTable(options, backupId, table, slot));
     });
 
+    const schema = source.schema ? await writeSchemaFiles(store, backupId, source.schema) : undefined;
     const tables = source.tables.map((t) => t.qualified);
     const tableDetails = Object.fromEntries(tables.map((t) => [t, entries.get(t)!]));
     const completedAt = new Date();
@@ -147,6 +160,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       sequences: [...source.sequences],
       compression: 'gzip',
       purpose: options.purpose ?? 'backup',
+      ...(schema ? { schema } : {}),
     };
     const suspect = await massDeletionCanary(store, manifest, options.suspectDropPercent ?? DEFAULT_SUSPECT_DROP_PERCENT);
     if (suspect) manifest.suspect = suspect;

@@ -2,6 +2,7 @@ import { BackupNotFoundError, InvalidBackupError, UsageError } from './errors.js
 import { backupIdToDate, isBackupId } from './format/ids.js';
 import { MANIFEST_FILE, legacyTableFileKey, parseManifest, type ParsedManifest, type SourceInfo, type SuspectInfo } from './format/manifest.js';
 import type { BackupStore } from './storage/store.js';
+import { schemaFiles } from './schema/files.js';
 import { readText } from './storage/store.js';
 
 /**
@@ -60,7 +61,7 @@ export async function readManifest(store: BackupStore, backupId: string): Promis
 /** The files a manifest names, with their sizes where the format records them. */
 function expectedFiles(parsed: ParsedManifest): { key: string; bytes?: number }[] {
   if (parsed.format === 'legacy') return parsed.manifest.tables.map((t) => ({ key: legacyTableFileKey(t) }));
-  return parsed.manifest.tables.flatMap((t) => parsed.manifest.tableDetails[t]!.files.map((f) => ({ key: f.key, bytes: f.bytes })));
+  return [...parsed.manifest.tables.flatMap((t) => parsed.manifest.tableDetails[t]!.files.map((f) => ({ key: f.key, bytes: f.bytes }))), ...schemaFiles(parsed.manifest)];
 }
 
 /** Every backup folder in the store, newest first, each with what the listing and its manifest prove. */

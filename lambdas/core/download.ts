@@ -1,5 +1,6 @@
 import { pipeline } from 'node:stream';
 import { readManifest } from './catalog.js';
+import { schemaFiles } from './schema/files.js';
 import { InvalidBackupError } from './errors.js';
 import { MANIFEST_FILE, legacyTableFileKey } from './format/manifest.js';
 import type { BackupStore } from './storage/store.js';
@@ -21,7 +22,7 @@ export async function copyBackup(from: BackupStore, backupId: string, to: Backup
   const parsed = await readManifest(from, backupId);
   const files =
     parsed.format === 'v1'
-      ? parsed.manifest.tables.flatMap((t) => parsed.manifest.tableDetails[t]!.files.map((f) => ({ key: f.key, sha256: f.sha256 as string | undefined })))
+      ? [...parsed.manifest.tables.flatMap((t) => parsed.manifest.tableDetails[t]!.files.map((f) => ({ key: f.key, sha256: f.sha256 as string | undefined }))), ...schemaFiles(parsed.manifest)]
       : parsed.manifest.tables.map((t) => ({ key: legacyTableFileKey(t), sha256: undefined as string | undefined }));
   await to.beginBackup(backupId);
   let bytes = 0;

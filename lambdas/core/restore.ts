@@ -17,12 +17,18 @@ import { countOrphans } from './integrity.js';
 import { readManifest } from './catalog.js';
 import { lockTables, type LockHolder } from './restore-locks.js';
 import { recordRestore } from './restore-record.js';
+import { applySchema } from './schema/apply.js';
+import { readSchemaScript } from './schema/files.js';
 import { HashingPassThrough } from './util/streams.js';
 import { requireValidBackup, validateBackup, type ParsedBackup } from './validate.js';
 
 export type RestoreProgress =
   /** The pre-check passed: the manifest and every file's presence and size (checksums and rows are checked while loading). */
   | { readonly type: 'validated'; readonly backupId: string; readonly tables: number; readonly totalRecords: number }
+  /** The target had none of the backup's tables: the backup's schema was created (before the rows). */
+  | { readonly type: 'schema-created'; readonly statements: number }
+  /** Constraints, indexes, triggers, policies, grants and owners of the created schema were added (after the rows). */
+  | { readonly type: 'schema-completed'; readonly statements: number }
   /** Target-only columns the restore allows (nullable or with a default): they get their default. */
   | { readonly type: 'schema-notes'; readonly notes: readonly string[] }
   /** The table locks are not granted yet: who holds them (sent about every 5 s while waiting). */
@@ -62,6 +68,13 @@ export interface RestoreOptions {
    * maintained row by row. @default true
    */
   readonly deferIndexes?: boolean;
+  /**
+   * When the target has none of the backup's tables, create them from the backup's schema file (in
+   * the same transaction). `false` refuses such a target instead, as restores before schemas did. @default true
+   */
+  readonly createSchema?: boolean;
+  /** Create the schema in a target without the tables, and load no rows. @default false */
+  readonly schemaOnly?: boolean;
   readonly onProgress?: (event: RestoreProgress) => void;
 }
 
@@ -77,6 +90,8 @@ export interface RestoreResult {
   readonly schemaNotes: readonly string[];
   /** Whether the restore was recorded in the target's iconic_dr.restores (false: no privilege to create it). */
   readonly recorded: boolean;
+  /** The target had none of the tables and the backup's schema was created in it. */
+  readonly schemaCreated: boolean;
 }
 
 /** One v1 table file: where it is and what the manifest promises about it. */
@@ -330,7 +345,19 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
 
     const schemas = [...new Set(plans.map((p) => p.schema))];
-    const shapes = await describeTables(client, schemas, plans.map((p) => p.qualified));
+    let shapes = await describeTables(client, schemas, plans.map((p) => p.qualified));
+    // Into a target without the backup's tables (the plan's Scenario 2: a new, empty project), the
+    // backup's own schema is created first, in this same transaction.
+    const script = backup.format === 'v1' && shapes.length === 0 && options.createSchema !== false ? await readSchemaScript(store, backupId, backup.manifest) : undefined;
+    if (script) {
+      current = 'creating the schema';
+      await applySchema(client, script, 'preData', (statement) => (current = `creating the schema (${statement})`));
+      current = '';
+      options.onProgress?.({ type: 'schema-created', statements: script.preData.length });
+      shapes = await describeTables(client, schemas, plans.map((p) => p.qualified));
+    } else if (options.schemaOnly) {
+      throw new UsageError(shapes.length ? `--schema-only applies a backup's schema to a database without its tables; ${target} already has ${shapes.length} of them` : `Backup ${backupId} carries no schema (written before schemas were recorded, or by the supabase driver)`);
+    }
     const byName = new Map(shapes.map((s) => [s.qualified, s]));
     const { differences, allowed } = schemaDifferences(plans, byName, backup.format !== 'v1' || backup.manifest.source.driver === 'postgres');
     if (differences.length) {
@@ -368,7 +395,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     const composite = await compositeColumns(client, targetOids);
     const baseTypes = await columnBaseTypes(client, targetOids);
     const restored: { table: string; records: number }[] = [];
-    for (const shape of targets) {
+    for (const shape of options.schemaOnly ? [] : targets) {
       const plan = plans.find((p) => p.qualified === shape.qualified)!;
       current = `loading ${plan.qualified}`;
       options.onProgress?.({ type: 'table-start', table: plan.qualified, expectedRecords: plan.expectedRecords });
@@ -425,6 +452,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     // tables; PostgreSQL refuses CREATE INDEX and ALTER TABLE on a table with pending trigger events.
     if (triggerMode === 'disable_trigger') await client.query('SET CONSTRAINTS ALL IMMEDIATE');
 
+    if (script) {
+      // Keys, indexes, triggers, policies, grants and owners go in after the rows: built once, checked once.
+      await applySchema(client, script, 'postData', (statement) => (current = `completing the schema (${statement})`));
+      current = '';
+      options.onProgress?.({ type: 'schema-completed', statements: script.postData.length });
+    }
+
     if (deferredIndexes.length) {
       const rebuildStarted = Date.now();
       options.onProgress?.({ type: 'indexes-start', indexes: deferredIndexes.length });
@@ -450,18 +484,18 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
 
     for (const t of targets) {
-      const expected = plans.find((p) => p.qualified === t.qualified)!.expectedRecords;
+      const expected = options.schemaOnly ? 0 : plans.find((p) => p.qualified === t.qualified)!.expectedRecords;
       const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t.partitioned ? '' : 'ONLY '}${quoteQualified(t.schema, t.name)}`);
       const actual = Number(rows[0]!.n);
       if (actual !== expected) throw new CountMismatchError(`${t.qualified} holds ${actual} rows after the restore, the backup says ${expected}; rolled back`);
     }
     options.onProgress?.({ type: 'verified', tables: targets.length });
 
-    const ordered = plans.map((p) => restored.find((r) => r.table === p.qualified)!);
+    const ordered = plans.map((p) => restored.find((r) => r.table === p.qualified) ?? { table: p.qualified, records: 0 });
     const totalRecords = ordered.reduce((s, r) => s + r.records, 0);
     const recorded = await recordRestore(client, { backupId, location, tables: ordered.map((r) => r.table), totalRecords });
     await client.query('COMMIT');
-    return { backupId, target, tables: ordered, totalRecords, durationMs: Date.now() - started, triggerMode, schemaNotes: allowed, recorded };
+    return { backupId, target, tables: ordered, totalRecords, durationMs: Date.now() - started, triggerMode, schemaNotes: allowed, recorded, schemaCreated: script !== undefined };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     if (error instanceof DrError) throw error;

@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { BackupNotFoundError, InvalidBackupError } from './errors.js';
 import { readManifest } from './catalog.js';
+import { schemaFileProblems } from './schema/files.js';
 import { MANIFEST_FILE, legacyTableFileKey, type LegacyManifest, type Manifest, type TableEntry } from './format/manifest.js';
 import type { BackupStore } from './storage/store.js';
 import { readText } from './storage/store.js';
@@ -196,6 +197,8 @@ export async function validateBackup(store: BackupStore, backupId: string, optio
     throw error;
   }
   const result = parsed.format === 'v1' ? await validateV1(store, backupId, parsed.manifest, options) : await validateLegacy(store, backupId, parsed.manifest, options);
+  const schemaProblems = parsed.format === 'v1' ? await schemaFileProblems(store, backupId, parsed.manifest, options.quick ?? false) : [];
+  if (schemaProblems.length) return { ...base, ...result, valid: false, problems: [...result.problems, ...schemaProblems] };
   return { ...base, ...result };
 }
 

@@ -3,7 +3,7 @@ import type { TestProject } from 'vitest/node';
 import { startTestPostgres } from './postgres-server.js';
 
 /** Cluster-wide roles the PostgREST helper creates (a Supabase project's); the run leaves none behind. */
-const SUPABASE_ROLES = ['authenticator', 'anon', 'service_role'];
+const SUPABASE_ROLES = ['authenticator', 'anon', 'authenticated', 'service_role'];
 
 async function existingRoles(url: string): Promise<Set<string>> {
   const client = new pg.Client({ connectionString: url });

@@ -80,6 +80,12 @@ export const sourceSchema = z.object({
   systemIdentifier: z.string().regex(/^\d+$/).optional(),
 });
 
+export const schemaFileSchema = z.object({
+  key: z.string().min(1).refine((k) => !k.includes('/') && k !== '.' && k !== '..', 'must be a plain file name'),
+  bytes: nonNegativeInt,
+  sha256: sha256Hex,
+});
+
 export const suspectSchema = z.object({
   reason: z.string().min(1),
   /** The good backup the counts were compared with. */
@@ -106,6 +112,11 @@ export const manifestSchema = z
     tableDetails: z.record(z.string(), tableEntrySchema),
     sequences: z.array(sequenceSchema).default([]),
     compression: z.literal('gzip').default('gzip'),
+    /**
+     * The schema of the backed-up schemas (absent in older backups and supabase-driver backups):
+     * `json` is what the engine applies, `sql` the same for people and psql.
+     */
+    schema: z.object({ json: schemaFileSchema, sql: schemaFileSchema }).optional(),
     /** `drill`: written by a drill (sample or disposable data); never resolved as `latest` for a restore. */
     purpose: z.enum(['backup', 'drill']).default('backup'),
     /**

@@ -6,6 +6,7 @@ import { connect, databaseIdentity, pgCode, quoteIdent, quoteQualified } from '.
 import { describeTables, ownedSequences, type TableShape } from './postgres-catalog.js';
 import type { SourceSession } from './source.js';
 import { CopyOutStream } from './copy-out.js';
+import { captureSchema, type SchemaScript } from '../schema/capture.js';
 
 /** Session settings that make every value's text exact and independent of the server's defaults. */
 export const EXACT_OUTPUT_SETTINGS = [
@@ -28,6 +29,8 @@ export interface PostgresSourceOptions {
   readonly jobs?: number;
   /** How long to wait for the ACCESS SHARE locks that keep DDL out during the backup. @default 60 s */
   readonly lockTimeoutMs?: number;
+  /** Told when the schema could not be read (the backup goes on without a schema file). */
+  readonly onSchemaError?: (error: unknown) => void;
 }
 
 /** The SELECT that renders each row as exactly the JSON Postgres produces, generated columns left out. */
@@ -88,6 +91,20 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
       if (row) sequences.push({ schema: seq.schema, name: seq.name, table: seq.table, column: seq.column, lastValue: row.last_value, isCalled: row.is_called });
     }
 
+    // The schema comes from the same snapshot as the rows. A catalog the role cannot fully read costs
+    // the schema file, not the backup: the savepoint keeps the snapshot transaction usable.
+    let schema: SchemaScript | undefined;
+    await coordinator.query('SAVEPOINT iconic_dr_schema');
+    try {
+      schema = await captureSchema(coordinator, schemas, tables, { allTables: !options.tables?.length });
+      await coordinator.query('RELEASE SAVEPOINT iconic_dr_schema');
+    } catch (error) {
+      await coordinator.query('ROLLBACK TO SAVEPOINT iconic_dr_schema');
+      // Still inside the savepoint after rolling back to it; pg_export_snapshot refuses a subtransaction.
+      await coordinator.query('RELEASE SAVEPOINT iconic_dr_schema');
+      options.onSchemaError?.(error);
+    }
+
     if (jobs > 1) {
       const { rows } = await coordinator.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
       const snapshotId = rows[0]!.id;
@@ -105,6 +122,7 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
       workers: clients.length,
       tables,
       sequences,
+      ...(schema ? { schema } : {}),
       async exportTable(table: TableShape, worker: number): Promise<Readable> {
         const client = clients[worker];
         if (!client) throw new Error(`no worker ${worker}`);

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { SequenceInfo, SourceInfo } from '../format/manifest.js';
 import type { TableShape } from './postgres-catalog.js';
+import type { SchemaScript } from '../schema/capture.js';
 
 /**
  * A database being backed up. Drivers (postgres, supabase) open a session, describe the tables, and
@@ -14,6 +15,8 @@ export interface SourceSession {
   readonly workers: number;
   readonly tables: readonly TableShape[];
   readonly sequences: readonly SequenceInfo[];
+  /** The schema of the backed-up schemas from the same snapshot (postgres driver), so a restore can create it. */
+  readonly schema?: SchemaScript;
   /** Streams one table's rows; `worker` is the slot the caller holds, so one slot serves one table at a time. */
   exportTable(table: TableShape, worker: number): Promise<Readable>;
   close(): Promise<void>;
