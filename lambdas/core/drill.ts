@@ -195,9 +195,36 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     steps.push({ name: 'Compare contents', ms: 0, ok: !dataLost, detail: dataLost ? `${comparison.filter((c) => !c.identical).length} tables differ from before the disaster` : 'every table identical to before the disaster' });
     options.onStep?.(steps[steps.length - 1]!);
 
+    // The plan's Scenario 2 (complete failure): a brand-new, empty database restored from the backup
+    // alone, schema included. Only on the embedded server, where the drill may create databases.
+    let scenario2Ok = true;
+    if (embedded) {
+      const server = embedded;
+      const freshUrl = server.url.replace(/\/postgres$/, '/iconic_shop_new');
+      const fresh = await step(
+        'Restore into a new, empty database',
+        async () => {
+          const admin = await connect(server.url);
+          await admin.query('CREATE DATABASE iconic_shop_new');
+          await admin.end();
+          const restored = await restoreBackup({ store: options.store, backupId: backup.backupId, databaseUrl: freshUrl });
+          const client = await connect(freshUrl, 'iconic-dr drill');
+          try {
+            const prints = await fingerprintTables(client, tables);
+            return { restored, identical: prints.every((p, i) => p.md5 === before[i]!.md5 && p.rows === before[i]!.rows) };
+          } finally {
+            await client.end();
+          }
+        },
+        (r) => (r.identical ? `schema created, ${r.restored.totalRecords} rows, every table identical` : 'tables differ from the source'),
+        (r) => r.restored.schemaCreated && r.identical,
+      );
+      scenario2Ok = fresh.restored.schemaCreated && fresh.identical;
+    }
+
     const rpo = options.rpoStore ? await rpoStatus(options.rpoStore, options.rpoHours ?? DEFAULT_RPO_HOURS) : null;
     const report: DrillReport = {
-      ok: validation.valid && verify.ok && integrity.ok && !dataLost && recoveryTimeMs <= RTO_MS && (rpo?.met ?? true),
+      ok: validation.valid && verify.ok && integrity.ok && !dataLost && scenario2Ok && recoveryTimeMs <= RTO_MS && (rpo?.met ?? true),
       database: describeDatabase(url).label,
       embedded: embedded !== undefined,
       backupId: backup.backupId,

@@ -41,9 +41,12 @@ describe('iconic-dr drill, end to end', () => {
       'Verify counts',
       'Integrity check',
       'Compare contents',
+      'Restore into a new, empty database',
     ]);
+    // Scenario 2: the backup alone (schema included) rebuilt the shop in a database that had nothing.
+    expect(report.steps.at(-1)).toMatchObject({ ok: true, detail: expect.stringContaining('schema created') });
     const list = JSON.parse((await runCli(['list', '--from', files.root, '--json'])).stdout);
-    expect(list[0].backupId).toBe(report.backupId);
+    expect(list[0]).toMatchObject({ backupId: report.backupId, purpose: 'drill' });
   });
 
   it('the human report names each step, the recovery time against the RTO and the data lost', async () => {
