@@ -394,6 +394,14 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
           [1, 2, 3],
         ),
       );
+      if (report.schema.compared) {
+        if (report.schema.same) out.line(`${OK} Schema matches the backup's`);
+        else {
+          out.warn(`! The schema differs from the backup's: ${report.schema.missing.length} statement(s) of the backup not in the database, ${report.schema.extra.length} in the database not in the backup`);
+          for (const m of report.schema.missing.slice(0, 20)) out.warn(`  - ${m.split('\n')[0]!.slice(0, 160)}`);
+          for (const x of report.schema.extra.slice(0, 20)) out.warn(`  + ${x.split('\n')[0]!.slice(0, 160)}`);
+        }
+      }
       if (report.ok) out.line(`${OK} All ${report.tables.length} tables match (${formatCount(report.actualTotal)} records)`);
       else {
         out.line(`${FAIL} ${report.tables.filter((t) => !t.ok).length} of ${report.tables.length} tables differ from the backup`);

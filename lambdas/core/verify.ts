@@ -3,6 +3,9 @@ import { splitQualifiedName } from './format/manifest.js';
 import { UsageError } from './errors.js';
 import { connect, describeDatabase, quoteQualified } from './sources/connection.js';
 import type { BackupStore } from './storage/store.js';
+import { captureSchema } from './schema/capture.js';
+import { readSchemaScript } from './schema/files.js';
+import { describeTables } from './sources/postgres-catalog.js';
 
 export interface CountComparison {
   readonly table: string;
@@ -20,6 +23,25 @@ export interface VerifyReport {
   readonly tables: readonly CountComparison[];
   readonly expectedTotal: number;
   readonly actualTotal: number;
+  /**
+   * The database's schema against the backup's schema file (when the backup has one and every table
+   * was verified): statements the backup has that the database lacks, and the reverse. Reported, not
+   * counted in `ok`: a restore may allow a target-only column, for one.
+   */
+  readonly schema: { readonly compared: boolean; readonly same: boolean; readonly missing: readonly string[]; readonly extra: readonly string[] };
+}
+
+/** Statements as a multiset: the same objects in another creation order are the same schema. */
+function statementDifference(a: readonly string[], b: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const s of b) counts.set(s, (counts.get(s) ?? 0) + 1);
+  const out: string[] = [];
+  for (const s of a) {
+    const n = counts.get(s) ?? 0;
+    if (n > 0) counts.set(s, n - 1);
+    else out.push(s);
+  }
+  return out;
 }
 
 function splitName(qualified: string, schemaOf?: (t: string) => string | undefined): [string, string] {
@@ -52,8 +74,26 @@ export async function verifyCounts(store: BackupStore, backupId: string, databas
       const actual = Number(rows[0]!.n);
       tables.push({ table, expected, actual, diff: actual - expected, ok: actual === expected });
     }
+    const script = parsed.format === 'v1' && names.length === m.tables.length && tables.every((t) => t.actual !== null) ? await readSchemaScript(store, backupId, parsed.manifest) : undefined;
+    let schema: VerifyReport['schema'] = { compared: false, same: true, missing: [], extra: [] };
+    if (script) {
+      await client.query('SAVEPOINT iconic_dr_schema');
+      try {
+        const shapes = await describeTables(client, script.schemas, script.tables);
+        const now = await captureSchema(client, script.schemas, shapes, { allTables: script.tables.length === m.tables.length });
+        const before = [...script.preData, ...script.postData];
+        const after = [...now.preData, ...now.postData];
+        const missing = statementDifference(before, after);
+        const extra = statementDifference(after, before);
+        schema = { compared: true, same: missing.length === 0 && extra.length === 0, missing, extra };
+      } catch {
+        // The counts are the verdict; a catalog this role cannot read leaves the schema uncompared.
+        await client.query('ROLLBACK TO SAVEPOINT iconic_dr_schema');
+      }
+    }
     await client.query('COMMIT');
     return {
+      schema,
       backupId,
       database: describeDatabase(databaseUrl).label,
       ok: tables.every((t) => t.ok),

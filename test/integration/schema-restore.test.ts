@@ -114,7 +114,7 @@ describe('the backup carries the schema: restore into an empty database (real Po
     const source = await database('schema_hard_src');
     await source.query(HARD_SCHEMA_SQL);
     await source.query(HARD_DATA_SQL);
-    await source.query("COMMENT ON TABLE everything IS 'every type'; CREATE INDEX everything_txt_idx ON everything (lower(txt)) WHERE txt IS NOT NULL");
+    await source.query("COMMENT ON TABLE everything IS 'every type'; CREATE INDEX everything_vc_idx ON everything (lower(vc)) WHERE vc IS NOT NULL");
     const backup = await backupDatabase(files.store, source.url);
     expect(backup.manifest.schema?.json.key).toBe('schema.json');
     expect((await validateBackup(files.store, backup.backupId)).valid).toBe(true);
@@ -146,8 +146,14 @@ describe('the backup carries the schema: restore into an empty database (real Po
     // The fresh project's default privileges would have opened every table to anon: the backup's grants won.
     const { rows } = await target.query<{ g: string }>("SELECT string_agg(privilege_type, ',' ORDER BY privilege_type) AS g FROM information_schema.role_table_grants WHERE grantee = 'anon' AND table_name = 'orders'");
     expect(rows[0]!.g).toBeNull();
-    const verify = await runCli(['validate', id, '--from', files.root]);
-    expect(verify.code).toBe(0);
+    const validate = await runCli(['validate', id, '--from', files.root]);
+    expect(validate.code).toBe(0);
+    const verify = JSON.parse((await runCli(['verify', '--db', target.url, '--json'])).stdout);
+    expect(verify).toMatchObject({ ok: true, backupId: id, schema: { compared: true, same: true } });
+    await target.query('CREATE INDEX orders_note_idx ON orders (note)');
+    const drifted = await runCli(['verify', '--db', target.url, '--json']);
+    expect(JSON.parse(drifted.stdout).schema).toMatchObject({ compared: true, same: false, missing: [], extra: ['CREATE INDEX orders_note_idx ON public.orders USING btree (note)'] });
+    expect(drifted.stderr).toContain('! The schema differs from the backup');
   });
 
   it('--schema-only creates the tables without rows; --no-create keeps the old refusal', async () => {
