@@ -17,6 +17,7 @@ import { FileStore } from '../../lambdas/core/storage/file-store.js';
 import { parseLocation } from '../../lambdas/core/storage/location.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
 import { verifyCounts } from '../../lambdas/core/verify.js';
+import { redactCredentials } from '../../lambdas/core/util/redact.js';
 import { defaultJobs, loadEnv, splitList } from './config.js';
 import { databaseUrl, resolveBackup, storeFor } from './context.js';
 import { FAIL, OK, Output, formatBytes, formatCount, formatDate, formatDuration, table } from './output.js';
@@ -374,7 +375,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     let message = describeError(error);
     if (error instanceof InvalidBackupError) message += ' — run `iconic-dr validate` on it for every problem';
     process.stderr.write(`iconic-dr: ${message}\n`);
-    if (process.env.ICONIC_DR_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if (process.env.ICONIC_DR_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${redactCredentials(error.stack)}\n`);
     return error instanceof DrError ? error.exitCode : 3;
   }
 }
