@@ -3,6 +3,7 @@ import { backupIdToDate, isBackupId } from './format/ids.js';
 import { MANIFEST_FILE, parseManifest, type ParsedManifest } from './format/manifest.js';
 import type { BackupStore } from './storage/store.js';
 import { readText } from './storage/store.js';
+import { MAX_MANIFEST_BYTES } from './limits.js';
 
 export interface BackupSummary {
   readonly backupId: string;
@@ -43,6 +44,12 @@ export async function listBackups(store: BackupStore): Promise<BackupSummary[]> 
     // The plan's layout keeps `logs/` beside the backups: only id-named folders or folders with a manifest are backups.
     if (!hasManifest && !isBackupId(folder)) continue;
     const totalBytes = objects.reduce((s, o) => s + o.size, 0);
+    const manifestSize = objects.find((o) => o.key === `${folder}/${MANIFEST_FILE}`)?.size ?? 0;
+    if (manifestSize > MAX_MANIFEST_BYTES) {
+      // Known from the listing: refuse without reading it (a hostile one may be hundreds of MB).
+      summaries.push({ backupId: folder, complete: false, format: 'unknown', totalBytes, problem: `metadata.json is ${manifestSize} bytes, more than the ${MAX_MANIFEST_BYTES}-byte limit`, ...timestampOf(folder) });
+      continue;
+    }
     if (!hasManifest) {
       summaries.push({ backupId: folder, complete: false, format: 'unknown', totalBytes, problem: 'no metadata.json (interrupted or in progress)', ...timestampOf(folder) });
       continue;

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { ConfigError, ObjectExistsError, ObjectNotFoundError, StorageError } from '../errors.js';
 import { unsafeKeyReason } from './names.js';
 import { ResumableRead } from './resumable-read.js';
-import type { BackupStore, StoredObject } from './store.js';
+import { CLAIM_FILE, type BackupStore, type StoredObject } from './store.js';
 
 export interface S3StoreOptions {
   readonly bucket: string;
@@ -86,11 +86,6 @@ export function s3TimeoutsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial
   };
 }
 
-/**
- * The object that claims a backup id on S3, written with If-None-Match: * before any table file, so
- * that of two writers of one id only one ever writes a file under it. Not listed in metadata.json.
- */
-export const CLAIM_FILE = '.claim.json';
 
 const MiB = 1024 * 1024;
 /**
