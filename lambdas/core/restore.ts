@@ -16,7 +16,7 @@ import { readText } from './storage/store.js';
 import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
 import { countOrphans } from './integrity.js';
 import { readManifest } from './catalog.js';
-import { HashingPassThrough, LineTooLongError, NdjsonLimit } from './util/streams.js';
+import { HashingPassThrough, LineTooLongError, NdjsonLimit, NotARowError } from './util/streams.js';
 import { requireValidBackup, validateBackup, type ParsedBackup } from './validate.js';
 
 export type RestoreProgress =
@@ -382,7 +382,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
             // input); say that it is corrupt rather than what tripped over it.
             const problem = await fileProblem(store, backupId, file);
             if (problem) throw corruptBackup(backupId, problem, error);
-            if (error instanceof LineTooLongError) throw corruptBackup(backupId, `${file.key.slice(backupId.length + 1)}: ${error.message} (the limit for one row)`, error);
+            if (error instanceof LineTooLongError || error instanceof NotARowError) {
+              throw corruptBackup(backupId, `${file.key.slice(backupId.length + 1)}: ${error.message}${error instanceof LineTooLongError ? ' (the limit for one row)' : ''}`, error);
+            }
             throw error;
           }
           const problem = await fileProblem(store, backupId, file, hasher);

@@ -120,11 +120,22 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, maxLine
   if (pendingBytes) yield Buffer.concat(pending);
 }
 
+/** A line of a backup's NDJSON that does not start like a JSON object: not a row of any table. */
+export class NotARowError extends Error {
+  constructor(readonly line: number) {
+    super(`line ${line} is not a JSON object`);
+    this.name = 'NotARowError';
+  }
+}
+
+const OPEN_BRACE = 0x7b;
+
 /**
  * Passes NDJSON through unchanged while counting rows and the current line's length; fails as soon
- * as the data holds more rows than `maxRecords` (what the manifest promised) or a line longer than
- * `maxLineBytes`. Put after decompression, it stops a decompression bomb at the first byte too many
- * instead of inflating gigabytes. `tooMany` builds the error for the first case.
+ * as the data holds more rows than `maxRecords` (what the manifest promised), a line longer than
+ * `maxLineBytes`, or a line that does not start with `{`. Put after decompression, it stops a
+ * decompression bomb at the first byte too many instead of inflating gigabytes. `tooMany` builds
+ * the error for the first case.
  */
 export class NdjsonLimit extends Transform {
   private records = 0;
@@ -142,6 +153,7 @@ export class NdjsonLimit extends Transform {
     let start = 0;
     let index = chunk.indexOf(NEWLINE);
     while (index !== -1) {
+      if (this.lineBytes === 0 && chunk[start] !== OPEN_BRACE) return callback(new NotARowError(this.records + 1));
       if (this.lineBytes + index - start > this.maxLineBytes) return callback(new LineTooLongError(this.maxLineBytes, this.records + 1));
       this.records++;
       if (this.records > this.maxRecords) return callback(this.tooMany(this.maxRecords));
@@ -149,6 +161,7 @@ export class NdjsonLimit extends Transform {
       start = index + 1;
       index = chunk.indexOf(NEWLINE, start);
     }
+    if (this.lineBytes === 0 && start < chunk.length && chunk[start] !== OPEN_BRACE) return callback(new NotARowError(this.records + 1));
     this.lineBytes += chunk.length - start;
     if (this.lineBytes > this.maxLineBytes) return callback(new LineTooLongError(this.maxLineBytes, this.records + 1));
     // A last line without its newline is a row too.

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { HashingPassThrough, LineCounter, LineTooLongError, NdjsonLimit, readLines, runPool } from '../../../lambdas/core/util/streams.js';
+import { HashingPassThrough, LineCounter, LineTooLongError, NdjsonLimit, NotARowError, readLines, runPool } from '../../../lambdas/core/util/streams.js';
 
 async function drain(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -106,7 +106,15 @@ describe('bounds on lines and rows (decompression bombs)', () => {
     const sink = async function* (source: AsyncIterable<unknown>) {
       for await (const _ of source) void _;
     };
-    expect(await failureOf(pipeline(zeros(), new NdjsonLimit(1_000_000, 8192, () => new Error('rows')), sink))).toBeInstanceOf(LineTooLongError);
+    const brace = () => Readable.from((function* () {
+      yield Buffer.from('{"a":"');
+      for (let i = 0; i < 100; i++) yield Buffer.alloc(1024, 0x61);
+    })());
+    expect(await failureOf(pipeline(brace(), new NdjsonLimit(1_000_000, 8192, () => new Error('rows')), sink))).toBeInstanceOf(LineTooLongError);
+    // Zeros are no JSON object: the first byte of the line is enough.
+    const notARow = await failureOf(pipeline(zeros(), new NdjsonLimit(1_000_000, 8192, () => new Error('rows')), sink));
+    expect(notARow).toBeInstanceOf(NotARowError);
+    expect(notARow.message).toBe('line 1 is not a JSON object');
     const counter = new LineCounter(undefined, 8192);
     expect((await failureOf(pipeline(zeros(), counter, sink))).message).toMatch(/^Row 1 is longer than the 8192-byte limit for one row/);
   });
