@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, SchemaDriftError, StorageError, UsageError, LockTimeoutError } from './errors.js';
+import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, SchemaDriftError, StorageError, ObjectNotFoundError, UsageError, LockTimeoutError } from './errors.js';
 import { legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
 import { connect, describeDatabase, pgCode, quoteIdent, quoteLiteral, quoteQualified } from './sources/connection.js';
 import { dropDeferrableIndexes, rebuildIndexes } from './restore-indexes.js';
@@ -446,6 +446,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     return { backupId, target, tables: ordered, totalRecords: ordered.reduce((s, r) => s + r.records, 0), durationMs: Date.now() - started, triggerMode };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
+    if (error instanceof StorageError && !(error instanceof ObjectNotFoundError)) {
+      throw new StorageError(`Restore of ${backupId} into ${target} stopped: ${error.message}; the transaction was rolled back and the target is unchanged`, { cause: error, retryable: error.retryable });
+    }
     if (error instanceof DrError) throw error;
     const code = pgCode(error);
     const where = current ? ` while ${current}` : '';
