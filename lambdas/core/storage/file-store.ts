@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, link, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { ObjectExistsError, ObjectNotFoundError, StorageError } from '../errors.js';
 import type { BackupStore, StoredObject } from './store.js';
@@ -128,7 +128,12 @@ export class FileStore implements BackupStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(`${key} is missing from ${this.description}`, { cause: error });
       throw storageError('read', key, error);
     }
-    return createReadStream(file, { highWaterMark: 1024 * 1024 });
+    // An I/O error while reading is the storage's (exit 3), never evidence that the file is corrupt.
+    const stream = createReadStream(file, { highWaterMark: 1024 * 1024 });
+    const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+    stream.once('error', (error) => out.destroy(storageError('read', key, error)));
+    out.once('close', () => stream.destroy());
+    return stream.pipe(out);
   }
 
   async statObject(key: string): Promise<StoredObject | undefined> {
