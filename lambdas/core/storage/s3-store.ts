@@ -47,16 +47,16 @@ export interface S3Timeouts {
   readonly requestTimeoutMs: number;
   /**
    * No byte in either direction for this long fails the request (a stalled body included); a
-   * body read this way is resumed from where it stopped. @default 30 s
+   * body read this way is resumed from where it stopped. @default 20 s
    */
   readonly socketTimeoutMs: number;
   /** SDK attempts per request (throttling, 5xx, resets, timeouts), with exponential backoff. @default 5 */
   readonly maxAttempts: number;
-  /** A body that fails mid-read is reopened from its last byte, up to this many failures in a row. @default 5 */
+  /** A body that fails mid-read is reopened from its last byte, up to this many failures in a row. @default 4 */
   readonly readAttempts: number;
 }
 
-export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { connectTimeoutMs: 10_000, requestTimeoutMs: 120_000, socketTimeoutMs: 30_000, maxAttempts: 5, readAttempts: 5 };
+export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { connectTimeoutMs: 10_000, requestTimeoutMs: 120_000, socketTimeoutMs: 20_000, maxAttempts: 5, readAttempts: 4 };
 
 const positiveMs = z.coerce.number().int().min(1).max(3_600_000);
 const attemptsSchema = z.coerce.number().int().min(1).max(20);

@@ -541,7 +541,7 @@ describe('S3Store timeouts (SDK config)', () => {
     vi.stubEnv('ICONIC_DR_S3_MAX_ATTEMPTS', '3');
     const store = new S3Store({ bucket: BUCKET, prefix: '', region: 'eu-west-1', timeouts: { requestTimeoutMs: 9000 } });
 
-    expect(store.timeouts).toEqual({ connectTimeoutMs: 10_000, requestTimeoutMs: 9000, socketTimeoutMs: 7000, maxAttempts: 3, readAttempts: 5 });
+    expect(store.timeouts).toEqual({ connectTimeoutMs: 10_000, requestTimeoutMs: 9000, socketTimeoutMs: 7000, maxAttempts: 3, readAttempts: 4 });
     expect(await store.client.config.maxAttempts()).toBe(3);
     const handler = store.client.config.requestHandler as unknown as { configProvider: Promise<Record<string, unknown>> };
     expect(await handler.configProvider).toMatchObject({ connectionTimeout: 10_000, requestTimeout: 9000, socketTimeout: 7000, throwOnRequestTimeout: true });
