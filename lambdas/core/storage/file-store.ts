@@ -6,7 +6,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { ObjectExistsError, ObjectNotFoundError, StorageError } from '../errors.js';
 import type { BackupStore, StoredObject } from './store.js';
-import { unsafeKeyReason } from './names.js';
+import { isSafeName, unsafeKeyReason } from './names.js';
 
 const TEMP_SUFFIX = '.partial';
 
@@ -173,7 +173,8 @@ export class FileStore implements BackupStore {
   async listFolders(): Promise<string[]> {
     try {
       const entries = await readdir(this.root, { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      // A name no key may use is never a backup; listing it would only make readers fail on it.
+      return entries.filter((e) => e.isDirectory() && isSafeName(e.name)).map((e) => e.name).sort();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw storageError('list', this.description, error);

@@ -14,7 +14,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { z } from 'zod';
 import { ConfigError, ObjectExistsError, ObjectNotFoundError, StorageError } from '../errors.js';
-import { unsafeKeyReason } from './names.js';
+import { isSafeName, unsafeKeyReason } from './names.js';
 import { ResumableRead } from './resumable-read.js';
 import { CLAIM_FILE, type BackupStore, type StoredObject } from './store.js';
 
@@ -502,7 +502,8 @@ export class S3Store implements BackupStore {
       for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: root, Delimiter: '/' })) {
         for (const common of page.CommonPrefixes ?? []) {
           const name = common.Prefix?.slice(root.length).replace(/\/$/, '');
-          if (name) folders.push(name);
+          // A name no key may use is never a backup; listing it would only make readers fail on it.
+          if (name && isSafeName(name)) folders.push(name);
         }
       }
     } catch (error) {

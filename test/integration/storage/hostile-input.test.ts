@@ -132,3 +132,20 @@ describe('a location that cannot exist fails at once (CLI)', () => {
     }
   });
 });
+
+describe('a folder whose name no key may use never breaks a listing', () => {
+  it('is left out of listFolders, so list still shows the real backups', async () => {
+    const root = await plantedBackup();
+    try {
+      await writeFile(path.join(root, ID, 'metadata.json'), await readFile(path.join(FIXTURE, ID, 'metadata.json')));
+      await cp(path.join(root, ID), path.join(root, 'bad\\name'), { recursive: true });
+      const store = new FileStore(root);
+      expect(await store.listFolders()).toEqual([ID]);
+      const list = await runCli(['list', '--from', root, '--json']);
+      expect(list.code).toBe(0);
+      expect((JSON.parse(list.stdout) as { backupId: string }[]).map((b) => b.backupId)).toEqual([ID]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
