@@ -43,7 +43,11 @@ export interface S3StoreOptions {
 export interface S3Timeouts {
   /** TCP (and TLS) connection set-up. @default 10 s */
   readonly connectTimeoutMs: number;
-  /** From sending a request until its response headers arrive (a part upload included). @default 120 s */
+  /**
+   * From sending a request until its response headers arrive, a 16 MiB part upload included: the
+   * outer bound for a server that trickles. A stalled request or body is caught sooner, by the
+   * socket inactivity timeout. @default 10 min (a part still goes up at 0.25 Mbit/s)
+   */
   readonly requestTimeoutMs: number;
   /**
    * No byte in either direction for this long fails the request (a stalled body included); a
@@ -56,7 +60,7 @@ export interface S3Timeouts {
   readonly readAttempts: number;
 }
 
-export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { connectTimeoutMs: 10_000, requestTimeoutMs: 120_000, socketTimeoutMs: 20_000, maxAttempts: 5, readAttempts: 4 };
+export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { connectTimeoutMs: 10_000, requestTimeoutMs: 600_000, socketTimeoutMs: 20_000, maxAttempts: 5, readAttempts: 4 };
 
 const positiveMs = z.coerce.number().int().min(1).max(3_600_000);
 const attemptsSchema = z.coerce.number().int().min(1).max(20);
