@@ -13,10 +13,11 @@ import { S3RVER_CREDENTIALS, S3RVER_REGION } from './s3-server.js';
  * - `stall-mid-body`: answers the headers and half the body, then sends nothing more while keeping
  *   the connection open (until the client gives up or the proxy closes);
  * - `stall-after-headers`: answers the headers, then no byte of the body;
- * - `stall-before-response`: forwards, then never answers.
+ * - `stall-before-response`: forwards, then never answers;
+ * - `slow`: forwards 300 ms late (a slow PUT, to widen races), otherwise unharmed.
  * The body faults apply to GETs with a body of 2 bytes or more; other requests pass through.
  */
-export type Fault = 'status-500' | 'status-503' | 'reset-before' | 'lost-response' | 'reset-mid-body' | 'stall-mid-body' | 'stall-after-headers' | 'stall-before-response';
+export type Fault = 'status-500' | 'status-503' | 'reset-before' | 'lost-response' | 'reset-mid-body' | 'stall-mid-body' | 'stall-after-headers' | 'stall-before-response' | 'slow';
 
 export interface ProxiedRequest {
   readonly method: string;
@@ -100,6 +101,11 @@ export async function startFaultProxy(target: string, options: { decide?: FaultD
   const s3 = new S3Client({ endpoint: target, forcePathStyle: true, region: S3RVER_REGION, credentials: S3RVER_CREDENTIALS });
 
   const forward = (req: IncomingMessage, res: ServerResponse, fault: Fault | undefined, done: () => void): void => {
+    if (fault === 'slow') {
+      req.pause();
+      setTimeout(() => forward(req, res, undefined, done), 300);
+      return;
+    }
     const headers = { ...req.headers };
     delete headers.expect;
     const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (upRes) => {

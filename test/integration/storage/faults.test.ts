@@ -168,36 +168,40 @@ describe('write-once outcomes are one truth (items 3 and 4)', () => {
     expect((await validateBackup(storeAt(prefix), result.backupId)).valid).toBe(true);
   });
 
-  it('two writers of one backup id into one prefix: one wins whole, the other fails clearly and writes nothing', async () => {
-    const prefix = uniquePrefix('race');
-    const other = await createTestDatabase('faults_other');
-    try {
-      await other.query("CREATE TABLE products (id int PRIMARY KEY, name text); INSERT INTO products VALUES (1, 'from the other writer'), (2, 'also theirs')");
-      const startedAt = new Date();
-      const run = async (url: string) => {
-        const source = await openPostgresSource({ databaseUrl: url, jobs: 1 });
-        try {
-          return await createBackup({ store: storeAt(prefix), source, startedAt });
-        } finally {
-          await source.close();
-        }
-      };
-      const outcomes = await Promise.allSettled([run(shop.url), run(other.url)]);
+  for (const slowPuts of [false, true]) {
+    it(`two writers of one backup id into one prefix${slowPuts ? ', every PUT slowed' : ''}: one wins whole, the other fails clearly and writes nothing`, async () => {
+      const prefix = uniquePrefix('race');
+      proxy.setDecider(slowPuts ? (request) => (request.method === 'PUT' ? 'slow' : undefined) : undefined);
+      const other = await createTestDatabase('faults_other');
+      try {
+        await other.query("CREATE TABLE products (id int PRIMARY KEY, name text); INSERT INTO products VALUES (1, 'from the other writer'), (2, 'also theirs')");
+        const startedAt = new Date();
+        const run = async (url: string) => {
+          const source = await openPostgresSource({ databaseUrl: url, jobs: 1 });
+          try {
+            return await createBackup({ store: storeAt(prefix), source, startedAt });
+          } finally {
+            await source.close();
+          }
+        };
+        const outcomes = await Promise.allSettled([run(shop.url), run(other.url)]);
 
-      const won = outcomes.filter((o) => o.status === 'fulfilled');
-      const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
-      expect(won).toHaveLength(1);
-      expect(lost).toHaveLength(1);
-      expect(lost[0]!.reason).toBeInstanceOf(ObjectExistsError);
-      expect((lost[0]!.reason as Error).message).toMatch(/being written by another run|already exists/);
-      const backupId = (won[0] as PromiseFulfilledResult<{ backupId: string }>).value.backupId;
-      const report = await validateBackup(storeAt(prefix), backupId);
-      expect(report.problems).toEqual([]);
-      expect(report.warnings).toEqual([]);
-    } finally {
-      await other.drop();
-    }
-  });
+        const won = outcomes.filter((o) => o.status === 'fulfilled');
+        const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(1);
+        expect(lost[0]!.reason).toBeInstanceOf(ObjectExistsError);
+        expect((lost[0]!.reason as Error).message).toMatch(/being written by another run|already exists/);
+        const backupId = (won[0] as PromiseFulfilledResult<{ backupId: string }>).value.backupId;
+        const report = await validateBackup(storeAt(prefix), backupId);
+        expect(report.problems).toEqual([]);
+        expect(report.warnings).toEqual([]);
+      } finally {
+        proxy.setDecider(undefined);
+        await other.drop();
+      }
+    });
+  }
 });
 
 describe('a seeded schedule of transient faults (>= 10 % of S3 requests)', () => {
