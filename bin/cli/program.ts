@@ -23,6 +23,7 @@ import { openStore, parseLocation } from '../../lambdas/core/storage/location.js
 import type { BackupStore } from '../../lambdas/core/storage/store.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
 import { verifyCounts } from '../../lambdas/core/verify.js';
+import { redactCredentials } from '../../lambdas/core/util/redact.js';
 import { defaultJobs, loadEnv, splitList } from './config.js';
 import { databaseUrl, locationFor, resolveBackup, storeFor, storeForReading, storeOptions } from './context.js';
 import { appendRunLog } from './run-log.js';
@@ -575,13 +576,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
       exitCode = 2;
-      message = error.message.replace(/^error: /, '');
+      message = redactCredentials(error.message.replace(/^error: /, ''));
     } else {
       message = describeError(error);
       if (error instanceof InvalidBackupError) message += ' — run `iconic-dr validate` on it for every problem';
       exitCode = error instanceof DrError ? error.exitCode : 3;
       process.stderr.write(`iconic-dr: ${message}\n`);
-      if (debugEnabled() && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+      if (debugEnabled() && error instanceof Error && error.stack) process.stderr.write(`${redactCredentials(error.stack)}\n`);
     }
     if (json) process.stdout.write(`${JSON.stringify({ error: { code: errorCode(error), message, exitCode, ...errorDetails(error) } }, null, 2)}\n`);
     return exitCode;

@@ -4,6 +4,7 @@ import { MANIFEST_FILE, legacyTableFileKey, parseManifest, type ParsedManifest, 
 import type { BackupStore } from './storage/store.js';
 import { schemaFiles } from './schema/files.js';
 import { readText } from './storage/store.js';
+import { MAX_MANIFEST_BYTES } from './limits.js';
 
 /**
  * What `list` could establish without reading the data: `complete` = a valid metadata.json and every
@@ -74,6 +75,12 @@ export async function listBackups(store: BackupStore): Promise<BackupSummary[]> 
     // The plan's layout keeps `logs/` beside the backups: only id-named folders or folders with a manifest are backups.
     if (!hasManifest && !isBackupId(folder)) continue;
     const totalBytes = objects.reduce((s, o) => s + o.size, 0);
+    const manifestSize = objects.find((o) => o.key === `${folder}/${MANIFEST_FILE}`)?.size ?? 0;
+    if (manifestSize > MAX_MANIFEST_BYTES) {
+      // Known from the listing: refuse without reading it (a hostile one may be hundreds of MB).
+      summaries.push({ backupId: folder, status: 'invalid', complete: false, format: 'unknown', purpose: 'backup', totalBytes, problem: `metadata.json is ${manifestSize} bytes, more than the ${MAX_MANIFEST_BYTES}-byte limit`, ...timestampOf(folder) });
+      continue;
+    }
     if (!hasManifest) {
       summaries.push({ backupId: folder, status: 'incomplete', complete: false, format: 'unknown', purpose: 'backup', totalBytes, problem: 'no metadata.json (interrupted or in progress)', ...timestampOf(folder) });
       continue;

@@ -1,3 +1,5 @@
+import { redactCredentials } from './util/redact.js';
+
 /**
  * The engine's error hierarchy. Every error the engine throws on purpose is a DrError: it carries an
  * exit code for the CLI (DESIGN.md §5), a `retryable` flag for Step Functions Retry, keeps `cause`,
@@ -10,7 +12,8 @@ export abstract class DrError extends Error {
   readonly retryable: boolean = false;
 
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    // Messages often quote what the user typed: a URL with a password must never be echoed back.
+    super(redactCredentials(message), options);
     this.name = new.target.name;
   }
 }
@@ -113,8 +116,8 @@ export function isDrError(error: unknown): error is DrError {
 
 /** A one-line description of any thrown value, without stack traces. */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
-  return String(error);
+  const text = error instanceof Error ? (error.message.split('\n')[0] ?? error.name) : String(error);
+  return redactCredentials(text);
 }
 
 /** A table lock could not be taken in time (a migration or long transaction holds it); retry later. */

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, SchemaDriftError, UsageError, LockTimeoutError } from './errors.js';
+import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, SchemaDriftError, StorageError, ObjectNotFoundError, UsageError, LockTimeoutError } from './errors.js';
 import { legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
 import { connect, describeDatabase, pgCode, quoteIdent, quoteLiteral, quoteQualified } from './sources/connection.js';
 import { dropDeferrableIndexes, rebuildIndexes } from './restore-indexes.js';
@@ -13,13 +13,14 @@ import { BINARY_KIND_BY_OID, NdjsonToCopyBinary, type BinaryKind } from './copy-
 import { EXACT_OUTPUT_SETTINGS } from './sources/postgres-source.js';
 import type { BackupStore } from './storage/store.js';
 import { readText } from './storage/store.js';
+import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
 import { countOrphans } from './integrity.js';
 import { readManifest } from './catalog.js';
 import { lockTables, type LockHolder } from './restore-locks.js';
 import { recordRestore } from './restore-record.js';
 import { applySchema } from './schema/apply.js';
 import { readSchemaScript } from './schema/files.js';
-import { HashingPassThrough } from './util/streams.js';
+import { HashingPassThrough, LineTooLongError, NdjsonLimit, NotARowError } from './util/streams.js';
 import { requireValidBackup, validateBackup, type ParsedBackup } from './validate.js';
 
 export type RestoreProgress =
@@ -183,6 +184,16 @@ function insertStatement(target: TableShape, columns: readonly ColumnInfo[], jso
   );
 }
 
+/**
+ * Stops a file at its first row beyond the manifest's count or at a line over the length bound, so a
+ * decompression bomb is not inflated (and not sent to the server) past what the manifest promised.
+ */
+function limitRows(ndjson: Readable, backupId: string, file: RestoreFile): Readable {
+  const name = file.key.slice(backupId.length + 1);
+  const tooMany = (max: number) => new InvalidBackupError(`Backup ${backupId} is not valid: ${name} holds more than the manifest's ${max} rows; rolled back, the target is unchanged`, [`${name}: more than the manifest's ${max} records`]);
+  return streamPipeline(ndjson, new NdjsonLimit(file.records, maxLineBytes(), tooMany), () => undefined);
+}
+
 /** Decompresses with errors of the source forwarded (a plain .pipe() would drop them and hang). */
 function gunzip(source: Readable): Readable {
   return streamPipeline(source, createGunzip({ chunkSize: 256 * 1024 }), () => undefined);
@@ -220,7 +231,7 @@ async function stageLines(client: pg.Client, lines: Readable): Promise<void> {
 
 /** Legacy tables are whole JSON arrays written by JavaScript; each element becomes one staged line. */
 async function legacyLines(store: BackupStore, key: string, target: TableShape): Promise<Readable> {
-  const rows = JSON.parse(await readText(store, key)) as Record<string, unknown>[];
+  const rows = JSON.parse(await readText(store, key, MAX_LEGACY_FILE_BYTES)) as Record<string, unknown>[];
   const known = new Set([...target.columns.map((c) => c.name), ...target.generatedColumns]);
   const unknown = new Set<string>();
   for (const row of rows) for (const k of Object.keys(row)) if (!known.has(k)) unknown.add(k);
@@ -296,6 +307,7 @@ async function fileProblem(store: BackupStore, backupId: string, file: RestoreFi
     try {
       await pipeline(await store.readObject(file.key), hasher, new Writable({ write: (_chunk, _encoding, done) => done() }));
     } catch (error) {
+      if (error instanceof StorageError) throw error;
       return `${name}: cannot be read (${(error as Error).message})`;
     }
   }
@@ -407,7 +419,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
         const insert = insertStatement(shape, columns.filter((c) => !shape.generatedColumns.includes(c.name)), true);
         for (const file of plan.source.files) {
           const hasher = new HashingPassThrough();
-          const ndjson = gunzip(streamPipeline(await store.readObject(file.key), hasher, () => undefined));
+          const ndjson = limitRows(gunzip(streamPipeline(await store.readObject(file.key), hasher, () => undefined)), backupId, file);
           let loaded: number;
           try {
             if (viaCopy) {
@@ -424,10 +436,15 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
               loaded = (await client.query(insert)).rowCount ?? 0;
             }
           } catch (error) {
+            // A read that failed says nothing about the file: storage unavailable, not corrupt.
+            if (error instanceof StorageError) throw error;
             // A file that is not what the backup wrote fails in many ways (gzip, JSON, a type's
             // input); say that it is corrupt rather than what tripped over it.
             const problem = await fileProblem(store, backupId, file);
             if (problem) throw corruptBackup(backupId, problem, error);
+            if (error instanceof LineTooLongError || error instanceof NotARowError) {
+              throw corruptBackup(backupId, `${file.key.slice(backupId.length + 1)}: ${error.message}${error instanceof LineTooLongError ? ' (the limit for one row)' : ''}`, error);
+            }
             throw error;
           }
           const problem = await fileProblem(store, backupId, file, hasher);
@@ -498,6 +515,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     return { backupId, target, tables: ordered, totalRecords, durationMs: Date.now() - started, triggerMode, schemaNotes: allowed, recorded, schemaCreated: script !== undefined };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
+    if (error instanceof StorageError && !(error instanceof ObjectNotFoundError)) {
+      throw new StorageError(`Restore of ${backupId} into ${target} stopped: ${error.message}; the transaction was rolled back and the target is unchanged`, { cause: error, retryable: error.retryable });
+    }
     if (error instanceof DrError) throw error;
     const code = pgCode(error);
     const where = current ? ` while ${current}` : '';

@@ -1,12 +1,13 @@
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { BackupNotFoundError, InvalidBackupError } from './errors.js';
+import { BackupNotFoundError, InvalidBackupError, StorageError } from './errors.js';
 import { readManifest } from './catalog.js';
 import { schemaFileProblems } from './schema/files.js';
 import { MANIFEST_FILE, legacyTableFileKey, type LegacyManifest, type Manifest, type TableEntry } from './format/manifest.js';
+import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
 import type { BackupStore } from './storage/store.js';
-import { readText } from './storage/store.js';
-import { HashingPassThrough, readLines, runPool } from './util/streams.js';
+import { CLAIM_FILE, ObjectTooLargeError, readText } from './storage/store.js';
+import { HashingPassThrough, LineTooLongError, readLines, runPool } from './util/streams.js';
 
 export interface TableValidation {
   readonly table: string;
@@ -43,6 +44,8 @@ export interface ValidateOptions {
   readonly checksumsOnly?: boolean;
   /** Files checked at the same time (decompression runs on the thread pool). @default 2 */
   readonly concurrency?: number;
+  /** A row (line) longer than this stops the file's check. @default maxLineBytes() (64 MiB, ICONIC_DR_MAX_LINE_BYTES) */
+  readonly maxLineBytes?: number;
   readonly onProgress?: (table: string, done: number, total: number) => void;
 }
 
@@ -54,7 +57,15 @@ function checksumProblem(file: TableEntry['files'][number], actual: string): str
   return actual === file.sha256 ? undefined : `${file.key}: SHA-256 ${actual.slice(0, 12)}… differs from the manifest's ${file.sha256.slice(0, 12)}… (corrupted)`;
 }
 
-async function checkV1File(store: BackupStore, backupId: string, table: TableEntry, file: TableEntry['files'][number], level: CheckLevel): Promise<{ records?: number; problems: string[] }> {
+/**
+ * A read that failed is a storage fault (retryable, exit 3), never evidence against the backup: only
+ * bytes that arrived can prove a file corrupt. The store's own errors are StorageErrors already.
+ */
+function storageFault(error: unknown): StorageError | undefined {
+  return error instanceof StorageError ? error : undefined;
+}
+
+async function checkV1File(store: BackupStore, backupId: string, table: TableEntry, file: TableEntry['files'][number], level: CheckLevel, lineLimit: number): Promise<{ records?: number; problems: string[] }> {
   const key = `${backupId}/${file.key}`;
   const stat = await store.statObject(key);
   if (!stat) return { problems: [`${file.key}: missing`] };
@@ -66,13 +77,15 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
   const hasher = new HashingPassThrough();
   let streamError: Error | undefined;
   const onError = (error: Error | null | undefined) => {
-    if (error) streamError = error;
+    if (error) streamError ??= error;
   };
   const source = await store.readObject(key);
   if (level === 'checksums') {
     try {
       for await (const chunk of pipeline(source, hasher, onError)) void chunk;
     } catch (error) {
+      const fault = storageFault(streamError) ?? storageFault(error);
+      if (fault) throw fault;
       return { problems: [...problems, `${file.key}: cannot be read (${(streamError ?? (error as Error)).message})`] };
     }
     const bad = checksumProblem(file, hasher.sha256);
@@ -82,10 +95,17 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
   const lines = pipeline(source, hasher, createGunzip({ chunkSize: 256 * 1024 }), onError);
   let records = 0;
   let badLines = 0;
+  let stopped: string | undefined;
   const expectedKeys = table.columns.length;
   try {
-    for await (const line of readLines(lines)) {
+    for await (const line of readLines(lines, lineLimit)) {
       records++;
+      if (records > file.records) {
+        // More rows than the manifest promised: a decompression bomb or another file. Reading on
+        // would only inflate more; what is known already makes the backup invalid.
+        stopped = `${file.key}: holds more than the manifest's ${file.records} records; stopped reading there`;
+        break;
+      }
       let row: unknown;
       try {
         row = JSON.parse(line.toString('utf8'));
@@ -98,10 +118,20 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
       }
     }
   } catch (error) {
-    streamError = streamError ?? (error as Error);
+    if (error instanceof LineTooLongError) stopped = `${file.key}: ${error.message} (the limit for one row); stopped reading there`;
+    else streamError ??= error as Error;
+  }
+  if (stopped) {
+    lines.destroy();
+    source.destroy();
+    const fault = storageFault(streamError);
+    if (fault) throw fault;
+    return { problems: [...problems, stopped] };
   }
   if (badLines > MAX_PROBLEMS_PER_FILE) problems.push(`${file.key}: ${badLines - MAX_PROBLEMS_PER_FILE} more bad lines`);
   if (streamError) {
+    const fault = storageFault(streamError);
+    if (fault) throw fault;
     problems.push(`${file.key}: cannot be decompressed (${streamError.message})`);
     return { problems };
   }
@@ -117,6 +147,7 @@ async function validateV1(store: BackupStore, backupId: string, manifest: Manife
   const tables: TableValidation[] = [];
   if (manifest.backupId !== backupId) warnings.push(`metadata.json names backup ${manifest.backupId} but the folder is ${backupId} (renamed or copied)`);
   const level: CheckLevel = options.quick ? 'sizes' : options.checksumsOnly ? 'checksums' : 'rows';
+  const lineLimit = options.maxLineBytes ?? maxLineBytes();
   let done = 0;
   const results = new Map<string, TableValidation>();
   // Largest tables first so the concurrent checks finish together.
@@ -126,7 +157,7 @@ async function validateV1(store: BackupStore, backupId: string, manifest: Manife
     const tableProblems: string[] = [];
     let records: number | undefined = 0;
     for (const file of entry.files) {
-      const result = await checkV1File(store, backupId, entry, file, level);
+      const result = await checkV1File(store, backupId, entry, file, level, lineLimit);
       tableProblems.push(...result.problems);
       records = result.records === undefined || records === undefined ? undefined : records + result.records;
     }
@@ -138,7 +169,8 @@ async function validateV1(store: BackupStore, backupId: string, manifest: Manife
     problems.push(...result.problems);
     tables.push(result);
   }
-  const listed = new Set([MANIFEST_FILE, ...manifest.tables.flatMap((t) => manifest.tableDetails[t]!.files.map((f) => f.key))]);
+  // The claim object of an S3 backup is the store's, not the backup's.
+  const listed = new Set([MANIFEST_FILE, CLAIM_FILE, ...manifest.tables.flatMap((t) => manifest.tableDetails[t]!.files.map((f) => f.key))]);
   for (const object of await store.listObjects(`${backupId}/`)) {
     const name = object.key.slice(backupId.length + 1);
     if (!listed.has(name)) warnings.push(`${name}: not listed in metadata.json`);
@@ -160,8 +192,16 @@ async function validateLegacy(store: BackupStore, backupId: string, manifest: Le
     if (!stat) tableProblems.push(`${key}: missing`);
     else if (stat.size === 0) tableProblems.push(`${key}: empty file (0 bytes)`);
     else if (!options.quick) {
+      let text: string | undefined;
       try {
-        const rows: unknown = JSON.parse(await readText(store, `${backupId}/${key}`));
+        text = await readText(store, `${backupId}/${key}`, MAX_LEGACY_FILE_BYTES);
+      } catch (error) {
+        // Too large to parse safely is a property of the bytes; a read that failed is the storage's.
+        if (!(error instanceof ObjectTooLargeError)) throw error;
+        tableProblems.push(`${key}: ${error.message}`);
+      }
+      if (text !== undefined) try {
+        const rows: unknown = JSON.parse(text);
         if (!Array.isArray(rows)) tableProblems.push(`${key}: not a JSON array`);
         else {
           records = rows.length;

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { InvalidBackupError } from '../errors.js';
+import { printable, unsafeNameReason } from '../storage/names.js';
 
 /**
  * Backup format v1 (docs/format.md). `metadata.json` keeps every field of the plan's original
@@ -13,7 +15,7 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SH
 
 export const fileEntrySchema = z.object({
   /** Object key relative to the backup folder, e.g. `orders.ndjson.gz`. */
-  key: z.string().min(1).refine((k) => !k.includes('/') && k !== '.' && k !== '..', 'must be a plain file name'),
+  key: z.string().min(1).refine((k) => unsafeNameReason(k) === undefined, 'must be a plain file name (no path separators, `..` or control characters)'),
   records: nonNegativeInt,
   bytes: nonNegativeInt,
   sha256: sha256Hex,
@@ -167,7 +169,8 @@ export type Manifest = z.infer<typeof manifestSchema>;
 /** The plan's original metadata.json, written by `scripts/backup/database-backup.ts`. */
 export const legacyManifestSchema = z.object({
   timestamp: z.string().min(1),
-  tables: z.array(z.string().min(1)),
+  // Each name becomes the file `<table>.json`: `../planted` would read and write outside the backup.
+  tables: z.array(z.string().min(1).refine((t) => unsafeNameReason(legacyTableFileKey(t, false)) === undefined, 'must be a table name that is also a plain file name')),
   recordCounts: z.record(z.string(), nonNegativeInt),
   totalRecords: nonNegativeInt,
   success: z.boolean(),
@@ -233,6 +236,10 @@ export function tableFileKey(qualifiedName: string, part?: number): string {
   return part === undefined ? `${safe}.ndjson.gz` : `${safe}.part-${String(part).padStart(4, '0')}.ndjson.gz`;
 }
 
-export function legacyTableFileKey(table: string): string {
-  return `${table}.json`;
+/** `<table>.json`; refuses (InvalidBackupError) a name that would leave the backup's folder. */
+export function legacyTableFileKey(table: string, check = true): string {
+  const key = `${table}.json`;
+  const reason = check ? unsafeNameReason(key) : undefined;
+  if (reason) throw new InvalidBackupError(`metadata.json names table "${printable(table)}", whose file name ${reason}: the backup is not valid`, [`metadata.json tables: "${printable(table)}" is not a plain file name`]);
+  return key;
 }

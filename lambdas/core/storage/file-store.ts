@@ -2,10 +2,11 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, link, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { ObjectExistsError, ObjectNotFoundError, StorageError } from '../errors.js';
 import type { BackupStore, StoredObject } from './store.js';
+import { isSafeName, unsafeKeyReason } from './names.js';
 
 const TEMP_SUFFIX = '.partial';
 
@@ -16,8 +17,44 @@ function storageError(action: string, target: string, error: unknown): StorageEr
       ? 'check the folder permissions'
       : code === 'ENOSPC'
         ? 'free disk space or choose another --to location'
-        : 'check that the location exists and is writable';
-  return new StorageError(`Could not ${action} ${target}: ${code ?? (error as Error)?.message ?? error} (${hint})`, { cause: error, retryable: false });
+        : code === 'EROFS'
+          ? 'the file system is read-only: choose another location'
+          : 'check that the location exists and is writable';
+  // Local file-system errors are permanent for this run (permissions, read-only, no such place):
+  // retrying them only burns time. EIO and friends are the exception a later run may not see.
+  return new StorageError(`Could not ${action} ${target}: ${code ?? (error as Error)?.message ?? error} (${hint})`, { cause: error, retryable: code === 'EIO' || code === 'EAGAIN' || code === 'EBUSY' });
+}
+
+const MAX_FOLDER_DEPTH = 256;
+
+/**
+ * `mkdir -p` with a bounded number of steps. Node's own `mkdir({ recursive: true })` never returns
+ * under /proc (it loops on ENOENT at full CPU), so each missing folder is created on its own, from
+ * the deepest existing ancestor down; any error but EEXIST is final.
+ */
+export async function makeDirectories(dir: string, mode = 0o700): Promise<void> {
+  const missing: string[] = [];
+  let current = path.resolve(dir);
+  for (let depth = 0; ; depth++) {
+    try {
+      const found = await stat(current);
+      if (!found.isDirectory()) throw Object.assign(new Error(`${current} is not a folder`), { code: 'ENOTDIR', syscall: 'mkdir', path: current });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const parent = path.dirname(current);
+      if (parent === current || depth >= MAX_FOLDER_DEPTH) throw error;
+      missing.push(current);
+      current = parent;
+    }
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      await mkdir(folder, { mode });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 /**
@@ -34,6 +71,8 @@ export class FileStore implements BackupStore {
   }
 
   private resolve(key: string): string {
+    const unsafe = unsafeKeyReason(key);
+    if (unsafe) throw new StorageError(`Refusing key ${JSON.stringify(key)} in ${this.description}: ${unsafe}`);
     const full = path.resolve(this.root, ...key.split('/'));
     if (full !== this.root && !full.startsWith(this.root + path.sep)) throw new StorageError(`Refusing key outside the store: ${key}`);
     return full;
@@ -41,7 +80,7 @@ export class FileStore implements BackupStore {
 
   async beginBackup(backupId: string): Promise<void> {
     try {
-      await mkdir(this.root, { recursive: true, mode: 0o700 });
+      await makeDirectories(this.root);
       await mkdir(this.resolve(backupId), { mode: 0o700 });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(`Backup ${backupId} already exists in ${this.description}; a backup is never overwritten`, { cause: error });
@@ -53,7 +92,7 @@ export class FileStore implements BackupStore {
     const target = this.resolve(key);
     const temp = `${target}${TEMP_SUFFIX}`;
     try {
-      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      await makeDirectories(path.dirname(target));
       await pipeline(body, createWriteStream(temp, { mode: 0o600, flags: 'wx' }));
       await rename(temp, target);
       return { bytes: (await stat(target)).size };
@@ -70,7 +109,7 @@ export class FileStore implements BackupStore {
     const target = this.resolve(key);
     const temp = `${target}.${randomUUID()}${TEMP_SUFFIX}`;
     try {
-      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      await makeDirectories(path.dirname(target));
       await writeFile(temp, body, { mode: 0o600, flag: 'wx' });
       await link(temp, target);
     } catch (error) {
@@ -89,7 +128,12 @@ export class FileStore implements BackupStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(`${key} is missing from ${this.description}`, { cause: error });
       throw storageError('read', key, error);
     }
-    return createReadStream(file, { highWaterMark: 1024 * 1024 });
+    // An I/O error while reading is the storage's (exit 3), never evidence that the file is corrupt.
+    const stream = createReadStream(file, { highWaterMark: 1024 * 1024 });
+    const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+    stream.once('error', (error) => out.destroy(storageError('read', key, error)));
+    out.once('close', () => stream.destroy());
+    return stream.pipe(out);
   }
 
   async statObject(key: string): Promise<StoredObject | undefined> {
@@ -129,7 +173,8 @@ export class FileStore implements BackupStore {
   async listFolders(): Promise<string[]> {
     try {
       const entries = await readdir(this.root, { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      // A name no key may use is never a backup; listing it would only make readers fail on it.
+      return entries.filter((e) => e.isDirectory() && isSafeName(e.name)).map((e) => e.name).sort();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw storageError('list', this.description, error);

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import type { BackupStore } from './store.js';
 import { FileStore } from './file-store.js';
+import { printable, unsafeNameReason } from './names.js';
 
 export type Location = { readonly kind: 'file'; readonly path: string } | { readonly kind: 's3'; readonly bucket: string; readonly prefix: string };
 
@@ -55,5 +56,7 @@ export function splitBackupLocation(location: string): { store: Location; backup
   const parts = parsed.prefix.split('/').filter(Boolean);
   const backupId = parts.pop();
   if (!backupId) throw new UsageError(`${location} does not name a backup (expected s3://bucket/prefix/<backup-id>)`);
+  const unsafe = unsafeNameReason(backupId);
+  if (unsafe) throw new UsageError(`"${printable(backupId)}" ${unsafe}: name one backup folder (s3://bucket/prefix/<backup-id>)`);
   return { store: { kind: 's3', bucket: parsed.bucket, prefix: parts.join('/') }, backupId };
 }

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Readable, Transform, finished } from 'node:stream';
 import {
   DeleteObjectsCommand,
@@ -10,8 +12,11 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ObjectExistsError, ObjectNotFoundError, StorageError } from '../errors.js';
-import type { BackupStore, StoredObject } from './store.js';
+import { z } from 'zod';
+import { ConfigError, ObjectExistsError, ObjectNotFoundError, StorageError } from '../errors.js';
+import { isSafeName, unsafeKeyReason } from './names.js';
+import { ResumableRead } from './resumable-read.js';
+import { CLAIM_FILE, type BackupStore, type StoredObject } from './store.js';
 
 export interface S3StoreOptions {
   readonly bucket: string;
@@ -26,7 +31,65 @@ export interface S3StoreOptions {
   readonly client?: S3Client;
   /** Multipart part size in bytes (min 5 MiB). Tests lower it to exercise multipart with small bodies. */
   readonly partSize?: number;
+  /** Timeouts and retry budget; unset fields come from the environment (see s3TimeoutsFromEnv), then the defaults. */
+  readonly timeouts?: Partial<S3Timeouts>;
 }
+
+/**
+ * Every network wait of the store is bounded (docs/reliability.md). Environment variables:
+ * ICONIC_DR_S3_CONNECT_TIMEOUT_MS, ICONIC_DR_S3_REQUEST_TIMEOUT_MS, ICONIC_DR_S3_SOCKET_TIMEOUT_MS,
+ * ICONIC_DR_S3_MAX_ATTEMPTS, ICONIC_DR_S3_READ_ATTEMPTS.
+ */
+export interface S3Timeouts {
+  /** TCP (and TLS) connection set-up. @default 10 s */
+  readonly connectTimeoutMs: number;
+  /**
+   * From sending a request until its response headers arrive, a 16 MiB part upload included: the
+   * outer bound for a server that trickles. A stalled request or body is caught sooner, by the
+   * socket inactivity timeout. @default 10 min (a part still goes up at 0.25 Mbit/s)
+   */
+  readonly requestTimeoutMs: number;
+  /**
+   * No byte in either direction for this long fails the request (a stalled body included); a
+   * body read this way is resumed from where it stopped. @default 20 s
+   */
+  readonly socketTimeoutMs: number;
+  /** SDK attempts per request (throttling, 5xx, resets, timeouts), with exponential backoff. @default 5 */
+  readonly maxAttempts: number;
+  /** A body that fails mid-read is reopened from its last byte, up to this many failures in a row. @default 4 */
+  readonly readAttempts: number;
+}
+
+export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { connectTimeoutMs: 10_000, requestTimeoutMs: 600_000, socketTimeoutMs: 20_000, maxAttempts: 5, readAttempts: 4 };
+
+const positiveMs = z.coerce.number().int().min(1).max(3_600_000);
+const attemptsSchema = z.coerce.number().int().min(1).max(20);
+const timeoutEnvSchema = z.object({
+  ICONIC_DR_S3_CONNECT_TIMEOUT_MS: positiveMs.optional(),
+  ICONIC_DR_S3_REQUEST_TIMEOUT_MS: positiveMs.optional(),
+  ICONIC_DR_S3_SOCKET_TIMEOUT_MS: positiveMs.optional(),
+  ICONIC_DR_S3_MAX_ATTEMPTS: attemptsSchema.optional(),
+  ICONIC_DR_S3_READ_ATTEMPTS: attemptsSchema.optional(),
+});
+
+/** The timeouts set in the environment (validated; a bad value is a ConfigError naming the variable). */
+export function s3TimeoutsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<S3Timeouts> {
+  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('ICONIC_DR_S3_') && v !== undefined && v !== ''));
+  const parsed = timeoutEnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`Invalid environment: ${issue.path.join('.')}: ${issue.message} (milliseconds from 1 to 3600000, attempts from 1 to 20)`);
+  }
+  const e = parsed.data;
+  return {
+    ...(e.ICONIC_DR_S3_CONNECT_TIMEOUT_MS ? { connectTimeoutMs: e.ICONIC_DR_S3_CONNECT_TIMEOUT_MS } : {}),
+    ...(e.ICONIC_DR_S3_REQUEST_TIMEOUT_MS ? { requestTimeoutMs: e.ICONIC_DR_S3_REQUEST_TIMEOUT_MS } : {}),
+    ...(e.ICONIC_DR_S3_SOCKET_TIMEOUT_MS ? { socketTimeoutMs: e.ICONIC_DR_S3_SOCKET_TIMEOUT_MS } : {}),
+    ...(e.ICONIC_DR_S3_MAX_ATTEMPTS ? { maxAttempts: e.ICONIC_DR_S3_MAX_ATTEMPTS } : {}),
+    ...(e.ICONIC_DR_S3_READ_ATTEMPTS ? { readAttempts: e.ICONIC_DR_S3_READ_ATTEMPTS } : {}),
+  };
+}
+
 
 const MiB = 1024 * 1024;
 /**
@@ -35,8 +98,6 @@ const MiB = 1024 * 1024;
  */
 const DEFAULT_PART_SIZE = 16 * MiB;
 const QUEUE_SIZE = 4;
-/** SDK attempts per request (1 + 4 retries with exponential backoff and jitter). */
-const MAX_ATTEMPTS = 5;
 const DELETE_BATCH = 1000;
 
 /** What an operation needs, to name the right permission when S3 refuses it. */
@@ -100,6 +161,10 @@ function isConditionalConflict(error: unknown): boolean {
   return name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || statusOf(error) === 412 || statusOf(error) === 409;
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
 function isTransient(error: SdkErrorShape): boolean {
   const status = error.$metadata?.httpStatusCode;
   if (error.name && THROTTLING.has(error.name)) return true;
@@ -126,8 +191,11 @@ export class S3Store implements BackupStore {
   readonly client: S3Client;
   readonly bucket: string;
   readonly prefix: string;
+  readonly timeouts: S3Timeouts;
   private readonly kmsKeyId: string | undefined;
   private readonly partSize: number;
+  /** Claims this store wrote, by backup id: the claim's exact bytes. */
+  private readonly claims = new Map<string, Buffer>();
 
   constructor(options: S3StoreOptions) {
     this.bucket = options.bucket;
@@ -135,11 +203,19 @@ export class S3Store implements BackupStore {
     this.description = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ''}`;
     this.kmsKeyId = options.kmsKeyId || undefined;
     this.partSize = Math.max(options.partSize ?? DEFAULT_PART_SIZE, 5 * MiB);
-    this.client = options.client ?? new S3Client(clientConfig(options));
+    this.timeouts = { ...DEFAULT_S3_TIMEOUTS, ...s3TimeoutsFromEnv(), ...options.timeouts };
+    this.client = options.client ?? new S3Client(clientConfig(options, this.timeouts));
   }
 
   private fullKey(key: string): string {
     return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+
+  /** The full key of one object; every key a caller names passes the one safe-name check first. */
+  private objectKey(key: string): string {
+    const unsafe = unsafeKeyReason(key);
+    if (unsafe) throw new StorageError(`Refusing key ${JSON.stringify(key)} in ${this.description}: ${unsafe}`);
+    return this.fullKey(key);
   }
 
   private rootPrefix(): string {
@@ -199,9 +275,6 @@ export class S3Store implements BackupStore {
   }
 
   async beginBackup(backupId: string): Promise<void> {
-    // S3 has no folders to create: the id is taken once anything exists under it. Two writers that
-    // both begin before either writes are not told apart here; metadata.json's conditional create
-    // still lets only one of them complete the backup.
     let taken: boolean;
     try {
       const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.fullKey(`${backupId}/`), MaxKeys: 1 }));
@@ -210,9 +283,29 @@ export class S3Store implements BackupStore {
       throw this.toStorageError(error, 'list');
     }
     if (taken) throw new ObjectExistsError(`Backup ${backupId} already exists in ${this.description}; a backup is never overwritten`);
+    // The listing above is not atomic: two writers that both list before either writes would both
+    // go on. The claim is (If-None-Match: * on real S3), and it is written before any table file,
+    // so the loser stops having written nothing. Its random token tells our claim from another's.
+    const claim = Buffer.from(`${JSON.stringify({ backupId, writer: randomUUID(), host: hostname(), pid: process.pid, claimedAt: new Date().toISOString() })}\n`, 'utf8');
+    try {
+      await this.putOnce(`${backupId}/${CLAIM_FILE}`, claim);
+    } catch (error) {
+      if (error instanceof ObjectExistsError) {
+        throw new ObjectExistsError(`Backup ${backupId} in ${this.description} is being written by another run (its claim ${CLAIM_FILE} exists); this run wrote nothing. Start the backup again for a new id`, { cause: error });
+      }
+      throw error;
+    }
+    this.claims.set(backupId, claim);
   }
 
   async writeObject(key: string, body: Readable): Promise<{ bytes: number }> {
+    let full: string;
+    try {
+      full = this.objectKey(key);
+    } catch (error) {
+      body.destroy();
+      throw error;
+    }
     let bytes = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
@@ -237,7 +330,7 @@ export class S3Store implements BackupStore {
       partSize: this.partSize,
       // A failed multipart upload is aborted; the bucket's lifecycle rule covers aborts that fail too.
       leavePartsOnError: false,
-      params: { Bucket: this.bucket, Key: this.fullKey(key), Body: counter, ContentType: contentTypeOf(key), ...this.encryption() },
+      params: { Bucket: this.bucket, Key: full, Body: counter, ContentType: contentTypeOf(key), ...this.encryption() },
     });
     try {
       await upload.done();
@@ -253,51 +346,135 @@ export class S3Store implements BackupStore {
   }
 
   async createObject(key: string, body: string | Uint8Array): Promise<void> {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const backupId = key.split('/')[0]!;
+    const claim = this.claims.get(backupId);
+    if (claim && key !== `${backupId}/${CLAIM_FILE}`) {
+      // Servers without conditional writes cannot make the claim atomic; at least never publish a
+      // backup whose claim another writer has taken over since.
+      const current = await this.readSmall(`${backupId}/${CLAIM_FILE}`);
+      if (!current || !sameBytes(current, claim)) {
+        throw new ObjectExistsError(`Backup ${backupId} in ${this.description} was claimed by another run while this one wrote it; ${key} was not written. Start the backup again for a new id`);
+      }
+    }
+    await this.putOnce(key, bytes);
+  }
+
+  /**
+   * Write-once PUT with one truth about the outcome. When the answer is lost (a reset after S3 stored
+   * the object, so the SDK's retry meets 412, or every attempt timed out), the object is read back:
+   * the same bytes mean this write succeeded; other bytes mean another writer's, ObjectExistsError.
+   */
+  private async putOnce(key: string, bytes: Uint8Array): Promise<void> {
+    const full = this.objectKey(key);
     const exists = (cause?: unknown): ObjectExistsError =>
-      new ObjectExistsError(`${key} already exists in ${this.description}; it is written once and never replaced`, { cause });
+      new ObjectExistsError(`${key} already exists in ${this.description}; it is written once and never replaced`, cause === undefined ? undefined : { cause });
     // Real S3 enforces If-None-Match atomically; this pre-check only covers S3-compatible servers
     // without conditional writes (s3rver, older MinIO). A 403 here (no s3:ListBucket) is left to the PUT.
     let found: boolean;
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: full }));
       found = true;
     } catch (error) {
       if (!isNotFound(error) && statusOf(error) !== 403) throw this.toStorageError(error, 'read', key);
       found = false;
     }
-    if (found) throw exists();
+    if (found) {
+      if (await this.holds(key, bytes)) return;
+      throw exists();
+    }
     try {
       await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
-          Key: this.fullKey(key),
-          Body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
+          Key: full,
+          Body: bytes,
           IfNoneMatch: '*',
           ContentType: contentTypeOf(key),
           ...this.encryption(),
         }),
       );
     } catch (error) {
-      if (isConditionalConflict(error)) throw exists(error);
+      const conflict = isConditionalConflict(error);
+      if (conflict || isTransient(sdkError(error))) {
+        let ours: boolean;
+        try {
+          ours = await this.holds(key, bytes);
+        } catch {
+          // The read-back failed too: the outcome is unknown, and so is the storage's health.
+          throw this.toStorageError(error, 'write', key);
+        }
+        if (ours) return;
+        if (conflict) throw exists(error);
+      }
       throw this.toStorageError(error, 'write', key);
     }
   }
 
-  async readObject(key: string): Promise<Readable> {
+  /** True when `key` exists and holds exactly `bytes`. */
+  private async holds(key: string, bytes: Uint8Array): Promise<boolean> {
+    const stored = await this.readSmall(key, bytes.byteLength);
+    return stored !== undefined && sameBytes(stored, bytes);
+  }
+
+  /** A small object's bytes (undefined when missing); stops at `limit` + 1 bytes. */
+  private async readSmall(key: string, limit = 1024 * 1024): Promise<Buffer | undefined> {
+    let stream: Readable;
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
-      const stream = response.Body;
-      if (stream instanceof Readable) return stream;
-      throw new StorageError(`S3 returned no readable body for ${this.url(key)}`, { retryable: true });
+      stream = await this.readObject(key);
     } catch (error) {
-      if (isNotFound(error)) throw new ObjectNotFoundError(`${key} is missing from ${this.description}`, { cause: error });
-      throw this.toStorageError(error, 'read', key);
+      if (error instanceof ObjectNotFoundError) return undefined;
+      throw error;
     }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        stream.destroy();
+        break;
+      }
+    }
+    return Buffer.concat(chunks);
+  }
+
+  async readObject(key: string): Promise<Readable> {
+    const full = this.objectKey(key);
+    const open = async (offset: number, etag?: string) => {
+      try {
+        const response = await this.client.send(
+          new GetObjectCommand({ Bucket: this.bucket, Key: full, ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}), ...(etag ? { IfMatch: etag } : {}) }),
+        );
+        const stream = response.Body;
+        if (!(stream instanceof Readable)) throw new StorageError(`S3 returned no readable body for ${this.url(key)}`, { retryable: true });
+        if (offset > 0 && !response.ContentRange?.startsWith(`bytes ${offset}-`)) {
+          stream.destroy();
+          throw new StorageError(`S3 ignored the range request for ${this.url(key)} (resuming a read at byte ${offset}); the endpoint must support Range GETs`);
+        }
+        return { stream, length: response.ContentLength, etag: response.ETag };
+      } catch (error) {
+        if (error instanceof StorageError) throw error;
+        if (isNotFound(error)) throw new ObjectNotFoundError(`${key} is missing from ${this.description}`, { cause: error });
+        if (offset > 0 && isConditionalConflict(error)) {
+          throw new StorageError(`${this.url(key)} changed while it was being read (its ETag differs); read it again`, { cause: error, retryable: true });
+        }
+        throw this.toStorageError(error, 'read', key);
+      }
+    };
+    const first = await open(0);
+    // Resumed reads are pinned to the version first read: If-Match with its ETag.
+    return new ResumableRead(first.stream, {
+      describe: this.url(key),
+      total: first.length,
+      attempts: this.timeouts.readAttempts,
+      open: async (offset) => (await open(offset, first.etag)).stream,
+    });
   }
 
   async statObject(key: string): Promise<StoredObject | undefined> {
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
       return { key, size: head.ContentLength ?? 0 };
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -329,7 +506,8 @@ export class S3Store implements BackupStore {
       for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: root, Delimiter: '/' })) {
         for (const common of page.CommonPrefixes ?? []) {
           const name = common.Prefix?.slice(root.length).replace(/\/$/, '');
-          if (name) folders.push(name);
+          // A name no key may use is never a backup; listing it would only make readers fail on it.
+          if (name && isSafeName(name)) folders.push(name);
         }
       }
     } catch (error) {
@@ -366,18 +544,24 @@ export class S3Store implements BackupStore {
   }
 }
 
-function clientConfig(options: S3StoreOptions): S3ClientConfig {
+function clientConfig(options: S3StoreOptions, timeouts: S3Timeouts): S3ClientConfig {
   const endpoint = options.endpoint || process.env.AWS_ENDPOINT_URL_S3 || undefined;
   const region = options.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
   return {
     region,
     // Transient failures (throttling, 5xx, timeouts, resets) are retried by the SDK with backoff;
     // what is left after the last attempt becomes a StorageError with retryable = true.
-    maxAttempts: MAX_ATTEMPTS,
+    maxAttempts: timeouts.maxAttempts,
     retryMode: 'standard',
-    // Fail fast on an unreachable endpoint rather than waiting for the OS TCP timeout. No socket
-    // timeout: a restore may read an object slower than it arrives (backpressure from Postgres).
-    requestHandler: { connectionTimeout: 10_000 },
+    // Every wait is bounded: connection set-up, time to the response headers, and inactivity of the
+    // socket (a stalled body). A body that times out while a slow consumer holds it back is not lost:
+    // readObject resumes it from its last byte.
+    requestHandler: {
+      connectionTimeout: timeouts.connectTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      throwOnRequestTimeout: true,
+      socketTimeout: timeouts.socketTimeoutMs,
+    },
     // The SDK's default integrity checksums (CRC32 on every part) stay on, for S3-compatible servers
     // too: lib-storage sends each part as a buffer, which s3rver stores correctly (it only corrupts
     // streamed PutObject bodies with trailing checksums, which this store never sends).

@@ -1,3 +1,5 @@
+import { MAX_MANIFEST_BYTES } from '../limits.js';
+import { InvalidBackupError } from '../errors.js';
 import type { Readable } from 'node:stream';
 
 /** One object under a store's root. Keys use `/` and are relative to the root. */
@@ -50,9 +52,38 @@ export interface BackupStore {
   deletePrefix(prefix: string): Promise<number>;
 }
 
-export async function readText(store: BackupStore, key: string): Promise<string> {
+/**
+ * The object that claims a backup id on S3 (written with If-None-Match: * before any table file).
+ * It belongs to the store, not to the backup: never listed in metadata.json, never copied.
+ */
+export const CLAIM_FILE = '.claim.json';
+
+/** An object is larger than what may be read whole: a property of its bytes, so the backup is invalid. */
+export class ObjectTooLargeError extends InvalidBackupError {}
+
+/**
+ * Reads a small object whole, as UTF-8. Refuses (ObjectTooLargeError) an object larger than
+ * `maxBytes` (default: the manifest limit, 64 MiB) from its size before reading, and stops reading as soon as the bound is passed, so a
+ * hostile 200 MB metadata.json costs one HEAD, not gigabytes of memory.
+ */
+export async function readText(store: BackupStore, key: string, maxBytes: number = MAX_MANIFEST_BYTES): Promise<string> {
+  const tooLarge = (size: number | string) =>
+    new ObjectTooLargeError(`${key} is ${typeof size === 'number' ? `${size} bytes` : size}, more than the ${maxBytes}-byte limit for a file read whole; it is not a file this program wrote`, [
+      `${key}: larger than the ${maxBytes}-byte limit`,
+    ]);
+  const stat = await store.statObject(key);
+  if (stat && stat.size > maxBytes) throw tooLarge(stat.size);
   const stream = await store.readObject(key);
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  let size = 0;
+  for await (const chunk of stream) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    size += buffer.length;
+    if (size > maxBytes) {
+      stream.destroy();
+      throw tooLarge('larger than announced');
+    }
+    chunks.push(buffer);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,28 +1,50 @@
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { OperationFailedError } from '../errors.js';
+import { maxLineBytes as limitForLines } from '../limits.js';
 
 const NEWLINE = 0x0a;
 
-/** Counts `\n`-terminated lines passing through, without copying or parsing them. */
+/**
+ * Counts `\n`-terminated lines passing through, without copying or parsing them. A line longer than
+ * `maxLineBytes` fails the stream: validate and restore refuse such a row, so a backup holding one
+ * would be written but never restorable.
+ */
 export class LineCounter extends Transform {
   lines = 0;
   bytes = 0;
   private lastByte = NEWLINE;
+  private lineBytes = 0;
 
-  constructor(private readonly onProgress?: (lines: number, bytes: number) => void) {
+  constructor(
+    private readonly onProgress?: (lines: number, bytes: number) => void,
+    private readonly maxLineBytes: number = limitForLines(),
+  ) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    let start = 0;
     let index = chunk.indexOf(NEWLINE);
     while (index !== -1) {
+      if (this.lineBytes + index - start > this.maxLineBytes) return callback(this.tooLong());
       this.lines++;
-      index = chunk.indexOf(NEWLINE, index + 1);
+      this.lineBytes = 0;
+      start = index + 1;
+      index = chunk.indexOf(NEWLINE, start);
     }
+    this.lineBytes += chunk.length - start;
+    if (this.lineBytes > this.maxLineBytes) return callback(this.tooLong());
     if (chunk.length) this.lastByte = chunk[chunk.length - 1]!;
     this.bytes += chunk.length;
     this.onProgress?.(this.lines, this.bytes);
     callback(null, chunk);
+  }
+
+  private tooLong(): Error {
+    return new OperationFailedError(
+      `Row ${this.lines + 1} is longer than the ${this.maxLineBytes}-byte limit for one row, which validate and restore enforce; raise ICONIC_DR_MAX_LINE_BYTES for the backup and for every restore of it`,
+    );
   }
 
   /** True when the stream ended in the middle of a line (an unterminated last row). */
@@ -54,23 +76,98 @@ export class HashingPassThrough extends Transform {
   }
 }
 
-/** Splits a byte stream into lines (without the `\n`), bounded by the longest line. */
-export async function* readLines(source: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
-  let pending: Buffer = Buffer.alloc(0);
+/** A line longer than the bound: a broken or hostile file (a decompression bomb of one endless line). */
+export class LineTooLongError extends Error {
+  constructor(
+    readonly limit: number,
+    readonly line: number,
+  ) {
+    super(`line ${line} is longer than ${limit} bytes`);
+    this.name = 'LineTooLongError';
+  }
+}
+
+/**
+ * Splits a byte stream into lines (without the `\n`). Memory is bounded by `maxLineBytes`: a longer
+ * line fails with LineTooLongError as soon as the bound is passed, before it is held whole.
+ */
+export async function* readLines(source: AsyncIterable<Buffer | string>, maxLineBytes = Number.POSITIVE_INFINITY): AsyncGenerator<Buffer> {
+  // The pieces of the current line, joined once at its end: appending chunk by chunk would copy a
+  // long line over and over.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let line = 0;
   for await (const raw of source) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
     let start = 0;
     let index = chunk.indexOf(NEWLINE);
     while (index !== -1) {
+      line++;
+      if (pendingBytes + index - start > maxLineBytes) throw new LineTooLongError(maxLineBytes, line);
       const piece = chunk.subarray(start, index);
-      yield pending.length ? Buffer.concat([pending, piece]) : piece;
-      pending = Buffer.alloc(0);
+      yield pendingBytes ? Buffer.concat([...pending, piece]) : piece;
+      pending = [];
+      pendingBytes = 0;
       start = index + 1;
       index = chunk.indexOf(NEWLINE, start);
     }
-    if (start < chunk.length) pending = pending.length ? Buffer.concat([pending, chunk.subarray(start)]) : Buffer.from(chunk.subarray(start));
+    if (start < chunk.length) {
+      pendingBytes += chunk.length - start;
+      if (pendingBytes > maxLineBytes) throw new LineTooLongError(maxLineBytes, line + 1);
+      pending.push(Buffer.from(chunk.subarray(start)));
+    }
   }
-  if (pending.length) yield pending;
+  if (pendingBytes) yield Buffer.concat(pending);
+}
+
+/** A line of a backup's NDJSON that does not start like a JSON object: not a row of any table. */
+export class NotARowError extends Error {
+  constructor(readonly line: number) {
+    super(`line ${line} is not a JSON object`);
+    this.name = 'NotARowError';
+  }
+}
+
+const OPEN_BRACE = 0x7b;
+
+/**
+ * Passes NDJSON through unchanged while counting rows and the current line's length; fails as soon
+ * as the data holds more rows than `maxRecords` (what the manifest promised), a line longer than
+ * `maxLineBytes`, or a line that does not start with `{`. Put after decompression, it stops a
+ * decompression bomb at the first byte too many instead of inflating gigabytes. `tooMany` builds
+ * the error for the first case.
+ */
+export class NdjsonLimit extends Transform {
+  private records = 0;
+  private lineBytes = 0;
+
+  constructor(
+    private readonly maxRecords: number,
+    private readonly maxLineBytes: number,
+    private readonly tooMany: (maxRecords: number) => Error,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    let start = 0;
+    let index = chunk.indexOf(NEWLINE);
+    while (index !== -1) {
+      if (this.lineBytes === 0 && chunk[start] !== OPEN_BRACE) return callback(new NotARowError(this.records + 1));
+      if (this.lineBytes + index - start > this.maxLineBytes) return callback(new LineTooLongError(this.maxLineBytes, this.records + 1));
+      this.records++;
+      if (this.records > this.maxRecords) return callback(this.tooMany(this.maxRecords));
+      this.lineBytes = 0;
+      start = index + 1;
+      index = chunk.indexOf(NEWLINE, start);
+    }
+    if (this.lineBytes === 0 && start < chunk.length && chunk[start] !== OPEN_BRACE) return callback(new NotARowError(this.records + 1));
+    this.lineBytes += chunk.length - start;
+    if (this.lineBytes > this.maxLineBytes) return callback(new LineTooLongError(this.maxLineBytes, this.records + 1));
+    // A last line without its newline is a row too.
+    if (this.lineBytes > 0 && this.records + 1 > this.maxRecords) return callback(this.tooMany(this.maxRecords));
+    callback(null, chunk);
+  }
 }
 
 /** Runs `worker` over `items` with at most `concurrency` at once; the first failure stops new work. */

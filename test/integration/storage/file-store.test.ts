@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -65,5 +65,28 @@ describe('FileStore specifics', () => {
   it('refuses keys that escape the root', async () => {
     await expect(store.createObject('../outside.json', '{}')).rejects.toBeInstanceOf(StorageError);
     await expect(store.readObject('../../etc/passwd')).rejects.toBeInstanceOf(StorageError);
+  });
+
+  it('an I/O error while reading surfaces as a StorageError (storage unavailable), not as bad bytes', async () => {
+    // A folder where a file is expected: stat succeeds, reading fails with EISDIR.
+    await store.beginBackup('2024-01-15T02-00-00-000Z');
+    await mkdir(path.join(store.root, '2024-01-15T02-00-00-000Z', 'orders.ndjson.gz'));
+    const stream = await store.readObject('2024-01-15T02-00-00-000Z/orders.ndjson.gz');
+    const error = await (async () => {
+      for await (const chunk of stream) void chunk;
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as StorageError).message).toContain('Could not read 2024-01-15T02-00-00-000Z/orders.ndjson.gz: EISDIR');
+  });
+
+  it('creates missing parent folders step by step and fails at once where no folder can be made (/proc)', async () => {
+    const deep = new FileStore(path.join(dir, 'a', 'b', 'c'));
+    await deep.beginBackup('2024-01-15T02-00-00-000Z');
+    expect((await stat(path.join(dir, 'a', 'b', 'c', '2024-01-15T02-00-00-000Z'))).isDirectory()).toBe(true);
+
+    const error = await new FileStore('/proc/iconic-dr-test/x').beginBackup('2024-01-15T02-00-00-000Z').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as StorageError).retryable).toBe(false);
+    expect((error as StorageError).message).toMatch(/^Could not create backup folder in \/proc\/iconic-dr-test\/x: ENOENT/);
   });
 });

@@ -35,6 +35,10 @@ function s3Error(name: string, status: number, message: string = name): S3Servic
   return new S3ServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status, attempts: 5 }, message });
 }
 
+function bodyOf(text: string): Readable {
+  return Readable.from([Buffer.from(text, 'utf8')]);
+}
+
 function storeWith(options: { kmsKeyId?: string; partSize?: number } = {}): S3Store {
   return new S3Store({ bucket: BUCKET, prefix: 'dr', client, ...options });
 }
@@ -75,9 +79,10 @@ describe('S3Store conditional create', () => {
     expect(put[0]!.args[0].input).not.toHaveProperty('SSEKMSKeyId');
   });
 
-  it('createObject maps 412 PreconditionFailed to ObjectExistsError (SDK mock)', async () => {
+  it('createObject maps 412 PreconditionFailed to ObjectExistsError when the object holds other bytes (SDK mock)', async () => {
     s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
     s3.on(PutObjectCommand).rejects(s3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold'));
+    s3.on(GetObjectCommand).resolves({ Body: bodyOf('{"other":"writer"}') as never, ContentLength: 18 });
 
     const error = await failure(storeWith().createObject('id/metadata.json', '{}'));
 
@@ -88,12 +93,37 @@ describe('S3Store conditional create', () => {
   it('createObject maps 409 ConditionalRequestConflict to ObjectExistsError (SDK mock)', async () => {
     s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
     s3.on(PutObjectCommand).rejects(s3Error('ConditionalRequestConflict', 409));
+    s3.on(GetObjectCommand).rejects(s3Error('NoSuchKey', 404));
 
     expect(await failure(storeWith().createObject('id/metadata.json', '{}'))).toBeInstanceOf(ObjectExistsError);
   });
 
-  it('createObject refuses without a PUT when the HeadObject pre-check finds the object (SDK mock)', async () => {
+  it('createObject succeeds on 412 when reading back finds exactly its own bytes: the response was lost, not the write (SDK mock)', async () => {
+    s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
+    // The first attempt stored the object, its response was lost; the SDK's retry met the condition.
+    s3.on(PutObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    s3.on(GetObjectCommand).resolves({ Body: bodyOf('{"backupId":"id"}\n') as never, ContentLength: 18 });
+
+    await storeWith().createObject('id/metadata.json', '{"backupId":"id"}\n');
+
+    expect(s3.commandCalls(GetObjectCommand)[0]!.args[0].input).toMatchObject({ Bucket: BUCKET, Key: 'dr/id/metadata.json' });
+  });
+
+  it('createObject succeeds when every attempt lost its answer but the object holds its bytes, and fails retryable when it does not (SDK mock)', async () => {
+    const reset = Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET', $metadata: { attempts: 5 } });
+    s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
+    s3.on(PutObjectCommand).rejects(reset);
+    s3.on(GetObjectCommand).resolvesOnce({ Body: bodyOf('{}') as never, ContentLength: 2 }).rejects(s3Error('NoSuchKey', 404));
+
+    await storeWith().createObject('id/metadata.json', '{}');
+    const error = await failure(storeWith().createObject('id/metadata.json', '{}'));
+    expect(error).not.toBeInstanceOf(ObjectExistsError);
+    expect(error.retryable).toBe(true);
+  });
+
+  it('createObject refuses without a PUT when the HeadObject pre-check finds the object with other bytes (SDK mock)', async () => {
     s3.on(HeadObjectCommand).resolves({ ContentLength: 2 });
+    s3.on(GetObjectCommand).resolves({ Body: bodyOf('[]') as never, ContentLength: 2 });
 
     expect(await failure(storeWith().createObject('id/metadata.json', '{}'))).toBeInstanceOf(ObjectExistsError);
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
@@ -292,6 +322,8 @@ describe('S3Store streamed uploads', () => {
 describe('S3Store listings', () => {
   it('beginBackup asks S3 for one key under <prefix>/<id>/ and refuses when there is one (SDK mock)', async () => {
     s3.on(ListObjectsV2Command).resolvesOnce({ KeyCount: 0 }).resolvesOnce({ KeyCount: 1, Contents: [{ Key: 'dr/2024-01-15T02-00-00-000Z/orders.ndjson.gz' }] });
+    s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
+    s3.on(PutObjectCommand).resolves({});
 
     await storeWith().beginBackup('2024-01-15T02-00-00-000Z');
     expect(await failure(storeWith().beginBackup('2024-01-15T02-00-00-000Z'))).toBeInstanceOf(ObjectExistsError);
@@ -388,5 +420,135 @@ describe('S3Store client configuration', () => {
     expect(fromEnv.config.forcePathStyle).toBe(true);
     expect(await fromEnv.config.endpoint!()).toMatchObject({ hostname: 'localhost', port: 9000 });
     expect(await fromEnv.config.region()).toBe('eu-central-1');
+  });
+});
+
+describe('S3Store claims a backup id before writing (SDK mock)', () => {
+  const ID = '2024-01-15T02-00-00-000Z';
+
+  it('beginBackup writes <id>/.claim.json with IfNoneMatch "*" and nothing else (SDK mock)', async () => {
+    s3.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
+    s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
+    s3.on(PutObjectCommand).resolves({});
+
+    await storeWith().beginBackup(ID);
+
+    const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(puts).toHaveLength(1);
+    expect(puts[0]).toMatchObject({ Key: `dr/${ID}/.claim.json`, IfNoneMatch: '*' });
+    expect(JSON.parse(Buffer.from(puts[0]!.Body as Uint8Array).toString('utf8'))).toMatchObject({ backupId: ID });
+  });
+
+  it('the second writer of one id loses at the claim with a clear ObjectExistsError and writes no table file (SDK mock)', async () => {
+    s3.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
+    s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
+    s3.on(PutObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    s3.on(GetObjectCommand).resolves({ Body: bodyOf('{"writer":"someone else"}\n') as never });
+
+    const error = await failure(storeWith().beginBackup(ID));
+
+    expect(error).toBeInstanceOf(ObjectExistsError);
+    expect(error.message).toContain(`Backup ${ID} in s3://${BUCKET}/dr is being written by another run`);
+    expect(error.message).toContain('this run wrote nothing');
+  });
+
+  it('metadata.json is not written when the claim read back is no longer this run\'s (SDK mock)', async () => {
+    s3.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
+    s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
+    s3.on(PutObjectCommand).resolves({});
+    const store = storeWith();
+    await store.beginBackup(ID);
+    s3.on(GetObjectCommand).resolves({ Body: bodyOf('{"writer":"a later run on a server without conditional writes"}\n') as never });
+
+    expect(await failure(store.createObject(`${ID}/metadata.json`, '{}'))).toBeInstanceOf(ObjectExistsError);
+    expect(s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key)).toEqual([`dr/${ID}/.claim.json`]);
+  });
+
+  it('refuses keys that would leave their folder before any request (SDK mock)', async () => {
+    for (const key of [`${ID}/../planted.json`, '../x', `${ID}/a\\b`, `${ID}/nul\u0000`]) {
+      const error = await failure(storeWith().readObject(key));
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain('Refusing key');
+    }
+    expect(s3.calls()).toHaveLength(0);
+  });
+});
+
+describe('S3Store reads survive the network (SDK mock)', () => {
+  function brokenAfter(bytes: Buffer, error: Error): Readable {
+    let sent = false;
+    return new Readable({
+      read() {
+        if (!sent) {
+          sent = true;
+          this.push(bytes);
+        } else this.destroy(error);
+      },
+    });
+  }
+
+  it('a body reset mid-read is resumed with a Range request pinned by If-Match, and the consumer sees every byte once (SDK mock)', async () => {
+    const content = randomBytes(64 * 1024);
+    const reset = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    s3.on(GetObjectCommand)
+      .resolvesOnce({ Body: brokenAfter(content.subarray(0, 10_000), reset) as never, ContentLength: content.length, ETag: '"v1"' })
+      .resolvesOnce({ Body: Readable.from([content.subarray(10_000)]) as never, ContentLength: content.length - 10_000, ContentRange: `bytes 10000-${content.length - 1}/${content.length}`, ETag: '"v1"' });
+
+    const chunks: Buffer[] = [];
+    for await (const chunk of await storeWith().readObject('id/t.ndjson.gz')) chunks.push(chunk as Buffer);
+
+    expect(Buffer.concat(chunks).equals(content)).toBe(true);
+    const second = s3.commandCalls(GetObjectCommand)[1]!.args[0].input;
+    expect(second).toMatchObject({ Range: 'bytes=10000-', IfMatch: '"v1"' });
+  });
+
+  it('a body that ends short of its Content-Length is resumed, not taken as the whole object (SDK mock)', async () => {
+    const content = Buffer.from('0123456789');
+    s3.on(GetObjectCommand)
+      .resolvesOnce({ Body: Readable.from([content.subarray(0, 4)]) as never, ContentLength: 10, ETag: '"v1"' })
+      .resolvesOnce({ Body: Readable.from([content.subarray(4)]) as never, ContentLength: 6, ContentRange: 'bytes 4-9/10', ETag: '"v1"' });
+
+    const chunks: Buffer[] = [];
+    for await (const chunk of await storeWith().readObject('id/t.ndjson.gz')) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('0123456789');
+  });
+
+  it('gives up after the read attempts with a retryable StorageError (storage unavailable), never a corrupt-file error (SDK mock)', async () => {
+    const reset = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    s3.on(GetObjectCommand)
+      .resolvesOnce({ Body: brokenAfter(Buffer.from('abc'), reset) as never, ContentLength: 10, ETag: '"v1"' })
+      .rejects(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', $metadata: { attempts: 5 } }));
+    const store = new S3Store({ bucket: BUCKET, prefix: 'dr', client, timeouts: { readAttempts: 3 } });
+
+    const stream = await store.readObject('id/t.ndjson.gz');
+    const error = await (async () => {
+      for await (const chunk of stream) void chunk;
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as StorageError).retryable).toBe(true);
+    expect((error as StorageError).message).toMatch(/^Reading s3:\/\/live-it-iconic-backups\/dr\/id\/t\.ndjson\.gz failed after 3 of 10 bytes/);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(3);
+  });
+});
+
+describe('S3Store timeouts (SDK config)', () => {
+  it('bounds connection, request and socket inactivity, from options over ICONIC_DR_S3_* over the defaults (SDK config)', async () => {
+    vi.stubEnv('ICONIC_DR_S3_SOCKET_TIMEOUT_MS', '7000');
+    vi.stubEnv('ICONIC_DR_S3_MAX_ATTEMPTS', '3');
+    const store = new S3Store({ bucket: BUCKET, prefix: '', region: 'eu-west-1', timeouts: { requestTimeoutMs: 9000 } });
+
+    expect(store.timeouts).toEqual({ connectTimeoutMs: 10_000, requestTimeoutMs: 9000, socketTimeoutMs: 7000, maxAttempts: 3, readAttempts: 4 });
+    expect(await store.client.config.maxAttempts()).toBe(3);
+    const handler = store.client.config.requestHandler as unknown as { configProvider: Promise<Record<string, unknown>> };
+    expect(await handler.configProvider).toMatchObject({ connectionTimeout: 10_000, requestTimeout: 9000, socketTimeout: 7000, throwOnRequestTimeout: true });
+  });
+
+  it('refuses a malformed timeout variable as a configuration error naming it (SDK config)', () => {
+    vi.stubEnv('ICONIC_DR_S3_REQUEST_TIMEOUT_MS', 'soon');
+    expect(() => new S3Store({ bucket: BUCKET, prefix: '' })).toThrow(/ICONIC_DR_S3_REQUEST_TIMEOUT_MS/);
   });
 });

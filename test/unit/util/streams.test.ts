@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { HashingPassThrough, LineCounter, readLines, runPool } from '../../../lambdas/core/util/streams.js';
+import { HashingPassThrough, LineCounter, LineTooLongError, NdjsonLimit, NotARowError, readLines, runPool } from '../../../lambdas/core/util/streams.js';
 
 async function drain(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -51,5 +51,71 @@ describe('stream helpers', () => {
     await expect(work).rejects.toThrow('boom');
     expect(peak).toBe(2);
     expect(started.length).toBeLessThan(6);
+  });
+});
+
+describe('bounds on lines and rows (decompression bombs)', () => {
+  async function failureOf(promise: Promise<unknown>): Promise<Error> {
+    return promise.then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (e: unknown) => e as Error,
+    );
+  }
+
+  it('readLines fails with LineTooLongError once a line passes the bound, across chunks, before holding it whole', async () => {
+    const endless = Readable.from((function* () {
+      yield Buffer.from('{"ok":1}\n');
+      for (let i = 0; i < 1000; i++) yield Buffer.alloc(1024);
+    })());
+    const lines: Buffer[] = [];
+    const error = await failureOf(
+      (async () => {
+        for await (const line of readLines(endless, 4096)) lines.push(line);
+      })(),
+    );
+    expect(error).toBeInstanceOf(LineTooLongError);
+    expect(error.message).toBe('line 2 is longer than 4096 bytes');
+    expect(lines.map(String)).toEqual(['{"ok":1}']);
+  });
+
+  it('readLines still joins a long line split over many chunks exactly', async () => {
+    const line = 'x'.repeat(10_000);
+    const pieces = Array.from({ length: 100 }, (_, i) => Buffer.from(line.slice(i * 100, i * 100 + 100)));
+    const out: string[] = [];
+    for await (const l of readLines(Readable.from([...pieces, Buffer.from('\nend')]))) out.push(l.toString());
+    expect(out).toEqual([line, 'end']);
+  });
+
+  it('NdjsonLimit passes data through until one row more than promised, then fails with the given error', async () => {
+    const limit = new NdjsonLimit(2, 1024, (max) => new Error(`more than ${max}`));
+    const error = await failureOf(pipeline(Readable.from([Buffer.from('{"a":1}\n{"a":2}\n{'), Buffer.from('"a":3}\n')]), limit, async function* (source) {
+      for await (const _ of source) void _;
+    }));
+    expect(error.message).toBe('more than 2');
+
+    const exact = new NdjsonLimit(2, 1024, () => new Error('unexpected'));
+    expect((await drain(Readable.from([Buffer.from('{"a":1}\n{"a":2}\n')]).pipe(exact))).toString()).toBe('{"a":1}\n{"a":2}\n');
+  });
+
+  it('NdjsonLimit and LineCounter fail on a line past the length bound', async () => {
+    const zeros = () => Readable.from((function* () {
+      for (let i = 0; i < 100; i++) yield Buffer.alloc(1024);
+    })());
+    const sink = async function* (source: AsyncIterable<unknown>) {
+      for await (const _ of source) void _;
+    };
+    const brace = () => Readable.from((function* () {
+      yield Buffer.from('{"a":"');
+      for (let i = 0; i < 100; i++) yield Buffer.alloc(1024, 0x61);
+    })());
+    expect(await failureOf(pipeline(brace(), new NdjsonLimit(1_000_000, 8192, () => new Error('rows')), sink))).toBeInstanceOf(LineTooLongError);
+    // Zeros are no JSON object: the first byte of the line is enough.
+    const notARow = await failureOf(pipeline(zeros(), new NdjsonLimit(1_000_000, 8192, () => new Error('rows')), sink));
+    expect(notARow).toBeInstanceOf(NotARowError);
+    expect(notARow.message).toBe('line 1 is not a JSON object');
+    const counter = new LineCounter(undefined, 8192);
+    expect((await failureOf(pipeline(zeros(), counter, sink))).message).toMatch(/^Row 1 is longer than the 8192-byte limit for one row/);
   });
 });
