@@ -79,7 +79,14 @@ function describeSource(source: { driver: string; host?: string; port?: number; 
 
 /** What the operator must see before saying "yes": which backup, how old, from where, how many rows, into what. */
 async function describeRestore(store: BackupStore, backupId: string, target: string): Promise<string> {
-  const parsed = await readManifest(store, backupId);
+  let parsed: Awaited<ReturnType<typeof readManifest>>;
+  try {
+    parsed = await readManifest(store, backupId);
+  } catch (error) {
+    // The restore itself says what is wrong with the backup, after checking all of it.
+    if (error instanceof InvalidBackupError) return `  backup:  ${backupId} in ${store.description} (its metadata.json is not valid)\n  target:  ${target}`;
+    throw error;
+  }
   const m = parsed.manifest;
   const source = parsed.format === 'v1' ? describeSource(parsed.manifest.source) : 'unknown source (legacy backup)';
   const flags = parsed.format === 'v1' ? [parsed.manifest.purpose === 'drill' ? 'DRILL backup (sample data)' : undefined, parsed.manifest.suspect ? `SUSPECT: ${parsed.manifest.suspect.reason}` : undefined].filter(Boolean) : [];

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { FileStore } from '../../lambdas/core/storage/file-store.js';
@@ -21,11 +22,13 @@ export interface RunLogEntry {
  * CloudWatch). A log that cannot be written never fails the run it describes.
  */
 export async function appendRunLog(store: BackupStore, entry: RunLogEntry, now = new Date()): Promise<string | undefined> {
-  if (!(store instanceof FileStore)) return undefined;
+  // Only beside a location that exists: a run that could not create it has nowhere to log (and Node's
+  // recursive mkdir never returns under /proc).
+  if (!(store instanceof FileStore) || !existsSync(store.root)) return undefined;
   const folder = path.join(store.root, 'logs');
   const file = path.join(folder, `${now.toISOString().slice(0, 10)}.log`);
   try {
-    await mkdir(folder, { recursive: true, mode: 0o700 });
+    if (!existsSync(folder)) await mkdir(folder, { mode: 0o700 });
     await appendFile(file, `${JSON.stringify({ time: now.toISOString(), ...entry })}\n`, { mode: 0o600 });
     return file;
   } catch {

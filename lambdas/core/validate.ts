@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { BackupNotFoundError, InvalidBackupError, StorageError } from './errors.js';
 import { readManifest } from './catalog.js';
-import { schemaFileProblems } from './schema/files.js';
+import { schemaFileProblems, schemaFiles } from './schema/files.js';
 import { MANIFEST_FILE, legacyTableFileKey, type LegacyManifest, type Manifest, type TableEntry } from './format/manifest.js';
 import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
 import type { BackupStore } from './storage/store.js';
@@ -170,7 +170,7 @@ async function validateV1(store: BackupStore, backupId: string, manifest: Manife
     tables.push(result);
   }
   // The claim object of an S3 backup is the store's, not the backup's.
-  const listed = new Set([MANIFEST_FILE, CLAIM_FILE, ...manifest.tables.flatMap((t) => manifest.tableDetails[t]!.files.map((f) => f.key))]);
+  const listed = new Set([MANIFEST_FILE, CLAIM_FILE, ...manifest.tables.flatMap((t) => manifest.tableDetails[t]!.files.map((f) => f.key)), ...schemaFiles(manifest).map((f) => f.key)]);
   for (const object of await store.listObjects(`${backupId}/`)) {
     const name = object.key.slice(backupId.length + 1);
     if (!listed.has(name)) warnings.push(`${name}: not listed in metadata.json`);

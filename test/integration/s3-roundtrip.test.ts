@@ -61,7 +61,8 @@ describe('backups on S3 (real S3-compatible server, s3rver): backup -> list -> v
 
     const local = new FileStore(downloads);
     const copied = await copyBackup(store, backup.backupId, local);
-    expect(copied.files).toBe(HARD_TABLES.length + 1);
+    // Every table file, schema.json, schema.sql and metadata.json.
+    expect(copied.files).toBe(HARD_TABLES.length + 3);
     expect((await validateBackup(local, backup.backupId)).valid).toBe(true);
     await target.query('TRUNCATE everything, employees');
     await restoreBackup({ store: local, backupId: backup.backupId, databaseUrl: target.url });
