@@ -28,6 +28,8 @@ import { defaultJobs, loadEnv, splitList } from './config.js';
 import { databaseUrl, locationFor, resolveBackup, storeFor, storeForReading, storeOptions } from './context.js';
 import { appendRunLog } from './run-log.js';
 import { mediaCommand } from './media.js';
+import { serveDashboard } from './dashboard.js';
+import { existsSync } from 'node:fs';
 import { FAIL, OK, Output, formatBytes, formatCount, formatDate, formatDuration, table } from './output.js';
 
 function positiveInt(name: string, max = 1_000_000) {
@@ -535,6 +537,31 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       if (report.reports) out.line(`Report:          ${store.description.replace(/\/$/, '')}/${report.reports.markdown} (and .json)`);
       out.line(report.ok ? `${OK} Drill passed` : `${FAIL} Drill failed`);
       if (!report.ok) process.exitCode = 1;
+    });
+
+  program
+    .command('dashboard')
+    .description('serve the admin backups page and its API over a location on 127.0.0.1 (no auth: loopback only) until stopped')
+    .option('--from <location>', 'backup location (default: $BACKUP_LOCATION or ./backups)')
+    .option('--drills <location>', 'where drill reports are (default: ./drills when it exists, else the backup location)')
+    .option('--port <n>', 'port on 127.0.0.1 (0 = any free one)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('--port must be a whole number from 0 to 65535');
+      return n;
+    }, 8080)
+    .addOption(rpoOption())
+    .action(async (opts) => {
+      const store = await storeForReading(opts.from);
+      const drillsLocation = opts.drills ?? (existsSync(DEFAULT_DRILL_LOCATION) ? DEFAULT_DRILL_LOCATION : undefined);
+      const drills = drillsLocation ? await storeForReading(drillsLocation) : undefined;
+      const { url, close } = await serveDashboard({ store, ...(drills ? { drills } : {}), rpoHours: opts.rpoHours }, opts.port);
+      process.stdout.write(`${url}\n`);
+      process.stderr.write(`Serving ${store.description} on 127.0.0.1 (Ctrl-C to stop)\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => void close().then(resolve);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
     });
 
   program.addCommand(mediaCommand());

@@ -22,6 +22,7 @@ export interface BackupSummary {
   readonly format: 'v1' | 'legacy' | 'unknown';
   readonly timestamp?: string;
   readonly completedAt?: string;
+  readonly durationMs?: number;
   readonly tables?: readonly string[];
   readonly recordCounts?: Readonly<Record<string, number>>;
   readonly totalRecords?: number;
@@ -109,7 +110,7 @@ export async function listBackups(store: BackupStore): Promise<BackupSummary[]> 
       totalRecords: m.totalRecords,
       totalBytes,
       purpose: v1?.purpose ?? 'backup',
-      ...(v1 ? { completedAt: v1.completedAt, consistency: v1.consistency, source: v1.source } : {}),
+      ...(v1 ? { completedAt: v1.completedAt, durationMs: v1.durationMs, consistency: v1.consistency, source: v1.source } : {}),
       ...(v1?.suspect ? { suspect: v1.suspect } : {}),
       ...(damage.length ? { problem: damage.length === 1 ? damage[0] : `${damage[0]} (and ${damage.length - 1} more)` } : {}),
     });
