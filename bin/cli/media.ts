@@ -1,6 +1,5 @@
-import { createInterface } from 'node:readline/promises';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfirmationRequiredError } from '../../lambdas/core/errors.js';
+import { Command } from 'commander';
+import { confirm, jsonOption, positiveInt } from './options.js';
 import { readBucketSettings } from '../../lambdas/core/media/bucket-settings.js';
 import { listSnapshots, resolveSnapshot } from '../../lambdas/core/media/catalog.js';
 import { pruneMedia } from '../../lambdas/core/media/prune.js';
@@ -9,33 +8,18 @@ import { describeEndpoint, storageClient, storageConnectionFromEnv } from '../..
 import { syncMedia } from '../../lambdas/core/media/sync.js';
 import { describeObject } from '../../lambdas/core/media/snapshot.js';
 import { parseLocation } from '../../lambdas/core/storage/location.js';
-import { loadEnv, splitList } from './config.js';
+import { splitList } from './config.js';
 import { databaseUrl, locationFor, storeFor, storeForReading } from './context.js';
 import { FAIL, OK, Output, formatBytes, formatCount, formatDate, formatDuration, table } from './output.js';
 
-const jsonOption = () => new Option('--json', 'print one JSON document on stdout instead of text');
 
-function keepDays(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 36_500) throw new InvalidArgumentError('--keep-days must be a whole number of days from 1 to 36500');
-  return n;
+function confirmMedia(question: string | undefined, yes: boolean | undefined): Promise<void> {
+  return confirm(question, 'Refusing to write into Supabase Storage without confirmation: pass --yes or set SKIP_RESTORE_CONFIRMATION=true', 'Media restore cancelled; nothing was changed', yes);
 }
 
 function openStorage() {
   const connection = storageConnectionFromEnv();
   return { client: storageClient(connection), source: describeEndpoint(connection) };
-}
-
-async function confirm(question: string, yes: boolean | undefined): Promise<void> {
-  if (yes || loadEnv().SKIP_RESTORE_CONFIRMATION) return;
-  if (!process.stdin.isTTY) throw new ConfirmationRequiredError('Refusing to write into Supabase Storage without confirmation: pass --yes or set SKIP_RESTORE_CONFIRMATION=true');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`${question}\nType "yes" to continue: `);
-    if (answer.trim().toLowerCase() !== 'yes') throw new ConfirmationRequiredError('Media restore cancelled; nothing was changed');
-  } finally {
-    rl.close();
-  }
 }
 
 /**
@@ -145,13 +129,13 @@ export function mediaCommand(): Command {
     .addOption(jsonOption())
     .action(async (ref: string, opts) => {
       const out = new Output(Boolean(opts.json));
-      if (!opts.yes && !loadEnv().SKIP_RESTORE_CONFIRMATION && !process.stdin.isTTY) await confirm('', false);
+      await confirmMedia(undefined, opts.yes);
       const vault = await storeForReading(opts.from);
       const snapshot = await resolveSnapshot(vault, ref, opts.at);
       const buckets = splitList(opts.buckets);
       const { client, source } = openStorage();
       try {
-        await confirm(`Restore media snapshot ${snapshot.snapshotId} (${formatDate(snapshot.completedAt)}, ${formatCount(snapshot.stats.objects)} objects) into ${source}${opts.exact ? ', deleting objects it does not have' : ''}?`, opts.yes);
+        await confirmMedia(`Restore media snapshot ${snapshot.snapshotId} (${formatDate(snapshot.completedAt)}, ${formatCount(snapshot.stats.objects)} objects) into ${source}${opts.exact ? ', deleting objects it does not have' : ''}?`, opts.yes);
         const result = await restoreMedia(client, vault, snapshot, { ...(buckets ? { buckets } : {}), exact: Boolean(opts.exact) });
         out.result(result);
         for (const b of result.bucketsCreated) out.line(`${OK} Created bucket ${b}`);
@@ -167,7 +151,7 @@ export function mediaCommand(): Command {
     .command('prune')
     .description('delete snapshots past the retention and the stored contents no kept snapshot references')
     .option('--from <location>', 'backup location (default: $BACKUP_LOCATION or ./backups)')
-    .option('--keep-days <days>', 'retention in days (default: 90 on S3, 30 in a folder)', keepDays)
+    .option('--keep-days <days>', 'retention in days (default: 90 on S3, 30 in a folder)', positiveInt('--keep-days', 36_500))
     .option('--dry-run', 'only say what would be deleted')
     .addOption(jsonOption())
     .action(async (opts) => {

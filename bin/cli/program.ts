@@ -1,11 +1,10 @@
-import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createBackup } from '../../lambdas/core/backup.js';
 import { listBackups, readManifest } from '../../lambdas/core/catalog.js';
 import { listSnapshots } from '../../lambdas/core/media/catalog.js';
 import { copyBackup } from '../../lambdas/core/download.js';
 import { runDrill } from '../../lambdas/core/drill.js';
-import { ConfirmationRequiredError, DrError, InvalidBackupError, LockTimeoutError, SchemaDriftError, UsageError, describeError } from '../../lambdas/core/errors.js';
+import { DrError, InvalidBackupError, LockTimeoutError, SchemaDriftError, UsageError, describeError } from '../../lambdas/core/errors.js';
 import { checkHealth } from '../../lambdas/core/health.js';
 import { checkIntegrity } from '../../lambdas/core/integrity.js';
 import { pruneBackups } from '../../lambdas/core/retention.js';
@@ -27,18 +26,11 @@ import { redactCredentials } from '../../lambdas/core/util/redact.js';
 import { defaultJobs, loadEnv, splitList } from './config.js';
 import { databaseUrl, locationFor, resolveBackup, storeFor, storeForReading, storeOptions } from './context.js';
 import { appendRunLog } from './run-log.js';
+import { confirm, jsonOption, positiveInt } from './options.js';
 import { mediaCommand } from './media.js';
 import { serveDashboard } from './dashboard.js';
 import { existsSync } from 'node:fs';
 import { FAIL, OK, Output, formatBytes, formatCount, formatDate, formatDuration, table } from './output.js';
-
-function positiveInt(name: string, max = 1_000_000) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max}`);
-    return n;
-  };
-}
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -55,7 +47,6 @@ function percent(value: string): number {
 /** Drills keep to a location of their own, so their sample backups never mix with the real ones. */
 const DEFAULT_DRILL_LOCATION = './drills';
 
-const jsonOption = () => new Option('--json', 'print one JSON document on stdout instead of text (errors too: {"error": {code, message, exitCode}})');
 const rpoOption = () => new Option('--rpo-hours <hours>', 'recovery point objective the newest good backup is judged against').argParser(positiveNumber).default(DEFAULT_RPO_HOURS);
 function isoTime(value: string): Date {
   const date = new Date(value);
@@ -128,18 +119,9 @@ function describeRecord(r: RestoreRecord): string {
   return `backup ${r.backupId} from ${r.location}, ${formatCount(r.totalRecords)} records, ${formatDate(r.restoredAt)} (${age(r.restoredAt)})`;
 }
 
-async function confirmRestore(details: string, target: string, yes: boolean | undefined): Promise<void> {
-  if (yes || loadEnv().SKIP_RESTORE_CONFIRMATION) return;
-  if (!process.stdin.isTTY) {
-    throw new ConfirmationRequiredError(`Refusing to restore into ${target} without confirmation: pass --yes or set SKIP_RESTORE_CONFIRMATION=true`);
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`Restore this backup?\n${details}\nType "yes" to continue: `);
-    if (answer.trim().toLowerCase() !== 'yes') throw new ConfirmationRequiredError('Restore cancelled; nothing was changed');
-  } finally {
-    rl.close();
-  }
+/** Asks (or refuses) before a restore replaces the target's tables; `details` says what would be restored. */
+function confirmRestore(details: string | undefined, target: string, yes: boolean | undefined): Promise<void> {
+  return confirm(details === undefined ? undefined : `Restore this backup?\n${details}`, `Refusing to restore into ${target} without confirmation: pass --yes or set SKIP_RESTORE_CONFIRMATION=true`, 'Restore cancelled; nothing was changed', yes);
 }
 
 export function buildProgram(): Command {
@@ -321,7 +303,8 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const out = new Output(Boolean(opts.json));
       const url = databaseUrl(opts.db);
       const target = describeDatabase(url).label;
-      if (!opts.yes && !loadEnv().SKIP_RESTORE_CONFIRMATION && !process.stdin.isTTY) await confirmRestore('', target, false);
+      // Refused before any work where no one can be asked.
+      await confirmRestore(undefined, target, opts.yes);
       const { store, backupId, foundIn } = await resolveBackup(ref, opts.from, { allowSuspect: Boolean(opts.allowSuspect), ...(opts.at ? { at: opts.at } : {}) });
       if (foundIn) out.note(`Using backup ${backupId}, the one backup in ${foundIn}`);
       const details = await describeRestore(store, backupId, target);
