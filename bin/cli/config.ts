@@ -31,8 +31,8 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
   const blanksRemoved = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(blanksRemoved);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`Invalid environment: ${issue.path.join('.')}: ${issue.message}`);
+    // Every problem at once: fixing one variable per run is a slow way to learn about the next.
+    throw new ConfigError(`Invalid environment: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
   }
   if (env === process.env) cached = parsed.data;
   return parsed.data;

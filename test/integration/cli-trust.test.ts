@@ -221,6 +221,13 @@ describe('the CLI an operator can trust at 3 a.m.', () => {
     expect(JSON.parse(usage.stdout).error.code).toBe('UsageError');
   });
 
+  it('names every invalid environment variable at once', async () => {
+    const result = await runCli(['list', '--from', backups], { SUPABASE_URL: 'not a url', AWS_ENDPOINT_URL_S3: 'also not' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('SUPABASE_URL');
+    expect(result.stderr).toContain('AWS_ENDPOINT_URL_S3');
+  });
+
   it('refuses URLs whose password has unescaped characters as a usage error, never printing the password', async () => {
     for (const password of ['Xq7@Zr9#Kp2', 'Str0ng#Pa55', 'Wv3/Yt6?Hm1']) {
       const result = await runCli(['health', '--db', `postgres://postgres:${password}@127.0.0.1:5432/postgres`, '--json']);
