@@ -8,6 +8,8 @@ import { pruneMedia } from '../../lambdas/core/media/prune.js';
 import { restoreMedia, verifyMedia } from '../../lambdas/core/media/restore.js';
 import { OBJECTS_PREFIX } from '../../lambdas/core/media/snapshot.js';
 import { syncMedia } from '../../lambdas/core/media/sync.js';
+import { storageClient } from '../../lambdas/core/media/storage-client.js';
+import { seededFaults, startFaultProxy } from '../helpers/fault-proxy.js';
 import { FileStore } from '../../lambdas/core/storage/file-store.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase } from '../helpers/database.js';
@@ -203,5 +205,30 @@ describe('media: Supabase Storage snapshots (S3 server playing Storage)', () => 
     const restored = await restoreMedia(client, store, snapshot);
     expect(restored.uploaded).toBe(snapshot.stats.objects);
     expect((await verifyMedia(client, store, snapshot)).ok).toBe(true);
+  });
+
+  it('a seeded schedule of transient faults (5xx, resets, lost answers, stalls) on Storage: sync and restore still get every byte', async () => {
+    const proxy = await startFaultProxy(storage.endpoint);
+    const faulty = storageClient({ endpoint: proxy.endpoint, region: S3RVER_REGION, accessKeyId: S3RVER_CREDENTIALS.accessKeyId, secretAccessKey: S3RVER_CREDENTIALS.secretAccessKey }, { connectTimeoutMs: 2000, requestTimeoutMs: 5000, socketTimeoutMs: 700, maxAttempts: 5 });
+    const store = new FileStore(path.join(work, 'faulty-vault'));
+    try {
+      for (let i = 0; i < 20; i++) await put('products', `bulk/${i}.bin`, `payload ${i} `.repeat(200 + i));
+      proxy.setDecider(seededFaults(7, 0.25, ['status-500', 'status-503', 'reset-before', 'lost-response', 'reset-mid-body', 'stall-mid-body', 'stall-after-headers']));
+      const { snapshot } = await syncMedia({ client: faulty, source: 'test', vault: store, buckets: ['products'] });
+      proxy.setDecider(undefined);
+      expect((await verifyMedia(client, store, snapshot)).ok).toBe(true);
+      await emptyBucket('products');
+      proxy.setDecider(seededFaults(8, 0.25, ['status-500', 'status-503', 'reset-before', 'lost-response', 'reset-mid-body', 'stall-mid-body']));
+      await restoreMedia(faulty, store, snapshot);
+      proxy.setDecider(undefined);
+      const report = await verifyMedia(client, store, snapshot);
+      expect(report.differences).toEqual([]);
+      const faulted = proxy.log.filter((r) => r.fault !== undefined);
+      expect(faulted.length / proxy.log.length, `${faulted.length} of ${proxy.log.length} requests faulted`).toBeGreaterThanOrEqual(0.1);
+    } finally {
+      proxy.setDecider(undefined);
+      faulty.destroy();
+      await proxy.close();
+    }
   });
 });

@@ -6,6 +6,8 @@ import { InvalidBackupError, StorageError, UsageError } from '../errors.js';
 import type { BackupStore } from '../storage/store.js';
 import { HashingPassThrough, runPool } from '../util/streams.js';
 import { readObjects } from './catalog.js';
+import { ResumableRead } from '../storage/resumable-read.js';
+import { storageTimeouts } from './storage-client.js';
 import { contentKey, describeObject, type MediaObject, type MediaSnapshot } from './snapshot.js';
 
 interface LiveObject {
@@ -64,7 +66,13 @@ async function readLive(client: S3Client, bucket: string, key: string): Promise<
     throw failure(`read ${describeObject({ bucket, key })}`, error);
   });
   const hasher = createHash('sha256');
-  for await (const chunk of response.Body as Readable) hasher.update(chunk as Buffer);
+  const body = new ResumableRead(response.Body as Readable, {
+    describe: `Supabase Storage ${describeObject({ bucket, key })}`,
+    total: response.ContentLength,
+    attempts: storageTimeouts().readAttempts,
+    open: async (offset) => (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-`, ...(response.ETag ? { IfMatch: response.ETag } : {}) }))).Body as Readable,
+  });
+  for await (const chunk of body) hasher.update(chunk as Buffer);
   return { sha256: hasher.digest('hex'), ...(response.ContentType ? { contentType: response.ContentType } : {}), ...(response.CacheControl ? { cacheControl: response.CacheControl } : {}), metadata: response.Metadata ?? {} };
 }
 

@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError } from '../errors.js';
+import { DEFAULT_S3_TIMEOUTS, s3TimeoutsFromEnv, type S3Timeouts } from '../storage/s3-store.js';
 
 /**
  * How to reach Supabase Storage through its S3-compatible endpoint
@@ -26,16 +27,23 @@ export function storageConnectionFromEnv(env: NodeJS.ProcessEnv = process.env): 
   return { endpoint: env.STORAGE_S3_ENDPOINT!.trim(), region: env.STORAGE_S3_REGION!.trim(), accessKeyId: env.STORAGE_S3_ACCESS_KEY_ID!.trim(), secretAccessKey: env.STORAGE_S3_SECRET_ACCESS_KEY!.trim() };
 }
 
-export function storageClient(connection: StorageConnection): S3Client {
+/** The same bounded waits as the backup location's (ICONIC_DR_S3_* override both). */
+export function storageTimeouts(): S3Timeouts {
+  return { ...DEFAULT_S3_TIMEOUTS, ...s3TimeoutsFromEnv() };
+}
+
+export function storageClient(connection: StorageConnection, overrides: Partial<S3Timeouts> = {}): S3Client {
+  const timeouts = { ...storageTimeouts(), ...overrides };
   return new S3Client({
     endpoint: connection.endpoint,
     region: connection.region,
     forcePathStyle: true,
     credentials: { accessKeyId: connection.accessKeyId, secretAccessKey: connection.secretAccessKey },
-    // Transient failures (throttling, 5xx, resets) are retried with backoff by the SDK.
-    maxAttempts: 5,
+    // Transient failures (throttling, 5xx, resets, timeouts) are retried with backoff by the SDK;
+    // every wait is bounded, a stalled body by the socket's inactivity.
+    maxAttempts: timeouts.maxAttempts,
     retryMode: 'standard',
-    requestHandler: { connectionTimeout: 10_000 },
+    requestHandler: { connectionTimeout: timeouts.connectTimeoutMs, requestTimeout: timeouts.requestTimeoutMs, throwOnRequestTimeout: true, socketTimeout: timeouts.socketTimeoutMs },
     // Supabase Storage and other S3-compatible servers do not all accept the SDK's default CRC32
     // trailers on streamed bodies; the content's SHA-256 is checked by iconic-dr itself.
     requestChecksumCalculation: 'WHEN_REQUIRED',

@@ -9,6 +9,8 @@ import { GetObjectCommand, ListBucketsCommand, paginateListObjectsV2, type S3Cli
 import { StorageError } from '../errors.js';
 import type { BackupStore } from '../storage/store.js';
 import { HashingPassThrough, runPool } from '../util/streams.js';
+import { ResumableRead } from '../storage/resumable-read.js';
+import { storageTimeouts } from './storage-client.js';
 import { listSnapshots, readObjects } from './catalog.js';
 import { LEASES_PREFIX, MEDIA_FORMAT_VERSION, contentKey, describeObject, objectId, objectsKey, snapshotIdFor, snapshotKey, type BucketSettings, type MediaObject, type MediaSnapshot } from './snapshot.js';
 
@@ -85,6 +87,7 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
   const { client, vault } = options;
   const requests = { list: 0, get: 0 };
   const lease = `${LEASES_PREFIX}${snapshotId}`;
+  const readAttempts = storageTimeouts().readAttempts;
   await vault.createObject(lease, startedAt.toISOString());
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'iconic-dr-media-'));
   try {
@@ -135,8 +138,15 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
       }
       const file = path.join(scratch, randomUUID());
       const hasher = new HashingPassThrough();
+      // A body cut mid-way (reset, stall) is reopened from its last byte, pinned to the same version.
+      const body = new ResumableRead(response.Body as Readable, {
+        describe: `Supabase Storage ${describeObject(item)}`,
+        total: response.ContentLength,
+        attempts: readAttempts,
+        open: async (offset) => (await client.send(new GetObjectCommand({ Bucket: item.bucket, Key: item.key, Range: `bytes=${offset}-`, ...(response.ETag ? { IfMatch: response.ETag } : {}) }))).Body as Readable,
+      });
       try {
-        await pipeline(response.Body as Readable, hasher, createWriteStream(file));
+        await pipeline(body, hasher, createWriteStream(file));
       } catch (error) {
         await rm(file, { force: true });
         throw storageFailure(`read ${describeObject(item)}`, error);
