@@ -8,7 +8,7 @@ import type { BackupVault } from './backup-vault.js';
 import { BACKUP_STATES as S, ENV, NOTIFY_EVENTS } from './contract.js';
 import { PropErrors } from './defaults.js';
 import { DrFunction, type DrFunctionNetwork } from './dr-function.js';
-import { DrStateMachine, EXECUTION_FIELDS, lambdaStep } from './workflow.js';
+import { DrStateMachine, EXECUTION_FIELDS, failureRecord, lambdaStep } from './workflow.js';
 
 /** The daily backup at 02:00 UTC (the plan's RPO of 24 h). */
 export const DEFAULT_BACKUP_SCHEDULE = 'cron(0 2 * * ? *)';
@@ -61,7 +61,8 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
  *
  * Machine: `Backup` -> `Validate` -> `IsBackupValid` -> `PublishResult` -> `BackupSucceeded`;
  * invalid -> `AlertInvalidBackup` -> `BackupInvalid` (Fail); an error in Backup or Validate ->
- * `AlertFailure` -> `BackupFailed` (Fail).
+ * `FailedBackup`/`FailedValidate` (records the step and error) -> `AlertFailure` -> `BackupFailed`
+ * (Fail, its Cause says which step failed with which error). Notify tasks are caught.
  */
 export class BackupPipeline extends Construct {
   public readonly backupFunction: DrFunction;
@@ -106,36 +107,48 @@ export class BackupPipeline extends Construct {
     const notify = props.notifyFunction;
     const notifyPayload = (event: string) => ({ event, workflow: 'backup', execution: EXECUTION_FIELDS, 'state.$': '$' });
 
+    const failed = new sfn.Fail(this, S.failed, { error: 'BackupFailed', causePath: '$.failure.summary' });
     const alertFailure = lambdaStep(this, S.alertFailure, notify, {
-      comment: 'Alert: the backup failed (BackupStatus 0, critical topic)',
+      comment: 'Alert: the backup failed (BackupStatus 0, critical topic: the one page of the run)',
       payload: notifyPayload(NOTIFY_EVENTS.backupFailed),
       resultPath: '$.notification',
-    }).next(new sfn.Fail(this, S.failed, { error: 'BackupFailed', cause: 'The backup failed; see the AlertFailure step and the error in its input.' }));
+    });
+    alertFailure.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(failed);
+    const onBackup = failureRecord(this, S.failedBackup, S.backup, 'no-backup', 'No new backup was written; the newest complete backup is older than planned.').next(alertFailure);
+    const onValidate = failureRecord(this, S.failedValidate, S.validate, 'unvalidated-backup', 'The backup was written but could not be validated: do not trust it yet.').next(alertFailure);
 
+    const invalid = new sfn.Fail(this, S.invalid, { error: 'BackupInvalid', cause: 'The new backup failed validation; the problems are in the Validate step output.' });
     const alertInvalid = lambdaStep(this, S.alertInvalidBackup, notify, {
       comment: 'Alert: the new backup failed validation (BackupStatus 0, critical topic)',
       payload: notifyPayload(NOTIFY_EVENTS.backupInvalid),
       resultPath: '$.notification',
-    }).next(new sfn.Fail(this, S.invalid, { error: 'BackupInvalid', cause: 'The new backup failed validation; the problems are in the Validate step output.' }));
+    });
+    alertInvalid.addCatch(invalid, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(invalid);
 
     const backup = lambdaStep(this, S.backup, this.backupFunction, {
       comment: 'Back up the source database into a new backup id',
       payload: { 'request.$': '$', execution: EXECUTION_FIELDS },
       resultPath: '$.backup',
       maxAttempts: 4,
-    }).addCatch(alertFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    }).addCatch(onBackup, { errors: ['States.ALL'], resultPath: '$.error' });
 
     const validate = lambdaStep(this, S.validate, this.validateFunction, {
       comment: 'Validate the backup just written',
       payload: { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS },
       resultPath: '$.validation',
-    }).addCatch(alertFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    }).addCatch(onValidate, { errors: ['States.ALL'], resultPath: '$.error' });
 
     const publish = lambdaStep(this, S.publishResult, notify, {
       comment: 'Publish the result: BackupStatus 1 and the size/duration/records metrics',
       payload: notifyPayload(NOTIFY_EVENTS.backupSucceeded),
       resultPath: '$.notification',
-    }).next(new sfn.Succeed(this, S.succeeded));
+    });
+    publish
+      .addCatch(new sfn.Fail(this, S.publishFailed, { error: 'NotificationFailed', cause: 'The backup is complete and valid; only publishing its result (metrics) failed. See the notifyError in the state.' }), {
+        errors: ['States.ALL'],
+        resultPath: '$.notifyError',
+      })
+      .next(new sfn.Succeed(this, S.succeeded));
 
     const definition = backup
       .next(validate)

@@ -150,6 +150,10 @@ export const ENV = {
   criticalTopicArn: 'CRITICAL_TOPIC_ARN',
   warningTopicArn: 'WARNING_TOPIC_ARN',
   slackWebhookSecretArn: 'SLACK_WEBHOOK_SECRET_ARN',
+  rtoSeconds: 'RTO_SECONDS',
+  productionSecretArn: 'PRODUCTION_SECRET_ARN',
+  verifySecretArns: 'VERIFY_SECRET_ARNS',
+  restoreGate: 'RESTORE_GATE',
 } as const;
 
 /** Metric names (DESIGN.md §6), plus one the infrastructure derives from the backup logs. */
@@ -162,6 +166,8 @@ export const METRICS = {
   restoreStatus: 'RestoreStatus',
   recoveryTimeSeconds: 'RecoveryTimeSeconds',
   drillStatus: 'DrillStatus',
+  /** Hours since the last successful backup, emitted hourly by the backup-age check (0 until the first backup). */
+  hoursSinceLastSuccessfulBackup: 'HoursSinceLastSuccessfulBackup',
   /** From a log metric filter on the backup function (no dimensions), not emitted by handlers. */
   backupUploadFailures: 'BackupUploadFailures',
 } as const;
@@ -169,6 +175,29 @@ export const METRICS = {
 /** Restore targets the stack creates a secret for. `production` needs `confirm`. */
 export const RESTORE_TARGETS = ['staging', 'production'] as const;
 export type RestoreTarget = (typeof RESTORE_TARGETS)[number];
+
+/**
+ * Targets a restore into which needs `"confirm": "<backupId>"`, runs only through the production
+ * restore machine (IAM), and pages when it fails. The one place this set is spelled: the machines,
+ * the handlers and the alert routing read it from here.
+ */
+export const CONFIRMED_TARGETS: readonly RestoreTarget[] = ['production'];
+
+/** True for a target that needs confirmation (and pages on failure). */
+export function needsConfirmation(target: string): boolean {
+  return (CONFIRMED_TARGETS as readonly string[]).includes(target);
+}
+
+/** The plan's recovery time objective, the default of the `rtoSeconds` threshold. */
+export const DEFAULT_RTO_SECONDS = 3600;
+
+/**
+ * Key prefix, under BACKUP_PREFIX, of the markers the backup function writes for a backup taken
+ * with a `tables` subset: `<prefix>/_scope/<backupId>.json` = `{"backupId","scope":"subset","tables":[…]}`.
+ * Not an id-named folder, so listings of backups pass over it; `latest`/`random` skip the backups
+ * it names unless the restore asks for tables.
+ */
+export const SUBSET_MARKER_PREFIX = '_scope';
 
 /** Error names Step Functions retries; everything else is permanent. */
 export const TRANSIENT_ERRORS = [
@@ -189,8 +218,11 @@ export const BACKUP_STATES = {
   succeeded: 'BackupSucceeded',
   alertInvalidBackup: 'AlertInvalidBackup',
   invalid: 'BackupInvalid',
+  failedBackup: 'FailedBackup',
+  failedValidate: 'FailedValidate',
   alertFailure: 'AlertFailure',
   failed: 'BackupFailed',
+  publishFailed: 'PublishFailed',
 } as const;
 
 /** State names of the restore state machine (tests bind task overrides by these). */
@@ -208,9 +240,23 @@ export const RESTORE_STATES = {
   integrityCheck: 'IntegrityCheck',
   notifySuccess: 'NotifySuccess',
   succeeded: 'RestoreSucceeded',
+  failedPickBackup: 'FailedPickBackup',
+  failedValidate: 'FailedValidate',
+  failedRestore: 'FailedRestore',
+  failedVerifyCounts: 'FailedVerifyCounts',
+  failedIntegrityCheck: 'FailedIntegrityCheck',
   notifyFailure: 'NotifyFailure',
   failed: 'RestoreFailed',
+  notifySuccessFailed: 'NotifySuccessFailed',
 } as const;
+
+/**
+ * What a failed step means for the target, recorded by its Failed<Step> state at `$.failure.outcome`
+ * and said in the Fail state's Cause: `untouched` (nothing ran against it), `unchanged` (the restore
+ * was refused before it began or rolled back), `committed-unverified` (the restore COMMITTED, then a
+ * check after it failed).
+ */
+export type FailureOutcome = 'untouched' | 'unchanged' | 'committed-unverified' | 'no-backup' | 'unvalidated-backup';
 
 /** `event` values the notify function receives. */
 export const NOTIFY_EVENTS = {

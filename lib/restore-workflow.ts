@@ -5,10 +5,10 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BackupVault } from './backup-vault.js';
-import { CONFIRMATION_REQUIRED_ERROR, ENV, NOTIFY_EVENTS, RESTORE_STATES as S } from './contract.js';
+import { CONFIRMATION_REQUIRED_ERROR, CONFIRMED_TARGETS, ENV, type FailureOutcome, NOTIFY_EVENTS, RESTORE_STATES as S } from './contract.js';
 import { PropErrors } from './defaults.js';
 import { DrFunction, type DrFunctionNetwork } from './dr-function.js';
-import { DrStateMachine, EXECUTION_FIELDS, lambdaStep } from './workflow.js';
+import { DrStateMachine, EXECUTION_FIELDS, failureRecord, lambdaStep } from './workflow.js';
 
 /** Weekly drill: Sunday 04:00 UTC, two hours after the daily backup. */
 export const DEFAULT_WEEKLY_DRILL_SCHEDULE = 'cron(0 4 ? * SUN *)';
@@ -66,7 +66,10 @@ export interface RestoreWorkflowProps {
  * `ExplainConfirmation` -> `ConfirmationRequired` Fail, nothing touched) -> `Validate` ->
  * `IsBackupValid` (invalid -> `AlertInvalidBackup` -> `BackupInvalid` Fail) -> `Restore` ->
  * `VerifyCounts` -> `IntegrityCheck` -> `NotifySuccess` -> `RestoreSucceeded`; an error in any of
- * the five work tasks -> `NotifyFailure` -> `RestoreFailed` Fail.
+ * the five work tasks -> `Failed<Step>` (records the step, the error and whether the target is
+ * untouched, unchanged or COMMITTED-then-unverified) -> `NotifyFailure` -> `RestoreFailed` Fail,
+ * whose Cause says the same. Notify tasks are caught too: a failing alert still ends in the Fail
+ * state that tells what happened.
  *
  * The confirmation is checked right after the backup id is resolved, before validation, so a
  * refused production restore costs seconds, not a full validation, and the operator learns the id
@@ -150,18 +153,30 @@ export class RestoreWorkflow extends Construct {
       execution: EXECUTION_FIELDS,
     };
 
+    const failed = new sfn.Fail(this, S.failed, { error: 'RestoreFailed', causePath: '$.failure.summary' });
     const notifyFailure = lambdaStep(this, S.notifyFailure, notify, {
-      comment: 'Alert: the restore failed (RestoreStatus 0, DrillStatus 0 for drills)',
+      comment: 'Alert: the restore failed (RestoreStatus 0, DrillStatus 0 for drills); production failures page',
       payload: notifyPayload(NOTIFY_EVENTS.restoreFailed),
       resultPath: '$.notification',
-    }).next(new sfn.Fail(this, S.failed, { error: 'RestoreFailed', cause: 'The restore failed; see the NotifyFailure step and the error in its input. A failed restore is rolled back.' }));
-    const catchAll = { errors: ['States.ALL'], resultPath: '$.error' };
+    });
+    // A failing alert cannot alert about itself, but it must not hide what failed: the Fail state
+    // still says it (the alert-delivery alarm on the notify function pages for it).
+    notifyFailure.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(failed);
+    const catchInto = (step: string, stateName: string, outcome: FailureOutcome, consequence: string) => ({
+      handler: failureRecord(this, stateName, step, outcome, consequence).next(notifyFailure),
+      props: { errors: ['States.ALL'], resultPath: '$.error' },
+    });
+    const onPick = catchInto(S.pickBackup, S.failedPickBackup, 'untouched', 'No backup was chosen and nothing was done to the target.');
+    const onValidate = catchInto(S.validate, S.failedValidate, 'untouched', 'The backup could not be validated and the target was not touched.');
+    const onRestore = catchInto(S.restore, S.failedRestore, 'unchanged', 'The restore was refused before it began or rolled back: the target is exactly as it was before.');
+    const onVerify = catchInto(S.verifyCounts, S.failedVerifyCounts, 'committed-unverified', 'The restore was COMMITTED and then failed verification: the target holds the restored data but its row counts differ from the backup.');
+    const onIntegrity = catchInto(S.integrityCheck, S.failedIntegrityCheck, 'committed-unverified', 'The restore was COMMITTED and then failed verification: the target holds the restored data but the integrity check found problems.');
 
     const pick = lambdaStep(this, S.pickBackup, this.pickBackupFunction, {
       comment: 'Resolve latest/random/<id> and normalize the request',
       payload: { 'request.$': '$', execution: EXECUTION_FIELDS },
       resultPath: '$.backup',
-    }).addCatch(notifyFailure, catchAll);
+    }).addCatch(onPick.handler, onPick.props);
 
     const refuse = new sfn.Pass(this, S.explainConfirmation, {
       comment: 'Say what to type to confirm a production restore',
@@ -174,40 +189,47 @@ export class RestoreWorkflow extends Construct {
       comment: 'Validate the backup before touching the target',
       payload: { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS },
       resultPath: '$.validation',
-    }).addCatch(notifyFailure, catchAll);
+    }).addCatch(onValidate.handler, onValidate.props);
 
+    const invalid = new sfn.Fail(this, S.invalid, { error: 'BackupInvalid', cause: 'The backup failed validation; the target was not touched. The problems are in the Validate step output.' });
     const alertInvalid = lambdaStep(this, S.alertInvalidBackup, notify, {
       comment: 'Alert: the backup is invalid, the target was not touched',
       payload: notifyPayload(NOTIFY_EVENTS.backupInvalid),
       resultPath: '$.notification',
-    }).next(new sfn.Fail(this, S.invalid, { error: 'BackupInvalid', cause: 'The backup failed validation; the target was not touched. The problems are in the Validate step output.' }));
+    });
+    alertInvalid.addCatch(invalid, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(invalid);
 
     const restore = lambdaStep(this, S.restore, this.restoreFunction, {
       comment: 'Restore into the target in one transaction',
       payload: { ...resolved, 'confirm.$': '$.backup.confirm' },
       resultPath: '$.restore',
-    }).addCatch(notifyFailure, catchAll);
+    }).addCatch(onRestore.handler, onRestore.props);
 
     const verify = lambdaStep(this, S.verifyCounts, this.verifyCountsFunction, {
       comment: 'Compare row counts with the manifest',
       payload: resolved,
       resultPath: '$.verification',
-    }).addCatch(notifyFailure, catchAll);
+    }).addCatch(onVerify.handler, onVerify.props);
 
     const integrity = lambdaStep(this, S.integrityCheck, this.integrityCheckFunction, {
       comment: 'Check foreign keys and constraints of the target',
       payload: resolved,
       resultPath: '$.integrity',
-    }).addCatch(notifyFailure, catchAll);
+    }).addCatch(onIntegrity.handler, onIntegrity.props);
 
     const notifySuccess = lambdaStep(this, S.notifySuccess, notify, {
       comment: 'Report success with the recovery time (RestoreStatus 1, RecoveryTimeSeconds, DrillStatus 1 for drills)',
       payload: notifyPayload(NOTIFY_EVENTS.restoreSucceeded),
       resultPath: '$.notification',
-    }).next(new sfn.Succeed(this, S.succeeded));
+    });
+    notifySuccess.addCatch(
+      new sfn.Fail(this, S.notifySuccessFailed, { error: 'NotificationFailed', cause: 'The restore succeeded and was verified; only the success notification (and its metrics) failed. See the notifyError in the state.' }),
+      { errors: ['States.ALL'], resultPath: '$.notifyError' },
+    ).next(new sfn.Succeed(this, S.succeeded));
 
+    const confirmedTarget = CONFIRMED_TARGETS.map((name) => sfn.Condition.stringEquals('$.backup.target', name));
     const unconfirmedProduction = sfn.Condition.and(
-      sfn.Condition.stringEquals('$.backup.target', 'production'),
+      confirmedTarget.length === 1 ? confirmedTarget[0]! : sfn.Condition.or(...confirmedTarget),
       sfn.Condition.not(sfn.Condition.and(sfn.Condition.isPresent('$.confirm'), sfn.Condition.isString('$.confirm'), sfn.Condition.stringEqualsJsonPath('$.confirm', '$.backup.backupId'))),
     );
 

@@ -14,7 +14,7 @@ import { executionSchema, taskHandler } from './shared/task.js';
  */
 const config = configOnce('integrity-check', targetsEnv);
 
-export const integrityEventSchema = z.object({
+export const integrityEventSchema = z.strictObject({
   backupId: z.string().trim().min(1),
   target: z.string().trim().min(1),
   tables: z.array(z.string().trim().min(1)).min(1).nullable(),

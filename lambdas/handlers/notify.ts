@@ -16,7 +16,7 @@ import { executionSchema, taskHandler } from './shared/task.js';
  */
 const config = configOnce('notify', notifyEnv);
 
-export const notifyEventSchema = z.object({
+export const notifyEventSchema = z.strictObject({
   event: z.enum(NOTIFY_EVENT_NAMES),
   workflow: z.enum(['backup', 'restore']),
   execution: executionSchema,
@@ -39,7 +39,7 @@ export const handler = taskHandler({
   async run(input): Promise<NotifyTaskResult> {
     if (!eventFits(input.workflow, input.event)) throw new UsageError(`Event ${input.event} does not belong to the ${input.workflow} workflow`);
     const env = config();
-    const notification = describeNotification(input, new Date(), env.AWS_REGION);
+    const notification = describeNotification({ ...input, rtoSeconds: env[ENV.rtoSeconds] }, new Date(), env.AWS_REGION);
     for (const metric of notification.metrics) metrics.addMetric(metric.name, UNITS[metric.unit], metric.value);
     const published: string[] = [];
     if (notification.topic) {

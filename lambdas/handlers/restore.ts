@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { ENV } from '../../lib/contract.js';
-import { ConfirmationRequiredError } from '../core/errors.js';
+import { CONFIRMED_TARGETS, ENV, needsConfirmation } from '../../lib/contract.js';
+import { ConfigError, ConfirmationRequiredError } from '../core/errors.js';
 import { restoreBackup } from '../core/restore.js';
 import { configOnce, storeAndTargetsEnv } from './shared/config.js';
 import { logger } from './shared/observability.js';
 import { targetDatabaseUrl } from './shared/secrets.js';
 import { backupStore } from './shared/store.js';
+import { checkUnconfirmedTarget } from './shared/target-guard.js';
 import { executionSchema, taskHandler } from './shared/task.js';
 
 /**
@@ -14,13 +15,30 @@ import { executionSchema, taskHandler } from './shared/task.js';
  * on any failure). A production restore is refused unless `confirm` equals the backup id, even
  * though the machine's CheckConfirmation already stopped unconfirmed ones (defence in depth: the
  * function can be invoked on its own).
+ *
+ * An unconfirmed restore (staging, the drills) first checks who the target is: a target that is the
+ * backup's source or a confirmed target (production) is refused with TargetIdentityError before
+ * anything is touched (shared/target-guard.ts).
  */
 const config = configOnce('restore', storeAndTargetsEnv);
 
-/** Targets a restore into which needs `confirm` equal to the backup id. */
-export const CONFIRMED_TARGETS: readonly string[] = ['production'];
+export { CONFIRMED_TARGETS };
 
-export const restoreEventSchema = z.object({
+/** URLs of the confirmed targets this function may read, other than `target`; unfilled secrets are skipped. */
+async function protectedUrls(targetSecretArns: Readonly<Record<string, string>>, target: string): Promise<Record<string, string>> {
+  const urls: Record<string, string> = {};
+  for (const name of Object.keys(targetSecretArns).filter((n) => n !== target && needsConfirmation(n))) {
+    try {
+      urls[name] = await targetDatabaseUrl(targetSecretArns, name);
+    } catch (error) {
+      // Production not filled in yet: the source and the marker checks still apply.
+      if (!(error instanceof ConfigError)) throw error;
+      logger.warn('Confirmed target not configured; not compared', { target: name });
+    }
+  }
+  return urls;
+}
+export const restoreEventSchema = z.strictObject({
   backupId: z.string().trim().min(1).regex(/^[^/]+$/, 'a backup id, not a path'),
   target: z.string().trim().min(1),
   tables: z.array(z.string().trim().min(1)).min(1).nullable(),
@@ -41,12 +59,15 @@ export const handler = taskHandler({
   name: 'restore',
   event: restoreEventSchema,
   async run({ backupId, target, tables, confirm }): Promise<RestoreTaskResult> {
-    if (CONFIRMED_TARGETS.includes(target) && confirm !== backupId) {
+    if (needsConfirmation(target) && confirm !== backupId) {
       throw new ConfirmationRequiredError(`A restore into ${target} needs confirmation: start it again with "confirm": "${backupId}" in the input. Nothing was changed.`);
     }
     const env = config();
     const store = backupStore({ bucket: env[ENV.backupBucket], prefix: env[ENV.backupPrefix] });
     const databaseUrl = await targetDatabaseUrl(env[ENV.targetSecretArns], target);
+    if (!needsConfirmation(target)) {
+      await checkUnconfirmedTarget({ store, backupId, targetName: target, targetUrl: databaseUrl, protectedUrls: await protectedUrls(env[ENV.targetSecretArns], target) });
+    }
     logger.info('Restore started', { backupId, target, tables });
     const result = await restoreBackup({
       store,

@@ -15,7 +15,7 @@ import { executionSchema, taskHandler } from './shared/task.js';
  */
 const config = configOnce('verify-counts', storeAndTargetsEnv);
 
-export const verifyEventSchema = z.object({
+export const verifyEventSchema = z.strictObject({
   backupId: z.string().trim().min(1).regex(/^[^/]+$/, 'a backup id, not a path'),
   target: z.string().trim().min(1),
   tables: z.array(z.string().trim().min(1)).min(1).nullable(),

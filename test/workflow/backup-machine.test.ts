@@ -126,7 +126,8 @@ describe('backup state machine with the real handlers, PostgreSQL and S3 (SNS an
     const run = await runMachine(definitions.backup, { trigger: 'schedule' }, tasks());
 
     expect(run.error?.name).toBe('BackupFailed');
-    expect(run.path).toEqual([B.backup, B.alertFailure, B.failed]);
+    expect(run.path).toEqual([B.backup, B.failedBackup, B.alertFailure, B.failed]);
+    expect(run.error?.message).toBe('Backup failed with ConfigError. No new backup was written; the newest complete backup is older than planned.');
     expect(run.calls[B.backup]).toHaveLength(1); // ConfigError is permanent: no retry
     expect(run.calls[B.alertFailure]).toEqual([expect.objectContaining({ state: expect.objectContaining({ error: { Error: 'ConfigError', Cause: expect.stringContaining(ARNS.source) } }) })]);
     const [alert, ...more] = sns.published();

@@ -7,6 +7,7 @@ import { backupIdFor } from '../../lambdas/core/format/ids.js';
 import { tableFileKey } from '../../lambdas/core/format/manifest.js';
 import { createShop, fingerprintTables, SHOP_SCHEMA_SQL, SHOP_TABLES, type TableFingerprint } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/sources/connection.js';
+import { handler as backup } from '../../lambdas/handlers/backup.js';
 import { handler as integrityCheck } from '../../lambdas/handlers/integrity-check.js';
 import { handler as notify } from '../../lambdas/handlers/notify.js';
 import { handler as pickBackup } from '../../lambdas/handlers/pick-backup.js';
@@ -42,6 +43,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   let scratch: TestDatabase;
   let goodId: string;
   let interruptedId: string;
+  let subsetId: string;
   let sourcePrints: TableFingerprint[];
   let restoreEnv: () => void;
   let output: OutputCapture;
@@ -111,6 +113,16 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     interruptedId = backupIdFor(new Date(Date.now() + 60_000));
     await putObject(`${PREFIX}/${interruptedId}/${tableFileKey('orders')}`, Buffer.from('partial'));
     restoreEnv = setEnvironment(functionEnvironment(s3, PREFIX));
+    // A subset backup (one table) taken after the full one by the real backup function: "latest"
+    // and "random" must not pick it, or a drill restores one table and calls it a recovery.
+    secrets.values.set(ARNS.source, databaseSecretFor(source.url));
+    const capture = captureOutput();
+    try {
+      subsetId = ((await backup({ request: { tables: ['orders'] }, execution: { id: 'arn:aws:states:us-east-1:123456789012:execution:IconicDrBackup:subset', startTime: new Date().toISOString() } })) as { backupId: string }).backupId;
+    } finally {
+      capture.restore();
+    }
+    expect(subsetId > goodId).toBe(true);
   });
 
   afterAll(async () => {
@@ -216,13 +228,13 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging' }, tasks());
 
     expect(run.error?.name).toBe('RestoreFailed');
-    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.notifyFailure, R.failed]);
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.failedRestore, R.notifyFailure, R.failed]);
     expect(run.calls[R.restore]).toHaveLength(1); // a missing database is permanent: no retry
     expect(run.calls[R.notifyFailure]?.[0]).toMatchObject({ event: 'RestoreFailed', state: { error: { Error: 'ConnectionError', Cause: expect.stringContaining('does not exist') } } });
     const [alert, ...more] = sns.published();
     expect(more).toEqual([]);
     expect(alert).toMatchObject({ TopicArn: ARNS.warning, Subject: 'WARNING iconic-dr: restore into staging failed at Restore (ConnectionError)' });
-    expect(alert!.Message).toContain('rolled back: staging is exactly as it was before');
+    expect(alert!.Message).toContain('rolled back, so staging is exactly as it was before');
     expect(alert!.Message).toContain('dr_wf_no_such_database');
     expect(alert!.MessageAttributes?.link?.StringValue).toContain(run.executionArn);
     expect(output.metric(METRICS.restoreStatus)).toEqual([0]);
@@ -236,11 +248,60 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
 
     const unknown = await runMachine(definitions.restore, { backupId: '2019-01-01T00-00-00-000Z', target: 'staging' }, tasks());
     expect(unknown.error?.name).toBe('RestoreFailed');
-    expect(unknown.path).toEqual([R.pickBackup, R.notifyFailure, R.failed]);
+    expect(unknown.path).toEqual([R.pickBackup, R.failedPickBackup, R.notifyFailure, R.failed]);
     expect(unknown.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'BackupNotFoundError' } } });
     expect(sns.published().at(-1)?.Subject).toBe('WARNING iconic-dr: restore into staging failed at PickBackup (BackupNotFoundError)');
 
     const interrupted = await runMachine(definitions.restore, { backupId: interruptedId, target: 'staging' }, tasks());
     expect(interrupted.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'BackupNotFoundError', Cause: expect.stringContaining('is incomplete (no metadata.json)') } } });
+  });
+
+  it('refuses an input with an unknown key, naming it, before anything is restored (SNS, Secrets Manager mocked)', async () => {
+    secrets.values.set(ARNS.staging, databaseSecretFor(scratch.url));
+    const before = await prints(scratch);
+
+    const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging', tabels: ['orders'] }, tasks());
+
+    expect(run.error?.name).toBe('RestoreFailed');
+    expect(run.error?.message).toMatch(/^PickBackup failed with UsageError\. /);
+    expect(run.path).toEqual([R.pickBackup, R.failedPickBackup, R.notifyFailure, R.failed]);
+    expect(restoreSpy).not.toHaveBeenCalled();
+    expect(run.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'UsageError', Cause: expect.stringContaining('"tabels"') } } });
+    expect(await prints(scratch)).toEqual(before);
+  });
+
+  it('picks only full backups for latest and random, and a subset backup only when the input asks for its tables (SNS, Secrets Manager mocked)', async () => {
+    const latest = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging' }, { ...tasks(), [R.restore]: async () => Promise.reject(new Error('stop here')) });
+    expect(latest.calls[R.validate]?.[0]).toMatchObject({ backupId: goodId });
+
+    const subset = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging', tables: ['orders'] }, { ...tasks(), [R.restore]: async () => Promise.reject(new Error('stop here')) });
+    expect(subset.output ?? subset.calls[R.validate]?.[0]).toMatchObject({ backupId: subsetId });
+  });
+
+  it('refuses a drill whose staging secret points at the source or at production, leaving it untouched and paging with both named (SNS, Secrets Manager mocked)', async () => {
+    for (const [wrong, label] of [
+      [source, "the backup's source database"],
+      [production, 'the production database'],
+    ] as const) {
+      sns.reset();
+      secrets.reset();
+      secrets.values.set(ARNS.staging, databaseSecretFor(wrong.url));
+      const before = await prints(wrong);
+
+      const run = await runMachine(definitions.restore, WEEKLY_DRILL_INPUT, tasks());
+
+      expect(run.error?.name).toBe('RestoreFailed');
+      expect(run.error?.message).toMatch(/^Restore failed with TargetIdentityError\. The restore was refused before it began/);
+      expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.failedRestore, R.notifyFailure, R.failed]);
+      expect(await prints(wrong)).toEqual(before);
+      const [alert, ...more] = sns.published();
+      expect(more).toEqual([]);
+      expect(alert).toMatchObject({ TopicArn: ARNS.critical, Subject: 'CRITICAL iconic-dr: weekly drill (restore into staging) failed at Restore (TargetIdentityError)' });
+      const database = new URL(wrong.url).pathname.slice(1);
+      expect(alert!.Message).toContain(`the "staging" target 127.0.0.1:5432/${database}`);
+      expect(alert!.Message).toContain(`is ${label} 127.0.0.1:5432/${database}`);
+      expect(output.metric(METRICS.drillStatus)).toEqual([0]);
+      output.clear();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ENV, type HandlerName } from '../../../lib/contract.js';
+import { DEFAULT_RTO_SECONDS, ENV, type HandlerName } from '../../../lib/contract.js';
 import { ConfigError } from '../../core/errors.js';
 import { describeIssues } from './errors.js';
 
@@ -68,6 +68,8 @@ export const backupEnv = storeEnv.extend({
 });
 
 export const pickBackupEnv = storeEnv.extend({
+  /** The tables the daily backup takes (empty: every table of its schemas): what a full backup holds. */
+  [ENV.backupTables]: commaList([]),
   [ENV.restoreTargets]: z.preprocess(blankIsUnset, z.string({ error: 'not set' })).transform((value) =>
     value
       .split(',')
@@ -82,6 +84,8 @@ export const storeAndTargetsEnv = storeEnv.extend(targetsEnv.shape);
 export const notifyEnv = z.object({
   [ENV.criticalTopicArn]: required,
   [ENV.warningTopicArn]: required,
+  /** The RTO the stack alarms on (its `rtoSeconds` threshold), judged in restore messages. */
+  [ENV.rtoSeconds]: z.preprocess(blankIsUnset, z.coerce.number().int().positive().default(DEFAULT_RTO_SECONDS)),
   /** Fallback for the console link's region when an execution ARN has none. */
   AWS_REGION: optional,
 });

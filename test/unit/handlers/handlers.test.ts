@@ -75,6 +75,12 @@ describe('handler input validation and error mapping (Secrets Manager and SNS mo
       [notify, { event: 'BackupExploded', workflow: 'backup', execution, state: {} }, /event: /],
       [notify, { event: 'BackupFailed', workflow: 'backup', execution: { id: execution.id, startTime: 'yesterday' }, state: {} }, /execution\.startTime: /],
       [slackNotifier, { Records: [] }, /Records: no SNS records/],
+      // Unknown keys are refused by name: a typo must never widen what a task does.
+      [backup, { request: { tabels: ['orders'] }, execution }, /request: Unrecognized key: "tabels"/],
+      [pickBackup, { request: { backupId: 'latest', target: 'staging', tabels: ['orders'] }, execution }, /request: Unrecognized key: "tabels"/],
+      [restore, { backupId: ID, target: 'staging', tables: null, confirm: null, execution, force: true }, /Unrecognized key: "force"/],
+      [verifyCounts, { backupId: ID, target: 'staging', tables: null, execution: { ...execution, extra: 1 } }, /execution: Unrecognized key: "extra"/],
+      [notify, { event: 'BackupFailed', workflow: 'backup', execution, state: {}, topic: 'x' }, /Unrecognized key: "topic"/],
     ];
     for (const [handler, event, message] of cases) {
       const error = await failure(handler, event);
