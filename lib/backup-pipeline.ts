@@ -2,12 +2,13 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BackupVault } from './backup-vault.js';
 import { BACKUP_STATES as S, ENV, NOTIFY_EVENTS } from './contract.js';
 import { PropErrors } from './defaults.js';
-import { DrFunction, type DrFunctionNetwork } from './dr-function.js';
+import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
 import { DrStateMachine, EXECUTION_FIELDS, failureRecord, lambdaStep } from './workflow.js';
 
 /** The daily backup at 02:00 UTC (the plan's RPO of 24 h). */
@@ -41,10 +42,25 @@ export interface BackupPipelineProps {
    */
   readonly schemas?: readonly string[];
   /**
-   * Backup function memory in MB.
-   * @default 1024
+   * Memory and timeout of the backup function.
+   * @default 1024 MB, 15 minutes
    */
-  readonly memorySize?: number;
+  readonly backupSizing?: FunctionSizing;
+  /**
+   * Memory and timeout of the validate function.
+   * @default 1024 MB, 15 minutes
+   */
+  readonly validateSizing?: FunctionSizing;
+  /**
+   * Longest a backup execution may run.
+   * @default 2 hours
+   */
+  readonly machineTimeout?: Duration;
+  /**
+   * Where EventBridge puts a scheduled start it could not deliver after its retries.
+   * @default - none
+   */
+  readonly scheduleDeadLetterQueue?: sqs.IQueue;
   /**
    * Network placement of the functions.
    * @default - no VPC
@@ -69,6 +85,9 @@ export class BackupPipeline extends Construct {
   public readonly validateFunction: DrFunction;
   public readonly stateMachine: DrStateMachine;
   public readonly schedule: events.Rule;
+  /** Hourly: emits HoursSinceLastSuccessfulBackup from the bucket. */
+  public readonly ageCheckFunction: DrFunction;
+  public readonly ageCheckSchedule: events.Rule;
 
   constructor(scope: Construct, id: string, props: BackupPipelineProps) {
     super(scope, id);
@@ -86,8 +105,8 @@ export class BackupPipeline extends Construct {
     this.backupFunction = new DrFunction(this, 'BackupFunction', {
       handler: 'backup',
       description: 'Backs up the shop database to the backup bucket (never two at once)',
-      timeout: Duration.minutes(15),
-      memorySize: props.memorySize ?? 1024,
+      timeout: props.backupSizing?.timeout ?? Duration.minutes(15),
+      memorySize: props.backupSizing?.memorySize ?? 1024,
       reservedConcurrentExecutions: 1,
       ...network,
     })
@@ -99,8 +118,8 @@ export class BackupPipeline extends Construct {
     this.validateFunction = new DrFunction(this, 'ValidateFunction', {
       handler: 'validate',
       description: 'Validates a backup: manifest, files, sizes, SHA-256, line counts',
-      timeout: Duration.minutes(15),
-      memorySize: 1024,
+      timeout: props.validateSizing?.timeout ?? Duration.minutes(15),
+      memorySize: props.validateSizing?.memorySize ?? 1024,
       ...network,
     }).bindBackupStore(props.vault, 'read');
 
@@ -156,7 +175,7 @@ export class BackupPipeline extends Construct {
 
     this.stateMachine = new DrStateMachine(this, 'Machine', {
       definition,
-      timeout: Duration.hours(2),
+      timeout: props.machineTimeout ?? Duration.hours(2),
       comment: 'iconic-dr backup: Backup -> Validate -> PublishResult',
       functions: [this.backupFunction.function, this.validateFunction.function, notify.function],
     });
@@ -165,12 +184,37 @@ export class BackupPipeline extends Construct {
       description: 'iconic-dr daily database backup',
       schedule: events.Schedule.expression(schedule),
       enabled: props.scheduleEnabled ?? true,
-      targets: [new targets.SfnStateMachine(this.stateMachine.stateMachine, { input: events.RuleTargetInput.fromObject({ trigger: 'schedule' }) })],
+      targets: [new targets.SfnStateMachine(this.stateMachine.stateMachine, { input: events.RuleTargetInput.fromObject({ trigger: 'schedule' }), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
+    });
+
+    this.ageCheckFunction = new DrFunction(this, 'AgeCheckFunction', {
+      handler: 'backup-age',
+      description: 'Hourly: HoursSinceLastSuccessfulBackup from the newest complete full backup',
+      timeout: Duration.minutes(1),
+      memorySize: 256,
+      ...(props.scheduleDeadLetterQueue ? { deadLetterQueue: props.scheduleDeadLetterQueue } : {}),
+      retryAttempts: 2,
+      ...network,
+    })
+      .bindBackupStore(props.vault, 'read')
+      .addEnvironment(ENV.backupTables, tables.join(','));
+    this.ageCheckSchedule = new events.Rule(this, 'AgeCheckSchedule', {
+      description: 'iconic-dr hourly backup age (HoursSinceLastSuccessfulBackup)',
+      schedule: events.Schedule.rate(Duration.hours(1)),
+      targets: [new targets.LambdaFunction(this.ageCheckFunction.function, { event: events.RuleTargetInput.fromObject({ check: 'backup-age' }), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
     });
   }
 
   /** The functions of the pipeline (for alarms). */
   get functions(): readonly DrFunction[] {
-    return [this.backupFunction, this.validateFunction];
+    return [this.backupFunction, this.validateFunction, this.ageCheckFunction];
   }
+}
+
+/**
+ * How EventBridge delivers a scheduled start: a few retries within an hour (a start delivered later
+ * than that would be the next run's job), then the dead-letter queue, whose alarm pages.
+ */
+export function scheduleDelivery(queue: sqs.IQueue | undefined): { retryAttempts: number; maxEventAge: Duration; deadLetterQueue?: sqs.IQueue } {
+  return { retryAttempts: 8, maxEventAge: Duration.hours(1), ...(queue ? { deadLetterQueue: queue } : {}) };
 }

@@ -121,6 +121,7 @@ export const HANDLER_NAMES = [
   'pick-backup',
   'notify',
   'slack-notifier',
+  'backup-age',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 

@@ -1,13 +1,15 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Alerting } from './alerting.js';
-import { BackupPipeline } from './backup-pipeline.js';
+import { Alerting, deadLetterQueue } from './alerting.js';
+import { BackupPipeline, DEFAULT_BACKUP_SCHEDULE } from './backup-pipeline.js';
 import { BackupVault, type ObjectLockMode, type ReplicaDestination } from './backup-vault.js';
 import { DatabaseSecrets } from './database-secrets.js';
-import { DrFunction, type DrFunctionNetwork } from './dr-function.js';
+import { DEFAULT_RTO_SECONDS, ENV } from './contract.js';
+import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
 import { type AlarmThresholds, DrMonitoring } from './monitoring.js';
-import { RestoreWorkflow } from './restore-workflow.js';
+import { DEFAULT_MONTHLY_DRILL_SCHEDULE, DEFAULT_WEEKLY_DRILL_SCHEDULE, RestoreWorkflow } from './restore-workflow.js';
 
 export interface DisasterRecoveryStackProps extends StackProps {
   /**
@@ -93,9 +95,30 @@ export interface DisasterRecoveryStackProps extends StackProps {
   readonly monthlyDrillSchedule?: string;
   /**
    * Alarm thresholds.
-   * @default - the plan's: 24 h, +50 %, +25 %, 1 h, RTO 1 h
+   * @default - 26 h without a successful backup, +50 %, +25 %, 60 % of the backup timeout, RTO 1 h
    */
   readonly thresholds?: AlarmThresholds;
+  /**
+   * The alert topics have subscribers created outside this stack (a pager integration). Without
+   * e-mails, Slack or this, synth warns that alerts reach nobody.
+   * @default false
+   */
+  readonly externalSubscribers?: boolean;
+  /**
+   * Memory and timeout per function (the runbook's knob when a backup or restore nears 15 minutes).
+   * @default - backup, validate, restore 1024 MB / 15 min; verify-counts, integrity-check 512 MB / 5 min; pick-backup 256 MB / 1 min; notify 256 MB / 30 s
+   */
+  readonly functionSizing?: { readonly [K in 'backup' | 'validate' | 'restore' | 'verifyCounts' | 'integrityCheck' | 'pickBackup' | 'notify']?: FunctionSizing };
+  /**
+   * Longest a backup execution may run.
+   * @default 2 hours
+   */
+  readonly backupMachineTimeout?: Duration;
+  /**
+   * Longest a restore execution may run; must exceed the RTO.
+   * @default 2 hours
+   */
+  readonly restoreMachineTimeout?: Duration;
 }
 
 /**
@@ -110,6 +133,8 @@ export class DisasterRecoveryStack extends Stack {
   public readonly backup: BackupPipeline;
   public readonly restore: RestoreWorkflow;
   public readonly monitoring: DrMonitoring;
+  /** EventBridge deliveries (scheduled backups, drills, the age check) that failed every retry. */
+  public readonly scheduleDeadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: DisasterRecoveryStackProps = {}) {
     super(scope, id, {
@@ -131,15 +156,20 @@ export class DisasterRecoveryStack extends Stack {
       ...(props.criticalEmails ? { criticalEmails: props.criticalEmails } : {}),
       ...(props.warningEmails ? { warningEmails: props.warningEmails } : {}),
       slack: props.slack ?? false,
+      ...(props.externalSubscribers !== undefined ? { externalSubscribers: props.externalSubscribers } : {}),
       ...withNetwork,
     });
+    const sizing = props.functionSizing ?? {};
     this.notifyFunction = new DrFunction(this, 'NotifyFunction', {
       handler: 'notify',
       description: 'Publishes backup/restore results to SNS and emits the LiveItIconic metrics',
-      timeout: Duration.seconds(30),
-      memorySize: 256,
+      timeout: sizing.notify?.timeout ?? Duration.seconds(30),
+      memorySize: sizing.notify?.memorySize ?? 256,
       ...withNetwork,
-    }).bindAlertTopics(this.alerting.criticalTopic, this.alerting.warningTopic);
+    })
+      .bindAlertTopics(this.alerting.criticalTopic, this.alerting.warningTopic)
+      .addEnvironment(ENV.rtoSeconds, String(props.thresholds?.rtoSeconds ?? DEFAULT_RTO_SECONDS));
+    this.scheduleDeadLetterQueue = deadLetterQueue(this, 'ScheduleDeadLetterQueue');
 
     this.backup = new BackupPipeline(this, 'Backup', {
       vault: this.vault,
@@ -148,6 +178,10 @@ export class DisasterRecoveryStack extends Stack {
       ...(props.backupSchedule ? { schedule: props.backupSchedule } : {}),
       ...(props.tables ? { tables: props.tables } : {}),
       ...(props.schemas ? { schemas: props.schemas } : {}),
+      ...(sizing.backup ? { backupSizing: sizing.backup } : {}),
+      ...(sizing.validate ? { validateSizing: sizing.validate } : {}),
+      ...(props.backupMachineTimeout ? { machineTimeout: props.backupMachineTimeout } : {}),
+      scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
       ...withNetwork,
     });
     this.restore = new RestoreWorkflow(this, 'Restore', {
@@ -157,6 +191,10 @@ export class DisasterRecoveryStack extends Stack {
       ...(props.drillsEnabled !== undefined ? { drillsEnabled: props.drillsEnabled } : {}),
       ...(props.weeklyDrillSchedule ? { weeklyDrillSchedule: props.weeklyDrillSchedule } : {}),
       ...(props.monthlyDrillSchedule ? { monthlyDrillSchedule: props.monthlyDrillSchedule } : {}),
+      sizing,
+      ...(props.restoreMachineTimeout ? { machineTimeout: props.restoreMachineTimeout } : {}),
+      backupTables: props.tables ?? [],
+      scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
       ...withNetwork,
     });
 
@@ -167,6 +205,7 @@ export class DisasterRecoveryStack extends Stack {
       functions: {
         BackupFunction: this.backup.backupFunction,
         BackupValidateFunction: this.backup.validateFunction,
+        BackupAgeFunction: this.backup.ageCheckFunction,
         PickBackupFunction: this.restore.pickBackupFunction,
         RestoreValidateFunction: this.restore.validateFunction,
         RestoreFunction: this.restore.restoreFunction,
@@ -174,6 +213,15 @@ export class DisasterRecoveryStack extends Stack {
         IntegrityCheckFunction: this.restore.integrityCheckFunction,
         NotifyFunction: this.notifyFunction,
         ...(this.alerting.slackNotifier ? { SlackNotifierFunction: this.alerting.slackNotifier } : {}),
+      },
+      notifyFunction: this.notifyFunction,
+      deadLetterQueues: {
+        ScheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
+        ...(this.alerting.slackDeadLetterQueue ? { SlackDeadLetterQueue: this.alerting.slackDeadLetterQueue } : {}),
+      },
+      schedules: {
+        backup: props.backupSchedule ?? DEFAULT_BACKUP_SCHEDULE,
+        ...(props.drillsEnabled === false ? {} : { weeklyDrill: props.weeklyDrillSchedule ?? DEFAULT_WEEKLY_DRILL_SCHEDULE, monthlyDrill: props.monthlyDrillSchedule ?? DEFAULT_MONTHLY_DRILL_SCHEDULE }),
       },
       ...(props.thresholds ? { thresholds: props.thresholds } : {}),
     });

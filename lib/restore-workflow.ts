@@ -2,12 +2,14 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { scheduleDelivery } from './backup-pipeline.js';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BackupVault } from './backup-vault.js';
 import { CONFIRMATION_REQUIRED_ERROR, CONFIRMED_TARGETS, ENV, type FailureOutcome, NOTIFY_EVENTS, RESTORE_STATES as S } from './contract.js';
 import { PropErrors } from './defaults.js';
-import { DrFunction, type DrFunctionNetwork } from './dr-function.js';
+import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
 import { DrStateMachine, EXECUTION_FIELDS, failureRecord, lambdaStep } from './workflow.js';
 
 /** Weekly drill: Sunday 04:00 UTC, two hours after the daily backup. */
@@ -43,10 +45,26 @@ export interface RestoreWorkflowProps {
    */
   readonly monthlyDrillSchedule?: string;
   /**
-   * Restore function memory in MB.
-   * @default 1024
+   * Memory and timeout of each function, by its role.
+   * @default - restore and validate 1024 MB / 15 min, verify-counts and integrity-check 512 MB / 5 min, pick-backup 256 MB / 1 min
    */
-  readonly memorySize?: number;
+  readonly sizing?: { readonly [K in 'pickBackup' | 'validate' | 'restore' | 'verifyCounts' | 'integrityCheck']?: FunctionSizing };
+  /**
+   * Longest a restore execution may run. Must exceed the RTO, or the RTO alarm could never fire.
+   * @default 2 hours
+   */
+  readonly machineTimeout?: Duration;
+  /**
+   * The tables the daily backup takes (empty: every table of its schemas): `latest` and `random`
+   * pick only backups that hold all of them.
+   * @default []
+   */
+  readonly backupTables?: readonly string[];
+  /**
+   * Where EventBridge puts a drill start it could not deliver after its retries.
+   * @default - none
+   */
+  readonly scheduleDeadLetterQueue?: sqs.IQueue;
   /**
    * Network placement of the functions.
    * @default - no VPC
@@ -82,6 +100,8 @@ export class RestoreWorkflow extends Construct {
   public readonly verifyCountsFunction: DrFunction;
   public readonly integrityCheckFunction: DrFunction;
   public readonly stateMachine: DrStateMachine;
+  /** The restore machine's timeout (the RTO alarm must stay below it). */
+  public readonly machineTimeout: Duration;
   public readonly weeklyDrill: events.Rule;
   public readonly monthlyDrill: events.Rule;
 
@@ -97,30 +117,32 @@ export class RestoreWorkflow extends Construct {
     for (const name of Object.keys(props.targetSecrets)) errors.check(/^[a-z][a-z0-9-]*$/.test(name), `target name "${name}" must be lower-case letters, digits and -`);
     errors.throwIfAny();
 
+    this.machineTimeout = props.machineTimeout ?? Duration.hours(2);
     const network = props.network ? { network: props.network } : {};
     this.pickBackupFunction = new DrFunction(this, 'PickBackupFunction', {
       handler: 'pick-backup',
       description: 'Resolves latest/random/<id> to a complete backup and normalizes the restore request',
-      timeout: Duration.minutes(1),
-      memorySize: 256,
+      timeout: props.sizing?.pickBackup?.timeout ?? Duration.minutes(1),
+      memorySize: props.sizing?.pickBackup?.memorySize ?? 256,
       ...network,
     })
       .bindBackupStore(props.vault, 'read')
-      .addEnvironment(ENV.restoreTargets, Object.keys(props.targetSecrets).join(','));
+      .addEnvironment(ENV.restoreTargets, Object.keys(props.targetSecrets).join(','))
+      .addEnvironment(ENV.backupTables, (props.backupTables ?? []).join(','));
 
     this.validateFunction = new DrFunction(this, 'ValidateFunction', {
       handler: 'validate',
       description: 'Validates a backup before it is restored',
-      timeout: Duration.minutes(15),
-      memorySize: 1024,
+      timeout: props.sizing?.validate?.timeout ?? Duration.minutes(15),
+      memorySize: props.sizing?.validate?.memorySize ?? 1024,
       ...network,
     }).bindBackupStore(props.vault, 'read');
 
     this.restoreFunction = new DrFunction(this, 'RestoreFunction', {
       handler: 'restore',
       description: 'Restores a backup into a target database in one transaction (all-or-nothing)',
-      timeout: Duration.minutes(15),
-      memorySize: props.memorySize ?? 1024,
+      timeout: props.sizing?.restore?.timeout ?? Duration.minutes(15),
+      memorySize: props.sizing?.restore?.memorySize ?? 1024,
       ...network,
     })
       .bindBackupStore(props.vault, 'read')
@@ -129,8 +151,8 @@ export class RestoreWorkflow extends Construct {
     this.verifyCountsFunction = new DrFunction(this, 'VerifyCountsFunction', {
       handler: 'verify-counts',
       description: 'Compares row counts of the target with the backup manifest',
-      timeout: Duration.minutes(5),
-      memorySize: 512,
+      timeout: props.sizing?.verifyCounts?.timeout ?? Duration.minutes(5),
+      memorySize: props.sizing?.verifyCounts?.memorySize ?? 512,
       ...network,
     })
       .bindBackupStore(props.vault, 'read')
@@ -139,8 +161,8 @@ export class RestoreWorkflow extends Construct {
     this.integrityCheckFunction = new DrFunction(this, 'IntegrityCheckFunction', {
       handler: 'integrity-check',
       description: 'Checks the target for orphan rows and NOT VALID constraints',
-      timeout: Duration.minutes(5),
-      memorySize: 512,
+      timeout: props.sizing?.integrityCheck?.timeout ?? Duration.minutes(5),
+      memorySize: props.sizing?.integrityCheck?.memorySize ?? 512,
       ...network,
     }).bindRestoreTargets(props.targetSecrets);
 
@@ -247,7 +269,7 @@ export class RestoreWorkflow extends Construct {
 
     this.stateMachine = new DrStateMachine(this, 'Machine', {
       definition,
-      timeout: Duration.hours(2),
+      timeout: this.machineTimeout,
       comment: 'iconic-dr restore: PickBackup -> CheckConfirmation -> Validate -> Restore -> VerifyCounts -> IntegrityCheck -> NotifySuccess',
       functions: [
         this.pickBackupFunction.function,
@@ -265,13 +287,13 @@ export class RestoreWorkflow extends Construct {
       description: 'iconic-dr weekly restore drill: a random backup of the last 7 days into staging',
       schedule: events.Schedule.expression(weekly),
       enabled: drillsEnabled,
-      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(WEEKLY_DRILL_INPUT) })],
+      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(WEEKLY_DRILL_INPUT), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
     });
     this.monthlyDrill = new events.Rule(this, 'MonthlyDrill', {
       description: 'iconic-dr monthly full DR drill: the newest backup into staging, first Friday 14:00 UTC',
       schedule: events.Schedule.expression(monthly),
       enabled: drillsEnabled,
-      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(MONTHLY_DRILL_INPUT) })],
+      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(MONTHLY_DRILL_INPUT), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
     });
   }
 

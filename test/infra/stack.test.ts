@@ -1,3 +1,5 @@
+import { Duration } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BACKUP_STATES,
@@ -20,6 +22,7 @@ import {
   roleStatements,
   type SynthResult,
   synthStack,
+  testApp,
 } from './helpers.js';
 
 /** One synthesis of the full stack (Slack on, e-mail subscriptions) shared by every test here. */
@@ -36,6 +39,7 @@ function functions(): Record<string, DrFunction> {
   const all: Record<string, DrFunction> = {
     backup: stack.backup.backupFunction,
     backupValidate: stack.backup.validateFunction,
+    backupAge: stack.backup.ageCheckFunction,
     pickBackup: stack.restore.pickBackupFunction,
     restoreValidate: stack.restore.validateFunction,
     restore: stack.restore.restoreFunction,
@@ -47,8 +51,8 @@ function functions(): Record<string, DrFunction> {
   return all;
 }
 
-function lambdaOf(fn: DrFunction): CfnResource {
-  return resources[logicalId(fn.function)] as CfnResource;
+function lambdaOf(fn: DrFunction, from: Record<string, CfnResource> = resources): CfnResource {
+  return from[logicalId(fn.function)] as CfnResource;
 }
 
 function envOf(fn: DrFunction): Record<string, unknown> {
@@ -112,11 +116,12 @@ describe('Lambda functions', () => {
     expect(keys(f.backup)).toEqual([...store, ENV.backupKmsKeyId, ENV.sourceSecretArn, ENV.backupSchemas, ENV.backupTables].sort());
     expect(keys(f.backupValidate)).toEqual([...store].sort());
     expect(keys(f.restoreValidate)).toEqual([...store].sort());
-    expect(keys(f.pickBackup)).toEqual([...store, ENV.restoreTargets].sort());
+    expect(keys(f.backupAge)).toEqual([...store, ENV.backupTables].sort());
+    expect(keys(f.pickBackup)).toEqual([...store, ENV.restoreTargets, ENV.backupTables].sort());
     expect(keys(f.restore)).toEqual([...store, ENV.targetSecretArns].sort());
     expect(keys(f.verifyCounts)).toEqual([...store, ENV.targetSecretArns].sort());
     expect(keys(f.integrityCheck)).toEqual([ENV.targetSecretArns]);
-    expect(keys(f.notify)).toEqual([ENV.criticalTopicArn, ENV.warningTopicArn].sort());
+    expect(keys(f.notify)).toEqual([ENV.criticalTopicArn, ENV.warningTopicArn, ENV.rtoSeconds].sort());
     expect(keys(f.slackNotifier)).toEqual([ENV.slackWebhookSecretArn]);
 
     const { stack } = synth;
@@ -129,6 +134,10 @@ describe('Lambda functions', () => {
       [ENV.backupTables]: 'products,orders',
     });
     expect(envOf(f.pickBackup!)[ENV.restoreTargets]).toBe('staging,production');
+    // What a full backup holds, so that latest/random never pick a subset.
+    expect(envOf(f.pickBackup!)[ENV.backupTables]).toBe('products,orders');
+    // The RTO the alarm uses is the one the alerts judge against (one fact, carried by the contract).
+    expect(envOf(f.notify!)[ENV.rtoSeconds]).toBe('3600');
     expect(envOf(f.restore!)[ENV.targetSecretArns]).toEqual({
       'Fn::Join': ['', ['{"staging":"', ref(stack.secrets.targets.staging), '","production":"', ref(stack.secrets.targets.production), '"}']],
     });
@@ -343,7 +352,15 @@ describe('State machines', () => {
       backup: [BACKUP_STATES.backup, BACKUP_STATES.validate],
       restore: [RESTORE_STATES.pickBackup, RESTORE_STATES.validate, RESTORE_STATES.restore, RESTORE_STATES.verifyCounts, RESTORE_STATES.integrityCheck],
     };
-    const failureState = { backup: BACKUP_STATES.alertFailure, restore: RESTORE_STATES.notifyFailure };
+    const failureState: Record<string, string> = {
+      [BACKUP_STATES.backup]: BACKUP_STATES.failedBackup,
+      [BACKUP_STATES.validate]: BACKUP_STATES.failedValidate,
+      [RESTORE_STATES.pickBackup]: RESTORE_STATES.failedPickBackup,
+      // Validate -> FailedValidate in both machines (one key).
+      [RESTORE_STATES.restore]: RESTORE_STATES.failedRestore,
+      [RESTORE_STATES.verifyCounts]: RESTORE_STATES.failedVerifyCounts,
+      [RESTORE_STATES.integrityCheck]: RESTORE_STATES.failedIntegrityCheck,
+    };
     for (const [name, { construct }] of Object.entries(machines()) as [keyof typeof caught, ReturnType<typeof machines>['backup']][]) {
       const definition = definitionOf(resources, logicalId(construct.stateMachine));
       for (const [stateName, state] of Object.entries(definition.States)) {
@@ -351,9 +368,12 @@ describe('State machines', () => {
         expect(state.Resource, stateName).toMatch(/^arn:aws:lambda:/);
         expect(state.Retry, stateName).toEqual([expect.objectContaining({ ErrorEquals: [...TRANSIENT_ERRORS] })]);
         if (caught[name].includes(stateName as never)) {
-          expect(state.Catch, stateName).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failureState[name] }]);
+          expect(state.Catch, stateName).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failureState[stateName] }]);
+          expect(definition.States[failureState[stateName]!]).toMatchObject({ Type: 'Pass', ResultPath: '$.failure', Parameters: expect.objectContaining({ step: stateName }) });
         } else {
-          expect(state.Catch, stateName).toBeUndefined();
+          // Notify tasks: a failing alert still ends in a Fail state that says what happened.
+          expect(state.Catch, stateName).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.notifyError', Next: expect.any(String) }]);
+          expect(definition.States[state.Catch![0]!.Next]?.Type).toBe('Fail');
         }
       }
     }
@@ -383,9 +403,41 @@ describe('Alerting', () => {
     expect(subs).toContainEqual({ Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: ref(stack.alerting.criticalTopic) });
     expect(subs).toContainEqual({ Protocol: 'email', Endpoint: 'team@example.com', TopicArn: ref(stack.alerting.warningTopic) });
     const slack = { 'Fn::GetAtt': [logicalId(stack.alerting.slackNotifier!.function), 'Arn'] };
-    expect(subs).toContainEqual({ Protocol: 'lambda', Endpoint: slack, TopicArn: ref(stack.alerting.criticalTopic) });
-    expect(subs).toContainEqual({ Protocol: 'lambda', Endpoint: slack, TopicArn: ref(stack.alerting.warningTopic) });
+    const redrive = { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.alerting.slackDeadLetterQueue!), 'Arn'] } };
+    expect(subs).toContainEqual({ Protocol: 'lambda', Endpoint: slack, TopicArn: ref(stack.alerting.criticalTopic), RedrivePolicy: redrive });
+    expect(subs).toContainEqual({ Protocol: 'lambda', Endpoint: slack, TopicArn: ref(stack.alerting.warningTopic), RedrivePolicy: redrive });
     expect(subs).toHaveLength(4);
+  });
+
+  it('keeps a failed Slack post: the notifier retries twice, then its dead-letter queue (encrypted, TLS only) takes it', () => {
+    const { stack } = synth;
+    const notifier = resources[logicalId(stack.alerting.slackNotifier!.function)]?.Properties as Record<string, unknown>;
+    expect(notifier.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [logicalId(stack.alerting.slackDeadLetterQueue!), 'Arn'] } });
+    const invokeConfig = Object.values(ofType(resources, 'AWS::Lambda::EventInvokeConfig')).find((c) => JSON.stringify(c.Properties?.FunctionName) === JSON.stringify(ref(stack.alerting.slackNotifier!.function)));
+    expect(invokeConfig?.Properties).toMatchObject({ MaximumRetryAttempts: 2 });
+    for (const queue of [stack.alerting.slackDeadLetterQueue!, stack.scheduleDeadLetterQueue]) {
+      expect(resources[logicalId(queue)]?.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
+    }
+  });
+
+  it('gives every EventBridge target a retry policy and the dead-letter queue', () => {
+    const { stack } = synth;
+    const rules = Object.values(ofType(resources, 'AWS::Events::Rule'));
+    expect(rules.length).toBe(4); // backup, age check, weekly and monthly drills
+    for (const rule of rules) {
+      for (const target of rule.Properties?.Targets as Record<string, unknown>[]) {
+        expect(target).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack.scheduleDeadLetterQueue), 'Arn'] } } });
+      }
+    }
+  });
+
+  it('warns at synth when no one would receive an alert, and not when someone does', () => {
+    const quiet = synthStack({}, testApp());
+    expect(Annotations.fromStack(quiet.stack).findWarning('*', Match.stringLikeRegexp('No one is subscribed to the critical alert topic'))).toHaveLength(1);
+    for (const props of [{ criticalEmails: ['oncall@example.com'] }, { slack: true }, { externalSubscribers: true }]) {
+      const heard = synthStack(props, testApp());
+      expect(Annotations.fromStack(heard.stack).findWarning('*', Match.stringLikeRegexp('No one is subscribed'))).toHaveLength(0);
+    }
   });
 });
 
@@ -410,28 +462,47 @@ describe('Alarms', () => {
   const warning = () => [ref(synth.stack.alerting.warningTopic)];
   const custom = (name: string) => ({ MetricName: name, Namespace: 'LiveItIconic', Dimensions: [{ Name: 'service', Value: 'iconic-dr' }] });
 
-  it('pages when no backup succeeded in 24 h, missing data breaching', () => {
+  const dashboardOnly = ['BackupFailed', 'BackupUploadFailed', 'DrillFailed'];
+
+  it('pages when the newest successful backup is older than 26 h, and never before the first backup (missing data not breaching)', () => {
     expect(alarm('NoSuccessfulBackup')).toMatchObject({
-      ...custom(METRICS.backupStatus),
+      ...custom(METRICS.hoursSinceLastSuccessfulBackup),
       Statistic: 'Maximum',
       Period: 3600,
-      EvaluationPeriods: 24,
-      DatapointsToAlarm: 24,
-      Threshold: 1,
-      ComparisonOperator: 'LessThanThreshold',
-      TreatMissingData: 'breaching',
+      EvaluationPeriods: 1,
+      Threshold: 26,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
       AlarmActions: critical(),
-      OKActions: critical(),
     });
   });
 
-  it('pages on a failed backup, an S3 upload failure, +50 % size, and a failed backup execution', () => {
-    expect(alarm('BackupFailed')).toMatchObject({ ...custom(METRICS.backupStatus), Statistic: 'Minimum', Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'notBreaching', AlarmActions: critical() });
-    expect(alarm('BackupUploadFailed')).toMatchObject({ MetricName: METRICS.backupUploadFailures, Namespace: 'LiveItIconic', Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: critical() });
-    expect(alarm('BackupSizeIncreaseCritical')).toMatchObject({ ...custom(METRICS.backupSizeChangePercent), Statistic: 'Maximum', Threshold: 50, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: critical() });
-    const machine = alarm('BackupStateMachineFailed');
-    expect(machine).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: critical() });
-    expect(JSON.stringify(machine.Metrics)).toMatch(/ExecutionsFailed[\s\S]*ExecutionsTimedOut[\s\S]*ExecutionsAborted/);
+  it('emits HoursSinceLastSuccessfulBackup hourly from a check that reads the bucket', () => {
+    const { stack } = synth;
+    const rule = resources[logicalId(stack.backup.ageCheckSchedule)]?.Properties as { ScheduleExpression: string; Targets: { Arn: unknown; Input: string }[] };
+    expect(rule.ScheduleExpression).toBe('rate(1 hour)');
+    expect(rule.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': [logicalId(stack.backup.ageCheckFunction.function), 'Arn'] }, Input: '{"check":"backup-age"}' });
+    expect(allowedActions(statementsOf(stack.backup.ageCheckFunction))).not.toContain('s3:PutObject');
+  });
+
+  it('pages once per failed run: alarms that repeat a run\'s own alert notify nobody, and recoveries never go to the pager', () => {
+    for (const id of dashboardOnly) {
+      expect(alarm(id).AlarmActions ?? [], id).toEqual([]);
+      expect(alarm(id).OKActions ?? [], id).toEqual([]);
+    }
+    for (const id of Object.keys(synth.stack.monitoring.alarms).filter((id) => id.endsWith('Errors'))) expect(alarm(id).AlarmActions ?? [], id).toEqual([]);
+    const criticalAlarms = Object.keys(synth.stack.monitoring.alarms).filter((id) => JSON.stringify(alarm(id).AlarmActions) === JSON.stringify(critical()));
+    expect(criticalAlarms.sort()).toEqual(['AlertDeliveryFailed', 'BackupExecutionUnreported', 'BackupSizeIncreaseCritical', 'NoSuccessfulBackup', 'RestoreExecutionTimedOut', 'ScheduleDeadLetterQueueNotEmpty', 'SlackDeadLetterQueueNotEmpty'].sort());
+    for (const a of Object.values(ofType(resources, 'AWS::CloudWatch::Alarm'))) {
+      expect(a.Properties?.OKActions ?? [warning()[0]]).not.toContainEqual(critical()[0]);
+    }
+    // A failed execution ran its notify task, which paged: only timed-out/aborted ones page here.
+    const backupMachine = JSON.stringify(alarm('BackupExecutionUnreported').Metrics);
+    expect(backupMachine).toMatch(/ExecutionsTimedOut[\s\S]*ExecutionsAborted/);
+    expect(backupMachine).not.toContain('ExecutionsFailed');
+    expect(alarm('RestoreExecutionTimedOut')).toMatchObject({ MetricName: 'ExecutionsTimedOut', Namespace: 'AWS/States' });
+    expect(alarm('AlertDeliveryFailed')).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: ref(synth.stack.notifyFunction.function) }], Threshold: 4, Period: 900 });
+    expect(alarm('SlackDeadLetterQueueNotEmpty')).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
   });
 
   it('counts StorageError lines of the backup log as upload failures', () => {
@@ -443,28 +514,26 @@ describe('Alarms', () => {
     });
   });
 
-  it('warns on a backup over 1 h, +25 % size, a failed drill, recovery over the RTO and a failed restore execution', () => {
-    expect(alarm('BackupSlow')).toMatchObject({ ...custom(METRICS.backupDurationSeconds), Statistic: 'Maximum', Threshold: 3600, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: warning() });
+  it('has only reachable duration alarms: the backup at 60 % of its timeout, restores over the RTO on every closed execution', () => {
+    expect(alarm('BackupSlow')).toMatchObject({ ...custom(METRICS.backupDurationSeconds), Statistic: 'Maximum', Threshold: 540, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: warning() });
+    expect(alarm('RecoveryTimeOverRto')).toMatchObject({ Namespace: 'AWS/States', MetricName: 'ExecutionTime', Statistic: 'Maximum', Threshold: 3_600_000, AlarmActions: warning() });
     expect(alarm('BackupSizeIncreaseWarning')).toMatchObject({ ...custom(METRICS.backupSizeChangePercent), Threshold: 25, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: warning() });
-    expect(alarm('DrillFailed')).toMatchObject({ ...custom(METRICS.drillStatus), Statistic: 'Minimum', Threshold: 1, ComparisonOperator: 'LessThanThreshold', AlarmActions: warning() });
-    expect(alarm('RecoveryTimeOverRto')).toMatchObject({ ...custom(METRICS.recoveryTimeSeconds), Statistic: 'Maximum', Threshold: 3600, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: warning() });
-    expect(alarm('RestoreStateMachineFailed')).toMatchObject({ Threshold: 1, AlarmActions: warning() });
+    expect(() => synthStack({ thresholds: { maxBackupDurationSeconds: 3600 } }, testApp())).toThrow(/maxBackupDurationSeconds \(3600\) must be .* below the backup function's timeout \(900 s\)/);
+    expect(() => synthStack({ thresholds: { rtoSeconds: 7200 } }, testApp())).toThrow(/rtoSeconds \(7200\) must be .* below the restore machine's timeout/);
   });
 
-  it('warns on errors of every function', () => {
-    const errorAlarms = Object.keys(synth.stack.monitoring.alarms).filter((id) => id.endsWith('Errors'));
-    expect(errorAlarms).toHaveLength(Object.keys(functions()).length);
-    for (const id of errorAlarms) {
-      expect(alarm(id)).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: warning() });
+  it('warns when any function uses more than 60 % of its timeout, and takes memory and timeouts as props', () => {
+    const headroom = Object.keys(synth.stack.monitoring.alarms).filter((id) => id.endsWith('Headroom'));
+    expect(headroom).toHaveLength(Object.keys(functions()).length);
+    for (const [, fn] of Object.entries(functions())) {
+      const id = headroom.find((h) => JSON.stringify(alarm(h).Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: ref(fn.function) }]));
+      expect(id, fn.handlerName).toBeDefined();
+      expect(alarm(id!)).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: Math.floor(fn.timeout.toMilliseconds() * 0.6), AlarmActions: warning() });
     }
-    const alarmed = errorAlarms.map((id) => JSON.stringify(alarm(id).Dimensions)).sort();
-    expect(alarmed).toEqual(Object.values(functions()).map((fn) => JSON.stringify([{ Name: 'FunctionName', Value: ref(fn.function) }])).sort());
-  });
-
-  it('has no alarm without an action', () => {
-    for (const a of Object.values(ofType(resources, 'AWS::CloudWatch::Alarm'))) {
-      expect((a.Properties?.AlarmActions as unknown[]).length).toBe(1);
-    }
+    const sized = synthStack({ functionSizing: { backup: { memorySize: 3008, timeout: Duration.minutes(10) }, restore: { memorySize: 4096 } } }, testApp());
+    expect(lambdaOf(sized.stack.backup.backupFunction, sized.resources).Properties).toMatchObject({ MemorySize: 3008, Timeout: 600 });
+    expect(lambdaOf(sized.stack.restore.restoreFunction, sized.resources).Properties).toMatchObject({ MemorySize: 4096, Timeout: 900 });
+    expect((sized.resources[logicalId(sized.stack.monitoring.alarms.BackupFunctionHeadroom!)]?.Properties as Alarm).Threshold).toBe(360_000);
   });
 });
 
@@ -473,7 +542,7 @@ describe('Dashboard', () => {
     const dashboards = Object.values(ofType(resources, 'AWS::CloudWatch::Dashboard'));
     expect(dashboards).toHaveLength(1);
     const body = JSON.stringify(dashboards[0]?.Properties?.DashboardBody);
-    for (const text of ['Last backup status', 'Backup duration', 'Backup size trend', 'Records per table', 'recovery time', ...Object.values(METRICS).filter((m) => m !== METRICS.backupUploadFailures)]) {
+    for (const text of ['Hours since the last successful backup (alarm > 26)', 'Warning: 9 min', 'RTO 1 h', 'cron(0 2 * * ? *)', 'Last backup status', 'Backup duration', 'Backup size trend', 'Records per table', 'recovery time', ...Object.values(METRICS).filter((m) => m !== METRICS.backupUploadFailures)]) {
       expect(body).toContain(text);
     }
     expect(body).toContain("filter message = 'Table backed up'");

@@ -78,6 +78,8 @@ export const pickBackupEnv = storeEnv.extend({
   ),
 });
 
+export const backupAgeEnv = storeEnv.extend({ [ENV.backupTables]: commaList([]) });
+
 export const targetsEnv = z.object({ [ENV.targetSecretArns]: targetSecretArns });
 export const storeAndTargetsEnv = storeEnv.extend(targetsEnv.shape);
 
