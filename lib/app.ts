@@ -24,6 +24,10 @@ import { BackupReplicaStack } from './replica-stack.js';
  * | replicaBucketArn + replicaKmsKeyArn | replica (outputs of the replica stack)                |
  * | vpcId                     | vpcId (needs CDK_DEFAULT_ACCOUNT/REGION and credentials)        |
  * | drills                    | drillsEnabled                | false                            |
+ * | externalSubscribers       | externalSubscribers          | true (a pager subscribed by hand) |
+ * | productionRestorePrincipals | productionRestorePrincipals | arn:aws:iam::1:role/oncall       |
+ * | breakGlassPrincipalArn    | breakGlassPrincipalArn       | arn:aws:iam::1:role/break-glass  |
+ * | cloudTrail                | bucketDataEvents             | true (default)                   |
  * | nag                       | run cdk-nag AwsSolutions     | true (default)                   |
  */
 export interface AppConfig {
@@ -101,6 +105,9 @@ export function configFromContext(node: Node): AppConfig {
       ...(objectLockMode ? { objectLockMode: objectLockMode as ObjectLockMode } : {}),
       ...(replicaBucketArn && replicaKmsKeyArn ? { replica: { bucketArn: replicaBucketArn, kmsKeyArn: replicaKmsKeyArn } } : {}),
       ...(vpcId ? { vpcId } : {}),
+      externalSubscribers: bool('externalSubscribers', false),
+      ...(list('productionRestorePrincipals') ? { productionRestorePrincipals: list('productionRestorePrincipals') as string[] } : {}),
+      ...(str('breakGlassPrincipalArn') ? { breakGlassPrincipalArn: str('breakGlassPrincipalArn') as string } : {}),
     },
   };
   if (problems.length > 0) throw new Error(`Invalid context:\n- ${problems.join('\n- ')}`);

@@ -1,5 +1,6 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Alerting, deadLetterQueue } from './alerting.js';
@@ -110,6 +111,20 @@ export interface DisasterRecoveryStackProps extends StackProps {
    */
   readonly functionSizing?: { readonly [K in 'backup' | 'validate' | 'restore' | 'verifyCounts' | 'integrityCheck' | 'pickBackup' | 'notify']?: FunctionSizing };
   /**
+   * ARNs of the principals (roles, users) that may start a production restore: they get a role
+   * that may start the production restore machine, and nothing else in the stack grants it. Nobody
+   * but the production restore functions (and `breakGlassPrincipalArn`) may read the production
+   * secret's value.
+   * @default - no starter role (synth warns: production restores need someone allowed to start them)
+   */
+  readonly productionRestorePrincipals?: readonly string[];
+  /**
+   * The break-glass principal (an ARN): the only one besides the functions that may read the
+   * production secret, and the only one that may disable or schedule the deletion of the vault key.
+   * @default - none
+   */
+  readonly breakGlassPrincipalArn?: string;
+  /**
    * Longest a backup execution may run.
    * @default 2 hours
    */
@@ -133,6 +148,8 @@ export class DisasterRecoveryStack extends Stack {
   public readonly backup: BackupPipeline;
   public readonly restore: RestoreWorkflow;
   public readonly monitoring: DrMonitoring;
+  /** The role the productionRestorePrincipals assume to start a production restore. */
+  public readonly productionRestoreStarter?: iam.Role;
   /** EventBridge deliveries (scheduled backups, drills, the age check) that failed every retry. */
   public readonly scheduleDeadLetterQueue: sqs.Queue;
 
@@ -211,6 +228,10 @@ export class DisasterRecoveryStack extends Stack {
         RestoreFunction: this.restore.restoreFunction,
         VerifyCountsFunction: this.restore.verifyCountsFunction,
         IntegrityCheckFunction: this.restore.integrityCheckFunction,
+        ProductionPickBackupFunction: this.restore.production.pickBackupFunction,
+        ProductionRestoreFunction: this.restore.production.restoreFunction,
+        ProductionVerifyCountsFunction: this.restore.production.verifyCountsFunction,
+        ProductionIntegrityCheckFunction: this.restore.production.integrityCheckFunction,
         NotifyFunction: this.notifyFunction,
         ...(this.alerting.slackNotifier ? { SlackNotifierFunction: this.alerting.slackNotifier } : {}),
       },
@@ -226,11 +247,15 @@ export class DisasterRecoveryStack extends Stack {
       ...(props.thresholds ? { thresholds: props.thresholds } : {}),
     });
 
+    this.productionRestoreStarter = this.guardProduction(props);
+
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('BackupBucketName', this.vault.bucket.bucketName, 'Bucket that holds the backups (under the backups/ prefix)');
     output('BackupLocation', this.vault.location, 'BACKUP_LOCATION for the iconic-dr CLI');
     output('BackupStateMachineArn', this.backup.stateMachine.stateMachine.stateMachineArn, 'Start an on-demand backup: aws stepfunctions start-execution --state-machine-arn <this> --input "{}"');
-    output('RestoreStateMachineArn', this.restore.stateMachine.stateMachine.stateMachineArn, 'Start a restore: --input {"backupId":"latest","target":"staging"}');
+    output('RestoreStateMachineArn', this.restore.stateMachine.stateMachine.stateMachineArn, 'Start a restore into staging: --input {"backupId":"latest","target":"staging"}');
+    output('ProductionRestoreStateMachineArn', this.restore.production.stateMachine.stateMachine.stateMachineArn, 'Production restores only (assume the starter role): --input {"backupId":"<id>","target":"production","confirm":"<id>"}');
+    if (this.productionRestoreStarter) output('ProductionRestoreStarterRoleArn', this.productionRestoreStarter.roleArn, 'Assume this role to start a production restore');
     output('SourceSecretArn', this.secrets.source.secretArn, 'Fill in the source database credentials');
     output('StagingSecretArn', this.secrets.targets.staging.secretArn, 'Fill in the staging database credentials');
     output('ProductionSecretArn', this.secrets.targets.production.secretArn, 'Fill in the production database credentials');
@@ -238,5 +263,38 @@ export class DisasterRecoveryStack extends Stack {
     output('CriticalTopicArn', this.alerting.criticalTopic.topicArn, 'Critical alerts (subscribe a pager)');
     output('WarningTopicArn', this.alerting.warningTopic.topicArn, 'Warnings');
     output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
+  }
+
+  /**
+   * Production restores behind IAM, not only behind a typed confirmation: the production secret's
+   * value is readable only by the production restore functions (and the break-glass principal), and
+   * only the named principals get a role that may start the production restore machine.
+   */
+  private guardProduction(props: DisasterRecoveryStackProps): iam.Role | undefined {
+    const lane = this.restore.production;
+    const readers = [lane.restoreFunction.role.roleArn, lane.verifyCountsFunction.role.roleArn, lane.integrityCheckFunction.role.roleArn, ...(props.breakGlassPrincipalArn ? [props.breakGlassPrincipalArn] : [])];
+    this.secrets.targets.production.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyProductionRestoreReads',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: ['*'],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': readers } },
+      }),
+    );
+    const principals = props.productionRestorePrincipals ?? [];
+    if (principals.length === 0) {
+      Annotations.of(this).addWarningV2('iconic-dr:no-production-restore-principals', 'No productionRestorePrincipals: no one is given a role that may start the production restore machine. Pass -c productionRestorePrincipals=arn:aws:iam::<account>:role/<on-call> (docs/deploy.md).');
+      return undefined;
+    }
+    const role = new iam.Role(this, 'ProductionRestoreStarter', {
+      assumedBy: new iam.CompositePrincipal(...principals.map((arn) => new iam.ArnPrincipal(arn))),
+      description: 'iconic-dr: may start (and watch) the production restore state machine, nothing else',
+      maxSessionDuration: Duration.hours(1),
+    });
+    lane.stateMachine.stateMachine.grantStartExecution(role);
+    lane.stateMachine.stateMachine.grantRead(role);
+    return role;
   }
 }

@@ -164,13 +164,15 @@ export class DrMonitoring extends Construct {
       evaluationPeriods: 1,
       treatMissingData: notBreaching,
     });
-    add('Critical', 'RestoreExecutionTimedOut', machineEnds(props.restore.stateMachine.stateMachine, ['timedOut']), {
-      alarmDescription: 'CRITICAL: a restore execution timed out, so its failure alert was never sent. Check the target: a COMMITTED restore may not be verified.',
-      threshold: 1,
-      comparisonOperator: gte,
-      evaluationPeriods: 1,
-      treatMissingData: notBreaching,
-    });
+    for (const [prefix, machine] of [['', props.restore.stateMachine], ['Production', props.restore.production.stateMachine]] as const) {
+      add('Critical', `${prefix}RestoreExecutionTimedOut`, machineEnds(machine.stateMachine, ['timedOut']), {
+        alarmDescription: `CRITICAL: a ${prefix ? 'production ' : ''}restore execution timed out, so its failure alert was never sent. Check the target: a COMMITTED restore may not be verified.`,
+        threshold: 1,
+        comparisonOperator: gte,
+        evaluationPeriods: 1,
+        treatMissingData: notBreaching,
+      });
+    }
     // One task retries a failing notify up to 3 times: 4 errors within the window is one alert that
     // never went out, where a single error is a blip the retry delivered.
     add('Critical', 'AlertDeliveryFailed', props.notifyFunction.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(15) }), {
@@ -209,13 +211,15 @@ export class DrMonitoring extends Construct {
     });
     // ExecutionTime covers every closed execution, failed and timed out included: a restore slower
     // than the RTO is seen even when it never succeeds.
-    add('Warning', 'RecoveryTimeOverRto', props.restore.stateMachine.stateMachine.metric('ExecutionTime', { statistic: 'Maximum', period: FIVE_MINUTES }), {
-      alarmDescription: `WARNING: a restore execution ran longer than the RTO (${humanSeconds(t.rtoSeconds)}).`,
-      threshold: t.rtoSeconds * 1000,
-      comparisonOperator: gt,
-      evaluationPeriods: 1,
-      treatMissingData: notBreaching,
-    });
+    for (const [prefix, machine] of [['', props.restore.stateMachine], ['Production', props.restore.production.stateMachine]] as const) {
+      add('Warning', `${prefix}RecoveryTimeOverRto`, machine.stateMachine.metric('ExecutionTime', { statistic: 'Maximum', period: FIVE_MINUTES }), {
+        alarmDescription: `WARNING: a ${prefix ? 'production ' : ''}restore execution ran longer than the RTO (${humanSeconds(t.rtoSeconds)}).`,
+        threshold: t.rtoSeconds * 1000,
+        comparisonOperator: gt,
+        evaluationPeriods: 1,
+        treatMissingData: notBreaching,
+      });
+    }
     for (const [label, fn] of Object.entries(props.functions)) {
       const limit = fn.timeout.toMilliseconds();
       add('Warning', `${label}Headroom`, fn.function.metricDuration({ statistic: 'Maximum', period: FIVE_MINUTES }), {

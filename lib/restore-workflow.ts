@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -7,7 +7,7 @@ import { scheduleDelivery } from './backup-pipeline.js';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BackupVault } from './backup-vault.js';
-import { CONFIRMATION_REQUIRED_ERROR, CONFIRMED_TARGETS, ENV, type FailureOutcome, NOTIFY_EVENTS, RESTORE_STATES as S } from './contract.js';
+import { CONFIRMATION_REQUIRED_ERROR, CONFIRMED_TARGETS, ENV, needsConfirmation, type FailureOutcome, NOTIFY_EVENTS, RESTORE_STATES as S } from './contract.js';
 import { PropErrors } from './defaults.js';
 import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
 import { DrStateMachine, EXECUTION_FIELDS, failureRecord, lambdaStep } from './workflow.js';
@@ -100,6 +100,8 @@ export class RestoreWorkflow extends Construct {
   public readonly verifyCountsFunction: DrFunction;
   public readonly integrityCheckFunction: DrFunction;
   public readonly stateMachine: DrStateMachine;
+  /** The production restore machine and its functions: the only ones that can read the production secret. */
+  public readonly production: RestoreLane;
   /** The restore machine's timeout (the RTO alarm must stay below it). */
   public readonly machineTimeout: Duration;
   public readonly weeklyDrill: events.Rule;
@@ -119,17 +121,6 @@ export class RestoreWorkflow extends Construct {
 
     this.machineTimeout = props.machineTimeout ?? Duration.hours(2);
     const network = props.network ? { network: props.network } : {};
-    this.pickBackupFunction = new DrFunction(this, 'PickBackupFunction', {
-      handler: 'pick-backup',
-      description: 'Resolves latest/random/<id> to a complete backup and normalizes the restore request',
-      timeout: props.sizing?.pickBackup?.timeout ?? Duration.minutes(1),
-      memorySize: props.sizing?.pickBackup?.memorySize ?? 256,
-      ...network,
-    })
-      .bindBackupStore(props.vault, 'read')
-      .addEnvironment(ENV.restoreTargets, Object.keys(props.targetSecrets).join(','))
-      .addEnvironment(ENV.backupTables, (props.backupTables ?? []).join(','));
-
     this.validateFunction = new DrFunction(this, 'ValidateFunction', {
       handler: 'validate',
       description: 'Validates a backup before it is restored',
@@ -138,147 +129,24 @@ export class RestoreWorkflow extends Construct {
       ...network,
     }).bindBackupStore(props.vault, 'read');
 
-    this.restoreFunction = new DrFunction(this, 'RestoreFunction', {
-      handler: 'restore',
-      description: 'Restores a backup into a target database in one transaction (all-or-nothing)',
-      timeout: props.sizing?.restore?.timeout ?? Duration.minutes(15),
-      memorySize: props.sizing?.restore?.memorySize ?? 1024,
-      ...network,
-    })
-      .bindBackupStore(props.vault, 'read')
-      .bindRestoreTargets(props.targetSecrets);
+    const confirmed = Object.fromEntries(Object.entries(props.targetSecrets).filter(([name]) => needsConfirmation(name)));
+    const unconfirmed = Object.fromEntries(Object.entries(props.targetSecrets).filter(([name]) => !needsConfirmation(name)));
+    const staging = this.lane(this, props, this.validateFunction, { label: 'restore', targetSecrets: unconfirmed });
+    this.pickBackupFunction = staging.pickBackupFunction;
+    this.restoreFunction = staging.restoreFunction;
+    this.verifyCountsFunction = staging.verifyCountsFunction;
+    this.integrityCheckFunction = staging.integrityCheckFunction;
+    this.stateMachine = staging.stateMachine;
 
-    this.verifyCountsFunction = new DrFunction(this, 'VerifyCountsFunction', {
-      handler: 'verify-counts',
-      description: 'Compares row counts of the target with the backup manifest',
-      timeout: props.sizing?.verifyCounts?.timeout ?? Duration.minutes(5),
-      memorySize: props.sizing?.verifyCounts?.memorySize ?? 512,
-      ...network,
-    })
-      .bindBackupStore(props.vault, 'read')
-      .bindRestoreTargets(props.targetSecrets);
-
-    this.integrityCheckFunction = new DrFunction(this, 'IntegrityCheckFunction', {
-      handler: 'integrity-check',
-      description: 'Checks the target for orphan rows and NOT VALID constraints',
-      timeout: props.sizing?.integrityCheck?.timeout ?? Duration.minutes(5),
-      memorySize: props.sizing?.integrityCheck?.memorySize ?? 512,
-      ...network,
-    }).bindRestoreTargets(props.targetSecrets);
-
-    const notify = props.notifyFunction;
-    const notifyPayload = (event: string) => ({ event, workflow: 'restore', execution: EXECUTION_FIELDS, 'state.$': '$' });
-    const resolved = {
-      'backupId.$': '$.backup.backupId',
-      'target.$': '$.backup.target',
-      'tables.$': '$.backup.tables',
-      execution: EXECUTION_FIELDS,
-    };
-
-    const failed = new sfn.Fail(this, S.failed, { error: 'RestoreFailed', causePath: '$.failure.summary' });
-    const notifyFailure = lambdaStep(this, S.notifyFailure, notify, {
-      comment: 'Alert: the restore failed (RestoreStatus 0, DrillStatus 0 for drills); production failures page',
-      payload: notifyPayload(NOTIFY_EVENTS.restoreFailed),
-      resultPath: '$.notification',
-    });
-    // A failing alert cannot alert about itself, but it must not hide what failed: the Fail state
-    // still says it (the alert-delivery alarm on the notify function pages for it).
-    notifyFailure.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(failed);
-    const catchInto = (step: string, stateName: string, outcome: FailureOutcome, consequence: string) => ({
-      handler: failureRecord(this, stateName, step, outcome, consequence).next(notifyFailure),
-      props: { errors: ['States.ALL'], resultPath: '$.error' },
-    });
-    const onPick = catchInto(S.pickBackup, S.failedPickBackup, 'untouched', 'No backup was chosen and nothing was done to the target.');
-    const onValidate = catchInto(S.validate, S.failedValidate, 'untouched', 'The backup could not be validated and the target was not touched.');
-    const onRestore = catchInto(S.restore, S.failedRestore, 'unchanged', 'The restore was refused before it began or rolled back: the target is exactly as it was before.');
-    const onVerify = catchInto(S.verifyCounts, S.failedVerifyCounts, 'committed-unverified', 'The restore was COMMITTED and then failed verification: the target holds the restored data but its row counts differ from the backup.');
-    const onIntegrity = catchInto(S.integrityCheck, S.failedIntegrityCheck, 'committed-unverified', 'The restore was COMMITTED and then failed verification: the target holds the restored data but the integrity check found problems.');
-
-    const pick = lambdaStep(this, S.pickBackup, this.pickBackupFunction, {
-      comment: 'Resolve latest/random/<id> and normalize the request',
-      payload: { 'request.$': '$', execution: EXECUTION_FIELDS },
-      resultPath: '$.backup',
-    }).addCatch(onPick.handler, onPick.props);
-
-    const refuse = new sfn.Pass(this, S.explainConfirmation, {
-      comment: 'Say what to type to confirm a production restore',
-      parameters: {
-        'cause.$': `States.Format('A production restore needs confirmation: start the execution again with "confirm": "{}" (the resolved backup id) in the input. Nothing was changed.', $.backup.backupId)`,
-      },
-    }).next(new sfn.Fail(this, S.confirmationRequired, { error: CONFIRMATION_REQUIRED_ERROR, causePath: '$.cause' }));
-
-    const validate = lambdaStep(this, S.validate, this.validateFunction, {
-      comment: 'Validate the backup before touching the target',
-      payload: { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS },
-      resultPath: '$.validation',
-    }).addCatch(onValidate.handler, onValidate.props);
-
-    const invalid = new sfn.Fail(this, S.invalid, { error: 'BackupInvalid', cause: 'The backup failed validation; the target was not touched. The problems are in the Validate step output.' });
-    const alertInvalid = lambdaStep(this, S.alertInvalidBackup, notify, {
-      comment: 'Alert: the backup is invalid, the target was not touched',
-      payload: notifyPayload(NOTIFY_EVENTS.backupInvalid),
-      resultPath: '$.notification',
-    });
-    alertInvalid.addCatch(invalid, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(invalid);
-
-    const restore = lambdaStep(this, S.restore, this.restoreFunction, {
-      comment: 'Restore into the target in one transaction',
-      payload: { ...resolved, 'confirm.$': '$.backup.confirm' },
-      resultPath: '$.restore',
-    }).addCatch(onRestore.handler, onRestore.props);
-
-    const verify = lambdaStep(this, S.verifyCounts, this.verifyCountsFunction, {
-      comment: 'Compare row counts with the manifest',
-      payload: resolved,
-      resultPath: '$.verification',
-    }).addCatch(onVerify.handler, onVerify.props);
-
-    const integrity = lambdaStep(this, S.integrityCheck, this.integrityCheckFunction, {
-      comment: 'Check foreign keys and constraints of the target',
-      payload: resolved,
-      resultPath: '$.integrity',
-    }).addCatch(onIntegrity.handler, onIntegrity.props);
-
-    const notifySuccess = lambdaStep(this, S.notifySuccess, notify, {
-      comment: 'Report success with the recovery time (RestoreStatus 1, RecoveryTimeSeconds, DrillStatus 1 for drills)',
-      payload: notifyPayload(NOTIFY_EVENTS.restoreSucceeded),
-      resultPath: '$.notification',
-    });
-    notifySuccess.addCatch(
-      new sfn.Fail(this, S.notifySuccessFailed, { error: 'NotificationFailed', cause: 'The restore succeeded and was verified; only the success notification (and its metrics) failed. See the notifyError in the state.' }),
-      { errors: ['States.ALL'], resultPath: '$.notifyError' },
-    ).next(new sfn.Succeed(this, S.succeeded));
-
-    const confirmedTarget = CONFIRMED_TARGETS.map((name) => sfn.Condition.stringEquals('$.backup.target', name));
-    const unconfirmedProduction = sfn.Condition.and(
-      confirmedTarget.length === 1 ? confirmedTarget[0]! : sfn.Condition.or(...confirmedTarget),
-      sfn.Condition.not(sfn.Condition.and(sfn.Condition.isPresent('$.confirm'), sfn.Condition.isString('$.confirm'), sfn.Condition.stringEqualsJsonPath('$.confirm', '$.backup.backupId'))),
-    );
-
-    const definition = pick.next(
-      new sfn.Choice(this, S.checkConfirmation, { comment: 'Production restores need "confirm" equal to the resolved backup id' })
-        .when(unconfirmedProduction, refuse)
-        .otherwise(
-          validate.next(
-            new sfn.Choice(this, S.isBackupValid)
-              .when(sfn.Condition.booleanEquals('$.validation.valid', true), restore.next(verify).next(integrity).next(notifySuccess))
-              .otherwise(alertInvalid),
-          ),
-        ),
-    );
-
-    this.stateMachine = new DrStateMachine(this, 'Machine', {
-      definition,
-      timeout: this.machineTimeout,
-      comment: 'iconic-dr restore: PickBackup -> CheckConfirmation -> Validate -> Restore -> VerifyCounts -> IntegrityCheck -> NotifySuccess',
-      functions: [
-        this.pickBackupFunction.function,
-        this.validateFunction.function,
-        this.restoreFunction.function,
-        this.verifyCountsFunction.function,
-        this.integrityCheckFunction.function,
-        notify.function,
-      ],
+    // Production gets its own machine and functions: only they may read its secret, and only the
+    // principals of productionRestorePrincipals may start it.
+    const stack = Stack.of(this);
+    const productionName = `${stack.stackName}-ProductionRestore`.slice(0, 80);
+    this.production = this.lane(new Construct(this, 'Production'), props, this.validateFunction, {
+      label: 'production restore',
+      targetSecrets: confirmed,
+      stateMachineName: productionName,
+      gate: `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${productionName}:`,
     });
 
     const drillsEnabled = props.drillsEnabled ?? true;
@@ -297,8 +165,190 @@ export class RestoreWorkflow extends Construct {
     });
   }
 
+  /** One restore machine with its own database functions, for the targets it may restore. */
+  private lane(scope: Construct, props: RestoreWorkflowProps, validateFunction: DrFunction, lane: LaneOptions): RestoreLane {
+    const network = props.network ? { network: props.network } : {};
+    const pickBackupFunction = new DrFunction(scope, 'PickBackupFunction', {
+      handler: 'pick-backup',
+      description: 'Resolves latest/random/<id> to a complete backup and normalizes the restore request',
+      timeout: props.sizing?.pickBackup?.timeout ?? Duration.minutes(1),
+      memorySize: props.sizing?.pickBackup?.memorySize ?? 256,
+      ...network,
+    })
+      .bindBackupStore(props.vault, 'read')
+      .addEnvironment(ENV.restoreTargets, Object.keys(lane.targetSecrets).join(','))
+      .addEnvironment(ENV.backupTables, (props.backupTables ?? []).join(','));
+
+    const restoreFunction = new DrFunction(scope, 'RestoreFunction', {
+      handler: 'restore',
+      description: 'Restores a backup into a target database in one transaction (all-or-nothing)',
+      timeout: props.sizing?.restore?.timeout ?? Duration.minutes(15),
+      memorySize: props.sizing?.restore?.memorySize ?? 1024,
+      ...network,
+    })
+      .bindBackupStore(props.vault, 'read')
+      .bindRestoreTargets(lane.targetSecrets);
+    if (lane.gate) restoreFunction.addEnvironment(ENV.restoreGate, lane.gate);
+
+    const verifyCountsFunction = new DrFunction(scope, 'VerifyCountsFunction', {
+      handler: 'verify-counts',
+      description: 'Compares row counts of the target with the backup manifest',
+      timeout: props.sizing?.verifyCounts?.timeout ?? Duration.minutes(5),
+      memorySize: props.sizing?.verifyCounts?.memorySize ?? 512,
+      ...network,
+    })
+      .bindBackupStore(props.vault, 'read')
+      .bindRestoreTargets(lane.targetSecrets);
+
+    const integrityCheckFunction = new DrFunction(scope, 'IntegrityCheckFunction', {
+      handler: 'integrity-check',
+      description: 'Checks the target for orphan rows and NOT VALID constraints',
+      timeout: props.sizing?.integrityCheck?.timeout ?? Duration.minutes(5),
+      memorySize: props.sizing?.integrityCheck?.memorySize ?? 512,
+      ...network,
+    }).bindRestoreTargets(lane.targetSecrets);
+
+    const notify = props.notifyFunction;
+    const notifyPayload = (event: string) => ({ event, workflow: 'restore', execution: EXECUTION_FIELDS, 'state.$': '$' });
+    const resolved = {
+      'backupId.$': '$.backup.backupId',
+      'target.$': '$.backup.target',
+      'tables.$': '$.backup.tables',
+      execution: EXECUTION_FIELDS,
+    };
+
+    const failed = new sfn.Fail(scope, S.failed, { error: 'RestoreFailed', causePath: '$.failure.summary' });
+    const notifyFailure = lambdaStep(scope, S.notifyFailure, notify, {
+      comment: 'Alert: the restore failed (RestoreStatus 0, DrillStatus 0 for drills); production failures page',
+      payload: notifyPayload(NOTIFY_EVENTS.restoreFailed),
+      resultPath: '$.notification',
+    });
+    // A failing alert cannot alert about itself, but it must not hide what failed: the Fail state
+    // still says it (the alert-delivery alarm on the notify function pages for it).
+    notifyFailure.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(failed);
+    const catchInto = (step: string, stateName: string, outcome: FailureOutcome, consequence: string) => ({
+      handler: failureRecord(scope, stateName, step, outcome, consequence).next(notifyFailure),
+      props: { errors: ['States.ALL'], resultPath: '$.error' },
+    });
+    const onPick = catchInto(S.pickBackup, S.failedPickBackup, 'untouched', 'No backup was chosen and nothing was done to the target.');
+    const onValidate = catchInto(S.validate, S.failedValidate, 'untouched', 'The backup could not be validated and the target was not touched.');
+    const onRestore = catchInto(S.restore, S.failedRestore, 'unchanged', 'The restore was refused before it began or rolled back: the target is exactly as it was before.');
+    const onVerify = catchInto(S.verifyCounts, S.failedVerifyCounts, 'committed-unverified', 'The restore was COMMITTED and then failed verification: the target holds the restored data but its row counts differ from the backup.');
+    const onIntegrity = catchInto(S.integrityCheck, S.failedIntegrityCheck, 'committed-unverified', 'The restore was COMMITTED and then failed verification: the target holds the restored data but the integrity check found problems.');
+
+    const pick = lambdaStep(scope, S.pickBackup, pickBackupFunction, {
+      comment: 'Resolve latest/random/<id> and normalize the request',
+      payload: { 'request.$': '$', execution: EXECUTION_FIELDS },
+      resultPath: '$.backup',
+    }).addCatch(onPick.handler, onPick.props);
+
+    const refuse = new sfn.Pass(scope, S.explainConfirmation, {
+      comment: 'Say what to type to confirm a production restore',
+      parameters: {
+        'cause.$': `States.Format('A production restore needs confirmation: start the execution again with "confirm": "{}" (the resolved backup id) in the input. Nothing was changed.', $.backup.backupId)`,
+      },
+    }).next(new sfn.Fail(scope, S.confirmationRequired, { error: CONFIRMATION_REQUIRED_ERROR, causePath: '$.cause' }));
+
+    const validate = lambdaStep(scope, S.validate, validateFunction, {
+      comment: 'Validate the backup before touching the target',
+      payload: { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS },
+      resultPath: '$.validation',
+    }).addCatch(onValidate.handler, onValidate.props);
+
+    const invalid = new sfn.Fail(scope, S.invalid, { error: 'BackupInvalid', cause: 'The backup failed validation; the target was not touched. The problems are in the Validate step output.' });
+    const alertInvalid = lambdaStep(scope, S.alertInvalidBackup, notify, {
+      comment: 'Alert: the backup is invalid, the target was not touched',
+      payload: notifyPayload(NOTIFY_EVENTS.backupInvalid),
+      resultPath: '$.notification',
+    });
+    alertInvalid.addCatch(invalid, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(invalid);
+
+    const restore = lambdaStep(scope, S.restore, restoreFunction, {
+      comment: 'Restore into the target in one transaction',
+      payload: { ...resolved, 'confirm.$': '$.backup.confirm' },
+      resultPath: '$.restore',
+    }).addCatch(onRestore.handler, onRestore.props);
+
+    const verify = lambdaStep(scope, S.verifyCounts, verifyCountsFunction, {
+      comment: 'Compare row counts with the manifest',
+      payload: resolved,
+      resultPath: '$.verification',
+    }).addCatch(onVerify.handler, onVerify.props);
+
+    const integrity = lambdaStep(scope, S.integrityCheck, integrityCheckFunction, {
+      comment: 'Check foreign keys and constraints of the target',
+      payload: resolved,
+      resultPath: '$.integrity',
+    }).addCatch(onIntegrity.handler, onIntegrity.props);
+
+    const notifySuccess = lambdaStep(scope, S.notifySuccess, notify, {
+      comment: 'Report success with the recovery time (RestoreStatus 1, RecoveryTimeSeconds, DrillStatus 1 for drills)',
+      payload: notifyPayload(NOTIFY_EVENTS.restoreSucceeded),
+      resultPath: '$.notification',
+    });
+    notifySuccess.addCatch(
+      new sfn.Fail(scope, S.notifySuccessFailed, { error: 'NotificationFailed', cause: 'The restore succeeded and was verified; only the success notification (and its metrics) failed. See the notifyError in the state.' }),
+      { errors: ['States.ALL'], resultPath: '$.notifyError' },
+    ).next(new sfn.Succeed(scope, S.succeeded));
+
+    const confirmedTarget = CONFIRMED_TARGETS.map((name) => sfn.Condition.stringEquals('$.backup.target', name));
+    const unconfirmedProduction = sfn.Condition.and(
+      confirmedTarget.length === 1 ? confirmedTarget[0]! : sfn.Condition.or(...confirmedTarget),
+      sfn.Condition.not(sfn.Condition.and(sfn.Condition.isPresent('$.confirm'), sfn.Condition.isString('$.confirm'), sfn.Condition.stringEqualsJsonPath('$.confirm', '$.backup.backupId'))),
+    );
+
+    const definition = pick.next(
+      new sfn.Choice(scope, S.checkConfirmation, { comment: 'Production restores need "confirm" equal to the resolved backup id' })
+        .when(unconfirmedProduction, refuse)
+        .otherwise(
+          validate.next(
+            new sfn.Choice(scope, S.isBackupValid)
+              .when(sfn.Condition.booleanEquals('$.validation.valid', true), restore.next(verify).next(integrity).next(notifySuccess))
+              .otherwise(alertInvalid),
+          ),
+        ),
+    );
+
+    const stateMachine = new DrStateMachine(scope, 'Machine', {
+      ...(lane.stateMachineName ? { stateMachineName: lane.stateMachineName } : {}),
+      definition,
+      timeout: this.machineTimeout,
+      comment: `iconic-dr ${lane.label}: PickBackup -> CheckConfirmation -> Validate -> Restore -> VerifyCounts -> IntegrityCheck -> NotifySuccess`,
+      functions: [
+        pickBackupFunction.function,
+        validateFunction.function,
+        restoreFunction.function,
+        verifyCountsFunction.function,
+        integrityCheckFunction.function,
+        notify.function,
+      ],
+    });
+
+    return { pickBackupFunction, restoreFunction, verifyCountsFunction, integrityCheckFunction, stateMachine };
+  }
+
   /** The functions of the workflow (for alarms). */
   get functions(): readonly DrFunction[] {
-    return [this.pickBackupFunction, this.validateFunction, this.restoreFunction, this.verifyCountsFunction, this.integrityCheckFunction];
+    const p = this.production;
+    return [this.pickBackupFunction, this.validateFunction, this.restoreFunction, this.verifyCountsFunction, this.integrityCheckFunction, p.pickBackupFunction, p.restoreFunction, p.verifyCountsFunction, p.integrityCheckFunction];
   }
+}
+
+interface LaneOptions {
+  /** In the machine's comment. */
+  readonly label: string;
+  readonly targetSecrets: Readonly<Record<string, secretsmanager.ISecret>>;
+  /** A fixed name, so the restore function can tell its own machine's executions (RESTORE_GATE). */
+  readonly stateMachineName?: string;
+  /** Execution ARN prefix the restore function requires (RESTORE_GATE). */
+  readonly gate?: string;
+}
+
+/** The functions and the machine of one restore lane (staging or production). */
+export interface RestoreLane {
+  readonly pickBackupFunction: DrFunction;
+  readonly restoreFunction: DrFunction;
+  readonly verifyCountsFunction: DrFunction;
+  readonly integrityCheckFunction: DrFunction;
+  readonly stateMachine: DrStateMachine;
 }

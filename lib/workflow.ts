@@ -94,6 +94,11 @@ export interface DrStateMachineProps {
   readonly functions: readonly lambda.IFunction[];
   /** @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * A fixed name (when something must know the ARN before the machine exists).
+   * @default - generated
+   */
+  readonly stateMachineName?: string;
 }
 
 /**
@@ -114,6 +119,7 @@ export class DrStateMachine extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? DEFAULT_LOG_RETENTION });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(props.definition),
+      ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: props.timeout,
       comment: props.comment,

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { ENV } from '../../lib/contract.js';
+import { ENV, needsConfirmation } from '../../lib/contract.js';
 import { BackupNotFoundError, InvalidBackupError, UsageError } from '../core/errors.js';
 import type { ParsedManifest } from '../core/format/manifest.js';
 import type { BackupStore } from '../core/storage/store.js';
@@ -103,6 +103,9 @@ export const handler = taskHandler({
   async run({ request }): Promise<PickBackupResult> {
     const env = config();
     const targets = env[ENV.restoreTargets];
+    if (!targets.includes(request.target) && needsConfirmation(request.target)) {
+      throw new UsageError(`A restore into ${request.target} runs through the production restore state machine (stack output ProductionRestoreStateMachineArn), which only named principals may start; this machine restores into ${targets.join(', ')}. Nothing was changed.`);
+    }
     if (!targets.includes(request.target)) throw new UsageError(`Unknown restore target "${request.target}": use one of ${targets.join(', ')}`);
     if (request.maxAgeDays != null && request.backupId.toLowerCase() !== 'random') throw new UsageError('"maxAgeDays" goes with "backupId": "random" only');
     const store = backupStore({ bucket: env[ENV.backupBucket], prefix: env[ENV.backupPrefix] });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CONFIRMED_TARGETS, ENV, needsConfirmation } from '../../lib/contract.js';
 import { ConfigError, ConfirmationRequiredError } from '../core/errors.js';
 import { restoreBackup } from '../core/restore.js';
-import { configOnce, storeAndTargetsEnv } from './shared/config.js';
+import { configOnce, restoreEnv } from './shared/config.js';
 import { logger } from './shared/observability.js';
 import { targetDatabaseUrl } from './shared/secrets.js';
 import { backupStore } from './shared/store.js';
@@ -20,7 +20,7 @@ import { executionSchema, taskHandler } from './shared/task.js';
  * backup's source or a confirmed target (production) is refused with TargetIdentityError before
  * anything is touched (shared/target-guard.ts).
  */
-const config = configOnce('restore', storeAndTargetsEnv);
+const config = configOnce('restore', restoreEnv);
 
 export { CONFIRMED_TARGETS };
 
@@ -58,11 +58,18 @@ export interface RestoreTaskResult {
 export const handler = taskHandler({
   name: 'restore',
   event: restoreEventSchema,
-  async run({ backupId, target, tables, confirm }): Promise<RestoreTaskResult> {
+  async run({ backupId, target, tables, confirm, execution }): Promise<RestoreTaskResult> {
     if (needsConfirmation(target) && confirm !== backupId) {
       throw new ConfirmationRequiredError(`A restore into ${target} needs confirmation: start it again with "confirm": "${backupId}" in the input. Nothing was changed.`);
     }
     const env = config();
+    // The production function answers only its own machine, which validated the backup and alerts on
+    // the outcome: a direct invoke (a console test event, a script) is refused. IAM decides who may
+    // start that machine; this keeps the function from being a way around it by mistake.
+    const gate = env[ENV.restoreGate];
+    if (gate && !execution.id.startsWith(gate)) {
+      throw new ConfirmationRequiredError(`A restore into ${target} runs only through its state machine (${gate.split(':').slice(-2, -1)[0]}), which validates the backup and alerts on the outcome; this invocation came from ${execution.id.split(':').slice(0, 7).join(':') || 'elsewhere'}. Nothing was changed.`);
+    }
     const store = backupStore({ bucket: env[ENV.backupBucket], prefix: env[ENV.backupPrefix] });
     const databaseUrl = await targetDatabaseUrl(env[ENV.targetSecretArns], target);
     if (!needsConfirmation(target)) {

@@ -85,7 +85,7 @@ describe('npx cdk synth', () => {
         expect(code, output).toBe(0);
         const template = JSON.parse(readFileSync(path.join(outdir, 'IconicDr.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };
         const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-        expect(functions).toHaveLength(10);
+        expect(functions).toHaveLength(14);
         const assets = JSON.parse(readFileSync(path.join(outdir, 'IconicDr.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string } }> };
         for (const fn of functions) {
           // Each function's code is an esbuild ESM bundle (identical bundles share one asset).

@@ -45,6 +45,10 @@ function functions(): Record<string, DrFunction> {
     restore: stack.restore.restoreFunction,
     verifyCounts: stack.restore.verifyCountsFunction,
     integrityCheck: stack.restore.integrityCheckFunction,
+    prodPickBackup: stack.restore.production.pickBackupFunction,
+    prodRestore: stack.restore.production.restoreFunction,
+    prodVerifyCounts: stack.restore.production.verifyCountsFunction,
+    prodIntegrityCheck: stack.restore.production.integrityCheckFunction,
     notify: stack.notifyFunction,
   };
   if (stack.alerting.slackNotifier) all.slackNotifier = stack.alerting.slackNotifier;
@@ -69,6 +73,7 @@ describe('Lambda functions', () => {
   it('has one function per handler, and nothing else runs code in the stack', () => {
     const handlers = Object.values(functions()).map((fn) => fn.handlerName);
     expect(new Set(handlers)).toEqual(new Set(HANDLER_NAMES));
+    expect(Object.keys(functions())).toHaveLength(14);
     expect(Object.keys(ofType(resources, 'AWS::Lambda::Function')).sort()).toEqual(Object.values(functions()).map((fn) => logicalId(fn.function)).sort());
   });
 
@@ -119,6 +124,8 @@ describe('Lambda functions', () => {
     expect(keys(f.backupAge)).toEqual([...store, ENV.backupTables].sort());
     expect(keys(f.pickBackup)).toEqual([...store, ENV.restoreTargets, ENV.backupTables].sort());
     expect(keys(f.restore)).toEqual([...store, ENV.targetSecretArns].sort());
+    expect(keys(f.prodRestore)).toEqual([...store, ENV.targetSecretArns, ENV.restoreGate].sort());
+    expect(keys(f.prodPickBackup)).toEqual([...store, ENV.restoreTargets, ENV.backupTables].sort());
     expect(keys(f.verifyCounts)).toEqual([...store, ENV.targetSecretArns].sort());
     expect(keys(f.integrityCheck)).toEqual([ENV.targetSecretArns]);
     expect(keys(f.notify)).toEqual([ENV.criticalTopicArn, ENV.warningTopicArn, ENV.rtoSeconds].sort());
@@ -133,14 +140,17 @@ describe('Lambda functions', () => {
       [ENV.backupSchemas]: 'public',
       [ENV.backupTables]: 'products,orders',
     });
-    expect(envOf(f.pickBackup!)[ENV.restoreTargets]).toBe('staging,production');
+    expect(envOf(f.pickBackup!)[ENV.restoreTargets]).toBe('staging');
+    expect(envOf(f.prodPickBackup!)[ENV.restoreTargets]).toBe('production');
+    // The production restore function answers only executions of its own, fixed-name machine.
+    expect(JSON.stringify(envOf(f.prodRestore!)[ENV.restoreGate])).toContain(':execution:IconicDrTest-ProductionRestore:');
+    expect(resources[logicalId(stack.restore.production.stateMachine.stateMachine)]?.Properties?.StateMachineName).toBe('IconicDrTest-ProductionRestore');
     // What a full backup holds, so that latest/random never pick a subset.
     expect(envOf(f.pickBackup!)[ENV.backupTables]).toBe('products,orders');
     // The RTO the alarm uses is the one the alerts judge against (one fact, carried by the contract).
     expect(envOf(f.notify!)[ENV.rtoSeconds]).toBe('3600');
-    expect(envOf(f.restore!)[ENV.targetSecretArns]).toEqual({
-      'Fn::Join': ['', ['{"staging":"', ref(stack.secrets.targets.staging), '","production":"', ref(stack.secrets.targets.production), '"}']],
-    });
+    expect(envOf(f.restore!)[ENV.targetSecretArns]).toEqual({ 'Fn::Join': ['', ['{"staging":"', ref(stack.secrets.targets.staging), '"}']] });
+    expect(envOf(f.prodRestore!)[ENV.targetSecretArns]).toEqual({ 'Fn::Join': ['', ['{"production":"', ref(stack.secrets.targets.production), '"}']] });
     expect(envOf(f.notify!)).toMatchObject({ [ENV.criticalTopicArn]: ref(stack.alerting.criticalTopic), [ENV.warningTopicArn]: ref(stack.alerting.warningTopic) });
     expect(envOf(f.slackNotifier!)[ENV.slackWebhookSecretArn]).toEqual(ref(stack.alerting.slackWebhookSecret!));
   });
@@ -190,7 +200,7 @@ describe('Secrets', () => {
     expect(decrypt?.Condition).toEqual({ StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } });
     const roles = (decrypt?.Principal.AWS as { 'Fn::GetAtt': string[] }[]).map((p) => p['Fn::GetAtt'][0]).sort();
     const f = functions();
-    expect(roles).toEqual([f.backup, f.restore, f.verifyCounts, f.integrityCheck].map((fn) => logicalId(fn!.role)).sort());
+    expect(roles).toEqual([f.backup, f.restore, f.verifyCounts, f.integrityCheck, f.prodRestore, f.prodVerifyCounts, f.prodIntegrityCheck].map((fn) => logicalId(fn!.role)).sort());
   });
 
   it('lets each function read only its own secrets', () => {
@@ -202,13 +212,44 @@ describe('Secrets', () => {
         .map((r) => (r as { Ref: string }).Ref)
         .sort();
     const f = functions();
-    const targets = [stack.secrets.targets.production, stack.secrets.targets.staging].map(logicalId).sort();
+    const staging = [logicalId(stack.secrets.targets.staging)];
+    const production = [logicalId(stack.secrets.targets.production)];
     expect(readable(f.backup!)).toEqual([logicalId(stack.secrets.source)]);
-    expect(readable(f.restore!)).toEqual(targets);
-    expect(readable(f.verifyCounts!)).toEqual(targets);
-    expect(readable(f.integrityCheck!)).toEqual(targets);
+    // The staging machine's functions (drills) cannot read production's credentials at all.
+    for (const fn of [f.restore, f.verifyCounts, f.integrityCheck]) expect(readable(fn!)).toEqual(staging);
+    for (const fn of [f.prodRestore, f.prodVerifyCounts, f.prodIntegrityCheck]) expect(readable(fn!)).toEqual(production);
     expect(readable(f.slackNotifier!)).toEqual([logicalId(stack.alerting.slackWebhookSecret!)]);
-    for (const fn of [f.backupValidate, f.restoreValidate, f.pickBackup, f.notify]) expect(readable(fn!)).toEqual([]);
+    for (const fn of [f.backupValidate, f.restoreValidate, f.pickBackup, f.prodPickBackup, f.notify, f.backupAge]) expect(readable(fn!)).toEqual([]);
+  });
+
+  it('denies reading the production secret to everyone but the production restore functions and the break-glass principal', () => {
+    const guarded = synthStack({ breakGlassPrincipalArn: 'arn:aws:iam::123456789012:role/break-glass', productionRestorePrincipals: ['arn:aws:iam::123456789012:role/oncall'] }, testApp());
+    const policies = Object.values(ofType(guarded.resources, 'AWS::SecretsManager::ResourcePolicy'));
+    expect(policies).toHaveLength(1);
+    expect(policies[0]?.Properties?.SecretId).toEqual({ Ref: logicalId(guarded.stack.secrets.targets.production) });
+    const [deny] = (policies[0]?.Properties?.ResourcePolicy as { Statement: Record<string, unknown>[] }).Statement;
+    const p = guarded.stack.restore.production;
+    expect(deny).toMatchObject({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'secretsmanager:GetSecretValue',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [...[p.restoreFunction, p.verifyCountsFunction, p.integrityCheckFunction].map((fn) => ({ 'Fn::GetAtt': [logicalId(fn.role), 'Arn'] })), 'arn:aws:iam::123456789012:role/break-glass'] } },
+    });
+  });
+
+  it('lets only the named principals start a production restore, through a role that may do nothing else', () => {
+    const guarded = synthStack({ productionRestorePrincipals: ['arn:aws:iam::123456789012:role/oncall'] }, testApp());
+    const starter = guarded.stack.productionRestoreStarter!;
+    const role = guarded.resources[logicalId(starter)]?.Properties as { AssumeRolePolicyDocument: { Statement: { Principal: unknown }[] } };
+    expect(role.AssumeRolePolicyDocument.Statement.map((st) => st.Principal)).toEqual([{ AWS: 'arn:aws:iam::123456789012:role/oncall' }]);
+    const statements = roleStatements(guarded.resources, logicalId(starter));
+    const start = statements.find((st) => allowedActions([st]).includes('states:StartExecution'));
+    expect(start?.Resource).toEqual({ Ref: logicalId(guarded.stack.restore.production.stateMachine.stateMachine) });
+    expect(allowedActions(statements).filter((a) => !a.startsWith('states:'))).toEqual([]);
+    // Nothing else in the stack may start it: only EventBridge rules start machines, and none starts this one.
+    const startsProduction = Object.entries(ofType(guarded.resources, 'AWS::IAM::Policy')).filter(([, pol]) => JSON.stringify(pol.Properties?.PolicyDocument).includes('states:StartExecution') && JSON.stringify(pol.Properties?.PolicyDocument).includes(logicalId(guarded.stack.restore.production.stateMachine.stateMachine)));
+    expect(startsProduction.map(([, pol]) => pol.Properties?.Roles)).toEqual([[{ Ref: logicalId(starter) }]]);
+    expect(Annotations.fromStack(synth.stack).findWarning('*', Match.stringLikeRegexp('No productionRestorePrincipals'))).toHaveLength(1);
   });
 });
 
@@ -492,7 +533,7 @@ describe('Alarms', () => {
     }
     for (const id of Object.keys(synth.stack.monitoring.alarms).filter((id) => id.endsWith('Errors'))) expect(alarm(id).AlarmActions ?? [], id).toEqual([]);
     const criticalAlarms = Object.keys(synth.stack.monitoring.alarms).filter((id) => JSON.stringify(alarm(id).AlarmActions) === JSON.stringify(critical()));
-    expect(criticalAlarms.sort()).toEqual(['AlertDeliveryFailed', 'BackupExecutionUnreported', 'BackupSizeIncreaseCritical', 'NoSuccessfulBackup', 'RestoreExecutionTimedOut', 'ScheduleDeadLetterQueueNotEmpty', 'SlackDeadLetterQueueNotEmpty'].sort());
+    expect(criticalAlarms.sort()).toEqual(['AlertDeliveryFailed', 'BackupExecutionUnreported', 'BackupSizeIncreaseCritical', 'NoSuccessfulBackup', 'ProductionRestoreExecutionTimedOut', 'RestoreExecutionTimedOut', 'ScheduleDeadLetterQueueNotEmpty', 'SlackDeadLetterQueueNotEmpty'].sort());
     for (const a of Object.values(ofType(resources, 'AWS::CloudWatch::Alarm'))) {
       expect(a.Properties?.OKActions ?? [warning()[0]]).not.toContainEqual(critical()[0]);
     }

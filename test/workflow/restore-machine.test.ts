@@ -19,7 +19,7 @@ import { backupDatabase } from '../helpers/engine.js';
 import { S3RVER_CREDENTIALS, S3RVER_REGION, s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
 import { functionEnvironment, setEnvironment } from './support/environment.js';
 import { ARNS, captureOutput, databaseSecretFor, type Handler, mockSecretsManager, mockSns, type OutputCapture } from './support/lambda.js';
-import { type Definitions, runMachine, synthDefinitions } from './support/machines.js';
+import { type Definitions, PRODUCTION_MACHINE_NAME, runMachine, synthDefinitions } from './support/machines.js';
 
 /**
  * The restore state machine as synthesized, executed with the real pick-backup, validate, restore,
@@ -137,7 +137,8 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     secrets.values.set(ARNS.staging, databaseSecretFor(staging.url));
     secrets.values.set(ARNS.production, databaseSecretFor(production.url));
     sns.reset();
-    restoreSpy.mockClear();
+    restoreSpy.mockReset();
+    restoreSpy.mockImplementation(restore);
     output = captureOutput();
   });
 
@@ -198,10 +199,25 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     expect(output.metric(METRICS.restoreStatus)).toEqual([0]);
   });
 
+  /** The production machine's tasks: its restore function answers only executions of that machine (RESTORE_GATE). */
+  async function productionTasks(): Promise<Record<string, Handler>> {
+    vi.resetModules();
+    const undo = setEnvironment({ RESTORE_GATE: `arn:aws:states:us-east-1:123456789012:execution:${PRODUCTION_MACHINE_NAME}:` });
+    try {
+      const gated = (await import('../../lambdas/handlers/restore.js')).handler as Handler;
+      const first = await gated({ backupId: goodId, target: 'staging', tables: null, confirm: null, execution: { id: 'x', startTime: new Date().toISOString() } }).catch((error: Error) => error);
+      expect((first as Error).name).toBe('ConfirmationRequiredError'); // reads its environment now, while the gate is set
+      restoreSpy.mockImplementation(gated as typeof restore);
+    } finally {
+      undo();
+    }
+    return tasks();
+  }
+
   it('refuses a production restore without confirm at CheckConfirmation, before any other task runs (SNS, Secrets Manager mocked)', async () => {
     const before = await prints(production);
 
-    const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'production' }, tasks());
+    const run = await runMachine(definitions.productionRestore, { backupId: 'latest', target: 'production' }, await productionTasks(), PRODUCTION_MACHINE_NAME);
 
     expect(run.error).toEqual({ name: CONFIRMATION_REQUIRED_ERROR, message: expect.stringContaining(`"confirm": "${goodId}"`) });
     expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.explainConfirmation, R.confirmationRequired]);
@@ -212,13 +228,24 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     expect(sns.published()).toEqual([]);
   });
 
-  it('restores into production when confirm equals the resolved backup id (SNS, Secrets Manager mocked)', async () => {
-    const run = await runMachine(definitions.restore, { backupId: goodId, target: 'production', confirm: goodId }, tasks());
+  it('restores into production through the production machine when confirm equals the resolved backup id (SNS, Secrets Manager mocked)', async () => {
+    const run = await runMachine(definitions.productionRestore, { backupId: goodId, target: 'production', confirm: goodId }, await productionTasks(), PRODUCTION_MACHINE_NAME);
 
     expect(run.error).toBeUndefined();
     expect(restoreSpy).toHaveBeenCalledTimes(1);
     expect(await prints(production)).toEqual(sourcePrints);
     expect(sns.published().map((p) => p.TopicArn)).toEqual([ARNS.warning]);
+  });
+
+  it('refuses a confirmed production restore invoked directly or from another machine, touching nothing (SNS, Secrets Manager mocked)', async () => {
+    await productionTasks();
+    const before = await prints(production);
+    const direct = await restoreSpy({ backupId: goodId, target: 'production', tables: null, confirm: goodId, execution: { id: 'arn:aws:states:us-east-1:123456789012:execution:IconicDrRestore:forged', startTime: new Date().toISOString() } }).catch((error: Error) => error);
+    expect(direct).toMatchObject({ name: 'ConfirmationRequiredError', message: expect.stringContaining(`runs only through its state machine (${PRODUCTION_MACHINE_NAME})`) });
+    const viaStaging = await runMachine(definitions.productionRestore, { backupId: goodId, target: 'production', confirm: goodId }, tasks(), 'IconicDrRestore');
+    expect(viaStaging.error?.name).toBe('RestoreFailed');
+    expect(await prints(production)).toEqual(before);
+    expect(secrets.requested()).toEqual([]);
   });
 
   it('ends a failing task in NotifyFailure -> Fail with the failure alert published (SNS, Secrets Manager mocked)', async () => {
@@ -242,7 +269,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
 
   it('pages the critical topic when a confirmed production restore fails, and reports a missing or interrupted backup from PickBackup (SNS, Secrets Manager mocked)', async () => {
     secrets.values.set(ARNS.production, databaseSecretFor(databaseUrl('dr_wf_no_such_database')));
-    const failed = await runMachine(definitions.restore, { backupId: goodId, target: 'production', confirm: goodId }, tasks());
+    const failed = await runMachine(definitions.productionRestore, { backupId: goodId, target: 'production', confirm: goodId }, await productionTasks(), PRODUCTION_MACHINE_NAME);
     expect(failed.error?.name).toBe('RestoreFailed');
     expect(sns.published().at(-1)).toMatchObject({ TopicArn: ARNS.critical, Subject: 'CRITICAL iconic-dr: restore into production failed at Restore (ConnectionError)' });
 

@@ -83,6 +83,12 @@ export const backupAgeEnv = storeEnv.extend({ [ENV.backupTables]: commaList([]) 
 export const targetsEnv = z.object({ [ENV.targetSecretArns]: targetSecretArns });
 export const storeAndTargetsEnv = storeEnv.extend(targetsEnv.shape);
 
+/**
+ * The restore function's: RESTORE_GATE, when set, is the execution ARN prefix of the one machine
+ * allowed to drive it (the production restore machine).
+ */
+export const restoreEnv = storeAndTargetsEnv.extend({ [ENV.restoreGate]: optional });
+
 export const notifyEnv = z.object({
   [ENV.criticalTopicArn]: required,
   [ENV.warningTopicArn]: required,
