@@ -8,6 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { valuelessSecret } from './database-secrets.js';
 import { PropErrors, secureKeyProps } from './defaults.js';
 import { DrFunction, type DrFunctionNetwork } from './dr-function.js';
 
@@ -100,14 +101,9 @@ export class Alerting extends Construct {
     }
 
     if (props.slack) {
-      this.slackWebhookSecret = new secretsmanager.Secret(this, 'SlackWebhook', {
-        description: 'iconic-dr: Slack incoming webhook. Replace the value with {"webhookUrl":"https://hooks.slack.com/services/…"}.',
+      this.slackWebhookSecret = valuelessSecret(this, 'SlackWebhook', {
+        description: 'iconic-dr: Slack incoming webhook. Put {"webhookUrl":"https://hooks.slack.com/services/…"} in it.',
         encryptionKey: this.key,
-        generateSecretString: {
-          secretStringTemplate: JSON.stringify({}),
-          generateStringKey: 'webhookUrl',
-          excludePunctuation: true,
-        },
       });
       Validations.of(this.slackWebhookSecret).acknowledge({
         id: 'AwsSolutions-SMG4',

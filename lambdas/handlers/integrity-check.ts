@@ -38,7 +38,7 @@ export const handler = taskHandler({
   event: integrityEventSchema,
   async run({ backupId, target, tables }): Promise<IntegrityTaskResult> {
     const env = config();
-    const databaseUrl = await targetDatabaseUrl(env[ENV.targetSecretArns], target);
+    const databaseUrl = await targetDatabaseUrl(env[ENV.targetSecretArns], target, 'read-only');
     const report = await checkIntegrity(databaseUrl, { schemas: schemasOf(tables) });
     if (!report.ok) {
       throw new IntegrityError(`The integrity check of ${target} after restoring ${backupId} found ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}: ${report.problems.slice(0, 3).join('; ')}${report.problems.length > 3 ? '; …' : ''}`);

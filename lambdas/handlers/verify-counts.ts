@@ -33,7 +33,7 @@ export const handler = taskHandler({
   async run({ backupId, target, tables }): Promise<VerifyTaskResult> {
     const env = config();
     const store = backupStore({ bucket: env[ENV.backupBucket], prefix: env[ENV.backupPrefix] });
-    const databaseUrl = await targetDatabaseUrl(env[ENV.targetSecretArns], target);
+    const databaseUrl = await targetDatabaseUrl(env[ENV.targetSecretArns], target, 'read-only');
     const report = await verifyCounts(store, backupId, databaseUrl, tables ? { tables } : {});
     if (!report.ok) {
       const differ = report.tables.filter((t) => !t.ok);
