@@ -18,6 +18,7 @@ import { BackupReplicaStack } from './replica-stack.js';
  * | backupSchedule            | backupSchedule               | cron(0 2 * * ? *)                |
  * | retentionDays             | retentionDays                | 90                               |
  * | tables / schemas          | tables / schemas             | products,orders / public         |
+ * | objectLock                | objectLock                   | true (default)                   |
  * | objectLockRetentionDays   | objectLockRetentionDays      | 30                               |
  * | objectLockMode            | objectLockMode               | GOVERNANCE or COMPLIANCE         |
  * | replicaRegion             | adds stack <stackName>Replica in that region                    |
@@ -106,6 +107,8 @@ export function configFromContext(node: Node): AppConfig {
       ...(replicaBucketArn && replicaKmsKeyArn ? { replica: { bucketArn: replicaBucketArn, kmsKeyArn: replicaKmsKeyArn } } : {}),
       ...(vpcId ? { vpcId } : {}),
       externalSubscribers: bool('externalSubscribers', false),
+      objectLock: bool('objectLock', true),
+      bucketDataEvents: bool('cloudTrail', true),
       ...(list('productionRestorePrincipals') ? { productionRestorePrincipals: list('productionRestorePrincipals') as string[] } : {}),
       ...(str('breakGlassPrincipalArn') ? { breakGlassPrincipalArn: str('breakGlassPrincipalArn') as string } : {}),
     },

@@ -49,10 +49,20 @@ export interface DisasterRecoveryStackProps extends StackProps {
    */
   readonly slack?: boolean;
   /**
+   * S3 Object Lock on the backup bucket (GOVERNANCE, bypassable only by breakGlassPrincipalArn).
+   * @default true
+   */
+  readonly objectLock?: boolean;
+  /**
    * S3 Object Lock default retention in days for new backup objects.
-   * @default - no Object Lock
+   * @default - retentionDays
    */
   readonly objectLockRetentionDays?: number;
+  /**
+   * CloudTrail data events for the backup bucket (who read, wrote or tried to delete backups).
+   * @default true
+   */
+  readonly bucketDataEvents?: boolean;
   /**
    * Object Lock mode.
    * @default 'GOVERNANCE'
@@ -166,6 +176,9 @@ export class DisasterRecoveryStack extends Stack {
       ...(props.retentionDays !== undefined ? { retentionDays: props.retentionDays } : {}),
       ...(props.objectLockRetentionDays !== undefined ? { objectLockRetentionDays: props.objectLockRetentionDays } : {}),
       ...(props.objectLockMode ? { objectLockMode: props.objectLockMode } : {}),
+      ...(props.objectLock !== undefined ? { objectLock: props.objectLock } : {}),
+      ...(props.bucketDataEvents !== undefined ? { dataEvents: props.bucketDataEvents } : {}),
+      ...(props.breakGlassPrincipalArn ? { breakGlassPrincipalArn: props.breakGlassPrincipalArn } : {}),
       ...(props.replica ? { replica: props.replica } : {}),
     });
     this.secrets = new DatabaseSecrets(this, 'Secrets');
