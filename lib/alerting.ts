@@ -63,8 +63,8 @@ export class Alerting extends Construct {
   public readonly slackWebhookSecret?: secretsmanager.Secret;
   /** Present when `slack` is on. */
   public readonly slackNotifier?: DrFunction;
-  /** Present when `slack` is on: Slack posts that failed every retry, and SNS deliveries to the notifier that failed. */
-  public readonly slackDeadLetterQueue?: sqs.Queue;
+  /** Alert deliveries that failed every retry (SNS to e-mail or to the Slack notifier, Slack posts); present when the stack subscribes anyone. */
+  public readonly deliveryDeadLetterQueue?: sqs.Queue;
   private readonly alarmList: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: AlertingProps = {}) {
@@ -90,6 +90,8 @@ export class Alerting extends Construct {
       }),
     );
 
+    const subscribes = Boolean(props.slack) || (props.criticalEmails ?? []).length + (props.warningEmails ?? []).length > 0;
+    if (subscribes) this.deliveryDeadLetterQueue = deadLetterQueue(this, 'DeliveryDeadLetterQueue');
     this.criticalTopic = this.topic('CriticalTopic', 'iconic-dr critical (page on-call)', props.criticalEmails ?? []);
     this.warningTopic = this.topic('WarningTopic', 'iconic-dr warning (Slack)', props.warningEmails ?? []);
 
@@ -109,18 +111,21 @@ export class Alerting extends Construct {
         id: 'AwsSolutions-SMG4',
         reason: 'A Slack webhook URL is issued by Slack and cannot be rotated by Secrets Manager; it is replaced by hand when Slack revokes it.',
       });
-      this.slackDeadLetterQueue = deadLetterQueue(this, 'SlackDeadLetterQueue');
       this.slackNotifier = new DrFunction(this, 'SlackNotifier', {
         handler: 'slack-notifier',
         description: 'Posts iconic-dr alerts from SNS to Slack',
         timeout: Duration.seconds(30),
         memorySize: 256,
-        deadLetterQueue: this.slackDeadLetterQueue,
+        ...(this.deliveryDeadLetterQueue ? { deadLetterQueue: this.deliveryDeadLetterQueue } : {}),
         retryAttempts: 2,
         ...(props.network ? { network: props.network } : {}),
       }).bindSlackWebhook(this.slackWebhookSecret);
+      Validations.of(this.slackNotifier.function).acknowledge({
+        id: 'Serverless-LambdaAsyncFailureDestination',
+        reason: 'Failed asynchronous invocations go to the delivery dead-letter queue (DeadLetterConfig, alarmed); an on-failure destination would hold the same events twice.',
+      });
       for (const topic of [this.criticalTopic, this.warningTopic]) {
-        topic.addSubscription(new subscriptions.LambdaSubscription(this.slackNotifier.function, { deadLetterQueue: this.slackDeadLetterQueue }));
+        topic.addSubscription(new subscriptions.LambdaSubscription(this.slackNotifier.function, this.deliveryDeadLetterQueue ? { deadLetterQueue: this.deliveryDeadLetterQueue } : {}));
       }
     }
   }
@@ -154,7 +159,7 @@ export class Alerting extends Construct {
         conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
       }),
     );
-    for (const email of emails) topic.addSubscription(new subscriptions.EmailSubscription(email));
+    for (const email of emails) topic.addSubscription(new subscriptions.EmailSubscription(email, this.deliveryDeadLetterQueue ? { deadLetterQueue: this.deliveryDeadLetterQueue } : {}));
     return topic;
   }
 }
@@ -168,6 +173,10 @@ export function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
+  });
+  Validations.of(queue).acknowledge({
+    id: 'Serverless-SQSRedrivePolicy',
+    reason: 'This queue is itself a dead-letter queue (of Lambda functions, SNS subscriptions or EventBridge targets): nothing consumes it, an alarm fires on its first message and an operator redrives it.',
   });
   return queue;
 }

@@ -251,7 +251,7 @@ export class DisasterRecoveryStack extends Stack {
       notifyFunction: this.notifyFunction,
       deadLetterQueues: {
         ScheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
-        ...(this.alerting.slackDeadLetterQueue ? { SlackDeadLetterQueue: this.alerting.slackDeadLetterQueue } : {}),
+        ...(this.alerting.deliveryDeadLetterQueue ? { AlertDeliveryDeadLetterQueue: this.alerting.deliveryDeadLetterQueue } : {}),
       },
       schedules: {
         backup: props.backupSchedule ?? DEFAULT_BACKUP_SCHEDULE,

@@ -196,6 +196,12 @@ export class DrFunction extends Construct {
         reason: 'The AWS-maintained policy holds exactly the ENI permissions Lambda needs to attach to the VPC; they do not support resource-level scoping.',
       });
     }
+    if (!props.deadLetterQueue) {
+      Validations.of(this.function).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason: 'Invoked synchronously by a Step Functions task, never asynchronously: a failure is returned to the machine, whose Catch alerts on it; a dead-letter queue would never receive anything.',
+      });
+    }
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.',

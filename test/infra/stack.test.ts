@@ -436,10 +436,11 @@ describe('Alerting', () => {
   it('subscribes the e-mails per severity and the Slack notifier to both topics', () => {
     const { stack } = synth;
     const subs = Object.values(ofType(resources, 'AWS::SNS::Subscription')).map((s) => s.Properties as { Protocol: string; Endpoint: unknown; TopicArn: unknown });
-    expect(subs).toContainEqual({ Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: ref(stack.alerting.criticalTopic) });
-    expect(subs).toContainEqual({ Protocol: 'email', Endpoint: 'team@example.com', TopicArn: ref(stack.alerting.warningTopic) });
+    const dlq = { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.alerting.deliveryDeadLetterQueue!), 'Arn'] } };
+    expect(subs).toContainEqual({ Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: ref(stack.alerting.criticalTopic), RedrivePolicy: dlq });
+    expect(subs).toContainEqual({ Protocol: 'email', Endpoint: 'team@example.com', TopicArn: ref(stack.alerting.warningTopic), RedrivePolicy: dlq });
     const slack = { 'Fn::GetAtt': [logicalId(stack.alerting.slackNotifier!.function), 'Arn'] };
-    const redrive = { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.alerting.slackDeadLetterQueue!), 'Arn'] } };
+    const redrive = { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.alerting.deliveryDeadLetterQueue!), 'Arn'] } };
     expect(subs).toContainEqual({ Protocol: 'lambda', Endpoint: slack, TopicArn: ref(stack.alerting.criticalTopic), RedrivePolicy: redrive });
     expect(subs).toContainEqual({ Protocol: 'lambda', Endpoint: slack, TopicArn: ref(stack.alerting.warningTopic), RedrivePolicy: redrive });
     expect(subs).toHaveLength(4);
@@ -448,10 +449,10 @@ describe('Alerting', () => {
   it('keeps a failed Slack post: the notifier retries twice, then its dead-letter queue (encrypted, TLS only) takes it', () => {
     const { stack } = synth;
     const notifier = resources[logicalId(stack.alerting.slackNotifier!.function)]?.Properties as Record<string, unknown>;
-    expect(notifier.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [logicalId(stack.alerting.slackDeadLetterQueue!), 'Arn'] } });
+    expect(notifier.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [logicalId(stack.alerting.deliveryDeadLetterQueue!), 'Arn'] } });
     const invokeConfig = Object.values(ofType(resources, 'AWS::Lambda::EventInvokeConfig')).find((c) => JSON.stringify(c.Properties?.FunctionName) === JSON.stringify(ref(stack.alerting.slackNotifier!.function)));
     expect(invokeConfig?.Properties).toMatchObject({ MaximumRetryAttempts: 2 });
-    for (const queue of [stack.alerting.slackDeadLetterQueue!, stack.scheduleDeadLetterQueue]) {
+    for (const queue of [stack.alerting.deliveryDeadLetterQueue!, stack.scheduleDeadLetterQueue]) {
       expect(resources[logicalId(queue)]?.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
     }
   });
@@ -528,7 +529,7 @@ describe('Alarms', () => {
     }
     for (const id of Object.keys(synth.stack.monitoring.alarms).filter((id) => id.endsWith('Errors'))) expect(alarm(id).AlarmActions ?? [], id).toEqual([]);
     const criticalAlarms = Object.keys(synth.stack.monitoring.alarms).filter((id) => JSON.stringify(alarm(id).AlarmActions) === JSON.stringify(critical()));
-    expect(criticalAlarms.sort()).toEqual(['AlertDeliveryFailed', 'BackupExecutionUnreported', 'BackupSizeIncreaseCritical', 'NoSuccessfulBackup', 'ProductionRestoreExecutionTimedOut', 'RestoreExecutionTimedOut', 'ScheduleDeadLetterQueueNotEmpty', 'SlackDeadLetterQueueNotEmpty'].sort());
+    expect(criticalAlarms.sort()).toEqual(['AlertDeliveryFailed', 'BackupExecutionUnreported', 'BackupSizeIncreaseCritical', 'NoSuccessfulBackup', 'ProductionRestoreExecutionTimedOut', 'RestoreExecutionTimedOut', 'ScheduleDeadLetterQueueNotEmpty', 'AlertDeliveryDeadLetterQueueNotEmpty'].sort());
     for (const a of Object.values(ofType(resources, 'AWS::CloudWatch::Alarm'))) {
       expect(a.Properties?.OKActions ?? [warning()[0]]).not.toContainEqual(critical()[0]);
     }
@@ -538,7 +539,7 @@ describe('Alarms', () => {
     expect(backupMachine).not.toContain('ExecutionsFailed');
     expect(alarm('RestoreExecutionTimedOut')).toMatchObject({ MetricName: 'ExecutionsTimedOut', Namespace: 'AWS/States' });
     expect(alarm('AlertDeliveryFailed')).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: ref(synth.stack.notifyFunction.function) }], Threshold: 4, Period: 900 });
-    expect(alarm('SlackDeadLetterQueueNotEmpty')).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
+    expect(alarm('AlertDeliveryDeadLetterQueueNotEmpty')).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
   });
 
   it('counts StorageError lines of the backup log as upload failures', () => {
