@@ -19,12 +19,20 @@
  * | backup          | BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_KMS_KEY_ID, SOURCE_SECRET_ARN,        |
  * |                 | BACKUP_SCHEMAS, BACKUP_TABLES                                              |
  * | validate        | BACKUP_BUCKET, BACKUP_PREFIX                                               |
- * | pick-backup     | BACKUP_BUCKET, BACKUP_PREFIX, RESTORE_TARGETS                              |
- * | restore         | BACKUP_BUCKET, BACKUP_PREFIX, TARGET_SECRET_ARNS                           |
+ * | pick-backup     | BACKUP_BUCKET, BACKUP_PREFIX, RESTORE_TARGETS, BACKUP_TABLES               |
+ * | restore         | BACKUP_BUCKET, BACKUP_PREFIX, TARGET_SECRET_ARNS, RESTORE_GATE (production)|
  * | verify-counts   | BACKUP_BUCKET, BACKUP_PREFIX, TARGET_SECRET_ARNS                           |
  * | integrity-check | TARGET_SECRET_ARNS                                                         |
- * | notify          | CRITICAL_TOPIC_ARN, WARNING_TOPIC_ARN                                      |
+ * | notify          | CRITICAL_TOPIC_ARN, WARNING_TOPIC_ARN, RTO_SECONDS                         |
  * | slack-notifier  | SLACK_WEBHOOK_SECRET_ARN                                                   |
+ * | backup-age      | BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_TABLES                                |
+ *
+ * The restore workflow has two lanes with the same state names: the restore machine (staging,
+ * drills; its functions' TARGET_SECRET_ARNS hold only unconfirmed targets) and the production
+ * restore machine (CONFIRMED_TARGETS only; fixed name `<stack>-ProductionRestore`, whose execution
+ * ARN prefix is its restore function's RESTORE_GATE).
+ * - `RTO_SECONDS`: the stack's RTO threshold, judged in restore messages.
+ * - `RESTORE_GATE`: execution ARN prefix a restore function requires (direct invokes are refused).
  *
  * - `BACKUP_BUCKET`: bucket name. `BACKUP_PREFIX`: key prefix without slashes (`backups`); the
  *   store location is `s3://${BACKUP_BUCKET}/${BACKUP_PREFIX}`. IAM allows object access and
@@ -38,10 +46,11 @@
  * - `CRITICAL_TOPIC_ARN` / `WARNING_TOPIC_ARN`: SNS topics (KMS-encrypted) for notify.
  * - `SLACK_WEBHOOK_SECRET_ARN`: secret holding `{"webhookUrl":"https://hooks.slack.com/…"}`.
  *
- * Database secrets (source and each target) hold JSON, filled in by the operator after deploy
- * (the stack only creates them with a generated placeholder password):
- * `{"engine":"postgres","host":"","port":5432,"dbname":"postgres","username":"postgres","password":"…","sslmode":"require"}`.
- * An empty `host` means "not configured yet": handlers fail with a ConfigError naming the secret.
+ * Database secrets (source and each target) hold JSON, filled in by the operator after deploy (the
+ * stack creates them empty, so no deploy rewrites them):
+ * `{"engine":"postgres","host":"…","port":5432,"dbname":"postgres","username":"postgres","password":"…","sslmode":"require"}`,
+ * targets optionally `readOnlyUsername`/`readOnlyPassword` (verify-counts, integrity-check).
+ * No value or an empty `host` means "not configured yet": handlers fail with a ConfigError naming the secret.
  *
  * ## Errors
  * Step Functions retries only {@link TRANSIENT_ERRORS}. Handlers signal a retryable failure by
@@ -62,10 +71,13 @@
  * `execution` is always `{ "id": "<execution ARN>", "startTime": "<ISO time>" }`. Every key of a
  * result that a later Parameters reads must be present (use `null`, never omit).
  *
+ * Every task event and machine input is strict: an unknown key is a UsageError naming it.
+ *
  * Backup machine (input: `{}`, `{"trigger":"schedule"}` or `{"tables":["public.products"]}`):
  * - `Backup` <- `{ request: <execution input>, execution }`
  *   -> `$.backup` = `{ backupId, location, tables: string[], recordCounts: {table: n},
- *   totalRecords, totalBytes, durationMs, previousBackupId: string|null, sizeChangePercent: number|null }`
+ *   totalRecords, totalBytes, durationMs, previousBackupId: string|null, sizeChangePercent: number|null,
+ *   scope: "full"|"subset" }` (previous = the previous full backup; a subset compares with nothing)
  * - `Validate` <- `{ backupId, execution }` -> `$.validation` = `{ backupId, valid: boolean,
  *   problems: string[], tables, totalRecords, totalBytes }`. Invalid is a result, not an error;
  *   throw only when validation could not run (storage, not found).
@@ -92,16 +104,19 @@
  * - `NotifySuccess` / `NotifyFailure` / `AlertInvalidBackup` (notify) <- `{ event, workflow: "restore",
  *   execution, state }` -> `$.notification` = `{ event, published, recoveryTimeSeconds?: number }`.
  * A Catch on the work tasks puts `{ Error: <error name>, Cause: <message> }` at `$.error` and goes to
- * `AlertFailure` / `NotifyFailure`. Notify tasks are not caught (a failing alert cannot alert about
- * itself: the state-machine failure alarms cover it).
+ * `Failed<Step>` (Pass: `$.failure` = `{ step, outcome: FailureOutcome, error, summary }`), then to
+ * `AlertFailure` / `NotifyFailure`, then to the Fail state whose Cause is `$.failure.summary`. Notify
+ * tasks are caught into their Fail state (`$.notifyError`); the AlertDeliveryFailed alarm pages.
  *
  * Notify emits (all with the one `service` dimension): BackupSucceeded -> BackupStatus 1,
  * BackupDurationSeconds (durationMs/1000), BackupSizeBytes, BackupRecords, BackupSizeChangePercent
  * (when not null); BackupFailed / BackupInvalid (backup) -> BackupStatus 0; RestoreSucceeded ->
  * RestoreStatus 1, RecoveryTimeSeconds (now - execution.startTime), DrillStatus 1 when a drill;
  * RestoreFailed / BackupInvalid (restore) -> RestoreStatus 0, DrillStatus 0 when a drill (drill =
- * `state.backup.drill ?? state.drill`). Suggested routing: backup failures and production restore
- * failures -> critical topic; drill/staging failures and successes of restores -> warning topic.
+ * `state.backup.drill ?? state.drill`); BackupFailed/BackupInvalid also emit BackupDurationSeconds
+ * (start to alert). Routing: backup failures, failures of confirmed targets and TargetIdentityError
+ * -> critical topic (the run's one page); other restore failures and restore successes -> warning.
+ * backup-age emits HoursSinceLastSuccessfulBackup hourly (nothing before the first full backup).
  *
  * ## Logs the infrastructure reads
  * - backup: a failed S3 write is logged at ERROR with the original error under `error`
