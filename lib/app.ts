@@ -1,5 +1,5 @@
 import { type App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { Node } from 'constructs';
 import type { ObjectLockMode } from './backup-vault.js';
 import { DisasterRecoveryStack, type DisasterRecoveryStackProps } from './disaster-recovery-stack.js';
@@ -117,7 +117,7 @@ export function configFromContext(node: Node): AppConfig {
   return config;
 }
 
-/** Adds the stacks the context asks for, with cdk-nag AwsSolutions checking them at synth. */
+/** Adds the stacks the context asks for, with cdk-nag AwsSolutions and Serverless checking them at synth. */
 export function buildApp(app: App): { stack: DisasterRecoveryStack; replica?: BackupReplicaStack } {
   const config = configFromContext(app.node);
   const stack = new DisasterRecoveryStack(app, config.stackName, config.stackProps);
@@ -127,6 +127,6 @@ export function buildApp(app: App): { stack: DisasterRecoveryStack; replica?: Ba
         ...(config.stackProps.retentionDays !== undefined ? { retentionDays: config.stackProps.retentionDays } : {}),
       })
     : undefined;
-  if (config.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  if (config.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ServerlessChecks(app, { verbose: true }));
   return replica ? { stack, replica } : { stack };
 }

@@ -95,8 +95,9 @@
  * - `Validate` <- `{ backupId, execution }` -> `$.validation` (as above); invalid ->
  *   `AlertInvalidBackup` -> `BackupInvalid` (Fail).
  * - `Restore` <- `{ backupId, target, tables, confirm, execution }` -> `$.restore` = `{ backupId,
- *   target, tables: string[], restoredRecords: {table: n}, totalRecords, durationMs }`; must itself
- *   refuse production unless `confirm === backupId` (ConfirmationRequiredError).
+ *   target, targetIdentity, tables: string[], restoredRecords: {table: n}, totalRecords, durationMs }`;
+ *   must itself refuse production unless `confirm === backupId` (ConfirmationRequiredError), and an
+ *   unconfirmed target that is the backup's source or production (TargetIdentityError).
  * - `VerifyCounts` <- `{ backupId, target, tables, execution }` -> `$.verification` = `{ ok: true,
  *   tables: [{ table, expected, actual, diff }] }`; throws CountMismatchError when counts differ.
  * - `IntegrityCheck` <- `{ backupId, target, tables, execution }` -> `$.integrity` = `{ ok: true,

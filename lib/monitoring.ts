@@ -368,6 +368,8 @@ export class DrMonitoring extends Construct {
           props.backup.stateMachine.stateMachine.metricFailed({ period: day, label: 'Backup failed' }),
           props.restore.stateMachine.stateMachine.metricSucceeded({ period: day, label: 'Restore succeeded' }),
           props.restore.stateMachine.stateMachine.metricFailed({ period: day, label: 'Restore failed' }),
+          props.restore.production.stateMachine.stateMachine.metricSucceeded({ period: day, label: 'Production restore succeeded' }),
+          props.restore.production.stateMachine.stateMachine.metricFailed({ period: day, label: 'Production restore failed' }),
         ],
         width: 8,
         height: 8,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CONFIRMED_TARGETS, ENV, needsConfirmation } from '../../lib/contract.js';
 import { ConfigError, ConfirmationRequiredError } from '../core/errors.js';
 import { restoreBackup } from '../core/restore.js';
+import { describeIdentity, readDatabaseIdentity } from '../core/target-identity.js';
 import { configOnce, restoreEnv } from './shared/config.js';
 import { logger } from './shared/observability.js';
 import { targetDatabaseUrl } from './shared/secrets.js';
@@ -49,6 +50,8 @@ export const restoreEventSchema = z.strictObject({
 export interface RestoreTaskResult {
   backupId: string;
   target: string;
+  /** Who the target database is (host:port/db, system id, marker): names only, never credentials. */
+  targetIdentity: string;
   tables: string[];
   restoredRecords: Record<string, number>;
   totalRecords: number;
@@ -72,9 +75,10 @@ export const handler = taskHandler({
     }
     const store = backupStore({ bucket: env[ENV.backupBucket], prefix: env[ENV.backupPrefix] });
     const databaseUrl = await targetDatabaseUrl(env[ENV.targetSecretArns], target);
-    if (!needsConfirmation(target)) {
-      await checkUnconfirmedTarget({ store, backupId, targetName: target, targetUrl: databaseUrl, protectedUrls: await protectedUrls(env[ENV.targetSecretArns], target) });
-    }
+    // Every restore records who its target is; an unconfirmed one also checks it is not the source or production.
+    const identity = needsConfirmation(target)
+      ? await readDatabaseIdentity(databaseUrl)
+      : await checkUnconfirmedTarget({ store, backupId, targetName: target, targetUrl: databaseUrl, protectedUrls: await protectedUrls(env[ENV.targetSecretArns], target) });
     logger.info('Restore started', { backupId, target, tables });
     const result = await restoreBackup({
       store,
@@ -90,6 +94,7 @@ export const handler = taskHandler({
     const output: RestoreTaskResult = {
       backupId,
       target,
+      targetIdentity: describeIdentity(identity),
       tables: result.tables.map((t) => t.table),
       restoredRecords: Object.fromEntries(result.tables.map((t) => [t.table, t.records])),
       totalRecords: result.totalRecords,

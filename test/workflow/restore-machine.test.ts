@@ -151,6 +151,8 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.notifySuccess, R.succeeded]);
     expect(run.output!.backup).toEqual({ backupId: goodId, requested: 'latest', target: 'staging', confirm: null, tables: null, drill: null, location: `s3://${s3.bucket}/${PREFIX}/${goodId}` });
     expect(run.output!.restore).toMatchObject({ backupId: goodId, target: 'staging', totalRecords: sourcePrints.reduce((sum, t) => sum + t.rows, 0) });
+    // The restore records who its target was (names only).
+    expect((run.output!.restore as { targetIdentity: string }).targetIdentity).toMatch(new RegExp(`^127\\.0\\.0\\.1:5432/${new URL(staging.url).pathname.slice(1)}`));
     expect(run.output!.verification).toMatchObject({ ok: true, tables: expect.arrayContaining([expect.objectContaining({ table: 'orders', diff: 0 })]) });
     expect(run.output!.integrity).toEqual({ ok: true, orphans: [], invalidConstraints: [] });
     expect(await prints(staging)).toEqual(sourcePrints);
@@ -329,6 +331,30 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
       expect(alert!.Message).toContain(`is ${label} 127.0.0.1:5432/${database}`);
       expect(output.metric(METRICS.drillStatus)).toEqual([0]);
       output.clear();
+    }
+  });
+
+  it('refuses a drill into a database whose iconic-dr marker names another role, touching nothing (SNS, Secrets Manager mocked)', async () => {
+    const client = await connect(scratch.url);
+    const name = new URL(scratch.url).pathname.slice(1);
+    await client.query(`COMMENT ON DATABASE "${name}" IS 'shop database -- iconic-dr:production'`);
+    try {
+      secrets.values.set(ARNS.staging, databaseSecretFor(scratch.url));
+      const before = await prints(scratch);
+
+      const run = await runMachine(definitions.restore, WEEKLY_DRILL_INPUT, tasks());
+
+      expect(run.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'TargetIdentityError', Cause: expect.stringContaining('marked "iconic-dr:production", not "iconic-dr:staging"') } } });
+      expect(await prints(scratch)).toEqual(before);
+      expect(sns.published().map((p) => p.TopicArn)).toEqual([ARNS.critical]);
+
+      // Marked for staging, the same database is a fine drill target.
+      await client.query(`COMMENT ON DATABASE "${name}" IS 'iconic-dr:staging'`);
+      const ok = await runMachine(definitions.restore, WEEKLY_DRILL_INPUT, tasks());
+      expect(ok.error).toBeUndefined();
+    } finally {
+      await client.query(`COMMENT ON DATABASE "${name}" IS NULL`);
+      await client.end();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ENV, METRICS } from '../../../lib/contract.js';
 import { handler as backup, sizeChangePercent } from '../../../lambdas/handlers/backup.js';
 import { handler as integrityCheck, schemasOf } from '../../../lambdas/handlers/integrity-check.js';
@@ -114,6 +114,18 @@ describe('handler input validation and error mapping (Secrets Manager and SNS mo
     expect(unknown).toMatchObject({ name: 'UsageError', message: 'Unknown restore target "qa": use one of staging, production' });
     const maxAge = await failure(pickBackup, { request: { backupId: 'latest', target: 'staging', maxAgeDays: 3 }, execution });
     expect(maxAge).toMatchObject({ name: 'UsageError', message: '"maxAgeDays" goes with "backupId": "random" only' });
+  });
+
+  it('sends a production request on the staging machine to the production machine, before looking for backups', async () => {
+    vi.resetModules();
+    const undo = setEnvironment({ [ENV.restoreTargets]: 'staging' });
+    try {
+      const stagingPick = (await import('../../../lambdas/handlers/pick-backup.js')).handler as Handler;
+      const error = await failure(stagingPick, { request: { backupId: ID, target: 'production', confirm: ID }, execution });
+      expect(error).toMatchObject({ name: 'UsageError', message: expect.stringContaining('runs through the production restore state machine (stack output ProductionRestoreStateMachineArn)') });
+    } finally {
+      undo();
+    }
   });
 
   it('notify: refuses an event of the other workflow, and maps SNS failures while still flushing the metrics (SNS mocked)', async () => {
