@@ -73,9 +73,12 @@ export interface RestoreWorkflowProps {
 }
 
 /**
- * The restore workflow: pick-backup, validate, restore, verify-counts and integrity-check functions
- * (all read-only on the bucket; each database function reads only the target secrets), the restore
- * state machine, and the weekly/monthly drill schedules into staging.
+ * The restore workflow, in two lanes with the same states: the restore machine (staging and the
+ * weekly/monthly drills) and the production restore machine (CONFIRMED_TARGETS), each with its own
+ * pick-backup, restore, verify-counts and integrity-check functions that read only their lane's
+ * target secrets (the staging lane cannot read production's); one validate function (read-only on
+ * the bucket) serves both. The production machine has a fixed name, `<stack>-ProductionRestore`,
+ * whose executions are the only ones its restore function answers (RESTORE_GATE).
  *
  * Machine input: `{ "backupId": "<id>"|"latest"|"random", "target": "staging"|"production",
  * "confirm"?: "<id>", "tables"?: [...], "maxAgeDays"?: 7, "drill"?: "weekly"|"monthly" }`.

@@ -167,6 +167,8 @@ describe('backup state machine with the real handlers, PostgreSQL and S3 (SNS an
     expect(alert!.Message).toContain(`https://console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${run.executionArn}`);
     expect(alert!.MessageAttributes?.severity?.StringValue).toBe('critical');
     expect(output.metric(METRICS.backupStatus)).toEqual([0]);
+    // A failed run reports its duration too, so the slow-backup alarm sees a run killed at its timeout.
+    expect(output.metric(METRICS.backupDurationSeconds)).toEqual([expect.any(Number)]);
     expect(run.output).toBeUndefined();
   });
 
