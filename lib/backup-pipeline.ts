@@ -1,12 +1,13 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BackupVault } from './backup-vault.js';
-import { BACKUP_STATES as S, ENV, NOTIFY_EVENTS } from './contract.js';
+import { BACKUP_STATES as S, ENV, NOTIFY_EVENTS, SUBSET_MARKER_PREFIX } from './contract.js';
 import { PropErrors } from './defaults.js';
 import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
 import { DrStateMachine, EXECUTION_FIELDS, failureRecord, lambdaStep } from './workflow.js';
@@ -68,6 +69,9 @@ export interface BackupPipelineProps {
   readonly network?: DrFunctionNetwork;
 }
 
+/** The backup format's manifest, written last and once (docs/format.md). */
+const MANIFEST_FILE = 'metadata.json';
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 
 /**
@@ -114,6 +118,20 @@ export class BackupPipeline extends Construct {
       .bindSourceDatabase(props.sourceSecret)
       .addEnvironment(ENV.backupSchemas, schemas.join(','))
       .addEnvironment(ENV.backupTables, tables.join(','));
+
+    // A backup's manifest (and its subset marker) is its truth: the backup role may create it, never
+    // replace it. The store creates them with If-None-Match; a plain PUT over one is denied. Table
+    // files are covered by Object Lock (an overwrite only adds a version; the locked one stays).
+    props.vault.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'ManifestsAreWriteOnce',
+        effect: iam.Effect.DENY,
+        principals: [new iam.ArnPrincipal(this.backupFunction.role.roleArn)],
+        actions: ['s3:PutObject'],
+        resources: [props.vault.bucket.arnForObjects(`${props.vault.backupPrefix}/*/${MANIFEST_FILE}`), props.vault.bucket.arnForObjects(`${props.vault.backupPrefix}/${SUBSET_MARKER_PREFIX}/*`)],
+        conditions: { Null: { 's3:if-none-match': 'true' } },
+      }),
+    );
 
     this.validateFunction = new DrFunction(this, 'ValidateFunction', {
       handler: 'validate',

@@ -266,6 +266,21 @@ describe('IAM least privilege', () => {
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'kms:GenerateDataKey', Condition: viaS3, Resource: { 'Fn::GetAtt': [logicalId(synth.stack.vault.key), 'Arn'] } }));
   });
 
+  it('lets the backup role create a manifest or subset marker, never replace one (a PUT without If-None-Match is denied)', () => {
+    const { stack } = synth;
+    const policy = Object.values(ofType(resources, 'AWS::S3::BucketPolicy')).find((p) => JSON.stringify(p.Properties?.Bucket) === JSON.stringify(ref(stack.vault.bucket)));
+    const statements = (policy?.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    const bucketArn = { 'Fn::GetAtt': [logicalId(stack.vault.bucket), 'Arn'] };
+    expect(statements).toContainEqual({
+      Sid: 'ManifestsAreWriteOnce',
+      Effect: 'Deny',
+      Principal: { AWS: { 'Fn::GetAtt': [logicalId(stack.backup.backupFunction.role), 'Arn'] } },
+      Action: 's3:PutObject',
+      Resource: [{ 'Fn::Join': ['', [bucketArn, '/backups/*/metadata.json']] }, { 'Fn::Join': ['', [bucketArn, '/backups/_scope/*']] }],
+      Condition: { Null: { 's3:if-none-match': 'true' } },
+    });
+  });
+
   it('lets validate, pick-backup, restore and verify-counts only read and list backups', () => {
     const f = functions();
     for (const fn of [f.backupValidate, f.restoreValidate, f.pickBackup, f.restore, f.verifyCounts]) {
