@@ -183,6 +183,8 @@ export const METRICS = {
   restoreStatus: 'RestoreStatus',
   recoveryTimeSeconds: 'RecoveryTimeSeconds',
   drillStatus: 'DrillStatus',
+  /** An alert SNS refused for good (IAM, KMS): emitted by notify, which then fails; pages through the alert-delivery alarm. */
+  alertDeliveryFailures: 'AlertDeliveryFailures',
   /** Hours since the last successful backup, emitted hourly by the backup-age check (0 until the first backup). */
   hoursSinceLastSuccessfulBackup: 'HoursSinceLastSuccessfulBackup',
   /** From a log metric filter on the backup function (no dimensions), not emitted by handlers. */

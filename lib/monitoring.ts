@@ -173,11 +173,20 @@ export class DrMonitoring extends Construct {
         treatMissingData: notBreaching,
       });
     }
-    // One task retries a failing notify up to 3 times: 4 errors within the window is one alert that
-    // never went out, where a single error is a blip the retry delivered.
-    add('Critical', 'AlertDeliveryFailed', props.notifyFunction.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(15) }), {
-      alarmDescription: 'CRITICAL: the notify function could not deliver an alert after every retry: a failed backup or restore may have paged nobody. Look at the executions that ended in BackupFailed/RestoreFailed.',
-      threshold: 4,
+    // An alert that never went out: SNS refused it for good (notify counts AlertDeliveryFailures),
+    // or every retry of a transient failure failed (one task tries a failing notify 4 times: 4
+    // errors within the window; a single error is a blip the retry delivered, and does not page).
+    add('Critical', 'AlertDeliveryFailed', new cloudwatch.MathExpression({
+      expression: 'IF(FILL(refused, 0) >= 1 OR FILL(errors, 0) >= 4, 1, 0)',
+      usingMetrics: {
+        refused: drMetric(METRICS.alertDeliveryFailures, 'Sum', Duration.minutes(15)),
+        errors: props.notifyFunction.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(15) }),
+      },
+      period: Duration.minutes(15),
+      label: 'Alerts not delivered',
+    }), {
+      alarmDescription: 'CRITICAL: the notify function could not deliver an alert (SNS refused it, or every retry failed): a failed backup or restore may have paged nobody. Look at the executions that ended in BackupFailed/RestoreFailed, and at the notify role and topic key.',
+      threshold: 1,
       comparisonOperator: gte,
       evaluationPeriods: 1,
       treatMissingData: notBreaching,

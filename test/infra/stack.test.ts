@@ -553,7 +553,12 @@ describe('Alarms', () => {
     expect(backupMachine).toMatch(/ExecutionsTimedOut[\s\S]*ExecutionsAborted/);
     expect(backupMachine).not.toContain('ExecutionsFailed');
     expect(alarm('RestoreExecutionTimedOut')).toMatchObject({ MetricName: 'ExecutionsTimedOut', Namespace: 'AWS/States' });
-    expect(alarm('AlertDeliveryFailed')).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: ref(synth.stack.notifyFunction.function) }], Threshold: 4, Period: 900 });
+    const delivery = alarm('AlertDeliveryFailed');
+    expect(delivery).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: critical() });
+    const expression = JSON.stringify(delivery.Metrics);
+    expect(expression).toContain('IF(FILL(refused, 0) >= 1 OR FILL(errors, 0) >= 4, 1, 0)');
+    expect(expression).toContain(METRICS.alertDeliveryFailures);
+    expect(expression).toContain(JSON.stringify({ Name: 'FunctionName', Value: ref(synth.stack.notifyFunction.function) }));
     expect(alarm('AlertDeliveryDeadLetterQueueNotEmpty')).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
   });
 
@@ -594,7 +599,7 @@ describe('Dashboard', () => {
     const dashboards = Object.values(ofType(resources, 'AWS::CloudWatch::Dashboard'));
     expect(dashboards).toHaveLength(1);
     const body = JSON.stringify(dashboards[0]?.Properties?.DashboardBody);
-    for (const text of ['Hours since the last successful backup (alarm > 26)', 'Warning: 9 min', 'RTO 1 h', 'cron(0 2 * * ? *)', 'Last backup status', 'Backup duration', 'Backup size trend', 'Records per table', 'recovery time', ...Object.values(METRICS).filter((m) => m !== METRICS.backupUploadFailures)]) {
+    for (const text of ['Hours since the last successful backup (alarm > 26)', 'Warning: 9 min', 'RTO 1 h', 'cron(0 2 * * ? *)', 'Last backup status', 'Backup duration', 'Backup size trend', 'Records per table', 'recovery time', ...Object.values(METRICS).filter((m) => m !== METRICS.backupUploadFailures && m !== METRICS.alertDeliveryFailures)]) {
       expect(body).toContain(text);
     }
     expect(body).toContain("filter message = 'Table backed up'");

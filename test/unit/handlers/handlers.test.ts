@@ -135,10 +135,14 @@ describe('handler input validation and error mapping (Secrets Manager and SNS mo
     const throttled = await failure(notify, { event: 'BackupFailed', workflow: 'backup', execution, state: { error: { Error: 'ConnectionError', Cause: 'down' } } });
     expect(throttled.name).toBe('TransientError');
     expect(output.metric(METRICS.backupStatus)).toEqual([0]);
+    // A throttled publish may be delivered by the retry: not counted as undelivered.
+    expect(output.metric(METRICS.alertDeliveryFailures)).toEqual([]);
 
     sns.failWith(Object.assign(new Error('User is not authorized to perform: SNS:Publish'), { name: 'AuthorizationErrorException', $metadata: { httpStatusCode: 403 } }));
     const denied = await failure(notify, { event: 'BackupFailed', workflow: 'backup', execution, state: {} });
     expect(denied).toMatchObject({ name: 'AlertDeliveryError', message: expect.stringContaining(`SNS refused the alert for ${ARNS.critical}`) });
+    // A refusal is final: counted at once, so the alert-delivery alarm pages without waiting for retries.
+    expect(output.metric(METRICS.alertDeliveryFailures)).toEqual([1]);
   });
 
   it('notify: publishes to the topic of the routing and returns what it published (SNS mocked)', async () => {
