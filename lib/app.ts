@@ -27,6 +27,7 @@ import { BackupReplicaStack } from './replica-stack.js';
  * | drills                    | drillsEnabled                | false                            |
  * | externalSubscribers       | externalSubscribers          | true (a pager subscribed by hand) |
  * | productionRestorePrincipals | productionRestorePrincipals | arn:aws:iam::1:role/oncall       |
+ * | productionDatabase        | productionDatabase           | db.abc.supabase.co:5432/postgres |
  * | breakGlassPrincipalArn    | breakGlassPrincipalArn       | arn:aws:iam::1:role/break-glass  |
  * | cloudTrail                | bucketDataEvents             | true (default)                   |
  * | nag                       | run cdk-nag AwsSolutions     | true (default)                   |
@@ -79,6 +80,9 @@ export function configFromContext(node: Node): AppConfig {
   const replicaKmsKeyArn = str('replicaKmsKeyArn');
   if ((replicaBucketArn === undefined) !== (replicaKmsKeyArn === undefined)) problems.push('-c replicaBucketArn and -c replicaKmsKeyArn go together (outputs of the replica stack)');
 
+  const productionDatabase = str('productionDatabase');
+  const location = productionDatabase ? /^([^:/\s]+)(?::(\d+))?(?:\/([^/\s]+))?$/.exec(productionDatabase) : null;
+  if (productionDatabase && !location) problems.push(`-c productionDatabase=${productionDatabase}: expected host[:port][/dbname]`);
   const retentionDays = int('retentionDays');
   const objectLockRetentionDays = int('objectLockRetentionDays');
   const backupSchedule = str('backupSchedule');
@@ -110,6 +114,7 @@ export function configFromContext(node: Node): AppConfig {
       objectLock: bool('objectLock', true),
       bucketDataEvents: bool('cloudTrail', true),
       ...(list('productionRestorePrincipals') ? { productionRestorePrincipals: list('productionRestorePrincipals') as string[] } : {}),
+      ...(location ? { productionDatabase: { host: location[1]!, ...(location[2] ? { port: Number(location[2]) } : {}), ...(location[3] ? { dbname: location[3] } : {}) } } : {}),
       ...(str('breakGlassPrincipalArn') ? { breakGlassPrincipalArn: str('breakGlassPrincipalArn') as string } : {}),
     },
   };

@@ -33,6 +33,8 @@
  * ARN prefix is its restore function's RESTORE_GATE).
  * - `RTO_SECONDS`: the stack's RTO threshold, judged in restore messages.
  * - `RESTORE_GATE`: execution ARN prefix a restore function requires (direct invokes are refused).
+ * - `PROTECTED_DATABASES` (staging restore, optional): JSON `{"production":{"host","port","dbname"}}`,
+ *   databases an unconfirmed restore must never touch, known without reading their credentials.
  *
  * - `BACKUP_BUCKET`: bucket name. `BACKUP_PREFIX`: key prefix without slashes (`backups`); the
  *   store location is `s3://${BACKUP_BUCKET}/${BACKUP_PREFIX}`. IAM allows object access and
@@ -171,6 +173,7 @@ export const ENV = {
   productionSecretArn: 'PRODUCTION_SECRET_ARN',
   verifySecretArns: 'VERIFY_SECRET_ARNS',
   restoreGate: 'RESTORE_GATE',
+  protectedDatabases: 'PROTECTED_DATABASES',
 } as const;
 
 /** Metric names (DESIGN.md §6), plus one the infrastructure derives from the backup logs. */

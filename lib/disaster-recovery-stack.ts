@@ -10,7 +10,7 @@ import { DatabaseSecrets } from './database-secrets.js';
 import { DEFAULT_RTO_SECONDS, ENV } from './contract.js';
 import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
 import { type AlarmThresholds, DrMonitoring } from './monitoring.js';
-import { DEFAULT_MONTHLY_DRILL_SCHEDULE, DEFAULT_WEEKLY_DRILL_SCHEDULE, RestoreWorkflow } from './restore-workflow.js';
+import { type DatabaseLocation, DEFAULT_MONTHLY_DRILL_SCHEDULE, DEFAULT_WEEKLY_DRILL_SCHEDULE, RestoreWorkflow } from './restore-workflow.js';
 
 export interface DisasterRecoveryStackProps extends StackProps {
   /**
@@ -129,6 +129,13 @@ export interface DisasterRecoveryStackProps extends StackProps {
    */
   readonly productionRestorePrincipals?: readonly string[];
   /**
+   * Where production's database is (host, port, dbname: no credentials). A restore into staging (a
+   * drill) refuses a target that is this database; the staging functions cannot read the production
+   * secret to find out themselves.
+   * @default - not compared (the backup's source and the iconic-dr database markers still are)
+   */
+  readonly productionDatabase?: DatabaseLocation;
+  /**
    * The break-glass principal (an ARN): the only one besides the functions that may read the
    * production secret, and the only one that may disable or schedule the deletion of the vault key.
    * @default - none
@@ -222,6 +229,7 @@ export class DisasterRecoveryStack extends Stack {
       ...(props.weeklyDrillSchedule ? { weeklyDrillSchedule: props.weeklyDrillSchedule } : {}),
       ...(props.monthlyDrillSchedule ? { monthlyDrillSchedule: props.monthlyDrillSchedule } : {}),
       sizing,
+      ...(props.productionDatabase ? { protectedDatabases: { production: props.productionDatabase } } : {}),
       ...(props.restoreMachineTimeout ? { machineTimeout: props.restoreMachineTimeout } : {}),
       backupTables: props.tables ?? [],
       scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,

@@ -61,6 +61,12 @@ export interface RestoreWorkflowProps {
    */
   readonly backupTables?: readonly string[];
   /**
+   * Databases an unconfirmed restore (staging, drills) must never touch, by name, known without
+   * their credentials (the staging functions may not read production's secret).
+   * @default - none (the backup's source and the databases' iconic-dr markers are still checked)
+   */
+  readonly protectedDatabases?: Readonly<Record<string, DatabaseLocation>>;
+  /**
    * Where EventBridge puts a drill start it could not deliver after its retries.
    * @default - none
    */
@@ -135,6 +141,10 @@ export class RestoreWorkflow extends Construct {
     const confirmed = Object.fromEntries(Object.entries(props.targetSecrets).filter(([name]) => needsConfirmation(name)));
     const unconfirmed = Object.fromEntries(Object.entries(props.targetSecrets).filter(([name]) => !needsConfirmation(name)));
     const staging = this.lane(this, props, this.validateFunction, { label: 'restore', targetSecrets: unconfirmed });
+    if (props.protectedDatabases && Object.keys(props.protectedDatabases).length > 0) {
+      const located = Object.fromEntries(Object.entries(props.protectedDatabases).map(([name, db]) => [name, { host: db.host, port: db.port ?? 5432, dbname: db.dbname ?? 'postgres' }]));
+      staging.restoreFunction.addEnvironment(ENV.protectedDatabases, JSON.stringify(located));
+    }
     this.pickBackupFunction = staging.pickBackupFunction;
     this.restoreFunction = staging.restoreFunction;
     this.verifyCountsFunction = staging.verifyCountsFunction;
@@ -335,6 +345,15 @@ export class RestoreWorkflow extends Construct {
     const p = this.production;
     return [this.pickBackupFunction, this.validateFunction, this.restoreFunction, this.verifyCountsFunction, this.integrityCheckFunction, p.pickBackupFunction, p.restoreFunction, p.verifyCountsFunction, p.integrityCheckFunction];
   }
+}
+
+/** Where a database is (no credentials): what the staging guard compares a target with. */
+export interface DatabaseLocation {
+  readonly host: string;
+  /** @default 5432 */
+  readonly port?: number;
+  /** @default 'postgres' */
+  readonly dbname?: string;
 }
 
 interface LaneOptions {

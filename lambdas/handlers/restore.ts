@@ -78,7 +78,7 @@ export const handler = taskHandler({
     // Every restore records who its target is; an unconfirmed one also checks it is not the source or production.
     const identity = needsConfirmation(target)
       ? await readDatabaseIdentity(databaseUrl)
-      : await checkUnconfirmedTarget({ store, backupId, targetName: target, targetUrl: databaseUrl, protectedUrls: await protectedUrls(env[ENV.targetSecretArns], target) });
+      : await checkUnconfirmedTarget({ store, backupId, targetName: target, targetUrl: databaseUrl, protectedUrls: await protectedUrls(env[ENV.targetSecretArns], target), protectedDatabases: env[ENV.protectedDatabases] });
     logger.info('Restore started', { backupId, target, tables });
     const result = await restoreBackup({
       store,

@@ -33,6 +33,12 @@ describe('app context', () => {
         replicaKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abc',
         replicaRegion: 'eu-west-1',
         drills: 'false',
+        productionRestorePrincipals: 'arn:aws:iam::123456789012:role/oncall',
+        breakGlassPrincipalArn: 'arn:aws:iam::123456789012:role/break-glass',
+        productionDatabase: 'db.prod.example.com:6543/shop',
+        externalSubscribers: 'true',
+        objectLock: 'false',
+        cloudTrail: 'false',
       },
     });
     const config = configFromContext(app.node);
@@ -47,6 +53,12 @@ describe('app context', () => {
       objectLockMode: 'COMPLIANCE',
       replica: { bucketArn: 'arn:aws:s3:::replica', kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abc' },
       drillsEnabled: false,
+      productionRestorePrincipals: ['arn:aws:iam::123456789012:role/oncall'],
+      breakGlassPrincipalArn: 'arn:aws:iam::123456789012:role/break-glass',
+      productionDatabase: { host: 'db.prod.example.com', port: 6543, dbname: 'shop' },
+      externalSubscribers: true,
+      objectLock: false,
+      bucketDataEvents: false,
     });
   });
 

@@ -217,6 +217,13 @@ describe('Secrets', () => {
     for (const fn of [f.backupValidate, f.restoreValidate, f.pickBackup, f.prodPickBackup, f.notify, f.backupAge]) expect(readable(fn!)).toEqual([]);
   });
 
+  it('tells the staging restore where production is (no credentials), so a drill can refuse it without reading its secret', () => {
+    const located = synthStack({ productionDatabase: { host: 'db.prod.example.com' } }, testApp());
+    const env = (fn: DrFunction) => ((located.resources[logicalId(fn.function)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables ?? {});
+    expect(env(located.stack.restore.restoreFunction)[ENV.protectedDatabases]).toBe('{"production":{"host":"db.prod.example.com","port":5432,"dbname":"postgres"}}');
+    expect(env(located.stack.restore.production.restoreFunction)).not.toHaveProperty(ENV.protectedDatabases);
+  });
+
   it('denies reading the production secret to everyone but the production restore functions and the break-glass principal', () => {
     const guarded = synthStack({ breakGlassPrincipalArn: 'arn:aws:iam::123456789012:role/break-glass', productionRestorePrincipals: ['arn:aws:iam::123456789012:role/oncall'] }, testApp());
     const policies = Object.values(ofType(guarded.resources, 'AWS::SecretsManager::ResourcePolicy'));

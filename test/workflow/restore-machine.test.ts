@@ -357,4 +357,28 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
       await client.end();
     }
   });
+
+  it('refuses a drill into production as the stack locates it, with a staging function that cannot read the production secret (SNS, Secrets Manager mocked)', async () => {
+    vi.resetModules();
+    const location = { host: '127.0.0.1', port: 5432, dbname: new URL(production.url).pathname.slice(1) };
+    const undo = setEnvironment({ TARGET_SECRET_ARNS: JSON.stringify({ staging: ARNS.staging }), PROTECTED_DATABASES: JSON.stringify({ production: location }) });
+    let stagingOnly: Handler;
+    try {
+      stagingOnly = (await import('../../lambdas/handlers/restore.js')).handler as Handler;
+      // Reads its environment now, while it is set (an unknown target fails right after reading it).
+      const first = await stagingOnly({ backupId: goodId, target: 'qa', tables: null, confirm: null, execution: { id: 'x', startTime: new Date().toISOString() } }).catch((error: Error) => error);
+      expect((first as Error).message).toBe('Unknown restore target "qa": use one of staging');
+    } finally {
+      undo();
+    }
+    secrets.values.set(ARNS.staging, databaseSecretFor(production.url));
+    const before = await prints(production);
+
+    const run = await runMachine(definitions.restore, WEEKLY_DRILL_INPUT, { ...tasks(), [R.restore]: stagingOnly });
+
+    expect(run.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'TargetIdentityError', Cause: expect.stringContaining(`is the production (as configured) database 127.0.0.1:5432/${location.dbname}`) } } });
+    expect(secrets.requested()).not.toContain(ARNS.production);
+    expect(await prints(production)).toEqual(before);
+    expect(sns.published().map((p) => p.TopicArn)).toEqual([ARNS.critical]);
+  });
 });

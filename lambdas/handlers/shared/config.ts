@@ -87,7 +87,26 @@ export const storeAndTargetsEnv = storeEnv.extend(targetsEnv.shape);
  * The restore function's: RESTORE_GATE, when set, is the execution ARN prefix of the one machine
  * allowed to drive it (the production restore machine).
  */
-export const restoreEnv = storeAndTargetsEnv.extend({ [ENV.restoreGate]: optional });
+export const restoreEnv = storeAndTargetsEnv.extend({
+  [ENV.restoreGate]: optional,
+  /** Databases an unconfirmed restore must never touch, by name: `{"production":{"host","port","dbname"}}`. */
+  [ENV.protectedDatabases]: z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        if (text === undefined) return {};
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'not JSON (expected {"production":{"host":"…","port":5432,"dbname":"postgres"}})' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.record(z.string(), z.strictObject({ host: z.string().min(1), port: z.number().int().positive().default(5432), dbname: z.string().min(1).default('postgres') }))),
+  ),
+});
 
 export const notifyEnv = z.object({
   [ENV.criticalTopicArn]: required,
