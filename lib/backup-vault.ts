@@ -235,7 +235,8 @@ export class BackupVault extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadSourceVersions',
-        actions: ['s3:GetObjectVersionForReplication', 's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging'],
+        // Locked objects replicate with their retention: S3 reads it with the role (the replica vault has Object Lock too).
+        actions: ['s3:GetObjectVersionForReplication', 's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging', 's3:GetObjectRetention', 's3:GetObjectLegalHold'],
         resources: [this.bucket.arnForObjects('*')],
       }),
     );

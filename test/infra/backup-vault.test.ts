@@ -168,6 +168,8 @@ describe('BackupVault', () => {
         's3:GetObjectVersionForReplication',
         's3:GetObjectVersionAcl',
         's3:GetObjectVersionTagging',
+        's3:GetObjectRetention',
+        's3:GetObjectLegalHold',
         's3:ReplicateObject',
         's3:ReplicateTags',
         'kms:Decrypt',
