@@ -39,6 +39,7 @@ async function protectedUrls(targetSecretArns: Readonly<Record<string, string>>,
   }
   return urls;
 }
+
 export const restoreEventSchema = z.strictObject({
   backupId: z.string().trim().min(1).regex(/^[^/]+$/, 'a backup id, not a path'),
   target: z.string().trim().min(1),
