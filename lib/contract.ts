@@ -21,8 +21,8 @@
  * | validate        | BACKUP_BUCKET, BACKUP_PREFIX                                               |
  * | pick-backup     | BACKUP_BUCKET, BACKUP_PREFIX, RESTORE_TARGETS, BACKUP_TABLES               |
  * | restore         | BACKUP_BUCKET, BACKUP_PREFIX, TARGET_SECRET_ARNS, RESTORE_GATE (production)|
- * | verify-counts   | BACKUP_BUCKET, BACKUP_PREFIX, TARGET_SECRET_ARNS                           |
- * | integrity-check | TARGET_SECRET_ARNS                                                         |
+ * | verify-counts   | BACKUP_BUCKET, BACKUP_PREFIX, VERIFY_SECRET_ARNS                           |
+ * | integrity-check | VERIFY_SECRET_ARNS                                                         |
  * | notify          | CRITICAL_TOPIC_ARN, WARNING_TOPIC_ARN, RTO_SECONDS                         |
  * | slack-notifier  | SLACK_WEBHOOK_SECRET_ARN                                                   |
  * | backup-age      | BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_TABLES                                |
@@ -31,6 +31,8 @@
  * drills; its functions' TARGET_SECRET_ARNS hold only unconfirmed targets) and the production
  * restore machine (CONFIRMED_TARGETS only; fixed name `<stack>-ProductionRestore`, whose execution
  * ARN prefix is its restore function's RESTORE_GATE).
+ * - `VERIFY_SECRET_ARNS`: as TARGET_SECRET_ARNS, for the targets' READ-ONLY secrets (the checks
+ *   after a restore never read the read-write ones).
  * - `RTO_SECONDS`: the stack's RTO threshold, judged in restore messages.
  * - `RESTORE_GATE`: execution ARN prefix a restore function requires (direct invokes are refused).
  * - `PROTECTED_DATABASES` (staging restore, optional): JSON `{"production":{"host","port","dbname"}}`,
@@ -51,7 +53,6 @@
  * Database secrets (source and each target) hold JSON, filled in by the operator after deploy (the
  * stack creates them empty, so no deploy rewrites them):
  * `{"engine":"postgres","host":"…","port":5432,"dbname":"postgres","username":"postgres","password":"…","sslmode":"require"}`,
- * targets optionally `readOnlyUsername`/`readOnlyPassword` (verify-counts, integrity-check).
  * No value or an empty `host` means "not configured yet": handlers fail with a ConfigError naming the secret.
  *
  * ## Errors

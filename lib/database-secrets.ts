@@ -7,7 +7,7 @@ import { secureKeyProps } from './defaults.js';
 
 /**
  * The JSON the operator puts into a database secret after deploy (docs/deploy.md). The stack
- * creates the secrets without a value; `readOnlyUsername`/`readOnlyPassword` are optional.
+ * creates the secrets without a value.
  */
 export const DATABASE_SECRET_TEMPLATE = {
   engine: 'postgres',
@@ -43,6 +43,11 @@ export class DatabaseSecrets extends Construct {
   public readonly source: secretsmanager.Secret;
   /** Credentials of each restore target, by target name. */
   public readonly targets: Readonly<Record<RestoreTarget, secretsmanager.Secret>>;
+  /**
+   * Read-only credentials of each restore target (a role with SELECT only), by target name: the
+   * checks after a restore (verify-counts, integrity-check) read only these.
+   */
+  public readonly readOnlyTargets: Readonly<Record<RestoreTarget, secretsmanager.Secret>>;
 
   constructor(scope: Construct, id: string, props: DatabaseSecretsProps = {}) {
     super(scope, id);
@@ -56,6 +61,12 @@ export class DatabaseSecrets extends Construct {
       targets[target] = this.databaseSecret(`${name}Target`, `${prefix}: restore target "${target}" credentials (restore replaces the backed-up tables there). Fill in host, username and password.`);
     }
     this.targets = targets;
+    const readOnly = {} as Record<RestoreTarget, secretsmanager.Secret>;
+    for (const target of RESTORE_TARGETS) {
+      const name = target.charAt(0).toUpperCase() + target.slice(1);
+      readOnly[target] = this.databaseSecret(`${name}ReadOnly`, `${prefix}: restore target "${target}", READ-ONLY credentials (SELECT only) for the checks after a restore. Fill in host, username and password.`);
+    }
+    this.readOnlyTargets = readOnly;
   }
 
   private databaseSecret(id: string, description: string): secretsmanager.Secret {

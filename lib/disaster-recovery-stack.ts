@@ -224,6 +224,7 @@ export class DisasterRecoveryStack extends Stack {
     this.restore = new RestoreWorkflow(this, 'Restore', {
       vault: this.vault,
       targetSecrets: this.secrets.targets,
+      readOnlySecrets: this.secrets.readOnlyTargets,
       notifyFunction: this.notifyFunction,
       ...(props.drillsEnabled !== undefined ? { drillsEnabled: props.drillsEnabled } : {}),
       ...(props.weeklyDrillSchedule ? { weeklyDrillSchedule: props.weeklyDrillSchedule } : {}),
@@ -280,6 +281,8 @@ export class DisasterRecoveryStack extends Stack {
     output('SourceSecretArn', this.secrets.source.secretArn, 'Fill in the source database credentials');
     output('StagingSecretArn', this.secrets.targets.staging.secretArn, 'Fill in the staging database credentials');
     output('ProductionSecretArn', this.secrets.targets.production.secretArn, 'Fill in the production database credentials');
+    output('StagingReadOnlySecretArn', this.secrets.readOnlyTargets.staging.secretArn, 'Fill in read-only (SELECT) credentials of staging, for the checks after a restore');
+    output('ProductionReadOnlySecretArn', this.secrets.readOnlyTargets.production.secretArn, 'Fill in read-only (SELECT) credentials of production, for the checks after a restore');
     if (this.alerting.slackWebhookSecret) output('SlackWebhookSecretArn', this.alerting.slackWebhookSecret.secretArn, 'Put {"webhookUrl":"https://hooks.slack.com/…"} here');
     output('CriticalTopicArn', this.alerting.criticalTopic.topicArn, 'Critical alerts (subscribe a pager)');
     output('WarningTopicArn', this.alerting.warningTopic.topicArn, 'Warnings');
@@ -293,7 +296,8 @@ export class DisasterRecoveryStack extends Stack {
    */
   private guardProduction(props: DisasterRecoveryStackProps): iam.Role | undefined {
     const lane = this.restore.production;
-    const readers = [lane.restoreFunction.role.roleArn, lane.verifyCountsFunction.role.roleArn, lane.integrityCheckFunction.role.roleArn, ...(props.breakGlassPrincipalArn ? [props.breakGlassPrincipalArn] : [])];
+    // The checks after a restore read the read-only secret: only the restore function reads this one.
+    const readers = [lane.restoreFunction.role.roleArn, ...(props.breakGlassPrincipalArn ? [props.breakGlassPrincipalArn] : [])];
     this.secrets.targets.production.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'OnlyProductionRestoreReads',

@@ -263,6 +263,16 @@ export class DrFunction extends Construct {
     return this.addEnvironment(ENV.targetSecretArns, Stack.of(this).toJsonString(arns));
   }
 
+  /** Read access to every restore target's read-only secret; sets VERIFY_SECRET_ARNS (JSON name -> ARN). */
+  bindReadOnlyTargets(targets: Readonly<Record<string, secretsmanager.ISecret>>): this {
+    const arns: Record<string, string> = {};
+    for (const [name, secret] of Object.entries(targets)) {
+      secret.grantRead(this.role);
+      arns[name] = secret.secretArn;
+    }
+    return this.addEnvironment(ENV.verifySecretArns, Stack.of(this).toJsonString(arns));
+  }
+
   /** Publish to the alert topics (and use their key through SNS); sets CRITICAL_/WARNING_TOPIC_ARN. */
   bindAlertTopics(critical: sns.ITopic, warning: sns.ITopic): this {
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: [critical.topicArn, warning.topicArn] }));

@@ -27,6 +27,11 @@ export interface RestoreWorkflowProps {
   readonly vault: BackupVault;
   /** Credentials of each restore target, by name; must include `staging` and `production`. */
   readonly targetSecrets: Readonly<Record<string, secretsmanager.ISecret>>;
+  /**
+   * Read-only credentials of each restore target (same names), for the checks after a restore:
+   * verify-counts and integrity-check read only these, never the targets' read-write secrets.
+   */
+  readonly readOnlySecrets: Readonly<Record<string, secretsmanager.ISecret>>;
   /** The notify function (publishes alerts and metrics), shared with the backup pipeline. */
   readonly notifyFunction: DrFunction;
   /**
@@ -126,6 +131,7 @@ export class RestoreWorkflow extends Construct {
     }
     for (const required of ['staging', 'production']) errors.check(required in props.targetSecrets, `targetSecrets must include "${required}"`);
     for (const name of Object.keys(props.targetSecrets)) errors.check(/^[a-z][a-z0-9-]*$/.test(name), `target name "${name}" must be lower-case letters, digits and -`);
+    for (const name of Object.keys(props.targetSecrets)) errors.check(name in props.readOnlySecrets, `readOnlySecrets must include "${name}"`);
     errors.throwIfAny();
 
     this.machineTimeout = props.machineTimeout ?? Duration.hours(2);
@@ -181,6 +187,7 @@ export class RestoreWorkflow extends Construct {
   /** One restore machine with its own database functions, for the targets it may restore. */
   private lane(scope: Construct, props: RestoreWorkflowProps, validateFunction: DrFunction, lane: LaneOptions): RestoreLane {
     const network = props.network ? { network: props.network } : {};
+    const readOnly = Object.fromEntries(Object.keys(lane.targetSecrets).map((name) => [name, props.readOnlySecrets[name]!]));
     const pickBackupFunction = new DrFunction(scope, 'PickBackupFunction', {
       handler: 'pick-backup',
       description: 'Resolves latest/random/<id> to a complete backup and normalizes the restore request',
@@ -211,7 +218,7 @@ export class RestoreWorkflow extends Construct {
       ...network,
     })
       .bindBackupStore(props.vault, 'read')
-      .bindRestoreTargets(lane.targetSecrets);
+      .bindReadOnlyTargets(readOnly);
 
     const integrityCheckFunction = new DrFunction(scope, 'IntegrityCheckFunction', {
       handler: 'integrity-check',
@@ -219,7 +226,7 @@ export class RestoreWorkflow extends Construct {
       timeout: props.sizing?.integrityCheck?.timeout ?? Duration.minutes(5),
       memorySize: props.sizing?.integrityCheck?.memorySize ?? 512,
       ...network,
-    }).bindRestoreTargets(lane.targetSecrets);
+    }).bindReadOnlyTargets(readOnly);
 
     const notify = props.notifyFunction;
     const notifyPayload = (event: string) => ({ event, workflow: 'restore', execution: EXECUTION_FIELDS, 'state.$': '$' });

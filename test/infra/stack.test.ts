@@ -126,8 +126,8 @@ describe('Lambda functions', () => {
     expect(keys(f.restore)).toEqual([...store, ENV.targetSecretArns].sort());
     expect(keys(f.prodRestore)).toEqual([...store, ENV.targetSecretArns, ENV.restoreGate].sort());
     expect(keys(f.prodPickBackup)).toEqual([...store, ENV.restoreTargets, ENV.backupTables].sort());
-    expect(keys(f.verifyCounts)).toEqual([...store, ENV.targetSecretArns].sort());
-    expect(keys(f.integrityCheck)).toEqual([ENV.targetSecretArns]);
+    expect(keys(f.verifyCounts)).toEqual([...store, ENV.verifySecretArns].sort());
+    expect(keys(f.integrityCheck)).toEqual([ENV.verifySecretArns]);
     expect(keys(f.notify)).toEqual([ENV.criticalTopicArn, ENV.warningTopicArn, ENV.rtoSeconds].sort());
     expect(keys(f.slackNotifier)).toEqual([ENV.slackWebhookSecretArn]);
 
@@ -175,7 +175,7 @@ describe('Secrets', () => {
     const { stack } = synth;
     const secrets = ofType(resources, 'AWS::SecretsManager::Secret');
     expect(Object.keys(secrets).sort()).toEqual(
-      [stack.secrets.source, stack.secrets.targets.staging, stack.secrets.targets.production, stack.alerting.slackWebhookSecret!].map(logicalId).sort(),
+      [stack.secrets.source, stack.secrets.targets.staging, stack.secrets.targets.production, stack.secrets.readOnlyTargets.staging, stack.secrets.readOnlyTargets.production, stack.alerting.slackWebhookSecret!].map(logicalId).sort(),
     );
     for (const secret of Object.values(secrets)) {
       // CloudFormation regenerates a generated value when its settings change, and rewrites a
@@ -207,12 +207,13 @@ describe('Secrets', () => {
         .map((r) => (r as { Ref: string }).Ref)
         .sort();
     const f = functions();
-    const staging = [logicalId(stack.secrets.targets.staging)];
-    const production = [logicalId(stack.secrets.targets.production)];
     expect(readable(f.backup!)).toEqual([logicalId(stack.secrets.source)]);
-    // The staging machine's functions (drills) cannot read production's credentials at all.
-    for (const fn of [f.restore, f.verifyCounts, f.integrityCheck]) expect(readable(fn!)).toEqual(staging);
-    for (const fn of [f.prodRestore, f.prodVerifyCounts, f.prodIntegrityCheck]) expect(readable(fn!)).toEqual(production);
+    // The staging machine's functions (drills) cannot read production's credentials at all, and the
+    // checks after a restore read only the read-only secrets.
+    expect(readable(f.restore!)).toEqual([logicalId(stack.secrets.targets.staging)]);
+    for (const fn of [f.verifyCounts, f.integrityCheck]) expect(readable(fn!)).toEqual([logicalId(stack.secrets.readOnlyTargets.staging)]);
+    expect(readable(f.prodRestore!)).toEqual([logicalId(stack.secrets.targets.production)]);
+    for (const fn of [f.prodVerifyCounts, f.prodIntegrityCheck]) expect(readable(fn!)).toEqual([logicalId(stack.secrets.readOnlyTargets.production)]);
     expect(readable(f.slackNotifier!)).toEqual([logicalId(stack.alerting.slackWebhookSecret!)]);
     for (const fn of [f.backupValidate, f.restoreValidate, f.pickBackup, f.prodPickBackup, f.notify, f.backupAge]) expect(readable(fn!)).toEqual([]);
   });
@@ -235,7 +236,7 @@ describe('Secrets', () => {
       Effect: 'Deny',
       Principal: { AWS: '*' },
       Action: 'secretsmanager:GetSecretValue',
-      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [...[p.restoreFunction, p.verifyCountsFunction, p.integrityCheckFunction].map((fn) => ({ 'Fn::GetAtt': [logicalId(fn.role), 'Arn'] })), 'arn:aws:iam::123456789012:role/break-glass'] } },
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': [logicalId(p.restoreFunction.role), 'Arn'] }, 'arn:aws:iam::123456789012:role/break-glass'] } },
     });
   });
 
@@ -617,7 +618,7 @@ describe('Outputs', () => {
   it('tells the operator which secrets to fill in and how to start executions', () => {
     const outputs = synth.template.toJSON().Outputs as Record<string, unknown>;
     expect(Object.keys(outputs)).toEqual(
-      expect.arrayContaining(['BackupBucketName', 'BackupLocation', 'BackupStateMachineArn', 'RestoreStateMachineArn', 'SourceSecretArn', 'StagingSecretArn', 'ProductionSecretArn', 'SlackWebhookSecretArn', 'CriticalTopicArn', 'WarningTopicArn', 'DashboardName']),
+      expect.arrayContaining(['BackupBucketName', 'BackupLocation', 'BackupStateMachineArn', 'RestoreStateMachineArn', 'ProductionRestoreStateMachineArn', 'SourceSecretArn', 'StagingSecretArn', 'ProductionSecretArn', 'StagingReadOnlySecretArn', 'ProductionReadOnlySecretArn', 'SlackWebhookSecretArn', 'CriticalTopicArn', 'WarningTopicArn', 'DashboardName']),
     );
   });
 });

@@ -49,6 +49,12 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   let output: OutputCapture;
   const restoreSpy = vi.fn(restore);
 
+  /** Points a target's read-write secret and its read-only secret (the checks after a restore) at a database. */
+  function point(target: 'staging' | 'production', secretJson: string): void {
+    secrets.values.set(ARNS[target], secretJson);
+    secrets.values.set(ARNS[`${target}ReadOnly`], secretJson);
+  }
+
   function tasks(): Record<string, Handler> {
     return {
       [R.pickBackup]: pickBackup,
@@ -134,8 +140,8 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   beforeEach(() => {
     secrets.reset();
     secrets.values.clear();
-    secrets.values.set(ARNS.staging, databaseSecretFor(staging.url));
-    secrets.values.set(ARNS.production, databaseSecretFor(production.url));
+    point('staging', databaseSecretFor(staging.url));
+    point('production', databaseSecretFor(production.url));
     sns.reset();
     restoreSpy.mockReset();
     restoreSpy.mockImplementation(restore);
@@ -156,6 +162,8 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     expect(run.output!.verification).toMatchObject({ ok: true, tables: expect.arrayContaining([expect.objectContaining({ table: 'orders', diff: 0 })]) });
     expect(run.output!.integrity).toEqual({ ok: true, orphans: [], invalidConstraints: [] });
     expect(await prints(staging)).toEqual(sourcePrints);
+    // The checks after the restore read the read-only secret, never the read-write one.
+    expect(secrets.requested()).toEqual(expect.arrayContaining([ARNS.staging, ARNS.stagingReadOnly]));
 
     const notification = run.output!.notification as { event: string; published: string[]; recoveryTimeSeconds: number };
     expect(notification).toEqual({ event: 'RestoreSucceeded', published: ['warning'], recoveryTimeSeconds: expect.any(Number) });
@@ -182,7 +190,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   });
 
   it('stops a corrupted backup at Validate with an alert, leaving staging unchanged (SNS, Secrets Manager mocked)', async () => {
-    secrets.values.set(ARNS.staging, databaseSecretFor(scratch.url));
+    point('staging', databaseSecretFor(scratch.url));
     const before = await prints(scratch);
 
     const run = await runMachine(definitions.restore, { backupId: CORRUPT_ID, target: 'staging' }, tasks());
@@ -252,7 +260,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
 
   it('ends a failing task in NotifyFailure -> Fail with the failure alert published (SNS, Secrets Manager mocked)', async () => {
     const missing = databaseUrl('dr_wf_no_such_database');
-    secrets.values.set(ARNS.staging, databaseSecretFor(missing));
+    point('staging', databaseSecretFor(missing));
 
     const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging' }, tasks());
 
@@ -270,7 +278,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   });
 
   it('pages the critical topic when a confirmed production restore fails, and reports a missing or interrupted backup from PickBackup (SNS, Secrets Manager mocked)', async () => {
-    secrets.values.set(ARNS.production, databaseSecretFor(databaseUrl('dr_wf_no_such_database')));
+    point('production', databaseSecretFor(databaseUrl('dr_wf_no_such_database')));
     const failed = await runMachine(definitions.productionRestore, { backupId: goodId, target: 'production', confirm: goodId }, await productionTasks(), PRODUCTION_MACHINE_NAME);
     expect(failed.error?.name).toBe('RestoreFailed');
     expect(sns.published().at(-1)).toMatchObject({ TopicArn: ARNS.critical, Subject: 'CRITICAL iconic-dr: restore into production failed at Restore (ConnectionError)' });
@@ -286,7 +294,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   });
 
   it('refuses an input with an unknown key, naming it, before anything is restored (SNS, Secrets Manager mocked)', async () => {
-    secrets.values.set(ARNS.staging, databaseSecretFor(scratch.url));
+    point('staging', databaseSecretFor(scratch.url));
     const before = await prints(scratch);
 
     const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging', tabels: ['orders'] }, tasks());
@@ -314,7 +322,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     ] as const) {
       sns.reset();
       secrets.reset();
-      secrets.values.set(ARNS.staging, databaseSecretFor(wrong.url));
+      point('staging', databaseSecretFor(wrong.url));
       const before = await prints(wrong);
 
       const run = await runMachine(definitions.restore, WEEKLY_DRILL_INPUT, tasks());
@@ -339,7 +347,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     const name = new URL(scratch.url).pathname.slice(1);
     await client.query(`COMMENT ON DATABASE "${name}" IS 'shop database -- iconic-dr:production'`);
     try {
-      secrets.values.set(ARNS.staging, databaseSecretFor(scratch.url));
+      point('staging', databaseSecretFor(scratch.url));
       const before = await prints(scratch);
 
       const run = await runMachine(definitions.restore, WEEKLY_DRILL_INPUT, tasks());
@@ -371,7 +379,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     } finally {
       undo();
     }
-    secrets.values.set(ARNS.staging, databaseSecretFor(production.url));
+    point('staging', databaseSecretFor(production.url));
     const before = await prints(production);
 
     const run = await runMachine(definitions.restore, WEEKLY_DRILL_INPUT, { ...tasks(), [R.restore]: stagingOnly });

@@ -81,7 +81,10 @@ export const pickBackupEnv = storeEnv.extend({
 export const backupAgeEnv = storeEnv.extend({ [ENV.backupTables]: commaList([]) });
 
 export const targetsEnv = z.object({ [ENV.targetSecretArns]: targetSecretArns });
+/** verify-counts and integrity-check: the targets' READ-ONLY secrets (VERIFY_SECRET_ARNS), never the read-write ones. */
+export const readOnlyTargetsEnv = z.object({ [ENV.verifySecretArns]: targetSecretArns });
 export const storeAndTargetsEnv = storeEnv.extend(targetsEnv.shape);
+export const storeAndReadOnlyTargetsEnv = storeEnv.extend(readOnlyTargetsEnv.shape);
 
 /**
  * The restore function's: RESTORE_GATE, when set, is the execution ARN prefix of the one machine

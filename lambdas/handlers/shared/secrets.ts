@@ -131,5 +131,5 @@ export async function slackWebhookUrl(secretArn: string): Promise<string> {
 export async function targetDatabaseUrl(targetSecretArns: Readonly<Record<string, string>>, target: string, access: 'read-write' | 'read-only' = 'read-write'): Promise<string> {
   const arn = targetSecretArns[target];
   if (!arn) throw new UsageError(`Unknown restore target "${target}": use one of ${Object.keys(targetSecretArns).join(', ')}`);
-  return access === 'read-only' ? readOnlyDatabaseUrlFromSecret(arn, `restore target "${target}"`) : databaseUrlFromSecret(arn, `restore target "${target}"`);
+  return access === 'read-only' ? readOnlyDatabaseUrlFromSecret(arn, `read-only restore target "${target}"`) : databaseUrlFromSecret(arn, `restore target "${target}"`);
 }

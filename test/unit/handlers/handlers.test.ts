@@ -41,6 +41,7 @@ describe('handler input validation and error mapping (Secrets Manager and SNS mo
       [ENV.backupPrefix]: 'backups',
       [ENV.sourceSecretArn]: ARNS.source,
       [ENV.targetSecretArns]: JSON.stringify({ staging: ARNS.staging, production: ARNS.production }),
+      [ENV.verifySecretArns]: JSON.stringify({ staging: ARNS.stagingReadOnly, production: ARNS.productionReadOnly }),
       [ENV.restoreTargets]: 'staging,production',
       [ENV.criticalTopicArn]: ARNS.critical,
       [ENV.warningTopicArn]: ARNS.warning,
