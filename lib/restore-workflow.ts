@@ -146,7 +146,13 @@ export class RestoreWorkflow extends Construct {
 
     const confirmed = Object.fromEntries(Object.entries(props.targetSecrets).filter(([name]) => needsConfirmation(name)));
     const unconfirmed = Object.fromEntries(Object.entries(props.targetSecrets).filter(([name]) => !needsConfirmation(name)));
-    const staging = this.lane(this, props, this.validateFunction, { label: 'restore', targetSecrets: unconfirmed });
+    // Both machines have fixed names, so each restore function answers only executions of its own
+    // machine (RESTORE_GATE): a direct invoke would skip the validation step's alert and the
+    // failure alerts.
+    const stack = Stack.of(this);
+    const gateOf = (name: string) => `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${name}:`;
+    const stagingName = `${stack.stackName}-Restore`.slice(0, 80);
+    const staging = this.lane(this, props, this.validateFunction, { label: 'restore', targetSecrets: unconfirmed, stateMachineName: stagingName, gate: gateOf(stagingName) });
     if (props.protectedDatabases && Object.keys(props.protectedDatabases).length > 0) {
       const located = Object.fromEntries(Object.entries(props.protectedDatabases).map(([name, db]) => [name, { host: db.host, port: db.port ?? 5432, dbname: db.dbname ?? 'postgres' }]));
       staging.restoreFunction.addEnvironment(ENV.protectedDatabases, JSON.stringify(located));
@@ -159,13 +165,12 @@ export class RestoreWorkflow extends Construct {
 
     // Production gets its own machine and functions: only they may read its secret, and only the
     // principals of productionRestorePrincipals may start it.
-    const stack = Stack.of(this);
     const productionName = `${stack.stackName}-ProductionRestore`.slice(0, 80);
     this.production = this.lane(new Construct(this, 'Production'), props, this.validateFunction, {
       label: 'production restore',
       targetSecrets: confirmed,
       stateMachineName: productionName,
-      gate: `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${productionName}:`,
+      gate: gateOf(productionName),
     });
 
     const drillsEnabled = props.drillsEnabled ?? true;

@@ -123,7 +123,7 @@ describe('Lambda functions', () => {
     expect(keys(f.restoreValidate)).toEqual([...store].sort());
     expect(keys(f.backupAge)).toEqual([...store, ENV.backupTables].sort());
     expect(keys(f.pickBackup)).toEqual([...store, ENV.restoreTargets, ENV.backupTables].sort());
-    expect(keys(f.restore)).toEqual([...store, ENV.targetSecretArns].sort());
+    expect(keys(f.restore)).toEqual([...store, ENV.targetSecretArns, ENV.restoreGate].sort());
     expect(keys(f.prodRestore)).toEqual([...store, ENV.targetSecretArns, ENV.restoreGate].sort());
     expect(keys(f.prodPickBackup)).toEqual([...store, ENV.restoreTargets, ENV.backupTables].sort());
     expect(keys(f.verifyCounts)).toEqual([...store, ENV.verifySecretArns].sort());
@@ -145,6 +145,8 @@ describe('Lambda functions', () => {
     // The production restore function answers only executions of its own, fixed-name machine.
     expect(JSON.stringify(envOf(f.prodRestore!)[ENV.restoreGate])).toContain(':execution:IconicDrTest-ProductionRestore:');
     expect(resources[logicalId(stack.restore.production.stateMachine.stateMachine)]?.Properties?.StateMachineName).toBe('IconicDrTest-ProductionRestore');
+    expect(JSON.stringify(envOf(f.restore!)[ENV.restoreGate])).toContain(':execution:IconicDrTest-Restore:');
+    expect(resources[logicalId(stack.restore.stateMachine.stateMachine)]?.Properties?.StateMachineName).toBe('IconicDrTest-Restore');
     // What a full backup holds, so that latest/random never pick a subset.
     expect(envOf(f.pickBackup!)[ENV.backupTables]).toBe('products,orders');
     // The RTO the alarm uses is the one the alerts judge against (one fact, carried by the contract).
