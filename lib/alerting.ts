@@ -1,4 +1,4 @@
-import { Aws, Duration, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,12 +6,18 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { valuelessSecret } from './database-secrets.js';
 import { PropErrors, secureKeyProps } from './defaults.js';
 import { DrFunction, type DrFunctionNetwork } from './dr-function.js';
 
-/** Alarm severity: Critical pages (critical topic), Warning goes to Slack (warning topic). */
-export type Severity = 'Critical' | 'Warning';
+/**
+ * Alarm severity: Critical pages (critical topic), Warning goes to Slack (warning topic), Dashboard
+ * notifies nobody: its run already sent its one message through the notify function, and a second
+ * one from an alarm would page twice for one failure.
+ */
+export type Severity = 'Critical' | 'Warning' | 'Dashboard';
 
 export interface AlertingProps {
   /**
@@ -29,6 +35,12 @@ export interface AlertingProps {
    * @default false
    */
   readonly slack?: boolean;
+  /**
+   * The topics have subscribers that this stack does not create (a pager integration subscribed by
+   * hand or by another stack). Without any subscriber, synth warns: alerts would reach nobody.
+   * @default false
+   */
+  readonly externalSubscribers?: boolean;
   /**
    * Network placement of the Slack notifier.
    * @default - no VPC
@@ -51,6 +63,8 @@ export class Alerting extends Construct {
   public readonly slackWebhookSecret?: secretsmanager.Secret;
   /** Present when `slack` is on. */
   public readonly slackNotifier?: DrFunction;
+  /** Alert deliveries that failed every retry (SNS to e-mail or to the Slack notifier, Slack posts); present when the stack subscribes anyone. */
+  public readonly deliveryDeadLetterQueue?: sqs.Queue;
   private readonly alarmList: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: AlertingProps = {}) {
@@ -76,18 +90,22 @@ export class Alerting extends Construct {
       }),
     );
 
+    const subscribes = Boolean(props.slack) || (props.criticalEmails ?? []).length + (props.warningEmails ?? []).length > 0;
+    if (subscribes) this.deliveryDeadLetterQueue = deadLetterQueue(this, 'DeliveryDeadLetterQueue');
     this.criticalTopic = this.topic('CriticalTopic', 'iconic-dr critical (page on-call)', props.criticalEmails ?? []);
     this.warningTopic = this.topic('WarningTopic', 'iconic-dr warning (Slack)', props.warningEmails ?? []);
 
+    if (!props.slack && !props.externalSubscribers && (props.criticalEmails ?? []).length === 0) {
+      Annotations.of(this).addWarningV2(
+        'iconic-dr:no-alert-subscribers',
+        'No one is subscribed to the critical alert topic: failed backups and restores would page nobody. Pass -c criticalEmails=oncall@example.com (or -c alertEmails=…), -c slack=true, or externalSubscribers: true when a pager is subscribed elsewhere (docs/deploy.md).',
+      );
+    }
+
     if (props.slack) {
-      this.slackWebhookSecret = new secretsmanager.Secret(this, 'SlackWebhook', {
-        description: 'iconic-dr: Slack incoming webhook. Replace the value with {"webhookUrl":"https://hooks.slack.com/services/…"}.',
+      this.slackWebhookSecret = valuelessSecret(this, 'SlackWebhook', {
+        description: 'iconic-dr: Slack incoming webhook. Put {"webhookUrl":"https://hooks.slack.com/services/…"} in it.',
         encryptionKey: this.key,
-        generateSecretString: {
-          secretStringTemplate: JSON.stringify({}),
-          generateStringKey: 'webhookUrl',
-          excludePunctuation: true,
-        },
       });
       Validations.of(this.slackWebhookSecret).acknowledge({
         id: 'AwsSolutions-SMG4',
@@ -98,19 +116,29 @@ export class Alerting extends Construct {
         description: 'Posts iconic-dr alerts from SNS to Slack',
         timeout: Duration.seconds(30),
         memorySize: 256,
+        ...(this.deliveryDeadLetterQueue ? { deadLetterQueue: this.deliveryDeadLetterQueue } : {}),
+        retryAttempts: 2,
         ...(props.network ? { network: props.network } : {}),
       }).bindSlackWebhook(this.slackWebhookSecret);
+      Validations.of(this.slackNotifier.function).acknowledge({
+        id: 'Serverless-LambdaAsyncFailureDestination',
+        reason: 'Failed asynchronous invocations go to the delivery dead-letter queue (DeadLetterConfig, alarmed); an on-failure destination would hold the same events twice.',
+      });
       for (const topic of [this.criticalTopic, this.warningTopic]) {
-        topic.addSubscription(new subscriptions.LambdaSubscription(this.slackNotifier.function));
+        topic.addSubscription(new subscriptions.LambdaSubscription(this.slackNotifier.function, this.deliveryDeadLetterQueue ? { deadLetterQueue: this.deliveryDeadLetterQueue } : {}));
       }
     }
   }
 
-  /** Sends the alarm (and its recovery) to the topic of its severity and registers it for the dashboard. */
+  /**
+   * Sends the alarm to the topic of its severity and registers it for the dashboard. Its recovery
+   * (OK) goes to the warning topic whatever the severity: "it is fine again" must not page anyone.
+   */
   addAlarm(severity: Severity, alarm: cloudwatch.Alarm): cloudwatch.Alarm {
-    const action = new cwActions.SnsAction(severity === 'Critical' ? this.criticalTopic : this.warningTopic);
-    alarm.addAlarmAction(action);
-    alarm.addOkAction(action);
+    if (severity !== 'Dashboard') {
+      alarm.addAlarmAction(new cwActions.SnsAction(severity === 'Critical' ? this.criticalTopic : this.warningTopic));
+      alarm.addOkAction(new cwActions.SnsAction(this.warningTopic));
+    }
     this.alarmList.push(alarm);
     return alarm;
   }
@@ -131,7 +159,24 @@ export class Alerting extends Construct {
         conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
       }),
     );
-    for (const email of emails) topic.addSubscription(new subscriptions.EmailSubscription(email));
+    for (const email of emails) topic.addSubscription(new subscriptions.EmailSubscription(email, this.deliveryDeadLetterQueue ? { deadLetterQueue: this.deliveryDeadLetterQueue } : {}));
     return topic;
   }
+}
+
+/**
+ * An SQS queue for deliveries that failed every retry: SSE-SQS (EventBridge, SNS and Lambda may send
+ * to it without a key policy), TLS only, messages kept 14 days for a look and a redrive.
+ */
+export function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
+  const queue = new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  Validations.of(queue).acknowledge({
+    id: 'Serverless-SQSRedrivePolicy',
+    reason: 'This queue is itself a dead-letter queue (of Lambda functions, SNS subscriptions or EventBridge targets): nothing consumes it, an alarm fires on its first message and an operator redrives it.',
+  });
+  return queue;
 }

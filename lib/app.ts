@@ -1,5 +1,5 @@
 import { type App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { Node } from 'constructs';
 import type { ObjectLockMode } from './backup-vault.js';
 import { DisasterRecoveryStack, type DisasterRecoveryStackProps } from './disaster-recovery-stack.js';
@@ -18,12 +18,18 @@ import { BackupReplicaStack } from './replica-stack.js';
  * | backupSchedule            | backupSchedule               | cron(0 2 * * ? *)                |
  * | retentionDays             | retentionDays                | 90                               |
  * | tables / schemas          | tables / schemas             | products,orders / public         |
+ * | objectLock                | objectLock                   | true (default)                   |
  * | objectLockRetentionDays   | objectLockRetentionDays      | 30                               |
  * | objectLockMode            | objectLockMode               | GOVERNANCE or COMPLIANCE         |
  * | replicaRegion             | adds stack <stackName>Replica in that region                    |
  * | replicaBucketArn + replicaKmsKeyArn | replica (outputs of the replica stack)                |
  * | vpcId                     | vpcId (needs CDK_DEFAULT_ACCOUNT/REGION and credentials)        |
  * | drills                    | drillsEnabled                | false                            |
+ * | externalSubscribers       | externalSubscribers          | true (a pager subscribed by hand) |
+ * | productionRestorePrincipals | productionRestorePrincipals | arn:aws:iam::1:role/oncall       |
+ * | productionDatabase        | productionDatabase           | db.abc.supabase.co:5432/postgres |
+ * | breakGlassPrincipalArn    | breakGlassPrincipalArn       | arn:aws:iam::1:role/break-glass  |
+ * | cloudTrail                | bucketDataEvents             | true (default)                   |
  * | nag                       | run cdk-nag AwsSolutions     | true (default)                   |
  */
 export interface AppConfig {
@@ -74,6 +80,9 @@ export function configFromContext(node: Node): AppConfig {
   const replicaKmsKeyArn = str('replicaKmsKeyArn');
   if ((replicaBucketArn === undefined) !== (replicaKmsKeyArn === undefined)) problems.push('-c replicaBucketArn and -c replicaKmsKeyArn go together (outputs of the replica stack)');
 
+  const productionDatabase = str('productionDatabase');
+  const location = productionDatabase ? /^([^:/\s]+)(?::(\d+))?(?:\/([^/\s]+))?$/.exec(productionDatabase) : null;
+  if (productionDatabase && !location) problems.push(`-c productionDatabase=${productionDatabase}: expected host[:port][/dbname]`);
   const retentionDays = int('retentionDays');
   const objectLockRetentionDays = int('objectLockRetentionDays');
   const backupSchedule = str('backupSchedule');
@@ -101,13 +110,19 @@ export function configFromContext(node: Node): AppConfig {
       ...(objectLockMode ? { objectLockMode: objectLockMode as ObjectLockMode } : {}),
       ...(replicaBucketArn && replicaKmsKeyArn ? { replica: { bucketArn: replicaBucketArn, kmsKeyArn: replicaKmsKeyArn } } : {}),
       ...(vpcId ? { vpcId } : {}),
+      externalSubscribers: bool('externalSubscribers', false),
+      objectLock: bool('objectLock', true),
+      bucketDataEvents: bool('cloudTrail', true),
+      ...(list('productionRestorePrincipals') ? { productionRestorePrincipals: list('productionRestorePrincipals') as string[] } : {}),
+      ...(location ? { productionDatabase: { host: location[1]!, ...(location[2] ? { port: Number(location[2]) } : {}), ...(location[3] ? { dbname: location[3] } : {}) } } : {}),
+      ...(str('breakGlassPrincipalArn') ? { breakGlassPrincipalArn: str('breakGlassPrincipalArn') as string } : {}),
     },
   };
   if (problems.length > 0) throw new Error(`Invalid context:\n- ${problems.join('\n- ')}`);
   return config;
 }
 
-/** Adds the stacks the context asks for, with cdk-nag AwsSolutions checking them at synth. */
+/** Adds the stacks the context asks for, with cdk-nag AwsSolutions and Serverless checking them at synth. */
 export function buildApp(app: App): { stack: DisasterRecoveryStack; replica?: BackupReplicaStack } {
   const config = configFromContext(app.node);
   const stack = new DisasterRecoveryStack(app, config.stackName, config.stackProps);
@@ -117,6 +132,6 @@ export function buildApp(app: App): { stack: DisasterRecoveryStack; replica?: Ba
         ...(config.stackProps.retentionDays !== undefined ? { retentionDays: config.stackProps.retentionDays } : {}),
       })
     : undefined;
-  if (config.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  if (config.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ServerlessChecks(app, { verbose: true }));
   return replica ? { stack, replica } : { stack };
 }

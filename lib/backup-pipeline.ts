@@ -1,14 +1,16 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BackupVault } from './backup-vault.js';
-import { BACKUP_STATES as S, ENV, NOTIFY_EVENTS } from './contract.js';
+import { BACKUP_STATES as S, ENV, NOTIFY_EVENTS, SUBSET_MARKER_PREFIX } from './contract.js';
 import { PropErrors } from './defaults.js';
-import { DrFunction, type DrFunctionNetwork } from './dr-function.js';
-import { DrStateMachine, EXECUTION_FIELDS, lambdaStep } from './workflow.js';
+import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
+import { DrStateMachine, EXECUTION_FIELDS, failureRecord, lambdaStep } from './workflow.js';
 
 /** The daily backup at 02:00 UTC (the plan's RPO of 24 h). */
 export const DEFAULT_BACKUP_SCHEDULE = 'cron(0 2 * * ? *)';
@@ -41,16 +43,34 @@ export interface BackupPipelineProps {
    */
   readonly schemas?: readonly string[];
   /**
-   * Backup function memory in MB.
-   * @default 1024
+   * Memory and timeout of the backup function.
+   * @default 1024 MB, 15 minutes
    */
-  readonly memorySize?: number;
+  readonly backupSizing?: FunctionSizing;
+  /**
+   * Memory and timeout of the validate function.
+   * @default 1024 MB, 15 minutes
+   */
+  readonly validateSizing?: FunctionSizing;
+  /**
+   * Longest a backup execution may run.
+   * @default 2 hours
+   */
+  readonly machineTimeout?: Duration;
+  /**
+   * Where EventBridge puts a scheduled start it could not deliver after its retries.
+   * @default - none
+   */
+  readonly scheduleDeadLetterQueue?: sqs.IQueue;
   /**
    * Network placement of the functions.
    * @default - no VPC
    */
   readonly network?: DrFunctionNetwork;
 }
+
+/** The backup format's manifest, written last and once (docs/format.md). */
+const MANIFEST_FILE = 'metadata.json';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 
@@ -61,13 +81,17 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
  *
  * Machine: `Backup` -> `Validate` -> `IsBackupValid` -> `PublishResult` -> `BackupSucceeded`;
  * invalid -> `AlertInvalidBackup` -> `BackupInvalid` (Fail); an error in Backup or Validate ->
- * `AlertFailure` -> `BackupFailed` (Fail).
+ * `FailedBackup`/`FailedValidate` (records the step and error) -> `AlertFailure` -> `BackupFailed`
+ * (Fail, its Cause says which step failed with which error). Notify tasks are caught.
  */
 export class BackupPipeline extends Construct {
   public readonly backupFunction: DrFunction;
   public readonly validateFunction: DrFunction;
   public readonly stateMachine: DrStateMachine;
   public readonly schedule: events.Rule;
+  /** Hourly: emits HoursSinceLastSuccessfulBackup from the bucket. */
+  public readonly ageCheckFunction: DrFunction;
+  public readonly ageCheckSchedule: events.Rule;
 
   constructor(scope: Construct, id: string, props: BackupPipelineProps) {
     super(scope, id);
@@ -85,8 +109,8 @@ export class BackupPipeline extends Construct {
     this.backupFunction = new DrFunction(this, 'BackupFunction', {
       handler: 'backup',
       description: 'Backs up the shop database to the backup bucket (never two at once)',
-      timeout: Duration.minutes(15),
-      memorySize: props.memorySize ?? 1024,
+      timeout: props.backupSizing?.timeout ?? Duration.minutes(15),
+      memorySize: props.backupSizing?.memorySize ?? 1024,
       reservedConcurrentExecutions: 1,
       ...network,
     })
@@ -95,47 +119,73 @@ export class BackupPipeline extends Construct {
       .addEnvironment(ENV.backupSchemas, schemas.join(','))
       .addEnvironment(ENV.backupTables, tables.join(','));
 
+    // A backup's manifest (and its subset marker) is its truth: the backup role may create it, never
+    // replace it. The store creates them with If-None-Match; a plain PUT over one is denied. Table
+    // files are covered by Object Lock (an overwrite only adds a version; the locked one stays).
+    props.vault.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'ManifestsAreWriteOnce',
+        effect: iam.Effect.DENY,
+        principals: [new iam.ArnPrincipal(this.backupFunction.role.roleArn)],
+        actions: ['s3:PutObject'],
+        resources: [props.vault.bucket.arnForObjects(`${props.vault.backupPrefix}/*/${MANIFEST_FILE}`), props.vault.bucket.arnForObjects(`${props.vault.backupPrefix}/${SUBSET_MARKER_PREFIX}/*`)],
+        conditions: { Null: { 's3:if-none-match': 'true' } },
+      }),
+    );
+
     this.validateFunction = new DrFunction(this, 'ValidateFunction', {
       handler: 'validate',
       description: 'Validates a backup: manifest, files, sizes, SHA-256, line counts',
-      timeout: Duration.minutes(15),
-      memorySize: 1024,
+      timeout: props.validateSizing?.timeout ?? Duration.minutes(15),
+      memorySize: props.validateSizing?.memorySize ?? 1024,
       ...network,
     }).bindBackupStore(props.vault, 'read');
 
     const notify = props.notifyFunction;
     const notifyPayload = (event: string) => ({ event, workflow: 'backup', execution: EXECUTION_FIELDS, 'state.$': '$' });
 
+    const failed = new sfn.Fail(this, S.failed, { error: 'BackupFailed', causePath: '$.failure.summary' });
     const alertFailure = lambdaStep(this, S.alertFailure, notify, {
-      comment: 'Alert: the backup failed (BackupStatus 0, critical topic)',
+      comment: 'Alert: the backup failed (BackupStatus 0, critical topic: the one page of the run)',
       payload: notifyPayload(NOTIFY_EVENTS.backupFailed),
       resultPath: '$.notification',
-    }).next(new sfn.Fail(this, S.failed, { error: 'BackupFailed', cause: 'The backup failed; see the AlertFailure step and the error in its input.' }));
+    });
+    alertFailure.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(failed);
+    const onBackup = failureRecord(this, S.failedBackup, S.backup, 'no-backup', 'No new backup was written; the newest complete backup is older than planned.').next(alertFailure);
+    const onValidate = failureRecord(this, S.failedValidate, S.validate, 'unvalidated-backup', 'The backup was written but could not be validated: do not trust it yet.').next(alertFailure);
 
+    const invalid = new sfn.Fail(this, S.invalid, { error: 'BackupInvalid', cause: 'The new backup failed validation; the problems are in the Validate step output.' });
     const alertInvalid = lambdaStep(this, S.alertInvalidBackup, notify, {
       comment: 'Alert: the new backup failed validation (BackupStatus 0, critical topic)',
       payload: notifyPayload(NOTIFY_EVENTS.backupInvalid),
       resultPath: '$.notification',
-    }).next(new sfn.Fail(this, S.invalid, { error: 'BackupInvalid', cause: 'The new backup failed validation; the problems are in the Validate step output.' }));
+    });
+    alertInvalid.addCatch(invalid, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(invalid);
 
     const backup = lambdaStep(this, S.backup, this.backupFunction, {
       comment: 'Back up the source database into a new backup id',
       payload: { 'request.$': '$', execution: EXECUTION_FIELDS },
       resultPath: '$.backup',
       maxAttempts: 4,
-    }).addCatch(alertFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    }).addCatch(onBackup, { errors: ['States.ALL'], resultPath: '$.error' });
 
     const validate = lambdaStep(this, S.validate, this.validateFunction, {
       comment: 'Validate the backup just written',
       payload: { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS },
       resultPath: '$.validation',
-    }).addCatch(alertFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+    }).addCatch(onValidate, { errors: ['States.ALL'], resultPath: '$.error' });
 
     const publish = lambdaStep(this, S.publishResult, notify, {
       comment: 'Publish the result: BackupStatus 1 and the size/duration/records metrics',
       payload: notifyPayload(NOTIFY_EVENTS.backupSucceeded),
       resultPath: '$.notification',
-    }).next(new sfn.Succeed(this, S.succeeded));
+    });
+    publish
+      .addCatch(new sfn.Fail(this, S.publishFailed, { error: 'NotificationFailed', cause: 'The backup is complete and valid; only publishing its result (metrics) failed. See the notifyError in the state.' }), {
+        errors: ['States.ALL'],
+        resultPath: '$.notifyError',
+      })
+      .next(new sfn.Succeed(this, S.succeeded));
 
     const definition = backup
       .next(validate)
@@ -143,7 +193,7 @@ export class BackupPipeline extends Construct {
 
     this.stateMachine = new DrStateMachine(this, 'Machine', {
       definition,
-      timeout: Duration.hours(2),
+      timeout: props.machineTimeout ?? Duration.hours(2),
       comment: 'iconic-dr backup: Backup -> Validate -> PublishResult',
       functions: [this.backupFunction.function, this.validateFunction.function, notify.function],
     });
@@ -152,12 +202,41 @@ export class BackupPipeline extends Construct {
       description: 'iconic-dr daily database backup',
       schedule: events.Schedule.expression(schedule),
       enabled: props.scheduleEnabled ?? true,
-      targets: [new targets.SfnStateMachine(this.stateMachine.stateMachine, { input: events.RuleTargetInput.fromObject({ trigger: 'schedule' }) })],
+      targets: [new targets.SfnStateMachine(this.stateMachine.stateMachine, { input: events.RuleTargetInput.fromObject({ trigger: 'schedule' }), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
+    });
+
+    this.ageCheckFunction = new DrFunction(this, 'AgeCheckFunction', {
+      handler: 'backup-age',
+      description: 'Hourly: HoursSinceLastSuccessfulBackup from the newest complete full backup',
+      timeout: Duration.minutes(1),
+      memorySize: 256,
+      ...(props.scheduleDeadLetterQueue ? { deadLetterQueue: props.scheduleDeadLetterQueue } : {}),
+      retryAttempts: 2,
+      ...network,
+    })
+      .bindBackupStore(props.vault, 'read')
+      .addEnvironment(ENV.backupTables, tables.join(','));
+    Validations.of(this.ageCheckFunction.function).acknowledge({
+      id: 'Serverless-LambdaAsyncFailureDestination',
+      reason: 'Failed scheduled invocations go to the schedule dead-letter queue (DeadLetterConfig, alarmed); an on-failure destination would hold the same events twice.',
+    });
+    this.ageCheckSchedule = new events.Rule(this, 'AgeCheckSchedule', {
+      description: 'iconic-dr hourly backup age (HoursSinceLastSuccessfulBackup)',
+      schedule: events.Schedule.rate(Duration.hours(1)),
+      targets: [new targets.LambdaFunction(this.ageCheckFunction.function, { event: events.RuleTargetInput.fromObject({ check: 'backup-age' }), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
     });
   }
 
   /** The functions of the pipeline (for alarms). */
   get functions(): readonly DrFunction[] {
-    return [this.backupFunction, this.validateFunction];
+    return [this.backupFunction, this.validateFunction, this.ageCheckFunction];
   }
+}
+
+/**
+ * How EventBridge delivers a scheduled start: a few retries within an hour (a start delivered later
+ * than that would be the next run's job), then the dead-letter queue, whose alarm pages.
+ */
+export function scheduleDelivery(queue: sqs.IQueue | undefined): { retryAttempts: number; maxEventAge: Duration; deadLetterQueue?: sqs.IQueue } {
+  return { retryAttempts: 8, maxEventAge: Duration.hours(1), ...(queue ? { deadLetterQueue: queue } : {}) };
 }

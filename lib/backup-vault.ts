@@ -1,4 +1,5 @@
 import { type CfnElement, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -46,17 +47,38 @@ export interface BackupVaultProps {
    */
   readonly backupPrefix?: string;
   /**
-   * Days of S3 Object Lock default retention for new objects. Object Lock can only be turned on
-   * when the bucket is created; once on it stays on.
-   * @default - no Object Lock
+   * S3 Object Lock on the backup bucket, so that no role (the backup role included) and no careless
+   * admin can delete or overwrite a backup's objects before they expire: an overwrite only adds a
+   * version, the locked one stays. Turning it on for an existing bucket replaces the bucket (the old
+   * one is retained): see CHANGELOG.
+   * @default true
+   */
+  readonly objectLock?: boolean;
+  /**
+   * Days of Object Lock default retention for new objects.
+   * @default - retentionDays (locked exactly as long as the lifecycle keeps them)
    */
   readonly objectLockRetentionDays?: number;
   /**
-   * Object Lock mode. GOVERNANCE lets principals with `s3:BypassGovernanceRetention` delete early;
-   * COMPLIANCE lets nobody, not even the root user.
+   * Object Lock mode. GOVERNANCE lets only principals with `s3:BypassGovernanceRetention` delete
+   * early (the bucket policy denies it to everyone but `breakGlassPrincipalArn`); COMPLIANCE lets
+   * nobody, not even the root user.
    * @default 'GOVERNANCE'
    */
   readonly objectLockMode?: ObjectLockMode;
+  /**
+   * The one principal (ARN) that may bypass governance retention, delete object versions, and
+   * disable or schedule the deletion of the vault key. Everyone else is denied by the bucket and
+   * key policies.
+   * @default - nobody (change the policies through a deploy to recover)
+   */
+  readonly breakGlassPrincipalArn?: string;
+  /**
+   * Record every object-level call on the backup bucket (who read, wrote or tried to delete which
+   * backup) with a CloudTrail trail of data events, into the access-log bucket under `cloudtrail/`.
+   * @default true
+   */
+  readonly dataEvents?: boolean;
   /**
    * Replicate every object to this bucket (another region). The replication role is created here.
    * @default - no replication
@@ -87,6 +109,8 @@ export class BackupVault extends Construct {
   public readonly retentionDays: number;
   /** The role S3 replicates with, when `replica` is set. */
   public readonly replicationRole?: iam.Role;
+  /** The data-event trail of the backup bucket, when `dataEvents` is on. */
+  public readonly trail?: cloudtrail.Trail;
 
   constructor(scope: Construct, id: string, props: BackupVaultProps = {}) {
     super(scope, id);
@@ -94,7 +118,8 @@ export class BackupVault extends Construct {
     const noncurrentDays = props.noncurrentVersionRetentionDays ?? 30;
     const accessLogDays = props.accessLogRetentionDays ?? 365;
     const prefix = (props.backupPrefix ?? DEFAULT_BACKUP_PREFIX).replace(/^\/+|\/+$/g, '');
-    const lockDays = props.objectLockRetentionDays;
+    const lockOn = props.objectLock ?? true;
+    const lockDays = lockOn ? (props.objectLockRetentionDays ?? retentionDays) : undefined;
 
     const errors = new PropErrors('BackupVault');
     errors.check(isPositiveInteger(retentionDays), `retentionDays must be a positive whole number (got ${retentionDays})`);
@@ -105,7 +130,7 @@ export class BackupVault extends Construct {
       errors.check(isPositiveInteger(lockDays), `objectLockRetentionDays must be a positive whole number (got ${lockDays})`);
       errors.check(lockDays <= retentionDays, `objectLockRetentionDays (${lockDays}) must not exceed retentionDays (${retentionDays}): locked versions could not expire`);
     }
-    errors.check(props.objectLockMode === undefined || lockDays !== undefined, 'objectLockMode needs objectLockRetentionDays');
+    errors.check(lockOn || (props.objectLockMode === undefined && props.objectLockRetentionDays === undefined), 'objectLockMode and objectLockRetentionDays need objectLock on');
     if (props.replica) {
       const { bucketArn, kmsKeyArn } = props.replica;
       errors.check(Token.isUnresolved(bucketArn) || /^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucketArn), `replica.bucketArn "${bucketArn}" is not an S3 bucket ARN`);
@@ -163,6 +188,42 @@ export class BackupVault extends Construct {
       ...(replicationRules && replicationRole ? { replicationRules, replicationRole } : {}),
     });
     if (props.replica && replicationRole) this.grantReplication(replicationRole, props.replica);
+
+    // Backups that survive an attacker with a role of the stack or a careless admin: nobody but the
+    // break-glass principal may bypass the lock, delete versions, or turn the key off.
+    const exceptBreakGlass = props.breakGlassPrincipalArn ? { conditions: { ArnNotEquals: { 'aws:PrincipalArn': props.breakGlassPrincipalArn } } } : {};
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'NoEarlyDeletion',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:BypassGovernanceRetention', 's3:DeleteObjectVersion', 's3:PutObjectRetention', 's3:PutObjectLegalHold'],
+        resources: [this.bucket.arnForObjects('*')],
+        ...exceptBreakGlass,
+      }),
+    );
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'KeepTheBackupKey',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:DisableKey', 'kms:ScheduleKeyDeletion'],
+        resources: ['*'],
+        ...exceptBreakGlass,
+      }),
+    );
+
+    if (props.dataEvents ?? true) {
+      this.trail = new cloudtrail.Trail(this, 'DataEvents', {
+        bucket: this.accessLogsBucket,
+        s3KeyPrefix: 'cloudtrail',
+        isMultiRegionTrail: false,
+        includeGlobalServiceEvents: false,
+        managementEvents: cloudtrail.ReadWriteType.NONE,
+        enableFileValidation: true,
+      });
+      this.trail.addS3EventSelector([{ bucket: this.bucket }], { readWriteType: cloudtrail.ReadWriteType.ALL, includeManagementEvents: false });
+    }
   }
 
   /** Exactly what S3 replication of SSE-KMS objects needs: read versions here, write replicas there. */
@@ -174,7 +235,8 @@ export class BackupVault extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadSourceVersions',
-        actions: ['s3:GetObjectVersionForReplication', 's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging'],
+        // Locked objects replicate with their retention: S3 reads it with the role (the replica vault has Object Lock too).
+        actions: ['s3:GetObjectVersionForReplication', 's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging', 's3:GetObjectRetention', 's3:GetObjectLegalHold'],
         resources: [this.bucket.arnForObjects('*')],
       }),
     );

@@ -19,12 +19,24 @@
  * | backup          | BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_KMS_KEY_ID, SOURCE_SECRET_ARN,        |
  * |                 | BACKUP_SCHEMAS, BACKUP_TABLES                                              |
  * | validate        | BACKUP_BUCKET, BACKUP_PREFIX                                               |
- * | pick-backup     | BACKUP_BUCKET, BACKUP_PREFIX, RESTORE_TARGETS                              |
- * | restore         | BACKUP_BUCKET, BACKUP_PREFIX, TARGET_SECRET_ARNS                           |
- * | verify-counts   | BACKUP_BUCKET, BACKUP_PREFIX, TARGET_SECRET_ARNS                           |
- * | integrity-check | TARGET_SECRET_ARNS                                                         |
- * | notify          | CRITICAL_TOPIC_ARN, WARNING_TOPIC_ARN                                      |
+ * | pick-backup     | BACKUP_BUCKET, BACKUP_PREFIX, RESTORE_TARGETS, BACKUP_TABLES               |
+ * | restore         | BACKUP_BUCKET, BACKUP_PREFIX, TARGET_SECRET_ARNS, RESTORE_GATE (production)|
+ * | verify-counts   | BACKUP_BUCKET, BACKUP_PREFIX, VERIFY_SECRET_ARNS                           |
+ * | integrity-check | VERIFY_SECRET_ARNS                                                         |
+ * | notify          | CRITICAL_TOPIC_ARN, WARNING_TOPIC_ARN, RTO_SECONDS                         |
  * | slack-notifier  | SLACK_WEBHOOK_SECRET_ARN                                                   |
+ * | backup-age      | BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_TABLES                                |
+ *
+ * The restore workflow has two lanes with the same state names: the restore machine (staging,
+ * drills; its functions' TARGET_SECRET_ARNS hold only unconfirmed targets) and the production
+ * restore machine (CONFIRMED_TARGETS only; fixed name `<stack>-ProductionRestore`, whose execution
+ * ARN prefix is its restore function's RESTORE_GATE).
+ * - `VERIFY_SECRET_ARNS`: as TARGET_SECRET_ARNS, for the targets' READ-ONLY secrets (the checks
+ *   after a restore never read the read-write ones).
+ * - `RTO_SECONDS`: the stack's RTO threshold, judged in restore messages.
+ * - `RESTORE_GATE`: execution ARN prefix a restore function requires (direct invokes are refused).
+ * - `PROTECTED_DATABASES` (staging restore, optional): JSON `{"production":{"host","port","dbname"}}`,
+ *   databases an unconfirmed restore must never touch, known without reading their credentials.
  *
  * - `BACKUP_BUCKET`: bucket name. `BACKUP_PREFIX`: key prefix without slashes (`backups`); the
  *   store location is `s3://${BACKUP_BUCKET}/${BACKUP_PREFIX}`. IAM allows object access and
@@ -38,10 +50,10 @@
  * - `CRITICAL_TOPIC_ARN` / `WARNING_TOPIC_ARN`: SNS topics (KMS-encrypted) for notify.
  * - `SLACK_WEBHOOK_SECRET_ARN`: secret holding `{"webhookUrl":"https://hooks.slack.com/…"}`.
  *
- * Database secrets (source and each target) hold JSON, filled in by the operator after deploy
- * (the stack only creates them with a generated placeholder password):
- * `{"engine":"postgres","host":"","port":5432,"dbname":"postgres","username":"postgres","password":"…","sslmode":"require"}`.
- * An empty `host` means "not configured yet": handlers fail with a ConfigError naming the secret.
+ * Database secrets (source and each target) hold JSON, filled in by the operator after deploy (the
+ * stack creates them empty, so no deploy rewrites them):
+ * `{"engine":"postgres","host":"…","port":5432,"dbname":"postgres","username":"postgres","password":"…","sslmode":"require"}`,
+ * No value or an empty `host` means "not configured yet": handlers fail with a ConfigError naming the secret.
  *
  * ## Errors
  * Step Functions retries only {@link TRANSIENT_ERRORS}. Handlers signal a retryable failure by
@@ -62,10 +74,13 @@
  * `execution` is always `{ "id": "<execution ARN>", "startTime": "<ISO time>" }`. Every key of a
  * result that a later Parameters reads must be present (use `null`, never omit).
  *
+ * Every task event and machine input is strict: an unknown key is a UsageError naming it.
+ *
  * Backup machine (input: `{}`, `{"trigger":"schedule"}` or `{"tables":["public.products"]}`):
  * - `Backup` <- `{ request: <execution input>, execution }`
  *   -> `$.backup` = `{ backupId, location, tables: string[], recordCounts: {table: n},
- *   totalRecords, totalBytes, durationMs, previousBackupId: string|null, sizeChangePercent: number|null }`
+ *   totalRecords, totalBytes, durationMs, previousBackupId: string|null, sizeChangePercent: number|null,
+ *   scope: "full"|"subset" }` (previous = the previous full backup; a subset compares with nothing)
  * - `Validate` <- `{ backupId, execution }` -> `$.validation` = `{ backupId, valid: boolean,
  *   problems: string[], tables, totalRecords, totalBytes }`. Invalid is a result, not an error;
  *   throw only when validation could not run (storage, not found).
@@ -83,8 +98,9 @@
  * - `Validate` <- `{ backupId, execution }` -> `$.validation` (as above); invalid ->
  *   `AlertInvalidBackup` -> `BackupInvalid` (Fail).
  * - `Restore` <- `{ backupId, target, tables, confirm, execution }` -> `$.restore` = `{ backupId,
- *   target, tables: string[], restoredRecords: {table: n}, totalRecords, durationMs }`; must itself
- *   refuse production unless `confirm === backupId` (ConfirmationRequiredError).
+ *   target, targetIdentity, tables: string[], restoredRecords: {table: n}, totalRecords, durationMs }`;
+ *   must itself refuse production unless `confirm === backupId` (ConfirmationRequiredError), and an
+ *   unconfirmed target that is the backup's source or production (TargetIdentityError).
  * - `VerifyCounts` <- `{ backupId, target, tables, execution }` -> `$.verification` = `{ ok: true,
  *   tables: [{ table, expected, actual, diff }] }`; throws CountMismatchError when counts differ.
  * - `IntegrityCheck` <- `{ backupId, target, tables, execution }` -> `$.integrity` = `{ ok: true,
@@ -92,16 +108,19 @@
  * - `NotifySuccess` / `NotifyFailure` / `AlertInvalidBackup` (notify) <- `{ event, workflow: "restore",
  *   execution, state }` -> `$.notification` = `{ event, published, recoveryTimeSeconds?: number }`.
  * A Catch on the work tasks puts `{ Error: <error name>, Cause: <message> }` at `$.error` and goes to
- * `AlertFailure` / `NotifyFailure`. Notify tasks are not caught (a failing alert cannot alert about
- * itself: the state-machine failure alarms cover it).
+ * `Failed<Step>` (Pass: `$.failure` = `{ step, outcome: FailureOutcome, error, summary }`), then to
+ * `AlertFailure` / `NotifyFailure`, then to the Fail state whose Cause is `$.failure.summary`. Notify
+ * tasks are caught into their Fail state (`$.notifyError`); the AlertDeliveryFailed alarm pages.
  *
  * Notify emits (all with the one `service` dimension): BackupSucceeded -> BackupStatus 1,
  * BackupDurationSeconds (durationMs/1000), BackupSizeBytes, BackupRecords, BackupSizeChangePercent
  * (when not null); BackupFailed / BackupInvalid (backup) -> BackupStatus 0; RestoreSucceeded ->
  * RestoreStatus 1, RecoveryTimeSeconds (now - execution.startTime), DrillStatus 1 when a drill;
  * RestoreFailed / BackupInvalid (restore) -> RestoreStatus 0, DrillStatus 0 when a drill (drill =
- * `state.backup.drill ?? state.drill`). Suggested routing: backup failures and production restore
- * failures -> critical topic; drill/staging failures and successes of restores -> warning topic.
+ * `state.backup.drill ?? state.drill`); BackupFailed/BackupInvalid also emit BackupDurationSeconds
+ * (start to alert). Routing: backup failures, failures of confirmed targets and TargetIdentityError
+ * -> critical topic (the run's one page); other restore failures and restore successes -> warning.
+ * backup-age emits HoursSinceLastSuccessfulBackup hourly (nothing before the first full backup).
  *
  * ## Logs the infrastructure reads
  * - backup: a failed S3 write is logged at ERROR with the original error under `error`
@@ -121,6 +140,7 @@ export const HANDLER_NAMES = [
   'pick-backup',
   'notify',
   'slack-notifier',
+  'backup-age',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
@@ -150,6 +170,11 @@ export const ENV = {
   criticalTopicArn: 'CRITICAL_TOPIC_ARN',
   warningTopicArn: 'WARNING_TOPIC_ARN',
   slackWebhookSecretArn: 'SLACK_WEBHOOK_SECRET_ARN',
+  rtoSeconds: 'RTO_SECONDS',
+  productionSecretArn: 'PRODUCTION_SECRET_ARN',
+  verifySecretArns: 'VERIFY_SECRET_ARNS',
+  restoreGate: 'RESTORE_GATE',
+  protectedDatabases: 'PROTECTED_DATABASES',
 } as const;
 
 /** Metric names (DESIGN.md §6), plus one the infrastructure derives from the backup logs. */
@@ -162,6 +187,10 @@ export const METRICS = {
   restoreStatus: 'RestoreStatus',
   recoveryTimeSeconds: 'RecoveryTimeSeconds',
   drillStatus: 'DrillStatus',
+  /** An alert SNS refused for good (IAM, KMS): emitted by notify, which then fails; pages through the alert-delivery alarm. */
+  alertDeliveryFailures: 'AlertDeliveryFailures',
+  /** Hours since the last successful backup, emitted hourly by the backup-age check (0 until the first backup). */
+  hoursSinceLastSuccessfulBackup: 'HoursSinceLastSuccessfulBackup',
   /** From a log metric filter on the backup function (no dimensions), not emitted by handlers. */
   backupUploadFailures: 'BackupUploadFailures',
 } as const;
@@ -169,6 +198,29 @@ export const METRICS = {
 /** Restore targets the stack creates a secret for. `production` needs `confirm`. */
 export const RESTORE_TARGETS = ['staging', 'production'] as const;
 export type RestoreTarget = (typeof RESTORE_TARGETS)[number];
+
+/**
+ * Targets a restore into which needs `"confirm": "<backupId>"`, runs only through the production
+ * restore machine (IAM), and pages when it fails. The one place this set is spelled: the machines,
+ * the handlers and the alert routing read it from here.
+ */
+export const CONFIRMED_TARGETS: readonly RestoreTarget[] = ['production'];
+
+/** True for a target that needs confirmation (and pages on failure). */
+export function needsConfirmation(target: string): boolean {
+  return (CONFIRMED_TARGETS as readonly string[]).includes(target);
+}
+
+/** The plan's recovery time objective, the default of the `rtoSeconds` threshold. */
+export const DEFAULT_RTO_SECONDS = 3600;
+
+/**
+ * Key prefix, under BACKUP_PREFIX, of the markers the backup function writes for a backup taken
+ * with a `tables` subset: `<prefix>/_scope/<backupId>.json` = `{"backupId","scope":"subset","tables":[…]}`.
+ * Not an id-named folder, so listings of backups pass over it; `latest`/`random` skip the backups
+ * it names unless the restore asks for tables.
+ */
+export const SUBSET_MARKER_PREFIX = '_scope';
 
 /** Error names Step Functions retries; everything else is permanent. */
 export const TRANSIENT_ERRORS = [
@@ -189,8 +241,11 @@ export const BACKUP_STATES = {
   succeeded: 'BackupSucceeded',
   alertInvalidBackup: 'AlertInvalidBackup',
   invalid: 'BackupInvalid',
+  failedBackup: 'FailedBackup',
+  failedValidate: 'FailedValidate',
   alertFailure: 'AlertFailure',
   failed: 'BackupFailed',
+  publishFailed: 'PublishFailed',
 } as const;
 
 /** State names of the restore state machine (tests bind task overrides by these). */
@@ -208,9 +263,23 @@ export const RESTORE_STATES = {
   integrityCheck: 'IntegrityCheck',
   notifySuccess: 'NotifySuccess',
   succeeded: 'RestoreSucceeded',
+  failedPickBackup: 'FailedPickBackup',
+  failedValidate: 'FailedValidate',
+  failedRestore: 'FailedRestore',
+  failedVerifyCounts: 'FailedVerifyCounts',
+  failedIntegrityCheck: 'FailedIntegrityCheck',
   notifyFailure: 'NotifyFailure',
   failed: 'RestoreFailed',
+  notifySuccessFailed: 'NotifySuccessFailed',
 } as const;
+
+/**
+ * What a failed step means for the target, recorded by its Failed<Step> state at `$.failure.outcome`
+ * and said in the Fail state's Cause: `untouched` (nothing ran against it), `unchanged` (the restore
+ * was refused before it began or rolled back), `committed-unverified` (the restore COMMITTED, then a
+ * check after it failed).
+ */
+export type FailureOutcome = 'untouched' | 'unchanged' | 'committed-unverified' | 'no-backup' | 'unvalidated-backup';
 
 /** `event` values the notify function receives. */
 export const NOTIFY_EVENTS = {

@@ -1,13 +1,16 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Alerting } from './alerting.js';
-import { BackupPipeline } from './backup-pipeline.js';
+import { Alerting, deadLetterQueue } from './alerting.js';
+import { BackupPipeline, DEFAULT_BACKUP_SCHEDULE } from './backup-pipeline.js';
 import { BackupVault, type ObjectLockMode, type ReplicaDestination } from './backup-vault.js';
 import { DatabaseSecrets } from './database-secrets.js';
-import { DrFunction, type DrFunctionNetwork } from './dr-function.js';
+import { DEFAULT_RTO_SECONDS, ENV } from './contract.js';
+import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
 import { type AlarmThresholds, DrMonitoring } from './monitoring.js';
-import { RestoreWorkflow } from './restore-workflow.js';
+import { type DatabaseLocation, DEFAULT_MONTHLY_DRILL_SCHEDULE, DEFAULT_WEEKLY_DRILL_SCHEDULE, RestoreWorkflow } from './restore-workflow.js';
 
 export interface DisasterRecoveryStackProps extends StackProps {
   /**
@@ -46,10 +49,20 @@ export interface DisasterRecoveryStackProps extends StackProps {
    */
   readonly slack?: boolean;
   /**
+   * S3 Object Lock on the backup bucket (GOVERNANCE, bypassable only by breakGlassPrincipalArn).
+   * @default true
+   */
+  readonly objectLock?: boolean;
+  /**
    * S3 Object Lock default retention in days for new backup objects.
-   * @default - no Object Lock
+   * @default - retentionDays
    */
   readonly objectLockRetentionDays?: number;
+  /**
+   * CloudTrail data events for the backup bucket (who read, wrote or tried to delete backups).
+   * @default true
+   */
+  readonly bucketDataEvents?: boolean;
   /**
    * Object Lock mode.
    * @default 'GOVERNANCE'
@@ -93,9 +106,51 @@ export interface DisasterRecoveryStackProps extends StackProps {
   readonly monthlyDrillSchedule?: string;
   /**
    * Alarm thresholds.
-   * @default - the plan's: 24 h, +50 %, +25 %, 1 h, RTO 1 h
+   * @default - 26 h without a successful backup, +50 %, +25 %, 60 % of the backup timeout, RTO 1 h
    */
   readonly thresholds?: AlarmThresholds;
+  /**
+   * The alert topics have subscribers created outside this stack (a pager integration). Without
+   * e-mails, Slack or this, synth warns that alerts reach nobody.
+   * @default false
+   */
+  readonly externalSubscribers?: boolean;
+  /**
+   * Memory and timeout per function (the runbook's knob when a backup or restore nears 15 minutes).
+   * @default - backup, validate, restore 1024 MB / 15 min; verify-counts, integrity-check 512 MB / 5 min; pick-backup 256 MB / 1 min; notify 256 MB / 30 s
+   */
+  readonly functionSizing?: { readonly [K in 'backup' | 'validate' | 'restore' | 'verifyCounts' | 'integrityCheck' | 'pickBackup' | 'notify']?: FunctionSizing };
+  /**
+   * ARNs of the principals (roles, users) that may start a production restore: they get a role
+   * that may start the production restore machine, and nothing else in the stack grants it. Nobody
+   * but the production restore functions (and `breakGlassPrincipalArn`) may read the production
+   * secret's value.
+   * @default - no starter role (synth warns: production restores need someone allowed to start them)
+   */
+  readonly productionRestorePrincipals?: readonly string[];
+  /**
+   * Where production's database is (host, port, dbname: no credentials). A restore into staging (a
+   * drill) refuses a target that is this database; the staging functions cannot read the production
+   * secret to find out themselves.
+   * @default - not compared (the backup's source and the iconic-dr database markers still are)
+   */
+  readonly productionDatabase?: DatabaseLocation;
+  /**
+   * The break-glass principal (an ARN): the only one besides the functions that may read the
+   * production secret, and the only one that may disable or schedule the deletion of the vault key.
+   * @default - none
+   */
+  readonly breakGlassPrincipalArn?: string;
+  /**
+   * Longest a backup execution may run.
+   * @default 2 hours
+   */
+  readonly backupMachineTimeout?: Duration;
+  /**
+   * Longest a restore execution may run; must exceed the RTO.
+   * @default 2 hours
+   */
+  readonly restoreMachineTimeout?: Duration;
 }
 
 /**
@@ -110,6 +165,10 @@ export class DisasterRecoveryStack extends Stack {
   public readonly backup: BackupPipeline;
   public readonly restore: RestoreWorkflow;
   public readonly monitoring: DrMonitoring;
+  /** The role the productionRestorePrincipals assume to start a production restore. */
+  public readonly productionRestoreStarter?: iam.Role;
+  /** EventBridge deliveries (scheduled backups, drills, the age check) that failed every retry. */
+  public readonly scheduleDeadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: DisasterRecoveryStackProps = {}) {
     super(scope, id, {
@@ -124,6 +183,9 @@ export class DisasterRecoveryStack extends Stack {
       ...(props.retentionDays !== undefined ? { retentionDays: props.retentionDays } : {}),
       ...(props.objectLockRetentionDays !== undefined ? { objectLockRetentionDays: props.objectLockRetentionDays } : {}),
       ...(props.objectLockMode ? { objectLockMode: props.objectLockMode } : {}),
+      ...(props.objectLock !== undefined ? { objectLock: props.objectLock } : {}),
+      ...(props.bucketDataEvents !== undefined ? { dataEvents: props.bucketDataEvents } : {}),
+      ...(props.breakGlassPrincipalArn ? { breakGlassPrincipalArn: props.breakGlassPrincipalArn } : {}),
       ...(props.replica ? { replica: props.replica } : {}),
     });
     this.secrets = new DatabaseSecrets(this, 'Secrets');
@@ -131,15 +193,20 @@ export class DisasterRecoveryStack extends Stack {
       ...(props.criticalEmails ? { criticalEmails: props.criticalEmails } : {}),
       ...(props.warningEmails ? { warningEmails: props.warningEmails } : {}),
       slack: props.slack ?? false,
+      ...(props.externalSubscribers !== undefined ? { externalSubscribers: props.externalSubscribers } : {}),
       ...withNetwork,
     });
+    const sizing = props.functionSizing ?? {};
     this.notifyFunction = new DrFunction(this, 'NotifyFunction', {
       handler: 'notify',
       description: 'Publishes backup/restore results to SNS and emits the LiveItIconic metrics',
-      timeout: Duration.seconds(30),
-      memorySize: 256,
+      timeout: sizing.notify?.timeout ?? Duration.seconds(30),
+      memorySize: sizing.notify?.memorySize ?? 256,
       ...withNetwork,
-    }).bindAlertTopics(this.alerting.criticalTopic, this.alerting.warningTopic);
+    })
+      .bindAlertTopics(this.alerting.criticalTopic, this.alerting.warningTopic)
+      .addEnvironment(ENV.rtoSeconds, String(props.thresholds?.rtoSeconds ?? DEFAULT_RTO_SECONDS));
+    this.scheduleDeadLetterQueue = deadLetterQueue(this, 'ScheduleDeadLetterQueue');
 
     this.backup = new BackupPipeline(this, 'Backup', {
       vault: this.vault,
@@ -148,15 +215,25 @@ export class DisasterRecoveryStack extends Stack {
       ...(props.backupSchedule ? { schedule: props.backupSchedule } : {}),
       ...(props.tables ? { tables: props.tables } : {}),
       ...(props.schemas ? { schemas: props.schemas } : {}),
+      ...(sizing.backup ? { backupSizing: sizing.backup } : {}),
+      ...(sizing.validate ? { validateSizing: sizing.validate } : {}),
+      ...(props.backupMachineTimeout ? { machineTimeout: props.backupMachineTimeout } : {}),
+      scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
       ...withNetwork,
     });
     this.restore = new RestoreWorkflow(this, 'Restore', {
       vault: this.vault,
       targetSecrets: this.secrets.targets,
+      readOnlySecrets: this.secrets.readOnlyTargets,
       notifyFunction: this.notifyFunction,
       ...(props.drillsEnabled !== undefined ? { drillsEnabled: props.drillsEnabled } : {}),
       ...(props.weeklyDrillSchedule ? { weeklyDrillSchedule: props.weeklyDrillSchedule } : {}),
       ...(props.monthlyDrillSchedule ? { monthlyDrillSchedule: props.monthlyDrillSchedule } : {}),
+      sizing,
+      ...(props.productionDatabase ? { protectedDatabases: { production: props.productionDatabase } } : {}),
+      ...(props.restoreMachineTimeout ? { machineTimeout: props.restoreMachineTimeout } : {}),
+      backupTables: props.tables ?? [],
+      scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
       ...withNetwork,
     });
 
@@ -167,28 +244,82 @@ export class DisasterRecoveryStack extends Stack {
       functions: {
         BackupFunction: this.backup.backupFunction,
         BackupValidateFunction: this.backup.validateFunction,
+        BackupAgeFunction: this.backup.ageCheckFunction,
         PickBackupFunction: this.restore.pickBackupFunction,
         RestoreValidateFunction: this.restore.validateFunction,
         RestoreFunction: this.restore.restoreFunction,
         VerifyCountsFunction: this.restore.verifyCountsFunction,
         IntegrityCheckFunction: this.restore.integrityCheckFunction,
+        ProductionPickBackupFunction: this.restore.production.pickBackupFunction,
+        ProductionRestoreFunction: this.restore.production.restoreFunction,
+        ProductionVerifyCountsFunction: this.restore.production.verifyCountsFunction,
+        ProductionIntegrityCheckFunction: this.restore.production.integrityCheckFunction,
         NotifyFunction: this.notifyFunction,
         ...(this.alerting.slackNotifier ? { SlackNotifierFunction: this.alerting.slackNotifier } : {}),
       },
+      notifyFunction: this.notifyFunction,
+      deadLetterQueues: {
+        ScheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
+        ...(this.alerting.deliveryDeadLetterQueue ? { AlertDeliveryDeadLetterQueue: this.alerting.deliveryDeadLetterQueue } : {}),
+      },
+      schedules: {
+        backup: props.backupSchedule ?? DEFAULT_BACKUP_SCHEDULE,
+        ...(props.drillsEnabled === false ? {} : { weeklyDrill: props.weeklyDrillSchedule ?? DEFAULT_WEEKLY_DRILL_SCHEDULE, monthlyDrill: props.monthlyDrillSchedule ?? DEFAULT_MONTHLY_DRILL_SCHEDULE }),
+      },
       ...(props.thresholds ? { thresholds: props.thresholds } : {}),
     });
+
+    this.productionRestoreStarter = this.guardProduction(props);
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('BackupBucketName', this.vault.bucket.bucketName, 'Bucket that holds the backups (under the backups/ prefix)');
     output('BackupLocation', this.vault.location, 'BACKUP_LOCATION for the iconic-dr CLI');
     output('BackupStateMachineArn', this.backup.stateMachine.stateMachine.stateMachineArn, 'Start an on-demand backup: aws stepfunctions start-execution --state-machine-arn <this> --input "{}"');
-    output('RestoreStateMachineArn', this.restore.stateMachine.stateMachine.stateMachineArn, 'Start a restore: --input {"backupId":"latest","target":"staging"}');
+    output('RestoreStateMachineArn', this.restore.stateMachine.stateMachine.stateMachineArn, 'Start a restore into staging: --input {"backupId":"latest","target":"staging"}');
+    output('ProductionRestoreStateMachineArn', this.restore.production.stateMachine.stateMachine.stateMachineArn, 'Production restores only (assume the starter role): --input {"backupId":"<id>","target":"production","confirm":"<id>"}');
+    if (this.productionRestoreStarter) output('ProductionRestoreStarterRoleArn', this.productionRestoreStarter.roleArn, 'Assume this role to start a production restore');
     output('SourceSecretArn', this.secrets.source.secretArn, 'Fill in the source database credentials');
     output('StagingSecretArn', this.secrets.targets.staging.secretArn, 'Fill in the staging database credentials');
     output('ProductionSecretArn', this.secrets.targets.production.secretArn, 'Fill in the production database credentials');
+    output('StagingReadOnlySecretArn', this.secrets.readOnlyTargets.staging.secretArn, 'Fill in read-only (SELECT) credentials of staging, for the checks after a restore');
+    output('ProductionReadOnlySecretArn', this.secrets.readOnlyTargets.production.secretArn, 'Fill in read-only (SELECT) credentials of production, for the checks after a restore');
     if (this.alerting.slackWebhookSecret) output('SlackWebhookSecretArn', this.alerting.slackWebhookSecret.secretArn, 'Put {"webhookUrl":"https://hooks.slack.com/…"} here');
     output('CriticalTopicArn', this.alerting.criticalTopic.topicArn, 'Critical alerts (subscribe a pager)');
     output('WarningTopicArn', this.alerting.warningTopic.topicArn, 'Warnings');
     output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
+  }
+
+  /**
+   * Production restores behind IAM, not only behind a typed confirmation: the production secret's
+   * value is readable only by the production restore functions (and the break-glass principal), and
+   * only the named principals get a role that may start the production restore machine.
+   */
+  private guardProduction(props: DisasterRecoveryStackProps): iam.Role | undefined {
+    const lane = this.restore.production;
+    // The checks after a restore read the read-only secret: only the restore function reads this one.
+    const readers = [lane.restoreFunction.role.roleArn, ...(props.breakGlassPrincipalArn ? [props.breakGlassPrincipalArn] : [])];
+    this.secrets.targets.production.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyProductionRestoreReads',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: ['*'],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': readers } },
+      }),
+    );
+    const principals = props.productionRestorePrincipals ?? [];
+    if (principals.length === 0) {
+      Annotations.of(this).addWarningV2('iconic-dr:no-production-restore-principals', 'No productionRestorePrincipals: no one is given a role that may start the production restore machine. Pass -c productionRestorePrincipals=arn:aws:iam::<account>:role/<on-call> (docs/deploy.md).');
+      return undefined;
+    }
+    const role = new iam.Role(this, 'ProductionRestoreStarter', {
+      assumedBy: new iam.CompositePrincipal(...principals.map((arn) => new iam.ArnPrincipal(arn))),
+      description: 'iconic-dr: may start (and watch) the production restore state machine, nothing else',
+      maxSessionDuration: Duration.hours(1),
+    });
+    lane.stateMachine.stateMachine.grantStartExecution(role);
+    lane.stateMachine.stateMachine.grantRead(role);
+    return role;
   }
 }

@@ -8,6 +8,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { BackupVault } from './backup-vault.js';
 import { ENV, type HandlerName, METRICS_NAMESPACE, SERVICE_NAME } from './contract.js';
@@ -33,6 +34,20 @@ export interface DrFunctionNetwork {
    * @default - private subnets with egress
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
+}
+
+/** Memory and timeout of one function, as a stack prop (the runbook's knob for big databases). */
+export interface FunctionSizing {
+  /**
+   * Memory in MB (128-10240); CPU grows with it.
+   * @default - the function's own default
+   */
+  readonly memorySize?: number;
+  /**
+   * Timeout (at most 15 minutes); the headroom alarm warns at 60 % of it.
+   * @default - the function's own default
+   */
+  readonly timeout?: Duration;
 }
 
 export interface DrFunctionProps {
@@ -74,6 +89,18 @@ export interface DrFunctionProps {
    */
   readonly environment?: Record<string, string>;
   /**
+   * Where asynchronous invocations (SNS, EventBridge) that failed every attempt go, so a failure is
+   * never lost silently. Synchronous task invocations by Step Functions do not need one: the
+   * machine's Catch sees their failures.
+   * @default - none
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+  /**
+   * Retries of a failed asynchronous invocation (0-2).
+   * @default 2 (Lambda's default)
+   */
+  readonly retryAttempts?: number;
+  /**
    * Entry file override (tests).
    * @default lambdas/handlers/<handler>.ts
    */
@@ -93,6 +120,8 @@ export class DrFunction extends Construct {
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
   public readonly handlerName: HandlerName;
+  /** The function's timeout (headroom alarms are set at 60 % of it). */
+  public readonly timeout: Duration;
 
   constructor(scope: Construct, id: string, props: DrFunctionProps) {
     super(scope, id);
@@ -109,6 +138,7 @@ export class DrFunction extends Construct {
     errors.throwIfAny();
 
     this.handlerName = props.handler;
+    this.timeout = timeout;
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
     });
@@ -132,6 +162,8 @@ export class DrFunction extends Construct {
       logGroup: this.logGroup,
       ...(props.description ? { description: props.description } : {}),
       ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
+      ...(props.deadLetterQueue ? { deadLetterQueueEnabled: true, deadLetterQueue: props.deadLetterQueue } : {}),
+      ...(props.retryAttempts !== undefined ? { retryAttempts: props.retryAttempts } : {}),
       ...(props.network ? { vpc: props.network.vpc, vpcSubnets: props.network.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } } : {}),
       environment: {
         [ENV.serviceName]: SERVICE_NAME,
@@ -162,6 +194,12 @@ export class DrFunction extends Construct {
       Validations.of(this.role).acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
         reason: 'The AWS-maintained policy holds exactly the ENI permissions Lambda needs to attach to the VPC; they do not support resource-level scoping.',
+      });
+    }
+    if (!props.deadLetterQueue) {
+      Validations.of(this.function).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason: 'Invoked synchronously by a Step Functions task, never asynchronously: a failure is returned to the machine, whose Catch alerts on it; a dead-letter queue would never receive anything.',
       });
     }
     Validations.of(this.role).acknowledge({
@@ -223,6 +261,16 @@ export class DrFunction extends Construct {
       arns[name] = secret.secretArn;
     }
     return this.addEnvironment(ENV.targetSecretArns, Stack.of(this).toJsonString(arns));
+  }
+
+  /** Read access to every restore target's read-only secret; sets VERIFY_SECRET_ARNS (JSON name -> ARN). */
+  bindReadOnlyTargets(targets: Readonly<Record<string, secretsmanager.ISecret>>): this {
+    const arns: Record<string, string> = {};
+    for (const [name, secret] of Object.entries(targets)) {
+      secret.grantRead(this.role);
+      arns[name] = secret.secretArn;
+    }
+    return this.addEnvironment(ENV.verifySecretArns, Stack.of(this).toJsonString(arns));
   }
 
   /** Publish to the alert topics (and use their key through SNS); sets CRITICAL_/WARNING_TOPIC_ARN. */

@@ -1,11 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Alerting, Severity } from './alerting.js';
 import type { BackupPipeline } from './backup-pipeline.js';
-import { METRIC_DIMENSIONS, METRICS, METRICS_NAMESPACE } from './contract.js';
+import { DEFAULT_RTO_SECONDS, METRIC_DIMENSIONS, METRICS, METRICS_NAMESPACE } from './contract.js';
 import { isPositiveInteger, PropErrors } from './defaults.js';
 import type { DrFunction } from './dr-function.js';
 import type { RestoreWorkflow } from './restore-workflow.js';
@@ -13,8 +14,8 @@ import type { RestoreWorkflow } from './restore-workflow.js';
 /** The plan's thresholds. */
 export interface AlarmThresholds {
   /**
-   * Hours without a successful backup before the critical alarm.
-   * @default 24
+   * Hours since the last successful (complete, full) backup before the critical alarm.
+   * @default 26 (the daily backup plus two hours of slack for a slow or retried run)
    */
   readonly maxHoursWithoutBackup?: number;
   /**
@@ -28,12 +29,14 @@ export interface AlarmThresholds {
    */
   readonly warningSizeIncreasePercent?: number;
   /**
-   * Backup duration (seconds) that warns.
-   * @default 3600
+   * Backup duration (seconds) that warns. Must be below the backup function's timeout, or it could
+   * never fire (a backup is killed at its timeout).
+   * @default 60 % of the backup function's timeout
    */
   readonly maxBackupDurationSeconds?: number;
   /**
-   * Recovery time (seconds) over the RTO that warns.
+   * The recovery time objective: a restore execution longer than this warns. Must be below the
+   * restore machine's timeout, or it could never fire.
    * @default 3600
    */
   readonly rtoSeconds?: number;
@@ -43,10 +46,19 @@ export interface DrMonitoringProps {
   readonly alerting: Alerting;
   readonly backup: BackupPipeline;
   readonly restore: RestoreWorkflow;
-  /** Every function of the stack by a PascalCase label: each gets a `<label>Errors` warning alarm. */
+  /** Every function of the stack by a PascalCase label: each gets `<label>Errors` and `<label>Headroom` alarms. */
   readonly functions: Readonly<Record<string, DrFunction>>;
+  /** The notify function: an alert that could not be delivered pages. */
+  readonly notifyFunction: DrFunction;
+  /** Dead-letter queues by a PascalCase label: each pages on its first message. */
+  readonly deadLetterQueues?: Readonly<Record<string, sqs.IQueue>>;
   /** @default - the plan's thresholds */
   readonly thresholds?: AlarmThresholds;
+  /**
+   * Schedules, for the dashboard's header.
+   * @default - not shown
+   */
+  readonly schedules?: { readonly backup?: string; readonly weeklyDrill?: string; readonly monthlyDrill?: string };
   /**
    * Dashboard name.
    * @default - generated
@@ -68,15 +80,29 @@ export function drMetric(metricName: string, statistic: string, period: Duration
 
 const HOUR = Duration.hours(1);
 const FIVE_MINUTES = Duration.minutes(5);
+/** A run using more than this share of a timeout is close to being killed by it. */
+export const HEADROOM_SHARE = 0.6;
+
+/** `1 h`, `90 min`, `45 s`: thresholds as the dashboard and alarm texts say them. */
+export function humanSeconds(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
 
 /**
- * The plan's alarms and the dashboard.
+ * The plan's alarms and the dashboard, arranged so that one failed run pages once: the notify
+ * function sends each failed run's one message (with the step, the error and what to do), so the
+ * alarms that would repeat it (BackupFailed, DrillFailed, upload failures, function errors) are
+ * Dashboard-only; the alarms that notify what no run reports page:
  *
- * Critical (critical topic): no successful backup in 24 h (missing data breaches), backup failed,
- * S3 upload failed, size +50 %, backup state machine failed/timed out/aborted.
- * Warning (warning topic): backup longer than 1 h, size +25 %, drill failed, recovery time over
- * the RTO, restore state machine failed (the workflow itself pages for production failures;
- * a refused confirmation or a staging drill is not a page), any function error.
+ * Critical: no successful backup for `maxHoursWithoutBackup` (HoursSinceLastSuccessfulBackup, from
+ * the hourly check), size +50 %, a backup execution that timed out or was aborted (notify never
+ * ran), a restore execution that timed out, an alert the notify function could not deliver, a
+ * message in a dead-letter queue (a scheduled start or a Slack post lost).
+ * Warning: size +25 %, a backup over `maxBackupDurationSeconds`, a restore execution over the RTO,
+ * any function using more than 60 % of its timeout (headroom).
+ * OK transitions go to the warning topic, never to the pager.
  */
 export class DrMonitoring extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
@@ -87,17 +113,20 @@ export class DrMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: DrMonitoringProps) {
     super(scope, id);
+    const backupTimeout = props.backup.backupFunction.timeout.toSeconds();
+    const restoreMachineTimeout = props.restore.machineTimeout.toSeconds();
     const t = {
-      maxHoursWithoutBackup: props.thresholds?.maxHoursWithoutBackup ?? 24,
+      maxHoursWithoutBackup: props.thresholds?.maxHoursWithoutBackup ?? 26,
       criticalSizeIncreasePercent: props.thresholds?.criticalSizeIncreasePercent ?? 50,
       warningSizeIncreasePercent: props.thresholds?.warningSizeIncreasePercent ?? 25,
-      maxBackupDurationSeconds: props.thresholds?.maxBackupDurationSeconds ?? 3600,
-      rtoSeconds: props.thresholds?.rtoSeconds ?? 3600,
+      maxBackupDurationSeconds: props.thresholds?.maxBackupDurationSeconds ?? Math.floor(backupTimeout * HEADROOM_SHARE),
+      rtoSeconds: props.thresholds?.rtoSeconds ?? DEFAULT_RTO_SECONDS,
     };
     const errors = new PropErrors('DrMonitoring');
-    errors.check(isPositiveInteger(t.maxHoursWithoutBackup) && t.maxHoursWithoutBackup <= 24, 'maxHoursWithoutBackup must be 1-24 (CloudWatch evaluates at most one day)');
+    errors.check(isPositiveInteger(t.maxHoursWithoutBackup) && t.maxHoursWithoutBackup <= 24 * 14, 'maxHoursWithoutBackup must be a whole number of hours, 1-336');
     errors.check(t.warningSizeIncreasePercent > 0 && t.warningSizeIncreasePercent < t.criticalSizeIncreasePercent, 'warningSizeIncreasePercent must be above 0 and below criticalSizeIncreasePercent');
-    errors.check(t.maxBackupDurationSeconds > 0 && t.rtoSeconds > 0, 'maxBackupDurationSeconds and rtoSeconds must be positive');
+    errors.check(t.maxBackupDurationSeconds > 0 && t.maxBackupDurationSeconds < backupTimeout, `maxBackupDurationSeconds (${t.maxBackupDurationSeconds}) must be above 0 and below the backup function's timeout (${backupTimeout} s), or the alarm could never fire`);
+    errors.check(t.rtoSeconds > 0 && t.rtoSeconds < restoreMachineTimeout, `rtoSeconds (${t.rtoSeconds}) must be above 0 and below the restore machine's timeout (${restoreMachineTimeout} s), or the alarm could never fire`);
     errors.throwIfAny();
 
     const alarms: Record<string, cloudwatch.Alarm> = {};
@@ -110,16 +139,110 @@ export class DrMonitoring extends Construct {
     const notBreaching = cloudwatch.TreatMissingData.NOT_BREACHING;
 
     // Critical --------------------------------------------------------------------------------
-    add('Critical', 'NoSuccessfulBackup', drMetric(METRICS.backupStatus, 'Maximum', HOUR), {
-      alarmDescription: `CRITICAL: no successful backup in the last ${t.maxHoursWithoutBackup} h (RPO 24 h). Missing data counts as a failure. Runbook: start the backup state machine; check AlertFailure of the last execution.`,
-      threshold: 1,
-      comparisonOperator: lt,
-      evaluationPeriods: t.maxHoursWithoutBackup,
-      datapointsToAlarm: t.maxHoursWithoutBackup,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    // Missing data is not breaching: the hourly check emits nothing before the first complete full
+    // backup, so a new stack does not page before its first backup was due (that backup's own
+    // failure pages through notify). Once backups exist the check emits every hour; if it stops,
+    // its schedule's dead-letter queue and its headroom alarm say so.
+    add('Critical', 'NoSuccessfulBackup', drMetric(METRICS.hoursSinceLastSuccessfulBackup, 'Maximum', HOUR), {
+      alarmDescription: `CRITICAL: the newest successful backup is more than ${t.maxHoursWithoutBackup} h old (RPO 24 h). Runbook: start the backup state machine; look at the last execution's AlertFailure.`,
+      threshold: t.maxHoursWithoutBackup,
+      comparisonOperator: gt,
+      evaluationPeriods: 1,
+      treatMissingData: notBreaching,
     });
-    add('Critical', 'BackupFailed', drMetric(METRICS.backupStatus, 'Minimum', HOUR), {
-      alarmDescription: 'CRITICAL: a backup failed or was invalid (BackupStatus 0).',
+    add('Critical', 'BackupSizeIncreaseCritical', drMetric(METRICS.backupSizeChangePercent, 'Maximum', HOUR), {
+      alarmDescription: `CRITICAL: backup size grew more than ${t.criticalSizeIncreasePercent} % over the previous full backup.`,
+      threshold: t.criticalSizeIncreasePercent,
+      comparisonOperator: gt,
+      evaluationPeriods: 1,
+      treatMissingData: notBreaching,
+    });
+    add('Critical', 'BackupExecutionUnreported', machineEnds(props.backup.stateMachine.stateMachine, ['timedOut', 'aborted']), {
+      alarmDescription: 'CRITICAL: a backup execution timed out or was aborted, so its failure alert was never sent.',
+      threshold: 1,
+      comparisonOperator: gte,
+      evaluationPeriods: 1,
+      treatMissingData: notBreaching,
+    });
+    for (const [prefix, machine] of [['', props.restore.stateMachine], ['Production', props.restore.production.stateMachine]] as const) {
+      add('Critical', `${prefix}RestoreExecutionTimedOut`, machineEnds(machine.stateMachine, ['timedOut']), {
+        alarmDescription: `CRITICAL: a ${prefix ? 'production ' : ''}restore execution timed out, so its failure alert was never sent. Check the target: a COMMITTED restore may not be verified.`,
+        threshold: 1,
+        comparisonOperator: gte,
+        evaluationPeriods: 1,
+        treatMissingData: notBreaching,
+      });
+    }
+    // An alert that never went out: SNS refused it for good (notify counts AlertDeliveryFailures),
+    // or every retry of a transient failure failed (one task tries a failing notify 4 times: 4
+    // errors within the window; a single error is a blip the retry delivered, and does not page).
+    add('Critical', 'AlertDeliveryFailed', new cloudwatch.MathExpression({
+      expression: 'IF(FILL(refused, 0) >= 1 OR FILL(errors, 0) >= 4, 1, 0)',
+      usingMetrics: {
+        refused: drMetric(METRICS.alertDeliveryFailures, 'Sum', Duration.minutes(15)),
+        errors: props.notifyFunction.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(15) }),
+      },
+      period: Duration.minutes(15),
+      label: 'Alerts not delivered',
+    }), {
+      alarmDescription: 'CRITICAL: the notify function could not deliver an alert (SNS refused it, or every retry failed): a failed backup or restore may have paged nobody. Look at the executions that ended in BackupFailed/RestoreFailed, and at the notify role and topic key.',
+      threshold: 1,
+      comparisonOperator: gte,
+      evaluationPeriods: 1,
+      treatMissingData: notBreaching,
+    });
+    for (const [label, queue] of Object.entries(props.deadLetterQueues ?? {})) {
+      add('Critical', `${label}NotEmpty`, queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: FIVE_MINUTES }), {
+        alarmDescription: `CRITICAL: ${label} holds a delivery that failed every retry (a scheduled backup/drill start or a Slack post was lost). Look at the message, fix the cause, redrive it.`,
+        threshold: 1,
+        comparisonOperator: gte,
+        evaluationPeriods: 1,
+        treatMissingData: notBreaching,
+      });
+    }
+
+    // Warning ---------------------------------------------------------------------------------
+    add('Warning', 'BackupSizeIncreaseWarning', drMetric(METRICS.backupSizeChangePercent, 'Maximum', HOUR), {
+      alarmDescription: `WARNING: backup size grew more than ${t.warningSizeIncreasePercent} % over the previous full backup.`,
+      threshold: t.warningSizeIncreasePercent,
+      comparisonOperator: gt,
+      evaluationPeriods: 1,
+      treatMissingData: notBreaching,
+    });
+    // BackupDurationSeconds is emitted for failed runs too (start to alert), so a backup killed at
+    // its timeout reaches this threshold.
+    add('Warning', 'BackupSlow', drMetric(METRICS.backupDurationSeconds, 'Maximum', HOUR), {
+      alarmDescription: `WARNING: a backup run took longer than ${humanSeconds(t.maxBackupDurationSeconds)} (its function stops at ${humanSeconds(backupTimeout)}): raise its memory or timeout (docs/runbook.md).`,
+      threshold: t.maxBackupDurationSeconds,
+      comparisonOperator: gt,
+      evaluationPeriods: 1,
+      treatMissingData: notBreaching,
+    });
+    // ExecutionTime covers every closed execution, failed and timed out included: a restore slower
+    // than the RTO is seen even when it never succeeds.
+    for (const [prefix, machine] of [['', props.restore.stateMachine], ['Production', props.restore.production.stateMachine]] as const) {
+      add('Warning', `${prefix}RecoveryTimeOverRto`, machine.stateMachine.metric('ExecutionTime', { statistic: 'Maximum', period: FIVE_MINUTES }), {
+        alarmDescription: `WARNING: a ${prefix ? 'production ' : ''}restore execution ran longer than the RTO (${humanSeconds(t.rtoSeconds)}).`,
+        threshold: t.rtoSeconds * 1000,
+        comparisonOperator: gt,
+        evaluationPeriods: 1,
+        treatMissingData: notBreaching,
+      });
+    }
+    for (const [label, fn] of Object.entries(props.functions)) {
+      const limit = fn.timeout.toMilliseconds();
+      add('Warning', `${label}Headroom`, fn.function.metricDuration({ statistic: 'Maximum', period: FIVE_MINUTES }), {
+        alarmDescription: `WARNING: the ${fn.handlerName} function (${label}) used more than ${HEADROOM_SHARE * 100} % of its ${humanSeconds(limit / 1000)} timeout: raise its memory or timeout before it is killed (stack prop functionSizing).`,
+        threshold: Math.floor(limit * HEADROOM_SHARE),
+        comparisonOperator: gt,
+        evaluationPeriods: 1,
+        treatMissingData: notBreaching,
+      });
+    }
+
+    // Dashboard only: the run that caused them already sent its one message ------------------
+    add('Dashboard', 'BackupFailed', drMetric(METRICS.backupStatus, 'Minimum', HOUR), {
+      alarmDescription: 'A backup failed or was invalid (BackupStatus 0). Notified by the run itself (AlertFailure), not by this alarm.',
       threshold: 1,
       comparisonOperator: lt,
       evaluationPeriods: 1,
@@ -133,67 +256,23 @@ export class DrMonitoring extends Construct {
       metricValue: '1',
       unit: cloudwatch.Unit.COUNT,
     });
-    add('Critical', 'BackupUploadFailed', this.uploadFailureFilter.metric({ statistic: 'Sum', period: FIVE_MINUTES }), {
-      alarmDescription: 'CRITICAL: the backup function could not write to S3 (StorageError in its log).',
+    add('Dashboard', 'BackupUploadFailed', this.uploadFailureFilter.metric({ statistic: 'Sum', period: FIVE_MINUTES }), {
+      alarmDescription: 'The backup function could not write to S3 (StorageError in its log). The failed run pages through AlertFailure.',
       threshold: 1,
       comparisonOperator: gte,
       evaluationPeriods: 1,
       treatMissingData: notBreaching,
     });
-    add('Critical', 'BackupSizeIncreaseCritical', drMetric(METRICS.backupSizeChangePercent, 'Maximum', HOUR), {
-      alarmDescription: `CRITICAL: backup size grew more than ${t.criticalSizeIncreasePercent} % over the previous backup.`,
-      threshold: t.criticalSizeIncreasePercent,
-      comparisonOperator: gt,
-      evaluationPeriods: 1,
-      treatMissingData: notBreaching,
-    });
-    add('Critical', 'BackupStateMachineFailed', machineFailures(props.backup.stateMachine.stateMachine), {
-      alarmDescription: 'CRITICAL: a backup execution failed, timed out or was aborted.',
-      threshold: 1,
-      comparisonOperator: gte,
-      evaluationPeriods: 1,
-      treatMissingData: notBreaching,
-    });
-
-    // Warning ---------------------------------------------------------------------------------
-    add('Warning', 'BackupSlow', drMetric(METRICS.backupDurationSeconds, 'Maximum', HOUR), {
-      alarmDescription: `WARNING: a backup took longer than ${t.maxBackupDurationSeconds} s.`,
-      threshold: t.maxBackupDurationSeconds,
-      comparisonOperator: gt,
-      evaluationPeriods: 1,
-      treatMissingData: notBreaching,
-    });
-    add('Warning', 'BackupSizeIncreaseWarning', drMetric(METRICS.backupSizeChangePercent, 'Maximum', HOUR), {
-      alarmDescription: `WARNING: backup size grew more than ${t.warningSizeIncreasePercent} % over the previous backup.`,
-      threshold: t.warningSizeIncreasePercent,
-      comparisonOperator: gt,
-      evaluationPeriods: 1,
-      treatMissingData: notBreaching,
-    });
-    add('Warning', 'DrillFailed', drMetric(METRICS.drillStatus, 'Minimum', HOUR), {
-      alarmDescription: 'WARNING: a restore drill failed (DrillStatus 0): the backups may not be restorable.',
+    add('Dashboard', 'DrillFailed', drMetric(METRICS.drillStatus, 'Minimum', HOUR), {
+      alarmDescription: 'A restore drill failed (DrillStatus 0): the backups may not be restorable. Notified by the drill itself (NotifyFailure).',
       threshold: 1,
       comparisonOperator: lt,
       evaluationPeriods: 1,
       treatMissingData: notBreaching,
     });
-    add('Warning', 'RecoveryTimeOverRto', drMetric(METRICS.recoveryTimeSeconds, 'Maximum', HOUR), {
-      alarmDescription: `WARNING: a restore took longer than the RTO (${t.rtoSeconds} s).`,
-      threshold: t.rtoSeconds,
-      comparisonOperator: gt,
-      evaluationPeriods: 1,
-      treatMissingData: notBreaching,
-    });
-    add('Warning', 'RestoreStateMachineFailed', machineFailures(props.restore.stateMachine.stateMachine), {
-      alarmDescription: 'WARNING: a restore execution failed, timed out or was aborted (production failures also page through NotifyFailure).',
-      threshold: 1,
-      comparisonOperator: gte,
-      evaluationPeriods: 1,
-      treatMissingData: notBreaching,
-    });
     for (const [label, fn] of Object.entries(props.functions)) {
-      add('Warning', `${label}Errors`, fn.function.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }), {
-        alarmDescription: `WARNING: the ${fn.handlerName} function (${label}) reported errors.`,
+      add('Dashboard', `${label}Errors`, fn.function.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }), {
+        alarmDescription: `The ${fn.handlerName} function (${label}) reported errors; the run it belongs to reports them.`,
         threshold: 1,
         comparisonOperator: gte,
         evaluationPeriods: 1,
@@ -202,28 +281,42 @@ export class DrMonitoring extends Construct {
     }
     this.alarms = alarms;
 
-    this.dashboard = this.buildDashboard(props, t.rtoSeconds, t.maxBackupDurationSeconds, t.warningSizeIncreasePercent, t.criticalSizeIncreasePercent);
+    this.dashboard = this.buildDashboard(props, t);
   }
 
-  private buildDashboard(props: DrMonitoringProps, rto: number, maxDuration: number, warnSize: number, critSize: number): cloudwatch.Dashboard {
+  private buildDashboard(props: DrMonitoringProps, t: Required<AlarmThresholds>): cloudwatch.Dashboard {
+    const { rtoSeconds: rto, maxBackupDurationSeconds: maxDuration, warningSizeIncreasePercent: warnSize, criticalSizeIncreasePercent: critSize } = t;
     const day = Duration.days(1);
+    const when = props.schedules ?? {};
+    const header = [
+      `RPO: alarm after ${t.maxHoursWithoutBackup} h without a successful backup${when.backup ? ` (backup ${when.backup} UTC)` : ''}`,
+      `RTO ${humanSeconds(rto)}`,
+      ...(when.weeklyDrill ? [`weekly drill ${when.weeklyDrill}`] : []),
+      ...(when.monthlyDrill ? [`monthly drill ${when.monthlyDrill}`] : []),
+    ].join(' · ');
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
       defaultInterval: Duration.days(30),
     });
     dashboard.addWidgets(
       new cloudwatch.TextWidget({
-        markdown: '# iconic-dr: Live It Iconic database backups and restores\nRPO 24 h (daily 02:00 UTC backup) · RTO 1 h · weekly drill to staging · monthly full drill (first Friday 14:00 UTC)',
+        markdown: `# iconic-dr: Live It Iconic database backups and restores\n${header}`,
         width: 24,
         height: 2,
       }),
     );
     dashboard.addWidgets(
       new cloudwatch.SingleValueWidget({
+        title: `Hours since the last successful backup (alarm > ${t.maxHoursWithoutBackup})`,
+        metrics: [drMetric(METRICS.hoursSinceLastSuccessfulBackup, 'Maximum', HOUR, 'Hours')],
+        setPeriodToTimeRange: false,
+        width: 3,
+      }),
+      new cloudwatch.SingleValueWidget({
         title: 'Last backup status (1 = ok)',
         metrics: [drMetric(METRICS.backupStatus, 'Minimum', day, 'BackupStatus')],
         setPeriodToTimeRange: false,
-        width: 6,
+        width: 3,
       }),
       new cloudwatch.SingleValueWidget({
         title: 'Last backup',
@@ -241,7 +334,7 @@ export class DrMonitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Backup duration (s)',
         left: [drMetric(METRICS.backupDurationSeconds, 'Maximum', day, 'Duration')],
-        leftAnnotations: [{ value: maxDuration, label: 'Warning: 1 h', color: cloudwatch.Color.ORANGE }],
+        leftAnnotations: [{ value: maxDuration, label: `Warning: ${humanSeconds(maxDuration)}`, color: cloudwatch.Color.ORANGE }],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
@@ -272,7 +365,7 @@ export class DrMonitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Drill / restore recovery time (s)',
         left: [drMetric(METRICS.recoveryTimeSeconds, 'Maximum', day, 'Recovery time')],
-        leftAnnotations: [{ value: rto, label: 'RTO 1 h', color: cloudwatch.Color.RED }],
+        leftAnnotations: [{ value: rto, label: `RTO ${humanSeconds(rto)}`, color: cloudwatch.Color.RED }],
         right: [drMetric(METRICS.drillStatus, 'Minimum', day, 'DrillStatus'), drMetric(METRICS.restoreStatus, 'Minimum', day, 'RestoreStatus')],
         width: 8,
         height: 8,
@@ -284,6 +377,8 @@ export class DrMonitoring extends Construct {
           props.backup.stateMachine.stateMachine.metricFailed({ period: day, label: 'Backup failed' }),
           props.restore.stateMachine.stateMachine.metricSucceeded({ period: day, label: 'Restore succeeded' }),
           props.restore.stateMachine.stateMachine.metricFailed({ period: day, label: 'Restore failed' }),
+          props.restore.production.stateMachine.stateMachine.metricSucceeded({ period: day, label: 'Production restore succeeded' }),
+          props.restore.production.stateMachine.stateMachine.metricFailed({ period: day, label: 'Production restore failed' }),
         ],
         width: 8,
         height: 8,
@@ -293,16 +388,18 @@ export class DrMonitoring extends Construct {
   }
 }
 
-/** Failed + timed out + aborted executions of a machine, per 5 minutes. */
-function machineFailures(machine: sfn.StateMachine): cloudwatch.MathExpression {
+/**
+ * Executions of a machine that ended without running their own notify task (timed out, aborted),
+ * per 5 minutes. Failed executions are not counted: each ran NotifyFailure/AlertFailure, which sent
+ * the run's one message.
+ */
+function machineEnds(machine: sfn.StateMachine, ends: readonly ('timedOut' | 'aborted')[]): cloudwatch.IMetric {
+  const metrics = { timedOut: machine.metricTimedOut({ statistic: 'Sum', period: FIVE_MINUTES }), aborted: machine.metricAborted({ statistic: 'Sum', period: FIVE_MINUTES }) };
+  if (ends.length === 1) return metrics[ends[0]!];
   return new cloudwatch.MathExpression({
-    expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
-    usingMetrics: {
-      failed: machine.metricFailed({ statistic: 'Sum', period: FIVE_MINUTES }),
-      timedOut: machine.metricTimedOut({ statistic: 'Sum', period: FIVE_MINUTES }),
-      aborted: machine.metricAborted({ statistic: 'Sum', period: FIVE_MINUTES }),
-    },
+    expression: ends.map((end) => `FILL(${end}, 0)`).join(' + '),
+    usingMetrics: Object.fromEntries(ends.map((end) => [end, metrics[end]])),
     period: FIVE_MINUTES,
-    label: 'Failed, timed out or aborted executions',
+    label: `${ends.join(' or ')} executions`,
   });
 }

@@ -1,14 +1,16 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { scheduleDelivery } from './backup-pipeline.js';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BackupVault } from './backup-vault.js';
-import { CONFIRMATION_REQUIRED_ERROR, ENV, NOTIFY_EVENTS, RESTORE_STATES as S } from './contract.js';
+import { CONFIRMATION_REQUIRED_ERROR, CONFIRMED_TARGETS, ENV, needsConfirmation, type FailureOutcome, NOTIFY_EVENTS, RESTORE_STATES as S } from './contract.js';
 import { PropErrors } from './defaults.js';
-import { DrFunction, type DrFunctionNetwork } from './dr-function.js';
-import { DrStateMachine, EXECUTION_FIELDS, lambdaStep } from './workflow.js';
+import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
+import { DrStateMachine, EXECUTION_FIELDS, failureRecord, lambdaStep } from './workflow.js';
 
 /** Weekly drill: Sunday 04:00 UTC, two hours after the daily backup. */
 export const DEFAULT_WEEKLY_DRILL_SCHEDULE = 'cron(0 4 ? * SUN *)';
@@ -25,6 +27,11 @@ export interface RestoreWorkflowProps {
   readonly vault: BackupVault;
   /** Credentials of each restore target, by name; must include `staging` and `production`. */
   readonly targetSecrets: Readonly<Record<string, secretsmanager.ISecret>>;
+  /**
+   * Read-only credentials of each restore target (same names), for the checks after a restore:
+   * verify-counts and integrity-check read only these, never the targets' read-write secrets.
+   */
+  readonly readOnlySecrets: Readonly<Record<string, secretsmanager.ISecret>>;
   /** The notify function (publishes alerts and metrics), shared with the backup pipeline. */
   readonly notifyFunction: DrFunction;
   /**
@@ -43,10 +50,32 @@ export interface RestoreWorkflowProps {
    */
   readonly monthlyDrillSchedule?: string;
   /**
-   * Restore function memory in MB.
-   * @default 1024
+   * Memory and timeout of each function, by its role.
+   * @default - restore and validate 1024 MB / 15 min, verify-counts and integrity-check 512 MB / 5 min, pick-backup 256 MB / 1 min
    */
-  readonly memorySize?: number;
+  readonly sizing?: { readonly [K in 'pickBackup' | 'validate' | 'restore' | 'verifyCounts' | 'integrityCheck']?: FunctionSizing };
+  /**
+   * Longest a restore execution may run. Must exceed the RTO, or the RTO alarm could never fire.
+   * @default 2 hours
+   */
+  readonly machineTimeout?: Duration;
+  /**
+   * The tables the daily backup takes (empty: every table of its schemas): `latest` and `random`
+   * pick only backups that hold all of them.
+   * @default []
+   */
+  readonly backupTables?: readonly string[];
+  /**
+   * Databases an unconfirmed restore (staging, drills) must never touch, by name, known without
+   * their credentials (the staging functions may not read production's secret).
+   * @default - none (the backup's source and the databases' iconic-dr markers are still checked)
+   */
+  readonly protectedDatabases?: Readonly<Record<string, DatabaseLocation>>;
+  /**
+   * Where EventBridge puts a drill start it could not deliver after its retries.
+   * @default - none
+   */
+  readonly scheduleDeadLetterQueue?: sqs.IQueue;
   /**
    * Network placement of the functions.
    * @default - no VPC
@@ -55,9 +84,12 @@ export interface RestoreWorkflowProps {
 }
 
 /**
- * The restore workflow: pick-backup, validate, restore, verify-counts and integrity-check functions
- * (all read-only on the bucket; each database function reads only the target secrets), the restore
- * state machine, and the weekly/monthly drill schedules into staging.
+ * The restore workflow, in two lanes with the same states: the restore machine (staging and the
+ * weekly/monthly drills) and the production restore machine (CONFIRMED_TARGETS), each with its own
+ * pick-backup, restore, verify-counts and integrity-check functions that read only their lane's
+ * target secrets (the staging lane cannot read production's); one validate function (read-only on
+ * the bucket) serves both. The production machine has a fixed name, `<stack>-ProductionRestore`,
+ * whose executions are the only ones its restore function answers (RESTORE_GATE).
  *
  * Machine input: `{ "backupId": "<id>"|"latest"|"random", "target": "staging"|"production",
  * "confirm"?: "<id>", "tables"?: [...], "maxAgeDays"?: 7, "drill"?: "weekly"|"monthly" }`.
@@ -66,7 +98,10 @@ export interface RestoreWorkflowProps {
  * `ExplainConfirmation` -> `ConfirmationRequired` Fail, nothing touched) -> `Validate` ->
  * `IsBackupValid` (invalid -> `AlertInvalidBackup` -> `BackupInvalid` Fail) -> `Restore` ->
  * `VerifyCounts` -> `IntegrityCheck` -> `NotifySuccess` -> `RestoreSucceeded`; an error in any of
- * the five work tasks -> `NotifyFailure` -> `RestoreFailed` Fail.
+ * the five work tasks -> `Failed<Step>` (records the step, the error and whether the target is
+ * untouched, unchanged or COMMITTED-then-unverified) -> `NotifyFailure` -> `RestoreFailed` Fail,
+ * whose Cause says the same. Notify tasks are caught too: a failing alert still ends in the Fail
+ * state that tells what happened.
  *
  * The confirmation is checked right after the backup id is resolved, before validation, so a
  * refused production restore costs seconds, not a full validation, and the operator learns the id
@@ -79,6 +114,10 @@ export class RestoreWorkflow extends Construct {
   public readonly verifyCountsFunction: DrFunction;
   public readonly integrityCheckFunction: DrFunction;
   public readonly stateMachine: DrStateMachine;
+  /** The production restore machine and its functions: the only ones that can read the production secret. */
+  public readonly production: RestoreLane;
+  /** The restore machine's timeout (the RTO alarm must stay below it). */
+  public readonly machineTimeout: Duration;
   public readonly weeklyDrill: events.Rule;
   public readonly monthlyDrill: events.Rule;
 
@@ -92,54 +131,107 @@ export class RestoreWorkflow extends Construct {
     }
     for (const required of ['staging', 'production']) errors.check(required in props.targetSecrets, `targetSecrets must include "${required}"`);
     for (const name of Object.keys(props.targetSecrets)) errors.check(/^[a-z][a-z0-9-]*$/.test(name), `target name "${name}" must be lower-case letters, digits and -`);
+    for (const name of Object.keys(props.targetSecrets)) errors.check(name in props.readOnlySecrets, `readOnlySecrets must include "${name}"`);
     errors.throwIfAny();
 
+    this.machineTimeout = props.machineTimeout ?? Duration.hours(2);
     const network = props.network ? { network: props.network } : {};
-    this.pickBackupFunction = new DrFunction(this, 'PickBackupFunction', {
-      handler: 'pick-backup',
-      description: 'Resolves latest/random/<id> to a complete backup and normalizes the restore request',
-      timeout: Duration.minutes(1),
-      memorySize: 256,
-      ...network,
-    })
-      .bindBackupStore(props.vault, 'read')
-      .addEnvironment(ENV.restoreTargets, Object.keys(props.targetSecrets).join(','));
-
     this.validateFunction = new DrFunction(this, 'ValidateFunction', {
       handler: 'validate',
       description: 'Validates a backup before it is restored',
-      timeout: Duration.minutes(15),
-      memorySize: 1024,
+      timeout: props.sizing?.validate?.timeout ?? Duration.minutes(15),
+      memorySize: props.sizing?.validate?.memorySize ?? 1024,
       ...network,
     }).bindBackupStore(props.vault, 'read');
 
-    this.restoreFunction = new DrFunction(this, 'RestoreFunction', {
+    const confirmed = Object.fromEntries(Object.entries(props.targetSecrets).filter(([name]) => needsConfirmation(name)));
+    const unconfirmed = Object.fromEntries(Object.entries(props.targetSecrets).filter(([name]) => !needsConfirmation(name)));
+    // Both machines have fixed names, so each restore function answers only executions of its own
+    // machine (RESTORE_GATE): a direct invoke would skip the validation step's alert and the
+    // failure alerts.
+    const stack = Stack.of(this);
+    const gateOf = (name: string) => `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${name}:`;
+    const stagingName = `${stack.stackName}-Restore`.slice(0, 80);
+    const staging = this.lane(this, props, this.validateFunction, { label: 'restore', targetSecrets: unconfirmed, stateMachineName: stagingName, gate: gateOf(stagingName) });
+    if (props.protectedDatabases && Object.keys(props.protectedDatabases).length > 0) {
+      const located = Object.fromEntries(Object.entries(props.protectedDatabases).map(([name, db]) => [name, { host: db.host, port: db.port ?? 5432, dbname: db.dbname ?? 'postgres' }]));
+      staging.restoreFunction.addEnvironment(ENV.protectedDatabases, JSON.stringify(located));
+    }
+    this.pickBackupFunction = staging.pickBackupFunction;
+    this.restoreFunction = staging.restoreFunction;
+    this.verifyCountsFunction = staging.verifyCountsFunction;
+    this.integrityCheckFunction = staging.integrityCheckFunction;
+    this.stateMachine = staging.stateMachine;
+
+    // Production gets its own machine and functions: only they may read its secret, and only the
+    // principals of productionRestorePrincipals may start it.
+    const productionName = `${stack.stackName}-ProductionRestore`.slice(0, 80);
+    this.production = this.lane(new Construct(this, 'Production'), props, this.validateFunction, {
+      label: 'production restore',
+      targetSecrets: confirmed,
+      stateMachineName: productionName,
+      gate: gateOf(productionName),
+    });
+
+    const drillsEnabled = props.drillsEnabled ?? true;
+    const machine = this.stateMachine.stateMachine;
+    this.weeklyDrill = new events.Rule(this, 'WeeklyDrill', {
+      description: 'iconic-dr weekly restore drill: a random backup of the last 7 days into staging',
+      schedule: events.Schedule.expression(weekly),
+      enabled: drillsEnabled,
+      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(WEEKLY_DRILL_INPUT), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
+    });
+    this.monthlyDrill = new events.Rule(this, 'MonthlyDrill', {
+      description: 'iconic-dr monthly full DR drill: the newest backup into staging, first Friday 14:00 UTC',
+      schedule: events.Schedule.expression(monthly),
+      enabled: drillsEnabled,
+      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(MONTHLY_DRILL_INPUT), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
+    });
+  }
+
+  /** One restore machine with its own database functions, for the targets it may restore. */
+  private lane(scope: Construct, props: RestoreWorkflowProps, validateFunction: DrFunction, lane: LaneOptions): RestoreLane {
+    const network = props.network ? { network: props.network } : {};
+    const readOnly = Object.fromEntries(Object.keys(lane.targetSecrets).map((name) => [name, props.readOnlySecrets[name]!]));
+    const pickBackupFunction = new DrFunction(scope, 'PickBackupFunction', {
+      handler: 'pick-backup',
+      description: 'Resolves latest/random/<id> to a complete backup and normalizes the restore request',
+      timeout: props.sizing?.pickBackup?.timeout ?? Duration.minutes(1),
+      memorySize: props.sizing?.pickBackup?.memorySize ?? 256,
+      ...network,
+    })
+      .bindBackupStore(props.vault, 'read')
+      .addEnvironment(ENV.restoreTargets, Object.keys(lane.targetSecrets).join(','))
+      .addEnvironment(ENV.backupTables, (props.backupTables ?? []).join(','));
+
+    const restoreFunction = new DrFunction(scope, 'RestoreFunction', {
       handler: 'restore',
       description: 'Restores a backup into a target database in one transaction (all-or-nothing)',
-      timeout: Duration.minutes(15),
-      memorySize: props.memorySize ?? 1024,
+      timeout: props.sizing?.restore?.timeout ?? Duration.minutes(15),
+      memorySize: props.sizing?.restore?.memorySize ?? 1024,
       ...network,
     })
       .bindBackupStore(props.vault, 'read')
-      .bindRestoreTargets(props.targetSecrets);
+      .bindRestoreTargets(lane.targetSecrets);
+    if (lane.gate) restoreFunction.addEnvironment(ENV.restoreGate, lane.gate);
 
-    this.verifyCountsFunction = new DrFunction(this, 'VerifyCountsFunction', {
+    const verifyCountsFunction = new DrFunction(scope, 'VerifyCountsFunction', {
       handler: 'verify-counts',
       description: 'Compares row counts of the target with the backup manifest',
-      timeout: Duration.minutes(5),
-      memorySize: 512,
+      timeout: props.sizing?.verifyCounts?.timeout ?? Duration.minutes(5),
+      memorySize: props.sizing?.verifyCounts?.memorySize ?? 512,
       ...network,
     })
       .bindBackupStore(props.vault, 'read')
-      .bindRestoreTargets(props.targetSecrets);
+      .bindReadOnlyTargets(readOnly);
 
-    this.integrityCheckFunction = new DrFunction(this, 'IntegrityCheckFunction', {
+    const integrityCheckFunction = new DrFunction(scope, 'IntegrityCheckFunction', {
       handler: 'integrity-check',
       description: 'Checks the target for orphan rows and NOT VALID constraints',
-      timeout: Duration.minutes(5),
-      memorySize: 512,
+      timeout: props.sizing?.integrityCheck?.timeout ?? Duration.minutes(5),
+      memorySize: props.sizing?.integrityCheck?.memorySize ?? 512,
       ...network,
-    }).bindRestoreTargets(props.targetSecrets);
+    }).bindReadOnlyTargets(readOnly);
 
     const notify = props.notifyFunction;
     const notifyPayload = (event: string) => ({ event, workflow: 'restore', execution: EXECUTION_FIELDS, 'state.$': '$' });
@@ -150,111 +242,147 @@ export class RestoreWorkflow extends Construct {
       execution: EXECUTION_FIELDS,
     };
 
-    const notifyFailure = lambdaStep(this, S.notifyFailure, notify, {
-      comment: 'Alert: the restore failed (RestoreStatus 0, DrillStatus 0 for drills)',
+    const failed = new sfn.Fail(scope, S.failed, { error: 'RestoreFailed', causePath: '$.failure.summary' });
+    const notifyFailure = lambdaStep(scope, S.notifyFailure, notify, {
+      comment: 'Alert: the restore failed (RestoreStatus 0, DrillStatus 0 for drills); production failures page',
       payload: notifyPayload(NOTIFY_EVENTS.restoreFailed),
       resultPath: '$.notification',
-    }).next(new sfn.Fail(this, S.failed, { error: 'RestoreFailed', cause: 'The restore failed; see the NotifyFailure step and the error in its input. A failed restore is rolled back.' }));
-    const catchAll = { errors: ['States.ALL'], resultPath: '$.error' };
+    });
+    // A failing alert cannot alert about itself, but it must not hide what failed: the Fail state
+    // still says it (the alert-delivery alarm on the notify function pages for it).
+    notifyFailure.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(failed);
+    const catchInto = (step: string, stateName: string, outcome: FailureOutcome, consequence: string) => ({
+      handler: failureRecord(scope, stateName, step, outcome, consequence).next(notifyFailure),
+      props: { errors: ['States.ALL'], resultPath: '$.error' },
+    });
+    const onPick = catchInto(S.pickBackup, S.failedPickBackup, 'untouched', 'No backup was chosen and nothing was done to the target.');
+    const onValidate = catchInto(S.validate, S.failedValidate, 'untouched', 'The backup could not be validated and the target was not touched.');
+    const onRestore = catchInto(S.restore, S.failedRestore, 'unchanged', 'The restore was refused before it began or rolled back: the target is exactly as it was before.');
+    const onVerify = catchInto(S.verifyCounts, S.failedVerifyCounts, 'committed-unverified', 'The restore was COMMITTED and then failed verification: the target holds the restored data but its row counts differ from the backup.');
+    const onIntegrity = catchInto(S.integrityCheck, S.failedIntegrityCheck, 'committed-unverified', 'The restore was COMMITTED and then failed verification: the target holds the restored data but the integrity check found problems.');
 
-    const pick = lambdaStep(this, S.pickBackup, this.pickBackupFunction, {
+    const pick = lambdaStep(scope, S.pickBackup, pickBackupFunction, {
       comment: 'Resolve latest/random/<id> and normalize the request',
       payload: { 'request.$': '$', execution: EXECUTION_FIELDS },
       resultPath: '$.backup',
-    }).addCatch(notifyFailure, catchAll);
+    }).addCatch(onPick.handler, onPick.props);
 
-    const refuse = new sfn.Pass(this, S.explainConfirmation, {
+    const refuse = new sfn.Pass(scope, S.explainConfirmation, {
       comment: 'Say what to type to confirm a production restore',
       parameters: {
         'cause.$': `States.Format('A production restore needs confirmation: start the execution again with "confirm": "{}" (the resolved backup id) in the input. Nothing was changed.', $.backup.backupId)`,
       },
-    }).next(new sfn.Fail(this, S.confirmationRequired, { error: CONFIRMATION_REQUIRED_ERROR, causePath: '$.cause' }));
+    }).next(new sfn.Fail(scope, S.confirmationRequired, { error: CONFIRMATION_REQUIRED_ERROR, causePath: '$.cause' }));
 
-    const validate = lambdaStep(this, S.validate, this.validateFunction, {
+    const validate = lambdaStep(scope, S.validate, validateFunction, {
       comment: 'Validate the backup before touching the target',
       payload: { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS },
       resultPath: '$.validation',
-    }).addCatch(notifyFailure, catchAll);
+    }).addCatch(onValidate.handler, onValidate.props);
 
-    const alertInvalid = lambdaStep(this, S.alertInvalidBackup, notify, {
+    const invalid = new sfn.Fail(scope, S.invalid, { error: 'BackupInvalid', cause: 'The backup failed validation; the target was not touched. The problems are in the Validate step output.' });
+    const alertInvalid = lambdaStep(scope, S.alertInvalidBackup, notify, {
       comment: 'Alert: the backup is invalid, the target was not touched',
       payload: notifyPayload(NOTIFY_EVENTS.backupInvalid),
       resultPath: '$.notification',
-    }).next(new sfn.Fail(this, S.invalid, { error: 'BackupInvalid', cause: 'The backup failed validation; the target was not touched. The problems are in the Validate step output.' }));
+    });
+    alertInvalid.addCatch(invalid, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(invalid);
 
-    const restore = lambdaStep(this, S.restore, this.restoreFunction, {
+    const restore = lambdaStep(scope, S.restore, restoreFunction, {
       comment: 'Restore into the target in one transaction',
       payload: { ...resolved, 'confirm.$': '$.backup.confirm' },
       resultPath: '$.restore',
-    }).addCatch(notifyFailure, catchAll);
+    }).addCatch(onRestore.handler, onRestore.props);
 
-    const verify = lambdaStep(this, S.verifyCounts, this.verifyCountsFunction, {
+    const verify = lambdaStep(scope, S.verifyCounts, verifyCountsFunction, {
       comment: 'Compare row counts with the manifest',
       payload: resolved,
       resultPath: '$.verification',
-    }).addCatch(notifyFailure, catchAll);
+    }).addCatch(onVerify.handler, onVerify.props);
 
-    const integrity = lambdaStep(this, S.integrityCheck, this.integrityCheckFunction, {
+    const integrity = lambdaStep(scope, S.integrityCheck, integrityCheckFunction, {
       comment: 'Check foreign keys and constraints of the target',
       payload: resolved,
       resultPath: '$.integrity',
-    }).addCatch(notifyFailure, catchAll);
+    }).addCatch(onIntegrity.handler, onIntegrity.props);
 
-    const notifySuccess = lambdaStep(this, S.notifySuccess, notify, {
+    const notifySuccess = lambdaStep(scope, S.notifySuccess, notify, {
       comment: 'Report success with the recovery time (RestoreStatus 1, RecoveryTimeSeconds, DrillStatus 1 for drills)',
       payload: notifyPayload(NOTIFY_EVENTS.restoreSucceeded),
       resultPath: '$.notification',
-    }).next(new sfn.Succeed(this, S.succeeded));
+    });
+    notifySuccess.addCatch(
+      new sfn.Fail(scope, S.notifySuccessFailed, { error: 'NotificationFailed', cause: 'The restore succeeded and was verified; only the success notification (and its metrics) failed. See the notifyError in the state.' }),
+      { errors: ['States.ALL'], resultPath: '$.notifyError' },
+    ).next(new sfn.Succeed(scope, S.succeeded));
 
+    const confirmedTarget = CONFIRMED_TARGETS.map((name) => sfn.Condition.stringEquals('$.backup.target', name));
     const unconfirmedProduction = sfn.Condition.and(
-      sfn.Condition.stringEquals('$.backup.target', 'production'),
+      confirmedTarget.length === 1 ? confirmedTarget[0]! : sfn.Condition.or(...confirmedTarget),
       sfn.Condition.not(sfn.Condition.and(sfn.Condition.isPresent('$.confirm'), sfn.Condition.isString('$.confirm'), sfn.Condition.stringEqualsJsonPath('$.confirm', '$.backup.backupId'))),
     );
 
     const definition = pick.next(
-      new sfn.Choice(this, S.checkConfirmation, { comment: 'Production restores need "confirm" equal to the resolved backup id' })
+      new sfn.Choice(scope, S.checkConfirmation, { comment: 'Production restores need "confirm" equal to the resolved backup id' })
         .when(unconfirmedProduction, refuse)
         .otherwise(
           validate.next(
-            new sfn.Choice(this, S.isBackupValid)
+            new sfn.Choice(scope, S.isBackupValid)
               .when(sfn.Condition.booleanEquals('$.validation.valid', true), restore.next(verify).next(integrity).next(notifySuccess))
               .otherwise(alertInvalid),
           ),
         ),
     );
 
-    this.stateMachine = new DrStateMachine(this, 'Machine', {
+    const stateMachine = new DrStateMachine(scope, 'Machine', {
+      ...(lane.stateMachineName ? { stateMachineName: lane.stateMachineName } : {}),
       definition,
-      timeout: Duration.hours(2),
-      comment: 'iconic-dr restore: PickBackup -> CheckConfirmation -> Validate -> Restore -> VerifyCounts -> IntegrityCheck -> NotifySuccess',
+      timeout: this.machineTimeout,
+      comment: `iconic-dr ${lane.label}: PickBackup -> CheckConfirmation -> Validate -> Restore -> VerifyCounts -> IntegrityCheck -> NotifySuccess`,
       functions: [
-        this.pickBackupFunction.function,
-        this.validateFunction.function,
-        this.restoreFunction.function,
-        this.verifyCountsFunction.function,
-        this.integrityCheckFunction.function,
+        pickBackupFunction.function,
+        validateFunction.function,
+        restoreFunction.function,
+        verifyCountsFunction.function,
+        integrityCheckFunction.function,
         notify.function,
       ],
     });
 
-    const drillsEnabled = props.drillsEnabled ?? true;
-    const machine = this.stateMachine.stateMachine;
-    this.weeklyDrill = new events.Rule(this, 'WeeklyDrill', {
-      description: 'iconic-dr weekly restore drill: a random backup of the last 7 days into staging',
-      schedule: events.Schedule.expression(weekly),
-      enabled: drillsEnabled,
-      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(WEEKLY_DRILL_INPUT) })],
-    });
-    this.monthlyDrill = new events.Rule(this, 'MonthlyDrill', {
-      description: 'iconic-dr monthly full DR drill: the newest backup into staging, first Friday 14:00 UTC',
-      schedule: events.Schedule.expression(monthly),
-      enabled: drillsEnabled,
-      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(MONTHLY_DRILL_INPUT) })],
-    });
+    return { pickBackupFunction, restoreFunction, verifyCountsFunction, integrityCheckFunction, stateMachine };
   }
 
   /** The functions of the workflow (for alarms). */
   get functions(): readonly DrFunction[] {
-    return [this.pickBackupFunction, this.validateFunction, this.restoreFunction, this.verifyCountsFunction, this.integrityCheckFunction];
+    const p = this.production;
+    return [this.pickBackupFunction, this.validateFunction, this.restoreFunction, this.verifyCountsFunction, this.integrityCheckFunction, p.pickBackupFunction, p.restoreFunction, p.verifyCountsFunction, p.integrityCheckFunction];
   }
+}
+
+/** Where a database is (no credentials): what the staging guard compares a target with. */
+export interface DatabaseLocation {
+  readonly host: string;
+  /** @default 5432 */
+  readonly port?: number;
+  /** @default 'postgres' */
+  readonly dbname?: string;
+}
+
+interface LaneOptions {
+  /** In the machine's comment. */
+  readonly label: string;
+  readonly targetSecrets: Readonly<Record<string, secretsmanager.ISecret>>;
+  /** A fixed name, so the restore function can tell its own machine's executions (RESTORE_GATE). */
+  readonly stateMachineName?: string;
+  /** Execution ARN prefix the restore function requires (RESTORE_GATE). */
+  readonly gate?: string;
+}
+
+/** The functions and the machine of one restore lane (staging or production). */
+export interface RestoreLane {
+  readonly pickBackupFunction: DrFunction;
+  readonly restoreFunction: DrFunction;
+  readonly verifyCountsFunction: DrFunction;
+  readonly integrityCheckFunction: DrFunction;
+  readonly stateMachine: DrStateMachine;
 }

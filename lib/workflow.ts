@@ -4,7 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { TRANSIENT_ERRORS } from './contract.js';
+import { type FailureOutcome, TRANSIENT_ERRORS } from './contract.js';
 import type { DrFunction } from './dr-function.js';
 import { DEFAULT_LOG_RETENTION } from './defaults.js';
 
@@ -63,6 +63,29 @@ export function lambdaStep(scope: Construct, stateName: string, fn: DrFunction, 
   return step;
 }
 
+/**
+ * The state a task's Catch goes to: records at `$.failure` which step failed, with which error, and
+ * what that means for the target (`outcome`, `summary`), so the notify task need not guess and the
+ * Fail state's Cause (CausePath `$.failure.summary`) tells the truth in the console.
+ *
+ * `consequence` is plain text without quotes, braces or backslashes (it goes into States.Format).
+ * The Catch's `Cause` is not formatted in: a States.Timeout may come without one, and a missing path
+ * would fail the Pass state itself; the cause is in the notify task's input and the alert.
+ */
+export function failureRecord(scope: Construct, stateName: string, step: string, outcome: FailureOutcome, consequence: string): sfn.Pass {
+  if (/['{}\\]/.test(consequence)) throw new Error(`failureRecord(${step}): the consequence must not contain quotes, braces or backslashes`);
+  return new sfn.Pass(scope, stateName, {
+    comment: `Record that ${step} failed (${outcome}) for the alert and the Fail state`,
+    parameters: {
+      step,
+      outcome,
+      'error.$': '$.error.Error',
+      'summary.$': `States.Format('${step} failed with {}. ${consequence}', $.error.Error)`,
+    },
+    resultPath: '$.failure',
+  });
+}
+
 export interface DrStateMachineProps {
   readonly definition: sfn.IChainable;
   readonly timeout: Duration;
@@ -71,6 +94,11 @@ export interface DrStateMachineProps {
   readonly functions: readonly lambda.IFunction[];
   /** @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * A fixed name (when something must know the ARN before the machine exists).
+   * @default - generated
+   */
+  readonly stateMachineName?: string;
 }
 
 /**
@@ -91,6 +119,7 @@ export class DrStateMachine extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? DEFAULT_LOG_RETENTION });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(props.definition),
+      ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: props.timeout,
       comment: props.comment,

@@ -2,7 +2,9 @@ import os from 'node:os';
 import { z } from 'zod';
 import { ENV } from '../../lib/contract.js';
 import { createBackup } from '../core/backup.js';
+import { backupIdFor } from '../core/format/ids.js';
 import { openPostgresSource } from '../core/sources/postgres-source.js';
+import { fullBackupFilter, isSubsetRequest, markSubsetBackup, subsetBackupIds } from './shared/backup-scope.js';
 import { backupEnv, configOnce } from './shared/config.js';
 import { logger } from './shared/observability.js';
 import { databaseUrlFromSecret } from './shared/secrets.js';
@@ -22,13 +24,21 @@ const config = configOnce('backup', backupEnv);
 
 const tableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/, 'not a table name (table or schema.table)');
 
-export const backupEventSchema = z.object({
-  request: z.looseObject({ tables: z.array(tableName).min(1, 'name at least one table, or leave "tables" out').optional() }).default({}),
+/** The machine's input: `{}`, `{"trigger":"schedule"}` or `{"tables":[…]}`; any other key is refused by name. */
+export const backupEventSchema = z.strictObject({
+  request: z
+    .strictObject({
+      trigger: z.enum(['schedule', 'manual']).optional(),
+      tables: z.array(tableName).min(1, 'name at least one table, or leave "tables" out').optional(),
+    })
+    .default({}),
   execution: executionSchema,
 });
 
 export interface BackupTaskResult {
   backupId: string;
+  /** `subset` when the request named tables that do not cover the configured set (never `latest`). */
+  scope: 'full' | 'subset';
   location: string;
   tables: string[];
   recordCounts: Record<string, number>;
@@ -51,8 +61,14 @@ export const handler = taskHandler({
   async run({ request }): Promise<BackupTaskResult> {
     const env = config();
     const store = backupStore({ bucket: env[ENV.backupBucket], prefix: env[ENV.backupPrefix], kmsKeyId: env[ENV.backupKmsKeyId] });
-    const [previous] = await completeBackups(store, { limit: 1 });
+    const subset = isSubsetRequest(request.tables, env[ENV.backupTables]);
+    // A subset is compared with nothing; a full backup only with the previous full one, so a subset
+    // in between never makes the next full backup look like a +N % jump.
+    const [previous] = subset ? [] : await completeBackups(store, { limit: 1, filter: fullBackupFilter(await subsetBackupIds(store), env[ENV.backupTables]) });
     const tables = request.tables ?? env[ENV.backupTables];
+    const startedAt = new Date();
+    // Marked before anything is written: a complete subset backup always has its marker.
+    if (subset) await markSubsetBackup(store, backupIdFor(startedAt), tables);
     const databaseUrl = await databaseUrlFromSecret(env[ENV.sourceSecretArn], 'source database');
     const source = await openPostgresSource({
       databaseUrl,
@@ -65,6 +81,7 @@ export const handler = taskHandler({
       result = await createBackup({
         store,
         source,
+        startedAt,
         onProgress: (event) => {
           if (event.type === 'start') logger.info('Backup started', { backupId: event.backupId, tables: event.tables, estimatedRows: event.estimatedRows });
           if (event.type === 'table-done') logger.info('Table backed up', { table: event.table, records: event.records, bytes: event.bytes });
@@ -76,6 +93,7 @@ export const handler = taskHandler({
     const m = result.manifest;
     const output: BackupTaskResult = {
       backupId: result.backupId,
+      scope: subset ? 'subset' : 'full',
       location: backupLocation(store, result.backupId),
       tables: [...m.tables],
       recordCounts: { ...m.recordCounts },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ENV } from '../../lib/contract.js';
 import { IntegrityError } from '../core/errors.js';
 import { checkIntegrity } from '../core/integrity.js';
-import { configOnce, targetsEnv } from './shared/config.js';
+import { configOnce, readOnlyTargetsEnv } from './shared/config.js';
 import { logger } from './shared/observability.js';
 import { targetDatabaseUrl } from './shared/secrets.js';
 import { executionSchema, taskHandler } from './shared/task.js';
@@ -12,9 +12,9 @@ import { executionSchema, taskHandler } from './shared/task.js';
  * constraints, invalid indexes and sequences behind their data, in the schemas of the restored
  * tables (`public` when the whole backup was restored). Any problem throws IntegrityError.
  */
-const config = configOnce('integrity-check', targetsEnv);
+const config = configOnce('integrity-check', readOnlyTargetsEnv);
 
-export const integrityEventSchema = z.object({
+export const integrityEventSchema = z.strictObject({
   backupId: z.string().trim().min(1),
   target: z.string().trim().min(1),
   tables: z.array(z.string().trim().min(1)).min(1).nullable(),
@@ -38,7 +38,7 @@ export const handler = taskHandler({
   event: integrityEventSchema,
   async run({ backupId, target, tables }): Promise<IntegrityTaskResult> {
     const env = config();
-    const databaseUrl = await targetDatabaseUrl(env[ENV.targetSecretArns], target);
+    const databaseUrl = await targetDatabaseUrl(env[ENV.verifySecretArns], target, 'read-only');
     const report = await checkIntegrity(databaseUrl, { schemas: schemasOf(tables) });
     if (!report.ok) {
       throw new IntegrityError(`The integrity check of ${target} after restoring ${backupId} found ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}: ${report.problems.slice(0, 3).join('; ')}${report.problems.length > 3 ? '; …' : ''}`);

@@ -1,9 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { ENV } from '../../lib/contract.js';
+import { ENV, METRICS } from '../../lib/contract.js';
 import { UsageError } from '../core/errors.js';
 import { publishNotification } from './shared/alerts.js';
 import { configOnce, notifyEnv } from './shared/config.js';
+import { AlertDeliveryError } from './shared/errors.js';
 import { describeNotification, eventFits, NOTIFY_EVENT_NAMES, stateSchema } from './shared/notifications.js';
 import { logger, metrics } from './shared/observability.js';
 import { executionSchema, taskHandler } from './shared/task.js';
@@ -16,7 +17,7 @@ import { executionSchema, taskHandler } from './shared/task.js';
  */
 const config = configOnce('notify', notifyEnv);
 
-export const notifyEventSchema = z.object({
+export const notifyEventSchema = z.strictObject({
   event: z.enum(NOTIFY_EVENT_NAMES),
   workflow: z.enum(['backup', 'restore']),
   execution: executionSchema,
@@ -39,12 +40,20 @@ export const handler = taskHandler({
   async run(input): Promise<NotifyTaskResult> {
     if (!eventFits(input.workflow, input.event)) throw new UsageError(`Event ${input.event} does not belong to the ${input.workflow} workflow`);
     const env = config();
-    const notification = describeNotification(input, new Date(), env.AWS_REGION);
+    const notification = describeNotification({ ...input, rtoSeconds: env[ENV.rtoSeconds] }, new Date(), env.AWS_REGION);
     for (const metric of notification.metrics) metrics.addMetric(metric.name, UNITS[metric.unit], metric.value);
     const published: string[] = [];
     if (notification.topic) {
       const topicArn = notification.topic === 'critical' ? env[ENV.criticalTopicArn] : env[ENV.warningTopicArn];
-      const messageId = await publishNotification(topicArn, notification);
+      let messageId: string | undefined;
+      try {
+        messageId = await publishNotification(topicArn, notification);
+      } catch (error) {
+        // A refusal is final (no retry will deliver it): count it, so the alert-delivery alarm pages
+        // at once instead of waiting for a retry count that a permanent error never reaches.
+        if (error instanceof AlertDeliveryError && !error.retryable) metrics.addMetric(METRICS.alertDeliveryFailures, MetricUnit.Count, 1);
+        throw error;
+      }
       published.push(notification.topic);
       logger.info('Alert published', { event: input.event, topic: notification.topic, messageId, subject: notification.subject });
     } else {

@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { ENV } from '../../lib/contract.js';
+import { ENV, needsConfirmation } from '../../lib/contract.js';
 import { BackupNotFoundError, InvalidBackupError, UsageError } from '../core/errors.js';
 import type { ParsedManifest } from '../core/format/manifest.js';
 import type { BackupStore } from '../core/storage/store.js';
+import { fullBackupFilter, holdsTables, subsetBackupIds } from './shared/backup-scope.js';
 import { configOnce, pickBackupEnv } from './shared/config.js';
 import { logger } from './shared/observability.js';
 import { backupLocation, backupStore, completeBackups, findBackup } from './shared/store.js';
@@ -11,9 +12,12 @@ import { executionSchema, taskHandler } from './shared/task.js';
 
 /**
  * `PickBackup` task of the restore machine: checks the request and resolves the backup to restore.
- * `latest` is the newest complete backup; `random` a random complete backup of the last
- * `maxAgeDays` days (the weekly drill); an id must name a complete backup. Requested tables are
- * matched to the backup's names (`products` and `public.products` are the same table).
+ * `latest` is the newest complete full backup; `random` a random complete full backup of the last
+ * `maxAgeDays` days (the weekly drill); with `tables` in the request, any complete backup holding
+ * those tables qualifies (shared/backup-scope.ts). An id must name a complete backup. Requested
+ * tables are matched to the backup's names (`products` and `public.products` are the same table).
+ *
+ * Unknown keys are refused (naming them): `{"tabels": […]}` must not become a full restore.
  *
  * Whether a production restore is confirmed is decided next, by the machine's CheckConfirmation
  * (and again by the Restore function): this task only passes `confirm` on.
@@ -22,7 +26,7 @@ const config = configOnce('pick-backup', pickBackupEnv);
 
 export const DEFAULT_MAX_AGE_DAYS = 7;
 
-export const restoreRequestSchema = z.object({
+export const restoreRequestSchema = z.strictObject({
   backupId: z
     .string({ error: 'missing: give a backup id, "latest" or "random"' })
     .trim()
@@ -35,7 +39,7 @@ export const restoreRequestSchema = z.object({
   drill: z.enum(['weekly', 'monthly']).nullish(),
 });
 
-export const pickBackupEventSchema = z.object({ request: restoreRequestSchema, execution: executionSchema });
+export const pickBackupEventSchema = z.strictObject({ request: restoreRequestSchema, execution: executionSchema });
 
 export interface PickBackupResult {
   backupId: string;
@@ -61,18 +65,22 @@ export function matchTables(backupId: string, requested: readonly string[], avai
   return [...new Set(matched)];
 }
 
-async function resolve(store: BackupStore, requested: string, maxAgeDays: number): Promise<{ backupId: string; manifest?: ParsedManifest }> {
+async function resolve(store: BackupStore, requested: string, maxAgeDays: number, tables: readonly string[] | null | undefined, configured: readonly string[]): Promise<{ backupId: string; manifest?: ParsedManifest }> {
   const wanted = requested.toLowerCase();
+  if (wanted !== 'latest' && wanted !== 'random') return resolveById(store, requested);
+  const filter = tables?.length ? holdsTables(tables) : fullBackupFilter(await subsetBackupIds(store), configured);
+  const kind = tables?.length ? `complete backup holding ${tables.join(', ')}` : 'complete full backup';
   if (wanted === 'latest') {
-    const [latest] = await completeBackups(store, { limit: 1 });
-    if (!latest) throw new BackupNotFoundError(`There is no complete backup in ${store.description}: start the backup state machine first`);
+    const [latest] = await completeBackups(store, { limit: 1, filter });
+    if (!latest) throw new BackupNotFoundError(`There is no ${kind} in ${store.description}: start the backup state machine first`);
     return latest;
   }
-  if (wanted === 'random') {
-    const recent = await completeBackups(store, { since: new Date(Date.now() - maxAgeDays * 86_400_000) });
-    if (!recent.length) throw new BackupNotFoundError(`There is no complete backup from the last ${maxAgeDays} days in ${store.description}: the daily backup is not running (check the backup state machine)`);
-    return recent[randomInt(recent.length)]!;
-  }
+  const recent = await completeBackups(store, { since: new Date(Date.now() - maxAgeDays * 86_400_000), filter });
+  if (!recent.length) throw new BackupNotFoundError(`There is no ${kind} from the last ${maxAgeDays} days in ${store.description}: the daily backup is not running (check the backup state machine)`);
+  return recent[randomInt(recent.length)]!;
+}
+
+async function resolveById(store: BackupStore, requested: string): Promise<{ backupId: string; manifest?: ParsedManifest }> {
   let found;
   try {
     found = await findBackup(store, requested);
@@ -95,10 +103,13 @@ export const handler = taskHandler({
   async run({ request }): Promise<PickBackupResult> {
     const env = config();
     const targets = env[ENV.restoreTargets];
+    if (!targets.includes(request.target) && needsConfirmation(request.target)) {
+      throw new UsageError(`A restore into ${request.target} runs through the production restore state machine (stack output ProductionRestoreStateMachineArn), which only named principals may start; this machine restores into ${targets.join(', ')}. Nothing was changed.`);
+    }
     if (!targets.includes(request.target)) throw new UsageError(`Unknown restore target "${request.target}": use one of ${targets.join(', ')}`);
     if (request.maxAgeDays != null && request.backupId.toLowerCase() !== 'random') throw new UsageError('"maxAgeDays" goes with "backupId": "random" only');
     const store = backupStore({ bucket: env[ENV.backupBucket], prefix: env[ENV.backupPrefix] });
-    const { backupId, manifest } = await resolve(store, request.backupId, request.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS);
+    const { backupId, manifest } = await resolve(store, request.backupId, request.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS, request.tables, env[ENV.backupTables]);
     const tables = request.tables ? (manifest ? matchTables(backupId, request.tables, manifest.manifest.tables) : [...request.tables]) : null;
     const result: PickBackupResult = {
       backupId,

@@ -15,7 +15,7 @@ import { executionSchema, taskHandler } from './shared/task.js';
  */
 const config = configOnce('validate', storeEnv);
 
-export const validateEventSchema = z.object({
+export const validateEventSchema = z.strictObject({
   backupId: z.string().trim().min(1).regex(/^[^/]+$/, 'a backup id, not a path'),
   execution: executionSchema,
 });

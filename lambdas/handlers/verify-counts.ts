@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ENV } from '../../lib/contract.js';
 import { CountMismatchError } from '../core/errors.js';
 import { verifyCounts } from '../core/verify.js';
-import { configOnce, storeAndTargetsEnv } from './shared/config.js';
+import { configOnce, storeAndReadOnlyTargetsEnv } from './shared/config.js';
 import { logger } from './shared/observability.js';
 import { targetDatabaseUrl } from './shared/secrets.js';
 import { backupStore } from './shared/store.js';
@@ -13,9 +13,9 @@ import { executionSchema, taskHandler } from './shared/task.js';
  * against the backup's manifest, after the restore committed. Any difference (the application wrote
  * to the target meanwhile, or a table is missing) throws CountMismatchError listing them.
  */
-const config = configOnce('verify-counts', storeAndTargetsEnv);
+const config = configOnce('verify-counts', storeAndReadOnlyTargetsEnv);
 
-export const verifyEventSchema = z.object({
+export const verifyEventSchema = z.strictObject({
   backupId: z.string().trim().min(1).regex(/^[^/]+$/, 'a backup id, not a path'),
   target: z.string().trim().min(1),
   tables: z.array(z.string().trim().min(1)).min(1).nullable(),
@@ -33,7 +33,7 @@ export const handler = taskHandler({
   async run({ backupId, target, tables }): Promise<VerifyTaskResult> {
     const env = config();
     const store = backupStore({ bucket: env[ENV.backupBucket], prefix: env[ENV.backupPrefix] });
-    const databaseUrl = await targetDatabaseUrl(env[ENV.targetSecretArns], target);
+    const databaseUrl = await targetDatabaseUrl(env[ENV.verifySecretArns], target, 'read-only');
     const report = await verifyCounts(store, backupId, databaseUrl, tables ? { tables } : {});
     if (!report.ok) {
       const differ = report.tables.filter((t) => !t.ok);

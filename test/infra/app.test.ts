@@ -33,6 +33,12 @@ describe('app context', () => {
         replicaKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abc',
         replicaRegion: 'eu-west-1',
         drills: 'false',
+        productionRestorePrincipals: 'arn:aws:iam::123456789012:role/oncall',
+        breakGlassPrincipalArn: 'arn:aws:iam::123456789012:role/break-glass',
+        productionDatabase: 'db.prod.example.com:6543/shop',
+        externalSubscribers: 'true',
+        objectLock: 'false',
+        cloudTrail: 'false',
       },
     });
     const config = configFromContext(app.node);
@@ -47,6 +53,12 @@ describe('app context', () => {
       objectLockMode: 'COMPLIANCE',
       replica: { bucketArn: 'arn:aws:s3:::replica', kmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abc' },
       drillsEnabled: false,
+      productionRestorePrincipals: ['arn:aws:iam::123456789012:role/oncall'],
+      breakGlassPrincipalArn: 'arn:aws:iam::123456789012:role/break-glass',
+      productionDatabase: { host: 'db.prod.example.com', port: 6543, dbname: 'shop' },
+      externalSubscribers: true,
+      objectLock: false,
+      bucketDataEvents: false,
     });
   });
 
@@ -85,7 +97,7 @@ describe('npx cdk synth', () => {
         expect(code, output).toBe(0);
         const template = JSON.parse(readFileSync(path.join(outdir, 'IconicDr.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };
         const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-        expect(functions).toHaveLength(9);
+        expect(functions).toHaveLength(14);
         const assets = JSON.parse(readFileSync(path.join(outdir, 'IconicDr.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string } }> };
         for (const fn of functions) {
           // Each function's code is an esbuild ESM bundle (identical bundles share one asset).

@@ -49,8 +49,41 @@ describe('BackupVault', () => {
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
     });
-    expect(bucket.Properties).not.toHaveProperty('ObjectLockEnabled');
     expect(bucket.Properties).not.toHaveProperty('ReplicationConfiguration');
+  });
+
+  it('locks every backup object by default (GOVERNANCE, as long as the lifecycle keeps it), so no role can delete or overwrite it early', () => {
+    const bucket = resources[logicalId(vault.bucket)] as CfnResource;
+    expect(bucket.Properties).toMatchObject({ ObjectLockEnabled: true, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 90 } } } });
+    const policy = Object.values(ofType(resources, 'AWS::S3::BucketPolicy')).find((p) => JSON.stringify(p.Properties?.Bucket) === JSON.stringify({ Ref: logicalId(vault.bucket) }));
+    const statements = (policy?.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Sid: 'NoEarlyDeletion', Effect: 'Deny', Principal: { AWS: '*' }, Action: ['s3:BypassGovernanceRetention', 's3:DeleteObjectVersion', 's3:PutObjectLegalHold', 's3:PutObjectRetention'] }),
+    );
+    // Without a break-glass principal, nobody is excepted.
+    expect(statements.find((st) => st.Sid === 'NoEarlyDeletion')).not.toHaveProperty('Condition');
+  });
+
+  it('denies disabling or scheduling the deletion of the vault key to all but the break-glass principal', () => {
+    const key = resources[logicalId(vault.key)]?.Properties as { KeyPolicy: { Statement: Record<string, unknown>[] } };
+    expect(key.KeyPolicy.Statement).toContainEqual(expect.objectContaining({ Sid: 'KeepTheBackupKey', Effect: 'Deny', Principal: { AWS: '*' }, Action: ['kms:DisableKey', 'kms:ScheduleKeyDeletion'] }));
+    const stack = new Stack(testApp(), 'BreakGlass');
+    const withBreakGlass = new BackupVault(stack, 'Vault', { breakGlassPrincipalArn: 'arn:aws:iam::123456789012:role/break-glass' });
+    const statements = (Template.fromStack(stack).toJSON().Resources[logicalId(withBreakGlass.key)].Properties.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
+    expect(statements.find((st) => st.Sid === 'KeepTheBackupKey')).toMatchObject({ Condition: { ArnNotEquals: { 'aws:PrincipalArn': 'arn:aws:iam::123456789012:role/break-glass' } } });
+  });
+
+  it('records every object-level call on the backup bucket with a CloudTrail data-event trail, unless turned off', () => {
+    const trail = resources[logicalId(vault.trail!)]?.Properties as Record<string, unknown>;
+    expect(trail).toMatchObject({ IsLogging: true, EnableLogFileValidation: true, S3BucketName: { Ref: logicalId(vault.accessLogsBucket) }, S3KeyPrefix: 'cloudtrail' });
+    expect(trail.EventSelectors).toEqual([
+      { DataResources: [{ Type: 'AWS::S3::Object', Values: [{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(vault.bucket), 'Arn'] }, '/']] }] }], IncludeManagementEvents: false, ReadWriteType: 'All' },
+    ]);
+    const quiet = new Stack(testApp(), 'NoTrail');
+    new BackupVault(quiet, 'Vault', { dataEvents: false, objectLock: false });
+    const quietResources = Template.fromStack(quiet).toJSON().Resources as Record<string, CfnResource>;
+    expect(Object.keys(ofType(quietResources, 'AWS::CloudTrail::Trail'))).toEqual([]);
+    expect(Object.values(ofType(quietResources, 'AWS::S3::Bucket')).some((b) => b.Properties?.ObjectLockEnabled)).toBe(false);
   });
 
   it('expires backups after 90 days, noncurrent versions after 30 and aborts multipart uploads after 1 day', () => {
@@ -135,6 +168,8 @@ describe('BackupVault', () => {
         's3:GetObjectVersionForReplication',
         's3:GetObjectVersionAcl',
         's3:GetObjectVersionTagging',
+        's3:GetObjectRetention',
+        's3:GetObjectLegalHold',
         's3:ReplicateObject',
         's3:ReplicateTags',
         'kms:Decrypt',

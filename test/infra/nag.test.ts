@@ -1,7 +1,7 @@
 import { type PolicyValidationPluginReport, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BackupReplicaStack, DisasterRecoveryStack } from '../../lib/index.js';
@@ -31,10 +31,17 @@ function acknowledgementsOn(construct: IConstruct): Acknowledgement[] {
     .flatMap((entry) => Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({ path: construct.node.path, id: id.replace(/^annotation::/i, ''), reason })));
 }
 
-/** Runs the pack over a scope, recording which acknowledgement suppressed each finding. */
+/** Runs the packs over a scope, recording which acknowledgement suppressed each finding. */
 function runNag(scope: IConstruct): NagRun {
-  const pack = new AwsSolutionsChecks(undefined, { verbose: true });
+  const packs = [new AwsSolutionsChecks(undefined, { verbose: true }), new ServerlessChecks(undefined, { verbose: true })];
   const used = new Set<string>();
+  const reports = packs.map((pack) => hookAndValidate(pack, scope, used));
+  const report = { ...reports[0]!, violations: reports.flatMap((r) => r.violations), success: reports.every((r) => r.success) } as PolicyValidationPluginReport;
+  const acknowledgements = scope.node.findAll().flatMap(acknowledgementsOn);
+  return { report, acknowledgements, used };
+}
+
+function hookAndValidate(pack: AwsSolutionsChecks | ServerlessChecks, scope: IConstruct, used: Set<string>): PolicyValidationPluginReport {
   // Test-only hook into cdk-nag's private acknowledgement lookup (3.0.x), to find unused acknowledgements.
   const hooked = pack as unknown as { isAcknowledged: (resource: IConstruct, ruleId: string) => boolean };
   const original = hooked.isAcknowledged.bind(pack);
@@ -48,16 +55,14 @@ function runNag(scope: IConstruct): NagRun {
     }
     return acknowledged;
   };
-  const report = pack.validateScope(scope);
-  const acknowledgements = scope.node.findAll().flatMap(acknowledgementsOn);
-  return { report, acknowledgements, used };
+  return pack.validateScope(scope);
 }
 
 function findings(run: NagRun): string[] {
   return run.report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}: ${v.description.slice(0, 160)}`));
 }
 
-describe('cdk-nag AwsSolutions', () => {
+describe('cdk-nag AwsSolutions and Serverless', () => {
   const runs: Record<string, NagRun> = {};
 
   beforeAll(() => {
@@ -97,7 +102,7 @@ describe('cdk-nag AwsSolutions', () => {
 
   it('acknowledges only the expected rules', () => {
     const ids = new Set(Object.values(runs).flatMap((run) => run.acknowledgements.map((ack) => ack.id.replace(/\[.*$/, ''))));
-    expect([...ids].sort()).toEqual(['AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-SMG4']);
+    expect([...ids].sort()).toEqual(['AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-SMG4', 'Serverless-LambdaAsyncFailureDestination', 'Serverless-LambdaDLQ', 'Serverless-SQSRedrivePolicy']);
     expect(runs.replica!.acknowledgements).toEqual([]);
   });
 });

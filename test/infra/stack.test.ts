@@ -1,3 +1,5 @@
+import { Duration } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BACKUP_STATES,
@@ -20,6 +22,7 @@ import {
   roleStatements,
   type SynthResult,
   synthStack,
+  testApp,
 } from './helpers.js';
 
 /** One synthesis of the full stack (Slack on, e-mail subscriptions) shared by every test here. */
@@ -36,19 +39,24 @@ function functions(): Record<string, DrFunction> {
   const all: Record<string, DrFunction> = {
     backup: stack.backup.backupFunction,
     backupValidate: stack.backup.validateFunction,
+    backupAge: stack.backup.ageCheckFunction,
     pickBackup: stack.restore.pickBackupFunction,
     restoreValidate: stack.restore.validateFunction,
     restore: stack.restore.restoreFunction,
     verifyCounts: stack.restore.verifyCountsFunction,
     integrityCheck: stack.restore.integrityCheckFunction,
+    prodPickBackup: stack.restore.production.pickBackupFunction,
+    prodRestore: stack.restore.production.restoreFunction,
+    prodVerifyCounts: stack.restore.production.verifyCountsFunction,
+    prodIntegrityCheck: stack.restore.production.integrityCheckFunction,
     notify: stack.notifyFunction,
   };
   if (stack.alerting.slackNotifier) all.slackNotifier = stack.alerting.slackNotifier;
   return all;
 }
 
-function lambdaOf(fn: DrFunction): CfnResource {
-  return resources[logicalId(fn.function)] as CfnResource;
+function lambdaOf(fn: DrFunction, from: Record<string, CfnResource> = resources): CfnResource {
+  return from[logicalId(fn.function)] as CfnResource;
 }
 
 function envOf(fn: DrFunction): Record<string, unknown> {
@@ -65,6 +73,7 @@ describe('Lambda functions', () => {
   it('has one function per handler, and nothing else runs code in the stack', () => {
     const handlers = Object.values(functions()).map((fn) => fn.handlerName);
     expect(new Set(handlers)).toEqual(new Set(HANDLER_NAMES));
+    expect(Object.keys(functions())).toHaveLength(14);
     expect(Object.keys(ofType(resources, 'AWS::Lambda::Function')).sort()).toEqual(Object.values(functions()).map((fn) => logicalId(fn.function)).sort());
   });
 
@@ -112,11 +121,14 @@ describe('Lambda functions', () => {
     expect(keys(f.backup)).toEqual([...store, ENV.backupKmsKeyId, ENV.sourceSecretArn, ENV.backupSchemas, ENV.backupTables].sort());
     expect(keys(f.backupValidate)).toEqual([...store].sort());
     expect(keys(f.restoreValidate)).toEqual([...store].sort());
-    expect(keys(f.pickBackup)).toEqual([...store, ENV.restoreTargets].sort());
-    expect(keys(f.restore)).toEqual([...store, ENV.targetSecretArns].sort());
-    expect(keys(f.verifyCounts)).toEqual([...store, ENV.targetSecretArns].sort());
-    expect(keys(f.integrityCheck)).toEqual([ENV.targetSecretArns]);
-    expect(keys(f.notify)).toEqual([ENV.criticalTopicArn, ENV.warningTopicArn].sort());
+    expect(keys(f.backupAge)).toEqual([...store, ENV.backupTables].sort());
+    expect(keys(f.pickBackup)).toEqual([...store, ENV.restoreTargets, ENV.backupTables].sort());
+    expect(keys(f.restore)).toEqual([...store, ENV.targetSecretArns, ENV.restoreGate].sort());
+    expect(keys(f.prodRestore)).toEqual([...store, ENV.targetSecretArns, ENV.restoreGate].sort());
+    expect(keys(f.prodPickBackup)).toEqual([...store, ENV.restoreTargets, ENV.backupTables].sort());
+    expect(keys(f.verifyCounts)).toEqual([...store, ENV.verifySecretArns].sort());
+    expect(keys(f.integrityCheck)).toEqual([ENV.verifySecretArns]);
+    expect(keys(f.notify)).toEqual([ENV.criticalTopicArn, ENV.warningTopicArn, ENV.rtoSeconds].sort());
     expect(keys(f.slackNotifier)).toEqual([ENV.slackWebhookSecretArn]);
 
     const { stack } = synth;
@@ -128,10 +140,19 @@ describe('Lambda functions', () => {
       [ENV.backupSchemas]: 'public',
       [ENV.backupTables]: 'products,orders',
     });
-    expect(envOf(f.pickBackup!)[ENV.restoreTargets]).toBe('staging,production');
-    expect(envOf(f.restore!)[ENV.targetSecretArns]).toEqual({
-      'Fn::Join': ['', ['{"staging":"', ref(stack.secrets.targets.staging), '","production":"', ref(stack.secrets.targets.production), '"}']],
-    });
+    expect(envOf(f.pickBackup!)[ENV.restoreTargets]).toBe('staging');
+    expect(envOf(f.prodPickBackup!)[ENV.restoreTargets]).toBe('production');
+    // The production restore function answers only executions of its own, fixed-name machine.
+    expect(JSON.stringify(envOf(f.prodRestore!)[ENV.restoreGate])).toContain(':execution:IconicDrTest-ProductionRestore:');
+    expect(resources[logicalId(stack.restore.production.stateMachine.stateMachine)]?.Properties?.StateMachineName).toBe('IconicDrTest-ProductionRestore');
+    expect(JSON.stringify(envOf(f.restore!)[ENV.restoreGate])).toContain(':execution:IconicDrTest-Restore:');
+    expect(resources[logicalId(stack.restore.stateMachine.stateMachine)]?.Properties?.StateMachineName).toBe('IconicDrTest-Restore');
+    // What a full backup holds, so that latest/random never pick a subset.
+    expect(envOf(f.pickBackup!)[ENV.backupTables]).toBe('products,orders');
+    // The RTO the alarm uses is the one the alerts judge against (one fact, carried by the contract).
+    expect(envOf(f.notify!)[ENV.rtoSeconds]).toBe('3600');
+    expect(envOf(f.restore!)[ENV.targetSecretArns]).toEqual({ 'Fn::Join': ['', ['{"staging":"', ref(stack.secrets.targets.staging), '"}']] });
+    expect(envOf(f.prodRestore!)[ENV.targetSecretArns]).toEqual({ 'Fn::Join': ['', ['{"production":"', ref(stack.secrets.targets.production), '"}']] });
     expect(envOf(f.notify!)).toMatchObject({ [ENV.criticalTopicArn]: ref(stack.alerting.criticalTopic), [ENV.warningTopicArn]: ref(stack.alerting.warningTopic) });
     expect(envOf(f.slackNotifier!)[ENV.slackWebhookSecretArn]).toEqual(ref(stack.alerting.slackWebhookSecret!));
   });
@@ -152,24 +173,19 @@ describe('Lambda functions', () => {
 });
 
 describe('Secrets', () => {
-  it('creates the source, staging, production and Slack secrets with generated placeholders, never a value', () => {
+  it('creates the source, staging, production and Slack secrets empty: no value and no generator a later deploy could rewrite', () => {
     const { stack } = synth;
     const secrets = ofType(resources, 'AWS::SecretsManager::Secret');
     expect(Object.keys(secrets).sort()).toEqual(
-      [stack.secrets.source, stack.secrets.targets.staging, stack.secrets.targets.production, stack.alerting.slackWebhookSecret!].map(logicalId).sort(),
+      [stack.secrets.source, stack.secrets.targets.staging, stack.secrets.targets.production, stack.secrets.readOnlyTargets.staging, stack.secrets.readOnlyTargets.production, stack.alerting.slackWebhookSecret!].map(logicalId).sort(),
     );
     for (const secret of Object.values(secrets)) {
+      // CloudFormation regenerates a generated value when its settings change, and rewrites a
+      // SecretString when the template changes: either would wipe what the operator typed.
       expect(secret.Properties).not.toHaveProperty('SecretString');
-      expect(secret.Properties?.GenerateSecretString).toBeDefined();
+      expect(secret.Properties).not.toHaveProperty('GenerateSecretString');
       expect(secret.Properties?.KmsKeyId).toBeDefined();
     }
-    for (const db of [stack.secrets.source, stack.secrets.targets.staging, stack.secrets.targets.production]) {
-      const generate = secrets[logicalId(db)]?.Properties?.GenerateSecretString as { SecretStringTemplate: string; GenerateStringKey: string };
-      expect(generate.GenerateStringKey).toBe('password');
-      expect(JSON.parse(generate.SecretStringTemplate)).toEqual({ engine: 'postgres', host: '', port: 5432, dbname: 'postgres', username: 'postgres', sslmode: 'require' });
-    }
-    const slack = secrets[logicalId(stack.alerting.slackWebhookSecret!)]?.Properties?.GenerateSecretString as { GenerateStringKey: string };
-    expect(slack.GenerateStringKey).toBe('webhookUrl');
   });
 
   it('encrypts the database secrets with a rotating key that only the database functions may use through Secrets Manager', () => {
@@ -181,7 +197,7 @@ describe('Secrets', () => {
     expect(decrypt?.Condition).toEqual({ StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } });
     const roles = (decrypt?.Principal.AWS as { 'Fn::GetAtt': string[] }[]).map((p) => p['Fn::GetAtt'][0]).sort();
     const f = functions();
-    expect(roles).toEqual([f.backup, f.restore, f.verifyCounts, f.integrityCheck].map((fn) => logicalId(fn!.role)).sort());
+    expect(roles).toEqual([f.backup, f.restore, f.verifyCounts, f.integrityCheck, f.prodRestore, f.prodVerifyCounts, f.prodIntegrityCheck].map((fn) => logicalId(fn!.role)).sort());
   });
 
   it('lets each function read only its own secrets', () => {
@@ -193,13 +209,52 @@ describe('Secrets', () => {
         .map((r) => (r as { Ref: string }).Ref)
         .sort();
     const f = functions();
-    const targets = [stack.secrets.targets.production, stack.secrets.targets.staging].map(logicalId).sort();
     expect(readable(f.backup!)).toEqual([logicalId(stack.secrets.source)]);
-    expect(readable(f.restore!)).toEqual(targets);
-    expect(readable(f.verifyCounts!)).toEqual(targets);
-    expect(readable(f.integrityCheck!)).toEqual(targets);
+    // The staging machine's functions (drills) cannot read production's credentials at all, and the
+    // checks after a restore read only the read-only secrets.
+    expect(readable(f.restore!)).toEqual([logicalId(stack.secrets.targets.staging)]);
+    for (const fn of [f.verifyCounts, f.integrityCheck]) expect(readable(fn!)).toEqual([logicalId(stack.secrets.readOnlyTargets.staging)]);
+    expect(readable(f.prodRestore!)).toEqual([logicalId(stack.secrets.targets.production)]);
+    for (const fn of [f.prodVerifyCounts, f.prodIntegrityCheck]) expect(readable(fn!)).toEqual([logicalId(stack.secrets.readOnlyTargets.production)]);
     expect(readable(f.slackNotifier!)).toEqual([logicalId(stack.alerting.slackWebhookSecret!)]);
-    for (const fn of [f.backupValidate, f.restoreValidate, f.pickBackup, f.notify]) expect(readable(fn!)).toEqual([]);
+    for (const fn of [f.backupValidate, f.restoreValidate, f.pickBackup, f.prodPickBackup, f.notify, f.backupAge]) expect(readable(fn!)).toEqual([]);
+  });
+
+  it('tells the staging restore where production is (no credentials), so a drill can refuse it without reading its secret', () => {
+    const located = synthStack({ productionDatabase: { host: 'db.prod.example.com' } }, testApp());
+    const env = (fn: DrFunction) => ((located.resources[logicalId(fn.function)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables ?? {});
+    expect(env(located.stack.restore.restoreFunction)[ENV.protectedDatabases]).toBe('{"production":{"host":"db.prod.example.com","port":5432,"dbname":"postgres"}}');
+    expect(env(located.stack.restore.production.restoreFunction)).not.toHaveProperty(ENV.protectedDatabases);
+  });
+
+  it('denies reading the production secret to everyone but the production restore functions and the break-glass principal', () => {
+    const guarded = synthStack({ breakGlassPrincipalArn: 'arn:aws:iam::123456789012:role/break-glass', productionRestorePrincipals: ['arn:aws:iam::123456789012:role/oncall'] }, testApp());
+    const policies = Object.values(ofType(guarded.resources, 'AWS::SecretsManager::ResourcePolicy'));
+    expect(policies).toHaveLength(1);
+    expect(policies[0]?.Properties?.SecretId).toEqual({ Ref: logicalId(guarded.stack.secrets.targets.production) });
+    const [deny] = (policies[0]?.Properties?.ResourcePolicy as { Statement: Record<string, unknown>[] }).Statement;
+    const p = guarded.stack.restore.production;
+    expect(deny).toMatchObject({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'secretsmanager:GetSecretValue',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': [logicalId(p.restoreFunction.role), 'Arn'] }, 'arn:aws:iam::123456789012:role/break-glass'] } },
+    });
+  });
+
+  it('lets only the named principals start a production restore, through a role that may do nothing else', () => {
+    const guarded = synthStack({ productionRestorePrincipals: ['arn:aws:iam::123456789012:role/oncall'] }, testApp());
+    const starter = guarded.stack.productionRestoreStarter!;
+    const role = guarded.resources[logicalId(starter)]?.Properties as { AssumeRolePolicyDocument: { Statement: { Principal: unknown }[] } };
+    expect(role.AssumeRolePolicyDocument.Statement.map((st) => st.Principal)).toEqual([{ AWS: 'arn:aws:iam::123456789012:role/oncall' }]);
+    const statements = roleStatements(guarded.resources, logicalId(starter));
+    const start = statements.find((st) => allowedActions([st]).includes('states:StartExecution'));
+    expect(start?.Resource).toEqual({ Ref: logicalId(guarded.stack.restore.production.stateMachine.stateMachine) });
+    expect(allowedActions(statements).filter((a) => !a.startsWith('states:'))).toEqual([]);
+    // Nothing else in the stack may start it: only EventBridge rules start machines, and none starts this one.
+    const startsProduction = Object.entries(ofType(guarded.resources, 'AWS::IAM::Policy')).filter(([, pol]) => JSON.stringify(pol.Properties?.PolicyDocument).includes('states:StartExecution') && JSON.stringify(pol.Properties?.PolicyDocument).includes(logicalId(guarded.stack.restore.production.stateMachine.stateMachine)));
+    expect(startsProduction.map(([, pol]) => pol.Properties?.Roles)).toEqual([[{ Ref: logicalId(starter) }]]);
+    expect(Annotations.fromStack(synth.stack).findWarning('*', Match.stringLikeRegexp('No productionRestorePrincipals'))).toHaveLength(1);
   });
 });
 
@@ -219,6 +274,21 @@ describe('IAM least privilege', () => {
     // A prefix condition would make S3 answer 403 instead of 404 for missing keys (see dr-function.ts).
     expect(statements.find((s) => s.Action === 's3:ListBucket')?.Condition).toBeUndefined();
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'kms:GenerateDataKey', Condition: viaS3, Resource: { 'Fn::GetAtt': [logicalId(synth.stack.vault.key), 'Arn'] } }));
+  });
+
+  it('lets the backup role create a manifest or subset marker, never replace one (a PUT without If-None-Match is denied)', () => {
+    const { stack } = synth;
+    const policy = Object.values(ofType(resources, 'AWS::S3::BucketPolicy')).find((p) => JSON.stringify(p.Properties?.Bucket) === JSON.stringify(ref(stack.vault.bucket)));
+    const statements = (policy?.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    const bucketArn = { 'Fn::GetAtt': [logicalId(stack.vault.bucket), 'Arn'] };
+    expect(statements).toContainEqual({
+      Sid: 'ManifestsAreWriteOnce',
+      Effect: 'Deny',
+      Principal: { AWS: { 'Fn::GetAtt': [logicalId(stack.backup.backupFunction.role), 'Arn'] } },
+      Action: 's3:PutObject',
+      Resource: [{ 'Fn::Join': ['', [bucketArn, '/backups/*/metadata.json']] }, { 'Fn::Join': ['', [bucketArn, '/backups/_scope/*']] }],
+      Condition: { Null: { 's3:if-none-match': 'true' } },
+    });
   });
 
   it('lets validate, pick-backup, restore and verify-counts only read and list backups', () => {
@@ -343,7 +413,15 @@ describe('State machines', () => {
       backup: [BACKUP_STATES.backup, BACKUP_STATES.validate],
       restore: [RESTORE_STATES.pickBackup, RESTORE_STATES.validate, RESTORE_STATES.restore, RESTORE_STATES.verifyCounts, RESTORE_STATES.integrityCheck],
     };
-    const failureState = { backup: BACKUP_STATES.alertFailure, restore: RESTORE_STATES.notifyFailure };
+    const failureState: Record<string, string> = {
+      [BACKUP_STATES.backup]: BACKUP_STATES.failedBackup,
+      [BACKUP_STATES.validate]: BACKUP_STATES.failedValidate,
+      [RESTORE_STATES.pickBackup]: RESTORE_STATES.failedPickBackup,
+      // Validate -> FailedValidate in both machines (one key).
+      [RESTORE_STATES.restore]: RESTORE_STATES.failedRestore,
+      [RESTORE_STATES.verifyCounts]: RESTORE_STATES.failedVerifyCounts,
+      [RESTORE_STATES.integrityCheck]: RESTORE_STATES.failedIntegrityCheck,
+    };
     for (const [name, { construct }] of Object.entries(machines()) as [keyof typeof caught, ReturnType<typeof machines>['backup']][]) {
       const definition = definitionOf(resources, logicalId(construct.stateMachine));
       for (const [stateName, state] of Object.entries(definition.States)) {
@@ -351,9 +429,12 @@ describe('State machines', () => {
         expect(state.Resource, stateName).toMatch(/^arn:aws:lambda:/);
         expect(state.Retry, stateName).toEqual([expect.objectContaining({ ErrorEquals: [...TRANSIENT_ERRORS] })]);
         if (caught[name].includes(stateName as never)) {
-          expect(state.Catch, stateName).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failureState[name] }]);
+          expect(state.Catch, stateName).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failureState[stateName] }]);
+          expect(definition.States[failureState[stateName]!]).toMatchObject({ Type: 'Pass', ResultPath: '$.failure', Parameters: expect.objectContaining({ step: stateName }) });
         } else {
-          expect(state.Catch, stateName).toBeUndefined();
+          // Notify tasks: a failing alert still ends in a Fail state that says what happened.
+          expect(state.Catch, stateName).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.notifyError', Next: expect.any(String) }]);
+          expect(definition.States[state.Catch![0]!.Next]?.Type).toBe('Fail');
         }
       }
     }
@@ -380,12 +461,45 @@ describe('Alerting', () => {
   it('subscribes the e-mails per severity and the Slack notifier to both topics', () => {
     const { stack } = synth;
     const subs = Object.values(ofType(resources, 'AWS::SNS::Subscription')).map((s) => s.Properties as { Protocol: string; Endpoint: unknown; TopicArn: unknown });
-    expect(subs).toContainEqual({ Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: ref(stack.alerting.criticalTopic) });
-    expect(subs).toContainEqual({ Protocol: 'email', Endpoint: 'team@example.com', TopicArn: ref(stack.alerting.warningTopic) });
+    const dlq = { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.alerting.deliveryDeadLetterQueue!), 'Arn'] } };
+    expect(subs).toContainEqual({ Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: ref(stack.alerting.criticalTopic), RedrivePolicy: dlq });
+    expect(subs).toContainEqual({ Protocol: 'email', Endpoint: 'team@example.com', TopicArn: ref(stack.alerting.warningTopic), RedrivePolicy: dlq });
     const slack = { 'Fn::GetAtt': [logicalId(stack.alerting.slackNotifier!.function), 'Arn'] };
-    expect(subs).toContainEqual({ Protocol: 'lambda', Endpoint: slack, TopicArn: ref(stack.alerting.criticalTopic) });
-    expect(subs).toContainEqual({ Protocol: 'lambda', Endpoint: slack, TopicArn: ref(stack.alerting.warningTopic) });
+    const redrive = { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.alerting.deliveryDeadLetterQueue!), 'Arn'] } };
+    expect(subs).toContainEqual({ Protocol: 'lambda', Endpoint: slack, TopicArn: ref(stack.alerting.criticalTopic), RedrivePolicy: redrive });
+    expect(subs).toContainEqual({ Protocol: 'lambda', Endpoint: slack, TopicArn: ref(stack.alerting.warningTopic), RedrivePolicy: redrive });
     expect(subs).toHaveLength(4);
+  });
+
+  it('keeps a failed Slack post: the notifier retries twice, then its dead-letter queue (encrypted, TLS only) takes it', () => {
+    const { stack } = synth;
+    const notifier = resources[logicalId(stack.alerting.slackNotifier!.function)]?.Properties as Record<string, unknown>;
+    expect(notifier.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [logicalId(stack.alerting.deliveryDeadLetterQueue!), 'Arn'] } });
+    const invokeConfig = Object.values(ofType(resources, 'AWS::Lambda::EventInvokeConfig')).find((c) => JSON.stringify(c.Properties?.FunctionName) === JSON.stringify(ref(stack.alerting.slackNotifier!.function)));
+    expect(invokeConfig?.Properties).toMatchObject({ MaximumRetryAttempts: 2 });
+    for (const queue of [stack.alerting.deliveryDeadLetterQueue!, stack.scheduleDeadLetterQueue]) {
+      expect(resources[logicalId(queue)]?.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
+    }
+  });
+
+  it('gives every EventBridge target a retry policy and the dead-letter queue', () => {
+    const { stack } = synth;
+    const rules = Object.values(ofType(resources, 'AWS::Events::Rule'));
+    expect(rules.length).toBe(4); // backup, age check, weekly and monthly drills
+    for (const rule of rules) {
+      for (const target of rule.Properties?.Targets as Record<string, unknown>[]) {
+        expect(target).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack.scheduleDeadLetterQueue), 'Arn'] } } });
+      }
+    }
+  });
+
+  it('warns at synth when no one would receive an alert, and not when someone does', () => {
+    const quiet = synthStack({}, testApp());
+    expect(Annotations.fromStack(quiet.stack).findWarning('*', Match.stringLikeRegexp('No one is subscribed to the critical alert topic'))).toHaveLength(1);
+    for (const props of [{ criticalEmails: ['oncall@example.com'] }, { slack: true }, { externalSubscribers: true }]) {
+      const heard = synthStack(props, testApp());
+      expect(Annotations.fromStack(heard.stack).findWarning('*', Match.stringLikeRegexp('No one is subscribed'))).toHaveLength(0);
+    }
   });
 });
 
@@ -410,28 +524,52 @@ describe('Alarms', () => {
   const warning = () => [ref(synth.stack.alerting.warningTopic)];
   const custom = (name: string) => ({ MetricName: name, Namespace: 'LiveItIconic', Dimensions: [{ Name: 'service', Value: 'iconic-dr' }] });
 
-  it('pages when no backup succeeded in 24 h, missing data breaching', () => {
+  const dashboardOnly = ['BackupFailed', 'BackupUploadFailed', 'DrillFailed'];
+
+  it('pages when the newest successful backup is older than 26 h, and never before the first backup (missing data not breaching)', () => {
     expect(alarm('NoSuccessfulBackup')).toMatchObject({
-      ...custom(METRICS.backupStatus),
+      ...custom(METRICS.hoursSinceLastSuccessfulBackup),
       Statistic: 'Maximum',
       Period: 3600,
-      EvaluationPeriods: 24,
-      DatapointsToAlarm: 24,
-      Threshold: 1,
-      ComparisonOperator: 'LessThanThreshold',
-      TreatMissingData: 'breaching',
+      EvaluationPeriods: 1,
+      Threshold: 26,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
       AlarmActions: critical(),
-      OKActions: critical(),
     });
   });
 
-  it('pages on a failed backup, an S3 upload failure, +50 % size, and a failed backup execution', () => {
-    expect(alarm('BackupFailed')).toMatchObject({ ...custom(METRICS.backupStatus), Statistic: 'Minimum', Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'notBreaching', AlarmActions: critical() });
-    expect(alarm('BackupUploadFailed')).toMatchObject({ MetricName: METRICS.backupUploadFailures, Namespace: 'LiveItIconic', Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: critical() });
-    expect(alarm('BackupSizeIncreaseCritical')).toMatchObject({ ...custom(METRICS.backupSizeChangePercent), Statistic: 'Maximum', Threshold: 50, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: critical() });
-    const machine = alarm('BackupStateMachineFailed');
-    expect(machine).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: critical() });
-    expect(JSON.stringify(machine.Metrics)).toMatch(/ExecutionsFailed[\s\S]*ExecutionsTimedOut[\s\S]*ExecutionsAborted/);
+  it('emits HoursSinceLastSuccessfulBackup hourly from a check that reads the bucket', () => {
+    const { stack } = synth;
+    const rule = resources[logicalId(stack.backup.ageCheckSchedule)]?.Properties as { ScheduleExpression: string; Targets: { Arn: unknown; Input: string }[] };
+    expect(rule.ScheduleExpression).toBe('rate(1 hour)');
+    expect(rule.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': [logicalId(stack.backup.ageCheckFunction.function), 'Arn'] }, Input: '{"check":"backup-age"}' });
+    expect(allowedActions(statementsOf(stack.backup.ageCheckFunction))).not.toContain('s3:PutObject');
+  });
+
+  it('pages once per failed run: alarms that repeat a run\'s own alert notify nobody, and recoveries never go to the pager', () => {
+    for (const id of dashboardOnly) {
+      expect(alarm(id).AlarmActions ?? [], id).toEqual([]);
+      expect(alarm(id).OKActions ?? [], id).toEqual([]);
+    }
+    for (const id of Object.keys(synth.stack.monitoring.alarms).filter((id) => id.endsWith('Errors'))) expect(alarm(id).AlarmActions ?? [], id).toEqual([]);
+    const criticalAlarms = Object.keys(synth.stack.monitoring.alarms).filter((id) => JSON.stringify(alarm(id).AlarmActions) === JSON.stringify(critical()));
+    expect(criticalAlarms.sort()).toEqual(['AlertDeliveryFailed', 'BackupExecutionUnreported', 'BackupSizeIncreaseCritical', 'NoSuccessfulBackup', 'ProductionRestoreExecutionTimedOut', 'RestoreExecutionTimedOut', 'ScheduleDeadLetterQueueNotEmpty', 'AlertDeliveryDeadLetterQueueNotEmpty'].sort());
+    for (const a of Object.values(ofType(resources, 'AWS::CloudWatch::Alarm'))) {
+      expect(a.Properties?.OKActions ?? [warning()[0]]).not.toContainEqual(critical()[0]);
+    }
+    // A failed execution ran its notify task, which paged: only timed-out/aborted ones page here.
+    const backupMachine = JSON.stringify(alarm('BackupExecutionUnreported').Metrics);
+    expect(backupMachine).toMatch(/ExecutionsTimedOut[\s\S]*ExecutionsAborted/);
+    expect(backupMachine).not.toContain('ExecutionsFailed');
+    expect(alarm('RestoreExecutionTimedOut')).toMatchObject({ MetricName: 'ExecutionsTimedOut', Namespace: 'AWS/States' });
+    const delivery = alarm('AlertDeliveryFailed');
+    expect(delivery).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: critical() });
+    const expression = JSON.stringify(delivery.Metrics);
+    expect(expression).toContain('IF(FILL(refused, 0) >= 1 OR FILL(errors, 0) >= 4, 1, 0)');
+    expect(expression).toContain(METRICS.alertDeliveryFailures);
+    expect(expression).toContain(JSON.stringify({ Name: 'FunctionName', Value: ref(synth.stack.notifyFunction.function) }));
+    expect(alarm('AlertDeliveryDeadLetterQueueNotEmpty')).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
   });
 
   it('counts StorageError lines of the backup log as upload failures', () => {
@@ -443,28 +581,26 @@ describe('Alarms', () => {
     });
   });
 
-  it('warns on a backup over 1 h, +25 % size, a failed drill, recovery over the RTO and a failed restore execution', () => {
-    expect(alarm('BackupSlow')).toMatchObject({ ...custom(METRICS.backupDurationSeconds), Statistic: 'Maximum', Threshold: 3600, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: warning() });
+  it('has only reachable duration alarms: the backup at 60 % of its timeout, restores over the RTO on every closed execution', () => {
+    expect(alarm('BackupSlow')).toMatchObject({ ...custom(METRICS.backupDurationSeconds), Statistic: 'Maximum', Threshold: 540, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: warning() });
+    expect(alarm('RecoveryTimeOverRto')).toMatchObject({ Namespace: 'AWS/States', MetricName: 'ExecutionTime', Statistic: 'Maximum', Threshold: 3_600_000, AlarmActions: warning() });
     expect(alarm('BackupSizeIncreaseWarning')).toMatchObject({ ...custom(METRICS.backupSizeChangePercent), Threshold: 25, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: warning() });
-    expect(alarm('DrillFailed')).toMatchObject({ ...custom(METRICS.drillStatus), Statistic: 'Minimum', Threshold: 1, ComparisonOperator: 'LessThanThreshold', AlarmActions: warning() });
-    expect(alarm('RecoveryTimeOverRto')).toMatchObject({ ...custom(METRICS.recoveryTimeSeconds), Statistic: 'Maximum', Threshold: 3600, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: warning() });
-    expect(alarm('RestoreStateMachineFailed')).toMatchObject({ Threshold: 1, AlarmActions: warning() });
+    expect(() => synthStack({ thresholds: { maxBackupDurationSeconds: 3600 } }, testApp())).toThrow(/maxBackupDurationSeconds \(3600\) must be .* below the backup function's timeout \(900 s\)/);
+    expect(() => synthStack({ thresholds: { rtoSeconds: 7200 } }, testApp())).toThrow(/rtoSeconds \(7200\) must be .* below the restore machine's timeout/);
   });
 
-  it('warns on errors of every function', () => {
-    const errorAlarms = Object.keys(synth.stack.monitoring.alarms).filter((id) => id.endsWith('Errors'));
-    expect(errorAlarms).toHaveLength(Object.keys(functions()).length);
-    for (const id of errorAlarms) {
-      expect(alarm(id)).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: warning() });
+  it('warns when any function uses more than 60 % of its timeout, and takes memory and timeouts as props', () => {
+    const headroom = Object.keys(synth.stack.monitoring.alarms).filter((id) => id.endsWith('Headroom'));
+    expect(headroom).toHaveLength(Object.keys(functions()).length);
+    for (const [, fn] of Object.entries(functions())) {
+      const id = headroom.find((h) => JSON.stringify(alarm(h).Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: ref(fn.function) }]));
+      expect(id, fn.handlerName).toBeDefined();
+      expect(alarm(id!)).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: Math.floor(fn.timeout.toMilliseconds() * 0.6), AlarmActions: warning() });
     }
-    const alarmed = errorAlarms.map((id) => JSON.stringify(alarm(id).Dimensions)).sort();
-    expect(alarmed).toEqual(Object.values(functions()).map((fn) => JSON.stringify([{ Name: 'FunctionName', Value: ref(fn.function) }])).sort());
-  });
-
-  it('has no alarm without an action', () => {
-    for (const a of Object.values(ofType(resources, 'AWS::CloudWatch::Alarm'))) {
-      expect((a.Properties?.AlarmActions as unknown[]).length).toBe(1);
-    }
+    const sized = synthStack({ functionSizing: { backup: { memorySize: 3008, timeout: Duration.minutes(10) }, restore: { memorySize: 4096 } } }, testApp());
+    expect(lambdaOf(sized.stack.backup.backupFunction, sized.resources).Properties).toMatchObject({ MemorySize: 3008, Timeout: 600 });
+    expect(lambdaOf(sized.stack.restore.restoreFunction, sized.resources).Properties).toMatchObject({ MemorySize: 4096, Timeout: 900 });
+    expect((sized.resources[logicalId(sized.stack.monitoring.alarms.BackupFunctionHeadroom!)]?.Properties as Alarm).Threshold).toBe(360_000);
   });
 });
 
@@ -473,7 +609,7 @@ describe('Dashboard', () => {
     const dashboards = Object.values(ofType(resources, 'AWS::CloudWatch::Dashboard'));
     expect(dashboards).toHaveLength(1);
     const body = JSON.stringify(dashboards[0]?.Properties?.DashboardBody);
-    for (const text of ['Last backup status', 'Backup duration', 'Backup size trend', 'Records per table', 'recovery time', ...Object.values(METRICS).filter((m) => m !== METRICS.backupUploadFailures)]) {
+    for (const text of ['Hours since the last successful backup (alarm > 26)', 'Warning: 9 min', 'RTO 1 h', 'cron(0 2 * * ? *)', 'Last backup status', 'Backup duration', 'Backup size trend', 'Records per table', 'recovery time', ...Object.values(METRICS).filter((m) => m !== METRICS.backupUploadFailures && m !== METRICS.alertDeliveryFailures)]) {
       expect(body).toContain(text);
     }
     expect(body).toContain("filter message = 'Table backed up'");
@@ -484,7 +620,7 @@ describe('Outputs', () => {
   it('tells the operator which secrets to fill in and how to start executions', () => {
     const outputs = synth.template.toJSON().Outputs as Record<string, unknown>;
     expect(Object.keys(outputs)).toEqual(
-      expect.arrayContaining(['BackupBucketName', 'BackupLocation', 'BackupStateMachineArn', 'RestoreStateMachineArn', 'SourceSecretArn', 'StagingSecretArn', 'ProductionSecretArn', 'SlackWebhookSecretArn', 'CriticalTopicArn', 'WarningTopicArn', 'DashboardName']),
+      expect.arrayContaining(['BackupBucketName', 'BackupLocation', 'BackupStateMachineArn', 'RestoreStateMachineArn', 'ProductionRestoreStateMachineArn', 'SourceSecretArn', 'StagingSecretArn', 'ProductionSecretArn', 'StagingReadOnlySecretArn', 'ProductionReadOnlySecretArn', 'SlackWebhookSecretArn', 'CriticalTopicArn', 'WarningTopicArn', 'DashboardName']),
     );
   });
 });

@@ -109,9 +109,22 @@ describe('backup state machine', () => {
     expect(error?.name).toBe('BackupFailed');
     expect(calls[B.backup]).toHaveLength(1);
     expect(calls[B.validate]).toBeUndefined();
+    const failure = { step: 'Backup', outcome: 'no-backup', error: 'ConnectionError', summary: 'Backup failed with ConnectionError. No new backup was written; the newest complete backup is older than planned.' };
     expect(calls[B.alertFailure]).toEqual([
-      { event: 'BackupFailed', workflow: 'backup', execution, state: { error: { Error: 'ConnectionError', Cause: 'could not connect to db.example.com' } } },
+      { event: 'BackupFailed', workflow: 'backup', execution, state: { error: { Error: 'ConnectionError', Cause: 'could not connect to db.example.com' }, failure } },
     ]);
+    expect(error?.message).toBe(failure.summary);
+  });
+
+  it('still ends in BackupFailed saying what failed when the alert itself fails, and never reports a valid backup as failed when only publishing fails', async () => {
+    const broken = async () => Promise.reject(namedError('AlertDeliveryError', 'SNS refused'));
+    const failedRun = await execute(backupDefinition, {}, { ...happy(), [B.validate]: async () => Promise.reject(namedError('StorageError', 'S3 down')), [B.alertFailure]: broken });
+    expect(failedRun.error).toEqual({ name: 'BackupFailed', message: 'Validate failed with StorageError. The backup was written but could not be validated: do not trust it yet.' });
+
+    const publishRun = await execute(backupDefinition, {}, { ...happy(), [B.publishResult]: broken });
+    expect(publishRun.error?.name).toBe('NotificationFailed');
+    expect(publishRun.error?.message).toMatch(/^The backup is complete and valid; only publishing/);
+    expect(publishRun.calls[B.alertFailure]).toBeUndefined();
   });
 
   it('retries TransientError and Lambda service errors', async () => {
@@ -200,16 +213,44 @@ describe('restore state machine', () => {
     expect(calls[R.alertInvalidBackup]?.[0]).toMatchObject({ event: 'BackupInvalid', workflow: 'restore', state: { validation: invalidResult } });
   });
 
+  const consequences: Record<string, [string, RegExp]> = {
+    [R.pickBackup]: ['untouched', /nothing was done to the target/],
+    [R.validate]: ['untouched', /the target was not touched/],
+    [R.restore]: ['unchanged', /refused before it began or rolled back: the target is exactly as it was before/],
+    [R.verifyCounts]: ['committed-unverified', /The restore was COMMITTED and then failed verification: .*row counts differ/],
+    [R.integrityCheck]: ['committed-unverified', /The restore was COMMITTED and then failed verification: .*integrity check/],
+  };
   for (const failing of [R.pickBackup, R.validate, R.restore, R.verifyCounts, R.integrityCheck]) {
-    it(`sends a failure in ${failing} to NotifyFailure with the error, then fails`, async () => {
+    it(`sends a failure in ${failing} to NotifyFailure with the step and the error, and its Fail state says what happened to the target`, async () => {
       const input = { backupId: 'random', maxAgeDays: 7, target: 'staging', drill: 'weekly' };
       const { calls, error } = await execute(restoreDefinition, input, { ...stubs(picked({ requested: 'random', drill: 'weekly' })), [failing]: async () => Promise.reject(namedError('CountMismatchError', `${failing} broke`)) });
       expect(error?.name).toBe('RestoreFailed');
       expect(calls[failing]).toHaveLength(1);
       expect(calls[R.notifySuccess]).toBeUndefined();
       expect(calls[R.notifyFailure]).toEqual([
-        { event: 'RestoreFailed', workflow: 'restore', execution, state: expect.objectContaining({ ...input, error: { Error: 'CountMismatchError', Cause: `${failing} broke` } }) },
+        {
+          event: 'RestoreFailed',
+          workflow: 'restore',
+          execution,
+          state: expect.objectContaining({ ...input, error: { Error: 'CountMismatchError', Cause: `${failing} broke` }, failure: expect.objectContaining({ step: failing, outcome: consequences[failing]![0], error: 'CountMismatchError' }) }),
+        },
       ]);
+      expect(error?.message).toMatch(new RegExp(`^${failing} failed with CountMismatchError\\. `));
+      expect(error?.message).toMatch(consequences[failing]![1]);
+      // "rolled back" is said only where it is true.
+      if (consequences[failing]![0] === 'committed-unverified') expect(error?.message).not.toMatch(/rolled back/);
     });
   }
+
+  it('ends in RestoreFailed with the truth when NotifyFailure itself fails, and in NotificationFailed (not RestoreFailed) when only the success notice fails', async () => {
+    const broken = async () => Promise.reject(namedError('AlertDeliveryError', 'SNS refused'));
+    const failedRun = await execute(restoreDefinition, { backupId: 'latest', target: 'staging' }, { ...stubs(), [R.verifyCounts]: async () => Promise.reject(namedError('CountMismatchError', 'differ')), [R.notifyFailure]: broken });
+    expect(failedRun.error?.name).toBe('RestoreFailed');
+    expect(failedRun.error?.message).toMatch(/^VerifyCounts failed with CountMismatchError\. The restore was COMMITTED/);
+
+    const succeededRun = await execute(restoreDefinition, { backupId: 'latest', target: 'staging' }, { ...stubs(), [R.notifySuccess]: broken });
+    expect(succeededRun.error?.name).toBe('NotificationFailed');
+    expect(succeededRun.error?.message).toMatch(/^The restore succeeded and was verified/);
+    expect(succeededRun.calls[R.notifyFailure]).toBeUndefined();
+  });
 });

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BACKUP_STATES as B, METRICS, METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/contract.js';
 import { handler as backup } from '../../lambdas/handlers/backup.js';
+import { handler as backupAge } from '../../lambdas/handlers/backup-age.js';
 import { handler as notify } from '../../lambdas/handlers/notify.js';
 import { handler as validate } from '../../lambdas/handlers/validate.js';
 import { createShop, SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
@@ -66,6 +67,11 @@ describe('backup state machine with the real handlers, PostgreSQL and S3 (SNS an
 
   afterEach(() => output.restore());
 
+  it('emits no backup age before the first full backup, so the critical alarm cannot fire on a new stack', async () => {
+    expect(await backupAge({ check: 'backup-age' })).toEqual({ backupId: null, hoursSinceLastSuccessfulBackup: null });
+    expect(output.metric(METRICS.hoursSinceLastSuccessfulBackup)).toEqual([]);
+  });
+
   it('backs up every table into a valid backup and publishes BackupStatus 1 with size, duration and records as EMF (SNS, Secrets Manager mocked)', async () => {
     const run = await runMachine(definitions.backup, { trigger: 'schedule' }, tasks(), 'IconicDrBackup');
 
@@ -115,10 +121,34 @@ describe('backup state machine with the real handlers, PostgreSQL and S3 (SNS an
     expect(output.metric(METRICS.backupSizeChangePercent).at(-1)).toBe(latest.sizeChangePercent);
   });
 
-  it('backs up only the tables the input names (Secrets Manager mocked)', async () => {
+  it('backs up only the tables the input names, as a subset that neither the size comparison nor the backup age counts (Secrets Manager mocked)', async () => {
+    const full = await runMachine(definitions.backup, {}, tasks());
     const run = await runMachine(definitions.backup, { tables: ['products', 'public.product_variants'] }, tasks());
     expect(run.error).toBeUndefined();
-    expect((run.output!.backup as { tables: string[] }).tables.sort()).toEqual(['product_variants', 'products']);
+    const subset = run.output!.backup as { backupId: string; tables: string[]; scope: string; previousBackupId: string | null; sizeChangePercent: number | null };
+    expect(subset.tables.sort()).toEqual(['product_variants', 'products']);
+    expect(subset).toMatchObject({ scope: 'subset', previousBackupId: null, sizeChangePercent: null });
+
+    // The next full backup compares with the last full one, not with the subset (no -90 %/+900 % jump).
+    const next = (await runMachine(definitions.backup, {}, tasks())).output!.backup as { backupId: string; previousBackupId: string; sizeChangePercent: number; scope: string };
+    expect(next).toMatchObject({ scope: 'full', previousBackupId: (full.output!.backup as { backupId: string }).backupId });
+    expect(Math.abs(next.sizeChangePercent)).toBeLessThan(5);
+
+    // The age check measures from the newest full backup.
+    output.clear();
+    const age = (await backupAge({ check: 'backup-age' })) as { backupId: string; hoursSinceLastSuccessfulBackup: number };
+    expect(age.backupId).toBe(next.backupId);
+    expect(age.hoursSinceLastSuccessfulBackup).toBeLessThan(0.1);
+    expect(output.metric(METRICS.hoursSinceLastSuccessfulBackup)).toEqual([age.hoursSinceLastSuccessfulBackup]);
+    await runMachine(definitions.backup, { tables: ['orders'] }, tasks());
+    expect(((await backupAge({ check: 'backup-age' })) as { backupId: string }).backupId).toBe(next.backupId);
+  });
+
+  it('refuses a backup input with an unknown key, naming it, without writing anything (SNS, Secrets Manager mocked)', async () => {
+    const run = await runMachine(definitions.backup, { tabels: ['orders'] }, tasks());
+    expect(run.error?.name).toBe('BackupFailed');
+    expect(run.calls[B.alertFailure]?.[0]).toMatchObject({ state: { error: { Error: 'UsageError', Cause: expect.stringContaining('Unrecognized key: "tabels"') } } });
+    expect(secrets.requested()).toEqual([]);
   });
 
   it('fails at Backup when the source secret is not filled in, alerting the critical topic with BackupStatus 0 (SNS, Secrets Manager mocked)', async () => {
@@ -126,7 +156,8 @@ describe('backup state machine with the real handlers, PostgreSQL and S3 (SNS an
     const run = await runMachine(definitions.backup, { trigger: 'schedule' }, tasks());
 
     expect(run.error?.name).toBe('BackupFailed');
-    expect(run.path).toEqual([B.backup, B.alertFailure, B.failed]);
+    expect(run.path).toEqual([B.backup, B.failedBackup, B.alertFailure, B.failed]);
+    expect(run.error?.message).toBe('Backup failed with ConfigError. No new backup was written; the newest complete backup is older than planned.');
     expect(run.calls[B.backup]).toHaveLength(1); // ConfigError is permanent: no retry
     expect(run.calls[B.alertFailure]).toEqual([expect.objectContaining({ state: expect.objectContaining({ error: { Error: 'ConfigError', Cause: expect.stringContaining(ARNS.source) } }) })]);
     const [alert, ...more] = sns.published();
@@ -136,6 +167,8 @@ describe('backup state machine with the real handlers, PostgreSQL and S3 (SNS an
     expect(alert!.Message).toContain(`https://console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${run.executionArn}`);
     expect(alert!.MessageAttributes?.severity?.StringValue).toBe('critical');
     expect(output.metric(METRICS.backupStatus)).toEqual([0]);
+    // A failed run reports its duration too, so the slow-backup alarm sees a run killed at its timeout.
+    expect(output.metric(METRICS.backupDurationSeconds)).toEqual([expect.any(Number)]);
     expect(run.output).toBeUndefined();
   });
 

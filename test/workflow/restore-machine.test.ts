@@ -7,6 +7,7 @@ import { backupIdFor } from '../../lambdas/core/format/ids.js';
 import { tableFileKey } from '../../lambdas/core/format/manifest.js';
 import { createShop, fingerprintTables, SHOP_SCHEMA_SQL, SHOP_TABLES, type TableFingerprint } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/sources/connection.js';
+import { handler as backup } from '../../lambdas/handlers/backup.js';
 import { handler as integrityCheck } from '../../lambdas/handlers/integrity-check.js';
 import { handler as notify } from '../../lambdas/handlers/notify.js';
 import { handler as pickBackup } from '../../lambdas/handlers/pick-backup.js';
@@ -18,7 +19,7 @@ import { backupDatabase } from '../helpers/engine.js';
 import { S3RVER_CREDENTIALS, S3RVER_REGION, s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
 import { functionEnvironment, setEnvironment } from './support/environment.js';
 import { ARNS, captureOutput, databaseSecretFor, type Handler, mockSecretsManager, mockSns, type OutputCapture } from './support/lambda.js';
-import { type Definitions, runMachine, synthDefinitions } from './support/machines.js';
+import { type Definitions, PRODUCTION_MACHINE_NAME, runMachine, synthDefinitions } from './support/machines.js';
 
 /**
  * The restore state machine as synthesized, executed with the real pick-backup, validate, restore,
@@ -42,10 +43,17 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   let scratch: TestDatabase;
   let goodId: string;
   let interruptedId: string;
+  let subsetId: string;
   let sourcePrints: TableFingerprint[];
   let restoreEnv: () => void;
   let output: OutputCapture;
   const restoreSpy = vi.fn(restore);
+
+  /** Points a target's read-write secret and its read-only secret (the checks after a restore) at a database. */
+  function point(target: 'staging' | 'production', secretJson: string): void {
+    secrets.values.set(ARNS[target], secretJson);
+    secrets.values.set(ARNS[`${target}ReadOnly`], secretJson);
+  }
 
   function tasks(): Record<string, Handler> {
     return {
@@ -111,6 +119,16 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     interruptedId = backupIdFor(new Date(Date.now() + 60_000));
     await putObject(`${PREFIX}/${interruptedId}/${tableFileKey('orders')}`, Buffer.from('partial'));
     restoreEnv = setEnvironment(functionEnvironment(s3, PREFIX));
+    // A subset backup (one table) taken after the full one by the real backup function: "latest"
+    // and "random" must not pick it, or a drill restores one table and calls it a recovery.
+    secrets.values.set(ARNS.source, databaseSecretFor(source.url));
+    const capture = captureOutput();
+    try {
+      subsetId = ((await backup({ request: { tables: ['orders'] }, execution: { id: 'arn:aws:states:us-east-1:123456789012:execution:IconicDrBackup:subset', startTime: new Date().toISOString() } })) as { backupId: string }).backupId;
+    } finally {
+      capture.restore();
+    }
+    expect(subsetId > goodId).toBe(true);
   });
 
   afterAll(async () => {
@@ -122,10 +140,11 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   beforeEach(() => {
     secrets.reset();
     secrets.values.clear();
-    secrets.values.set(ARNS.staging, databaseSecretFor(staging.url));
-    secrets.values.set(ARNS.production, databaseSecretFor(production.url));
+    point('staging', databaseSecretFor(staging.url));
+    point('production', databaseSecretFor(production.url));
     sns.reset();
-    restoreSpy.mockClear();
+    restoreSpy.mockReset();
+    restoreSpy.mockImplementation(restore);
     output = captureOutput();
   });
 
@@ -138,9 +157,13 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.notifySuccess, R.succeeded]);
     expect(run.output!.backup).toEqual({ backupId: goodId, requested: 'latest', target: 'staging', confirm: null, tables: null, drill: null, location: `s3://${s3.bucket}/${PREFIX}/${goodId}` });
     expect(run.output!.restore).toMatchObject({ backupId: goodId, target: 'staging', totalRecords: sourcePrints.reduce((sum, t) => sum + t.rows, 0) });
+    // The restore records who its target was (names only).
+    expect((run.output!.restore as { targetIdentity: string }).targetIdentity).toMatch(new RegExp(`^127\\.0\\.0\\.1:5432/${new URL(staging.url).pathname.slice(1)}`));
     expect(run.output!.verification).toMatchObject({ ok: true, tables: expect.arrayContaining([expect.objectContaining({ table: 'orders', diff: 0 })]) });
     expect(run.output!.integrity).toEqual({ ok: true, orphans: [], invalidConstraints: [] });
     expect(await prints(staging)).toEqual(sourcePrints);
+    // The checks after the restore read the read-only secret, never the read-write one.
+    expect(secrets.requested()).toEqual(expect.arrayContaining([ARNS.staging, ARNS.stagingReadOnly]));
 
     const notification = run.output!.notification as { event: string; published: string[]; recoveryTimeSeconds: number };
     expect(notification).toEqual({ event: 'RestoreSucceeded', published: ['warning'], recoveryTimeSeconds: expect.any(Number) });
@@ -167,7 +190,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   });
 
   it('stops a corrupted backup at Validate with an alert, leaving staging unchanged (SNS, Secrets Manager mocked)', async () => {
-    secrets.values.set(ARNS.staging, databaseSecretFor(scratch.url));
+    point('staging', databaseSecretFor(scratch.url));
     const before = await prints(scratch);
 
     const run = await runMachine(definitions.restore, { backupId: CORRUPT_ID, target: 'staging' }, tasks());
@@ -186,10 +209,25 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     expect(output.metric(METRICS.restoreStatus)).toEqual([0]);
   });
 
+  /** The production machine's tasks: its restore function answers only executions of that machine (RESTORE_GATE). */
+  async function productionTasks(): Promise<Record<string, Handler>> {
+    vi.resetModules();
+    const undo = setEnvironment({ RESTORE_GATE: `arn:aws:states:us-east-1:123456789012:execution:${PRODUCTION_MACHINE_NAME}:` });
+    try {
+      const gated = (await import('../../lambdas/handlers/restore.js')).handler as Handler;
+      const first = await gated({ backupId: goodId, target: 'staging', tables: null, confirm: null, execution: { id: 'x', startTime: new Date().toISOString() } }).catch((error: Error) => error);
+      expect((first as Error).name).toBe('ConfirmationRequiredError'); // reads its environment now, while the gate is set
+      restoreSpy.mockImplementation(gated as typeof restore);
+    } finally {
+      undo();
+    }
+    return tasks();
+  }
+
   it('refuses a production restore without confirm at CheckConfirmation, before any other task runs (SNS, Secrets Manager mocked)', async () => {
     const before = await prints(production);
 
-    const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'production' }, tasks());
+    const run = await runMachine(definitions.productionRestore, { backupId: 'latest', target: 'production' }, await productionTasks(), PRODUCTION_MACHINE_NAME);
 
     expect(run.error).toEqual({ name: CONFIRMATION_REQUIRED_ERROR, message: expect.stringContaining(`"confirm": "${goodId}"`) });
     expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.explainConfirmation, R.confirmationRequired]);
@@ -200,8 +238,8 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     expect(sns.published()).toEqual([]);
   });
 
-  it('restores into production when confirm equals the resolved backup id (SNS, Secrets Manager mocked)', async () => {
-    const run = await runMachine(definitions.restore, { backupId: goodId, target: 'production', confirm: goodId }, tasks());
+  it('restores into production through the production machine when confirm equals the resolved backup id (SNS, Secrets Manager mocked)', async () => {
+    const run = await runMachine(definitions.productionRestore, { backupId: goodId, target: 'production', confirm: goodId }, await productionTasks(), PRODUCTION_MACHINE_NAME);
 
     expect(run.error).toBeUndefined();
     expect(restoreSpy).toHaveBeenCalledTimes(1);
@@ -209,38 +247,146 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     expect(sns.published().map((p) => p.TopicArn)).toEqual([ARNS.warning]);
   });
 
+  it('refuses a confirmed production restore invoked directly or from another machine, touching nothing (SNS, Secrets Manager mocked)', async () => {
+    await productionTasks();
+    const before = await prints(production);
+    const direct = await restoreSpy({ backupId: goodId, target: 'production', tables: null, confirm: goodId, execution: { id: 'arn:aws:states:us-east-1:123456789012:execution:IconicDrRestore:forged', startTime: new Date().toISOString() } }).catch((error: Error) => error);
+    expect(direct).toMatchObject({ name: 'ConfirmationRequiredError', message: expect.stringContaining(`runs only through its state machine (${PRODUCTION_MACHINE_NAME})`) });
+    const viaStaging = await runMachine(definitions.productionRestore, { backupId: goodId, target: 'production', confirm: goodId }, tasks(), 'IconicDrRestore');
+    expect(viaStaging.error?.name).toBe('RestoreFailed');
+    expect(await prints(production)).toEqual(before);
+    expect(secrets.requested()).toEqual([]);
+  });
+
   it('ends a failing task in NotifyFailure -> Fail with the failure alert published (SNS, Secrets Manager mocked)', async () => {
     const missing = databaseUrl('dr_wf_no_such_database');
-    secrets.values.set(ARNS.staging, databaseSecretFor(missing));
+    point('staging', databaseSecretFor(missing));
 
     const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging' }, tasks());
 
     expect(run.error?.name).toBe('RestoreFailed');
-    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.notifyFailure, R.failed]);
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.failedRestore, R.notifyFailure, R.failed]);
     expect(run.calls[R.restore]).toHaveLength(1); // a missing database is permanent: no retry
     expect(run.calls[R.notifyFailure]?.[0]).toMatchObject({ event: 'RestoreFailed', state: { error: { Error: 'ConnectionError', Cause: expect.stringContaining('does not exist') } } });
     const [alert, ...more] = sns.published();
     expect(more).toEqual([]);
     expect(alert).toMatchObject({ TopicArn: ARNS.warning, Subject: 'WARNING iconic-dr: restore into staging failed at Restore (ConnectionError)' });
-    expect(alert!.Message).toContain('rolled back: staging is exactly as it was before');
+    expect(alert!.Message).toContain('rolled back, so staging is exactly as it was before');
     expect(alert!.Message).toContain('dr_wf_no_such_database');
     expect(alert!.MessageAttributes?.link?.StringValue).toContain(run.executionArn);
     expect(output.metric(METRICS.restoreStatus)).toEqual([0]);
   });
 
   it('pages the critical topic when a confirmed production restore fails, and reports a missing or interrupted backup from PickBackup (SNS, Secrets Manager mocked)', async () => {
-    secrets.values.set(ARNS.production, databaseSecretFor(databaseUrl('dr_wf_no_such_database')));
-    const failed = await runMachine(definitions.restore, { backupId: goodId, target: 'production', confirm: goodId }, tasks());
+    point('production', databaseSecretFor(databaseUrl('dr_wf_no_such_database')));
+    const failed = await runMachine(definitions.productionRestore, { backupId: goodId, target: 'production', confirm: goodId }, await productionTasks(), PRODUCTION_MACHINE_NAME);
     expect(failed.error?.name).toBe('RestoreFailed');
     expect(sns.published().at(-1)).toMatchObject({ TopicArn: ARNS.critical, Subject: 'CRITICAL iconic-dr: restore into production failed at Restore (ConnectionError)' });
 
     const unknown = await runMachine(definitions.restore, { backupId: '2019-01-01T00-00-00-000Z', target: 'staging' }, tasks());
     expect(unknown.error?.name).toBe('RestoreFailed');
-    expect(unknown.path).toEqual([R.pickBackup, R.notifyFailure, R.failed]);
+    expect(unknown.path).toEqual([R.pickBackup, R.failedPickBackup, R.notifyFailure, R.failed]);
     expect(unknown.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'BackupNotFoundError' } } });
     expect(sns.published().at(-1)?.Subject).toBe('WARNING iconic-dr: restore into staging failed at PickBackup (BackupNotFoundError)');
 
     const interrupted = await runMachine(definitions.restore, { backupId: interruptedId, target: 'staging' }, tasks());
     expect(interrupted.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'BackupNotFoundError', Cause: expect.stringContaining('is incomplete (no metadata.json)') } } });
+  });
+
+  it('refuses an input with an unknown key, naming it, before anything is restored (SNS, Secrets Manager mocked)', async () => {
+    point('staging', databaseSecretFor(scratch.url));
+    const before = await prints(scratch);
+
+    const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging', tabels: ['orders'] }, tasks());
+
+    expect(run.error?.name).toBe('RestoreFailed');
+    expect(run.error?.message).toMatch(/^PickBackup failed with UsageError\. /);
+    expect(run.path).toEqual([R.pickBackup, R.failedPickBackup, R.notifyFailure, R.failed]);
+    expect(restoreSpy).not.toHaveBeenCalled();
+    expect(run.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'UsageError', Cause: expect.stringContaining('"tabels"') } } });
+    expect(await prints(scratch)).toEqual(before);
+  });
+
+  it('picks only full backups for latest and random, and a subset backup only when the input asks for its tables (SNS, Secrets Manager mocked)', async () => {
+    const latest = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging' }, { ...tasks(), [R.restore]: async () => Promise.reject(new Error('stop here')) });
+    expect(latest.calls[R.validate]?.[0]).toMatchObject({ backupId: goodId });
+
+    const subset = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging', tables: ['orders'] }, { ...tasks(), [R.restore]: async () => Promise.reject(new Error('stop here')) });
+    expect(subset.output ?? subset.calls[R.validate]?.[0]).toMatchObject({ backupId: subsetId });
+  });
+
+  it('refuses a drill whose staging secret points at the source or at production, leaving it untouched and paging with both named (SNS, Secrets Manager mocked)', async () => {
+    for (const [wrong, label] of [
+      [source, "the backup's source database"],
+      [production, 'the production database'],
+    ] as const) {
+      sns.reset();
+      secrets.reset();
+      point('staging', databaseSecretFor(wrong.url));
+      const before = await prints(wrong);
+
+      const run = await runMachine(definitions.restore, WEEKLY_DRILL_INPUT, tasks());
+
+      expect(run.error?.name).toBe('RestoreFailed');
+      expect(run.error?.message).toMatch(/^Restore failed with TargetIdentityError\. The restore was refused before it began/);
+      expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.failedRestore, R.notifyFailure, R.failed]);
+      expect(await prints(wrong)).toEqual(before);
+      const [alert, ...more] = sns.published();
+      expect(more).toEqual([]);
+      expect(alert).toMatchObject({ TopicArn: ARNS.critical, Subject: 'CRITICAL iconic-dr: weekly drill (restore into staging) failed at Restore (TargetIdentityError)' });
+      const database = new URL(wrong.url).pathname.slice(1);
+      expect(alert!.Message).toContain(`the "staging" target 127.0.0.1:5432/${database}`);
+      expect(alert!.Message).toContain(`is ${label} 127.0.0.1:5432/${database}`);
+      expect(output.metric(METRICS.drillStatus)).toEqual([0]);
+      output.clear();
+    }
+  });
+
+  it('refuses a drill into a database whose iconic-dr marker names another role, touching nothing (SNS, Secrets Manager mocked)', async () => {
+    const client = await connect(scratch.url);
+    const name = new URL(scratch.url).pathname.slice(1);
+    await client.query(`COMMENT ON DATABASE "${name}" IS 'shop database -- iconic-dr:production'`);
+    try {
+      point('staging', databaseSecretFor(scratch.url));
+      const before = await prints(scratch);
+
+      const run = await runMachine(definitions.restore, WEEKLY_DRILL_INPUT, tasks());
+
+      expect(run.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'TargetIdentityError', Cause: expect.stringContaining('marked "iconic-dr:production", not "iconic-dr:staging"') } } });
+      expect(await prints(scratch)).toEqual(before);
+      expect(sns.published().map((p) => p.TopicArn)).toEqual([ARNS.critical]);
+
+      // Marked for staging, the same database is a fine drill target.
+      await client.query(`COMMENT ON DATABASE "${name}" IS 'iconic-dr:staging'`);
+      const ok = await runMachine(definitions.restore, WEEKLY_DRILL_INPUT, tasks());
+      expect(ok.error).toBeUndefined();
+    } finally {
+      await client.query(`COMMENT ON DATABASE "${name}" IS NULL`);
+      await client.end();
+    }
+  });
+
+  it('refuses a drill into production as the stack locates it, with a staging function that cannot read the production secret (SNS, Secrets Manager mocked)', async () => {
+    vi.resetModules();
+    const location = { host: '127.0.0.1', port: 5432, dbname: new URL(production.url).pathname.slice(1) };
+    const undo = setEnvironment({ TARGET_SECRET_ARNS: JSON.stringify({ staging: ARNS.staging }), PROTECTED_DATABASES: JSON.stringify({ production: location }) });
+    let stagingOnly: Handler;
+    try {
+      stagingOnly = (await import('../../lambdas/handlers/restore.js')).handler as Handler;
+      // Reads its environment now, while it is set (an unknown target fails right after reading it).
+      const first = await stagingOnly({ backupId: goodId, target: 'qa', tables: null, confirm: null, execution: { id: 'x', startTime: new Date().toISOString() } }).catch((error: Error) => error);
+      expect((first as Error).message).toBe('Unknown restore target "qa": use one of staging');
+    } finally {
+      undo();
+    }
+    point('staging', databaseSecretFor(production.url));
+    const before = await prints(production);
+
+    const run = await runMachine(definitions.restore, WEEKLY_DRILL_INPUT, { ...tasks(), [R.restore]: stagingOnly });
+
+    expect(run.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'TargetIdentityError', Cause: expect.stringContaining(`is the production (as configured) database 127.0.0.1:5432/${location.dbname}`) } } });
+    expect(secrets.requested()).not.toContain(ARNS.production);
+    expect(await prints(production)).toEqual(before);
+    expect(sns.published().map((p) => p.TopicArn)).toEqual([ARNS.critical]);
   });
 });

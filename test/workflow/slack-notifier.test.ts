@@ -136,7 +136,7 @@ describe('Slack notifier posting to a local webhook server (real HTTP on 127.0.0
     const [header, section, actions, context] = post!.body.blocks;
     expect(header).toMatchObject({ type: 'header', text: { text: ':rotating_light: CRITICAL iconic-dr: restore into production failed at Restore (SchemaDriftError)' } });
     expect(section?.type).toBe('section');
-    expect(section?.text?.text).toContain('rolled back: production is exactly as it was before');
+    expect(section?.text?.text).toContain('rolled back, so production is exactly as it was before');
     expect(section?.text?.text).toContain('Backup: 2026-11-25T02-00-00-000Z');
     expect(section?.text?.text).toContain('character varying(500) in the target');
     expect(actions?.elements?.[0]?.url).toBe(`https://console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${executionArn}`);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ENV, type HandlerName } from '../../../lib/contract.js';
+import { DEFAULT_RTO_SECONDS, ENV, type HandlerName } from '../../../lib/contract.js';
 import { ConfigError } from '../../core/errors.js';
 import { describeIssues } from './errors.js';
 
@@ -68,6 +68,8 @@ export const backupEnv = storeEnv.extend({
 });
 
 export const pickBackupEnv = storeEnv.extend({
+  /** The tables the daily backup takes (empty: every table of its schemas): what a full backup holds. */
+  [ENV.backupTables]: commaList([]),
   [ENV.restoreTargets]: z.preprocess(blankIsUnset, z.string({ error: 'not set' })).transform((value) =>
     value
       .split(',')
@@ -76,12 +78,44 @@ export const pickBackupEnv = storeEnv.extend({
   ),
 });
 
+export const backupAgeEnv = storeEnv.extend({ [ENV.backupTables]: commaList([]) });
+
 export const targetsEnv = z.object({ [ENV.targetSecretArns]: targetSecretArns });
+/** verify-counts and integrity-check: the targets' READ-ONLY secrets (VERIFY_SECRET_ARNS), never the read-write ones. */
+export const readOnlyTargetsEnv = z.object({ [ENV.verifySecretArns]: targetSecretArns });
 export const storeAndTargetsEnv = storeEnv.extend(targetsEnv.shape);
+export const storeAndReadOnlyTargetsEnv = storeEnv.extend(readOnlyTargetsEnv.shape);
+
+/**
+ * The restore function's: RESTORE_GATE, when set, is the execution ARN prefix of the one machine
+ * allowed to drive it (the production restore machine).
+ */
+export const restoreEnv = storeAndTargetsEnv.extend({
+  [ENV.restoreGate]: optional,
+  /** Databases an unconfirmed restore must never touch, by name: `{"production":{"host","port","dbname"}}`. */
+  [ENV.protectedDatabases]: z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        if (text === undefined) return {};
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'not JSON (expected {"production":{"host":"…","port":5432,"dbname":"postgres"}})' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.record(z.string(), z.strictObject({ host: z.string().min(1), port: z.number().int().positive().default(5432), dbname: z.string().min(1).default('postgres') }))),
+  ),
+});
 
 export const notifyEnv = z.object({
   [ENV.criticalTopicArn]: required,
   [ENV.warningTopicArn]: required,
+  /** The RTO the stack alarms on (its `rtoSeconds` threshold), judged in restore messages. */
+  [ENV.rtoSeconds]: z.preprocess(blankIsUnset, z.coerce.number().int().positive().default(DEFAULT_RTO_SECONDS)),
   /** Fallback for the console link's region when an execution ARN has none. */
   AWS_REGION: optional,
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { METRICS, NOTIFY_EVENTS } from '../../../lib/contract.js';
+import { DEFAULT_RTO_SECONDS, METRICS, needsConfirmation, NOTIFY_EVENTS } from '../../../lib/contract.js';
 import { formatBytes, formatCount } from '../../core/util/format.js';
 
 /**
@@ -7,10 +7,11 @@ import { formatBytes, formatCount } from '../../core/util/format.js';
  * plain-text message an on-call engineer can act on (what happened, which backup and target, the
  * numbers, what to do, a console link), and the metrics to emit. Pure: the handler publishes.
  *
- * Routing (lib/contract.ts): backup failures and invalid backups, and any failure of a production
- * restore, go to the critical topic (pages); failures of staging restores and drills, and restore
- * successes, go to the warning topic (Slack); a successful backup publishes nothing — its metrics
- * feed the alarms (size jumps, duration) and the dashboard.
+ * Routing (lib/contract.ts): backup failures and invalid backups, any failure of a restore into a
+ * confirmed target (production), and a drill refused because its target is the source or production
+ * (TargetIdentityError), go to the critical topic (pages, once per failed run: no alarm repeats
+ * them); other failures of restores and drills, and restore successes, go to the warning topic
+ * (Slack); a successful backup publishes nothing — its metrics feed the alarms and the dashboard.
  */
 
 export const NOTIFY_EVENT_NAMES = Object.values(NOTIFY_EVENTS) as [string, ...string[]];
@@ -19,8 +20,8 @@ export type Workflow = 'backup' | 'restore';
 export type Topic = 'critical' | 'warning';
 export type Severity = 'critical' | 'warning' | 'ok';
 
-/** The recovery time objective (the plan: critical services back within 1 h). */
-export const RTO_SECONDS = 3600;
+/** Error names that page whatever the target: a drill pointed at the source or at production. */
+export const PAGING_ERRORS: readonly string[] = ['TargetIdentityError'];
 
 const EVENTS_OF: Record<Workflow, readonly string[]> = {
   backup: [NOTIFY_EVENTS.backupSucceeded, NOTIFY_EVENTS.backupFailed, NOTIFY_EVENTS.backupInvalid],
@@ -39,6 +40,7 @@ export const stateSchema = z.looseObject({
   backup: lenient(
     z.looseObject({
       backupId: z.string(),
+      scope: z.enum(['full', 'subset']).optional().catch(undefined),
       requested: z.string().optional().catch(undefined),
       target: z.string().optional().catch(undefined),
       drill: drillSchema.nullish().catch(undefined),
@@ -55,10 +57,14 @@ export const stateSchema = z.looseObject({
   verification: lenient(z.looseObject({ tables: z.array(z.looseObject({ table: z.string() })).catch([]) })),
   integrity: lenient(z.looseObject({ orphans: z.array(z.unknown()).catch([]), invalidConstraints: z.array(z.unknown()).catch([]) })),
   error: lenient(z.looseObject({ Error: z.string(), Cause: z.string().optional().catch(undefined) })),
+  /** Set by the machine's Failed<Step> states: which task failed and what that means for the target. */
+  failure: lenient(z.looseObject({ step: z.string(), outcome: z.string().optional().catch(undefined) })),
 });
 export type StateDocument = z.output<typeof stateSchema>;
 
 export interface NotificationInput {
+  /** The recovery time objective judged in restore messages (the stack's threshold). @default 3600 */
+  readonly rtoSeconds?: number;
   readonly event: string;
   readonly workflow: Workflow;
   readonly execution: { readonly id: string; readonly startTime: string };
@@ -124,8 +130,12 @@ export function causeMessage(cause: string | undefined): string {
   return cause;
 }
 
-/** Which task failed, from which results the state document already has. */
+/**
+ * Which task failed: what the machine recorded (`failure.step`, set by the Failed<Step> state of the
+ * task's Catch); for older definitions, inferred from which results the state document has.
+ */
 export function failedStep(workflow: Workflow, state: StateDocument): string {
+  if (state.failure?.step) return state.failure.step;
   if (workflow === 'backup') return state.backup ? 'Validate' : 'Backup';
   if (!state.backup) return 'PickBackup';
   if (!state.validation) return 'Validate';
@@ -152,7 +162,7 @@ function problemList(problems: readonly string[], max = 10): string[] {
 const CONSEQUENCE: Record<string, (target: string, backupId: string) => string> = {
   PickBackup: (target) => `No backup was chosen, so nothing was done to ${target}.`,
   Validate: (target) => `The backup could not be validated, so ${target} was not touched.`,
-  Restore: (target) => `The restore runs in one transaction and was rolled back: ${target} is exactly as it was before.`,
+  Restore: (target) => `The restore runs in one transaction: it was refused before it began or rolled back, so ${target} is exactly as it was before.`,
   VerifyCounts: (target, id) => `The restore was COMMITTED, but the row counts after it differ: ${target} now holds backup ${id}'s data plus or minus what the counts show. Find out what wrote to it.`,
   IntegrityCheck: (target, id) => `The restore was COMMITTED, but the integrity check after it failed: ${target} now holds backup ${id}'s data and has the problems below.`,
 };
@@ -168,6 +178,7 @@ const ADVICE: Record<string, string> = {
 /** Builds the notification and the metrics for one notify call. */
 export function describeNotification(input: NotificationInput, now: Date = new Date(), fallbackRegion?: string): Notification {
   const { event, workflow, execution, state } = input;
+  const rtoSeconds = input.rtoSeconds ?? DEFAULT_RTO_SECONDS;
   const link = executionConsoleLink(execution.id, fallbackRegion);
   const started = new Date(execution.startTime);
   const elapsedSeconds = Math.max(0, Math.round((now.getTime() - started.getTime()) / 100) / 10);
@@ -183,12 +194,15 @@ export function describeNotification(input: NotificationInput, now: Date = new D
 
   if (workflow === 'backup') {
     const b = state.backup;
+    const subset = b?.scope === 'subset';
     if (event === NOTIFY_EVENTS.backupSucceeded) {
       metrics.push({ name: METRICS.backupStatus, unit: 'Count', value: 1 });
-      if (b?.durationMs !== undefined) metrics.push({ name: METRICS.backupDurationSeconds, unit: 'Seconds', value: b.durationMs / 1000 });
-      if (b?.totalBytes !== undefined) metrics.push({ name: METRICS.backupSizeBytes, unit: 'Bytes', value: b.totalBytes });
-      if (b?.totalRecords !== undefined) metrics.push({ name: METRICS.backupRecords, unit: 'Count', value: b.totalRecords });
-      if (b?.sizeChangePercent != null) metrics.push({ name: METRICS.backupSizeChangePercent, unit: 'Percent', value: b.sizeChangePercent });
+      // A subset's size and records would read as a drop on the dashboard and in the next comparison.
+      if (subset) metrics.push({ name: METRICS.backupDurationSeconds, unit: 'Seconds', value: (b?.durationMs ?? 0) / 1000 });
+      else if (b?.durationMs !== undefined) metrics.push({ name: METRICS.backupDurationSeconds, unit: 'Seconds', value: b.durationMs / 1000 });
+      if (!subset && b?.totalBytes !== undefined) metrics.push({ name: METRICS.backupSizeBytes, unit: 'Bytes', value: b.totalBytes });
+      if (!subset && b?.totalRecords !== undefined) metrics.push({ name: METRICS.backupRecords, unit: 'Count', value: b.totalRecords });
+      if (!subset && b?.sizeChangePercent != null) metrics.push({ name: METRICS.backupSizeChangePercent, unit: 'Percent', value: b.sizeChangePercent });
       const change = b?.sizeChangePercent == null ? 'no previous backup to compare with' : `${b.sizeChangePercent > 0 ? '+' : ''}${b.sizeChangePercent} % vs ${b.previousBackupId}`;
       return {
         ...base,
@@ -205,6 +219,9 @@ export function describeNotification(input: NotificationInput, now: Date = new D
       };
     }
     metrics.push({ name: METRICS.backupStatus, unit: 'Count', value: 0 });
+    // Failed runs report their duration too (start to alert): a backup killed at its timeout is the
+    // slowest backup of all, and the headroom alarm must see it.
+    metrics.push({ name: METRICS.backupDurationSeconds, unit: 'Seconds', value: elapsedSeconds });
     if (event === NOTIFY_EVENTS.backupInvalid) {
       const problems = state.validation?.problems ?? [];
       const previous = b?.previousBackupId;
@@ -250,7 +267,7 @@ export function describeNotification(input: NotificationInput, now: Date = new D
 
   // Restore workflow.
   const where = target ?? 'the target';
-  const critical = target === 'production';
+  const critical = (target !== null && needsConfirmation(target)) || (error !== undefined && PAGING_ERRORS.includes(error.name));
   const failureTopic: Topic = critical ? 'critical' : 'warning';
   const failureSeverity: Severity = critical ? 'critical' : 'warning';
   const prefix = critical ? 'CRITICAL' : 'WARNING';
@@ -263,7 +280,7 @@ export function describeNotification(input: NotificationInput, now: Date = new D
     if (drill) metrics.push({ name: METRICS.drillStatus, unit: 'Count', value: 1 });
     const r = state.restore;
     const verified = state.verification?.tables.length ?? 0;
-    const withinRto = elapsedSeconds <= RTO_SECONDS;
+    const withinRto = elapsedSeconds <= rtoSeconds;
     return {
       ...base,
       severity: 'ok',
@@ -272,7 +289,7 @@ export function describeNotification(input: NotificationInput, now: Date = new D
       message: [
         `Backup ${backupId} was restored into ${where}, its row counts verified and its integrity checked.`,
         ...about,
-        `Recovery time: ${formatSeconds(elapsedSeconds)} from start to verified (RTO ${formatSeconds(RTO_SECONDS)}: ${withinRto ? 'met' : 'NOT met'}).`,
+        `Recovery time: ${formatSeconds(elapsedSeconds)} from start to verified (RTO ${formatSeconds(rtoSeconds)}: ${withinRto ? 'met' : 'NOT met'}).`,
         r ? `Restored: ${formatCount(r.totalRecords)} records in ${r.tables.length} tables; the restore transaction took ${formatSeconds(r.durationMs / 1000)}.` : 'Restored: (no details)',
         `Counts: all ${verified} tables match the backup.`,
         `Integrity: no orphan rows, no NOT VALID constraints.`,

@@ -29,6 +29,12 @@ export const databaseSecretSchema = z.object({
    * store, `disable` is plain TCP (a database inside the VPC, tests).
    */
   sslmode: z.enum(['disable', 'require', 'verify-full'], { error: 'must be "require", "verify-full" or "disable"' }).default('require'),
+  /**
+   * A role that may only read (SELECT on the restored tables), for the checks after a restore. The
+   * checks never need more, so a bug or a hostile backup cannot make them write.
+   */
+  readOnlyUsername: z.string().trim().optional(),
+  readOnlyPassword: z.string().optional(),
 });
 export type DatabaseSecret = z.output<typeof databaseSecretSchema>;
 
@@ -39,6 +45,16 @@ export function databaseUrlFrom(secret: DatabaseSecret): string {
   // node-postgres reads `sslmode=require` as verify-full; `no-verify` is libpq's `require`.
   const sslmode = secret.sslmode === 'require' ? 'no-verify' : secret.sslmode;
   return `postgres://${auth}@${host}:${secret.port}/${encodeURIComponent(secret.dbname)}?sslmode=${sslmode}`;
+}
+
+/**
+ * The URL for checks that must never write (verify-counts, integrity-check): the secret's read-only
+ * role when it names one, and in any case a session whose transactions are read-only
+ * (`default_transaction_read_only`), so even the restore role cannot write through it.
+ */
+export function readOnlyDatabaseUrlFrom(secret: DatabaseSecret): string {
+  const user = secret.readOnlyUsername ? { username: secret.readOnlyUsername, password: secret.readOnlyPassword ?? '' } : {};
+  return `${databaseUrlFrom({ ...secret, ...user })}&options=${encodeURIComponent('-c default_transaction_read_only=on')}`;
 }
 
 /** Reads a secret's JSON, mapping every failure to ConfigError (fix it) or TransientError (retry). */
@@ -52,7 +68,9 @@ export async function readSecretJson(secretArn: string, label: string): Promise<
     const name = cause instanceof Error ? cause.name : '';
     const hint =
       name === 'ResourceNotFoundException'
-        ? 'it does not exist: check the ARN the stack passed (redeploy) and that it was not deleted'
+        ? /secret value/i.test(cause instanceof Error ? cause.message : '')
+          ? 'it has no value yet: put the JSON of docs/deploy.md ("Fill in the secrets") in it'
+          : 'it does not exist: check the ARN the stack passed (redeploy) and that it was not deleted'
         : name === 'AccessDeniedException'
           ? "the function's role may not read it: redeploy the stack, which grants secretsmanager:GetSecretValue"
           : name.startsWith('Decryption') || name.startsWith('KMS')
@@ -81,6 +99,13 @@ export async function databaseUrlFromSecret(secretArn: string, label: string): P
   return databaseUrlFrom(parsed.data);
 }
 
+/** As databaseUrlFromSecret, for a read-only check (readOnlyDatabaseUrlFrom). */
+export async function readOnlyDatabaseUrlFromSecret(secretArn: string, label: string): Promise<string> {
+  const parsed = databaseSecretSchema.safeParse(await readSecretJson(secretArn, label));
+  if (!parsed.success || !parsed.data.host) return databaseUrlFromSecret(secretArn, label);
+  return readOnlyDatabaseUrlFrom(parsed.data);
+}
+
 const slackSecretSchema = z.object({ webhookUrl: z.string() });
 
 /** True for the URLs a webhook may have: https anywhere, or plain http on loopback (a local test server). */
@@ -103,8 +128,8 @@ export async function slackWebhookUrl(secretArn: string): Promise<string> {
 }
 
 /** The database URL of a restore target, from TARGET_SECRET_ARNS; an unknown name is a UsageError. */
-export async function targetDatabaseUrl(targetSecretArns: Readonly<Record<string, string>>, target: string): Promise<string> {
+export async function targetDatabaseUrl(targetSecretArns: Readonly<Record<string, string>>, target: string, access: 'read-write' | 'read-only' = 'read-write'): Promise<string> {
   const arn = targetSecretArns[target];
   if (!arn) throw new UsageError(`Unknown restore target "${target}": use one of ${Object.keys(targetSecretArns).join(', ')}`);
-  return databaseUrlFromSecret(arn, `restore target "${target}"`);
+  return access === 'read-only' ? readOnlyDatabaseUrlFromSecret(arn, `read-only restore target "${target}"`) : databaseUrlFromSecret(arn, `restore target "${target}"`);
 }

@@ -5,7 +5,7 @@ import { parseEvent, toTaskError } from './errors.js';
 import { logger, metrics } from './observability.js';
 
 /** `execution` of every task event: `{ id: <execution ARN>, startTime: <ISO time> }` (lib/workflow.ts). */
-export const executionSchema = z.object({
+export const executionSchema = z.strictObject({
   id: z.string().min(1),
   startTime: z.iso.datetime({ offset: true }),
 });

@@ -41,7 +41,8 @@ describe('function configuration from the environment (lib/contract.ts)', () => 
   it('reads the pick-backup, notify and slack environments', () => {
     expect(readConfig('pick-backup', pickBackupEnv, { BACKUP_BUCKET: 'vault', RESTORE_TARGETS: 'staging, production' }).RESTORE_TARGETS).toEqual(['staging', 'production']);
     expect(failure(() => readConfig('pick-backup', pickBackupEnv, { BACKUP_BUCKET: 'vault' })).message).toContain('RESTORE_TARGETS: not set');
-    expect(readConfig('notify', notifyEnv, { CRITICAL_TOPIC_ARN: 'c', WARNING_TOPIC_ARN: 'w' })).toEqual({ CRITICAL_TOPIC_ARN: 'c', WARNING_TOPIC_ARN: 'w', AWS_REGION: undefined });
+    expect(readConfig('notify', notifyEnv, { CRITICAL_TOPIC_ARN: 'c', WARNING_TOPIC_ARN: 'w' })).toEqual({ CRITICAL_TOPIC_ARN: 'c', WARNING_TOPIC_ARN: 'w', RTO_SECONDS: 3600, AWS_REGION: undefined });
+    expect(readConfig('notify', notifyEnv, { CRITICAL_TOPIC_ARN: 'c', WARNING_TOPIC_ARN: 'w', RTO_SECONDS: '1800' }).RTO_SECONDS).toBe(1800);
     expect(failure(() => readConfig('notify', notifyEnv, { CRITICAL_TOPIC_ARN: ' ' })).message).toMatch(/CRITICAL_TOPIC_ARN: not set.*WARNING_TOPIC_ARN: not set/);
     expect(failure(() => readConfig('slack-notifier', slackEnv, {})).message).toContain('SLACK_WEBHOOK_SECRET_ARN: not set');
   });

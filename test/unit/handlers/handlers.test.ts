@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ENV, METRICS } from '../../../lib/contract.js';
 import { handler as backup, sizeChangePercent } from '../../../lambdas/handlers/backup.js';
 import { handler as integrityCheck, schemasOf } from '../../../lambdas/handlers/integrity-check.js';
@@ -41,6 +41,7 @@ describe('handler input validation and error mapping (Secrets Manager and SNS mo
       [ENV.backupPrefix]: 'backups',
       [ENV.sourceSecretArn]: ARNS.source,
       [ENV.targetSecretArns]: JSON.stringify({ staging: ARNS.staging, production: ARNS.production }),
+      [ENV.verifySecretArns]: JSON.stringify({ staging: ARNS.stagingReadOnly, production: ARNS.productionReadOnly }),
       [ENV.restoreTargets]: 'staging,production',
       [ENV.criticalTopicArn]: ARNS.critical,
       [ENV.warningTopicArn]: ARNS.warning,
@@ -75,6 +76,12 @@ describe('handler input validation and error mapping (Secrets Manager and SNS mo
       [notify, { event: 'BackupExploded', workflow: 'backup', execution, state: {} }, /event: /],
       [notify, { event: 'BackupFailed', workflow: 'backup', execution: { id: execution.id, startTime: 'yesterday' }, state: {} }, /execution\.startTime: /],
       [slackNotifier, { Records: [] }, /Records: no SNS records/],
+      // Unknown keys are refused by name: a typo must never widen what a task does.
+      [backup, { request: { tabels: ['orders'] }, execution }, /request: Unrecognized key: "tabels"/],
+      [pickBackup, { request: { backupId: 'latest', target: 'staging', tabels: ['orders'] }, execution }, /request: Unrecognized key: "tabels"/],
+      [restore, { backupId: ID, target: 'staging', tables: null, confirm: null, execution, force: true }, /Unrecognized key: "force"/],
+      [verifyCounts, { backupId: ID, target: 'staging', tables: null, execution: { ...execution, extra: 1 } }, /execution: Unrecognized key: "extra"/],
+      [notify, { event: 'BackupFailed', workflow: 'backup', execution, state: {}, topic: 'x' }, /Unrecognized key: "topic"/],
     ];
     for (const [handler, event, message] of cases) {
       const error = await failure(handler, event);
@@ -110,6 +117,18 @@ describe('handler input validation and error mapping (Secrets Manager and SNS mo
     expect(maxAge).toMatchObject({ name: 'UsageError', message: '"maxAgeDays" goes with "backupId": "random" only' });
   });
 
+  it('sends a production request on the staging machine to the production machine, before looking for backups', async () => {
+    vi.resetModules();
+    const undo = setEnvironment({ [ENV.restoreTargets]: 'staging' });
+    try {
+      const stagingPick = (await import('../../../lambdas/handlers/pick-backup.js')).handler as Handler;
+      const error = await failure(stagingPick, { request: { backupId: ID, target: 'production', confirm: ID }, execution });
+      expect(error).toMatchObject({ name: 'UsageError', message: expect.stringContaining('runs through the production restore state machine (stack output ProductionRestoreStateMachineArn)') });
+    } finally {
+      undo();
+    }
+  });
+
   it('notify: refuses an event of the other workflow, and maps SNS failures while still flushing the metrics (SNS mocked)', async () => {
     expect(await failure(notify, { event: 'RestoreSucceeded', workflow: 'backup', execution, state: {} })).toMatchObject({ name: 'UsageError', message: 'Event RestoreSucceeded does not belong to the backup workflow' });
 
@@ -117,10 +136,14 @@ describe('handler input validation and error mapping (Secrets Manager and SNS mo
     const throttled = await failure(notify, { event: 'BackupFailed', workflow: 'backup', execution, state: { error: { Error: 'ConnectionError', Cause: 'down' } } });
     expect(throttled.name).toBe('TransientError');
     expect(output.metric(METRICS.backupStatus)).toEqual([0]);
+    // A throttled publish may be delivered by the retry: not counted as undelivered.
+    expect(output.metric(METRICS.alertDeliveryFailures)).toEqual([]);
 
     sns.failWith(Object.assign(new Error('User is not authorized to perform: SNS:Publish'), { name: 'AuthorizationErrorException', $metadata: { httpStatusCode: 403 } }));
     const denied = await failure(notify, { event: 'BackupFailed', workflow: 'backup', execution, state: {} });
     expect(denied).toMatchObject({ name: 'AlertDeliveryError', message: expect.stringContaining(`SNS refused the alert for ${ARNS.critical}`) });
+    // A refusal is final: counted at once, so the alert-delivery alarm pages without waiting for retries.
+    expect(output.metric(METRICS.alertDeliveryFailures)).toEqual([1]);
   });
 
   it('notify: publishes to the topic of the routing and returns what it published (SNS mocked)', async () => {

@@ -27,6 +27,8 @@ describe('notifications: routing, readable messages and metrics', () => {
       ['RestoreFailed', 'restore', { backup: picked('staging', 'weekly'), error: failure }, 'warning'],
       ['BackupInvalid', 'restore', { backup: picked('production'), validation: { valid: false, problems: ['x'] } }, 'critical'],
       ['BackupInvalid', 'restore', { backup: picked('staging'), validation: { valid: false, problems: ['x'] } }, 'warning'],
+      // A drill pointed at the source or production pages, whatever its target's name.
+      ['RestoreFailed', 'restore', { backup: picked('staging', 'weekly'), error: { Error: 'TargetIdentityError', Cause: 'Refused' } }, 'critical'],
     ];
     for (const [event, workflow, state, topic] of cases) {
       const n = describeAt(event, workflow, state);
@@ -46,8 +48,11 @@ describe('notifications: routing, readable messages and metrics', () => {
       [METRICS.backupSizeChangePercent]: 3.5,
     });
     expect(metrics('BackupSucceeded', 'backup', { backup: { ...backupResult, sizeChangePercent: null, previousBackupId: null } })).not.toHaveProperty(METRICS.backupSizeChangePercent);
-    expect(metrics('BackupFailed', 'backup', {})).toEqual({ [METRICS.backupStatus]: 0 });
-    expect(metrics('BackupInvalid', 'backup', { backup: backupResult })).toEqual({ [METRICS.backupStatus]: 0 });
+    // Failed runs report their duration too (start to alert), so a run killed at its timeout is seen.
+    expect(metrics('BackupFailed', 'backup', {})).toEqual({ [METRICS.backupStatus]: 0, [METRICS.backupDurationSeconds]: 450 });
+    expect(metrics('BackupInvalid', 'backup', { backup: backupResult })).toEqual({ [METRICS.backupStatus]: 0, [METRICS.backupDurationSeconds]: 450 });
+    // A subset backup says it succeeded, but its size and records would read as a drop.
+    expect(metrics('BackupSucceeded', 'backup', { backup: { ...backupResult, scope: 'subset' } })).toEqual({ [METRICS.backupStatus]: 1, [METRICS.backupDurationSeconds]: 4.2 });
     expect(metrics('RestoreSucceeded', 'restore', { backup: picked('staging') })).toEqual({ [METRICS.restoreStatus]: 1, [METRICS.recoveryTimeSeconds]: 450 });
     expect(metrics('RestoreSucceeded', 'restore', { backup: picked('staging', 'weekly') })).toEqual({ [METRICS.restoreStatus]: 1, [METRICS.recoveryTimeSeconds]: 450, [METRICS.drillStatus]: 1 });
     expect(metrics('RestoreFailed', 'restore', { backup: picked('staging', 'monthly') })).toEqual({ [METRICS.restoreStatus]: 0, [METRICS.drillStatus]: 0 });
@@ -67,6 +72,9 @@ describe('notifications: routing, readable messages and metrics', () => {
     expect(n.subject).toBe('OK iconic-dr: weekly drill (restore into staging) succeeded, recovery time 7 min 30 s');
     expect(n.message).toContain(`Backup ${ID} was restored into staging`);
     expect(n.message).toContain('Recovery time: 7 min 30 s from start to verified (RTO 1 h: met).');
+    // The RTO is the stack's threshold (RTO_SECONDS), not a constant of the code.
+    const strict = describeNotification({ event: 'RestoreSucceeded', workflow: 'restore', execution: EXECUTION, state: { backup: picked('staging') }, rtoSeconds: 300 }, NOW);
+    expect(strict.message).toContain('(RTO 5 min: NOT met)');
     expect(n.message).toContain('Restored: 420 records in 2 tables');
     expect(n.message).toContain(`Console:   https://console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXECUTION.id}`);
   });

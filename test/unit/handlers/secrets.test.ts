@@ -44,6 +44,27 @@ describe('database and Slack secrets through Powertools Parameters (Secrets Mana
     expect(parse(databaseUrlFrom({ host: '::1', port: 5432, dbname: 'd', username: 'u', password: 'x', sslmode: 'disable' })).host).toBe('::1');
   });
 
+  it('gives the checks after a restore a read-only session, as the read-only role when the secret names one (Secrets Manager mocked)', async () => {
+    sm.on(GetSecretValueCommand).resolves({ SecretString: secret({ readOnlyUsername: 'iconic_dr_reader', readOnlyPassword: 'r3ad#only' }) });
+    const readOnly = parse(await targetDatabaseUrl({ staging: ARN }, 'staging', 'read-only'));
+    expect(readOnly).toMatchObject({ user: 'iconic_dr_reader', password: 'r3ad#only', options: '-c default_transaction_read_only=on' });
+    const readWrite = parse(await targetDatabaseUrl({ staging: ARN }, 'staging'));
+    expect(readWrite).toMatchObject({ user: 'postgres', password: PASSWORD });
+    expect(readWrite.options).toBeUndefined();
+
+    clearCaches();
+    sm.reset();
+    sm.on(GetSecretValueCommand).resolves({ SecretString: secret() });
+    // Without a read-only role the session is still read-only: the checks cannot write through it.
+    expect(parse(await targetDatabaseUrl({ staging: ARN }, 'staging', 'read-only'))).toMatchObject({ user: 'postgres', options: '-c default_transaction_read_only=on' });
+  });
+
+  it('says a secret created without a value has none yet, not that it does not exist (Secrets Manager mocked)', async () => {
+    sm.on(GetSecretValueCommand).rejects(Object.assign(sdkError('ResourceNotFoundException', 400), { message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT" }));
+    const error = await failure(databaseUrlFromSecret(ARN, 'source database'));
+    expect(error.message).toContain('has no value yet');
+  });
+
   it('reads the secret once per cache period (Secrets Manager mocked)', async () => {
     sm.on(GetSecretValueCommand).resolves({ SecretString: secret() });
     const first = await databaseUrlFromSecret(ARN, 'source database');

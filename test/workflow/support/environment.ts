@@ -18,6 +18,7 @@ export function functionEnvironment(s3: Pick<TestS3Server, 'endpoint' | 'bucket'
     [ENV.backupSchemas]: 'public',
     [ENV.backupTables]: '',
     [ENV.targetSecretArns]: JSON.stringify({ staging: ARNS.staging, production: ARNS.production }),
+    [ENV.verifySecretArns]: JSON.stringify({ staging: ARNS.stagingReadOnly, production: ARNS.productionReadOnly }),
     [ENV.restoreTargets]: 'staging,production',
     [ENV.criticalTopicArn]: ARNS.critical,
     [ENV.warningTopicArn]: ARNS.warning,

@@ -188,6 +188,8 @@ export const ARNS = {
   source: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:IconicDrSource-AbCdEf',
   staging: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:IconicDrStaging-AbCdEf',
   production: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:IconicDrProduction-AbCdEf',
+  stagingReadOnly: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:IconicDrStagingReadOnly-AbCdEf',
+  productionReadOnly: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:IconicDrProductionReadOnly-AbCdEf',
   slack: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:IconicDrSlack-AbCdEf',
   critical: 'arn:aws:sns:us-east-1:123456789012:IconicDr-CriticalTopic',
   warning: 'arn:aws:sns:us-east-1:123456789012:IconicDr-WarningTopic',

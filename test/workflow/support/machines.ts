@@ -18,7 +18,12 @@ import '../../helpers/promise-polyfill.js';
 export interface Definitions {
   readonly backup: AslDefinition;
   readonly restore: AslDefinition;
+  /** The production restore machine (its own functions; only named principals may start it). */
+  readonly productionRestore: AslDefinition;
 }
+
+/** The production restore machine's fixed name in the test stack (its restore function's RESTORE_GATE). */
+export const PRODUCTION_MACHINE_NAME = 'IconicDrTest-ProductionRestore';
 
 /** Synthesizes the stack once (no bundling, no CloudFormation validation) and takes both machines. */
 export function synthDefinitions(): Definitions {
@@ -26,6 +31,7 @@ export function synthDefinitions(): Definitions {
   return {
     backup: definitionOf(resources, logicalId(stack.backup.stateMachine.stateMachine)),
     restore: definitionOf(resources, logicalId(stack.restore.stateMachine.stateMachine)),
+    productionRestore: definitionOf(resources, logicalId(stack.restore.production.stateMachine.stateMachine)),
   };
 }
 
