@@ -1,6 +1,6 @@
 import { DrError } from './errors.js';
 import type { SourceInfo } from './format/manifest.js';
-import { connect, describeDatabase } from './sources/connection.js';
+import { connect, databaseIdentity, describeDatabase } from './sources/connection.js';
 
 /**
  * Who a database is, told apart without trusting names alone: the cluster's
@@ -68,13 +68,8 @@ export async function readDatabaseIdentity(url: string): Promise<DatabaseIdentit
     const { rows } = await client.query<{ database: string; comment: string | null }>(
       `SELECT current_database() AS database, shobj_description(d.oid, 'pg_database') AS comment FROM pg_database d WHERE d.datname = current_database()`,
     );
-    let systemIdentifier: string | undefined;
-    try {
-      const control = await client.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()');
-      systemIdentifier = control.rows[0]?.id;
-    } catch {
-      // Not readable by this role: host/port/dbname and the marker still tell databases apart.
-    }
+    // Not readable by every role: host/port/dbname and the marker still tell databases apart then.
+    const { systemIdentifier } = await databaseIdentity(client, url);
     const marker = IDENTITY_MARKER.exec(rows[0]?.comment ?? '')?.[1];
     return { ...fromUrl, database: rows[0]?.database ?? fromUrl.database, systemIdentifier, marker };
   } finally {
