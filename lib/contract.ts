@@ -191,6 +191,8 @@ export const METRICS = {
   alertDeliveryFailures: 'AlertDeliveryFailures',
   /** Hours since the last successful backup, emitted hourly by the backup-age check (0 until the first backup). */
   hoursSinceLastSuccessfulBackup: 'HoursSinceLastSuccessfulBackup',
+  /** 1 when a successful backup was marked suspect by the mass-deletion canary (rows fell sharply), else 0. */
+  backupSuspect: 'BackupSuspect',
   /** From a log metric filter on the backup function (no dimensions), not emitted by handlers. */
   backupUploadFailures: 'BackupUploadFailures',
 } as const;

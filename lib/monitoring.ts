@@ -150,6 +150,13 @@ export class DrMonitoring extends Construct {
       evaluationPeriods: 1,
       treatMissingData: notBreaching,
     });
+    add('Critical', 'BackupSuspect', drMetric(METRICS.backupSuspect, 'Maximum', HOUR), {
+      alarmDescription: 'CRITICAL: the newest backup is SUSPECT (mass-deletion canary): its rows fell by more than half against the previous good backup. It is kept but not used as latest. Runbook: check the source for a mass deletion or truncated tables before the good backups age out; restore the previous good backup if the data is gone.',
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: notBreaching,
+    });
     add('Critical', 'BackupSizeIncreaseCritical', drMetric(METRICS.backupSizeChangePercent, 'Maximum', HOUR), {
       alarmDescription: `CRITICAL: backup size grew more than ${t.criticalSizeIncreasePercent} % over the previous full backup.`,
       threshold: t.criticalSizeIncreasePercent,

@@ -47,6 +47,8 @@ export interface BackupTaskResult {
   durationMs: number;
   previousBackupId: string | null;
   sizeChangePercent: number | null;
+  /** Set when the mass-deletion canary fired: rows fell sharply against the previous good backup. */
+  suspect: { reason: string; comparedWith: string } | null;
 }
 
 /** Change of `bytes` over `previous` in percent (2 decimals); null without a usable previous size. */
@@ -102,6 +104,7 @@ export const handler = taskHandler({
       durationMs: m.durationMs,
       previousBackupId: previous?.backupId ?? null,
       sizeChangePercent: sizeChangePercent(m.totalBytes, previous?.totalBytes),
+      suspect: m.suspect ? { reason: m.suspect.reason, comparedWith: m.suspect.comparedWith } : null,
     };
     logger.info('Backup completed', { ...output, recordCounts: undefined, tables: output.tables.length });
     return output;

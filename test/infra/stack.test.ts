@@ -539,6 +539,17 @@ describe('Alarms', () => {
     });
   });
 
+  it('pages when a backup is suspect (the mass-deletion canary fired)', () => {
+    expect(alarm('BackupSuspect')).toMatchObject({
+      ...custom(METRICS.backupSuspect),
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: critical(),
+    });
+  });
+
   it('emits HoursSinceLastSuccessfulBackup hourly from a check that reads the bucket', () => {
     const { stack } = synth;
     const rule = resources[logicalId(stack.backup.ageCheckSchedule)]?.Properties as { ScheduleExpression: string; Targets: { Arn: unknown; Input: string }[] };
@@ -554,7 +565,7 @@ describe('Alarms', () => {
     }
     for (const id of Object.keys(synth.stack.monitoring.alarms).filter((id) => id.endsWith('Errors'))) expect(alarm(id).AlarmActions ?? [], id).toEqual([]);
     const criticalAlarms = Object.keys(synth.stack.monitoring.alarms).filter((id) => JSON.stringify(alarm(id).AlarmActions) === JSON.stringify(critical()));
-    expect(criticalAlarms.sort()).toEqual(['AlertDeliveryFailed', 'BackupExecutionUnreported', 'BackupSizeIncreaseCritical', 'NoSuccessfulBackup', 'ProductionRestoreExecutionTimedOut', 'RestoreExecutionTimedOut', 'ScheduleDeadLetterQueueNotEmpty', 'AlertDeliveryDeadLetterQueueNotEmpty'].sort());
+    expect(criticalAlarms.sort()).toEqual(['AlertDeliveryFailed', 'BackupExecutionUnreported', 'BackupSizeIncreaseCritical', 'BackupSuspect', 'NoSuccessfulBackup', 'ProductionRestoreExecutionTimedOut', 'RestoreExecutionTimedOut', 'ScheduleDeadLetterQueueNotEmpty', 'AlertDeliveryDeadLetterQueueNotEmpty'].sort());
     for (const a of Object.values(ofType(resources, 'AWS::CloudWatch::Alarm'))) {
       expect(a.Properties?.OKActions ?? [warning()[0]]).not.toContainEqual(critical()[0]);
     }

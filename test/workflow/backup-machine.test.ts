@@ -97,6 +97,7 @@ describe('backup state machine with the real handlers, PostgreSQL and S3 (SNS an
       [METRICS.backupDurationSeconds]: expect.any(Number),
       [METRICS.backupSizeBytes]: result.totalBytes,
       [METRICS.backupRecords]: result.totalRecords,
+      [METRICS.backupSuspect]: 0,
     });
     expect(emf!.units).toMatchObject({ [METRICS.backupDurationSeconds]: 'Seconds', [METRICS.backupSizeBytes]: 'Bytes' });
 
@@ -196,5 +197,17 @@ describe('backup state machine with the real handlers, PostgreSQL and S3 (SNS an
     expect(output.text()).not.toContain('S3cr3t-Pa55word');
     expect(JSON.stringify(sns.published())).not.toContain('S3cr3t-Pa55word');
     expect(JSON.stringify(run.calls)).not.toContain('S3cr3t-Pa55word');
+  });
+
+  it('a backup taken after a mass deletion is marked suspect, pages through BackupSuspect 1, and is never the latest good backup (Secrets Manager mocked)', async () => {
+    const before = await backupAge({ check: 'backup-age' });
+    await source.query('TRUNCATE order_items, orders, reviews CASCADE');
+    const run = await runMachine(definitions.backup, { trigger: 'schedule' }, tasks(), 'IconicDrBackup');
+    expect(run.error).toBeUndefined();
+    const result = run.output!.backup as { backupId: string; suspect: { reason: string; comparedWith: string } | null };
+    expect(result.suspect?.reason).toMatch(/orders [\d,]+ -> 0/);
+    expect(output.metric(METRICS.backupSuspect)).toEqual([1]);
+    // The hours since the last good backup still count from the backup before the deletion.
+    expect((await backupAge({ check: 'backup-age' })).backupId).toBe(before.backupId);
   });
 });

@@ -50,6 +50,7 @@ export const stateSchema = z.looseObject({
       durationMs: z.number().optional().catch(undefined),
       previousBackupId: z.string().nullish().catch(undefined),
       sizeChangePercent: z.number().nullish().catch(undefined),
+      suspect: z.looseObject({ reason: z.string(), comparedWith: z.string().optional() }).nullish().catch(undefined),
     }),
   ),
   validation: lenient(z.looseObject({ valid: z.boolean(), problems: z.array(z.string()).catch([]), tables: z.number().optional().catch(undefined), totalRecords: z.number().optional().catch(undefined) })),
@@ -203,6 +204,8 @@ export function describeNotification(input: NotificationInput, now: Date = new D
       if (!subset && b?.totalBytes !== undefined) metrics.push({ name: METRICS.backupSizeBytes, unit: 'Bytes', value: b.totalBytes });
       if (!subset && b?.totalRecords !== undefined) metrics.push({ name: METRICS.backupRecords, unit: 'Count', value: b.totalRecords });
       if (!subset && b?.sizeChangePercent != null) metrics.push({ name: METRICS.backupSizeChangePercent, unit: 'Percent', value: b.sizeChangePercent });
+      // 1 pages through the BackupSuspect alarm: the bad state was backed up, and the good backups will age out.
+      if (!subset) metrics.push({ name: METRICS.backupSuspect, unit: 'Count', value: b?.suspect ? 1 : 0 });
       const change = b?.sizeChangePercent == null ? 'no previous backup to compare with' : `${b.sizeChangePercent > 0 ? '+' : ''}${b.sizeChangePercent} % vs ${b.previousBackupId}`;
       return {
         ...base,
@@ -211,6 +214,7 @@ export function describeNotification(input: NotificationInput, now: Date = new D
         subject: subjectLine(`OK iconic-dr: backup ${backupId ?? ''} succeeded`),
         message: [
           `Backup ${backupId} is complete and valid.`,
+          ...(b?.suspect ? [`SUSPECT (mass-deletion canary): ${b.suspect.reason}. It is kept but never picked as latest; check for a mass deletion before the good backups age out.`] : []),
           `Records: ${formatCount(b?.totalRecords ?? 0)} in ${b?.tables?.length ?? 0} tables; size ${formatBytes(b?.totalBytes ?? 0, ' ')} (${change}); took ${formatSeconds((b?.durationMs ?? 0) / 1000)}.`,
           ...footer,
         ].join('\n'),

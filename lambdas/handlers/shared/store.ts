@@ -57,7 +57,7 @@ export async function findBackup(store: BackupStore, backupId: string): Promise<
  * or than `since`, and only those `filter` accepts (full backups, backups holding some tables). Unlike `listBackups` (which reads every backup of the last 90 days) this walks
  * the id-named folders from the newest and stops early: "latest" costs two listings and one read.
  */
-export async function completeBackups(store: BackupStore, options: { limit?: number; since?: Date; filter?: (backup: { backupId: string; tables: readonly string[] }) => boolean } = {}): Promise<CompleteBackup[]> {
+export async function completeBackups(store: BackupStore, options: { limit?: number; since?: Date; filter?: (backup: { backupId: string; tables: readonly string[] }) => boolean; includeSuspect?: boolean } = {}): Promise<CompleteBackup[]> {
   const folders = (await store.listFolders()).filter(isBackupId).sort().reverse();
   const found: CompleteBackup[] = [];
   for (const backupId of folders) {
@@ -66,7 +66,10 @@ export async function completeBackups(store: BackupStore, options: { limit?: num
     try {
       const { complete } = await findBackup(store, backupId);
       // No metadata.json: interrupted, not a backup anyone can restore.
-      if (complete && (!options.filter || options.filter({ backupId, tables: complete.manifest.manifest.tables }))) found.push(complete);
+      // A backup the mass-deletion canary flagged, or a drill's, is never "latest", "random" or the
+      // previous good backup (the same rule as the CLI's catalog).
+      const flagged = complete?.manifest.format === 'v1' && (complete.manifest.manifest.suspect !== undefined || complete.manifest.manifest.purpose === 'drill');
+      if (complete && (!flagged || options.includeSuspect) && (!options.filter || options.filter({ backupId, tables: complete.manifest.manifest.tables }))) found.push(complete);
     } catch (error) {
       if (error instanceof InvalidBackupError) continue;
       throw error;

@@ -46,7 +46,12 @@ describe('notifications: routing, readable messages and metrics', () => {
       [METRICS.backupSizeBytes]: 123_456,
       [METRICS.backupRecords]: 420,
       [METRICS.backupSizeChangePercent]: 3.5,
+      [METRICS.backupSuspect]: 0,
     });
+    // The mass-deletion canary: a suspect backup succeeds, says so, and pages through BackupSuspect.
+    const suspect = { ...backupResult, suspect: { reason: 'rows fell from 420 to 20 (-95 %)', comparedWith: '2026-11-24T02-00-00-000Z' } };
+    expect(metrics('BackupSucceeded', 'backup', { backup: suspect })[METRICS.backupSuspect]).toBe(1);
+    expect(describeAt('BackupSucceeded', 'backup', { backup: suspect }).message).toContain('SUSPECT (mass-deletion canary): rows fell from 420 to 20 (-95 %)');
     expect(metrics('BackupSucceeded', 'backup', { backup: { ...backupResult, sizeChangePercent: null, previousBackupId: null } })).not.toHaveProperty(METRICS.backupSizeChangePercent);
     // Failed runs report their duration too (start to alert), so a run killed at its timeout is seen.
     expect(metrics('BackupFailed', 'backup', {})).toEqual({ [METRICS.backupStatus]: 0, [METRICS.backupDurationSeconds]: 450 });
