@@ -116,6 +116,17 @@ export function configFromContext(node: Node): AppConfig {
       ...(list('productionRestorePrincipals') ? { productionRestorePrincipals: list('productionRestorePrincipals') as string[] } : {}),
       ...(location ? { productionDatabase: { host: location[1]!, ...(location[2] ? { port: Number(location[2]) } : {}), ...(location[3] ? { dbname: location[3] } : {}) } } : {}),
       ...(str('breakGlassPrincipalArn') ? { breakGlassPrincipalArn: str('breakGlassPrincipalArn') as string } : {}),
+      ...(str('adminJwtIssuer')
+        ? {
+            adminApi: {
+              jwtIssuer: str('adminJwtIssuer') as string,
+              ...(list('adminJwtAudience') ? { jwtAudience: list('adminJwtAudience') as string[] } : {}),
+              ...(str('adminClaim') ? { adminClaim: str('adminClaim') as string } : {}),
+              ...(str('adminClaimValue') ? { adminClaimValue: str('adminClaimValue') as string } : {}),
+              ...(str('adminAllowedOrigin') ? { allowedOrigin: str('adminAllowedOrigin') as string } : {}),
+            },
+          }
+        : {}),
     },
   };
   if (problems.length > 0) throw new Error(`Invalid context:\n- ${problems.join('\n- ')}`);

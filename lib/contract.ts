@@ -141,6 +141,7 @@ export const HANDLER_NAMES = [
   'notify',
   'slack-notifier',
   'backup-age',
+  'admin-api',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
@@ -174,6 +175,9 @@ export const ENV = {
   productionSecretArn: 'PRODUCTION_SECRET_ARN',
   verifySecretArns: 'VERIFY_SECRET_ARNS',
   restoreGate: 'RESTORE_GATE',
+  /** admin-api: the JWT claim (dot path, e.g. `app_metadata.role`) and the value that make a caller an admin. */
+  adminClaim: 'ADMIN_CLAIM',
+  adminClaimValue: 'ADMIN_CLAIM_VALUE',
   protectedDatabases: 'PROTECTED_DATABASES',
 } as const;
 

@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { AdminApi, type AdminApiProps } from './admin-api.js';
 import { Alerting, deadLetterQueue } from './alerting.js';
 import { BackupPipeline, DEFAULT_BACKUP_SCHEDULE } from './backup-pipeline.js';
 import { BackupVault, type ObjectLockMode, type ReplicaDestination } from './backup-vault.js';
@@ -151,6 +152,12 @@ export interface DisasterRecoveryStackProps extends StackProps {
    * @default 2 hours
    */
   readonly restoreMachineTimeout?: Duration;
+  /**
+   * The admin API and `/admin/backups` page for the shop's admins (Supabase Auth tokens with the
+   * admin claim).
+   * @default - no admin API
+   */
+  readonly adminApi?: Omit<AdminApiProps, 'vault' | 'network'>;
 }
 
 /**
@@ -165,6 +172,8 @@ export class DisasterRecoveryStack extends Stack {
   public readonly backup: BackupPipeline;
   public readonly restore: RestoreWorkflow;
   public readonly monitoring: DrMonitoring;
+  /** The admin API, when `adminApi` was given. */
+  public readonly adminApi?: AdminApi;
   /** The role the productionRestorePrincipals assume to start a production restore. */
   public readonly productionRestoreStarter?: iam.Role;
   /** EventBridge deliveries (scheduled backups, drills, the age check) that failed every retry. */
@@ -287,6 +296,10 @@ export class DisasterRecoveryStack extends Stack {
     output('CriticalTopicArn', this.alerting.criticalTopic.topicArn, 'Critical alerts (subscribe a pager)');
     output('WarningTopicArn', this.alerting.warningTopic.topicArn, 'Warnings');
     output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
+    if (props.adminApi) {
+      this.adminApi = new AdminApi(this, 'AdminApi', { ...props.adminApi, vault: this.vault, ...(network ? { network } : {}) });
+      output('AdminBackupsUrl', `${this.adminApi.stage.url}admin/backups`, 'The admin backups page (sign in with an admin access token)');
+    }
   }
 
   /**

@@ -68,7 +68,7 @@ describe('cdk-nag AwsSolutions and Serverless', () => {
   beforeAll(() => {
     // Prepare: every configuration in one app, synthesized once (aspects and lazy values resolved).
     const app = testApp();
-    const full = new DisasterRecoveryStack(app, 'Full', { slack: true, criticalEmails: ['oncall@example.com'], warningEmails: ['team@example.com'] });
+    const full = new DisasterRecoveryStack(app, 'Full', { slack: true, criticalEmails: ['oncall@example.com'], warningEmails: ['team@example.com'], adminApi: { jwtIssuer: 'https://abcdefgh.supabase.co/auth/v1', allowedOrigin: 'https://liveiticonic.com' } });
     const network = new Stack(app, 'Network');
     const vpc = ec2.Vpc.fromVpcAttributes(network, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['us-east-1a', 'us-east-1b'], privateSubnetIds: ['subnet-0aaa', 'subnet-0bbb'] });
     const variant = new DisasterRecoveryStack(app, 'Variant', {
@@ -102,7 +102,7 @@ describe('cdk-nag AwsSolutions and Serverless', () => {
 
   it('acknowledges only the expected rules', () => {
     const ids = new Set(Object.values(runs).flatMap((run) => run.acknowledgements.map((ack) => ack.id.replace(/\[.*$/, ''))));
-    expect([...ids].sort()).toEqual(['AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-SMG4', 'Serverless-LambdaAsyncFailureDestination', 'Serverless-LambdaDLQ', 'Serverless-SQSRedrivePolicy']);
+    expect([...ids].sort()).toEqual(['AwsSolutions-APIG4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-SMG4', 'Serverless-LambdaAsyncFailureDestination', 'Serverless-LambdaDLQ', 'Serverless-SQSRedrivePolicy']);
     expect(runs.replica!.acknowledgements).toEqual([]);
   });
 });

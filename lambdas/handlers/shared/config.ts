@@ -60,6 +60,12 @@ export const storeEnv = z.object({
   [ENV.backupPrefix]: z.preprocess(blankIsUnset, z.string().default('backups').transform((p) => p.replace(/^\/+|\/+$/g, ''))),
 });
 
+/** admin-api: where backups are, and which JWT claim makes a caller an admin. */
+export const adminApiEnv = storeEnv.extend({
+  [ENV.adminClaim]: z.preprocess(blankIsUnset, z.string().trim().default('app_metadata.role')),
+  [ENV.adminClaimValue]: z.preprocess(blankIsUnset, z.string().trim().default('admin')),
+});
+
 export const backupEnv = storeEnv.extend({
   [ENV.backupKmsKeyId]: optional,
   [ENV.sourceSecretArn]: required,
