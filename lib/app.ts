@@ -116,6 +116,7 @@ export function configFromContext(node: Node): AppConfig {
       ...(list('productionRestorePrincipals') ? { productionRestorePrincipals: list('productionRestorePrincipals') as string[] } : {}),
       ...(location ? { productionDatabase: { host: location[1]!, ...(location[2] ? { port: Number(location[2]) } : {}), ...(location[3] ? { dbname: location[3] } : {}) } } : {}),
       ...(str('breakGlassPrincipalArn') ? { breakGlassPrincipalArn: str('breakGlassPrincipalArn') as string } : {}),
+      ...(bool('media', true) ? (str('mediaSchedule') ? { mediaSchedule: str('mediaSchedule') as string } : {}) : { mediaSchedule: false as const }),
       ...(str('adminJwtIssuer')
         ? {
             adminApi: {

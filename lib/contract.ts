@@ -142,6 +142,7 @@ export const HANDLER_NAMES = [
   'slack-notifier',
   'backup-age',
   'admin-api',
+  'media-sync',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
@@ -176,6 +177,8 @@ export const ENV = {
   verifySecretArns: 'VERIFY_SECRET_ARNS',
   restoreGate: 'RESTORE_GATE',
   /** admin-api: the JWT claim (dot path, e.g. `app_metadata.role`) and the value that make a caller an admin. */
+  /** media-sync: the Supabase Storage S3 secret ({"endpoint","region","accessKeyId","secretAccessKey"}). */
+  storageSecretArn: 'STORAGE_SECRET_ARN',
   adminClaim: 'ADMIN_CLAIM',
   adminClaimValue: 'ADMIN_CLAIM_VALUE',
   protectedDatabases: 'PROTECTED_DATABASES',
@@ -195,6 +198,8 @@ export const METRICS = {
   alertDeliveryFailures: 'AlertDeliveryFailures',
   /** Hours since the last successful backup, emitted hourly by the backup-age check (0 until the first backup). */
   hoursSinceLastSuccessfulBackup: 'HoursSinceLastSuccessfulBackup',
+  /** Minutes since the newest complete media snapshot (Supabase Storage), emitted by the hourly media sync. */
+  mediaSnapshotAgeMinutes: 'MediaSnapshotAgeMinutes',
   /** 1 when a successful backup was marked suspect by the mass-deletion canary (rows fell sharply), else 0. */
   backupSuspect: 'BackupSuspect',
   /** From a log metric filter on the backup function (no dimensions), not emitted by handlers. */

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AdminApi, type AdminApiProps } from './admin-api.js';
+import { MediaSync } from './media-sync.js';
 import { Alerting, deadLetterQueue } from './alerting.js';
 import { BackupPipeline, DEFAULT_BACKUP_SCHEDULE } from './backup-pipeline.js';
 import { BackupVault, type ObjectLockMode, type ReplicaDestination } from './backup-vault.js';
@@ -158,6 +159,12 @@ export interface DisasterRecoveryStackProps extends StackProps {
    * @default - no admin API
    */
   readonly adminApi?: Omit<AdminApiProps, 'vault' | 'network'>;
+  /**
+   * Sync Supabase Storage (user files and media, RPO 1 h) into the backup bucket on this schedule;
+   * `false` leaves media out.
+   * @default 'rate(1 hour)'
+   */
+  readonly mediaSchedule?: string | false;
 }
 
 /**
@@ -172,6 +179,8 @@ export class DisasterRecoveryStack extends Stack {
   public readonly backup: BackupPipeline;
   public readonly restore: RestoreWorkflow;
   public readonly monitoring: DrMonitoring;
+  /** The hourly media sync, unless `mediaSchedule` is false. */
+  public readonly media?: MediaSync;
   /** The admin API, when `adminApi` was given. */
   public readonly adminApi?: AdminApi;
   /** The role the productionRestorePrincipals assume to start a production restore. */
@@ -246,8 +255,21 @@ export class DisasterRecoveryStack extends Stack {
       ...withNetwork,
     });
 
+    if (props.mediaSchedule !== false) {
+      this.media = new MediaSync(this, 'Media', {
+        vault: this.vault,
+        secretKey: this.secrets.key,
+        scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
+        ...(props.mediaSchedule ? { schedule: props.mediaSchedule } : {}),
+        ...withNetwork,
+      });
+    }
+
+    if (props.adminApi) this.adminApi = new AdminApi(this, 'AdminApi', { ...props.adminApi, vault: this.vault, ...(network ? { network } : {}) });
+
     this.monitoring = new DrMonitoring(this, 'Monitoring', {
       alerting: this.alerting,
+      ...(this.media ? { media: this.media } : {}),
       backup: this.backup,
       restore: this.restore,
       functions: {
@@ -264,6 +286,8 @@ export class DisasterRecoveryStack extends Stack {
         ProductionVerifyCountsFunction: this.restore.production.verifyCountsFunction,
         ProductionIntegrityCheckFunction: this.restore.production.integrityCheckFunction,
         NotifyFunction: this.notifyFunction,
+        ...(this.media ? { MediaSyncFunction: this.media.syncFunction } : {}),
+        ...(this.adminApi ? { AdminApiFunction: this.adminApi.function } : {}),
         ...(this.alerting.slackNotifier ? { SlackNotifierFunction: this.alerting.slackNotifier } : {}),
       },
       notifyFunction: this.notifyFunction,
@@ -296,8 +320,8 @@ export class DisasterRecoveryStack extends Stack {
     output('CriticalTopicArn', this.alerting.criticalTopic.topicArn, 'Critical alerts (subscribe a pager)');
     output('WarningTopicArn', this.alerting.warningTopic.topicArn, 'Warnings');
     output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
-    if (props.adminApi) {
-      this.adminApi = new AdminApi(this, 'AdminApi', { ...props.adminApi, vault: this.vault, ...(network ? { network } : {}) });
+    if (this.media) output('StorageSecretArn', this.media.storageSecret.secretArn, 'Fill in the Supabase Storage S3 access: {"endpoint","region","accessKeyId","secretAccessKey"}');
+    if (this.adminApi) {
       output('AdminBackupsUrl', `${this.adminApi.stage.url}admin/backups`, 'The admin backups page (sign in with an admin access token)');
     }
   }

@@ -6,6 +6,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Alerting, Severity } from './alerting.js';
 import type { BackupPipeline } from './backup-pipeline.js';
+import type { MediaSync } from './media-sync.js';
 import { DEFAULT_RTO_SECONDS, METRIC_DIMENSIONS, METRICS, METRICS_NAMESPACE } from './contract.js';
 import { isPositiveInteger, PropErrors } from './defaults.js';
 import type { DrFunction } from './dr-function.js';
@@ -40,6 +41,11 @@ export interface AlarmThresholds {
    * @default 3600
    */
   readonly rtoSeconds?: number;
+  /**
+   * Critical when the newest media snapshot is older than this (media RPO 1 h plus a margin).
+   * @default 75
+   */
+  readonly maxMediaSnapshotAgeMinutes?: number;
 }
 
 export interface DrMonitoringProps {
@@ -54,6 +60,8 @@ export interface DrMonitoringProps {
   readonly deadLetterQueues?: Readonly<Record<string, sqs.IQueue>>;
   /** @default - the plan's thresholds */
   readonly thresholds?: AlarmThresholds;
+  /** The hourly media sync, when the stack has one: its snapshot age alarm and dashboard number. */
+  readonly media?: MediaSync;
   /**
    * Schedules, for the dashboard's header.
    * @default - not shown
@@ -121,6 +129,7 @@ export class DrMonitoring extends Construct {
       warningSizeIncreasePercent: props.thresholds?.warningSizeIncreasePercent ?? 25,
       maxBackupDurationSeconds: props.thresholds?.maxBackupDurationSeconds ?? Math.floor(backupTimeout * HEADROOM_SHARE),
       rtoSeconds: props.thresholds?.rtoSeconds ?? DEFAULT_RTO_SECONDS,
+      maxMediaSnapshotAgeMinutes: props.thresholds?.maxMediaSnapshotAgeMinutes ?? 75,
     };
     const errors = new PropErrors('DrMonitoring');
     errors.check(isPositiveInteger(t.maxHoursWithoutBackup) && t.maxHoursWithoutBackup <= 24 * 14, 'maxHoursWithoutBackup must be a whole number of hours, 1-336');
@@ -150,6 +159,16 @@ export class DrMonitoring extends Construct {
       evaluationPeriods: 1,
       treatMissingData: notBreaching,
     });
+    if (props.media) {
+      // Missing data is not breaching: no snapshot exists before the Storage secret is filled in.
+      add('Critical', 'MediaSnapshotTooOld', drMetric(METRICS.mediaSnapshotAgeMinutes, 'Maximum', HOUR), {
+        alarmDescription: `CRITICAL: the newest media snapshot (Supabase Storage) is more than ${t.maxMediaSnapshotAgeMinutes} min old (media RPO 1 h). Runbook: look at the media sync function's last errors; check the Storage secret and the project's S3 access keys.`,
+        threshold: t.maxMediaSnapshotAgeMinutes,
+        comparisonOperator: gt,
+        evaluationPeriods: 1,
+        treatMissingData: notBreaching,
+      });
+    }
     add('Critical', 'BackupSuspect', drMetric(METRICS.backupSuspect, 'Maximum', HOUR), {
       alarmDescription: 'CRITICAL: the newest backup is SUSPECT (mass-deletion canary): its rows fell by more than half against the previous good backup. It is kept but not used as latest. Runbook: check the source for a mass deletion or truncated tables before the good backups age out; restore the previous good backup if the data is gone.',
       threshold: 1,
@@ -337,6 +356,16 @@ export class DrMonitoring extends Construct {
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...props.alerting.alarms], width: 6, height: 6 }),
     );
+    if (props.media) {
+      dashboard.addWidgets(
+        new cloudwatch.SingleValueWidget({
+          title: `Minutes since the last media snapshot (alarm > ${t.maxMediaSnapshotAgeMinutes})`,
+          metrics: [drMetric(METRICS.mediaSnapshotAgeMinutes, 'Maximum', HOUR, 'Minutes')],
+          setPeriodToTimeRange: false,
+          width: 6,
+        }),
+      );
+    }
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Backup duration (s)',

@@ -85,7 +85,7 @@ describe('npx cdk synth', () => {
       try {
         // Act
         const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-          const child = spawn('npx', ['cdk', 'synth', '--quiet', '--no-notices', '-c', 'slack=true', '-o', outdir], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+          const child = spawn('npx', ['cdk', 'synth', '--quiet', '--no-notices', '-c', 'slack=true', '-c', 'adminJwtIssuer=https://abcdefgh.supabase.co/auth/v1', '-o', outdir], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
           let text = '';
           child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
           child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -97,7 +97,8 @@ describe('npx cdk synth', () => {
         expect(code, output).toBe(0);
         const template = JSON.parse(readFileSync(path.join(outdir, 'IconicDr.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };
         const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-        expect(functions).toHaveLength(14);
+        // One per handler: the admin API is asked for, media sync is on by default.
+        expect(functions).toHaveLength(16);
         const assets = JSON.parse(readFileSync(path.join(outdir, 'IconicDr.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string } }> };
         for (const fn of functions) {
           // Each function's code is an esbuild ESM bundle (identical bundles share one asset).

@@ -30,7 +30,7 @@ let synth: SynthResult;
 let resources: Record<string, CfnResource>;
 
 beforeAll(() => {
-  synth = synthStack({ slack: true, criticalEmails: ['oncall@example.com'], warningEmails: ['team@example.com'], tables: ['products', 'orders'] });
+  synth = synthStack({ slack: true, criticalEmails: ['oncall@example.com'], warningEmails: ['team@example.com'], tables: ['products', 'orders'], adminApi: { jwtIssuer: 'https://abcdefgh.supabase.co/auth/v1' } });
   resources = synth.resources;
 });
 
@@ -50,6 +50,8 @@ function functions(): Record<string, DrFunction> {
     prodVerifyCounts: stack.restore.production.verifyCountsFunction,
     prodIntegrityCheck: stack.restore.production.integrityCheckFunction,
     notify: stack.notifyFunction,
+    mediaSync: stack.media!.syncFunction,
+    adminApi: stack.adminApi!.function,
   };
   if (stack.alerting.slackNotifier) all.slackNotifier = stack.alerting.slackNotifier;
   return all;
@@ -73,7 +75,7 @@ describe('Lambda functions', () => {
   it('has one function per handler, and nothing else runs code in the stack', () => {
     const handlers = Object.values(functions()).map((fn) => fn.handlerName);
     expect(new Set(handlers)).toEqual(new Set(HANDLER_NAMES));
-    expect(Object.keys(functions())).toHaveLength(14);
+    expect(Object.keys(functions())).toHaveLength(16);
     expect(Object.keys(ofType(resources, 'AWS::Lambda::Function')).sort()).toEqual(Object.values(functions()).map((fn) => logicalId(fn.function)).sort());
   });
 
@@ -104,14 +106,14 @@ describe('Lambda functions', () => {
     }
   });
 
-  it('sets the timeouts and memory of the plan, and reserved concurrency 1 on backup only', () => {
-    const { backup, restore, pickBackup, notify } = functions();
+  it('sets the timeouts and memory of the plan, and reserved concurrency 1 on backup and media sync only', () => {
+    const { backup, restore, pickBackup, notify, mediaSync } = functions();
     expect(lambdaOf(backup!).Properties).toMatchObject({ Timeout: 900, MemorySize: 1024, ReservedConcurrentExecutions: 1 });
     expect(lambdaOf(restore!).Properties).toMatchObject({ Timeout: 900 });
     expect(lambdaOf(pickBackup!).Properties).toMatchObject({ Timeout: 60 });
     expect(lambdaOf(notify!).Properties).toMatchObject({ Timeout: 30 });
     const reserved = Object.values(functions()).filter((fn) => lambdaOf(fn).Properties?.ReservedConcurrentExecutions !== undefined);
-    expect(reserved).toEqual([backup]);
+    expect(reserved).toEqual([backup, mediaSync]);
   });
 
   it('gives each function exactly the environment of the contract', () => {
@@ -177,7 +179,7 @@ describe('Secrets', () => {
     const { stack } = synth;
     const secrets = ofType(resources, 'AWS::SecretsManager::Secret');
     expect(Object.keys(secrets).sort()).toEqual(
-      [stack.secrets.source, stack.secrets.targets.staging, stack.secrets.targets.production, stack.secrets.readOnlyTargets.staging, stack.secrets.readOnlyTargets.production, stack.alerting.slackWebhookSecret!].map(logicalId).sort(),
+      [stack.secrets.source, stack.secrets.targets.staging, stack.secrets.targets.production, stack.secrets.readOnlyTargets.staging, stack.secrets.readOnlyTargets.production, stack.alerting.slackWebhookSecret!, stack.media!.storageSecret].map(logicalId).sort(),
     );
     for (const secret of Object.values(secrets)) {
       // CloudFormation regenerates a generated value when its settings change, and rewrites a
@@ -197,7 +199,7 @@ describe('Secrets', () => {
     expect(decrypt?.Condition).toEqual({ StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } });
     const roles = (decrypt?.Principal.AWS as { 'Fn::GetAtt': string[] }[]).map((p) => p['Fn::GetAtt'][0]).sort();
     const f = functions();
-    expect(roles).toEqual([f.backup, f.restore, f.verifyCounts, f.integrityCheck, f.prodRestore, f.prodVerifyCounts, f.prodIntegrityCheck].map((fn) => logicalId(fn!.role)).sort());
+    expect(roles).toEqual([f.backup, f.restore, f.verifyCounts, f.integrityCheck, f.prodRestore, f.prodVerifyCounts, f.prodIntegrityCheck, f.mediaSync].map((fn) => logicalId(fn!.role)).sort());
   });
 
   it('lets each function read only its own secrets', () => {
@@ -485,7 +487,7 @@ describe('Alerting', () => {
   it('gives every EventBridge target a retry policy and the dead-letter queue', () => {
     const { stack } = synth;
     const rules = Object.values(ofType(resources, 'AWS::Events::Rule'));
-    expect(rules.length).toBe(4); // backup, age check, weekly and monthly drills
+    expect(rules.length).toBe(5); // backup, age check, weekly and monthly drills, media sync
     for (const rule of rules) {
       for (const target of rule.Properties?.Targets as Record<string, unknown>[]) {
         expect(target).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack.scheduleDeadLetterQueue), 'Arn'] } } });
@@ -565,7 +567,7 @@ describe('Alarms', () => {
     }
     for (const id of Object.keys(synth.stack.monitoring.alarms).filter((id) => id.endsWith('Errors'))) expect(alarm(id).AlarmActions ?? [], id).toEqual([]);
     const criticalAlarms = Object.keys(synth.stack.monitoring.alarms).filter((id) => JSON.stringify(alarm(id).AlarmActions) === JSON.stringify(critical()));
-    expect(criticalAlarms.sort()).toEqual(['AlertDeliveryFailed', 'BackupExecutionUnreported', 'BackupSizeIncreaseCritical', 'BackupSuspect', 'NoSuccessfulBackup', 'ProductionRestoreExecutionTimedOut', 'RestoreExecutionTimedOut', 'ScheduleDeadLetterQueueNotEmpty', 'AlertDeliveryDeadLetterQueueNotEmpty'].sort());
+    expect(criticalAlarms.sort()).toEqual(['AlertDeliveryFailed', 'BackupExecutionUnreported', 'BackupSizeIncreaseCritical', 'BackupSuspect', 'MediaSnapshotTooOld', 'NoSuccessfulBackup', 'ProductionRestoreExecutionTimedOut', 'RestoreExecutionTimedOut', 'ScheduleDeadLetterQueueNotEmpty', 'AlertDeliveryDeadLetterQueueNotEmpty'].sort());
     for (const a of Object.values(ofType(resources, 'AWS::CloudWatch::Alarm'))) {
       expect(a.Properties?.OKActions ?? [warning()[0]]).not.toContainEqual(critical()[0]);
     }

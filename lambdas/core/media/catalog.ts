@@ -12,13 +12,24 @@ export interface SnapshotSummary {
   readonly problem?: string;
 }
 
+/** Snapshot ids, newest first, and whether each is complete: one listing, nothing read. */
+export async function snapshotIds(vault: BackupStore): Promise<{ snapshotId: string; complete: boolean }[]> {
+  const keys = new Set((await vault.listObjects(SNAPSHOTS_PREFIX)).map((o) => o.key));
+  const ids = [...new Set([...keys].map((k) => k.slice(SNAPSHOTS_PREFIX.length).split('/')[0]!).filter(Boolean))].sort().reverse();
+  return ids.map((snapshotId) => ({ snapshotId, complete: keys.has(snapshotKey(snapshotId)) }));
+}
+
+/** The newest complete snapshot, reading only its snapshot.json (the hourly paths: sync, age). */
+export async function newestSnapshot(vault: BackupStore): Promise<MediaSnapshot | undefined> {
+  const newest = (await snapshotIds(vault)).find((s) => s.complete);
+  return newest ? readSnapshot(vault, newest.snapshotId) : undefined;
+}
+
 /** Every snapshot folder, newest first; only `snapshot.json` is read, never the listings. */
 export async function listSnapshots(vault: BackupStore): Promise<SnapshotSummary[]> {
-  const keys = await vault.listObjects(SNAPSHOTS_PREFIX);
-  const ids = [...new Set(keys.map((o) => o.key.slice(SNAPSHOTS_PREFIX.length).split('/')[0]!).filter(Boolean))].sort().reverse();
   const summaries: SnapshotSummary[] = [];
-  for (const snapshotId of ids) {
-    if (!keys.some((o) => o.key === snapshotKey(snapshotId))) {
+  for (const { snapshotId, complete } of await snapshotIds(vault)) {
+    if (!complete) {
       summaries.push({ snapshotId, complete: false, problem: 'no snapshot.json (interrupted or in progress)' });
       continue;
     }

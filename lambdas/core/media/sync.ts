@@ -11,7 +11,7 @@ import type { BackupStore } from '../storage/store.js';
 import { HashingPassThrough, runPool } from '../util/streams.js';
 import { ResumableRead } from '../storage/resumable-read.js';
 import { storageTimeouts } from './storage-client.js';
-import { listSnapshots, readObjects } from './catalog.js';
+import { readObjects, readSnapshot, snapshotIds } from './catalog.js';
 import { LEASES_PREFIX, MEDIA_FORMAT_VERSION, contentKey, describeObject, objectId, objectsKey, snapshotIdFor, snapshotKey, type BucketSettings, type MediaObject, type MediaSnapshot } from './snapshot.js';
 
 export interface MediaSyncOptions {
@@ -63,11 +63,14 @@ function storageFailure(what: string, error: unknown): StorageError {
 async function previousState(vault: BackupStore, buckets: readonly string[]): Promise<Map<string, MediaObject>> {
   const previous = new Map<string, MediaObject>();
   const pending = new Set(buckets);
-  for (const summary of await listSnapshots(vault)) {
+  // Newest first, reading snapshots only until every bucket has its latest state.
+  for (const { snapshotId, complete } of await snapshotIds(vault)) {
     if (!pending.size) break;
-    const covered = summary.snapshot?.buckets.map((b) => b.name).filter((b) => pending.has(b)) ?? [];
+    if (!complete) continue;
+    const snapshot = await readSnapshot(vault, snapshotId);
+    const covered = snapshot.buckets.map((b) => b.name).filter((b) => pending.has(b));
     if (!covered.length) continue;
-    for (const o of await readObjects(vault, summary.snapshot!)) if (covered.includes(o.bucket)) previous.set(objectId(o), o);
+    for (const o of await readObjects(vault, snapshot)) if (covered.includes(o.bucket)) previous.set(objectId(o), o);
     for (const b of covered) pending.delete(b);
   }
   return previous;

@@ -60,6 +60,9 @@ export const storeEnv = z.object({
   [ENV.backupPrefix]: z.preprocess(blankIsUnset, z.string().default('backups').transform((p) => p.replace(/^\/+|\/+$/g, ''))),
 });
 
+/** media-sync: where snapshots go, and the Storage secret. */
+export const mediaSyncEnv = storeEnv.extend({ [ENV.backupKmsKeyId]: optional, [ENV.storageSecretArn]: required });
+
 /** admin-api: where backups are, and which JWT claim makes a caller an admin. */
 export const adminApiEnv = storeEnv.extend({
   [ENV.adminClaim]: z.preprocess(blankIsUnset, z.string().trim().default('app_metadata.role')),
