@@ -28,6 +28,7 @@ import { databaseUrl, locationFor, resolveBackup, storeFor, storeForReading, sto
 import { appendRunLog } from './run-log.js';
 import { confirm, jsonOption, positiveInt } from './options.js';
 import { mediaCommand } from './media.js';
+import { describeEndpoint, storageClient, storageConnectionFromEnv } from '../../lambdas/core/media/storage-client.js';
 import { serveDashboard } from './dashboard.js';
 import { existsSync } from 'node:fs';
 import { FAIL, OK, Output, formatBytes, formatCount, formatDate, formatDuration, table } from './output.js';
@@ -487,10 +488,14 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .option('--scale <n>', 'sample data size for the embedded database (1 = ~1M rows)', positiveNumber, 0.02)
     .option('--schema <names>', 'comma-separated schemas (with --db; default public)')
     .option('-y, --yes', 'confirm that --db may be emptied and restored')
+    .option('--no-media', 'leave Supabase Storage out (drilled when STORAGE_S3_* are set: synced, restored into <bucket>-drill buckets, compared)')
     .addOption(jsonOption())
     .action(async (opts) => {
       const out = new Output(Boolean(opts.json));
       const store = await storeFor(opts.to);
+      const storageConfigured = ['STORAGE_S3_ENDPOINT', 'STORAGE_S3_REGION', 'STORAGE_S3_ACCESS_KEY_ID', 'STORAGE_S3_SECRET_ACCESS_KEY'].every((n) => process.env[n]);
+      const connection = opts.media !== false && storageConfigured ? storageConnectionFromEnv() : undefined;
+      const mediaClient = connection ? storageClient(connection) : undefined;
       const rpoLocation = opts.rpoFrom ?? (process.env.BACKUP_LOCATION ? process.env.BACKUP_LOCATION : undefined);
       if (rpoLocation !== undefined && store.description === (await storeFor(rpoLocation)).description) {
         throw new UsageError(`The drill writes to ${store.description}, where the real backups are; give it a location of its own (--to)`);
@@ -507,8 +512,9 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
         rpoHours: opts.rpoHours,
         ...(rpoStore ? { rpoStore } : {}),
         ...(schemas ? { schemas } : {}),
+        ...(connection && mediaClient ? { media: { client: mediaClient, source: describeEndpoint(connection) } } : {}),
         onStep: (s) => out.line(`${s.ok ? OK : FAIL} ${s.name.padEnd(34)} ${formatDuration(s.ms).padStart(9)}   ${s.detail}`),
-      });
+      }).finally(() => mediaClient?.destroy());
       await appendRunLog(store, { command: 'drill', result: report.ok ? 'ok' : 'failed', backupId: report.backupId, database: report.database, records: report.rowsRestored, durationMs: Date.now() - started });
       out.result(report);
       out.line('');
@@ -516,6 +522,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       out.line(`Recovery time:   ${formatDuration(report.recoveryTimeMs)} (validate + restore + verify + integrity) — RTO 1 h ${report.withinRto ? 'met' : 'MISSED'}`);
       out.line(`Recovery point:  ${report.rpo ? describeRpo(report.rpo) : 'not measured (pass --rpo-from with the real backups, or set BACKUP_LOCATION)'}`);
       out.line(`Rows restored:   ${formatCount(report.rowsRestored)} of ${formatCount(report.rowsBackedUp)} backed up`);
+      out.line(`Media:           ${report.media ? `${formatCount(report.media.objects)} objects of snapshot ${report.media.snapshotId} restored into ${report.media.buckets.join(', ')}: ${report.media.identical ? 'every object identical' : 'DIFFERENCES'}` : 'not drilled (set STORAGE_S3_* to drill Supabase Storage)'}`);
       out.line(`Data lost:       ${report.dataLost ? `YES — ${report.tables.filter((t) => !t.identical).map((t) => t.table).join(', ')} differ` : 'none — every table is identical to before the disaster'}`);
       if (report.reports) out.line(`Report:          ${store.description.replace(/\/$/, '')}/${report.reports.markdown} (and .json)`);
       out.line(report.ok ? `${OK} Drill passed` : `${FAIL} Drill failed`);

@@ -8,6 +8,9 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './sources/em
 import { openPostgresSource } from './sources/postgres-source.js';
 import type { BackupStore } from './storage/store.js';
 import { DEFAULT_RPO_HOURS, rpoStatus, type RpoStatus } from './rpo.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { restoreMedia, verifyMedia } from './media/restore.js';
+import { syncMedia } from './media/sync.js';
 import { validateBackup } from './validate.js';
 import { verifyCounts } from './verify.js';
 
@@ -37,8 +40,17 @@ export interface DrillOptions {
    */
   readonly rpoStore?: BackupStore;
   readonly rpoHours?: number;
+  /**
+   * Supabase Storage to drill too: synced into the drill's location, restored into buckets of the
+   * drill's own (`<bucket>-drill`, never the live ones) and compared object by object.
+   * @default media left out
+   */
+  readonly media?: { readonly client: S3Client; readonly source: string; readonly buckets?: readonly string[] };
   readonly onStep?: (step: DrillStep) => void;
 }
+
+/** Where a drill restores a Storage bucket: a bucket of its own, never the live one. */
+export const drillBucket = (bucket: string): string => `${bucket}-drill`;
 
 export interface DrillReport {
   readonly ok: boolean;
@@ -57,6 +69,8 @@ export interface DrillReport {
   readonly tables: readonly { readonly table: string; readonly rowsBefore: number; readonly rowsAfter: number; readonly identical: boolean }[];
   /** The RPO measured on the real backups (`rpoStore`), or null when no location was given. */
   readonly rpo: RpoStatus | null;
+  /** The media part, when Storage was drilled: snapshot, objects, the drill's buckets, identical or not. */
+  readonly media: { readonly snapshotId: string; readonly objects: number; readonly bytes: number; readonly buckets: readonly string[]; readonly identical: boolean } | null;
   readonly startedAt: string;
   /** Keys of the Markdown and JSON reports written beside the drill's backup. */
   readonly reports: { readonly markdown: string; readonly json: string } | null;
@@ -81,6 +95,7 @@ export function drillReportMarkdown(r: DrillReport): string {
         : `- RPO: newest good backup ${r.rpo.backupId} in ${r.rpo.location} is ${r.rpo.ageHours.toFixed(1)} h old; RPO ${r.rpo.rpoHours} h ${yes(r.rpo.met)}`
       : '- RPO: not measured (no backup location given)',
     `- Rows: ${r.rowsBackedUp} backed up, ${r.rowsRestored} restored`,
+    r.media ? `- Media (Supabase Storage): snapshot ${r.media.snapshotId}, ${r.media.objects} objects restored into ${r.media.buckets.join(', ')}: ${r.media.identical ? 'every object identical' : '**DIFFERENCES**'}` : '- Media: not drilled (Supabase Storage not configured)',
     `- Data lost: ${r.dataLost ? `**YES** (${r.tables.filter((t) => !t.identical).map((t) => t.table).join(', ')})` : 'none; every table identical to before the disaster'}`,
     '',
     '## Checklist',
@@ -222,9 +237,19 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       scenario2Ok = fresh.restored.schemaCreated && fresh.identical;
     }
 
+    let media: DrillReport['media'] = null;
+    if (options.media) {
+      const { client, source, buckets } = options.media;
+      const synced = await step('Media: sync Storage', () => syncMedia({ client, source, vault: options.store, ...(buckets ? { buckets } : {}) }), (r) => `${r.snapshot.stats.objects} objects in ${r.snapshot.buckets.length} bucket(s) -> ${r.snapshot.snapshotId}`);
+      const targets = synced.snapshot.buckets.map((b) => drillBucket(b.name));
+      await step('Media: restore into drill buckets', () => restoreMedia(client, options.store, synced.snapshot, { targetBucket: drillBucket, exact: true }), (r) => `${r.uploaded} uploaded, ${r.unchanged} already equal, into ${targets.join(', ')}`);
+      const compared = await step('Media: compare every object', () => verifyMedia(client, options.store, synced.snapshot, undefined, { targetBucket: drillBucket }), (v) => (v.ok ? `${v.objectsChecked} objects identical` : `${v.differences.length} difference(s)`), (v) => v.ok);
+      media = { snapshotId: synced.snapshot.snapshotId, objects: synced.snapshot.stats.objects, bytes: synced.snapshot.stats.bytes, buckets: targets, identical: compared.ok };
+    }
+
     const rpo = options.rpoStore ? await rpoStatus(options.rpoStore, options.rpoHours ?? DEFAULT_RPO_HOURS) : null;
     const report: DrillReport = {
-      ok: validation.valid && verify.ok && integrity.ok && !dataLost && scenario2Ok && recoveryTimeMs <= RTO_MS && (rpo?.met ?? true),
+      ok: validation.valid && verify.ok && integrity.ok && !dataLost && scenario2Ok && (media?.identical ?? true) && recoveryTimeMs <= RTO_MS && (rpo?.met ?? true),
       database: describeDatabase(url).label,
       embedded: embedded !== undefined,
       backupId: backup.backupId,
@@ -238,6 +263,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       dataLost,
       tables: comparison,
       rpo,
+      media,
       startedAt,
       reports: null,
     };

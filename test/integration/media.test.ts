@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -192,6 +192,29 @@ describe('media: Supabase Storage snapshots (S3 server playing Storage)', () => 
       const now = await runCli(['restore', 'latest', '--at', new Date().toISOString(), '--db', db.url, '--yes'], env);
       expect(now.code, now.stderr).toBe(0);
       expect(now.stdout).toContain(`Restoring backup from ${backup.stdout.trim()}`);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('the drill drills media too: synced, restored into <bucket>-drill buckets of its own, compared, reported', async () => {
+    const db = await createTestDatabase('media_drill');
+    try {
+      const c = await connect(db.url);
+      await createShop(c, 0.001);
+      await c.end();
+      const live = await keysOf('products');
+      const cwd = await mkdtemp(path.join(work, 'drill-'));
+      const result = await runCli(['drill', '--db', db.url, '--yes', '--json'], { ...env, BACKUP_LOCATION: '' }, cwd);
+      expect(result.code, result.stderr).toBe(0);
+      const report = JSON.parse(result.stdout);
+      expect(report.media).toMatchObject({ identical: true, buckets: ['avatars-drill', 'iconic-dr-test-drill', 'products-drill'] });
+      expect(await keysOf('products-drill')).toEqual(live);
+      // The live buckets are left as they were.
+      expect(await keysOf('products')).toEqual(live);
+      expect(report.steps.map((s: { name: string }) => s.name)).toEqual(expect.arrayContaining(['Media: sync Storage', 'Media: restore into drill buckets', 'Media: compare every object']));
+      const markdown = await readFile(path.join(cwd, 'drills', report.reports.markdown), 'utf8');
+      expect(markdown).toMatch(/Media \(Supabase Storage\): snapshot \S+, \d+ objects restored into .*: every object identical/);
     } finally {
       await db.drop();
     }

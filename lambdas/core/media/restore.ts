@@ -83,13 +83,14 @@ const sameMetadata = (a: Record<string, string>, b: Record<string, string>) => J
  * object whose size and ETag match the snapshot's is the same content (no request); any other is
  * read and compared by SHA-256, and then its content type, cache control and metadata too.
  */
-export async function verifyMedia(client: S3Client, vault: BackupStore, snapshot: MediaSnapshot, only?: readonly string[]): Promise<MediaVerifyReport> {
+export async function verifyMedia(client: S3Client, vault: BackupStore, snapshot: MediaSnapshot, only?: readonly string[], options: { targetBucket?: (name: string) => string } = {}): Promise<MediaVerifyReport> {
   const buckets = selectBuckets(snapshot, only);
   const objects = (await readObjects(vault, snapshot)).filter((o) => buckets.includes(o.bucket));
   const differences: MediaDifference[] = [];
   let objectsRead = 0;
+  const targetOf = options.targetBucket ?? ((name: string) => name);
   for (const bucket of buckets) {
-    const live = await listLive(client, bucket);
+    const live = await listLive(client, targetOf(bucket));
     if (!live) {
       differences.push({ bucket, key: '', problem: 'bucket missing' });
       continue;
@@ -104,7 +105,7 @@ export async function verifyMedia(client: S3Client, vault: BackupStore, snapshot
       }
       if (there.size === o.size && there.etag === o.etag) continue;
       objectsRead++;
-      const read = await readLive(client, bucket, o.key);
+      const read = await readLive(client, targetOf(bucket), o.key);
       if (read.sha256 !== o.sha256) differences.push({ bucket, key: o.key, problem: 'content differs', detail: `${there.size} bytes, SHA-256 ${read.sha256.slice(0, 12)}…; the snapshot has ${o.size} bytes, ${o.sha256.slice(0, 12)}…` });
       else if ((read.contentType ?? '') !== (o.contentType ?? '') || (read.cacheControl ?? '') !== (o.cacheControl ?? '') || !sameMetadata(read.metadata, o.metadata)) {
         differences.push({ bucket, key: o.key, problem: 'metadata differs', detail: `content type ${read.contentType ?? '-'} vs ${o.contentType ?? '-'}, cache control ${read.cacheControl ?? '-'} vs ${o.cacheControl ?? '-'}` });
@@ -126,14 +127,14 @@ export interface MediaRestoreResult {
 }
 
 /** Uploads one stored content under its key, checking on the way that the vault gave back exactly those bytes. */
-async function upload(client: S3Client, vault: BackupStore, o: MediaObject): Promise<void> {
+async function upload(client: S3Client, vault: BackupStore, o: MediaObject, bucket: string): Promise<void> {
   const hasher = new HashingPassThrough();
   // pipeline, not pipe: a failed vault read must fail the upload, not end the body early.
   const body = streamPipeline(await vault.readObject(contentKey(o.sha256)), hasher, () => undefined);
   try {
     await new Upload({
       client,
-      params: { Bucket: o.bucket, Key: o.key, Body: body, ...(o.contentType ? { ContentType: o.contentType } : {}), ...(o.cacheControl ? { CacheControl: o.cacheControl } : {}), Metadata: o.metadata },
+      params: { Bucket: bucket, Key: o.key, Body: body, ...(o.contentType ? { ContentType: o.contentType } : {}), ...(o.cacheControl ? { CacheControl: o.cacheControl } : {}), Metadata: o.metadata },
     }).done();
   } catch (error) {
     throw failure(`write ${describeObject(o)}`, error);
@@ -147,7 +148,7 @@ async function upload(client: S3Client, vault: BackupStore, o: MediaObject): Pro
  * objects the snapshot does not have. Keys are used exactly as recorded; nothing is ever written
  * outside the named buckets.
  */
-export async function restoreMedia(client: S3Client, vault: BackupStore, snapshot: MediaSnapshot, options: { buckets?: readonly string[]; exact?: boolean; concurrency?: number; onObject?: (o: MediaObject) => void } = {}): Promise<MediaRestoreResult> {
+export async function restoreMedia(client: S3Client, vault: BackupStore, snapshot: MediaSnapshot, options: { buckets?: readonly string[]; exact?: boolean; concurrency?: number; onObject?: (o: MediaObject) => void; /** Restore bucket X into targetBucket(X) (a drill's own buckets). */ targetBucket?: (name: string) => string } = {}): Promise<MediaRestoreResult> {
   const buckets = selectBuckets(snapshot, options.buckets);
   const objects = (await readObjects(vault, snapshot)).filter((o) => buckets.includes(o.bucket));
   const missingContents: string[] = [];
@@ -159,7 +160,9 @@ export async function restoreMedia(client: S3Client, vault: BackupStore, snapsho
   let unchanged = 0;
   let deleted = 0;
   let bytes = 0;
-  for (const bucket of buckets) {
+  const targetOf = options.targetBucket ?? ((name: string) => name);
+  for (const source of buckets) {
+    const bucket = targetOf(source);
     try {
       await client.send(new HeadBucketCommand({ Bucket: bucket }));
     } catch (error) {
@@ -171,14 +174,14 @@ export async function restoreMedia(client: S3Client, vault: BackupStore, snapsho
       bucketsCreated.push(bucket);
     }
     const live = (await listLive(client, bucket)) ?? new Map<string, LiveObject>();
-    const expected = objects.filter((o) => o.bucket === bucket);
+    const expected = objects.filter((o) => o.bucket === source);
     const todo = expected.filter((o) => {
       const there = live.get(o.key);
       return !(there && there.size === o.size && there.etag === o.etag);
     });
     unchanged += expected.length - todo.length;
     await runPool(todo, Math.max(1, options.concurrency ?? 4), async (o) => {
-      await upload(client, vault, o);
+      await upload(client, vault, o, bucket);
       uploaded++;
       bytes += o.size;
       options.onObject?.(o);
