@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createBackup } from '../../lambdas/core/backup.js';
 import { listBackups, readManifest } from '../../lambdas/core/catalog.js';
-import { listSnapshots } from '../../lambdas/core/media/catalog.js';
+import { listSnapshots, snapshotBefore } from '../../lambdas/core/media/catalog.js';
 import { copyBackup } from '../../lambdas/core/download.js';
 import { runDrill } from '../../lambdas/core/drill.js';
 import { DrError, InvalidBackupError, LockTimeoutError, SchemaDriftError, UsageError, describeError } from '../../lambdas/core/errors.js';
@@ -28,7 +28,7 @@ import { databaseUrl, locationFor, resolveBackup, storeFor, storeForReading, sto
 import { appendRunLog } from './run-log.js';
 import { confirm, jsonOption, positiveInt } from './options.js';
 import { mediaCommand } from './media.js';
-import { describeEndpoint, storageClient, storageConnectionFromEnv } from '../../lambdas/core/media/storage-client.js';
+import { describeEndpoint, storageClient, storageConfigured, storageConnectionFromEnv } from '../../lambdas/core/media/storage-client.js';
 import { serveDashboard } from './dashboard.js';
 import { existsSync } from 'node:fs';
 import { FAIL, OK, Output, formatBytes, formatCount, formatDate, formatDuration, table } from './output.js';
@@ -210,11 +210,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const store = await storeForReading(opts.from);
       const backups = await listBackups(store);
       const snapshots = (await listSnapshots(store)).filter((s) => s.complete).map((s) => s.snapshot!);
-      // One recovery point: the media snapshot completed closest before the backup completed.
-      const mediaFor = (b: (typeof backups)[number]) => {
-        const done = b.completedAt ?? b.timestamp;
-        return done ? snapshots.find((m) => new Date(m.completedAt) <= new Date(done))?.snapshotId : undefined;
-      };
+      const mediaFor = (b: (typeof backups)[number]) => snapshotBefore(snapshots, b.completedAt ?? b.timestamp)?.snapshotId;
       out.result(backups.map((b) => ({ ...b, location: store.description, mediaSnapshot: mediaFor(b) ?? null })));
       if (backups.length === 0) {
         out.line(`No backups in ${store.description}`);
@@ -493,8 +489,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .action(async (opts) => {
       const out = new Output(Boolean(opts.json));
       const store = await storeFor(opts.to);
-      const storageConfigured = ['STORAGE_S3_ENDPOINT', 'STORAGE_S3_REGION', 'STORAGE_S3_ACCESS_KEY_ID', 'STORAGE_S3_SECRET_ACCESS_KEY'].every((n) => process.env[n]);
-      const connection = opts.media !== false && storageConfigured ? storageConnectionFromEnv() : undefined;
+      const connection = opts.media !== false && storageConfigured() ? storageConnectionFromEnv() : undefined;
       const mediaClient = connection ? storageClient(connection) : undefined;
       const rpoLocation = opts.rpoFrom ?? (process.env.BACKUP_LOCATION ? process.env.BACKUP_LOCATION : undefined);
       if (rpoLocation !== undefined && store.description === (await storeFor(rpoLocation)).description) {

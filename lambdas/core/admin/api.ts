@@ -1,7 +1,7 @@
 import { BackupNotFoundError, DrError } from '../errors.js';
 import { listBackups, readManifest, type BackupSummary } from '../catalog.js';
 import { isBackupId } from '../format/ids.js';
-import { listSnapshots } from '../media/catalog.js';
+import { listSnapshots, snapshotBefore } from '../media/catalog.js';
 import { DEFAULT_RPO_HOURS } from '../rpo.js';
 import type { BackupStore } from '../storage/store.js';
 import { readText } from '../storage/store.js';
@@ -88,10 +88,7 @@ export async function handleAdminRequest(sources: AdminSources, request: AdminRe
       const snapshots = (await listSnapshots(sources.store)).filter((s) => s.complete).map((s) => s.snapshot!);
       const start = cursor ? all.findIndex((b) => b.backupId < cursor) : 0;
       const page = start === -1 ? [] : all.slice(start, start + limit);
-      const mediaFor = (b: BackupSummary) => {
-        const done = b.completedAt ?? b.timestamp;
-        return (done && snapshots.find((m) => new Date(m.completedAt) <= new Date(done))?.snapshotId) || null;
-      };
+      const mediaFor = (b: BackupSummary) => snapshotBefore(snapshots, b.completedAt ?? b.timestamp)?.snapshotId ?? null;
       const next = start !== -1 && start + limit < all.length ? page[page.length - 1]!.backupId : null;
       return json(200, { backups: page.map((b) => backupItem(b, mediaFor(b))), nextCursor: next, rpoHours: sources.rpoHours ?? DEFAULT_RPO_HOURS, location: sources.store.description });
     }

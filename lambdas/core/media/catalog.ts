@@ -86,6 +86,14 @@ export async function resolveSnapshot(vault: BackupStore, ref: string, at?: stri
   return chosen;
 }
 
+/**
+ * One recovery point: of `snapshots` (newest first), the one completed closest before `time` (a
+ * database backup's completion), or undefined.
+ */
+export function snapshotBefore(snapshots: readonly MediaSnapshot[], time: string | undefined): MediaSnapshot | undefined {
+  return time === undefined ? undefined : snapshots.find((m) => new Date(m.completedAt) <= new Date(time));
+}
+
 export function snapshotDate(snapshotId: string): Date | undefined {
   return backupIdToDate(snapshotId);
 }

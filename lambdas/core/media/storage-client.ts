@@ -14,10 +14,16 @@ export interface StorageConnection {
   readonly secretAccessKey: string;
 }
 
+const STORAGE_ENV = ['STORAGE_S3_ENDPOINT', 'STORAGE_S3_REGION', 'STORAGE_S3_ACCESS_KEY_ID', 'STORAGE_S3_SECRET_ACCESS_KEY'] as const;
+
+/** Whether every STORAGE_S3_* variable is set (commands that drill media only when it is). */
+export function storageConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return STORAGE_ENV.every((n) => Boolean(env[n]?.trim()));
+}
+
 /** Reads STORAGE_S3_* from the environment; every missing one is named at once. */
 export function storageConnectionFromEnv(env: NodeJS.ProcessEnv = process.env): StorageConnection {
-  const names = ['STORAGE_S3_ENDPOINT', 'STORAGE_S3_REGION', 'STORAGE_S3_ACCESS_KEY_ID', 'STORAGE_S3_SECRET_ACCESS_KEY'] as const;
-  const missing = names.filter((n) => !env[n]?.trim());
+  const missing = STORAGE_ENV.filter((n) => !env[n]?.trim());
   if (missing.length) throw new ConfigError(`Supabase Storage is not configured: set ${missing.join(', ')} (the project's S3 endpoint, region and S3 access keys)`);
   try {
     new URL(env.STORAGE_S3_ENDPOINT!);
