@@ -11,7 +11,7 @@ import { pruneBackups } from '../../lambdas/core/retention.js';
 import { restoreBackup } from '../../lambdas/core/restore.js';
 import { describeHolder } from '../../lambdas/core/restore-locks.js';
 import { lastRestore, type RestoreRecord } from '../../lambdas/core/restore-record.js';
-import { DEFAULT_RPO_HOURS, describeRpo, rpoStatus, type RpoStatus } from '../../lambdas/core/rpo.js';
+import { DEFAULT_RPO_HOURS, describeRpo, rpoOf, rpoStatus, type RpoStatus } from '../../lambdas/core/rpo.js';
 import { DEFAULT_SUSPECT_DROP_PERCENT } from '../../lambdas/core/backup.js';
 import { SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
 import { describeDatabase } from '../../lambdas/core/sources/connection.js';
@@ -232,7 +232,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       out.line('');
       out.line('complete = metadata.json valid and every file present with its size; `validate` checks checksums and rows');
       for (const b of backups.filter((x) => x.suspect)) out.line(`! ${b.backupId} is SUSPECT: ${b.suspect!.reason}`);
-      const rpo = await rpoStatus(store, opts.rpoHours);
+      const rpo = rpoOf(backups, store.description, opts.rpoHours);
       out.line(`${rpo.met ? OK : FAIL} ${describeRpo(rpo)}`);
     });
 
@@ -491,7 +491,9 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const store = await storeFor(opts.to);
       const connection = opts.media !== false && storageConfigured() ? storageConnectionFromEnv() : undefined;
       const mediaClient = connection ? storageClient(connection) : undefined;
-      const rpoLocation = opts.rpoFrom ?? (process.env.BACKUP_LOCATION ? process.env.BACKUP_LOCATION : undefined);
+      // The real backups: --rpo-from, else BACKUP_LOCATION when the user set it (never the default ./backups).
+      const real = locationFor(opts.rpoFrom);
+      const rpoLocation = real.explicit ? real.location : undefined;
       if (rpoLocation !== undefined && store.description === (await storeFor(rpoLocation)).description) {
         throw new UsageError(`The drill writes to ${store.description}, where the real backups are; give it a location of its own (--to)`);
       }

@@ -2,10 +2,10 @@ import { pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { ObjectExistsError, OperationFailedError, isDrError } from './errors.js';
 import { backupIdFor } from './format/ids.js';
-import { FORMAT_VERSION, MANIFEST_FILE, serializeManifest, tableFileKey, type Manifest, type SuspectInfo, type TableEntry } from './format/manifest.js';
+import { FORMAT_VERSION, MANIFEST_FILE, serializeManifest, tableFileKey, type Manifest, type SourceInfo, type SuspectInfo, type TableEntry } from './format/manifest.js';
 import type { TableShape } from './sources/postgres-catalog.js';
 import type { SourceSession } from './sources/source.js';
-import { sameDatabase } from './sources/connection.js';
+import { identityFromSource, sameDatabase } from './target-identity.js';
 import { listBackups } from './catalog.js';
 import { formatCount } from './util/format.js';
 import { createHash } from 'node:crypto';
@@ -94,6 +94,11 @@ async function writeSchemaFiles(store: BackupStore, backupId: string, script: Sc
   return { json: await write(SCHEMA_JSON_FILE, `${JSON.stringify(script, null, 2)}\n`), sql: await write(SCHEMA_SQL_FILE, schemaSql(script, backupId)) };
 }
 
+/** A source as an identity to compare; REST sources name no database, so their project host stands for it. */
+function sourceIdentity(source: SourceInfo) {
+  return { ...identityFromSource(source), database: source.database ?? source.host };
+}
+
 function percentDrop(before: number, after: number): number {
   return before > 0 ? ((before - after) / before) * 100 : 0;
 }
@@ -105,7 +110,7 @@ function percentDrop(before: number, after: number): number {
  */
 async function massDeletionCanary(store: BackupStore, manifest: Manifest, thresholdPercent: number): Promise<SuspectInfo | undefined> {
   const previous = (await listBackups(store)).find(
-    (b) => b.backupId !== manifest.backupId && b.complete && !b.suspect && b.purpose === manifest.purpose && b.source !== undefined && b.source.driver === manifest.source.driver && sameDatabase(b.source, manifest.source),
+    (b) => b.backupId !== manifest.backupId && b.complete && !b.suspect && b.purpose === manifest.purpose && b.source !== undefined && b.source.driver === manifest.source.driver && sameDatabase(sourceIdentity(b.source), sourceIdentity(manifest.source)),
   );
   if (!previous?.recordCounts) return undefined;
   const common = manifest.tables.filter((t) => previous.recordCounts![t] !== undefined);

@@ -125,11 +125,6 @@ export function isGoodBackup(b: BackupSummary, options: PickOptions = {}): boole
   return b.complete && b.purpose === 'backup' && (options.allowSuspect === true || b.suspect === undefined) && inTime;
 }
 
-/** The newest good backup (see isGoodBackup), or undefined. */
-export async function newestGoodBackup(store: BackupStore, options: PickOptions = {}): Promise<BackupSummary | undefined> {
-  return (await listBackups(store)).find((b) => isGoodBackup(b, options));
-}
-
 function timestampOf(folder: string): { timestamp?: string } {
   const date = backupIdToDate(folder);
   return date ? { timestamp: date.toISOString() } : {};

@@ -1,4 +1,4 @@
-import { newestGoodBackup } from './catalog.js';
+import { isGoodBackup, listBackups, type BackupSummary } from './catalog.js';
 import type { BackupStore } from './storage/store.js';
 
 /** The plan's recovery point objective for the database: one backup a day. */
@@ -18,11 +18,16 @@ export interface RpoStatus {
 
 /** How old the newest good backup in `store` is, against the RPO. */
 export async function rpoStatus(store: BackupStore, rpoHours = DEFAULT_RPO_HOURS, now = new Date()): Promise<RpoStatus> {
-  const newest = await newestGoodBackup(store);
+  return rpoOf(await listBackups(store), store.description, rpoHours, now);
+}
+
+/** The same, from a listing the caller already has (`list` shows both). */
+export function rpoOf(backups: readonly BackupSummary[], location: string, rpoHours = DEFAULT_RPO_HOURS, now = new Date()): RpoStatus {
+  const newest = backups.find((b) => isGoodBackup(b));
   const completedAt = newest?.completedAt ?? newest?.timestamp;
-  if (!newest || !completedAt) return { location: store.description, rpoHours, met: false };
+  if (!newest || !completedAt) return { location, rpoHours, met: false };
   const ageHours = Math.max(0, (now.getTime() - new Date(completedAt).getTime()) / 3_600_000);
-  return { location: store.description, rpoHours, backupId: newest.backupId, completedAt, ageHours: Math.round(ageHours * 100) / 100, met: ageHours <= rpoHours };
+  return { location, rpoHours, backupId: newest.backupId, completedAt, ageHours: Math.round(ageHours * 100) / 100, met: ageHours <= rpoHours };
 }
 
 /** `3.2 h old, within the 24 h RPO` / `no good backup: RPO 24 h MISSED`. */

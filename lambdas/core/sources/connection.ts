@@ -69,13 +69,6 @@ export async function databaseIdentity(client: pg.Client, url: string): Promise<
   return { host: host.replace(/:\d+$/, ''), ...(port && Number.isFinite(port) ? { port } : {}), database, serverVersion: rows[0]?.server_version ?? 'unknown', ...(systemIdentifier ? { systemIdentifier } : {}) };
 }
 
-/** Same database: the same cluster (system identifier) and name, or, without identifiers, the same host, port and name. */
-export function sameDatabase(a: Omit<SourceInfo, 'driver'>, b: Omit<SourceInfo, 'driver'>): boolean {
-  if (a.database !== b.database) return false;
-  if (a.systemIdentifier && b.systemIdentifier) return a.systemIdentifier === b.systemIdentifier;
-  return a.host === b.host && (a.port ?? 5432) === (b.port ?? 5432);
-}
-
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', '57P03', '53300']);
 
 /** Opens a client, turning every connection failure into a one-line ConnectionError without the URL. */
