@@ -12,6 +12,7 @@ import { handler as integrityCheck } from '../../lambdas/handlers/integrity-chec
 import { handler as notify } from '../../lambdas/handlers/notify.js';
 import { handler as pickBackup } from '../../lambdas/handlers/pick-backup.js';
 import { handler as restore } from '../../lambdas/handlers/restore.js';
+import { handler as restoreMedia } from '../../lambdas/handlers/restore-media.js';
 import { handler as validate } from '../../lambdas/handlers/validate.js';
 import { handler as verifyCounts } from '../../lambdas/handlers/verify-counts.js';
 import { createTestDatabase, databaseUrl, type TestDatabase } from '../helpers/database.js';
@@ -62,6 +63,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
       [R.restore]: restoreSpy,
       [R.verifyCounts]: verifyCounts,
       [R.integrityCheck]: integrityCheck,
+      [R.restoreMedia]: restoreMedia,
       [R.notifySuccess]: notify,
       [R.notifyFailure]: notify,
       [R.alertInvalidBackup]: notify,
@@ -154,8 +156,8 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging' }, tasks(), 'IconicDrRestore');
 
     expect(run.error).toBeUndefined();
-    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.notifySuccess, R.succeeded]);
-    expect(run.output!.backup).toEqual({ backupId: goodId, requested: 'latest', target: 'staging', confirm: null, tables: null, drill: null, location: `s3://${s3.bucket}/${PREFIX}/${goodId}` });
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.mediaRequested, R.notifySuccess, R.succeeded]);
+    expect(run.output!.backup).toEqual({ backupId: goodId, requested: 'latest', target: 'staging', confirm: null, tables: null, drill: null, location: `s3://${s3.bucket}/${PREFIX}/${goodId}`, media: false, mediaSnapshotId: null, mediaExact: false });
     expect(run.output!.restore).toMatchObject({ backupId: goodId, target: 'staging', totalRecords: sourcePrints.reduce((sum, t) => sum + t.rows, 0) });
     // The restore records who its target was (names only).
     expect((run.output!.restore as { targetIdentity: string }).targetIdentity).toMatch(new RegExp(`^127\\.0\\.0\\.1:5432/${new URL(staging.url).pathname.slice(1)}`));

@@ -80,10 +80,28 @@ export async function resolveSnapshot(vault: BackupStore, ref: string, at?: stri
   const wanted = ref.trim();
   if (wanted.toLowerCase() !== 'latest' && !at) return readSnapshot(vault, wanted);
   const limit = at ? parseTime(at) : undefined;
-  const candidates = (await listSnapshots(vault)).filter((s) => s.complete && (!limit || new Date(s.snapshot!.completedAt) <= limit));
-  const chosen = candidates[0]?.snapshot;
+  const chosen = limit ? await snapshotAt(vault, limit) : await newestSnapshot(vault);
   if (!chosen) throw new BackupNotFoundError(limit ? `No complete media snapshot in ${vault.description} completed at or before ${limit.toISOString()}` : `There is no complete media snapshot in ${vault.description}; run \`iconic-dr media sync\``);
   return chosen;
+}
+
+/**
+ * The newest complete snapshot completed at or before `time`, reading only the few snapshot.json
+ * files near it (an id is its start time, so later ids cannot qualify): with 90 days of hourly
+ * snapshots, a point-in-time pick must not read two thousand of them. Unreadable snapshots are
+ * passed over, as `media list` reports them.
+ */
+export async function snapshotAt(vault: BackupStore, time: Date): Promise<MediaSnapshot | undefined> {
+  for (const { snapshotId } of (await snapshotIds(vault)).filter((s) => s.complete)) {
+    const started = snapshotDate(snapshotId);
+    if (started && started > time) continue;
+    const snapshot = await readSnapshot(vault, snapshotId).catch((error: unknown) => {
+      if (error instanceof InvalidBackupError) return undefined;
+      throw error;
+    });
+    if (snapshot && new Date(snapshot.completedAt) <= time) return snapshot;
+  }
+  return undefined;
 }
 
 /**
