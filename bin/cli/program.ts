@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { createBackup } from '../../lambdas/core/backup.js';
 import { listBackups, readManifest } from '../../lambdas/core/catalog.js';
 import { listSnapshots, snapshotBefore } from '../../lambdas/core/media/catalog.js';
+import { startEmbeddedStorage } from '../../lambdas/core/media/embedded-storage.js';
 import { copyBackup } from '../../lambdas/core/download.js';
 import { runDrill } from '../../lambdas/core/drill.js';
 import { DrError, InvalidBackupError, LockTimeoutError, SchemaDriftError, UsageError, describeError } from '../../lambdas/core/errors.js';
@@ -484,13 +485,12 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .option('--scale <n>', 'sample data size for the embedded database (1 = ~1M rows)', positiveNumber, 0.02)
     .option('--schema <names>', 'comma-separated schemas (with --db; default public)')
     .option('-y, --yes', 'confirm that --db may be emptied and restored')
-    .option('--no-media', 'leave Supabase Storage out (drilled when STORAGE_S3_* are set: synced, restored into <bucket>-drill buckets, compared)')
+    .option('--no-media', 'leave Supabase Storage out (drilled when STORAGE_S3_* are set, and with no --db on an embedded S3 server with sample media: synced, restored into <bucket>-drill buckets, compared)')
     .addOption(jsonOption())
     .action(async (opts) => {
       const out = new Output(Boolean(opts.json));
       const store = await storeFor(opts.to);
-      const connection = opts.media !== false && storageConfigured() ? storageConnectionFromEnv() : undefined;
-      const mediaClient = connection ? storageClient(connection) : undefined;
+      const configuredStorage = opts.media !== false && storageConfigured() ? storageConnectionFromEnv() : undefined;
       // The real backups: --rpo-from, else BACKUP_LOCATION when the user set it (never the default ./backups).
       const real = locationFor(opts.rpoFrom);
       const rpoLocation = real.explicit ? real.location : undefined;
@@ -499,8 +499,12 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       }
       const rpoStore = rpoLocation === undefined ? undefined : await storeForReading(rpoLocation);
       const schemas = splitList(opts.schema);
+      // With no --db the whole drill runs on embedded parts: Storage too, unless STORAGE_S3_* name a real one.
+      const embeddedStorage = opts.media !== false && !configuredStorage && !opts.db ? await startEmbeddedStorage() : undefined;
+      const connection = embeddedStorage?.connection ?? configuredStorage;
+      const mediaClient = connection ? storageClient(connection) : undefined;
       const started = Date.now();
-      out.line(`Disaster recovery drill on ${opts.db ? describeDatabase(opts.db).label : 'an embedded PostgreSQL with the Live It Iconic sample shop'}`);
+      out.line(`Disaster recovery drill on ${opts.db ? describeDatabase(opts.db).label : `an embedded PostgreSQL with the Live It Iconic sample shop${embeddedStorage ? ` and an embedded S3 server as its Storage (${embeddedStorage.objects} sample files)` : ''}`}`);
       const report = await runDrill({
         store,
         ...(opts.db ? { databaseUrl: databaseUrl(opts.db) } : {}),
@@ -511,7 +515,10 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
         ...(schemas ? { schemas } : {}),
         ...(connection && mediaClient ? { media: { client: mediaClient, source: describeEndpoint(connection) } } : {}),
         onStep: (s) => out.line(`${s.ok ? OK : FAIL} ${s.name.padEnd(34)} ${formatDuration(s.ms).padStart(9)}   ${s.detail}`),
-      }).finally(() => mediaClient?.destroy());
+      }).finally(async () => {
+        mediaClient?.destroy();
+        await embeddedStorage?.stop();
+      });
       await appendRunLog(store, { command: 'drill', result: report.ok ? 'ok' : 'failed', backupId: report.backupId, database: report.database, records: report.rowsRestored, durationMs: Date.now() - started });
       out.result(report);
       out.line('');
