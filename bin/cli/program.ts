@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createBackup } from '../../lambdas/core/backup.js';
 import { listBackups, readManifest } from '../../lambdas/core/catalog.js';
-import { listSnapshots, snapshotBefore } from '../../lambdas/core/media/catalog.js';
+import { completionOf, snapshotIds, snapshotsAt } from '../../lambdas/core/media/catalog.js';
 import { startEmbeddedStorage } from '../../lambdas/core/media/embedded-storage.js';
 import { copyBackup } from '../../lambdas/core/download.js';
 import { runDrill } from '../../lambdas/core/drill.js';
@@ -210,8 +210,9 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const out = new Output(Boolean(opts.json));
       const store = await storeForReading(opts.from);
       const backups = await listBackups(store);
-      const snapshots = (await listSnapshots(store)).filter((s) => s.complete).map((s) => s.snapshot!);
-      const mediaFor = (b: (typeof backups)[number]) => snapshotBefore(snapshots, b.completedAt ?? b.timestamp)?.snapshotId;
+      const paired = await snapshotsAt(store, backups.map((b) => completionOf(b)));
+      const mediaFor = (b: (typeof backups)[number]) => paired[backups.indexOf(b)]?.snapshotId;
+      const hasMedia = paired.some(Boolean) || (await snapshotIds(store)).some((s) => s.complete);
       out.result(backups.map((b) => ({ ...b, location: store.description, mediaSnapshot: mediaFor(b) ?? null })));
       if (backups.length === 0) {
         out.line(`No backups in ${store.description}`);
@@ -225,8 +226,8 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const flags = (b: (typeof backups)[number]) => [b.purpose === 'drill' ? 'drill' : '', b.suspect ? 'SUSPECT' : '', b.consistency === 'per-table' ? 'per-table' : ''].filter(Boolean).join(',') || '-';
       out.line(
         table(
-          ['Backup ID', 'Size', 'Records', 'Date', 'Source', 'Flags', ...(snapshots.length ? ['Media'] : []), 'Status'],
-          backups.map((b) => [b.backupId, formatBytes(b.totalBytes), b.totalRecords === undefined ? '-' : formatCount(b.totalRecords), formatDate(b.timestamp), b.source ? describeSource(b.source) : '-', flags(b), ...(snapshots.length ? [mediaFor(b) ?? '-'] : []), status(b)]),
+          ['Backup ID', 'Size', 'Records', 'Date', 'Source', 'Flags', ...(hasMedia ? ['Media'] : []), 'Status'],
+          backups.map((b) => [b.backupId, formatBytes(b.totalBytes), b.totalRecords === undefined ? '-' : formatCount(b.totalRecords), formatDate(b.timestamp), b.source ? describeSource(b.source) : '-', flags(b), ...(hasMedia ? [mediaFor(b) ?? '-'] : []), status(b)]),
           [1, 2],
         ),
       );

@@ -86,30 +86,52 @@ export async function resolveSnapshot(vault: BackupStore, ref: string, at?: stri
 }
 
 /**
- * The newest complete snapshot completed at or before `time`, reading only the few snapshot.json
- * files near it (an id is its start time, so later ids cannot qualify): with 90 days of hourly
- * snapshots, a point-in-time pick must not read two thousand of them. Unreadable snapshots are
- * passed over, as `media list` reports them.
+ * For each time, the newest complete snapshot completed at or before it (one recovery point with a
+ * database backup completed then), or undefined. One listing; only the snapshot.json files near
+ * each time are read, once each (an id is its start time, so later ids cannot qualify): with 90
+ * days of hourly snapshots, pairing backups must not read two thousand of them. Unreadable
+ * snapshots are passed over, as `media list` reports them.
  */
-export async function snapshotAt(vault: BackupStore, time: Date): Promise<MediaSnapshot | undefined> {
-  for (const { snapshotId } of (await snapshotIds(vault)).filter((s) => s.complete)) {
-    const started = snapshotDate(snapshotId);
-    if (started && started > time) continue;
-    const snapshot = await readSnapshot(vault, snapshotId).catch((error: unknown) => {
-      if (error instanceof InvalidBackupError) return undefined;
-      throw error;
-    });
-    if (snapshot && new Date(snapshot.completedAt) <= time) return snapshot;
+export async function snapshotsAt(vault: BackupStore, times: readonly (Date | undefined)[]): Promise<(MediaSnapshot | undefined)[]> {
+  const ids = (await snapshotIds(vault)).filter((s) => s.complete).map((s) => s.snapshotId);
+  const cache = new Map<string, Promise<MediaSnapshot | undefined>>();
+  const read = (snapshotId: string) => {
+    let pending = cache.get(snapshotId);
+    if (!pending) {
+      pending = readSnapshot(vault, snapshotId).catch((error: unknown) => {
+        if (error instanceof InvalidBackupError) return undefined;
+        throw error;
+      });
+      cache.set(snapshotId, pending);
+    }
+    return pending;
+  };
+  const found: (MediaSnapshot | undefined)[] = [];
+  for (const time of times) {
+    let chosen: MediaSnapshot | undefined;
+    for (const snapshotId of time ? ids : []) {
+      const started = snapshotDate(snapshotId);
+      if (started && started > time!) continue;
+      const snapshot = await read(snapshotId);
+      if (snapshot && new Date(snapshot.completedAt) <= time!) {
+        chosen = snapshot;
+        break;
+      }
+    }
+    found.push(chosen);
   }
-  return undefined;
+  return found;
 }
 
-/**
- * One recovery point: of `snapshots` (newest first), the one completed closest before `time` (a
- * database backup's completion), or undefined.
- */
-export function snapshotBefore(snapshots: readonly MediaSnapshot[], time: string | undefined): MediaSnapshot | undefined {
-  return time === undefined ? undefined : snapshots.find((m) => new Date(m.completedAt) <= new Date(time));
+/** When a database backup completed (else when it started): the time its recovery point is paired by. */
+export function completionOf(backup: { readonly completedAt?: string | undefined; readonly timestamp?: string | undefined }): Date | undefined {
+  const time = backup.completedAt ?? backup.timestamp;
+  const date = time === undefined ? undefined : new Date(time);
+  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}
+
+export async function snapshotAt(vault: BackupStore, time: Date): Promise<MediaSnapshot | undefined> {
+  return (await snapshotsAt(vault, [time]))[0];
 }
 
 export function snapshotDate(snapshotId: string): Date | undefined {
