@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { BackupNotFoundError, InvalidBackupError, UsageError } from '../errors.js';
 import { backupIdToDate } from '../format/ids.js';
 import type { BackupStore } from '../storage/store.js';
 import { readText } from '../storage/store.js';
-import { SNAPSHOTS_PREFIX, objectsListSchema, snapshotKey, snapshotSchema, type MediaObject, type MediaSnapshot } from './snapshot.js';
+import { SNAPSHOTS_PREFIX, snapshotKey, snapshotSchema, type MediaSnapshot } from './snapshot.js';
 
 export interface SnapshotSummary {
   readonly snapshotId: string;
@@ -56,14 +55,6 @@ export async function readSnapshot(vault: BackupStore, snapshotId: string): Prom
     throw new InvalidBackupError(`Media snapshot ${snapshotId} is not valid: ${problems[0]}`, problems);
   }
   return parsed.data;
-}
-
-/** The snapshot's listing, checked against the SHA-256 its snapshot.json recorded. */
-export async function readObjects(vault: BackupStore, snapshot: MediaSnapshot): Promise<MediaObject[]> {
-  const text = await readText(vault, snapshot.objectsFile.key);
-  const sha256 = createHash('sha256').update(text).digest('hex');
-  if (sha256 !== snapshot.objectsFile.sha256) throw new InvalidBackupError(`Media snapshot ${snapshot.snapshotId}: objects.json does not match its checksum (corrupted)`, ['objects.json checksum differs']);
-  return objectsListSchema.parse(JSON.parse(text));
 }
 
 function parseTime(value: string): Date {
