@@ -6,19 +6,13 @@ import { verifyMedia } from '../../lambdas/core/media/restore.js';
 import { syncMedia } from '../../lambdas/core/media/sync.js';
 import { createShop, SHOP_SCHEMA_SQL } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/sources/connection.js';
-import { handler as integrityCheck } from '../../lambdas/handlers/integrity-check.js';
-import { handler as notify } from '../../lambdas/handlers/notify.js';
-import { handler as pickBackup } from '../../lambdas/handlers/pick-backup.js';
-import { handler as restore } from '../../lambdas/handlers/restore.js';
-import { handler as restoreMedia } from '../../lambdas/handlers/restore-media.js';
-import { handler as validate } from '../../lambdas/handlers/validate.js';
-import { handler as verifyCounts } from '../../lambdas/handlers/verify-counts.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase } from '../helpers/engine.js';
 import { S3RVER_CREDENTIALS, S3RVER_REGION, s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
 import { functionEnvironment, setEnvironment } from './support/environment.js';
-import { ARNS, captureOutput, databaseSecretFor, type Handler, mockSecretsManager, mockSns, type OutputCapture } from './support/lambda.js';
+import { ARNS, captureOutput, databaseSecretFor, mockSecretsManager, mockSns, type OutputCapture } from './support/lambda.js';
 import { type Definitions, runMachine, synthDefinitions } from './support/machines.js';
+import { restoreTasks } from './support/restore-tasks.js';
 
 /**
  * The restore state machine with `"media": true`, as synthesized, executed with the real handlers:
@@ -64,18 +58,7 @@ describe('restore state machine with media: the recovery point\'s files into the
   let undoEnv: () => void;
   let output: OutputCapture;
 
-  const tasks = (): Record<string, Handler> =>
-    ({
-      [R.pickBackup]: pickBackup,
-      [R.validate]: validate,
-      [R.restore]: restore,
-      [R.verifyCounts]: verifyCounts,
-      [R.integrityCheck]: integrityCheck,
-      [R.restoreMedia]: restoreMedia,
-      [R.notifySuccess]: notify,
-      [R.notifyFailure]: notify,
-      [R.alertInvalidBackup]: notify,
-    }) as Record<string, Handler>;
+  const tasks = () => restoreTasks();
 
   function pointStaging(storage: Record<string, string> | undefined): void {
     const secret = databaseSecretFor(stagingDb.url, storage ? { storage } : {});
