@@ -64,15 +64,16 @@ export async function readObjects(vault: BackupStore, snapshot: MediaSnapshot): 
         whole.push(line);
         continue;
       }
-      if (line.length > MAX_LINE_CHARS) throw corrupted(`has a line longer than ${MAX_LINE_CHARS} characters`);
       if (state === 'start') {
         if (line === '[') state = 'items';
         else {
+          if (line.length > MAX_MANIFEST_BYTES) throw corrupted(`is a single-line listing larger than ${MAX_MANIFEST_BYTES} bytes`);
           whole = [line];
           wholeChars = line.length;
         }
         continue;
       }
+      if (line.length > MAX_LINE_CHARS) throw corrupted(`has a line longer than ${MAX_LINE_CHARS} characters`);
       if (state === 'end') {
         if (line.trim()) throw corrupted('has content after its closing ]');
         continue;

@@ -42,9 +42,11 @@ describe('objects.json, written and read as a stream', () => {
     expect(await readObjects(vault.store, snapshotFor(file))).toEqual([]);
   });
 
-  it('reads a listing written on one line by earlier versions', async () => {
-    const snapshot = await put(JSON.stringify([object(1), object(2)]));
-    expect(await readObjects(vault.store, snapshot)).toEqual([object(1), object(2)]);
+  it('reads a listing written on one line by earlier versions, longer than a line of the new format may be', async () => {
+    const objects = Array.from({ length: 8000 }, (_, i) => object(i));
+    const snapshot = await put(JSON.stringify(objects));
+    expect(snapshot.objectsFile.bytes).toBeGreaterThan(1024 * 1024);
+    expect(await readObjects(vault.store, snapshot)).toEqual(objects);
   });
 
   it('refuses a listing whose bytes differ from its checksum, or that is cut, malformed or padded', async () => {
