@@ -26,6 +26,7 @@ import { redactCredentials } from '../../lambdas/core/util/redact.js';
 import { defaultJobs, loadEnv, splitList } from './config.js';
 import { databaseUrl, locationFor, resolveBackup, storeFor, storeForReading, storeOptions } from './context.js';
 import { appendRunLog } from './run-log.js';
+import { withCliHint } from './hints.js';
 import { confirm, jsonOption, positiveInt } from './options.js';
 import { mediaCommand } from './media.js';
 import { describeEndpoint, storageClient, storageConfigured, storageConnectionFromEnv } from '../../lambdas/core/media/storage-client.js';
@@ -599,7 +600,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = 2;
       message = redactCredentials(error.message.replace(/^error: /, ''));
     } else {
-      message = describeError(error);
+      message = withCliHint(describeError(error), error instanceof DrError ? error.hint : undefined);
       if (error instanceof InvalidBackupError) message += ' — run `iconic-dr validate` on it for every problem';
       exitCode = error instanceof DrError ? error.exitCode : 3;
       process.stderr.write(`iconic-dr: ${message}\n`);
