@@ -14,8 +14,8 @@ import { lastRestore, type RestoreRecord } from '../../lambdas/core/restore-reco
 import { DEFAULT_RPO_HOURS, describeRpo, rpoOf, rpoStatus, type RpoStatus } from '../../lambdas/core/rpo.js';
 import { DEFAULT_SUSPECT_DROP_PERCENT } from '../../lambdas/core/backup.js';
 import { SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
-import { describeDatabase } from '../../lambdas/core/sources/connection.js';
-import { openPostgresSource } from '../../lambdas/core/sources/postgres-source.js';
+import { describeDatabase } from '../../lambdas/core/postgres/connection.js';
+import { openPostgresSource } from '../../lambdas/core/postgres/source.js';
 import type { SourceSession } from '../../lambdas/core/sources/source.js';
 import { FileStore } from '../../lambdas/core/storage/file-store.js';
 import { openStore, parseLocation } from '../../lambdas/core/storage/location.js';

@@ -3,7 +3,7 @@ import { createGzip } from 'node:zlib';
 import { ObjectExistsError, OperationFailedError, isDrError } from './errors.js';
 import { backupIdFor } from './format/ids.js';
 import { FORMAT_VERSION, MANIFEST_FILE, serializeManifest, tableFileKey, type Manifest, type SourceInfo, type SuspectInfo, type TableEntry } from './format/manifest.js';
-import type { TableShape } from './sources/postgres-catalog.js';
+import type { TableShape } from './postgres/catalog.js';
 import type { SourceSession } from './sources/source.js';
 import { identityFromSource, sameDatabase } from './target-identity.js';
 import { listBackups } from './catalog.js';

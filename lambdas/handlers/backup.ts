@@ -4,7 +4,7 @@ import { ENV } from '../../lib/contract.js';
 import { createBackup } from '../core/backup.js';
 import { completeBackups } from '../core/catalog.js';
 import { backupIdFor } from '../core/format/ids.js';
-import { openPostgresSource } from '../core/sources/postgres-source.js';
+import { openPostgresSource } from '../core/postgres/source.js';
 import { fullBackupFilter, isSubsetRequest, markSubsetBackup, subsetBackupIds } from './shared/backup-scope.js';
 import { backupEnv, configOnce } from './shared/config.js';
 import { logger } from './shared/observability.js';

@@ -3,8 +3,8 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { freePort } from '../../lambdas/core/sources/embedded.js';
-import { quoteIdent } from '../../lambdas/core/sources/connection.js';
+import { freePort } from '../../lambdas/core/postgres/embedded.js';
+import { quoteIdent } from '../../lambdas/core/postgres/connection.js';
 import { withClient } from './pg-client.js';
 
 /**

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreBackup, type RestoreProgress } from '../../lambdas/core/restore.js';
 import type { BackupResult } from '../../lambdas/core/backup.js';
 import { IntegrityError } from '../../lambdas/core/errors.js';
-import { connect } from '../../lambdas/core/sources/connection.js';
+import { connect } from '../../lambdas/core/postgres/connection.js';
 import { adminUrl, createTestDatabase, urlAs, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase, tempFileStore } from '../helpers/engine.js';
 import { snapshotTables } from '../helpers/compare.js';

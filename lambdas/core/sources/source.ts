@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { SequenceInfo, SourceInfo } from '../format/manifest.js';
-import type { TableShape } from './postgres-catalog.js';
+import type { TableShape } from '../postgres/catalog.js';
 import type { SchemaScript } from '../schema/capture.js';
 
 /**

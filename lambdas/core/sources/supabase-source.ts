@@ -6,7 +6,7 @@ import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@
 import ws from 'ws';
 import { ConfigError, ConnectionError, DrError, OperationFailedError, PrivilegeError, UsageError } from '../errors.js';
 import { qualifiedTableName, type ColumnInfo, type ForeignKeyInfo } from '../format/manifest.js';
-import type { TableShape } from './postgres-catalog.js';
+import type { TableShape } from '../postgres/catalog.js';
 import type { SourceSession } from './source.js';
 
 /**

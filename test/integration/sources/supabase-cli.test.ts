@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShop, fingerprintTables, SHOP_SCHEMA_SQL, SHOP_TABLES } from '../../../lambdas/core/sample/shop.js';
-import { connect } from '../../../lambdas/core/sources/connection.js';
+import { connect } from '../../../lambdas/core/postgres/connection.js';
 import { runCli } from '../../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 import { tempFileStore } from '../../helpers/engine.js';

@@ -8,8 +8,8 @@ import { ConfigError, ConnectionError, PrivilegeError, UsageError } from '../../
 import { tableFileKey } from '../../../lambdas/core/format/manifest.js';
 import { restoreBackup } from '../../../lambdas/core/restore.js';
 import { SHOP_SCHEMA_SQL, SHOP_TABLES, createShop, fingerprintTables } from '../../../lambdas/core/sample/shop.js';
-import { describeTables } from '../../../lambdas/core/sources/postgres-catalog.js';
-import { exportQuery } from '../../../lambdas/core/sources/postgres-source.js';
+import { describeTables } from '../../../lambdas/core/postgres/catalog.js';
+import { exportQuery } from '../../../lambdas/core/postgres/source.js';
 import { withClient } from '../../helpers/pg-client.js';
 import { openSupabaseSource, type SupabaseSourceOptions } from '../../../lambdas/core/sources/supabase-source.js';
 import { FileStore } from '../../../lambdas/core/storage/file-store.js';
