@@ -4,6 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { scheduleDelivery } from './backup-pipeline.js';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BackupVault } from './backup-vault.js';
@@ -113,7 +114,9 @@ export class RestoreWorkflow extends Construct {
   public readonly restoreFunction: DrFunction;
   public readonly verifyCountsFunction: DrFunction;
   public readonly integrityCheckFunction: DrFunction;
-  public readonly stateMachine: DrStateMachine;
+  public readonly stateMachine: sfn.StateMachine;
+  /** Where the machine logs every state transition (without execution data). */
+  public readonly stateMachineLogs: logs.ILogGroup;
   /** The production restore machine and its functions: the only ones that can read the production secret. */
   public readonly production: RestoreLane;
   /** The restore machine's timeout (the RTO alarm must stay below it). */
@@ -162,6 +165,7 @@ export class RestoreWorkflow extends Construct {
     this.verifyCountsFunction = staging.verifyCountsFunction;
     this.integrityCheckFunction = staging.integrityCheckFunction;
     this.stateMachine = staging.stateMachine;
+    this.stateMachineLogs = staging.stateMachineLogs;
 
     // Production gets its own machine and functions: only they may read its secret, and only the
     // principals of productionRestorePrincipals may start it.
@@ -174,7 +178,7 @@ export class RestoreWorkflow extends Construct {
     });
 
     const drillsEnabled = props.drillsEnabled ?? true;
-    const machine = this.stateMachine.stateMachine;
+    const machine = this.stateMachine;
     this.weeklyDrill = new events.Rule(this, 'WeeklyDrill', {
       description: 'iconic-dr weekly restore drill: a random backup of the last 7 days into staging',
       schedule: events.Schedule.expression(weekly),
@@ -334,7 +338,7 @@ export class RestoreWorkflow extends Construct {
         ),
     );
 
-    const stateMachine = new DrStateMachine(scope, 'Machine', {
+    const machine = new DrStateMachine(scope, 'Machine', {
       ...(lane.stateMachineName ? { stateMachineName: lane.stateMachineName } : {}),
       definition,
       timeout: this.machineTimeout,
@@ -349,7 +353,7 @@ export class RestoreWorkflow extends Construct {
       ],
     });
 
-    return { pickBackupFunction, restoreFunction, verifyCountsFunction, integrityCheckFunction, stateMachine };
+    return { pickBackupFunction, restoreFunction, verifyCountsFunction, integrityCheckFunction, stateMachine: machine.stateMachine, stateMachineLogs: machine.logGroup };
   }
 
   /** The functions of the workflow (for alarms). */
@@ -384,5 +388,6 @@ export interface RestoreLane {
   readonly restoreFunction: DrFunction;
   readonly verifyCountsFunction: DrFunction;
   readonly integrityCheckFunction: DrFunction;
-  readonly stateMachine: DrStateMachine;
+  readonly stateMachine: sfn.StateMachine;
+  readonly stateMachineLogs: logs.ILogGroup;
 }

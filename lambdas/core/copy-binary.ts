@@ -10,7 +10,8 @@
  * dates by calendar arithmetic on their ISO fields, strings unescaped byte for byte. Anything that is
  * not in that shape is an error that names the row, never a guess.
  */
-import { HEX, Scanner, RowConversionError, SlabOutput, afterKey, type RowConverter } from './copy-text.js';
+import { RowConversionError } from './errors.js';
+import { HEX, Scanner, SlabOutput, afterKey, type RowConverter } from './copy-text.js';
 
 /** Column types this converter writes in binary (domains count as their base type; enums as text). */
 export type BinaryKind = 'bool' | 'int2' | 'int4' | 'int8' | 'numeric' | 'text' | 'json' | 'jsonb' | 'uuid' | 'timestamptz' | 'timestamp' | 'date' | 'bytea' | 'text[]' | 'varchar[]';

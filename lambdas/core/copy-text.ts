@@ -6,9 +6,7 @@
  * objects) are not handled here: tables with composite columns use the json_to_record path.
  */
 
-export class RowConversionError extends Error {
-  override name = 'RowConversionError';
-}
+import { RowConversionError } from './errors.js';
 
 const COPY_SPECIAL = /[\\\n\r\t]/;
 

@@ -129,7 +129,7 @@ async function writeDrillReport(store: BackupStore, report: DrillReport): Promis
  */
 export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   if (options.databaseUrl && !options.confirmed) {
-    throw new ConfirmationRequiredError(`The drill empties every table of ${describeDatabase(options.databaseUrl).label} and restores it; pass --yes to confirm it is a disposable copy`);
+    throw new ConfirmationRequiredError(`The drill empties every table of ${describeDatabase(options.databaseUrl).label} and restores it; confirm that it is a disposable copy`, { hint: 'confirm' });
   }
   const startedAt = new Date().toISOString();
   const steps: DrillStep[] = [];

@@ -128,6 +128,12 @@ export class OperationFailedError extends DrError {
   readonly exitCode = 3 as const;
 }
 
+/**
+ * A backed-up value cannot be turned into the COPY bytes of its column (copy-text.ts, copy-binary.ts):
+ * the restore names the table and rolls back.
+ */
+export class RowConversionError extends OperationFailedError {}
+
 /** A destructive operation needs explicit confirmation (`--yes`, or `confirm` in the input). */
 export class ConfirmationRequiredError extends DrError {
   readonly exitCode = 2 as const;

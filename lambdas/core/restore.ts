@@ -3,12 +3,12 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, SchemaDriftError, StorageError, ObjectNotFoundError, UsageError, LockTimeoutError } from './errors.js';
+import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, RowConversionError, SchemaDriftError, StorageError, ObjectNotFoundError, UsageError, LockTimeoutError } from './errors.js';
 import { legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
 import { connect, describeDatabase, pgCode, quoteIdent, quoteLiteral, quoteQualified } from './postgres/connection.js';
 import { dropDeferrableIndexes, rebuildIndexes, type DeferredIndex } from './restore-indexes.js';
 import { columnBaseTypes, compositeColumns, describeTables, foreignKeyOrder, ownedSequences, type TableShape } from './postgres/catalog.js';
-import { NdjsonToCopyBytes, RowConversionError, convertNdjsonBytes, type RowConverter } from './copy-text.js';
+import { NdjsonToCopyBytes, convertNdjsonBytes, type RowConverter } from './copy-text.js';
 import { BINARY_KIND_BY_OID, NdjsonToCopyBinary, type BinaryKind } from './copy-binary.js';
 import { EXACT_OUTPUT_SETTINGS } from './postgres/source.js';
 import type { BackupStore } from './storage/store.js';
@@ -377,7 +377,7 @@ async function prepareTarget(ctx: RestoreContext): Promise<PreparedTarget> {
     options.onProgress?.({ type: 'schema-created', statements: script.preData.length });
     shapes = await describeTables(client, schemas, plans.map((p) => p.qualified));
   } else if (options.schemaOnly) {
-    throw new UsageError(shapes.length ? `--schema-only applies a backup's schema to a database without its tables; ${ctx.target} already has ${shapes.length} of them` : `Backup ${backupId} carries no schema (written before schemas were recorded, or by the supabase driver)`);
+    throw new UsageError(shapes.length ? `A schema-only restore applies a backup's schema to a database without its tables; ${ctx.target} already has ${shapes.length} of them` : `Backup ${backupId} carries no schema (written before schemas were recorded, or by the supabase driver)`);
   }
   const byName = new Map(shapes.map((s) => [s.qualified, s]));
   const { differences, allowed } = schemaDifferences(plans, byName, backup.format !== 'v1' || backup.manifest.source.driver === 'postgres');

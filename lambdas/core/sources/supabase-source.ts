@@ -396,7 +396,7 @@ function bodyText(body: Uint8Array): string {
 }
 
 /** A request that failed after every attempt (network, timeout, or a transient status each time). */
-class TransportError extends Error {
+class TransportError extends ConnectionError {
   constructor(
     message: string,
     readonly status: number | undefined,
@@ -517,7 +517,7 @@ function tableError(qualified: string, status: number, error: RestError, action:
   if (code === '42501' || status === 401 || status === 403)
     return new PrivilegeError(`The key may not read ${qualified} (${detail}); use the service-role key, or GRANT SELECT ON ${qualified} TO service_role`);
   if (code === 'PGRST106') return new ConfigError(`The REST API does not expose the schema of ${qualified} (${detail}); add it to the API's exposed schemas or leave it out`);
-  if (code === '42P01' || code === 'PGRST205' || status === 404) return new UsageError(`Table ${qualified} does not exist or is not exposed by the REST API (${detail}); check --tables and the exposed schemas`);
+  if (code === '42P01' || code === 'PGRST205' || status === 404) return new UsageError(`Table ${qualified} does not exist or is not exposed by the REST API (${detail}); check the exposed schemas`, { hint: 'choose-tables' });
   if (code === '42703' || code === 'PGRST204' || code === 'PGRST200')
     return new OperationFailedError(`The columns of ${qualified} changed while ${action} it (${detail}); run the backup again`);
   return new OperationFailedError(`The REST API failed while ${action} ${qualified} (${detail})`);
@@ -693,7 +693,7 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     // Not described: the key may not see it, or it does not exist. Ask, to say which.
     for (const m of missing) await run(qualifiedTableName(m.schema, m.name), 'checking access to', () => client.schema(m.schema).from(m.name).select('*').limit(0).retry(false));
     const names = missing.map((m) => qualifiedTableName(m.schema, m.name));
-    throw new UsageError(`Table${names.length > 1 ? 's' : ''} ${names.join(', ')} not described by the REST API in schema${schemas.length > 1 ? 's' : ''} ${schemas.join(', ')}; check --tables and the exposed schemas`);
+    throw new UsageError(`Table${names.length > 1 ? 's' : ''} ${names.join(', ')} not described by the REST API in schema${schemas.length > 1 ? 's' : ''} ${schemas.join(', ')}; check the exposed schemas`, { hint: 'choose-tables' });
   }
   const unique = selected.filter((s, i) => selected.findIndex((o) => o.schema === s.schema && o.name === s.name) === i);
   if (unique.length === 0) throw new UsageError(`No tables to back up: the REST API describes none in schema${schemas.length > 1 ? 's' : ''} ${schemas.join(', ')}`);
@@ -704,12 +704,12 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
   });
   const keyless = shapes.filter((s) => s.primaryKey.length === 0).map((s) => s.qualified);
   if (keyless.length)
-    throw new UsageError(`Table${keyless.length > 1 ? 's' : ''} ${keyless.join(', ')} ha${keyless.length > 1 ? 've' : 's'} no primary key, which the supabase driver pages on; add one, back ${keyless.length > 1 ? 'them' : 'it'} up with the postgres driver (--db), or leave ${keyless.length > 1 ? 'them' : 'it'} out with --tables`);
+    throw new UsageError(`Table${keyless.length > 1 ? 's' : ''} ${keyless.join(', ')} ha${keyless.length > 1 ? 've' : 's'} no primary key, which the supabase driver pages on; add one, or leave ${keyless.length > 1 ? 'them' : 'it'} out of the tables backed up`, { hint: 'use-postgres-driver' });
   for (const s of shapes) {
     const arrayKey = s.columns.filter((c) => s.primaryKey.includes(c.name) && (c.type.endsWith(']') || c.encoding === 'text'));
     if (arrayKey.length || s.primaryKey.some((k) => s.generatedColumns.includes(k)))
-      throw new UsageError(`Table ${s.qualified} has a primary key the supabase driver cannot page on (${s.primaryKey.join(', ')}); back it up with the postgres driver (--db)`);
-    for (const c of [...s.columns.map((x) => x.name), ...s.primaryKey]) if (c.includes('"')) throw new UsageError(`Column ${JSON.stringify(c)} of ${s.qualified} has a name the REST query syntax cannot carry; back it up with the postgres driver (--db)`);
+      throw new UsageError(`Table ${s.qualified} has a primary key the supabase driver cannot page on (${s.primaryKey.join(', ')})`, { hint: 'use-postgres-driver' });
+    for (const c of [...s.columns.map((x) => x.name), ...s.primaryKey]) if (c.includes('"')) throw new UsageError(`Column ${JSON.stringify(c)} of ${s.qualified} has a name the REST query syntax cannot carry`, { hint: 'use-postgres-driver' });
   }
 
   // Every table readable with this key (refuse up front, not half-way), and its size for progress.

@@ -5,7 +5,7 @@ import { runCli } from '../../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 import { tempFileStore } from '../../helpers/engine.js';
 import { startPostgrest, type TestPostgrest } from '../../helpers/postgrest.js';
-import { startRestGateway } from '../../helpers/rest-gateway.js';
+import { startRestGateway } from '../../../bin/dev/rest-gateway.js';
 
 const shopTables = SHOP_TABLES.map((name) => ({ schema: 'public', name, qualified: name }));
 

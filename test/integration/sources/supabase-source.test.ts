@@ -10,7 +10,7 @@ import { restoreBackup } from '../../../lambdas/core/restore.js';
 import { SHOP_SCHEMA_SQL, SHOP_TABLES, createShop, fingerprintTables } from '../../../lambdas/core/sample/shop.js';
 import { describeTables } from '../../../lambdas/core/postgres/catalog.js';
 import { exportQuery } from '../../../lambdas/core/postgres/source.js';
-import { withClient } from '../../helpers/pg-client.js';
+import { withClient } from '../../../bin/dev/pg-client.js';
 import { openSupabaseSource, type SupabaseSourceOptions } from '../../../lambdas/core/sources/supabase-source.js';
 import { FileStore } from '../../../lambdas/core/storage/file-store.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
