@@ -103,7 +103,7 @@ async function openSource(opts: { db?: string; schema?: string; tables?: string;
   const driver = opts.driver ?? (opts.db === undefined && supabaseUrl && supabaseKey ? 'supabase' : 'postgres');
   if (driver === 'supabase') {
     if (!supabaseUrl || !supabaseKey) throw new UsageError('The supabase driver needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY (or --supabase-url and --supabase-key)');
-    const { openSupabaseSource } = await import('../../lambdas/core/sources/supabase-source.js');
+    const { openSupabaseSource } = await import('../../lambdas/core/sources/supabase/source.js');
     // The plan's nine tables unless configured; `--tables '*'` takes every table PostgREST describes.
     const listed = tables?.length === 1 && tables[0] === '*' ? undefined : (tables ?? [...SHOP_TABLES]);
     return openSupabaseSource({ url: supabaseUrl, serviceRoleKey: supabaseKey, ...(listed ? { tables: listed } : {}), ...(schemas ? { schemas } : {}) });
