@@ -23,7 +23,7 @@ import type { BackupStore } from '../../lambdas/core/storage/store.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
 import { verifyCounts } from '../../lambdas/core/verify.js';
 import { redactCredentials } from '../../lambdas/core/util/redact.js';
-import { defaultJobs, loadEnv, splitList } from './config.js';
+import { defaultJobs, isTruthy, loadEnv, splitList } from './config.js';
 import { databaseUrl, locationFor, resolveBackup, storeFor, storeForReading, storeOptions } from './context.js';
 import { appendRunLog } from './run-log.js';
 import { withCliHint } from './hints.js';
@@ -612,5 +612,6 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 function debugEnabled(): boolean {
-  return /^(1|true|yes)$/i.test(process.env.ICONIC_DR_DEBUG?.trim() ?? '');
+  // Read directly, not through loadEnv: an invalid environment is often the error being reported.
+  return isTruthy(process.env.ICONIC_DR_DEBUG ?? '');
 }
