@@ -85,6 +85,7 @@ export const pickBackupEnv = storeEnv.extend({
       .map((item) => item.trim())
       .filter(Boolean),
   ),
+  [ENV.restoreMedia]: z.preprocess(blankIsUnset, z.enum(['true', 'false']).default('false')).transform((value) => value === 'true'),
 });
 
 export const backupAgeEnv = storeEnv.extend({ [ENV.backupTables]: commaList([]) });
@@ -143,3 +144,6 @@ export function configOnce<S extends z.ZodType>(fn: HandlerName, schema: S): () 
   let config: z.output<S> | undefined;
   return () => (config ??= readConfig(fn, schema));
 }
+
+/** restore-media: the vault, the targets' secrets (their `storage`), and the same gate as restore's. */
+export const restoreMediaEnv = storeAndTargetsEnv.extend({ [ENV.restoreGate]: optional });
