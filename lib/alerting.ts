@@ -17,7 +17,7 @@ import { DrFunction, type DrFunctionNetwork } from './dr-function.js';
  * notifies nobody: its run already sent its one message through the notify function, and a second
  * one from an alarm would page twice for one failure.
  */
-export type Severity = 'Critical' | 'Warning' | 'Dashboard';
+export type Severity = 'critical' | 'warning' | 'dashboard';
 
 export interface AlertingProps {
   /**
@@ -135,8 +135,8 @@ export class Alerting extends Construct {
    * (OK) goes to the warning topic whatever the severity: "it is fine again" must not page anyone.
    */
   addAlarm(severity: Severity, alarm: cloudwatch.Alarm): cloudwatch.Alarm {
-    if (severity !== 'Dashboard') {
-      alarm.addAlarmAction(new cwActions.SnsAction(severity === 'Critical' ? this.criticalTopic : this.warningTopic));
+    if (severity !== 'dashboard') {
+      alarm.addAlarmAction(new cwActions.SnsAction(severity === 'critical' ? this.criticalTopic : this.warningTopic));
       alarm.addOkAction(new cwActions.SnsAction(this.warningTopic));
     }
     this.alarmList.push(alarm);

@@ -4,6 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BackupVault } from './backup-vault.js';
@@ -87,7 +88,9 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
 export class BackupPipeline extends Construct {
   public readonly backupFunction: DrFunction;
   public readonly validateFunction: DrFunction;
-  public readonly stateMachine: DrStateMachine;
+  public readonly stateMachine: sfn.StateMachine;
+  /** Where the machine logs every state transition (without execution data). */
+  public readonly stateMachineLogs: logs.ILogGroup;
   public readonly schedule: events.Rule;
   /** Hourly: emits HoursSinceLastSuccessfulBackup from the bucket. */
   public readonly ageCheckFunction: DrFunction;
@@ -191,18 +194,20 @@ export class BackupPipeline extends Construct {
       .next(validate)
       .next(new sfn.Choice(this, S.isBackupValid).when(sfn.Condition.booleanEquals('$.validation.valid', true), publish).otherwise(alertInvalid));
 
-    this.stateMachine = new DrStateMachine(this, 'Machine', {
+    const machine = new DrStateMachine(this, 'Machine', {
       definition,
       timeout: props.machineTimeout ?? Duration.hours(2),
       comment: 'iconic-dr backup: Backup -> Validate -> PublishResult',
       functions: [this.backupFunction.function, this.validateFunction.function, notify.function],
     });
+    this.stateMachine = machine.stateMachine;
+    this.stateMachineLogs = machine.logGroup;
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: 'iconic-dr daily database backup',
       schedule: events.Schedule.expression(schedule),
       enabled: props.scheduleEnabled ?? true,
-      targets: [new targets.SfnStateMachine(this.stateMachine.stateMachine, { input: events.RuleTargetInput.fromObject({ trigger: 'schedule' }), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
+      targets: [new targets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject({ trigger: 'schedule' }), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
     });
 
     this.ageCheckFunction = new DrFunction(this, 'AgeCheckFunction', {

@@ -310,9 +310,9 @@ export class DisasterRecoveryStack extends Stack {
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('BackupBucketName', this.vault.bucket.bucketName, 'Bucket that holds the backups (under the backups/ prefix)');
     output('BackupLocation', this.vault.location, 'BACKUP_LOCATION for the iconic-dr CLI');
-    output('BackupStateMachineArn', this.backup.stateMachine.stateMachine.stateMachineArn, 'Start an on-demand backup: aws stepfunctions start-execution --state-machine-arn <this> --input "{}"');
-    output('RestoreStateMachineArn', this.restore.stateMachine.stateMachine.stateMachineArn, 'Start a restore into staging: --input {"backupId":"latest","target":"staging"}');
-    output('ProductionRestoreStateMachineArn', this.restore.production.stateMachine.stateMachine.stateMachineArn, 'Production restores only (assume the starter role): --input {"backupId":"<id>","target":"production","confirm":"<id>"}');
+    output('BackupStateMachineArn', this.backup.stateMachine.stateMachineArn, 'Start an on-demand backup: aws stepfunctions start-execution --state-machine-arn <this> --input "{}"');
+    output('RestoreStateMachineArn', this.restore.stateMachine.stateMachineArn, 'Start a restore into staging: --input {"backupId":"latest","target":"staging"}');
+    output('ProductionRestoreStateMachineArn', this.restore.production.stateMachine.stateMachineArn, 'Production restores only (assume the starter role): --input {"backupId":"<id>","target":"production","confirm":"<id>"}');
     if (this.productionRestoreStarter) output('ProductionRestoreStarterRoleArn', this.productionRestoreStarter.roleArn, 'Assume this role to start a production restore');
     output('SourceSecretArn', this.secrets.source.secretArn, 'Fill in the source database credentials');
     output('StagingSecretArn', this.secrets.targets.staging.secretArn, 'Fill in the staging database credentials');
@@ -358,8 +358,8 @@ export class DisasterRecoveryStack extends Stack {
       description: 'iconic-dr: may start (and watch) the production restore state machine, nothing else',
       maxSessionDuration: Duration.hours(1),
     });
-    lane.stateMachine.stateMachine.grantStartExecution(role);
-    lane.stateMachine.stateMachine.grantRead(role);
+    lane.stateMachine.grantStartExecution(role);
+    lane.stateMachine.grantRead(role);
     return role;
   }
 }

@@ -152,7 +152,7 @@ export class DrMonitoring extends Construct {
     // backup, so a new stack does not page before its first backup was due (that backup's own
     // failure pages through notify). Once backups exist the check emits every hour; if it stops,
     // its schedule's dead-letter queue and its headroom alarm say so.
-    add('Critical', 'NoSuccessfulBackup', drMetric(METRICS.hoursSinceLastSuccessfulBackup, 'Maximum', HOUR), {
+    add('critical', 'NoSuccessfulBackup', drMetric(METRICS.hoursSinceLastSuccessfulBackup, 'Maximum', HOUR), {
       alarmDescription: `CRITICAL: the newest successful backup is more than ${t.maxHoursWithoutBackup} h old (RPO 24 h). Runbook: start the backup state machine; look at the last execution's AlertFailure.`,
       threshold: t.maxHoursWithoutBackup,
       comparisonOperator: gt,
@@ -161,7 +161,7 @@ export class DrMonitoring extends Construct {
     });
     if (props.media) {
       // Missing data is not breaching: no snapshot exists before the Storage secret is filled in.
-      add('Critical', 'MediaSnapshotTooOld', drMetric(METRICS.mediaSnapshotAgeMinutes, 'Maximum', HOUR), {
+      add('critical', 'MediaSnapshotTooOld', drMetric(METRICS.mediaSnapshotAgeMinutes, 'Maximum', HOUR), {
         alarmDescription: `CRITICAL: the newest media snapshot (Supabase Storage) is more than ${t.maxMediaSnapshotAgeMinutes} min old (media RPO 1 h). Runbook: look at the media sync function's last errors; check the Storage secret and the project's S3 access keys.`,
         threshold: t.maxMediaSnapshotAgeMinutes,
         comparisonOperator: gt,
@@ -169,21 +169,21 @@ export class DrMonitoring extends Construct {
         treatMissingData: notBreaching,
       });
     }
-    add('Critical', 'BackupSuspect', drMetric(METRICS.backupSuspect, 'Maximum', HOUR), {
+    add('critical', 'BackupSuspect', drMetric(METRICS.backupSuspect, 'Maximum', HOUR), {
       alarmDescription: 'CRITICAL: the newest backup is SUSPECT (mass-deletion canary): its rows fell by more than half against the previous good backup. It is kept but not used as latest. Runbook: check the source for a mass deletion or truncated tables before the good backups age out; restore the previous good backup if the data is gone.',
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: notBreaching,
     });
-    add('Critical', 'BackupSizeIncreaseCritical', drMetric(METRICS.backupSizeChangePercent, 'Maximum', HOUR), {
+    add('critical', 'BackupSizeIncreaseCritical', drMetric(METRICS.backupSizeChangePercent, 'Maximum', HOUR), {
       alarmDescription: `CRITICAL: backup size grew more than ${t.criticalSizeIncreasePercent} % over the previous full backup.`,
       threshold: t.criticalSizeIncreasePercent,
       comparisonOperator: gt,
       evaluationPeriods: 1,
       treatMissingData: notBreaching,
     });
-    add('Critical', 'BackupExecutionUnreported', machineEnds(props.backup.stateMachine.stateMachine, ['timedOut', 'aborted']), {
+    add('critical', 'BackupExecutionUnreported', machineEnds(props.backup.stateMachine, ['timedOut', 'aborted']), {
       alarmDescription: 'CRITICAL: a backup execution timed out or was aborted, so its failure alert was never sent.',
       threshold: 1,
       comparisonOperator: gte,
@@ -191,7 +191,7 @@ export class DrMonitoring extends Construct {
       treatMissingData: notBreaching,
     });
     for (const [prefix, machine] of [['', props.restore.stateMachine], ['Production', props.restore.production.stateMachine]] as const) {
-      add('Critical', `${prefix}RestoreExecutionTimedOut`, machineEnds(machine.stateMachine, ['timedOut']), {
+      add('critical', `${prefix}RestoreExecutionTimedOut`, machineEnds(machine, ['timedOut']), {
         alarmDescription: `CRITICAL: a ${prefix ? 'production ' : ''}restore execution timed out, so its failure alert was never sent. Check the target: a COMMITTED restore may not be verified.`,
         threshold: 1,
         comparisonOperator: gte,
@@ -202,7 +202,7 @@ export class DrMonitoring extends Construct {
     // An alert that never went out: SNS refused it for good (notify counts AlertDeliveryFailures),
     // or every retry of a transient failure failed (one task tries a failing notify 4 times: 4
     // errors within the window; a single error is a blip the retry delivered, and does not page).
-    add('Critical', 'AlertDeliveryFailed', new cloudwatch.MathExpression({
+    add('critical', 'AlertDeliveryFailed', new cloudwatch.MathExpression({
       expression: 'IF(FILL(refused, 0) >= 1 OR FILL(errors, 0) >= 4, 1, 0)',
       usingMetrics: {
         refused: drMetric(METRICS.alertDeliveryFailures, 'Sum', Duration.minutes(15)),
@@ -218,7 +218,7 @@ export class DrMonitoring extends Construct {
       treatMissingData: notBreaching,
     });
     for (const [label, queue] of Object.entries(props.deadLetterQueues ?? {})) {
-      add('Critical', `${label}NotEmpty`, queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: FIVE_MINUTES }), {
+      add('critical', `${label}NotEmpty`, queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: FIVE_MINUTES }), {
         alarmDescription: `CRITICAL: ${label} holds a delivery that failed every retry (a scheduled backup/drill start or a Slack post was lost). Look at the message, fix the cause, redrive it.`,
         threshold: 1,
         comparisonOperator: gte,
@@ -228,7 +228,7 @@ export class DrMonitoring extends Construct {
     }
 
     // Warning ---------------------------------------------------------------------------------
-    add('Warning', 'BackupSizeIncreaseWarning', drMetric(METRICS.backupSizeChangePercent, 'Maximum', HOUR), {
+    add('warning', 'BackupSizeIncreaseWarning', drMetric(METRICS.backupSizeChangePercent, 'Maximum', HOUR), {
       alarmDescription: `WARNING: backup size grew more than ${t.warningSizeIncreasePercent} % over the previous full backup.`,
       threshold: t.warningSizeIncreasePercent,
       comparisonOperator: gt,
@@ -237,7 +237,7 @@ export class DrMonitoring extends Construct {
     });
     // BackupDurationSeconds is emitted for failed runs too (start to alert), so a backup killed at
     // its timeout reaches this threshold.
-    add('Warning', 'BackupSlow', drMetric(METRICS.backupDurationSeconds, 'Maximum', HOUR), {
+    add('warning', 'BackupSlow', drMetric(METRICS.backupDurationSeconds, 'Maximum', HOUR), {
       alarmDescription: `WARNING: a backup run took longer than ${humanSeconds(t.maxBackupDurationSeconds)} (its function stops at ${humanSeconds(backupTimeout)}): raise its memory or timeout (docs/runbook.md).`,
       threshold: t.maxBackupDurationSeconds,
       comparisonOperator: gt,
@@ -247,7 +247,7 @@ export class DrMonitoring extends Construct {
     // ExecutionTime covers every closed execution, failed and timed out included: a restore slower
     // than the RTO is seen even when it never succeeds.
     for (const [prefix, machine] of [['', props.restore.stateMachine], ['Production', props.restore.production.stateMachine]] as const) {
-      add('Warning', `${prefix}RecoveryTimeOverRto`, machine.stateMachine.metric('ExecutionTime', { statistic: 'Maximum', period: FIVE_MINUTES }), {
+      add('warning', `${prefix}RecoveryTimeOverRto`, machine.metric('ExecutionTime', { statistic: 'Maximum', period: FIVE_MINUTES }), {
         alarmDescription: `WARNING: a ${prefix ? 'production ' : ''}restore execution ran longer than the RTO (${humanSeconds(t.rtoSeconds)}).`,
         threshold: t.rtoSeconds * 1000,
         comparisonOperator: gt,
@@ -257,7 +257,7 @@ export class DrMonitoring extends Construct {
     }
     for (const [label, fn] of Object.entries(props.functions)) {
       const limit = fn.timeout.toMilliseconds();
-      add('Warning', `${label}Headroom`, fn.function.metricDuration({ statistic: 'Maximum', period: FIVE_MINUTES }), {
+      add('warning', `${label}Headroom`, fn.function.metricDuration({ statistic: 'Maximum', period: FIVE_MINUTES }), {
         alarmDescription: `WARNING: the ${fn.handlerName} function (${label}) used more than ${HEADROOM_SHARE * 100} % of its ${humanSeconds(limit / 1000)} timeout: raise its memory or timeout before it is killed (stack prop functionSizing).`,
         threshold: Math.floor(limit * HEADROOM_SHARE),
         comparisonOperator: gt,
@@ -267,7 +267,7 @@ export class DrMonitoring extends Construct {
     }
 
     // Dashboard only: the run that caused them already sent its one message ------------------
-    add('Dashboard', 'BackupFailed', drMetric(METRICS.backupStatus, 'Minimum', HOUR), {
+    add('dashboard', 'BackupFailed', drMetric(METRICS.backupStatus, 'Minimum', HOUR), {
       alarmDescription: 'A backup failed or was invalid (BackupStatus 0). Notified by the run itself (AlertFailure), not by this alarm.',
       threshold: 1,
       comparisonOperator: lt,
@@ -282,14 +282,14 @@ export class DrMonitoring extends Construct {
       metricValue: '1',
       unit: cloudwatch.Unit.COUNT,
     });
-    add('Dashboard', 'BackupUploadFailed', this.uploadFailureFilter.metric({ statistic: 'Sum', period: FIVE_MINUTES }), {
+    add('dashboard', 'BackupUploadFailed', this.uploadFailureFilter.metric({ statistic: 'Sum', period: FIVE_MINUTES }), {
       alarmDescription: 'The backup function could not write to S3 (StorageError in its log). The failed run pages through AlertFailure.',
       threshold: 1,
       comparisonOperator: gte,
       evaluationPeriods: 1,
       treatMissingData: notBreaching,
     });
-    add('Dashboard', 'DrillFailed', drMetric(METRICS.drillStatus, 'Minimum', HOUR), {
+    add('dashboard', 'DrillFailed', drMetric(METRICS.drillStatus, 'Minimum', HOUR), {
       alarmDescription: 'A restore drill failed (DrillStatus 0): the backups may not be restorable. Notified by the drill itself (NotifyFailure).',
       threshold: 1,
       comparisonOperator: lt,
@@ -297,7 +297,7 @@ export class DrMonitoring extends Construct {
       treatMissingData: notBreaching,
     });
     for (const [label, fn] of Object.entries(props.functions)) {
-      add('Dashboard', `${label}Errors`, fn.function.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }), {
+      add('dashboard', `${label}Errors`, fn.function.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES }), {
         alarmDescription: `The ${fn.handlerName} function (${label}) reported errors; the run it belongs to reports them.`,
         threshold: 1,
         comparisonOperator: gte,
@@ -409,12 +409,12 @@ export class DrMonitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Executions',
         left: [
-          props.backup.stateMachine.stateMachine.metricSucceeded({ period: day, label: 'Backup succeeded' }),
-          props.backup.stateMachine.stateMachine.metricFailed({ period: day, label: 'Backup failed' }),
-          props.restore.stateMachine.stateMachine.metricSucceeded({ period: day, label: 'Restore succeeded' }),
-          props.restore.stateMachine.stateMachine.metricFailed({ period: day, label: 'Restore failed' }),
-          props.restore.production.stateMachine.stateMachine.metricSucceeded({ period: day, label: 'Production restore succeeded' }),
-          props.restore.production.stateMachine.stateMachine.metricFailed({ period: day, label: 'Production restore failed' }),
+          props.backup.stateMachine.metricSucceeded({ period: day, label: 'Backup succeeded' }),
+          props.backup.stateMachine.metricFailed({ period: day, label: 'Backup failed' }),
+          props.restore.stateMachine.metricSucceeded({ period: day, label: 'Restore succeeded' }),
+          props.restore.stateMachine.metricFailed({ period: day, label: 'Restore failed' }),
+          props.restore.production.stateMachine.metricSucceeded({ period: day, label: 'Production restore succeeded' }),
+          props.restore.production.stateMachine.metricFailed({ period: day, label: 'Production restore failed' }),
         ],
         width: 8,
         height: 8,

@@ -4,6 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { scheduleDelivery } from './backup-pipeline.js';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BackupVault } from './backup-vault.js';
@@ -123,7 +124,9 @@ export class RestoreWorkflow extends Construct {
   public readonly integrityCheckFunction: DrFunction;
   /** Restores media after the database, when the stack syncs media. */
   public readonly restoreMediaFunction?: DrFunction;
-  public readonly stateMachine: DrStateMachine;
+  public readonly stateMachine: sfn.StateMachine;
+  /** Where the machine logs every state transition (without execution data). */
+  public readonly stateMachineLogs: logs.ILogGroup;
   /** The production restore machine and its functions: the only ones that can read the production secret. */
   public readonly production: RestoreLane;
   /** The restore machine's timeout (the RTO alarm must stay below it). */
@@ -173,6 +176,7 @@ export class RestoreWorkflow extends Construct {
     this.integrityCheckFunction = staging.integrityCheckFunction;
     if (staging.restoreMediaFunction) this.restoreMediaFunction = staging.restoreMediaFunction;
     this.stateMachine = staging.stateMachine;
+    this.stateMachineLogs = staging.stateMachineLogs;
 
     // Production gets its own machine and functions: only they may read its secret, and only the
     // principals of productionRestorePrincipals may start it.
@@ -188,7 +192,7 @@ export class RestoreWorkflow extends Construct {
     // A drill proves the whole recovery point, files included (it skips media only while the vault
     // has no media snapshot at all: Storage not configured yet).
     const drillInput = <T extends object>(input: T) => (props.media ? { ...input, media: true } : input);
-    const machine = this.stateMachine.stateMachine;
+    const machine = this.stateMachine;
     this.weeklyDrill = new events.Rule(this, 'WeeklyDrill', {
       description: 'iconic-dr weekly restore drill: a random backup of the last 7 days into staging',
       schedule: events.Schedule.expression(weekly),
@@ -386,7 +390,7 @@ export class RestoreWorkflow extends Construct {
         ),
     );
 
-    const stateMachine = new DrStateMachine(scope, 'Machine', {
+    const machine = new DrStateMachine(scope, 'Machine', {
       ...(lane.stateMachineName ? { stateMachineName: lane.stateMachineName } : {}),
       definition,
       timeout: this.machineTimeout,
@@ -402,7 +406,7 @@ export class RestoreWorkflow extends Construct {
       ],
     });
 
-    return { pickBackupFunction, restoreFunction, verifyCountsFunction, integrityCheckFunction, ...(restoreMediaFunction ? { restoreMediaFunction } : {}), stateMachine };
+    return { pickBackupFunction, restoreFunction, verifyCountsFunction, integrityCheckFunction, ...(restoreMediaFunction ? { restoreMediaFunction } : {}), stateMachine: machine.stateMachine, stateMachineLogs: machine.logGroup };
   }
 
   /** The functions of the workflow (for alarms). */
@@ -439,5 +443,6 @@ export interface RestoreLane {
   readonly verifyCountsFunction: DrFunction;
   readonly integrityCheckFunction: DrFunction;
   readonly restoreMediaFunction?: DrFunction;
-  readonly stateMachine: DrStateMachine;
+  readonly stateMachine: sfn.StateMachine;
+  readonly stateMachineLogs: logs.ILogGroup;
 }

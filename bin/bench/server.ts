@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { startEmbeddedPostgres } from '../../lambdas/core/sources/embedded.js';
+import { startEmbeddedPostgres } from '../../lambdas/core/postgres/embedded.js';
 import type { Cleanup } from './cleanup.js';
 import { reachable, withClient } from './db.js';
-import { describeDatabase } from '../../lambdas/core/sources/connection.js';
+import { describeDatabase } from '../../lambdas/core/postgres/connection.js';
 
 export interface ClientTools {
   readonly pg_dump: string;

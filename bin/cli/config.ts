@@ -2,10 +2,15 @@ import os from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from '../../lambdas/core/errors.js';
 
+/** `1`, `true`, `yes` in any case: on; anything else (`0`, `false`, empty) off. */
+export function isTruthy(value: string): boolean {
+  return /^(1|true|yes)$/i.test(value.trim());
+}
+
 const truthy = z
   .string()
   .optional()
-  .transform((v) => (v === undefined ? undefined : /^(1|true|yes)$/i.test(v.trim())));
+  .transform((v) => (v === undefined ? undefined : isTruthy(v)));
 
 /** The CLI's environment (DESIGN.md §5), read once and validated. Values are never printed. */
 const envSchema = z.object({

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { listBackups, resolveBackupId, type PickOptions } from '../../lambdas/core/catalog.js';
 import { UsageError } from '../../lambdas/core/errors.js';
 import { MANIFEST_FILE } from '../../lambdas/core/format/manifest.js';
-import { checkDatabaseUrl } from '../../lambdas/core/sources/connection.js';
+import { checkDatabaseUrl } from '../../lambdas/core/postgres/connection.js';
 import { formatLocation, openStore, parseLocation, splitBackupLocation, type StoreOptions } from '../../lambdas/core/storage/location.js';
 import type { BackupStore } from '../../lambdas/core/storage/store.js';
 import { loadEnv } from './config.js';

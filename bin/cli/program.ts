@@ -15,8 +15,8 @@ import { lastRestore, type RestoreRecord } from '../../lambdas/core/restore-reco
 import { DEFAULT_RPO_HOURS, describeRpo, rpoOf, rpoStatus, type RpoStatus } from '../../lambdas/core/rpo.js';
 import { DEFAULT_SUSPECT_DROP_PERCENT } from '../../lambdas/core/backup.js';
 import { SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
-import { describeDatabase } from '../../lambdas/core/sources/connection.js';
-import { openPostgresSource } from '../../lambdas/core/sources/postgres-source.js';
+import { describeDatabase } from '../../lambdas/core/postgres/connection.js';
+import { openPostgresSource } from '../../lambdas/core/postgres/source.js';
 import type { SourceSession } from '../../lambdas/core/sources/source.js';
 import { FileStore } from '../../lambdas/core/storage/file-store.js';
 import { openStore, parseLocation } from '../../lambdas/core/storage/location.js';
@@ -24,9 +24,10 @@ import type { BackupStore } from '../../lambdas/core/storage/store.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
 import { verifyCounts } from '../../lambdas/core/verify.js';
 import { redactCredentials } from '../../lambdas/core/util/redact.js';
-import { defaultJobs, loadEnv, splitList } from './config.js';
+import { defaultJobs, isTruthy, loadEnv, splitList } from './config.js';
 import { databaseUrl, locationFor, resolveBackup, storeFor, storeForReading, storeOptions } from './context.js';
 import { appendRunLog } from './run-log.js';
+import { withCliHint } from './hints.js';
 import { confirm, jsonOption, positiveInt } from './options.js';
 import { mediaCommand } from './media.js';
 import { describeEndpoint, storageClient, storageConfigured, storageConnectionFromEnv } from '../../lambdas/core/media/storage-client.js';
@@ -103,7 +104,7 @@ async function openSource(opts: { db?: string; schema?: string; tables?: string;
   const driver = opts.driver ?? (opts.db === undefined && supabaseUrl && supabaseKey ? 'supabase' : 'postgres');
   if (driver === 'supabase') {
     if (!supabaseUrl || !supabaseKey) throw new UsageError('The supabase driver needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY (or --supabase-url and --supabase-key)');
-    const { openSupabaseSource } = await import('../../lambdas/core/sources/supabase-source.js');
+    const { openSupabaseSource } = await import('../../lambdas/core/sources/supabase/source.js');
     // The plan's nine tables unless configured; `--tables '*'` takes every table PostgREST describes.
     const listed = tables?.length === 1 && tables[0] === '*' ? undefined : (tables ?? [...SHOP_TABLES]);
     return openSupabaseSource({ url: supabaseUrl, serviceRoleKey: supabaseKey, ...(listed ? { tables: listed } : {}), ...(schemas ? { schemas } : {}) });
@@ -607,7 +608,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = 2;
       message = redactCredentials(error.message.replace(/^error: /, ''));
     } else {
-      message = describeError(error);
+      message = withCliHint(describeError(error), error instanceof DrError ? error.hint : undefined);
       if (error instanceof InvalidBackupError) message += ' — run `iconic-dr validate` on it for every problem';
       exitCode = error instanceof DrError ? error.exitCode : 3;
       process.stderr.write(`iconic-dr: ${message}\n`);
@@ -619,5 +620,6 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 function debugEnabled(): boolean {
-  return /^(1|true|yes)$/i.test(process.env.ICONIC_DR_DEBUG?.trim() ?? '');
+  // Read directly, not through loadEnv: an invalid environment is often the error being reported.
+  return isTruthy(process.env.ICONIC_DR_DEBUG ?? '');
 }

@@ -3,7 +3,7 @@ import { createGzip } from 'node:zlib';
 import { ObjectExistsError, OperationFailedError, isDrError } from './errors.js';
 import { backupIdFor } from './format/ids.js';
 import { FORMAT_VERSION, MANIFEST_FILE, serializeManifest, tableFileKey, type Manifest, type SourceInfo, type SuspectInfo, type TableEntry } from './format/manifest.js';
-import type { TableShape } from './sources/postgres-catalog.js';
+import type { SourceTable } from './sources/source.js';
 import type { SourceSession } from './sources/source.js';
 import { identityFromSource, sameDatabase } from './target-identity.js';
 import { listBackups } from './catalog.js';
@@ -44,7 +44,7 @@ export interface BackupResult {
   readonly manifest: Manifest;
 }
 
-async function exportTable(options: BackupOptions, backupId: string, table: TableShape, worker: number): Promise<TableEntry> {
+async function exportTable(options: BackupOptions, backupId: string, table: SourceTable, worker: number): Promise<TableEntry> {
   const key = tableFileKey(table.qualified);
   const source = await options.source.exportTable(table, worker);
   let lastReport = 0;

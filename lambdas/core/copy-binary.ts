@@ -10,7 +10,45 @@
  * dates by calendar arithmetic on their ISO fields, strings unescaped byte for byte. Anything that is
  * not in that shape is an error that names the row, never a guess.
  */
-import { HEX, Scanner, RowConversionError, SlabOutput, afterKey, type RowConverter } from './copy-text.js';
+import { RowConversionError } from './errors.js';
+import type { RowConverter } from './copy-text.js';
+import {
+  BACKSLASH,
+  CARRIAGE_RETURN,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  DOT,
+  HEX,
+  LETTER_A,
+  LETTER_B,
+  LETTER_E,
+  LETTER_F,
+  LETTER_L,
+  LETTER_N,
+  LETTER_R,
+  LETTER_S,
+  LETTER_T,
+  LETTER_U,
+  LETTER_X,
+  MINUS,
+  NEWLINE,
+  NINE,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  PLUS,
+  QUOTE,
+  SLASH,
+  SPACE,
+  Scanner,
+  TAB,
+  ZERO,
+  afterKey,
+  unicodeEscape,
+  unicodeEscapeLength,
+} from './json-bytes.js';
+import { SlabOutput } from './slab-output.js';
 
 /** Column types this converter writes in binary (domains count as their base type; enums as text). */
 export type BinaryKind = 'bool' | 'int2' | 'int4' | 'int8' | 'numeric' | 'text' | 'json' | 'jsonb' | 'uuid' | 'timestamptz' | 'timestamp' | 'date' | 'bytea' | 'text[]' | 'varchar[]';
@@ -40,20 +78,6 @@ export const BINARY_KIND_BY_OID: ReadonlyMap<number, BinaryKind> = new Map<numbe
   [1009, 'text[]'],
   [1015, 'varchar[]'],
 ]);
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const CLOSE_BRACE = 0x7d;
-const MINUS = 0x2d;
-const PLUS = 0x2b;
-const DOT = 0x2e;
-const COLON = 0x3a;
-const ZERO = 0x30;
-const NINE = 0x39;
 
 /** `PGCOPY\n\377\r\n\0`, flags 0, no header extension. */
 const SIGNATURE = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -243,16 +267,16 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
     let depth = 0;
     for (;;) {
       const c = buf[p];
-      if (p >= end || c === 0x20 || c === 0x09) return -1;
+      if (p >= end || c === SPACE || c === TAB) return -1;
       if (c === QUOTE) {
         p++;
         while (p < end && buf[p] !== QUOTE) p += buf[p] === BACKSLASH ? 2 : 1;
         if (p >= end) return -1;
         p++;
-      } else if (c === 0x5b || c === OPEN_BRACE) {
+      } else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
         depth++;
         p++;
-      } else if ((c === 0x5d || c === CLOSE_BRACE) && depth > 0) {
+      } else if ((c === CLOSE_BRACKET || c === CLOSE_BRACE) && depth > 0) {
         depth--;
         p++;
       } else if ((c === COMMA || c === CLOSE_BRACE) && depth === 0) return p;
@@ -264,9 +288,9 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
   /** Writes one field (length and bytes) and returns the position after the value, or -1 for the slow path. */
   private value(kind: BinaryKind, buf: Buffer, p: number, end: number, column: number): number {
     const c = buf[p];
-    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) return -1;
-    if (c === 0x6e) {
-      if (buf[p + 1] !== 0x75 || buf[p + 2] !== 0x6c || buf[p + 3] !== 0x6c) return -1;
+    if (c === SPACE || c === TAB || c === NEWLINE || c === CARRIAGE_RETURN) return -1;
+    if (c === LETTER_N) {
+      if (buf[p + 1] !== LETTER_U || buf[p + 2] !== LETTER_L || buf[p + 3] !== LETTER_L) return -1;
       put32(this.out, this.used, -1);
       this.used += 4;
       return p + 4;
@@ -276,7 +300,7 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
       case 'json':
       case 'jsonb':
         if (c !== QUOTE) {
-          if (c === 0x5b || c === OPEN_BRACE || c === 0x20) return -1;
+          if (c === OPEN_BRACKET || c === OPEN_BRACE || c === SPACE) return -1;
           this.fail(column, 'expected a string');
         }
         return this.string(buf, p + 1, end, kind === 'jsonb');
@@ -305,7 +329,7 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
 
   /** bytea as PostgreSQL's hex output (`\\x0a1b…` inside the JSON string, p after the quote), decoded to its bytes. */
   private bytea(buf: Buffer, p: number, end: number, column: number): number {
-    if (buf[p] !== BACKSLASH || buf[p + 1] !== BACKSLASH || buf[p + 2] !== 0x78) return this.byteaEscaped(buf, p, end, column);
+    if (buf[p] !== BACKSLASH || buf[p + 1] !== BACKSLASH || buf[p + 2] !== LETTER_X) return this.byteaEscaped(buf, p, end, column);
     const from = p + 3;
     let close = buf.indexOf(QUOTE, from);
     if (close < 0 || close > end) close = end;
@@ -342,7 +366,7 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
         continue;
       }
       const e = buf[p + 1];
-      if (e === QUOTE || e === 0x2f) {
+      if (e === QUOTE || e === SLASH) {
         out[u++] = e;
         p += 2;
         continue;
@@ -410,13 +434,13 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
     for (;;) {
       if (p >= end) return -1;
       const c = buf[p];
-      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) return -1;
+      if (c === SPACE || c === TAB || c === NEWLINE || c === CARRIAGE_RETURN) return -1;
       if (level < depth - 1) {
         if (c !== OPEN_BRACKET) this.fail(column, 'expected a rectangular array (sub-arrays at every level of the first)');
         p = this.arrayLevel(buf, p, end, column, level + 1, depth);
       } else if (c === QUOTE) {
         p = this.string(buf, p + 1, end, false);
-      } else if (c === 0x6e && buf[p + 1] === 0x75 && buf[p + 2] === 0x6c && buf[p + 3] === 0x6c) {
+      } else if (c === LETTER_N && buf[p + 1] === LETTER_U && buf[p + 2] === LETTER_L && buf[p + 3] === LETTER_L) {
         put32(this.out, this.used, -1);
         this.used += 4;
         this.arrayHasNull = true;
@@ -427,7 +451,7 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
       const sep = buf[p++];
       if (sep === CLOSE_BRACKET) break;
       if (sep !== COMMA) {
-        if (sep === 0x20 || sep === 0x09 || sep === 0x0a || sep === 0x0d) return -1;
+        if (sep === SPACE || sep === TAB || sep === NEWLINE || sep === CARRIAGE_RETURN) return -1;
         this.fail(column, 'expected , or ] in an array');
       }
     }
@@ -440,12 +464,12 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
   private bool(buf: Buffer, p: number, column: number): number {
     const out = this.out;
     put32(out, this.used, 1);
-    if (buf[p] === 0x74 && buf[p + 1] === 0x72 && buf[p + 2] === 0x75 && buf[p + 3] === 0x65) {
+    if (buf[p] === LETTER_T && buf[p + 1] === LETTER_R && buf[p + 2] === LETTER_U && buf[p + 3] === LETTER_E) {
       out[this.used + 4] = 1;
       this.used += 5;
       return p + 4;
     }
-    if (buf[p] === 0x66 && buf[p + 1] === 0x61 && buf[p + 2] === 0x6c && buf[p + 3] === 0x73 && buf[p + 4] === 0x65) {
+    if (buf[p] === LETTER_F && buf[p + 1] === LETTER_A && buf[p + 2] === LETTER_L && buf[p + 3] === LETTER_S && buf[p + 4] === LETTER_E) {
       out[this.used + 4] = 0;
       this.used += 5;
       return p + 5;
@@ -468,27 +492,20 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
       if (p >= end) return -1;
       if (buf[p] === QUOTE) break;
       const e = buf[p + 1];
-      if (e === 0x75) {
-        let code = this.hex4(buf, p + 2, end);
+      if (e === LETTER_U) {
+        const code = unicodeEscape(buf, p, end);
         if (code < 0) return -1;
-        p += 6;
-        if (code >= 0xd800 && code <= 0xdbff && buf[p] === BACKSLASH && buf[p + 1] === 0x75) {
-          const low = this.hex4(buf, p + 2, end);
-          if (low >= 0xdc00 && low <= 0xdfff) {
-            code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
-            p += 6;
-          }
-        }
+        p += unicodeEscapeLength(code);
         if (code < 0x80) out[this.used++] = code;
         else this.used += out.write(String.fromCodePoint(code), this.used);
         continue;
       }
-      if (e === QUOTE || e === BACKSLASH || e === 0x2f) out[this.used++] = e;
-      else if (e === 0x6e) out[this.used++] = 0x0a;
-      else if (e === 0x72) out[this.used++] = 0x0d;
-      else if (e === 0x74) out[this.used++] = 0x09;
-      else if (e === 0x62) out[this.used++] = 0x08;
-      else if (e === 0x66) out[this.used++] = 0x0c;
+      if (e === QUOTE || e === BACKSLASH || e === SLASH) out[this.used++] = e;
+      else if (e === LETTER_N) out[this.used++] = NEWLINE;
+      else if (e === LETTER_R) out[this.used++] = CARRIAGE_RETURN;
+      else if (e === LETTER_T) out[this.used++] = TAB;
+      else if (e === LETTER_B) out[this.used++] = 0x08;
+      else if (e === LETTER_F) out[this.used++] = 0x0c;
       else return -1;
       p += 2;
     }
@@ -631,7 +648,7 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
   private endsBare(buf: Buffer, p: number, end: number, column: number): boolean {
     const c = buf[p];
     if (p >= end || c === COMMA || c === CLOSE_BRACE) return true;
-    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) return false;
+    if (c === SPACE || c === TAB || c === NEWLINE || c === CARRIAGE_RETURN) return false;
     this.fail(column, 'expected a plain number (digits, sign and decimal point only)');
   }
 

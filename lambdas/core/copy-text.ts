@@ -6,9 +6,39 @@
  * objects) are not handled here: tables with composite columns use the json_to_record path.
  */
 
-export class RowConversionError extends Error {
-  override name = 'RowConversionError';
-}
+import { RowConversionError } from './errors.js';
+import {
+  BACKSLASH,
+  CARRIAGE_RETURN,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  LETTER_A,
+  LETTER_B,
+  LETTER_E,
+  LETTER_F,
+  LETTER_L,
+  LETTER_N,
+  LETTER_R,
+  LETTER_S,
+  LETTER_T,
+  LETTER_U,
+  MINUS,
+  NEWLINE,
+  NINE,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+  SLASH,
+  Scanner,
+  TAB,
+  ZERO,
+  afterKey,
+  unicodeEscape,
+  unicodeEscapeLength,
+} from './json-bytes.js';
+import { SlabOutput } from './slab-output.js';
 
 const COPY_SPECIAL = /[\\\n\r\t]/;
 
@@ -17,10 +47,10 @@ function copyEscape(value: string): string {
   let out = '';
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c === 92) out += '\\\\';
-    else if (c === 10) out += '\\n';
-    else if (c === 13) out += '\\r';
-    else if (c === 9) out += '\\t';
+    if (c === BACKSLASH) out += '\\\\';
+    else if (c === NEWLINE) out += '\\n';
+    else if (c === CARRIAGE_RETURN) out += '\\r';
+    else if (c === TAB) out += '\\t';
     else out += value[i];
   }
   return out;
@@ -36,150 +66,18 @@ export interface RowConverter {
   finish(): void;
 }
 
-/** Hex digit values by byte, -1 for any other byte. */
-export const HEX = new Int8Array(256).fill(-1);
-for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX[0x41 + i] = 10 + i;
-  HEX[0x61 + i] = 10 + i;
-}
-
-/**
- * Position just after `key` (a row's `"name":` as row_to_json writes it) at `p`, or -1. A JS loop:
- * keys are short, and a native compare per key costs more than the bytes.
- */
-export function afterKey(buf: Buffer, p: number, end: number, key: Buffer): number {
-  const keyLength = key.length;
-  if (p + keyLength > end) return -1;
-  for (let k = 0; k < keyLength; k++) if (buf[p + k] !== key[k]) return -1;
-  return p + keyLength;
-}
-
-/** Output slabs are this big: one allocation per MiB of output, not per batch. */
-const SLAB_BYTES = 1024 * 1024;
-
-/**
- * Converted bytes accumulate in a slab and batches are handed out as views of it, so the output
- * costs one allocation per slab instead of one per batch. Fewer, fuller buffers means far less
- * external memory churn, which is what made V8 run a full GC every few megabytes of restored data.
- */
-export abstract class SlabOutput {
-  protected out: Buffer = Buffer.allocUnsafe(SLAB_BYTES);
-  protected used = 0;
-  private batchStart = 0;
-
-  constructor(private readonly batchBytes: number) {}
-
-  /** Bytes converted so far that are ready to send (starting a new batch), or undefined when below the batch size. */
-  take(force = false): Buffer | undefined {
-    const size = this.used - this.batchStart;
-    if (size === 0 || (!force && size < this.batchBytes)) return undefined;
-    const batch = this.out.subarray(this.batchStart, this.used);
-    this.batchStart = this.used;
-    return batch;
-  }
-
-  /** Makes room for `bytes` more; may move the unsent batch to a new slab (so take marks after calling it). */
-  protected ensure(bytes: number): void {
-    if (this.used + bytes <= this.out.length) return;
-    const pending = this.used - this.batchStart;
-    const next = Buffer.allocUnsafe(Math.max(SLAB_BYTES, (pending + bytes) * 2));
-    this.out.copy(next, 0, this.batchStart, this.used);
-    this.out = next;
-    this.used = pending;
-    this.batchStart = 0;
-  }
-
-  /** Short spans in a JS loop, long ones natively: most values are a few bytes. */
-  protected copySpan(buf: Buffer, from: number, to: number): void {
-    const n = to - from;
-    if (n > 48) {
-      this.used += buf.copy(this.out, this.used, from, to);
-      return;
-    }
-    const out = this.out;
-    let u = this.used;
-    for (let k = from; k < to; k++) out[u++] = buf[k]!;
-    this.used = u;
-  }
-
-  protected hex4(buf: Buffer, at: number, end: number): number {
-    if (at + 4 > end) return -1;
-    let v = 0;
-    for (let k = 0; k < 4; k++) {
-      const c = buf[at + k]!;
-      const d = HEX[c]!;
-      if (d < 0) return -1;
-      v = (v << 4) | d;
-    }
-    return v;
-  }
-}
-
-/** A cursor over one line of JSON text. */
-export class Scanner {
-  pos = 0;
-  constructor(readonly text: string) {}
-
-  fail(what: string): never {
-    throw new RowConversionError(`${what} at offset ${this.pos}`);
-  }
-
-  skipSpace(): void {
-    let c = this.text.charCodeAt(this.pos);
-    while (c === 32 || c === 9 || c === 10 || c === 13) c = this.text.charCodeAt(++this.pos);
-  }
-
-  expect(code: number, what: string): void {
-    this.skipSpace();
-    if (this.text.charCodeAt(this.pos) !== code) this.fail(`expected ${what}`);
-    this.pos++;
-  }
-
-  /** A JSON string token starting at pos (on the quote), decoded. */
-  string(): string {
-    const start = this.pos;
-    let i = start + 1;
-    let escaped = false;
-    const text = this.text;
-    for (;;) {
-      const c = text.charCodeAt(i);
-      if (c === 34) break;
-      if (c === 92) {
-        escaped = true;
-        i += 2;
-        continue;
-      }
-      if (Number.isNaN(c)) this.fail('unterminated string');
-      i++;
-    }
-    this.pos = i + 1;
-    return escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
-  }
-
-  /** A bare token (number, true, false, null): its text. */
-  bare(): string {
-    const start = this.pos;
-    const text = this.text;
-    let c = text.charCodeAt(this.pos);
-    while (this.pos < text.length && c !== 44 && c !== 125 && c !== 93 && c !== 32) c = text.charCodeAt(++this.pos);
-    if (this.pos === start) this.fail('expected a value');
-    return text.slice(start, this.pos);
-  }
-}
-
 const NEEDS_NO_QUOTES = /^[^\s"\\{},]+$/;
 
 function arrayElement(s: Scanner): string {
   s.skipSpace();
   const c = s.text.charCodeAt(s.pos);
-  if (c === 34) {
+  if (c === QUOTE) {
     const value = s.string();
     // Always quoted: "NULL", "" and values with separators must stay strings.
     return `"${value.replace(/[\\"]/g, '\\$&')}"`;
   }
-  if (c === 91) return arrayLiteral(s);
-  if (c === 123) s.fail('composite value in an array');
+  if (c === OPEN_BRACKET) return arrayLiteral(s);
+  if (c === OPEN_BRACE) s.fail('composite value in an array');
   const token = s.bare();
   if (token === 'null') return 'NULL';
   if (token === 'true') return 't';
@@ -192,7 +90,7 @@ function arrayElement(s: Scanner): string {
 function arrayLiteral(s: Scanner): string {
   s.pos++;
   s.skipSpace();
-  if (s.text.charCodeAt(s.pos) === 93) {
+  if (s.text.charCodeAt(s.pos) === CLOSE_BRACKET) {
     s.pos++;
     return '{}';
   }
@@ -201,8 +99,8 @@ function arrayLiteral(s: Scanner): string {
     parts.push(arrayElement(s));
     s.skipSpace();
     const c = s.text.charCodeAt(s.pos++);
-    if (c === 93) break;
-    if (c !== 44) s.fail('expected , or ] in array');
+    if (c === CLOSE_BRACKET) break;
+    if (c !== COMMA) s.fail('expected , or ] in array');
   }
   return `{${parts.join(',')}}`;
 }
@@ -211,9 +109,9 @@ function arrayLiteral(s: Scanner): string {
 function field(s: Scanner): string {
   s.skipSpace();
   const c = s.text.charCodeAt(s.pos);
-  if (c === 34) return copyEscape(s.string());
-  if (c === 91) return copyEscape(arrayLiteral(s));
-  if (c === 123) s.fail('composite value');
+  if (c === QUOTE) return copyEscape(s.string());
+  if (c === OPEN_BRACKET) return copyEscape(arrayLiteral(s));
+  if (c === OPEN_BRACE) s.fail('composite value');
   const token = s.bare();
   if (token === 'null') return '\\N';
   if (token === 'true') return 't';
@@ -233,22 +131,22 @@ export function ndjsonToCopyConverter(columns: readonly string[], skip: Readonly
   const keyTokens = names.map((n) => `${JSON.stringify(n)}:`);
   return (line: string): string => {
     const s = new Scanner(line);
-    s.expect(123, '{');
+    s.expect(OPEN_BRACE, '{');
     const fields: string[] = [];
     for (let i = 0; i < names.length; i++) {
       if (line.startsWith(keyTokens[i]!, s.pos)) s.pos += keyTokens[i]!.length;
       else {
         s.skipSpace();
-        if (s.text.charCodeAt(s.pos) !== 34) s.fail(`expected key "${names[i]}"`);
+        if (s.text.charCodeAt(s.pos) !== QUOTE) s.fail(`expected key "${names[i]}"`);
         const key = s.string();
         if (key !== names[i]) s.fail(`expected key "${names[i]}", found "${key}"`);
-        s.expect(58, ':');
+        s.expect(COLON, ':');
       }
       const value = field(s);
       if (keep[i]) fields.push(value);
       s.skipSpace();
       const sep = s.text.charCodeAt(s.pos++);
-      if (i < names.length - 1 ? sep !== 44 : sep !== 125) s.fail(i < names.length - 1 ? 'expected ,' : 'expected } (more keys than columns)');
+      if (i < names.length - 1 ? sep !== COMMA : sep !== CLOSE_BRACE) s.fail(i < names.length - 1 ? 'expected ,' : 'expected } (more keys than columns)');
     }
     s.skipSpace();
     if (s.pos !== line.length) s.fail('trailing data');
@@ -256,13 +154,6 @@ export function ndjsonToCopyConverter(columns: readonly string[], skip: Readonly
   };
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const NEWLINE = 0x0a;
-const TAB = 0x09;
 const NULL_FIELD = Buffer.from('\\N');
 
 /**
@@ -318,24 +209,17 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
         if (keep) this.copySpan(buf, from, p);
         while (p < end && buf[p] === BACKSLASH) {
           const e = buf[p + 1];
-          if (e === 0x75) {
+          if (e === LETTER_U) {
             // \uXXXX (and surrogate pairs) -> UTF-8, COPY-escaped where it must be.
-            let code = this.hex4(buf, p + 2, end);
+            const code = unicodeEscape(buf, p, end);
             if (code < 0) return false;
-            p += 6;
-            if (code >= 0xd800 && code <= 0xdbff && buf[p] === BACKSLASH && buf[p + 1] === 0x75) {
-              const low = this.hex4(buf, p + 2, end);
-              if (low >= 0xdc00 && low <= 0xdfff) {
-                code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
-                p += 6;
-              }
-            }
+            p += unicodeEscapeLength(code);
             if (keep) this.writeCodePoint(code);
           } else {
             if (keep) {
               if (e === QUOTE) out[this.used++] = QUOTE;
-              else if (e === 0x2f) out[this.used++] = 0x2f;
-              else if (e === BACKSLASH || e === 0x6e || e === 0x72 || e === 0x74 || e === 0x62 || e === 0x66) {
+              else if (e === SLASH) out[this.used++] = SLASH;
+              else if (e === BACKSLASH || e === LETTER_N || e === LETTER_R || e === LETTER_T || e === LETTER_B || e === LETTER_F) {
                 out[this.used++] = BACKSLASH;
                 out[this.used++] = e;
               } else return false;
@@ -348,20 +232,20 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
         }
         if (buf[p] !== QUOTE) return false;
         p++;
-      } else if (c === 0x6e) {
+      } else if (c === LETTER_N) {
         // null
-        if (buf[p + 1] !== 0x75 || buf[p + 2] !== 0x6c || buf[p + 3] !== 0x6c) return false;
+        if (buf[p + 1] !== LETTER_U || buf[p + 2] !== LETTER_L || buf[p + 3] !== LETTER_L) return false;
         if (keep) this.used += NULL_FIELD.copy(out, this.used);
         p += 4;
-      } else if (c === 0x74) {
-        if (buf[p + 1] !== 0x72 || buf[p + 2] !== 0x75 || buf[p + 3] !== 0x65) return false;
-        if (keep) out[this.used++] = 0x74;
+      } else if (c === LETTER_T) {
+        if (buf[p + 1] !== LETTER_R || buf[p + 2] !== LETTER_U || buf[p + 3] !== LETTER_E) return false;
+        if (keep) out[this.used++] = LETTER_T;
         p += 4;
-      } else if (c === 0x66) {
-        if (buf[p + 1] !== 0x61 || buf[p + 2] !== 0x6c || buf[p + 3] !== 0x73 || buf[p + 4] !== 0x65) return false;
-        if (keep) out[this.used++] = 0x66;
+      } else if (c === LETTER_F) {
+        if (buf[p + 1] !== LETTER_A || buf[p + 2] !== LETTER_L || buf[p + 3] !== LETTER_S || buf[p + 4] !== LETTER_E) return false;
+        if (keep) out[this.used++] = LETTER_F;
         p += 5;
-      } else if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) {
+      } else if (c === MINUS || (c !== undefined && c >= ZERO && c <= NINE)) {
         const from = p;
         while (p < end && buf[p] !== COMMA && buf[p] !== CLOSE_BRACE) p++;
         if (keep) this.copySpan(buf, from, p);
@@ -382,13 +266,13 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
       out[this.used++] = BACKSLASH;
     } else if (code === NEWLINE) {
       out[this.used++] = BACKSLASH;
-      out[this.used++] = 0x6e;
-    } else if (code === 0x0d) {
+      out[this.used++] = LETTER_N;
+    } else if (code === CARRIAGE_RETURN) {
       out[this.used++] = BACKSLASH;
-      out[this.used++] = 0x72;
+      out[this.used++] = LETTER_R;
     } else if (code === TAB) {
       out[this.used++] = BACKSLASH;
-      out[this.used++] = 0x74;
+      out[this.used++] = LETTER_T;
     } else if (code < 0x80) out[this.used++] = code;
     else this.used += out.write(String.fromCodePoint(code), this.used);
   }

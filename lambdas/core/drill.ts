@@ -3,9 +3,9 @@ import { ConfirmationRequiredError } from './errors.js';
 import { checkIntegrity } from './integrity.js';
 import { restoreBackup } from './restore.js';
 import { createShop, fingerprintTables, type TableFingerprint } from './sample/shop.js';
-import { connect, describeDatabase, quoteQualified } from './sources/connection.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './sources/embedded.js';
-import { openPostgresSource } from './sources/postgres-source.js';
+import { connect, describeDatabase, quoteQualified } from './postgres/connection.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './postgres/embedded.js';
+import { openPostgresSource } from './postgres/source.js';
 import type { BackupStore } from './storage/store.js';
 import { DEFAULT_RPO_HOURS, rpoStatus, type RpoStatus } from './rpo.js';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -129,7 +129,7 @@ async function writeDrillReport(store: BackupStore, report: DrillReport): Promis
  */
 export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   if (options.databaseUrl && !options.confirmed) {
-    throw new ConfirmationRequiredError(`The drill empties every table of ${describeDatabase(options.databaseUrl).label} and restores it; pass --yes to confirm it is a disposable copy`);
+    throw new ConfirmationRequiredError(`The drill empties every table of ${describeDatabase(options.databaseUrl).label} and restores it; confirm that it is a disposable copy`, { hint: 'confirm' });
   }
   const startedAt = new Date().toISOString();
   const steps: DrillStep[] = [];

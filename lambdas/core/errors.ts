@@ -10,12 +10,35 @@ export abstract class DrError extends Error {
   abstract readonly exitCode: 1 | 2 | 3;
   /** True when trying again later may succeed (network blips, throttling). */
   readonly retryable: boolean = false;
+  /** Which advice the front end adds in its own words (a CLI flag, a state machine input). */
+  readonly hint?: Hint;
 
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: DrErrorOptions) {
     // Messages often quote what the user typed: a URL with a password must never be echoed back.
-    super(redactCredentials(message), options);
+    super(redactCredentials(message), options && 'cause' in options ? { cause: options.cause } : undefined);
     this.name = new.target.name;
+    if (options?.hint) this.hint = options.hint;
   }
+}
+
+/**
+ * Advice that depends on how the engine was called. The engine's messages say what is wrong in terms
+ * every caller shares (Lambda users have no `--tables`); bin/cli/hints.ts words these for the CLI.
+ */
+export type Hint =
+  | 'list-backups'
+  | 'allow-suspect'
+  | 'backup-location'
+  | 'create-backup'
+  | 'choose-tables'
+  | 'restore-referencing-tables'
+  | 'use-postgres-driver'
+  | 'use-existing-server'
+  | 'confirm';
+
+export interface DrErrorOptions {
+  readonly cause?: unknown;
+  readonly hint?: Hint;
 }
 
 /** Bad command-line input or arguments: fix the command. */
@@ -42,7 +65,7 @@ export class InvalidBackupError extends DrError {
   constructor(
     message: string,
     readonly problems: readonly string[],
-    options?: { cause?: unknown },
+    options?: DrErrorOptions,
   ) {
     super(message, options);
   }
@@ -73,7 +96,7 @@ export class IntegrityError extends DrError {
 export class ConnectionError extends DrError {
   readonly exitCode = 3 as const;
   override readonly retryable: boolean;
-  constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
+  constructor(message: string, options?: DrErrorOptions & { retryable?: boolean }) {
     super(message, options);
     this.retryable = options?.retryable ?? true;
   }
@@ -88,7 +111,7 @@ export class PrivilegeError extends DrError {
 export class StorageError extends DrError {
   readonly exitCode = 3 as const;
   override readonly retryable: boolean;
-  constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
+  constructor(message: string, options?: DrErrorOptions & { retryable?: boolean }) {
     super(message, options);
     this.retryable = options?.retryable ?? false;
   }
@@ -104,6 +127,12 @@ export class ObjectNotFoundError extends StorageError {}
 export class OperationFailedError extends DrError {
   readonly exitCode = 3 as const;
 }
+
+/**
+ * A backed-up value cannot be turned into the COPY bytes of its column (copy-text.ts, copy-binary.ts):
+ * the restore names the table and rolls back.
+ */
+export class RowConversionError extends OperationFailedError {}
 
 /** A destructive operation needs explicit confirmation (`--yes`, or `confirm` in the input). */
 export class ConfirmationRequiredError extends DrError {
@@ -126,7 +155,7 @@ export class LockTimeoutError extends DrError {
   override readonly retryable = true;
   /** The sessions that held the locks, where they could be seen (pid, application, user, state, times). */
   readonly holders: readonly { readonly pid: number; readonly application: string | null; readonly user: string | null; readonly state: string | null; readonly transactionStart: string | null; readonly queryStart: string | null }[];
-  constructor(message: string, options?: { cause?: unknown; holders?: LockTimeoutError['holders'] }) {
+  constructor(message: string, options?: DrErrorOptions & { holders?: LockTimeoutError['holders'] }) {
     super(message, options);
     this.holders = options?.holders ?? [];
   }

@@ -1,4 +1,4 @@
-import { connect, describeDatabase } from './sources/connection.js';
+import { connect, describeDatabase } from './postgres/connection.js';
 
 export interface HealthReport {
   readonly database: string;

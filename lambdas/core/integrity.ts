@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { connect, describeDatabase, quoteIdent } from './sources/connection.js';
+import { connect, describeDatabase, quoteIdent } from './postgres/connection.js';
 
 export interface OrphanFinding {
   /** The referencing table, the constraint, and the table it references (as Postgres names them). */

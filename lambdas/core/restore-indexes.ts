@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { quoteIdent, quoteLiteral } from './sources/connection.js';
+import { quoteIdent, quoteLiteral } from './postgres/connection.js';
 
 /**
  * A plain index that a restore drops before loading its (emptied) table and builds again afterwards,

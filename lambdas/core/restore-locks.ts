@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { LockTimeoutError } from './errors.js';
-import { connect, pgCode } from './sources/connection.js';
+import { connect, pgCode } from './postgres/connection.js';
 
 /** A session that holds (or waits ahead for) a lock the restore needs. Never its query text: it may hold data. */
 export interface LockHolder {

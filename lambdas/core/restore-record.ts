@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { connect } from './sources/connection.js';
+import { connect } from './postgres/connection.js';
 
 /**
  * Every restore leaves a row in the target's `iconic_dr.restores`: which backup, from where, when,

@@ -3,14 +3,14 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, SchemaDriftError, StorageError, ObjectNotFoundError, UsageError, LockTimeoutError } from './errors.js';
+import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, RowConversionError, SchemaDriftError, StorageError, ObjectNotFoundError, UsageError, LockTimeoutError } from './errors.js';
 import { legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
-import { connect, describeDatabase, pgCode, quoteIdent, quoteLiteral, quoteQualified } from './sources/connection.js';
-import { dropDeferrableIndexes, rebuildIndexes } from './restore-indexes.js';
-import { columnBaseTypes, compositeColumns, describeTables, foreignKeyOrder, ownedSequences, type TableShape } from './sources/postgres-catalog.js';
-import { NdjsonToCopyBytes, RowConversionError, convertNdjsonBytes, type RowConverter } from './copy-text.js';
+import { connect, describeDatabase, pgCode, quoteIdent, quoteLiteral, quoteQualified } from './postgres/connection.js';
+import { dropDeferrableIndexes, rebuildIndexes, type DeferredIndex } from './restore-indexes.js';
+import { columnBaseTypes, compositeColumns, describeTables, foreignKeyOrder, ownedSequences, type TableShape } from './postgres/catalog.js';
+import { NdjsonToCopyBytes, convertNdjsonBytes, type RowConverter } from './copy-text.js';
 import { BINARY_KIND_BY_OID, NdjsonToCopyBinary, type BinaryKind } from './copy-binary.js';
-import { EXACT_OUTPUT_SETTINGS } from './sources/postgres-source.js';
+import { EXACT_OUTPUT_SETTINGS } from './postgres/source.js';
 import type { BackupStore } from './storage/store.js';
 import { readText } from './storage/store.js';
 import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
@@ -19,6 +19,7 @@ import { readManifest } from './catalog.js';
 import { lockTables, type LockHolder } from './restore-locks.js';
 import { recordRestore } from './restore-record.js';
 import { applySchema } from './schema/apply.js';
+import type { SchemaScript } from './schema/capture.js';
 import { readSchemaScript } from './schema/files.js';
 import { HashingPassThrough, LineTooLongError, NdjsonLimit, NotARowError } from './util/streams.js';
 import { requireValidBackup, validateBackup, type ParsedBackup } from './validate.js';
@@ -320,6 +321,241 @@ function corruptBackup(backupId: string, problem: string, cause?: unknown): Inva
   return new InvalidBackupError(`Backup ${backupId} is not valid: ${problem}; rolled back, the target is unchanged`, [problem], cause === undefined ? undefined : { cause });
 }
 
+/** What every step of one restore reads: where the backup is, where it goes, and how. */
+interface RestoreContext {
+  readonly client: pg.Client;
+  readonly store: BackupStore;
+  readonly backupId: string;
+  readonly backup: ParsedBackup;
+  readonly plans: readonly RestorePlan[];
+  readonly options: RestoreOptions;
+  /** The target as it may be shown (no credentials). */
+  readonly target: string;
+}
+
+/** Opens the restore's one transaction, with the output settings backups were written with. */
+async function beginTransaction(client: pg.Client, lockTimeoutMs: number): Promise<void> {
+  for (const statement of EXACT_OUTPUT_SETTINGS) await client.query(statement);
+  await client.query('BEGIN');
+  await client.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
+  // Literals this restore builds (comments, sequence names) double quotes only, backslashes stay as they are.
+  await client.query('SET LOCAL standard_conforming_strings = on');
+}
+
+/** Keeps user triggers from firing: replica mode where the user may set it, else per-table DISABLE TRIGGER USER (after the tables are emptied). */
+async function negotiateTriggerMode(client: pg.Client): Promise<RestoreResult['triggerMode']> {
+  await client.query('SAVEPOINT replication_role');
+  try {
+    await client.query("SET LOCAL session_replication_role = 'replica'");
+    return 'session_replication_role';
+  } catch (error) {
+    if (pgCode(error) !== '42501') throw error;
+    await client.query('ROLLBACK TO SAVEPOINT replication_role');
+    return 'disable_trigger';
+  }
+}
+
+/** The target's tables in load order (foreign keys first), what differences from the backup are allowed, and the schema script when it had to be created. */
+interface PreparedTarget {
+  readonly targets: readonly TableShape[];
+  readonly allowed: readonly string[];
+  readonly script?: SchemaScript;
+}
+
+/**
+ * Reads the target's tables; into a target without the backup's tables (the plan's Scenario 2: a new,
+ * empty project) creates the backup's own schema first, in this same transaction. Refuses a target
+ * whose shape would lose or refuse data.
+ */
+async function prepareTarget(ctx: RestoreContext): Promise<PreparedTarget> {
+  const { client, store, backupId, backup, plans, options } = ctx;
+  const schemas = [...new Set(plans.map((p) => p.schema))];
+  let shapes = await describeTables(client, schemas, plans.map((p) => p.qualified));
+  const script = backup.format === 'v1' && shapes.length === 0 && options.createSchema !== false ? await readSchemaScript(store, backupId, backup.manifest) : undefined;
+  if (script) {
+    await during('creating the schema', (now) => applySchema(client, script, 'preData', (statement) => now(`creating the schema (${statement})`)));
+    options.onProgress?.({ type: 'schema-created', statements: script.preData.length });
+    shapes = await describeTables(client, schemas, plans.map((p) => p.qualified));
+  } else if (options.schemaOnly) {
+    throw new UsageError(shapes.length ? `A schema-only restore applies a backup's schema to a database without its tables; ${ctx.target} already has ${shapes.length} of them` : `Backup ${backupId} carries no schema (written before schemas were recorded, or by the supabase driver)`);
+  }
+  const byName = new Map(shapes.map((s) => [s.qualified, s]));
+  const { differences, allowed } = schemaDifferences(plans, byName, backup.format !== 'v1' || backup.manifest.source.driver === 'postgres');
+  if (differences.length) {
+    throw new SchemaDriftError(
+      `The target's schema differs from backup ${backupId} in ${differences.length} way${differences.length === 1 ? '' : 's'} (${differences.join('; ')}); make the target's tables match the backup's (the same migrations) or restore into a database that has its schema; nothing was changed`,
+      differences,
+    );
+  }
+  if (allowed.length) options.onProgress?.({ type: 'schema-notes', notes: allowed });
+  return { targets: foreignKeyOrder(plans.map((p) => byName.get(p.qualified)!)), allowed, ...(script ? { script } : {}) };
+}
+
+/** Locks the tables (reporting who holds them while waiting), empties them, and disables their user triggers when replica mode was refused. */
+async function emptyTables(ctx: RestoreContext, targets: readonly TableShape[], triggerMode: RestoreResult['triggerMode'], lockTimeoutMs: number): Promise<void> {
+  const { client } = ctx;
+  const list = targets.map((t) => quoteQualified(t.schema, t.name)).join(', ');
+  await lockTables(client, ctx.options.databaseUrl, `LOCK TABLE ${list} IN ACCESS EXCLUSIVE MODE`, lockTimeoutMs, ctx.options.onProgress);
+  try {
+    await client.query(`TRUNCATE ${targets.some((t) => t.partitioned) ? '' : 'ONLY '}${list}`);
+  } catch (error) {
+    if (pgCode(error) === '0A000') throw new UsageError(`Cannot empty the tables: ${(error as { detail?: string }).detail ?? (error as Error).message} Restore the referencing tables too`, { cause: error, hint: 'restore-referencing-tables' });
+    throw error;
+  }
+  if (triggerMode === 'session_replication_role') return;
+  for (const t of targets) {
+    try {
+      await client.query(`ALTER TABLE ${quoteQualified(t.schema, t.name)} DISABLE TRIGGER USER`);
+    } catch (error) {
+      if (pgCode(error) === '42501') throw new PrivilegeError(`The restore user may neither set session_replication_role nor disable triggers on ${t.qualified}; grant it SET on session_replication_role (or superuser), or make it the tables' owner`, { cause: error });
+      throw error;
+    }
+  }
+  await client.query('SET CONSTRAINTS ALL DEFERRED');
+}
+
+/** How the target's columns load: which hold composite values (json_to_record only) and each column's base type (binary COPY encoders). */
+interface LoadTypes {
+  readonly composite: ReadonlySet<string>;
+  readonly baseTypes: ReadonlyMap<string, number | 'enum'>;
+}
+
+/** Loads one table's files, checking each file's SHA-256 and row count as it streams; resolves with the rows loaded. */
+async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePlan, types: LoadTypes): Promise<number> {
+  const { client, store, backupId, options } = ctx;
+  if (plan.source.kind === 'legacy') {
+    await stageLines(client, await legacyLines(store, plan.source.key, shape));
+    return (await client.query(insertStatement(shape, shape.columns, false))).rowCount ?? 0;
+  }
+  const columns = plan.source.columns;
+  const viaCopy = options.loadMethod !== 'json' && !columns.some((c) => types.composite.has(`${shape.oid}:${c.name}`));
+  const kinds = viaCopy && options.loadMethod !== 'text' ? binaryKinds(shape, columns, types.baseTypes) : undefined;
+  const insert = insertStatement(shape, columns.filter((c) => !shape.generatedColumns.includes(c.name)), true);
+  let records = 0;
+  for (const file of plan.source.files) {
+    const hasher = new HashingPassThrough();
+    const ndjson = limitRows(gunzip(streamPipeline(await store.readObject(file.key), hasher, () => undefined)), backupId, file);
+    let loaded: number;
+    try {
+      if (viaCopy) {
+        const before = records;
+        let lastReport = 0;
+        loaded = await copyRows(client, shape, columns, kinds, ndjson, (rows) => {
+          const now = Date.now();
+          if (now - lastReport < 500) return;
+          lastReport = now;
+          options.onProgress?.({ type: 'table-progress', table: plan.qualified, records: before + rows, expectedRecords: plan.expectedRecords });
+        });
+      } else {
+        await stageLines(client, ndjson);
+        loaded = (await client.query(insert)).rowCount ?? 0;
+      }
+    } catch (error) {
+      throw await loadFailure(ctx, file, error);
+    }
+    const problem = await fileProblem(store, backupId, file, hasher);
+    if (problem) throw corruptBackup(backupId, problem);
+    if (loaded !== file.records) {
+      const name = file.key.slice(backupId.length + 1);
+      throw new InvalidBackupError(`Backup ${backupId} is not valid: ${name} holds ${loaded} rows, the manifest says ${file.records}; rolled back, the target is unchanged`, [`${name}: ${loaded} records, the manifest says ${file.records}`]);
+    }
+    records += loaded;
+  }
+  return records;
+}
+
+/** What a failed file load means: storage trouble, a file that is not what the backup wrote, or the error itself. */
+async function loadFailure(ctx: RestoreContext, file: RestoreFile, error: unknown): Promise<unknown> {
+  // A read that failed says nothing about the file: storage unavailable, not corrupt.
+  if (error instanceof StorageError) return error;
+  // A file that is not what the backup wrote fails in many ways (gzip, JSON, a type's input); say
+  // that it is corrupt rather than what tripped over it.
+  const problem = await fileProblem(ctx.store, ctx.backupId, file);
+  if (problem) return corruptBackup(ctx.backupId, problem, error);
+  if (error instanceof LineTooLongError || error instanceof NotARowError) {
+    return corruptBackup(ctx.backupId, `${file.key.slice(ctx.backupId.length + 1)}: ${error.message}${error instanceof LineTooLongError ? ' (the limit for one row)' : ''}`, error);
+  }
+  return error;
+}
+
+/** Builds the plain indexes dropped before loading again, from the loaded rows. */
+async function rebuildDeferredIndexes(ctx: RestoreContext, deferred: readonly DeferredIndex[]): Promise<void> {
+  if (!deferred.length) return;
+  const started = Date.now();
+  ctx.options.onProgress?.({ type: 'indexes-start', indexes: deferred.length });
+  await during('building indexes', (now) => rebuildIndexes(ctx.client, deferred, (index) => now(`building index ${index.name} of ${index.table}`)));
+  ctx.options.onProgress?.({ type: 'indexes-rebuilt', indexes: deferred.length, durationMs: Date.now() - started });
+}
+
+/**
+ * Foreign keys are triggers too, so in replica mode they were not checked while loading: check now.
+ * Keys between tables of one snapshot backup held in the source when it was taken; only keys that
+ * cross into tables this restore leaves alone (or per-table/legacy backups) can break. Without
+ * replica mode the deferred constraints were checked already; the triggers are enabled again.
+ */
+async function checkForeignKeys(ctx: RestoreContext, targets: readonly TableShape[], triggerMode: RestoreResult['triggerMode']): Promise<void> {
+  const { client, backup } = ctx;
+  if (triggerMode === 'disable_trigger') {
+    for (const t of targets) await client.query(`ALTER TABLE ${quoteQualified(t.schema, t.name)} ENABLE TRIGGER USER`);
+    return;
+  }
+  const fromOneSnapshot = backup.format === 'v1' && backup.manifest.consistency === 'snapshot';
+  const orphans = await countOrphans(client, targets.map((t) => t.oid), { trustedWithin: fromOneSnapshot });
+  if (orphans.length) {
+    const first = orphans[0]!;
+    throw new IntegrityError(`Restored data breaks ${orphans.length} foreign key${orphans.length === 1 ? '' : 's'}: ${first.count} row(s) of ${first.table} have no ${first.references} (${first.constraint}); rolled back`);
+  }
+}
+
+/** Every table holds exactly the backup's rows (none after a schema-only restore). */
+async function checkCounts(ctx: RestoreContext, targets: readonly TableShape[]): Promise<void> {
+  for (const t of targets) {
+    const expected = ctx.options.schemaOnly ? 0 : ctx.plans.find((p) => p.qualified === t.qualified)!.expectedRecords;
+    const { rows } = await ctx.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t.partitioned ? '' : 'ONLY '}${quoteQualified(t.schema, t.name)}`);
+    const actual = Number(rows[0]!.n);
+    if (actual !== expected) throw new CountMismatchError(`${t.qualified} holds ${actual} rows after the restore, the backup says ${expected}; rolled back`);
+  }
+}
+
+/** A failure inside a step that names what it was doing (`loading public.orders`), for the error message. */
+class StepFailure extends Error {
+  constructor(
+    readonly step: string,
+    readonly error: unknown,
+  ) {
+    super(step);
+  }
+}
+
+/** Runs a step whose failures should say what it was doing; `now` narrows that down (one schema statement, one index). */
+async function during<T>(step: string, run: (now: (what: string) => void) => Promise<T>): Promise<T> {
+  let doing = step;
+  try {
+    return await run((what) => (doing = what));
+  } catch (error) {
+    throw error instanceof StepFailure ? error : new StepFailure(doing, error);
+  }
+}
+
+/**
+ * The one mapping from what failed inside the transaction to what the restore throws, after the
+ * rollback: storage trouble stays retryable, the engine's own errors pass as they are, and
+ * PostgreSQL's errors become the typed error for their class, naming the step that failed.
+ */
+export function toRestoreError(step: string | undefined, error: unknown, restore: { readonly backupId: string; readonly target: string }): Error {
+  if (error instanceof StorageError && !(error instanceof ObjectNotFoundError)) {
+    return new StorageError(`Restore of ${restore.backupId} into ${restore.target} stopped: ${error.message}; the transaction was rolled back and the target is unchanged`, { cause: error, retryable: error.retryable });
+  }
+  if (error instanceof DrError) return error;
+  const code = pgCode(error);
+  const where = step ? ` while ${step}` : '';
+  const message = `Restore of ${restore.backupId} into ${restore.target} failed${where}: ${(error as Error)?.message ?? error}; the transaction was rolled back and the target is unchanged`;
+  if (code === '55P03') return new LockTimeoutError(`${message} (stop the application's writes and retry)`, { cause: error });
+  if (code?.startsWith('23')) return new IntegrityError(message, { cause: error });
+  if (code === '42501') return new PrivilegeError(message, { cause: error });
+  return new OperationFailedError(message, { cause: error });
+}
+
 /**
  * Restores a backup into an existing database as ONE transaction: check the manifest and every
  * file's size first (refuse on any problem), check the target's shape, lock and empty the tables,
@@ -336,198 +572,51 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
 
   const target = describeDatabase(databaseUrl).label;
   const lockTimeoutMs = Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000));
-  const location = options.location ?? store.description;
   const client = await connect(databaseUrl, 'iconic-dr restore');
-  let current = '';
+  const ctx: RestoreContext = { client, store, backupId, backup, plans, options, target };
   try {
-    for (const statement of EXACT_OUTPUT_SETTINGS) await client.query(statement);
-    await client.query('BEGIN');
-    await client.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
-    // Literals this restore builds (comments, sequence names) double quotes only, backslashes stay as they are.
-    await client.query('SET LOCAL standard_conforming_strings = on');
-
-    let triggerMode: RestoreResult['triggerMode'] = 'session_replication_role';
-    await client.query('SAVEPOINT replication_role');
-    try {
-      await client.query("SET LOCAL session_replication_role = 'replica'");
-    } catch (error) {
-      if (pgCode(error) !== '42501') throw error;
-      await client.query('ROLLBACK TO SAVEPOINT replication_role');
-      triggerMode = 'disable_trigger';
-    }
-
-    const schemas = [...new Set(plans.map((p) => p.schema))];
-    let shapes = await describeTables(client, schemas, plans.map((p) => p.qualified));
-    // Into a target without the backup's tables (the plan's Scenario 2: a new, empty project), the
-    // backup's own schema is created first, in this same transaction.
-    const script = backup.format === 'v1' && shapes.length === 0 && options.createSchema !== false ? await readSchemaScript(store, backupId, backup.manifest) : undefined;
-    if (script) {
-      current = 'creating the schema';
-      await applySchema(client, script, 'preData', (statement) => (current = `creating the schema (${statement})`));
-      current = '';
-      options.onProgress?.({ type: 'schema-created', statements: script.preData.length });
-      shapes = await describeTables(client, schemas, plans.map((p) => p.qualified));
-    } else if (options.schemaOnly) {
-      throw new UsageError(shapes.length ? `--schema-only applies a backup's schema to a database without its tables; ${target} already has ${shapes.length} of them` : `Backup ${backupId} carries no schema (written before schemas were recorded, or by the supabase driver)`);
-    }
-    const byName = new Map(shapes.map((s) => [s.qualified, s]));
-    const { differences, allowed } = schemaDifferences(plans, byName, backup.format !== 'v1' || backup.manifest.source.driver === 'postgres');
-    if (differences.length) {
-      throw new SchemaDriftError(
-        `The target's schema differs from backup ${backupId} in ${differences.length} way${differences.length === 1 ? '' : 's'} (${differences.join('; ')}); make the target's tables match the backup's (the same migrations) or restore into a database that has its schema; nothing was changed`,
-        differences,
-      );
-    }
-    if (allowed.length) options.onProgress?.({ type: 'schema-notes', notes: allowed });
-    const targets = foreignKeyOrder(plans.map((p) => byName.get(p.qualified)!));
-
-    const list = targets.map((t) => quoteQualified(t.schema, t.name)).join(', ');
-    await lockTables(client, databaseUrl, `LOCK TABLE ${list} IN ACCESS EXCLUSIVE MODE`, lockTimeoutMs, options.onProgress);
-    try {
-      await client.query(`TRUNCATE ${targets.some((t) => t.partitioned) ? '' : 'ONLY '}${list}`);
-    } catch (error) {
-      if (pgCode(error) === '0A000') throw new UsageError(`Cannot empty the tables: ${(error as { detail?: string }).detail ?? (error as Error).message} Restore the referencing tables too (leave out --tables, or add them to it)`, { cause: error });
-      throw error;
-    }
-    if (triggerMode === 'disable_trigger') {
-      for (const t of targets) {
-        try {
-          await client.query(`ALTER TABLE ${quoteQualified(t.schema, t.name)} DISABLE TRIGGER USER`);
-        } catch (error) {
-          if (pgCode(error) === '42501') throw new PrivilegeError(`The restore user may neither set session_replication_role nor disable triggers on ${t.qualified}; grant it SET on session_replication_role (or superuser), or make it the tables' owner`, { cause: error });
-          throw error;
-        }
-      }
-      await client.query('SET CONSTRAINTS ALL DEFERRED');
-    }
+    await beginTransaction(client, lockTimeoutMs);
+    const triggerMode = await negotiateTriggerMode(client);
+    const { targets, allowed, script } = await prepareTarget(ctx);
+    await emptyTables(ctx, targets, triggerMode, lockTimeoutMs);
 
     const targetOids = targets.map((t) => t.oid);
     const deferredIndexes = options.deferIndexes === false ? [] : await dropDeferrableIndexes(client, targetOids);
     await client.query('CREATE TEMP TABLE iconic_dr_load (line text) ON COMMIT DROP');
-    const composite = await compositeColumns(client, targetOids);
-    const baseTypes = await columnBaseTypes(client, targetOids);
+    const types: LoadTypes = { composite: await compositeColumns(client, targetOids), baseTypes: await columnBaseTypes(client, targetOids) };
     const restored: { table: string; records: number }[] = [];
     for (const shape of options.schemaOnly ? [] : targets) {
       const plan = plans.find((p) => p.qualified === shape.qualified)!;
-      current = `loading ${plan.qualified}`;
       options.onProgress?.({ type: 'table-start', table: plan.qualified, expectedRecords: plan.expectedRecords });
-      let records = 0;
-      if (plan.source.kind === 'v1') {
-        const columns = plan.source.columns;
-        const viaCopy = options.loadMethod !== 'json' && !columns.some((c) => composite.has(`${shape.oid}:${c.name}`));
-        const kinds = viaCopy && options.loadMethod !== 'text' ? binaryKinds(shape, columns, baseTypes) : undefined;
-        const insert = insertStatement(shape, columns.filter((c) => !shape.generatedColumns.includes(c.name)), true);
-        for (const file of plan.source.files) {
-          const hasher = new HashingPassThrough();
-          const ndjson = limitRows(gunzip(streamPipeline(await store.readObject(file.key), hasher, () => undefined)), backupId, file);
-          let loaded: number;
-          try {
-            if (viaCopy) {
-              const before = records;
-              let lastReport = 0;
-              loaded = await copyRows(client, shape, columns, kinds, ndjson, (rows) => {
-                const now = Date.now();
-                if (now - lastReport < 500) return;
-                lastReport = now;
-                options.onProgress?.({ type: 'table-progress', table: plan.qualified, records: before + rows, expectedRecords: plan.expectedRecords });
-              });
-            } else {
-              await stageLines(client, ndjson);
-              loaded = (await client.query(insert)).rowCount ?? 0;
-            }
-          } catch (error) {
-            // A read that failed says nothing about the file: storage unavailable, not corrupt.
-            if (error instanceof StorageError) throw error;
-            // A file that is not what the backup wrote fails in many ways (gzip, JSON, a type's
-            // input); say that it is corrupt rather than what tripped over it.
-            const problem = await fileProblem(store, backupId, file);
-            if (problem) throw corruptBackup(backupId, problem, error);
-            if (error instanceof LineTooLongError || error instanceof NotARowError) {
-              throw corruptBackup(backupId, `${file.key.slice(backupId.length + 1)}: ${error.message}${error instanceof LineTooLongError ? ' (the limit for one row)' : ''}`, error);
-            }
-            throw error;
-          }
-          const problem = await fileProblem(store, backupId, file, hasher);
-          if (problem) throw corruptBackup(backupId, problem);
-          if (loaded !== file.records) {
-            const name = file.key.slice(backupId.length + 1);
-            throw new InvalidBackupError(`Backup ${backupId} is not valid: ${name} holds ${loaded} rows, the manifest says ${file.records}; rolled back, the target is unchanged`, [`${name}: ${loaded} records, the manifest says ${file.records}`]);
-          }
-          records += loaded;
-        }
-      } else {
-        await stageLines(client, await legacyLines(store, plan.source.key, shape));
-        records += (await client.query(insertStatement(shape, shape.columns, false))).rowCount ?? 0;
-      }
+      const records = await during(`loading ${plan.qualified}`, () => loadTable(ctx, shape, plan, types));
       if (records !== plan.expectedRecords) throw new CountMismatchError(`${plan.qualified}: loaded ${records} rows, the backup says ${plan.expectedRecords}; rolled back`);
       restored.push({ table: plan.qualified, records });
       options.onProgress?.({ type: 'table-done', table: plan.qualified, records });
     }
-    current = '';
 
     // Without replica mode, foreign-key checks were deferred and are still pending on the loaded
     // tables; PostgreSQL refuses CREATE INDEX and ALTER TABLE on a table with pending trigger events.
     if (triggerMode === 'disable_trigger') await client.query('SET CONSTRAINTS ALL IMMEDIATE');
-
     if (script) {
       // Keys, indexes, triggers, policies, grants and owners go in after the rows: built once, checked once.
-      await applySchema(client, script, 'postData', (statement) => (current = `completing the schema (${statement})`));
-      current = '';
+      await during('completing the schema', (now) => applySchema(client, script, 'postData', (statement) => now(`completing the schema (${statement})`)));
       options.onProgress?.({ type: 'schema-completed', statements: script.postData.length });
     }
-
-    if (deferredIndexes.length) {
-      const rebuildStarted = Date.now();
-      options.onProgress?.({ type: 'indexes-start', indexes: deferredIndexes.length });
-      await rebuildIndexes(client, deferredIndexes, (index) => (current = `building index ${index.name} of ${index.table}`));
-      current = '';
-      options.onProgress?.({ type: 'indexes-rebuilt', indexes: deferredIndexes.length, durationMs: Date.now() - rebuildStarted });
-    }
-
+    await rebuildDeferredIndexes(ctx, deferredIndexes);
     await resetSequences(client, targets, backup.format === 'v1' ? backup.manifest.sequences : []);
-
-    if (triggerMode === 'session_replication_role') {
-      // Foreign keys are triggers too, so in replica mode they were not checked while loading: check
-      // now. Keys between tables of one snapshot backup held in the source when it was taken; only
-      // keys that cross into tables this restore leaves alone (or per-table/legacy backups) can break.
-      const fromOneSnapshot = backup.format === 'v1' && backup.manifest.consistency === 'snapshot';
-      const orphans = await countOrphans(client, targetOids, { trustedWithin: fromOneSnapshot });
-      if (orphans.length) {
-        const first = orphans[0]!;
-        throw new IntegrityError(`Restored data breaks ${orphans.length} foreign key${orphans.length === 1 ? '' : 's'}: ${first.count} row(s) of ${first.table} have no ${first.references} (${first.constraint}); rolled back`);
-      }
-    } else {
-      for (const t of targets) await client.query(`ALTER TABLE ${quoteQualified(t.schema, t.name)} ENABLE TRIGGER USER`);
-    }
-
-    for (const t of targets) {
-      const expected = options.schemaOnly ? 0 : plans.find((p) => p.qualified === t.qualified)!.expectedRecords;
-      const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t.partitioned ? '' : 'ONLY '}${quoteQualified(t.schema, t.name)}`);
-      const actual = Number(rows[0]!.n);
-      if (actual !== expected) throw new CountMismatchError(`${t.qualified} holds ${actual} rows after the restore, the backup says ${expected}; rolled back`);
-    }
+    await checkForeignKeys(ctx, targets, triggerMode);
+    await checkCounts(ctx, targets);
     options.onProgress?.({ type: 'verified', tables: targets.length });
 
     const ordered = plans.map((p) => restored.find((r) => r.table === p.qualified) ?? { table: p.qualified, records: 0 });
     const totalRecords = ordered.reduce((s, r) => s + r.records, 0);
-    const recorded = await recordRestore(client, { backupId, location, tables: ordered.map((r) => r.table), totalRecords });
+    const recorded = await recordRestore(client, { backupId, location: options.location ?? store.description, tables: ordered.map((r) => r.table), totalRecords });
     await client.query('COMMIT');
     return { backupId, target, tables: ordered, totalRecords, durationMs: Date.now() - started, triggerMode, schemaNotes: allowed, recorded, schemaCreated: script !== undefined };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    if (error instanceof StorageError && !(error instanceof ObjectNotFoundError)) {
-      throw new StorageError(`Restore of ${backupId} into ${target} stopped: ${error.message}; the transaction was rolled back and the target is unchanged`, { cause: error, retryable: error.retryable });
-    }
-    if (error instanceof DrError) throw error;
-    const code = pgCode(error);
-    const where = current ? ` while ${current}` : '';
-    const message = `Restore of ${backupId} into ${target} failed${where}: ${(error as Error)?.message ?? error}; the transaction was rolled back and the target is unchanged`;
-    if (code === '55P03') throw new LockTimeoutError(`${message} (stop the application's writes and retry)`, { cause: error });
-    if (code?.startsWith('23')) throw new IntegrityError(message, { cause: error });
-    if (code === '42501') throw new PrivilegeError(message, { cause: error });
-    throw new OperationFailedError(message, { cause: error });
+    throw error instanceof StepFailure ? toRestoreError(error.step, error.error, ctx) : toRestoreError(undefined, error, ctx);
   } finally {
     await client.end().catch(() => undefined);
   }
 }
-

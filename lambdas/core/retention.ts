@@ -23,7 +23,7 @@ function ageOf(b: BackupSummary): Date | undefined {
  * Incomplete backups older than a day are leftovers of interrupted runs and go too.
  */
 export async function pruneBackups(store: BackupStore, options: { keepDays: number; now?: Date; dryRun?: boolean }): Promise<PruneResult> {
-  if (!Number.isFinite(options.keepDays) || options.keepDays < 1) throw new UsageError('--keep-days must be a whole number of days, at least 1');
+  if (!Number.isFinite(options.keepDays) || options.keepDays < 1) throw new UsageError('The days to keep must be a whole number, at least 1');
   const now = options.now ?? new Date();
   const backups = await listBackups(store);
   const protectedIds = new Set([backups.find((b) => b.complete)?.backupId, backups.find((b) => b.complete && !b.suspect)?.backupId, backups.find((b) => isGoodBackup(b))?.backupId]);

@@ -1,6 +1,6 @@
 import { DrError } from './errors.js';
 import type { SourceInfo } from './format/manifest.js';
-import { connect, databaseIdentity, describeDatabase } from './sources/connection.js';
+import { connect, databaseIdentity, describeDatabase } from './postgres/connection.js';
 
 /**
  * Who a database is, told apart without trusting names alone: the cluster's

@@ -1,11 +1,11 @@
 import { readManifest } from './catalog.js';
 import { splitQualifiedName } from './format/manifest.js';
 import { UsageError } from './errors.js';
-import { connect, describeDatabase, quoteQualified } from './sources/connection.js';
+import { connect, describeDatabase, quoteQualified } from './postgres/connection.js';
 import type { BackupStore } from './storage/store.js';
 import { captureSchema } from './schema/capture.js';
 import { readSchemaScript } from './schema/files.js';
-import { describeTables } from './sources/postgres-catalog.js';
+import { describeTables } from './postgres/catalog.js';
 
 export interface CountComparison {
   readonly table: string;

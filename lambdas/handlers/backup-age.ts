@@ -1,10 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { ENV, METRICS } from '../../lib/contract.js';
+import { completeBackups } from '../core/catalog.js';
 import { fullBackupFilter, subsetBackupIds } from './shared/backup-scope.js';
 import { backupAgeEnv, configOnce } from './shared/config.js';
 import { logger, metrics } from './shared/observability.js';
-import { backupStore, completeBackups } from './shared/store.js';
+import { backupStore } from './shared/store.js';
 import { taskHandler } from './shared/task.js';
 
 /**

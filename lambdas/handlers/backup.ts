@@ -2,13 +2,14 @@ import os from 'node:os';
 import { z } from 'zod';
 import { ENV } from '../../lib/contract.js';
 import { createBackup } from '../core/backup.js';
+import { completeBackups } from '../core/catalog.js';
 import { backupIdFor } from '../core/format/ids.js';
-import { openPostgresSource } from '../core/sources/postgres-source.js';
+import { openPostgresSource } from '../core/postgres/source.js';
 import { fullBackupFilter, isSubsetRequest, markSubsetBackup, subsetBackupIds } from './shared/backup-scope.js';
 import { backupEnv, configOnce } from './shared/config.js';
 import { logger } from './shared/observability.js';
 import { databaseUrlFromSecret } from './shared/secrets.js';
-import { backupLocation, backupStore, completeBackups } from './shared/store.js';
+import { backupLocation, backupStore } from './shared/store.js';
 import { executionSchema, taskHandler } from './shared/task.js';
 
 /**

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { ENV, needsConfirmation } from '../../lib/contract.js';
+import { backupNotFound, completeBackups, findBackup } from '../core/catalog.js';
 import { BackupNotFoundError, InvalidBackupError, UsageError } from '../core/errors.js';
 import type { ParsedManifest } from '../core/format/manifest.js';
 import type { BackupStore } from '../core/storage/store.js';
@@ -10,7 +11,7 @@ import type { MediaSnapshot } from '../core/media/snapshot.js';
 import { fullBackupFilter, holdsTables, subsetBackupIds } from './shared/backup-scope.js';
 import { configOnce, pickBackupEnv } from './shared/config.js';
 import { logger } from './shared/observability.js';
-import { backupLocation, backupStore, completeBackups, findBackup } from './shared/store.js';
+import { backupLocation, backupStore } from './shared/store.js';
 import { executionSchema, taskHandler } from './shared/task.js';
 
 /**
@@ -102,11 +103,7 @@ async function resolveById(store: BackupStore, requested: string): Promise<{ bac
     throw error;
   }
   if (found.complete) return found.complete;
-  throw new BackupNotFoundError(
-    found.missing
-      ? `No backup ${requested} in ${store.description}; run \`npx iconic-dr list --from ${store.description}\` to see the backups there`
-      : `Backup ${requested} in ${store.description} is incomplete (no metadata.json): it was interrupted and cannot be restored; pick another one`,
-  );
+  throw backupNotFound(store, requested, found.missing);
 }
 
 /**

@@ -60,4 +60,4 @@ export function urlAs(url: string, role: string, password: string): string {
   return as.toString();
 }
 
-export { withClient } from './pg-client.js';
+export { withClient } from '../../bin/dev/pg-client.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createBackup, type BackupResult } from '../../lambdas/core/backup.js';
-import { openPostgresSource } from '../../lambdas/core/sources/postgres-source.js';
+import { openPostgresSource } from '../../lambdas/core/postgres/source.js';
 import { FileStore } from '../../lambdas/core/storage/file-store.js';
 import type { BackupStore } from '../../lambdas/core/storage/store.js';
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../../lambdas/core/sources/embedded.js';
+import { startEmbeddedPostgres } from '../../lambdas/core/postgres/embedded.js';
 
 export interface TestPostgres {
   readonly url: string;

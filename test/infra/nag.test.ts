@@ -1,7 +1,7 @@
-import { type PolicyValidationPluginReport, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnResource, type PolicyValidationPluginReport, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, type IApplyRule, NagRuleCompliance, type NagRuleResult, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BackupReplicaStack, DisasterRecoveryStack } from '../../lib/index.js';
@@ -33,29 +33,63 @@ function acknowledgementsOn(construct: IConstruct): Acknowledgement[] {
 
 /** Runs the packs over a scope, recording which acknowledgement suppressed each finding. */
 function runNag(scope: IConstruct): NagRun {
-  const packs = [new AwsSolutionsChecks(undefined, { verbose: true }), new ServerlessChecks(undefined, { verbose: true })];
   const used = new Set<string>();
-  const reports = packs.map((pack) => hookAndValidate(pack, scope, used));
+  const packs = [new RecordingAwsSolutionsChecks(used), new RecordingServerlessChecks(used)];
+  const reports = packs.map((pack) => pack.validateScope(scope));
   const report = { ...reports[0]!, violations: reports.flatMap((r) => r.violations), success: reports.every((r) => r.success) } as PolicyValidationPluginReport;
   const acknowledgements = scope.node.findAll().flatMap(acknowledgementsOn);
   return { report, acknowledgements, used };
 }
 
-function hookAndValidate(pack: AwsSolutionsChecks | ServerlessChecks, scope: IConstruct, used: Set<string>): PolicyValidationPluginReport {
-  // Test-only hook into cdk-nag's private acknowledgement lookup (3.0.x), to find unused acknowledgements.
-  const hooked = pack as unknown as { isAcknowledged: (resource: IConstruct, ruleId: string) => boolean };
-  const original = hooked.isAcknowledged.bind(pack);
-  hooked.isAcknowledged = (resource, ruleId) => {
-    const acknowledged = original(resource, ruleId);
-    for (let current: IConstruct | undefined = resource; acknowledged && current; current = current.node.scope) {
-      if (acknowledgementsOn(current).some((ack) => ack.id === ruleId)) {
-        used.add(`${current.node.path}|${ruleId}`);
-        break;
-      }
+/** Marks the acknowledgement of `ruleId` nearest to a resource the rule found as used. */
+function markUsed(resource: IConstruct, ruleId: string, used: Set<string>): void {
+  for (let current: IConstruct | undefined = resource; current; current = current.node.scope) {
+    if (acknowledgementsOn(current).some((ack) => ack.id === ruleId)) {
+      used.add(`${current.node.path}|${ruleId}`);
+      return;
     }
-    return acknowledged;
+  }
+}
+
+/**
+ * The rule as cdk-nag applies it, reporting every finding (acknowledged or not) to `markUsed`. Packs
+ * are extended through `applyRule`, the protected hook custom packs use, not cdk-nag's internals.
+ */
+function observed(packName: string, params: IApplyRule, used: Set<string>): IApplyRule {
+  const ruleId = `${packName}-${params.ruleSuffixOverride ?? params.rule.name}`;
+  const rule = (node: CfnResource): NagRuleResult => {
+    let result: NagRuleResult;
+    try {
+      result = params.rule(node);
+    } catch (error) {
+      markUsed(node, ruleId, used);
+      throw error;
+    }
+    if (result === NagRuleCompliance.NON_COMPLIANT) markUsed(node, ruleId, used);
+    else if (Array.isArray(result)) for (const finding of result) markUsed(node, `${ruleId}[${finding}]`, used);
+    return result;
   };
-  return pack.validateScope(scope);
+  // cdk-nag names the rule after the function when there is no suffix override.
+  Object.defineProperty(rule, 'name', { value: params.rule.name });
+  return { ...params, rule };
+}
+
+class RecordingAwsSolutionsChecks extends AwsSolutionsChecks {
+  constructor(private readonly used: Set<string>) {
+    super(undefined, { verbose: true });
+  }
+  protected override applyRule(params: IApplyRule): void {
+    super.applyRule(observed(this.packName, params, this.used));
+  }
+}
+
+class RecordingServerlessChecks extends ServerlessChecks {
+  constructor(private readonly used: Set<string>) {
+    super(undefined, { verbose: true });
+  }
+  protected override applyRule(params: IApplyRule): void {
+    super.applyRule(observed(this.packName, params, this.used));
+  }
 }
 
 function findings(run: NagRun): string[] {

@@ -155,9 +155,9 @@ describe('Lambda functions', () => {
     expect(envOf(f.prodPickBackup!)[ENV.restoreTargets]).toBe('production');
     // The production restore function answers only executions of its own, fixed-name machine.
     expect(JSON.stringify(envOf(f.prodRestore!)[ENV.restoreGate])).toContain(':execution:IconicDrTest-ProductionRestore:');
-    expect(resources[logicalId(stack.restore.production.stateMachine.stateMachine)]?.Properties?.StateMachineName).toBe('IconicDrTest-ProductionRestore');
+    expect(resources[logicalId(stack.restore.production.stateMachine)]?.Properties?.StateMachineName).toBe('IconicDrTest-ProductionRestore');
     expect(JSON.stringify(envOf(f.restore!)[ENV.restoreGate])).toContain(':execution:IconicDrTest-Restore:');
-    expect(resources[logicalId(stack.restore.stateMachine.stateMachine)]?.Properties?.StateMachineName).toBe('IconicDrTest-Restore');
+    expect(resources[logicalId(stack.restore.stateMachine)]?.Properties?.StateMachineName).toBe('IconicDrTest-Restore');
     // What a full backup holds, so that latest/random never pick a subset.
     expect(envOf(f.pickBackup!)[ENV.backupTables]).toBe('products,orders');
     // The RTO the alarm uses is the one the alerts judge against (one fact, carried by the contract).
@@ -260,10 +260,10 @@ describe('Secrets', () => {
     expect(role.AssumeRolePolicyDocument.Statement.map((st) => st.Principal)).toEqual([{ AWS: 'arn:aws:iam::123456789012:role/oncall' }]);
     const statements = roleStatements(guarded.resources, logicalId(starter));
     const start = statements.find((st) => allowedActions([st]).includes('states:StartExecution'));
-    expect(start?.Resource).toEqual({ Ref: logicalId(guarded.stack.restore.production.stateMachine.stateMachine) });
+    expect(start?.Resource).toEqual({ Ref: logicalId(guarded.stack.restore.production.stateMachine) });
     expect(allowedActions(statements).filter((a) => !a.startsWith('states:'))).toEqual([]);
     // Nothing else in the stack may start it: only EventBridge rules start machines, and none starts this one.
-    const startsProduction = Object.entries(ofType(guarded.resources, 'AWS::IAM::Policy')).filter(([, pol]) => JSON.stringify(pol.Properties?.PolicyDocument).includes('states:StartExecution') && JSON.stringify(pol.Properties?.PolicyDocument).includes(logicalId(guarded.stack.restore.production.stateMachine.stateMachine)));
+    const startsProduction = Object.entries(ofType(guarded.resources, 'AWS::IAM::Policy')).filter(([, pol]) => JSON.stringify(pol.Properties?.PolicyDocument).includes('states:StartExecution') && JSON.stringify(pol.Properties?.PolicyDocument).includes(logicalId(guarded.stack.restore.production.stateMachine)));
     expect(startsProduction.map(([, pol]) => pol.Properties?.Roles)).toEqual([[{ Ref: logicalId(starter) }]]);
     expect(Annotations.fromStack(synth.stack).findWarning('*', Match.stringLikeRegexp('No productionRestorePrincipals'))).toHaveLength(1);
   });
@@ -347,15 +347,15 @@ describe('IAM least privilege', () => {
         .filter((id, i, all) => all.indexOf(id) === i)
         .sort();
     const f = functions();
-    expect(invoked(stack.backup.stateMachine.stateMachine.role)).toEqual([f.backup, f.backupValidate, f.notify].map((fn) => logicalId(fn!.function)).sort());
-    expect(invoked(stack.restore.stateMachine.stateMachine.role)).toEqual(
+    expect(invoked(stack.backup.stateMachine.role)).toEqual([f.backup, f.backupValidate, f.notify].map((fn) => logicalId(fn!.function)).sort());
+    expect(invoked(stack.restore.stateMachine.role)).toEqual(
       [f.pickBackup, f.restoreValidate, f.restore, f.verifyCounts, f.integrityCheck, f.restoreMedia, f.notify].map((fn) => logicalId(fn!.function)).sort(),
     );
     const starts = Object.values(ofType(resources, 'AWS::IAM::Policy')).flatMap((p) =>
       (p.Properties?.PolicyDocument as { Statement: PolicyStatement[] }).Statement.filter((s) => s.Action === 'states:StartExecution').map((s) => s.Resource),
     );
     expect(starts).toHaveLength(2);
-    expect(starts).toEqual(expect.arrayContaining([ref(stack.backup.stateMachine.stateMachine), ref(stack.restore.stateMachine.stateMachine)]));
+    expect(starts).toEqual(expect.arrayContaining([ref(stack.backup.stateMachine), ref(stack.restore.stateMachine)]));
   });
 });
 
@@ -366,14 +366,14 @@ describe('Schedules', () => {
     const backup = rule(synth.stack.backup.schedule);
     expect(backup.ScheduleExpression).toBe('cron(0 2 * * ? *)');
     expect(backup.State).toBe('ENABLED');
-    expect(backup.Targets[0]?.Arn).toEqual(ref(synth.stack.backup.stateMachine.stateMachine));
+    expect(backup.Targets[0]?.Arn).toEqual(ref(synth.stack.backup.stateMachine));
     expect(JSON.parse(backup.Targets[0]!.Input)).toEqual({ trigger: 'schedule' });
   });
 
   it('drills weekly with a random backup of the last 7 days into staging', () => {
     const weekly = rule(synth.stack.restore.weeklyDrill);
     expect(weekly.ScheduleExpression).toBe('cron(0 4 ? * SUN *)');
-    expect(weekly.Targets[0]?.Arn).toEqual(ref(synth.stack.restore.stateMachine.stateMachine));
+    expect(weekly.Targets[0]?.Arn).toEqual(ref(synth.stack.restore.stateMachine));
     // The stack syncs media, so the drill restores the files of the recovery point too.
     expect(JSON.parse(weekly.Targets[0]!.Input)).toEqual({ backupId: 'random', maxAgeDays: 7, target: 'staging', drill: 'weekly', media: true });
   });
@@ -393,8 +393,8 @@ describe('Schedules', () => {
 
 describe('State machines', () => {
   const machines = () => ({
-    backup: { construct: synth.stack.backup.stateMachine, states: BACKUP_STATES },
-    restore: { construct: synth.stack.restore.stateMachine, states: RESTORE_STATES },
+    backup: { construct: { stateMachine: synth.stack.backup.stateMachine, logGroup: synth.stack.backup.stateMachineLogs }, states: BACKUP_STATES },
+    restore: { construct: { stateMachine: synth.stack.restore.stateMachine, logGroup: synth.stack.restore.stateMachineLogs }, states: RESTORE_STATES },
   });
 
   it('log ALL levels without execution data to their own log group, with X-Ray tracing', () => {
@@ -416,8 +416,8 @@ describe('State machines', () => {
       expect(Object.keys(definition.States).sort()).toEqual(Object.values(states).sort());
       expect(definition.TimeoutSeconds).toBe(7200);
     }
-    expect(definitionOf(resources, logicalId(synth.stack.backup.stateMachine.stateMachine)).StartAt).toBe(BACKUP_STATES.backup);
-    expect(definitionOf(resources, logicalId(synth.stack.restore.stateMachine.stateMachine)).StartAt).toBe(RESTORE_STATES.pickBackup);
+    expect(definitionOf(resources, logicalId(synth.stack.backup.stateMachine)).StartAt).toBe(BACKUP_STATES.backup);
+    expect(definitionOf(resources, logicalId(synth.stack.restore.stateMachine)).StartAt).toBe(RESTORE_STATES.pickBackup);
   });
 
   it('retry only transient errors, invoke functions directly and catch every work task into the failure alert', () => {

@@ -22,8 +22,8 @@ let restoreDefinition: AslDefinition;
 
 beforeAll(() => {
   const { stack, resources } = synthStack();
-  backupDefinition = definitionOf(resources, logicalId(stack.backup.stateMachine.stateMachine));
-  restoreDefinition = definitionOf(resources, logicalId(stack.restore.stateMachine.stateMachine));
+  backupDefinition = definitionOf(resources, logicalId(stack.backup.stateMachine));
+  restoreDefinition = definitionOf(resources, logicalId(stack.restore.stateMachine));
 });
 
 function namedError(name: string, message: string): Error {

@@ -7,7 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleAdminRequest } from '../../lambdas/core/admin/api.js';
 import { createShop } from '../../lambdas/core/sample/shop.js';
-import { connect } from '../../lambdas/core/sources/connection.js';
+import { connect } from '../../lambdas/core/postgres/connection.js';
 import type { BackupStore } from '../../lambdas/core/storage/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase, tempFileStore } from '../helpers/engine.js';

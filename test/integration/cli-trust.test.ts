@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShop } from '../../lambdas/core/sample/shop.js';
-import { connect } from '../../lambdas/core/sources/connection.js';
+import { connect } from '../../lambdas/core/postgres/connection.js';
 import { pruneBackups } from '../../lambdas/core/retention.js';
 import { FileStore } from '../../lambdas/core/storage/file-store.js';
 import { runCli } from '../helpers/cli.js';

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShop, SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
-import { connect } from '../../lambdas/core/sources/connection.js';
+import { connect } from '../../lambdas/core/postgres/connection.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { tempFileStore } from '../helpers/engine.js';
 import { runCli } from '../helpers/cli.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleMedia } from '../../lambdas/core/sample/media.js';
 import { createShop } from '../../lambdas/core/sample/shop.js';
-import { connect } from '../../lambdas/core/sources/connection.js';
+import { connect } from '../../lambdas/core/postgres/connection.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { tempFileStore } from '../helpers/engine.js';

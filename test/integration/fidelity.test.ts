@@ -2,36 +2,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreBackup } from '../../lambdas/core/restore.js';
 import type { BackupResult } from '../../lambdas/core/backup.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { backupDatabase, tempFileStore } from '../helpers/engine.js';
+import type { TestDatabase } from '../helpers/database.js';
+import type { tempFileStore } from '../helpers/engine.js';
 import { snapshotTables } from '../helpers/compare.js';
+import { sourceTargetBackup, type RoundTrip } from '../helpers/round-trip.js';
 import { HARD_DATA_SQL, HARD_SCHEMA_SQL, HARD_TABLES } from '../fixtures/hard-schema.js';
 import type { FileStore } from '../../lambdas/core/storage/file-store.js';
 
 describe('round-trip fidelity on a schema of hard cases (real Postgres)', () => {
-  let source: TestDatabase;
   let target: TestDatabase;
   let files: Awaited<ReturnType<typeof tempFileStore>>;
   let store: FileStore;
   let backup: BackupResult;
   let expected: Record<string, string[]>;
+  let roundTrip: RoundTrip | undefined;
 
   beforeAll(async () => {
-    source = await createTestDatabase('fidelity_src');
-    target = await createTestDatabase('fidelity_dst');
-    await source.query(HARD_SCHEMA_SQL);
-    await source.query(HARD_DATA_SQL);
-    await target.query(HARD_SCHEMA_SQL);
-    files = await tempFileStore();
+    roundTrip = await sourceTargetBackup('fidelity', { schemaSql: HARD_SCHEMA_SQL, dataSql: HARD_DATA_SQL, tables: HARD_TABLES });
+    ({ target, files, backup, expected } = roundTrip);
     store = files.store;
-    expected = await snapshotTables(source, HARD_TABLES);
-    backup = await backupDatabase(store, source.url);
   });
 
   afterAll(async () => {
-    await source?.drop();
-    await target?.drop();
-    await files?.cleanup();
+    await roundTrip?.drop();
   });
 
   it('backs up every table from one snapshot with shapes, generated columns apart and json stored as text', () => {

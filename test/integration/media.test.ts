@@ -14,7 +14,7 @@ import { FileStore } from '../../lambdas/core/storage/file-store.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { createShop } from '../../lambdas/core/sample/shop.js';
-import { connect } from '../../lambdas/core/sources/connection.js';
+import { connect } from '../../lambdas/core/postgres/connection.js';
 import { S3RVER_CREDENTIALS, S3RVER_REGION, s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
 
 /**

@@ -3,9 +3,10 @@ import { NdjsonToCopyBinary } from '../../lambdas/core/copy-binary.js';
 import { NdjsonToCopyBytes } from '../../lambdas/core/copy-text.js';
 import { restoreBackup } from '../../lambdas/core/restore.js';
 import type { BackupResult } from '../../lambdas/core/backup.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { backupDatabase, tempFileStore } from '../helpers/engine.js';
+import type { TestDatabase } from '../helpers/database.js';
+import type { tempFileStore } from '../helpers/engine.js';
 import { snapshotTables } from '../helpers/compare.js';
+import { sourceTargetBackup, type RoundTrip } from '../helpers/round-trip.js';
 
 /** Every type the binary COPY path encodes, at its edges: what PostgreSQL's JSON encoders write for them. */
 const SCHEMA_SQL = `
@@ -70,21 +71,15 @@ INSERT INTO not_binary VALUES (1, '1 year 2 mons 3 days 04:05:06.789', '{a,"b c"
 const TABLES = ['binary_kinds', 'binary_with_generated', 'binary_arrays', 'not_binary'];
 
 describe('binary COPY restore: every encoded type at its edges, exactly (real Postgres)', () => {
-  let source: TestDatabase;
   let target: TestDatabase;
   let files: Awaited<ReturnType<typeof tempFileStore>>;
   let backup: BackupResult;
   let expected: Record<string, string[]>;
+  let roundTrip: RoundTrip | undefined;
 
   beforeAll(async () => {
-    source = await createTestDatabase('binary_src');
-    target = await createTestDatabase('binary_dst');
-    await source.query(SCHEMA_SQL);
-    await source.query(DATA_SQL);
-    await target.query(SCHEMA_SQL);
-    files = await tempFileStore();
-    expected = await snapshotTables(source, TABLES);
-    backup = await backupDatabase(files.store, source.url);
+    roundTrip = await sourceTargetBackup('binary', { schemaSql: SCHEMA_SQL, dataSql: DATA_SQL, tables: TABLES });
+    ({ target, files, backup, expected } = roundTrip);
   });
 
   afterEach(() => {
@@ -92,9 +87,7 @@ describe('binary COPY restore: every encoded type at its edges, exactly (real Po
   });
 
   afterAll(async () => {
-    await source?.drop();
-    await target?.drop();
-    await files?.cleanup();
+    await roundTrip?.drop();
   });
 
   it('loads the tables it can encode in binary, and they equal the source as Postgres text, row by row', async () => {

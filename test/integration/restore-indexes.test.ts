@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreBackup, type RestoreProgress } from '../../lambdas/core/restore.js';
 import type { BackupResult } from '../../lambdas/core/backup.js';
 import { IntegrityError } from '../../lambdas/core/errors.js';
-import { connect } from '../../lambdas/core/sources/connection.js';
+import { connect } from '../../lambdas/core/postgres/connection.js';
 import { adminUrl, createTestDatabase, urlAs, type TestDatabase } from '../helpers/database.js';
-import { backupDatabase, tempFileStore } from '../helpers/engine.js';
+import type { tempFileStore } from '../helpers/engine.js';
 import { snapshotTables } from '../helpers/compare.js';
+import { sourceTargetBackup, type RoundTrip } from '../helpers/round-trip.js';
 
 /** Every kind of index a restore meets: the plain ones it rebuilds after loading, and the ones it must leave in place. */
 const SCHEMA_SQL = `
@@ -71,27 +72,19 @@ async function indexFacts(db: TestDatabase): Promise<Map<string, IndexFacts>> {
 const without = (facts: IndexFacts) => ({ ...facts, oid: 0 });
 
 describe('restore builds plain indexes after loading, inside the transaction (real Postgres)', () => {
-  let source: TestDatabase;
   let target: TestDatabase;
   let files: Awaited<ReturnType<typeof tempFileStore>>;
   let backup: BackupResult;
   let expectedRows: Record<string, string[]>;
+  let roundTrip: RoundTrip | undefined;
 
   beforeAll(async () => {
-    source = await createTestDatabase('indexes_src');
-    target = await createTestDatabase('indexes_dst');
-    await source.query(SCHEMA_SQL);
-    await source.query(DATA_SQL);
-    await target.query(SCHEMA_SQL);
-    files = await tempFileStore();
-    expectedRows = await snapshotTables(source, TABLES);
-    backup = await backupDatabase(files.store, source.url);
+    roundTrip = await sourceTargetBackup('indexes', { schemaSql: SCHEMA_SQL, dataSql: DATA_SQL, tables: TABLES });
+    ({ target, files, backup, expected: expectedRows } = roundTrip);
   });
 
   afterAll(async () => {
-    await source?.drop();
-    await target?.drop();
-    await files?.cleanup();
+    await roundTrip?.drop();
   });
 
   it('rebuilds exactly the plain indexes, each as it was (definition, comment, CLUSTER mark), and leaves the others untouched', async () => {

@@ -7,7 +7,7 @@ import { restoreBackup } from '../../lambdas/core/restore.js';
 import { createShop, SHOP_SCHEMA_SQL, SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
 import { tableFileKey } from '../../lambdas/core/format/manifest.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
-import { connect } from '../../lambdas/core/sources/connection.js';
+import { connect } from '../../lambdas/core/postgres/connection.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase, tempFileStore } from '../helpers/engine.js';
 import { snapshotTables } from '../helpers/compare.js';

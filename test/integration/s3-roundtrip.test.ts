@@ -7,7 +7,7 @@ import { createBackup } from '../../lambdas/core/backup.js';
 import { listBackups, resolveBackupId } from '../../lambdas/core/catalog.js';
 import { copyBackup } from '../../lambdas/core/download.js';
 import { restoreBackup } from '../../lambdas/core/restore.js';
-import { openPostgresSource } from '../../lambdas/core/sources/postgres-source.js';
+import { openPostgresSource } from '../../lambdas/core/postgres/source.js';
 import type { SourceSession } from '../../lambdas/core/sources/source.js';
 import { FileStore } from '../../lambdas/core/storage/file-store.js';
 import { validateBackup } from '../../lambdas/core/validate.js';

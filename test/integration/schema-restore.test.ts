@@ -9,7 +9,7 @@ import { runCli } from '../helpers/cli.js';
 import { snapshotTables } from '../helpers/compare.js';
 import { adminUrl, createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase, tempFileStore } from '../helpers/engine.js';
-import { withClient } from '../helpers/pg-client.js';
+import { withClient } from '../../bin/dev/pg-client.js';
 
 const run = promisify(execFile);
 

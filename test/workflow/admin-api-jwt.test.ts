@@ -5,7 +5,7 @@ import { SignJWT, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, typ
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler, isAdmin } from '../../lambdas/handlers/admin-api.js';
 import { createShop } from '../../lambdas/core/sample/shop.js';
-import { connect } from '../../lambdas/core/sources/connection.js';
+import { connect } from '../../lambdas/core/postgres/connection.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase } from '../helpers/engine.js';
 import { s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';

@@ -5,7 +5,7 @@ import { handler as backupAge } from '../../lambdas/handlers/backup-age.js';
 import { handler as notify } from '../../lambdas/handlers/notify.js';
 import { handler as validate } from '../../lambdas/handlers/validate.js';
 import { createShop, SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
-import { connect } from '../../lambdas/core/sources/connection.js';
+import { connect } from '../../lambdas/core/postgres/connection.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';

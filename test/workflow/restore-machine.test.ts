@@ -6,7 +6,7 @@ import { WEEKLY_DRILL_INPUT } from '../../lib/restore-workflow.js';
 import { backupIdFor } from '../../lambdas/core/format/ids.js';
 import { tableFileKey } from '../../lambdas/core/format/manifest.js';
 import { createShop, fingerprintTables, SHOP_SCHEMA_SQL, SHOP_TABLES, type TableFingerprint } from '../../lambdas/core/sample/shop.js';
-import { connect } from '../../lambdas/core/sources/connection.js';
+import { connect } from '../../lambdas/core/postgres/connection.js';
 import { handler as backup } from '../../lambdas/handlers/backup.js';
 import { handler as restore } from '../../lambdas/handlers/restore.js';
 import { createTestDatabase, databaseUrl, type TestDatabase } from '../helpers/database.js';

@@ -5,7 +5,7 @@ import { readSnapshot } from '../../lambdas/core/media/catalog.js';
 import { verifyMedia } from '../../lambdas/core/media/restore.js';
 import { syncMedia } from '../../lambdas/core/media/sync.js';
 import { createShop, SHOP_SCHEMA_SQL } from '../../lambdas/core/sample/shop.js';
-import { connect } from '../../lambdas/core/sources/connection.js';
+import { connect } from '../../lambdas/core/postgres/connection.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase } from '../helpers/engine.js';
 import { S3RVER_CREDENTIALS, S3RVER_REGION, s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';

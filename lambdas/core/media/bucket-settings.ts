@@ -1,4 +1,4 @@
-import { connect } from '../sources/connection.js';
+import { connect } from '../postgres/connection.js';
 import type { BucketSettings } from './snapshot.js';
 
 /**

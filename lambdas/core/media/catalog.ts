@@ -59,7 +59,7 @@ export async function readSnapshot(vault: BackupStore, snapshotId: string): Prom
 
 function parseTime(value: string): Date {
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new UsageError(`--at ${value} is not a time; use ISO 8601, e.g. 2026-11-30T13:00:00Z`);
+  if (Number.isNaN(date.getTime())) throw new UsageError(`${value} is not a time; use ISO 8601, e.g. 2026-11-30T13:00:00Z`);
   return date;
 }
 

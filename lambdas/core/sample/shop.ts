@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { quoteQualified } from '../sources/connection.js';
+import { quoteQualified } from '../postgres/connection.js';
 
 /** The plan's nine tables, in foreign-key order. */
 export const SHOP_TABLES = ['users', 'customers', 'products', 'product_variants', 'inventory', 'orders', 'order_items', 'reviews', 'wishlists'] as const;

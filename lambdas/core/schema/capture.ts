@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { quoteIdent, quoteLiteral, quoteQualified } from '../sources/connection.js';
+import { quoteIdent, quoteLiteral, quoteQualified } from '../postgres/connection.js';
 
 /**
  * The schema of the backed-up schemas, read from the catalog in the backup's snapshot, as SQL a person

@@ -1,7 +1,24 @@
 import type { Readable } from 'node:stream';
-import type { SequenceInfo, SourceInfo } from '../format/manifest.js';
-import type { TableShape } from './postgres-catalog.js';
+import type { ColumnInfo, ForeignKeyInfo, SequenceInfo, SourceInfo } from '../format/manifest.js';
 import type { SchemaScript } from '../schema/capture.js';
+
+/**
+ * A table as every driver can describe it: what a backup records about it and needs to schedule it.
+ * Nothing here is Postgres-specific (no OID): the REST driver knows only the API's description.
+ */
+export interface SourceTable {
+  readonly schema: string;
+  readonly name: string;
+  /** `products`, or `schema.table` outside `public`. */
+  readonly qualified: string;
+  /** Stored columns in order; generated columns are apart. */
+  readonly columns: ColumnInfo[];
+  readonly generatedColumns: string[];
+  readonly primaryKey: string[];
+  readonly foreignKeys: ForeignKeyInfo[];
+  readonly estimatedRows: number;
+  readonly estimatedBytes: number;
+}
 
 /**
  * A database being backed up. Drivers (postgres, supabase) open a session, describe the tables, and
@@ -13,11 +30,11 @@ export interface SourceSession {
   readonly consistency: 'snapshot' | 'per-table';
   /** How many tables may be exported at the same time (worker slots 0..workers-1). */
   readonly workers: number;
-  readonly tables: readonly TableShape[];
+  readonly tables: readonly SourceTable[];
   readonly sequences: readonly SequenceInfo[];
   /** The schema of the backed-up schemas from the same snapshot (postgres driver), so a restore can create it. */
   readonly schema?: SchemaScript;
   /** Streams one table's rows; `worker` is the slot the caller holds, so one slot serves one table at a time. */
-  exportTable(table: TableShape, worker: number): Promise<Readable>;
+  exportTable(table: SourceTable, worker: number): Promise<Readable>;
   close(): Promise<void>;
 }

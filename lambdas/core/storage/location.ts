@@ -19,7 +19,7 @@ export interface StoreOptions {
 /** Parses `s3://bucket/prefix`, `file:///abs/path` or a plain path. */
 export function parseLocation(location: string): Location {
   const trimmed = location.trim();
-  if (!trimmed) throw new UsageError('The backup location is empty: pass --to/--from or set BACKUP_LOCATION');
+  if (!trimmed) throw new UsageError('The backup location is empty', { hint: 'backup-location' });
   if (/^s3:\/\//i.test(trimmed)) {
     const rest = trimmed.slice(5);
     const slash = rest.indexOf('/');

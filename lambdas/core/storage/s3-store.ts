@@ -17,6 +17,7 @@ import { ConfigError, ObjectExistsError, ObjectNotFoundError, StorageError } fro
 import { isSafeName, unsafeKeyReason } from './names.js';
 import { ResumableRead } from './resumable-read.js';
 import { CLAIM_FILE, type BackupStore, type StoredObject } from './store.js';
+import { isTransientAwsError, sdkError } from '../util/aws-errors.js';
 
 export interface S3StoreOptions {
   readonly bucket: string;
@@ -115,38 +116,6 @@ const KMS_PERMISSION: Partial<Record<Operation, string>> = {
   read: 'kms:Decrypt',
 };
 
-const THROTTLING = new Set([
-  'SlowDown',
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'BandwidthLimitExceeded',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'InternalError',
-  'ServiceUnavailable',
-  'KMS.ThrottlingException',
-  'KMS.KMSInternalException',
-  'KMS.DependencyTimeoutException',
-]);
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN']);
-
-interface SdkErrorShape {
-  name?: string;
-  code?: string;
-  message?: string;
-  $retryable?: unknown;
-  $metadata?: { httpStatusCode?: number; attempts?: number };
-}
-
-function sdkError(error: unknown): SdkErrorShape {
-  return typeof error === 'object' && error !== null ? (error as SdkErrorShape) : {};
-}
-
 function statusOf(error: unknown): number | undefined {
   return sdkError(error).$metadata?.httpStatusCode;
 }
@@ -163,14 +132,6 @@ function isConditionalConflict(error: unknown): boolean {
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-function isTransient(error: SdkErrorShape): boolean {
-  const status = error.$metadata?.httpStatusCode;
-  if (error.name && THROTTLING.has(error.name)) return true;
-  if (error.name === 'TimeoutError' || (error.code && NETWORK_CODES.has(error.code))) return true;
-  if (status !== undefined && (status >= 500 || status === 429)) return true;
-  return Boolean(error.$retryable);
 }
 
 function oneLine(text: string | undefined): string {
@@ -256,7 +217,7 @@ export class S3Store implements BackupStore {
     if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || name === 'IllegalLocationConstraintException' || statusOf(error) === 301) {
       return fail(`Bucket ${this.bucket} is in another region: set AWS_REGION to the bucket's region (${name})`);
     }
-    if (name.startsWith('KMS.') && !isTransient(e)) {
+    if (name.startsWith('KMS.') && !isTransientAwsError(e)) {
       return fail(
         `The KMS key refused the request for ${target} (${name}): check that the key${this.kmsKeyId ? ` ${this.kmsKeyId}` : ''} exists, is enabled, is in the bucket's region, and its key policy allows ${kmsHint ?? 'kms:Decrypt'} to this role`,
       );
@@ -266,7 +227,7 @@ export class S3Store implements BackupStore {
       const resource = operation === 'list' ? `arn:aws:s3:::${this.bucket}` : `arn:aws:s3:::${this.bucket}/${this.rootPrefix()}*`;
       return fail(`Access denied to ${target} (${name}): check that the IAM policy allows ${PERMISSION[operation]} on ${resource} and that no bucket policy denies it${kms}`);
     }
-    if (isTransient(e)) {
+    if (isTransientAwsError(e)) {
       const attempts = e.$metadata?.attempts;
       return fail(`S3 is unavailable or throttling requests to ${target} (${e.code ?? name}${attempts ? ` after ${attempts} attempts` : ''}): try again later`, true);
     }
@@ -396,7 +357,7 @@ export class S3Store implements BackupStore {
       );
     } catch (error) {
       const conflict = isConditionalConflict(error);
-      if (conflict || isTransient(sdkError(error))) {
+      if (conflict || isTransientAwsError(error)) {
         let ours: boolean;
         try {
           ours = await this.holds(key, bytes);

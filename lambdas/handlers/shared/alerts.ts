@@ -1,5 +1,6 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { AlertDeliveryError, awsErrorSummary, isTransientAwsError } from './errors.js';
+import { isTransientAwsError } from '../../core/util/aws-errors.js';
+import { AlertDeliveryError, awsErrorSummary } from './errors.js';
 import type { Notification } from './notifications.js';
 
 /**

@@ -47,33 +47,6 @@ export function toTaskError(error: unknown): Error {
   return new Error(typeof error === 'string' ? error : 'Unknown failure (a non-Error value was thrown)');
 }
 
-const THROTTLING = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalServiceError',
-  'InternalServiceErrorException',
-  'InternalErrorException',
-  'InternalError',
-  'KMSThrottlingException',
-  'KMS.ThrottlingException',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-]);
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN']);
-
-/** True when an AWS SDK (or network) failure may succeed on a later attempt. */
-export function isTransientAwsError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const e = error as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
-  const status = e.$metadata?.httpStatusCode;
-  return Boolean(e.$retryable) || (e.name !== undefined && THROTTLING.has(e.name)) || (e.code !== undefined && NETWORK_CODES.has(e.code)) || (status !== undefined && (status >= 500 || status === 429));
-}
-
 /** `name: message` of an AWS SDK error, one line, for messages that say what failed. */
 export function awsErrorSummary(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

@@ -2,7 +2,8 @@ import { GetParameterError } from '@aws-lambda-powertools/parameters';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { z } from 'zod';
 import { ConfigError, UsageError } from '../../core/errors.js';
-import { awsErrorSummary, describeIssues, isTransientAwsError, TransientError } from './errors.js';
+import { isTransientAwsError } from '../../core/util/aws-errors.js';
+import { awsErrorSummary, describeIssues, TransientError } from './errors.js';
 
 /**
  * Secrets Manager through Powertools Parameters, cached for a few minutes per container so that a

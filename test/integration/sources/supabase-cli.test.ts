@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShop, fingerprintTables, SHOP_SCHEMA_SQL, SHOP_TABLES } from '../../../lambdas/core/sample/shop.js';
-import { connect } from '../../../lambdas/core/sources/connection.js';
+import { connect } from '../../../lambdas/core/postgres/connection.js';
 import { runCli } from '../../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 import { tempFileStore } from '../../helpers/engine.js';
 import { startPostgrest, type TestPostgrest } from '../../helpers/postgrest.js';
-import { startRestGateway } from '../../helpers/rest-gateway.js';
+import { startRestGateway } from '../../../bin/dev/rest-gateway.js';
 
 const shopTables = SHOP_TABLES.map((name) => ({ schema: 'public', name, qualified: name }));
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreBackup } from '../../../lambdas/core/restore.js';
 import { SHOP_SCHEMA_SQL, SHOP_TABLES, createShop } from '../../../lambdas/core/sample/shop.js';
-import { connect } from '../../../lambdas/core/sources/connection.js';
+import { connect } from '../../../lambdas/core/postgres/connection.js';
 import { snapshotTables } from '../../helpers/compare.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 import { backupDatabase } from '../../helpers/engine.js';

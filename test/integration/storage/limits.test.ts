@@ -10,7 +10,7 @@ import { InvalidBackupError } from '../../../lambdas/core/errors.js';
 import { MAX_MANIFEST_BYTES } from '../../../lambdas/core/limits.js';
 import { restoreBackup } from '../../../lambdas/core/restore.js';
 import { SHOP_SCHEMA_SQL, SHOP_TABLES, createShop } from '../../../lambdas/core/sample/shop.js';
-import { connect } from '../../../lambdas/core/sources/connection.js';
+import { connect } from '../../../lambdas/core/postgres/connection.js';
 import type { BackupStore } from '../../../lambdas/core/storage/store.js';
 import { validateBackup } from '../../../lambdas/core/validate.js';
 import { runCli } from '../../helpers/cli.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, ConnectionError, CountMismatchError, LockTimeoutError, StorageError, UsageError } from '../../../lambdas/core/errors.js';
-import { AlertDeliveryError, isTransientAwsError, parseEvent, toTaskError, TransientError } from '../../../lambdas/handlers/shared/errors.js';
+import { AlertDeliveryError, parseEvent, toTaskError, TransientError } from '../../../lambdas/handlers/shared/errors.js';
 import { TRANSIENT_ERRORS } from '../../../lib/contract.js';
 
 describe('task error mapping (what Step Functions Retry/Catch see)', () => {
@@ -37,18 +37,6 @@ describe('task error mapping (what Step Functions Retry/Catch see)', () => {
     expect(toTaskError(undefined)).toBeInstanceOf(Error);
     const transient = new TransientError('again');
     expect(toTaskError(transient)).toBe(transient);
-  });
-
-  it('recognizes transient AWS SDK failures', () => {
-    const sdk = (name: string, status: number, extra: object = {}) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status }, ...extra });
-    expect(isTransientAwsError(sdk('ThrottlingException', 400))).toBe(true);
-    expect(isTransientAwsError(sdk('InternalServiceError', 500))).toBe(true);
-    expect(isTransientAwsError(sdk('Whatever', 503))).toBe(true);
-    expect(isTransientAwsError(sdk('Whatever', 429))).toBe(true);
-    expect(isTransientAwsError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }))).toBe(true);
-    expect(isTransientAwsError(sdk('AccessDeniedException', 400))).toBe(false);
-    expect(isTransientAwsError(sdk('AuthorizationError', 403))).toBe(false);
-    expect(isTransientAwsError('nope')).toBe(false);
   });
 
   it('reports every schema problem of an event in one UsageError, without the values', () => {

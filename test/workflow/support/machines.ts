@@ -29,9 +29,9 @@ export const PRODUCTION_MACHINE_NAME = 'IconicDrTest-ProductionRestore';
 export function synthDefinitions(): Definitions {
   const { stack, resources } = synthStack();
   return {
-    backup: definitionOf(resources, logicalId(stack.backup.stateMachine.stateMachine)),
-    restore: definitionOf(resources, logicalId(stack.restore.stateMachine.stateMachine)),
-    productionRestore: definitionOf(resources, logicalId(stack.restore.production.stateMachine.stateMachine)),
+    backup: definitionOf(resources, logicalId(stack.backup.stateMachine)),
+    restore: definitionOf(resources, logicalId(stack.restore.stateMachine)),
+    productionRestore: definitionOf(resources, logicalId(stack.restore.production.stateMachine)),
   };
 }
 

@@ -3,8 +3,8 @@ import type pg from 'pg';
 import { LockTimeoutError, PrivilegeError, UsageError } from '../errors.js';
 import type { SequenceInfo } from '../format/manifest.js';
 import { connect, databaseIdentity, pgCode, quoteIdent, quoteQualified } from './connection.js';
-import { describeTables, ownedSequences, type TableShape } from './postgres-catalog.js';
-import type { SourceSession } from './source.js';
+import { describeTables, ownedSequences, type TableShape } from './catalog.js';
+import type { SourceSession } from '../sources/source.js';
 import { CopyOutStream } from './copy-out.js';
 import { captureSchema, type SchemaScript } from '../schema/capture.js';
 

@@ -3,18 +3,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBackup } from '../../../lambdas/core/backup.js';
-import { ConfigError, ConnectionError, PrivilegeError, UsageError } from '../../../lambdas/core/errors.js';
-import { tableFileKey } from '../../../lambdas/core/format/manifest.js';
-import { restoreBackup } from '../../../lambdas/core/restore.js';
-import { SHOP_SCHEMA_SQL, SHOP_TABLES, createShop, fingerprintTables } from '../../../lambdas/core/sample/shop.js';
-import { describeTables } from '../../../lambdas/core/sources/postgres-catalog.js';
-import { exportQuery } from '../../../lambdas/core/sources/postgres-source.js';
-import { withClient } from '../../helpers/pg-client.js';
-import { openSupabaseSource, type SupabaseSourceOptions } from '../../../lambdas/core/sources/supabase-source.js';
-import { FileStore } from '../../../lambdas/core/storage/file-store.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
-import { startPostgrest, type TestPostgrest } from '../../helpers/postgrest.js';
+import { createBackup } from '../../../../lambdas/core/backup.js';
+import { ConfigError, ConnectionError, PrivilegeError, UsageError } from '../../../../lambdas/core/errors.js';
+import { tableFileKey } from '../../../../lambdas/core/format/manifest.js';
+import { restoreBackup } from '../../../../lambdas/core/restore.js';
+import { SHOP_SCHEMA_SQL, SHOP_TABLES, createShop, fingerprintTables } from '../../../../lambdas/core/sample/shop.js';
+import { describeTables } from '../../../../lambdas/core/postgres/catalog.js';
+import { exportQuery } from '../../../../lambdas/core/postgres/source.js';
+import { withClient } from '../../../../bin/dev/pg-client.js';
+import { openSupabaseSource, type SupabaseSourceOptions } from '../../../../lambdas/core/sources/supabase/source.js';
+import { FileStore } from '../../../../lambdas/core/storage/file-store.js';
+import { createTestDatabase, type TestDatabase } from '../../../helpers/database.js';
+import { startPostgrest, type TestPostgrest } from '../../../helpers/postgrest.js';
 
 // Values a JavaScript number cannot hold, JSON null next to SQL NULL, and text keys full of the
 // characters PostgREST's filter syntax gives a meaning to.

@@ -1,24 +1,14 @@
 import type pg from 'pg';
-import { qualifiedTableName, type ColumnInfo, type ForeignKeyInfo } from '../format/manifest.js';
+import { qualifiedTableName, type ForeignKeyInfo } from '../format/manifest.js';
+import type { SourceTable } from '../sources/source.js';
 
-/** A table as the catalog describes it: what backup records and what restore checks against. */
-export interface TableShape {
+/** A table as the Postgres catalog describes it: the source-neutral shape, plus what only Postgres knows. */
+export interface TableShape extends SourceTable {
   readonly oid: number;
-  readonly schema: string;
-  readonly name: string;
-  /** `products`, or `schema.table` outside `public`. */
-  readonly qualified: string;
-  /** Stored columns in attribute order; generated columns are apart. */
-  readonly columns: ColumnInfo[];
-  readonly generatedColumns: string[];
   /** Stored columns that fill themselves when a row leaves them out: a DEFAULT or an identity. */
   readonly defaultedColumns: string[];
-  readonly primaryKey: string[];
-  readonly foreignKeys: ForeignKeyInfo[];
   /** Partitioned parents hold no rows of their own: read them without ONLY. */
   readonly partitioned: boolean;
-  readonly estimatedRows: number;
-  readonly estimatedBytes: number;
 }
 
 export interface OwnedSequence {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { connect } from '../../../lambdas/core/sources/connection.js';
-import { CopyOutStream } from '../../../lambdas/core/sources/copy-out.js';
+import { connect } from '../../../lambdas/core/postgres/connection.js';
+import { CopyOutStream } from '../../../lambdas/core/postgres/copy-out.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 
 async function copyOut(client: pg.Client, sql: string): Promise<{ text: string; stream: CopyOutStream }> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { foreignKeyOrder } from '../../../lambdas/core/sources/postgres-catalog.js';
+import { foreignKeyOrder } from '../../../lambdas/core/postgres/catalog.js';
 
 const fk = (references: string) => ({ name: `fk_${references}`, columns: ['x'], references, referencedColumns: ['id'], deferrable: false });
 

@@ -108,7 +108,7 @@ export async function startEmbeddedPostgres(options: { persistent?: boolean; log
     await server.start();
   } catch (error) {
     await rm(databaseDir, { recursive: true, force: true }).catch(() => undefined);
-    throw new OperationFailedError(`Could not start the embedded PostgreSQL (${(error as Error)?.message ?? error}); pass --db URL to use an existing server`, { cause: error });
+    throw new OperationFailedError(`Could not start the embedded PostgreSQL (${(error as Error)?.message ?? error})`, { cause: error, hint: 'use-existing-server' });
   }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
