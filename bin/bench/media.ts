@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { S3RVER_CREDENTIALS, S3RVER_REGION, startS3Server } from '../../test/helpers/s3-server.js';
+import { S3RVER_CREDENTIALS, S3RVER_REGION, startS3Server } from '../dev/s3-server.js';
 import type { Cleanup } from './cleanup.js';
 import { measure } from './measure.js';
 import { buildCliBundle, cliArgs, cliEnv, pathSize } from './methods.js';
