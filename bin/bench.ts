@@ -134,7 +134,7 @@ async function main(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   const loadAtStart = os.loadavg();
   const server = await openServer(cleanup, log);
   log(`server: ${server.description}; tools: ${server.tools.pg_dump}, ${server.tools.pg_restore}, ${server.tools.psql}`);
-  const source = await prepareSource(server.adminUrl, options.scale, cleanup, log);
+  const source = await prepareSource(server.adminUrl, options.scale, options.profile, cleanup, log);
   if (options.drop) cleanup.defer(`drop ${source.name}`, () => dropSource(server.adminUrl, source.name));
   log(`source ${source.name}: ${source.rows.toLocaleString('en-US')} rows, ${(source.tableBytes / 1e6).toFixed(1)} MB table data, cache warmed`);
 

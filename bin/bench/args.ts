@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
+import { SHOP_PROFILES, type ShopProfile } from '../../lambdas/core/sample/shop.js';
 
 export interface BenchOptions {
   /** Dataset size: 1 ≈ 1M rows (see lambdas/core/sample/shop.ts). */
   readonly scale: number;
+  /** Which sample data: `realistic` (compresses like a real shop's) or `incompressible` (md5 hex text). */
+  readonly profile: ShopProfile;
   /** Timed repetitions of every command; the table reports the median. */
   readonly runs: number;
   /** Which timed phase to run; the other phase still runs once, untimed, when needed (fidelity). */
@@ -13,9 +16,11 @@ export interface BenchOptions {
   readonly drop: boolean;
 }
 
-export const USAGE = `Usage: npm run bench -- [--scale N] [--runs N] [--only backup|restore] [--keep] [--drop]
+export const USAGE = `Usage: npm run bench -- [--scale N] [--profile realistic|incompressible] [--runs N] [--only backup|restore] [--keep] [--drop]
 
   --scale N     dataset size, 1 = ~1M rows (lambdas/core/sample/shop.ts) (default 1)
+  --profile P   realistic: names, addresses, phrases, jsonb documents, skewed values (default);
+                incompressible: the first generator's md5 hex text
   --runs N      repeat each timed command N times and report the median (default 1)
   --only P      time only the backup or the restore phase (the other runs once, untimed, if needed)
   --keep        keep the work directory with the archives and backups
@@ -35,6 +40,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       allowPositionals: false,
       options: {
         scale: { type: 'string' },
+        profile: { type: 'string' },
         runs: { type: 'string' },
         only: { type: 'string' },
         keep: { type: 'boolean' },
@@ -53,5 +59,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new ArgsError('--runs must be a whole number from 1 to 50');
   const only = parsed.only;
   if (only !== undefined && only !== 'backup' && only !== 'restore') throw new ArgsError('--only must be backup or restore');
-  return { scale, runs, only, keep: parsed.keep ?? false, drop: parsed.drop ?? false };
+  const profile = parsed.profile ?? 'realistic';
+  if (!(SHOP_PROFILES as readonly string[]).includes(profile)) throw new ArgsError(`--profile must be ${SHOP_PROFILES.join(' or ')}`);
+  return { scale, profile: profile as ShopProfile, runs, only, keep: parsed.keep ?? false, drop: parsed.drop ?? false };
 }
