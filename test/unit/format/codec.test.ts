@@ -16,8 +16,8 @@ async function run(transform: NodeJS.ReadWriteStream, input: Buffer, chunkBytes:
   const chunks: Buffer[] = [];
   for (let at = 0; at < input.length; at += chunkBytes) chunks.push(input.subarray(at, at + chunkBytes));
   const out: Buffer[] = [];
-  await pipeline(Readable.from(chunks), transform, async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) out.push(chunk);
+  await pipeline(Readable.from(chunks), transform, async (source: AsyncIterable<string | Buffer>) => {
+    for await (const chunk of source) out.push(Buffer.from(chunk));
   });
   return Buffer.concat(out);
 }
