@@ -205,7 +205,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     const [alert] = sns.published();
     expect(alert).toMatchObject({ TopicArn: ARNS.warning, Subject: `WARNING iconic-dr: restore into staging stopped, backup ${CORRUPT_ID} is INVALID` });
     expect(alert!.Message).toContain('staging is unchanged');
-    expect(alert!.Message).toContain('orders.ndjson.gz');
+    expect(alert!.Message).toContain('orders.ndjson.zst');
     expect(output.metric(METRICS.restoreStatus)).toEqual([0]);
   });
 
