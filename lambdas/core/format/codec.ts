@@ -42,8 +42,18 @@ export const ZSTD_FRAME_BYTES = 2 * MiB;
  */
 export const MAX_ZSTD_FRAME_CONTENT = 32 * MiB;
 
-/** Frames compressed at once per stream: the thread pool works on one while the next fills. */
-const FRAMES_IN_FLIGHT = 2;
+/**
+ * Frames compressed at once per stream. One: the backup runs one stream per job, which already
+ * keeps both cores busy, and every frame in flight holds its input, output and a zstd context.
+ */
+const FRAMES_IN_FLIGHT = 1;
+
+/**
+ * Default levels. zstd 6: on the realistic shop it is ~15 % smaller than zstd 3, which is what takes
+ * the backup below pg_dump's size, for ~3x its CPU (still less than pg_dump's zlib 6 costs it);
+ * gzip 1 as before (docs/performance.md).
+ */
+export const DEFAULT_LEVELS: Readonly<Record<Codec, number>> = { gzip: 1, zstd: 6 };
 
 /** One-shot zstd on a buffer: node:zlib's where present, else the @mongodb-js/zstd binding. */
 interface ZstdEngine {
@@ -79,9 +89,11 @@ export function zstdEngine(): Promise<ZstdEngine> {
   engine ??= (async () => {
     const builtIn = nodeZstd();
     if (builtIn) return builtIn;
-    let binding: { compress(data: Buffer, level?: number): Promise<Buffer>; decompress(data: Buffer): Promise<Buffer> };
+    let binding: { compress(data: Buffer, level: number): Promise<Buffer>; decompress(data: Buffer): Promise<Buffer> };
     try {
-      const loaded = (await import('@mongodb-js/zstd')) as typeof binding & { default?: typeof binding };
+      // The native binding itself: the package's index.js wrapper drops the level argument (always 3).
+      const specifier = '@mongodb-js/zstd/bindings.js';
+      const loaded = (await import(specifier)) as typeof binding & { default?: typeof binding };
       binding = typeof loaded.compress === 'function' ? loaded : loaded.default!;
     } catch (error) {
       throw new ConfigError(`zstd is not available: this Node.js (${process.version}) has no zstd in node:zlib and the @mongodb-js/zstd package could not be loaded (${(error as Error).message}); run npm ci, use Node.js 22.15 or newer, or write gzip with ICONIC_DR_COMPRESSION=gzip`, { cause: error });
@@ -232,8 +244,8 @@ class ZstdFrameReader extends Transform {
   }
 }
 
-/** A stream that compresses with `codec`. `level` is the codec's level (zstd 1-19, gzip 1-9). @default 1 */
-export function compressor(codec: Codec, level = 1): Transform {
+/** A stream that compresses with `codec`. `level` is the codec's level (zstd 1-19, gzip 1-9). @default DEFAULT_LEVELS */
+export function compressor(codec: Codec, level = DEFAULT_LEVELS[codec]): Transform {
   // gzip keeps its 4 KiB window: the fallback codec favours speed, as it did as the only one.
   return codec === 'zstd' ? new ZstdFrameWriter(level) : zlib.createGzip({ level, windowBits: 12, memLevel: 8, chunkSize: 256 * 1024 });
 }
