@@ -1,5 +1,3 @@
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Readable } from 'node:stream';
 import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
@@ -8,6 +6,7 @@ import { ConfigError, ConnectionError, DrError, OperationFailedError, PrivilegeE
 import { qualifiedTableName, type ColumnInfo, type ForeignKeyInfo } from '../format/manifest.js';
 import type { TableShape } from './postgres-catalog.js';
 import type { SourceSession } from './source.js';
+import { collectGarbage } from '../util/gc.js';
 
 /**
  * The supabase driver: reads every table through the project's REST API (PostgREST) with
@@ -78,18 +77,6 @@ const DEFAULT_PAGE_SIZE = 1000;
  * over the ~9 s run (the live heap is ~15 MB, each collection ~8 ms).
  */
 const GC_EVERY_BYTES = 4 * 1024 * 1024;
-let gc: (() => void) | null | undefined;
-function collectGarbage(): void {
-  if (gc === undefined) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      gc = vm.runInNewContext('gc') as () => void;
-    } catch {
-      gc = null;
-    }
-  }
-  gc?.();
-}
 const MAX_RETRY_DELAY_MS = 10_000;
 
 type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
