@@ -25,7 +25,7 @@ export interface BackupOptions {
   readonly startedAt?: Date;
   /** Codec of the table files. @default ICONIC_DR_COMPRESSION, else zstd */
   readonly compression?: Codec;
-  /** The codec's level (zstd 1-19, gzip 1-9). @default DEFAULT_LEVELS: zstd 6, gzip 1 (docs/performance.md) */
+  /** The codec's level (zstd 1-19, gzip 1-9). @default DEFAULT_LEVELS: zstd 3, gzip 1 (docs/performance.md) */
   readonly compressionLevel?: number;
   /** `drill` marks a backup of sample or disposable data: never `latest` for a restore. @default 'backup' */
   readonly purpose?: 'backup' | 'drill';

@@ -64,11 +64,12 @@ function countTowardsCollection(bytes: number): void {
 const FRAMES_IN_FLIGHT = 1;
 
 /**
- * Default levels. zstd 6: on the realistic shop it is ~15 % smaller than zstd 3, which is what takes
- * the backup below pg_dump's size, for ~3x its CPU (still less than pg_dump's zlib 6 costs it);
+ * Default levels. zstd 3: a third smaller than gzip 1 on the realistic shop for about its CPU. zstd 6
+ * reaches pg_dump's size (1.02x) but made the whole backup's client CPU 7.5 s instead of 4.3 s,
+ * more than pg_dump -Fc spends (5.6 s): `--compression-level 6` when size matters more than time.
  * gzip 1 as before (docs/performance.md).
  */
-export const DEFAULT_LEVELS: Readonly<Record<Codec, number>> = { gzip: 1, zstd: 6 };
+export const DEFAULT_LEVELS: Readonly<Record<Codec, number>> = { gzip: 1, zstd: 3 };
 
 /** One-shot zstd on a buffer: node:zlib's where present, else the @mongodb-js/zstd binding. */
 interface ZstdEngine {
