@@ -78,7 +78,7 @@ describe('the iconic-dr CLI (DESIGN.md §5), run as a process', () => {
       expect(bad.code).toBe(1);
       const report = JSON.parse(bad.stdout);
       expect(report.valid).toBe(false);
-      expect(report.problems.join('\n')).toMatch(/users\.ndjson\.gz/);
+      expect(report.problems.join('\n')).toMatch(/users\.ndjson\.zst/);
     } finally {
       await writeFile(file, original);
     }

@@ -134,7 +134,7 @@ describe('validation catches corruption and restore refuses it, leaving the targ
     await truncate(path.join(dir, tableFileKey('users')), 0);
     await writeFile(path.join(dir, tableFileKey('wishlists')), 'not gzip');
     const report = await validateBackup(files.store, id);
-    expect(report.problems.filter((p) => /^(reviews|users|wishlists)\.ndjson\.gz/.test(p)).length).toBeGreaterThanOrEqual(3);
+    expect(report.problems.filter((p) => /^(reviews|users|wishlists)\.ndjson\.zst/.test(p)).length).toBeGreaterThanOrEqual(3);
     expect(report.tables.filter((t) => !t.ok).map((t) => t.table).sort()).toEqual(['reviews', 'users', 'wishlists']);
     const error = await expectRefusedAndTargetUnchanged(id);
     expect(error.problems.length).toBe(report.problems.length);

@@ -86,7 +86,7 @@ describe('a read that fails is a storage fault, never a corrupt backup (item 2)'
     proxy.setDecider(undefined);
     expect(error).toBeInstanceOf(StorageError);
     expect((error as StorageError).retryable).toBe(true);
-    expect((error as StorageError).message).toMatch(/^Reading s3:\/\/.*\/orders\.ndjson\.gz failed after \d+ of \d+ bytes/);
+    expect((error as StorageError).message).toMatch(/^Reading s3:\/\/.*\/orders\.ndjson\.zst failed after \d+ of \d+ bytes/);
   });
 
   it('the CLI exits 3 (storage), not 1 (invalid), and never calls the backup corrupt', async () => {

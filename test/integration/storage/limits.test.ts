@@ -125,7 +125,7 @@ describe('decompression bombs stop at the first row or byte too many (item 7)', 
       expect(error).toBeInstanceOf(InvalidBackupError);
       expect((error as InvalidBackupError).exitCode).toBe(1);
       // Zeros are not a JSON object: the first byte of the line is enough to stop.
-      expect((error as Error).message).toMatch(backupId === rowsId ? /users\.ndjson\.gz holds more than the manifest's \d+ rows/ : /products\.ndjson\.gz: line 1 is not a JSON object/);
+      expect((error as Error).message).toMatch(backupId === rowsId ? /users\.ndjson\.zst holds more than the manifest's \d+ rows/ : /products\.ndjson\.zst: line 1 is not a JSON object/);
       expect(await snapshotTables(target, SHOP_TABLES)).toEqual(before);
     }
   });
