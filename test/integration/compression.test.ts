@@ -39,9 +39,12 @@ describe('table file codecs end to end: zstd (default) and gzip backups validate
     target = await createTestDatabase('codec_dst');
     const s = await connect(source.url);
     await createShop(s, 0.004);
+    // An empty table: its zstd file must still be a valid, non-empty file.
+    await s.query('CREATE TABLE empty_things (id int PRIMARY KEY)');
     await s.end();
     const t = await connect(target.url);
     await t.query(SHOP_SCHEMA_SQL);
+    await t.query('CREATE TABLE empty_things (id int PRIMARY KEY)');
     await t.end();
     files = await tempFileStore();
     expected = await snapshotTables(source, SHOP_TABLES);
@@ -59,7 +62,8 @@ describe('table file codecs end to end: zstd (default) and gzip backups validate
     const manifest = backups.get('default')!.manifest;
     expect(manifest.compression).toBe('zstd');
     const fileEntries = Object.values(manifest.tableDetails).flatMap((t) => t.files);
-    expect(fileEntries.length).toBe(SHOP_TABLES.length);
+    expect(fileEntries.length).toBe(SHOP_TABLES.length + 1);
+    expect(manifest.tableDetails['empty_things']!.files[0]!.bytes).toBeGreaterThan(0);
     for (const f of fileEntries) {
       expect(f.compression).toBe('zstd');
       expect(f.key.endsWith('.ndjson.zst')).toBe(true);

@@ -127,12 +127,14 @@ class ZstdFrameWriter extends Transform {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private readonly inFlight: Promise<Buffer>[] = [];
+  private started = false;
 
   constructor(private readonly level: number) {
     super({ highWaterMark: 256 * 1024 });
   }
 
   private start(block: Buffer): void {
+    this.started = true;
     const frame = zstdEngine().then((z) => z.compress(block, this.level));
     // Awaited in order later; until then a failure must not count as unhandled.
     frame.catch(() => undefined);
@@ -161,7 +163,8 @@ class ZstdFrameWriter extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.pendingBytes > 0) this.start(this.takeBlock(this.pendingBytes));
+    // An empty table still gets one (empty) frame: a 0-byte file is what a lost write leaves.
+    if (this.pendingBytes > 0 || !this.started) this.start(this.takeBlock(this.pendingBytes));
     void (async () => {
       while (this.inFlight.length) this.push(await this.inFlight.shift()!);
     })().then(() => callback(), callback);
@@ -218,6 +221,7 @@ function scanFrame(buf: Buffer, at: number, end: number): FrameScan {
 class ZstdFrameReader extends Transform {
   private buf = Buffer.alloc(0);
   private readAt = 0;
+  private sawFrame = false;
   private writeAt = 0;
 
   constructor() {
@@ -246,6 +250,7 @@ class ZstdFrameReader extends Transform {
       // A copy: the buffer is reused for the next input while the thread pool reads the frame.
       const frame = Buffer.from(this.buf.subarray(this.readAt, this.readAt + scan.length));
       this.readAt += scan.length;
+      this.sawFrame = true;
       if (!scan.data) continue;
       const content = await z.decompress(frame, MAX_ZSTD_FRAME_CONTENT + BLOCK_MAXIMUM);
       countTowardsCollection(content.length);
@@ -260,6 +265,7 @@ class ZstdFrameReader extends Transform {
 
   override _flush(callback: TransformCallback): void {
     if (this.writeAt > this.readAt) callback(new ZstdFormatError(`the zstd stream ends inside a frame (${this.writeAt - this.readAt} bytes left over)`));
+    else if (!this.sawFrame) callback(new ZstdFormatError('no zstd frame: the file is empty'));
     else callback();
   }
 }
