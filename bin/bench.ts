@@ -12,11 +12,12 @@ import { ArgsError, USAGE, parseBenchArgs, type BenchOptions } from './bench/arg
 import { Cleanup } from './bench/cleanup.js';
 import { Targets, checkpoint, differences, dropSource, fingerprint, prepareSource } from './bench/dataset.js';
 import { killRunning, type Measured } from './bench/measure.js';
-import { BACKUP_METHODS, RESTORE_METHODS, buildCliBundle, cliStartup, iconicRestore, removeArtifact, type Artifact, type BackupKey, type BenchContext } from './bench/methods.js';
+import { BACKUP_METHODS, RESTORE_METHODS, buildCliBundle, cliStartup, iconicRestore, iconicValidate, removeArtifact, type Artifact, type BackupKey, type BenchContext } from './bench/methods.js';
 import { median, renderReport, type MethodResult, type RunSample, type YesNo } from './bench/report.js';
 import { BenchSetupError, openServer } from './bench/server.js';
 import { startSupabaseApi } from './bench/supabase.js';
 import { mediaBench } from './bench/media.js';
+import { iconicBackupSizes, pgDumpDirectorySizes, type TableSizes } from './bench/table-sizes.js';
 
 const startedAt = Date.now();
 function log(line: string): void {
@@ -48,7 +49,7 @@ async function check(expected: readonly TableFingerprint[], url: string): Promis
  * over all methods instead of landing on one. Untimed (--only restore): only the backups the
  * restores need, once. Keeps the last artifact of each method for the restores.
  */
-async function backupPhase(ctx: BenchContext, cleanup: Cleanup, options: BenchOptions, timed: boolean, artifacts: Map<BackupKey, Artifact>): Promise<MethodResult[]> {
+async function backupPhase(ctx: BenchContext, cleanup: Cleanup, options: BenchOptions, timed: boolean, artifacts: Map<BackupKey, Artifact>, pgDumpTables: Map<string, number>): Promise<MethodResult[]> {
   const methods = BACKUP_METHODS.filter((m) => (timed ? m.key !== 'supabase' || ctx.supabase !== undefined : m.key === 'pg_dump_fc' || m.key === 'iconic'));
   const results: MethodResult[] = methods.map((m) => ({ key: m.key, label: m.label, phase: 'backup', runs: [] }));
   const runs = timed ? options.runs : 1;
@@ -64,8 +65,11 @@ async function backupPhase(ctx: BenchContext, cleanup: Cleanup, options: BenchOp
         result.bytes = run.bytes;
         log(`${timed ? '' : '(untimed) '}${method.label} [${runNo}/${runs}]: ${describeRun(run.measured.seconds, run.measured.peakRssBytes, run.bytes)}`);
         await removeArtifact(artifacts.get(method.key));
-        // Only what a restore reads is kept; the directory dump is just measured.
-        if (method.key === 'pg_dump_fd') await removeArtifact(run.artifact);
+        // Only what a restore reads is kept; the directory dump is just measured, and its files sized per table.
+        if (method.key === 'pg_dump_fd' && run.artifact) {
+          for (const [table, bytes] of await pgDumpDirectorySizes(ctx.server.tools.pg_restore, run.artifact.path)) pgDumpTables.set(table, bytes);
+          await removeArtifact(run.artifact);
+        }
         else if (run.artifact) artifacts.set(method.key, run.artifact);
       } catch (error) {
         result.error = message(error);
@@ -74,6 +78,25 @@ async function backupPhase(ctx: BenchContext, cleanup: Cleanup, options: BenchOp
     }
   }
   return results;
+}
+
+/** Times `iconic-dr validate` (full: every row) of the iconic-dr backup; its ratio is to that backup's time. */
+async function validatePhase(options: BenchOptions, artifact: Artifact | undefined): Promise<MethodResult> {
+  const result: MethodResult = { key: 'iconic_validate', label: 'iconic-dr validate (every file, every row)', phase: 'validate', runs: [] };
+  if (!artifact) return { ...result, error: 'no iconic-dr backup to validate' };
+  for (let runNo = 1; runNo <= options.runs; runNo++) {
+    try {
+      const run = await iconicValidate(artifact);
+      if (!run.valid) throw new Error('the backup is not valid');
+      result.runs.push(sample(run));
+      log(`validate: ${result.label} [${runNo}/${options.runs}]: ${describeRun(run.measured.seconds, run.measured.peakRssBytes)}`);
+    } catch (error) {
+      result.error = message(error);
+      log(`validate FAILED: ${result.error}`);
+      break;
+    }
+  }
+  return result;
 }
 
 /** Times the restores, each into a fresh empty target, and checks every iconic-dr restore against the source. */
@@ -135,7 +158,7 @@ async function main(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   const loadAtStart = os.loadavg();
   const server = await openServer(cleanup, log);
   log(`server: ${server.description}; tools: ${server.tools.pg_dump}, ${server.tools.pg_restore}, ${server.tools.psql}`);
-  const source = await prepareSource(server.adminUrl, options.scale, cleanup, log);
+  const source = await prepareSource(server.adminUrl, options.scale, options.profile, cleanup, log);
   if (options.drop) cleanup.defer(`drop ${source.name}`, () => dropSource(server.adminUrl, source.name));
   log(`source ${source.name}: ${source.rows.toLocaleString('en-US')} rows, ${(source.tableBytes / 1e6).toFixed(1)} MB table data, cache warmed`);
 
@@ -167,7 +190,15 @@ async function main(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   notes.push(`iconic-dr CLI startup (node + bundle, --version): ${startup.seconds.toFixed(2)} s and ${(startup.peakRssBytes / MIB).toFixed(0)} MiB, included in every iconic-dr row.`);
 
   const artifacts = new Map<BackupKey, Artifact>();
-  const backups = await backupPhase(ctx, cleanup, options, options.only !== 'restore', artifacts);
+  const pgDumpTables = new Map<string, number>();
+  const backups = await backupPhase(ctx, cleanup, options, options.only !== 'restore', artifacts, pgDumpTables);
+  if (options.only !== 'restore') backups.push(await validatePhase(options, artifacts.get('iconic')));
+  const iconicArtifact = artifacts.get('iconic');
+  let tableSizes: { iconic: TableSizes; pgDump: TableSizes; codec: string } | undefined;
+  if (iconicArtifact && pgDumpTables.size) {
+    const { sizes, codecs } = await iconicBackupSizes(path.join(iconicArtifact.path, iconicArtifact.backupId!));
+    tableSizes = { iconic: sizes, pgDump: pgDumpTables, codec: codecs };
+  }
   const sizes = { iconic: backups.find((r) => r.key === 'iconic')?.bytes, pgDump: backups.find((r) => r.key === 'pg_dump_fc')?.bytes };
 
   let restores: MethodResult[] = [];
@@ -189,7 +220,7 @@ async function main(options: BenchOptions, cleanup: Cleanup): Promise<number> {
     if (reported.length) notes.push(`${r.label}: the CLI reports ${median(reported).toFixed(2)} s of its own work (median) of the wall time above.`);
   }
 
-  for (const line of renderReport({ results, source, scale: options.scale, runs: options.runs, serverDescription: server.description, loadAtStart, identical: fidelity.identical, supabaseIdentical, sizes, notes })) process.stdout.write(`${line}\n`);
+  for (const line of renderReport({ results, source, scale: options.scale, runs: options.runs, serverDescription: server.description, loadAtStart, identical: fidelity.identical, supabaseIdentical, sizes, ...(tableSizes ? { tableSizes } : {}), notes })) process.stdout.write(`${line}\n`);
   const failed = results.some((r) => r.error);
   return fidelity.identical === 'yes' && supabaseIdentical !== 'no' && !failed ? 0 : 1;
 }

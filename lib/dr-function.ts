@@ -179,8 +179,10 @@ export class DrFunction extends Construct {
         mainFields: ['module', 'main'],
         // Bundled CommonJS dependencies (pg, …) call require(): give the ESM bundle one.
         banner: "import { createRequire as __drCreateRequire } from 'node:module'; const require = __drCreateRequire(import.meta.url);",
-        // Bundle the pinned AWS SDK too, so the code runs with the versions the tests ran.
-        externalModules: ['pg-native'],
+        // Bundle the pinned AWS SDK too, so the code runs with the versions the tests ran. The zstd
+        // binding is for Node 20 only: on this runtime node:zlib has zstd (format/codec.ts), and the
+        // binding's per-platform .node file would not bundle anyway.
+        externalModules: ['pg-native', '@mongodb-js/zstd'],
         minify: true,
         // Error classes name themselves from the class (DrError: `new.target.name`); minified names
         // would turn CountMismatchError into `n` for Step Functions, the alerts and the metric filter.

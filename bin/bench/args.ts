@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
+import { SHOP_PROFILES, type ShopProfile } from '../../lambdas/core/sample/shop.js';
 
 export interface BenchOptions {
   /** Dataset size: 1 ≈ 1M rows (see lambdas/core/sample/shop.ts). */
   readonly scale: number;
+  /** Which sample data: `realistic` (compresses like a real shop's) or `incompressible` (md5 hex text). */
+  readonly profile: ShopProfile;
   /** Timed repetitions of every command; the table reports the median. */
   readonly runs: number;
   /** Which timed phase to run; the other phase still runs once, untimed, when needed (fidelity). */
@@ -15,10 +18,12 @@ export interface BenchOptions {
   readonly media: { readonly objects: number; readonly megabytes: number } | undefined;
 }
 
-export const USAGE = `Usage: npm run bench -- [--scale N] [--runs N] [--only backup|restore] [--keep] [--drop]
+export const USAGE = `Usage: npm run bench -- [--scale N] [--profile realistic|incompressible] [--runs N] [--only backup|restore] [--keep] [--drop]
        npm run bench -- --media [--media-objects N] [--media-mb N] [--keep]
 
   --scale N     dataset size, 1 = ~1M rows (lambdas/core/sample/shop.ts) (default 1)
+  --profile P   realistic: names, addresses, phrases, jsonb documents, skewed values (default);
+                incompressible: the first generator's md5 hex text
   --runs N      repeat each timed command N times and report the median (default 1)
   --only P      time only the backup or the restore phase (the other runs once, untimed, if needed)
   --keep        keep the work directory with the archives and backups
@@ -42,6 +47,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       allowPositionals: false,
       options: {
         scale: { type: 'string' },
+        profile: { type: 'string' },
         runs: { type: 'string' },
         only: { type: 'string' },
         keep: { type: 'boolean' },
@@ -63,11 +69,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new ArgsError('--runs must be a whole number from 1 to 50');
   const only = parsed.only;
   if (only !== undefined && only !== 'backup' && only !== 'restore') throw new ArgsError('--only must be backup or restore');
+  const profile = parsed.profile ?? 'realistic';
+  if (!(SHOP_PROFILES as readonly string[]).includes(profile)) throw new ArgsError(`--profile must be ${SHOP_PROFILES.join(' or ')}`);
   const objects = parsed['media-objects'] === undefined ? 10_000 : Number(parsed['media-objects']);
   const megabytes = parsed['media-mb'] === undefined ? 1000 : Number(parsed['media-mb']);
   if ((parsed['media-objects'] !== undefined || parsed['media-mb'] !== undefined) && !parsed.media) throw new ArgsError('--media-objects and --media-mb go with --media');
   if (!Number.isInteger(objects) || objects < 10 || objects > 1_000_000) throw new ArgsError('--media-objects must be a whole number from 10 to 1000000');
   if (!Number.isFinite(megabytes) || megabytes <= 0 || megabytes > 100_000) throw new ArgsError('--media-mb must be a number above 0 and at most 100000');
   const media = parsed.media ? { objects, megabytes } : undefined;
-  return { scale, runs, only, keep: parsed.keep ?? false, drop: parsed.drop ?? false, media };
+  return { scale, profile: profile as ShopProfile, runs, only, keep: parsed.keep ?? false, drop: parsed.drop ?? false, media };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { SHOP_SCHEMA_SQL, SHOP_TABLES, createShop, fingerprintTables, seedStatements, type TableFingerprint } from '../../lambdas/core/sample/shop.js';
+import { SHOP_SCHEMA_SQL, SHOP_TABLES, createShop, fingerprintTables, seedStatements, type ShopProfile, type TableFingerprint } from '../../lambdas/core/sample/shop.js';
 import type { Cleanup } from './cleanup.js';
 import { databaseUrl, quoteIdent, withClient } from './db.js';
 
@@ -26,9 +26,9 @@ export interface SourceData {
 
 export const SHOP_REFS: readonly TableRef[] = SHOP_TABLES.map((name) => ({ schema: 'public', name, qualified: `public.${name}` }));
 
-/** `iconic_bench_s1`, `iconic_bench_s0_05`: one seeded database per scale, kept between runs. */
-export function sourceName(scale: number): string {
-  return `iconic_bench_s${String(scale).replace(/[^0-9]/g, '_')}`;
+/** `iconic_bench_s1`, `iconic_bench_s0_05`, `iconic_bench_s1_incompressible`: one seeded database per scale and profile, kept between runs. */
+export function sourceName(scale: number, profile: ShopProfile): string {
+  return `iconic_bench_s${String(scale).replace(/[^0-9]/g, '_')}${profile === 'realistic' ? '' : `_${profile}`}`;
 }
 
 /**
@@ -42,8 +42,8 @@ interface SeedMarker {
 
 const MARKER_PREFIX = 'iconic-bench ';
 
-function generatorStamp(scale: number): string {
-  return createHash('md5').update(SHOP_SCHEMA_SQL).update(seedStatements(scale).join(';\n')).digest('hex').slice(0, 12);
+function generatorStamp(scale: number, profile: ShopProfile): string {
+  return createHash('md5').update(SHOP_SCHEMA_SQL).update(seedStatements(scale, profile).join(';\n')).digest('hex').slice(0, 12);
 }
 
 async function countRows(client: pg.Client): Promise<Record<string, number>> {
@@ -67,10 +67,10 @@ async function readMarker(admin: pg.Client, name: string): Promise<SeedMarker | 
   }
 }
 
-async function reusable(adminUrl: string, name: string, scale: number): Promise<boolean | 'absent'> {
+async function reusable(adminUrl: string, name: string, scale: number, profile: ShopProfile): Promise<boolean | 'absent'> {
   const marker = await withClient(adminUrl, (admin) => readMarker(admin, name));
   if (marker === 'absent') return 'absent';
-  if (!marker || marker.generator !== generatorStamp(scale)) return false;
+  if (!marker || marker.generator !== generatorStamp(scale, profile)) return false;
   const counts = await withClient(databaseUrl(adminUrl, name), countRows);
   return SHOP_REFS.every((t) => counts[t.name] === marker.rows[t.name]);
 }
@@ -79,7 +79,7 @@ async function reusable(adminUrl: string, name: string, scale: number): Promise<
  * Seeds into a scratch database and renames it into place only when complete, so an interrupted
  * seed never passes for a finished one and two benches starting at once cannot half-fill one database.
  */
-async function seed(adminUrl: string, name: string, scale: number, cleanup: Cleanup): Promise<void> {
+async function seed(adminUrl: string, name: string, scale: number, profile: ShopProfile, cleanup: Cleanup): Promise<void> {
   const scratch = `${name}_seeding_${process.pid}`;
   await withClient(adminUrl, async (admin) => {
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)}`);
@@ -87,13 +87,13 @@ async function seed(adminUrl: string, name: string, scale: number, cleanup: Clea
   });
   const scratchDrop = cleanup.defer(`drop ${scratch}`, () => withClient(adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratch)} WITH (FORCE)`)));
   const rows = await withClient(databaseUrl(adminUrl, scratch), async (client) => {
-    await createShop(client, scale);
+    await createShop(client, scale, profile);
     // Frozen, all-visible pages: the first reader (the first timed method) would otherwise pay
     // for setting hint bits on every page, which would bias the comparison against it.
     await client.query('VACUUM (FREEZE, ANALYZE)');
     return countRows(client);
   });
-  const marker: SeedMarker = { generator: generatorStamp(scale), rows };
+  const marker: SeedMarker = { generator: generatorStamp(scale, profile), rows };
   const renamed = await withClient(adminUrl, async (admin) => {
     await admin.query(`COMMENT ON DATABASE ${quoteIdent(scratch)} IS ${literal(MARKER_PREFIX + JSON.stringify(marker))}`);
     try {
@@ -114,18 +114,18 @@ function literal(text: string): string {
 }
 
 /** Reuses `iconic_bench_s<scale>` when it is intact, else (re)seeds it; then VACUUM ANALYZE and warms the cache. */
-export async function prepareSource(adminUrl: string, scale: number, cleanup: Cleanup, log: (line: string) => void): Promise<SourceData> {
-  const name = sourceName(scale);
-  const state = await reusable(adminUrl, name, scale);
+export async function prepareSource(adminUrl: string, scale: number, profile: ShopProfile, cleanup: Cleanup, log: (line: string) => void): Promise<SourceData> {
+  const name = sourceName(scale, profile);
+  const state = await reusable(adminUrl, name, scale, profile);
   if (state !== true) {
     if (state === false) {
       log(`${name} exists but is not an intact seed of this generator at scale ${scale}; dropping it`);
       // No FORCE: if another bench is using it, fail loudly rather than pull it from under it.
       await withClient(adminUrl, (admin) => admin.query(`DROP DATABASE ${quoteIdent(name)}`));
     }
-    log(`seeding ${name} (scale ${scale}); scale 1 takes ~15-30 s`);
+    log(`seeding ${name} (scale ${scale}, ${profile}); scale 1 takes ~2-3 min (realistic) or ~15-30 s (incompressible)`);
     const started = Date.now();
-    await seed(adminUrl, name, scale, cleanup);
+    await seed(adminUrl, name, scale, profile, cleanup);
     log(`seeded ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } else {
     log(`reusing ${name}`);

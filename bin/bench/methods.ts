@@ -42,6 +42,7 @@ export interface BackupRun {
 
 export type BackupKey = 'pg_dump_fc' | 'pg_dump_fd' | 'floor' | 'iconic' | 'supabase';
 export type RestoreKey = 'pg_restore_single' | 'pg_restore_j2' | 'iconic_restore';
+export type ValidateKey = 'iconic_validate';
 
 export interface BackupMethod {
   readonly key: BackupKey;
@@ -147,6 +148,12 @@ interface CliRestoreResult {
 export async function iconicRestore(artifact: Artifact, target: RestoreTarget): Promise<{ measured: Measured; reportedSeconds: number }> {
   const measured = await measure(process.execPath, cliArgs(['restore', artifact.backupId!, '--from', artifact.path, '--db', target.url, '--yes', '--json']), { env: cliEnv() });
   return { measured, reportedSeconds: parseCliJson<CliRestoreResult>(measured.stdout, 'restore').durationMs / 1000 };
+}
+
+/** `iconic-dr validate` in full (every file decompressed, every row parsed): the check restore skips. */
+export async function iconicValidate(artifact: Artifact): Promise<{ measured: Measured; valid: boolean }> {
+  const measured = await measure(process.execPath, cliArgs(['validate', artifact.backupId!, '--from', artifact.path, '--json']), { env: cliEnv() });
+  return { measured, valid: parseCliJson<{ valid: boolean }>(measured.stdout, 'validate').valid };
 }
 
 /**

@@ -148,7 +148,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .option('--schema <names>', 'comma-separated schemas to back up (default: public)')
     .option('--tables <names>', "comma-separated tables (default: every table of the schemas; supabase driver: the plan's nine tables, '*' for all)")
     .option('--jobs <n>', 'tables exported in parallel from the shared snapshot (default: CPU count, max 4)', positiveInt('--jobs', 32))
-    .option('--compression-level <n>', 'gzip level 1 (fast, default) to 9 (small)', positiveInt('--compression-level', 9))
+    .option('--compression-level <n>', 'compression level 1 (fast) to 9 (small); default zstd 3, gzip 1 (ICONIC_DR_COMPRESSION)', positiveInt('--compression-level', 9))
     .addOption(new Option('--driver <driver>', 'source driver (default: supabase when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set and --db is not)').choices(['postgres', 'supabase']))
     .option('--supabase-url <url>', 'Supabase project URL (default: $SUPABASE_URL)')
     .option('--supabase-key <key>', 'service-role key (default: $SUPABASE_SERVICE_ROLE_KEY)')

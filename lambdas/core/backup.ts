@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import { ObjectExistsError, OperationFailedError, isDrError } from './errors.js';
+import { compressor, configuredCodec, type Codec } from './format/codec.js';
 import { backupIdFor } from './format/ids.js';
 import { FORMAT_VERSION, MANIFEST_FILE, serializeManifest, tableFileKey, type Manifest, type SourceInfo, type SuspectInfo, type TableEntry } from './format/manifest.js';
 import type { SourceTable } from './sources/source.js';
@@ -23,7 +23,9 @@ export interface BackupOptions {
   readonly source: SourceSession;
   /** The backup's start time; its id derives from it. @default now */
   readonly startedAt?: Date;
-  /** gzip level 1-9. @default 1: level 6 costs about twice the CPU for ~10 % smaller files (docs/performance.md) */
+  /** Codec of the table files. @default ICONIC_DR_COMPRESSION, else zstd */
+  readonly compression?: Codec;
+  /** The codec's level (zstd 1-19, gzip 1-9). @default DEFAULT_LEVELS: zstd 3, gzip 1 (docs/performance.md) */
   readonly compressionLevel?: number;
   /** `drill` marks a backup of sample or disposable data: never `latest` for a restore. @default 'backup' */
   readonly purpose?: 'backup' | 'drill';
@@ -44,8 +46,8 @@ export interface BackupResult {
   readonly manifest: Manifest;
 }
 
-async function exportTable(options: BackupOptions, backupId: string, table: SourceTable, worker: number): Promise<TableEntry> {
-  const key = tableFileKey(table.qualified);
+async function exportTable(options: BackupOptions, codec: Codec, backupId: string, table: SourceTable, worker: number): Promise<TableEntry> {
+  const key = tableFileKey(table.qualified, undefined, codec);
   const source = await options.source.exportTable(table, worker);
   let lastReport = 0;
   const counter = new LineCounter((lines) => {
@@ -55,12 +57,9 @@ async function exportTable(options: BackupOptions, backupId: string, table: Sour
       options.onProgress?.({ type: 'table-progress', table: table.qualified, records: lines, estimatedRows: table.estimatedRows });
     }
   });
-  // A 4 KiB window: JSON rows repeat their keys within a row or two, so matches are near; searching
-  // a 32 KiB window costs ~45 % more CPU for ~1 % smaller files (docs/performance.md).
-  const gzip = createGzip({ level: options.compressionLevel ?? 1, windowBits: 12, memLevel: 8, chunkSize: 256 * 1024 });
   const hasher = new HashingPassThrough();
   let producerError: Error | undefined;
-  const body = pipeline(source, counter, gzip, hasher, (error) => {
+  const body = pipeline(source, counter, compressor(codec, options.compressionLevel), hasher, (error) => {
     if (error) producerError = error;
   });
   try {
@@ -76,7 +75,7 @@ async function exportTable(options: BackupOptions, backupId: string, table: Sour
     name: table.name,
     records: counter.lines,
     bytes: hasher.bytes,
-    files: [{ key, records: counter.lines, bytes: hasher.bytes, sha256: hasher.sha256 }],
+    files: [{ key, records: counter.lines, bytes: hasher.bytes, sha256: hasher.sha256, compression: codec }],
     columns: table.columns,
     generatedColumns: table.generatedColumns,
     primaryKey: table.primaryKey,
@@ -126,7 +125,7 @@ async function massDeletionCanary(store: BackupStore, manifest: Manifest, thresh
 
 /**
  * Backs up every table of an open source session into `<store>/<backupId>/`, streaming each table
- * through gzip and SHA-256 (memory does not grow with table size), then writes metadata.json last and
+ * through the codec and SHA-256 (memory does not grow with table size), then writes metadata.json last and
  * only once. On failure the partial backup is removed where the store allows it; without
  * metadata.json it is never listed as complete or restorable anyway.
  */
@@ -134,6 +133,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   const startedAt = options.startedAt ?? new Date();
   const backupId = backupIdFor(startedAt);
   const { store, source } = options;
+  const codec = options.compression ?? configuredCodec();
   await store.beginBackup(backupId);
   try {
     // Largest first, so the last table to finish is a small one and the workers stay busy.
@@ -141,7 +141,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     options.onProgress?.({ type: 'start', backupId, tables: queue.length, estimatedRows: queue.reduce((s, t) => s + t.estimatedRows, 0) });
     const entries = new Map<string, TableEntry>();
     await runPool(queue, source.workers, async (table, slot) => {
-      entries.set(table.qualified, await exportTable(options, backupId, table, slot));
+      entries.set(table.qualified, await exportTable(options, codec, backupId, table, slot));
     });
 
     const schema = source.schema ? await writeSchemaFiles(store, backupId, source.schema) : undefined;
@@ -163,7 +163,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       source: source.info,
       tableDetails,
       sequences: [...source.sequences],
-      compression: 'gzip',
+      compression: codec,
       purpose: options.purpose ?? 'backup',
       ...(schema ? { schema } : {}),
     };

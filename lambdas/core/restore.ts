@@ -1,10 +1,10 @@
 import { Readable, Writable, pipeline as streamPipeline } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, RowConversionError, SchemaDriftError, StorageError, ObjectNotFoundError, UsageError, LockTimeoutError } from './errors.js';
-import { legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
+import { decompressor, type Codec } from './format/codec.js';
+import { fileCodec, legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
 import { connect, describeDatabase, pgCode, quoteIdent, quoteLiteral, quoteQualified } from './postgres/connection.js';
 import { dropDeferrableIndexes, rebuildIndexes, type DeferredIndex } from './restore-indexes.js';
 import { columnBaseTypes, compositeColumns, describeTables, foreignKeyOrder, ownedSequences, type TableShape } from './postgres/catalog.js';
@@ -102,6 +102,7 @@ interface RestoreFile {
   readonly records: number;
   readonly bytes: number;
   readonly sha256: string;
+  readonly codec: Codec;
 }
 
 /** One table to load: where its rows are and how they are encoded. */
@@ -110,7 +111,7 @@ interface RestorePlan {
   readonly schema: string;
   readonly name: string;
   readonly expectedRecords: number;
-  /** v1: gzip NDJSON files with the manifest's column list; legacy: one JSON array file. */
+  /** v1: compressed NDJSON files with the manifest's column list; legacy: one JSON array file. */
   readonly source: { readonly kind: 'v1'; readonly files: readonly RestoreFile[]; readonly columns: readonly ColumnInfo[]; readonly generated: readonly string[] } | { readonly kind: 'legacy'; readonly key: string };
 }
 
@@ -119,7 +120,7 @@ function planTables(backupId: string, backup: ParsedBackup, only?: readonly stri
     backup.format === 'v1'
       ? backup.manifest.tables.map((t) => {
           const d = backup.manifest.tableDetails[t]!;
-          return { qualified: t, schema: d.schema, name: d.name, expectedRecords: d.records, source: { kind: 'v1', files: d.files.map((f) => ({ key: `${backupId}/${f.key}`, records: f.records, bytes: f.bytes, sha256: f.sha256 })), columns: d.columns, generated: d.generatedColumns } };
+          return { qualified: t, schema: d.schema, name: d.name, expectedRecords: d.records, source: { kind: 'v1', files: d.files.map((f) => ({ key: `${backupId}/${f.key}`, records: f.records, bytes: f.bytes, sha256: f.sha256, codec: fileCodec(backup.manifest, f) })), columns: d.columns, generated: d.generatedColumns } };
         })
       : backup.manifest.tables.map((t) => {
           const [schema, name] = splitQualifiedName(t);
@@ -196,8 +197,8 @@ function limitRows(ndjson: Readable, backupId: string, file: RestoreFile): Reada
 }
 
 /** Decompresses with errors of the source forwarded (a plain .pipe() would drop them and hang). */
-function gunzip(source: Readable): Readable {
-  return streamPipeline(source, createGunzip({ chunkSize: 256 * 1024 }), () => undefined);
+function decompress(source: Readable, codec: Codec): Readable {
+  return streamPipeline(source, decompressor(codec), () => undefined);
 }
 
 /**
@@ -434,7 +435,7 @@ async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePl
   let records = 0;
   for (const file of plan.source.files) {
     const hasher = new HashingPassThrough();
-    const ndjson = limitRows(gunzip(streamPipeline(await store.readObject(file.key), hasher, () => undefined)), backupId, file);
+    const ndjson = limitRows(decompress(streamPipeline(await store.readObject(file.key), hasher, () => undefined), file.codec), backupId, file);
     let loaded: number;
     try {
       if (viaCopy) {

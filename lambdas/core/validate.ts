@@ -1,9 +1,9 @@
 import { pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { BackupNotFoundError, InvalidBackupError, StorageError } from './errors.js';
 import { readManifest } from './catalog.js';
 import { schemaFileProblems, schemaFiles } from './schema/files.js';
-import { MANIFEST_FILE, legacyTableFileKey, type LegacyManifest, type Manifest, type TableEntry } from './format/manifest.js';
+import { decompressor, type Codec } from './format/codec.js';
+import { MANIFEST_FILE, fileCodec, legacyTableFileKey, type LegacyManifest, type Manifest, type TableEntry } from './format/manifest.js';
 import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
 import type { BackupStore } from './storage/store.js';
 import { CLAIM_FILE, ObjectTooLargeError, readText } from './storage/store.js';
@@ -65,7 +65,7 @@ function storageFault(error: unknown): StorageError | undefined {
   return error instanceof StorageError ? error : undefined;
 }
 
-async function checkV1File(store: BackupStore, backupId: string, table: TableEntry, file: TableEntry['files'][number], level: CheckLevel, lineLimit: number): Promise<{ records?: number; problems: string[] }> {
+async function checkV1File(store: BackupStore, backupId: string, table: TableEntry, file: TableEntry['files'][number], codec: Codec, level: CheckLevel, lineLimit: number): Promise<{ records?: number; problems: string[] }> {
   const key = `${backupId}/${file.key}`;
   const stat = await store.statObject(key);
   if (!stat) return { problems: [`${file.key}: missing`] };
@@ -92,7 +92,7 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
     return { problems: bad ? [...problems, bad] : problems };
   }
 
-  const lines = pipeline(source, hasher, createGunzip({ chunkSize: 256 * 1024 }), onError);
+  const lines = pipeline(source, hasher, decompressor(codec), onError);
   let records = 0;
   let badLines = 0;
   let stopped: string | undefined;
@@ -157,7 +157,7 @@ async function validateV1(store: BackupStore, backupId: string, manifest: Manife
     const tableProblems: string[] = [];
     let records: number | undefined = 0;
     for (const file of entry.files) {
-      const result = await checkV1File(store, backupId, entry, file, level, lineLimit);
+      const result = await checkV1File(store, backupId, entry, file, fileCodec(manifest, file), level, lineLimit);
       tableProblems.push(...result.problems);
       records = result.records === undefined || records === undefined ? undefined : records + result.records;
     }

@@ -64,7 +64,7 @@ describe('validation catches corruption and restore refuses it, leaving the targ
     await writeFile(file, bytes);
     const report = await validateBackup(files.store, id);
     expect(report.valid).toBe(false);
-    expect(report.problems.join('\n')).toMatch(/orders\.ndjson\.gz: (SHA-256|cannot be decompressed)/);
+    expect(report.problems.join('\n')).toMatch(/orders\.ndjson\.zst: (SHA-256|cannot be decompressed)/);
     await expectRefusedAndTargetUnchanged(id);
   });
 
@@ -74,7 +74,7 @@ describe('validation catches corruption and restore refuses it, leaving the targ
     const size = (await readFile(file)).length;
     await truncate(file, Math.floor(size / 2));
     const report = await validateBackup(files.store, id);
-    expect(report.problems.some((p) => p.startsWith('order_items.ndjson.gz:') && p.includes('truncated'))).toBe(true);
+    expect(report.problems.some((p) => p.startsWith('order_items.ndjson.zst:') && p.includes('truncated'))).toBe(true);
     expect((await validateBackup(files.store, id, { quick: true })).valid).toBe(false);
     await expectRefusedAndTargetUnchanged(id);
   });
@@ -83,7 +83,7 @@ describe('validation catches corruption and restore refuses it, leaving the targ
     const { id, dir } = await copyOfBackup();
     await rm(path.join(dir, tableFileKey('reviews')));
     const report = await validateBackup(files.store, id);
-    expect(report.problems).toContain('reviews.ndjson.gz: missing');
+    expect(report.problems).toContain('reviews.ndjson.zst: missing');
     await expectRefusedAndTargetUnchanged(id);
   });
 
@@ -91,7 +91,7 @@ describe('validation catches corruption and restore refuses it, leaving the targ
     const { id, dir } = await copyOfBackup();
     await truncate(path.join(dir, tableFileKey('users')), 0);
     const report = await validateBackup(files.store, id);
-    expect(report.problems.some((p) => p.startsWith('users.ndjson.gz: empty file (0 bytes)'))).toBe(true);
+    expect(report.problems.some((p) => p.startsWith('users.ndjson.zst: empty file (0 bytes)'))).toBe(true);
     await expectRefusedAndTargetUnchanged(id);
   });
 
@@ -105,7 +105,7 @@ describe('validation catches corruption and restore refuses it, leaving the targ
     m.totalRecords += 1;
     await writeFile(manifestFile, JSON.stringify(m));
     const report = await validateBackup(files.store, id);
-    expect(report.problems).toContain(`products.ndjson.gz: ${m.recordCounts.products - 1} records, the manifest says ${m.recordCounts.products}`);
+    expect(report.problems).toContain(`products.ndjson.zst: ${m.recordCounts.products - 1} records, the manifest says ${m.recordCounts.products}`);
     await expectRefusedAndTargetUnchanged(id);
   });
 
@@ -134,7 +134,7 @@ describe('validation catches corruption and restore refuses it, leaving the targ
     await truncate(path.join(dir, tableFileKey('users')), 0);
     await writeFile(path.join(dir, tableFileKey('wishlists')), 'not gzip');
     const report = await validateBackup(files.store, id);
-    expect(report.problems.filter((p) => /^(reviews|users|wishlists)\.ndjson\.gz/.test(p)).length).toBeGreaterThanOrEqual(3);
+    expect(report.problems.filter((p) => /^(reviews|users|wishlists)\.ndjson\.zst/.test(p)).length).toBeGreaterThanOrEqual(3);
     expect(report.tables.filter((t) => !t.ok).map((t) => t.table).sort()).toEqual(['reviews', 'users', 'wishlists']);
     const error = await expectRefusedAndTargetUnchanged(id);
     expect(error.problems.length).toBe(report.problems.length);

@@ -185,12 +185,12 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     expect(restoreSpy).not.toHaveBeenCalled();
     const validation = run.calls[R.alertInvalidBackup]?.[0] as { state: { validation: { valid: boolean; problems: string[] } } };
     expect(validation.state.validation.valid).toBe(false);
-    expect(validation.state.validation.problems.join('\n')).toMatch(/orders\.ndjson\.gz: (SHA-256|cannot be decompressed)/);
+    expect(validation.state.validation.problems.join('\n')).toMatch(/orders\.ndjson\.zst: (SHA-256|cannot be decompressed)/);
     expect(await prints(scratch)).toEqual(before);
     const [alert] = sns.published();
     expect(alert).toMatchObject({ TopicArn: ARNS.warning, Subject: `WARNING iconic-dr: restore into staging stopped, backup ${CORRUPT_ID} is INVALID` });
     expect(alert!.Message).toContain('staging is unchanged');
-    expect(alert!.Message).toContain('orders.ndjson.gz');
+    expect(alert!.Message).toContain('orders.ndjson.zst');
     expect(output.metric(METRICS.restoreStatus)).toEqual([0]);
   });
 

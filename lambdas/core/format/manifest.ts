@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidBackupError } from '../errors.js';
 import { printable, unsafeNameReason } from '../storage/names.js';
+import { CODECS, DEFAULT_CODEC, fileSuffix, type Codec } from './codec.js';
 
 /**
  * Backup format v1 (docs/format.md). `metadata.json` keeps every field of the plan's original
@@ -14,11 +15,13 @@ const nonNegativeInt = z.number().int().nonnegative();
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256');
 
 export const fileEntrySchema = z.object({
-  /** Object key relative to the backup folder, e.g. `orders.ndjson.gz`. */
+  /** Object key relative to the backup folder, e.g. `orders.ndjson.zst`. */
   key: z.string().min(1).refine((k) => unsafeNameReason(k) === undefined, 'must be a plain file name (no path separators, `..` or control characters)'),
   records: nonNegativeInt,
   bytes: nonNegativeInt,
   sha256: sha256Hex,
+  /** The file's codec; absent in backups older than zstd support: the manifest's `compression`. */
+  compression: z.enum(CODECS).optional(),
 });
 
 export const columnSchema = z.object({
@@ -113,7 +116,8 @@ export const manifestSchema = z
     source: sourceSchema,
     tableDetails: z.record(z.string(), tableEntrySchema),
     sequences: z.array(sequenceSchema).default([]),
-    compression: z.literal('gzip').default('gzip'),
+    /** The codec the writer used; a file's own `compression` wins. Older backups: gzip. */
+    compression: z.enum(CODECS).default('gzip'),
     /**
      * The schema of the backed-up schemas (absent in older backups and supabase-driver backups):
      * `json` is what the engine applies, `sql` the same for people and psql.
@@ -212,6 +216,11 @@ export function parseManifest(text: string): ManifestParseResult {
   return problems.length ? { ok: false, problems } : { ok: true, value: { format: 'legacy', manifest: legacy.data } };
 }
 
+/** The codec a table file was written with. */
+export function fileCodec(manifest: Pick<Manifest, 'compression'>, file: Pick<FileEntry, 'compression'>): Codec {
+  return file.compression ?? manifest.compression;
+}
+
 export function serializeManifest(manifest: Manifest): string {
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
@@ -231,9 +240,9 @@ export function splitQualifiedName(qualified: string): [schema: string, name: st
  * The file name of a table's data. Characters outside [A-Za-z0-9_.-] are %-escaped so that any
  * Postgres identifier maps to a safe, unique object key.
  */
-export function tableFileKey(qualifiedName: string, part?: number): string {
+export function tableFileKey(qualifiedName: string, part?: number, codec: Codec = DEFAULT_CODEC): string {
   const safe = qualifiedName.replace(/[^A-Za-z0-9_.-]/g, (c) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
-  return part === undefined ? `${safe}.ndjson.gz` : `${safe}.part-${String(part).padStart(4, '0')}.ndjson.gz`;
+  return part === undefined ? `${safe}${fileSuffix(codec)}` : `${safe}.part-${String(part).padStart(4, '0')}${fileSuffix(codec)}`;
 }
 
 /** `<table>.json`; refuses (InvalidBackupError) a name that would leave the backup's folder. */

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { quoteQualified } from '../postgres/connection.js';
+import { realisticSeedStatements } from './realistic-seed.js';
 
 /** The plan's nine tables, in foreign-key order. */
 export const SHOP_TABLES = ['users', 'customers', 'products', 'product_variants', 'inventory', 'orders', 'order_items', 'reviews', 'wishlists'] as const;
@@ -144,17 +145,17 @@ export function rowsAtScale(scale: number): Record<(typeof SHOP_TABLES)[number],
   return rows;
 }
 
-/**
- * Fills the shop deterministically (same scale, same rows, on any server): values derive from the
- * row number through arithmetic and md5, never random(). Text sizes make ~390 MB at scale 1. Row
- * numbers are bigint so that the arithmetic does not overflow at larger scales.
- */
-/** `blocks` distinct md5 hex blocks seeded by `seed` (an SQL expression): text that compresses like prose, not like repeat(). */
+/** `blocks` distinct md5 hex blocks seeded by `seed` (an SQL expression): ~4 bits per character, compresses like nothing real. */
 function noise(seed: string, blocks: string): string {
   return `(SELECT string_agg(md5(${seed} || ':' || k), ' ') FROM generate_series(1, ${blocks}) k)`;
 }
 
-export function seedStatements(scale: number): string[] {
+/**
+ * The first sample shop (profile `incompressible`): text is md5 hex, which compresses ~2.7:1 where a
+ * real shop's compresses ~4.5:1, so it hides what a codec or the JSON keys cost. Kept for the bench's
+ * `--profile incompressible`, to compare with earlier measurements.
+ */
+function incompressibleSeedStatements(scale: number): string[] {
   const n = rowsAtScale(scale);
   const base = "timestamptz '2024-01-01 00:00:00+00'";
   return [
@@ -217,10 +218,24 @@ export function seedStatements(scale: number): string[] {
   ];
 }
 
+/** `realistic` compresses like a real shop's data (the default); `incompressible` is the first, md5-hex generator. */
+export const SHOP_PROFILES = ['realistic', 'incompressible'] as const;
+export type ShopProfile = (typeof SHOP_PROFILES)[number];
+
+/**
+ * The statements that fill the shop deterministically (same scale and profile, same rows, on any
+ * server of one major version): values derive from the row number, never from random(). Row
+ * numbers are bigint so that the arithmetic does not overflow at larger scales. They run in one
+ * session: the realistic profile creates its helper functions in pg_temp first.
+ */
+export function seedStatements(scale: number, profile: ShopProfile = 'realistic'): string[] {
+  return profile === 'realistic' ? realisticSeedStatements(rowsAtScale(scale)) : incompressibleSeedStatements(scale);
+}
+
 /** Creates the shop schema and fills it. */
-export async function createShop(client: pg.Client, scale: number): Promise<void> {
+export async function createShop(client: pg.Client, scale: number, profile: ShopProfile = 'realistic'): Promise<void> {
   await client.query(SHOP_SCHEMA_SQL);
-  for (const statement of seedStatements(scale)) await client.query(statement);
+  for (const statement of seedStatements(scale, profile)) await client.query(statement);
 }
 
 export interface TableFingerprint {

@@ -138,7 +138,7 @@ function oneLine(text: string | undefined): string {
   return (text ?? '').split('\n')[0]!.trim().slice(0, 300);
 }
 
-const contentTypeOf = (key: string): string => (key.endsWith('.json') ? 'application/json' : key.endsWith('.gz') ? 'application/gzip' : 'application/octet-stream');
+const contentTypeOf = (key: string): string => (key.endsWith('.json') ? 'application/json' : key.endsWith('.gz') ? 'application/gzip' : key.endsWith('.zst') ? 'application/zstd' : 'application/octet-stream');
 
 const byKey = (a: StoredObject, b: StoredObject): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 

@@ -3,7 +3,8 @@ import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
+import { decompressor } from '../../../lambdas/core/format/codec.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listBackups } from '../../../lambdas/core/catalog.js';
 import { InvalidBackupError } from '../../../lambdas/core/errors.js';
@@ -39,6 +40,8 @@ async function plantFile(root: string, backupId: string, table: string, content:
   const delta = content.length - file.bytes;
   file.bytes = content.length;
   file.sha256 = createHash('sha256').update(content).digest('hex');
+  // Planted as gzip (its bombs are easy to make): the file's own codec says so.
+  file.compression = 'gzip';
   entry.bytes += delta;
   manifest.totalBytes += delta;
   await writeFile(manifestFile, JSON.stringify(manifest, null, 2));
@@ -87,7 +90,7 @@ describe('decompression bombs stop at the first row or byte too many (item 7)', 
     const manifest = JSON.parse(await readFile(path.join(files.root, rowsId, 'metadata.json'), 'utf8'));
     usersRecords = manifest.tableDetails.users.records;
     const firstRow: Buffer[] = [];
-    await pipeline(Readable.from([await readFile(path.join(files.root, rowsId, 'users.ndjson.gz'))]), createGunzip(), async function* (source) {
+    await pipeline(Readable.from([await readFile(path.join(files.root, rowsId, 'users.ndjson.zst'))]), decompressor('zstd'), async function* (source) {
       for await (const chunk of source) firstRow.push(chunk as Buffer);
     });
     const row = Buffer.concat(firstRow).toString('utf8').split('\n')[0]!;
@@ -106,13 +109,13 @@ describe('decompression bombs stop at the first row or byte too many (item 7)', 
   it('validate stops an endless line at the 64 MiB bound and says so', async () => {
     const report = await validateBackup(files.store, zerosId);
     expect(report.valid).toBe(false);
-    expect(report.problems).toContain('products.ndjson.gz: line 1 is longer than 67108864 bytes (the limit for one row); stopped reading there');
+    expect(report.problems).toContain('products.ndjson.zst: line 1 is longer than 67108864 bytes (the limit for one row); stopped reading there');
   });
 
   it('validate stops valid rows beyond the manifest\'s count at the first one too many', async () => {
     const report = await validateBackup(files.store, rowsId);
     expect(report.valid).toBe(false);
-    expect(report.problems).toContain(`users.ndjson.gz: holds more than the manifest's ${usersRecords} records; stopped reading there`);
+    expect(report.problems).toContain(`users.ndjson.zst: holds more than the manifest's ${usersRecords} records; stopped reading there`);
   });
 
   it('restore refuses both as invalid backups (exit 1) and leaves the target as it was', async () => {
@@ -122,7 +125,7 @@ describe('decompression bombs stop at the first row or byte too many (item 7)', 
       expect(error).toBeInstanceOf(InvalidBackupError);
       expect((error as InvalidBackupError).exitCode).toBe(1);
       // Zeros are not a JSON object: the first byte of the line is enough to stop.
-      expect((error as Error).message).toMatch(backupId === rowsId ? /users\.ndjson\.gz holds more than the manifest's \d+ rows/ : /products\.ndjson\.gz: line 1 is not a JSON object/);
+      expect((error as Error).message).toMatch(backupId === rowsId ? /users\.ndjson\.zst holds more than the manifest's \d+ rows/ : /products\.ndjson\.zst: line 1 is not a JSON object/);
       expect(await snapshotTables(target, SHOP_TABLES)).toEqual(before);
     }
   });

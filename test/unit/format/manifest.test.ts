@@ -95,9 +95,10 @@ describe('file naming', () => {
   it('keeps the plan\'s names for public tables and escapes anything unsafe', () => {
     expect(qualifiedTableName('public', 'orders')).toBe('orders');
     expect(qualifiedTableName('sales', 'orders')).toBe('sales.orders');
-    expect(tableFileKey('orders')).toBe('orders.ndjson.gz');
-    expect(tableFileKey('orders', 1)).toBe('orders.part-0001.ndjson.gz');
-    expect(tableFileKey('Mixed Case/Table"')).toBe('Mixed%20Case%2FTable%22.ndjson.gz');
-    expect(tableFileKey('żółw')).toBe('%C5%BC%C3%B3%C5%82w.ndjson.gz');
+    expect(tableFileKey('orders')).toBe('orders.ndjson.zst');
+    expect(tableFileKey('orders', 1)).toBe('orders.part-0001.ndjson.zst');
+    expect(tableFileKey('Mixed Case/Table"')).toBe('Mixed%20Case%2FTable%22.ndjson.zst');
+    expect(tableFileKey('żółw')).toBe('%C5%BC%C3%B3%C5%82w.ndjson.zst');
+    expect(tableFileKey('orders', undefined, 'gzip')).toBe('orders.ndjson.gz');
   });
 });

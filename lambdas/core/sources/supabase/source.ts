@@ -1,5 +1,3 @@
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Readable } from 'node:stream';
 import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
@@ -7,6 +5,7 @@ import ws from 'ws';
 import { ConfigError, ConnectionError, OperationFailedError, UsageError } from '../../errors.js';
 import { qualifiedTableName } from '../../format/manifest.js';
 import type { SourceSession, SourceTable } from '../source.js';
+import { collectGarbage } from '../../util/gc.js';
 import { bodyText, TransportError, withRetries, type HttpResult, type RetryPolicy } from './http-retry.js';
 import { shapeFromDefinition, type OpenApiDocument } from './openapi.js';
 import { filterValue, objectMembers, splitJsonArrayBytes, type NdjsonRows } from './page-bytes.js';
@@ -82,18 +81,6 @@ const DEFAULT_PAGE_SIZE = 1000;
  * over the ~9 s run (the live heap is ~15 MB, each collection ~8 ms).
  */
 const GC_EVERY_BYTES = 4 * 1024 * 1024;
-let gc: (() => void) | null | undefined;
-function collectGarbage(): void {
-  if (gc === undefined) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      gc = vm.runInNewContext('gc') as () => void;
-    } catch {
-      gc = null;
-    }
-  }
-  gc?.();
-}
 
 type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
 

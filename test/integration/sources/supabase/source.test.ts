@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { decompress } from '@mongodb-js/zstd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../../../../lambdas/core/backup.js';
 import { ConfigError, ConnectionError, PrivilegeError, UsageError } from '../../../../lambdas/core/errors.js';
@@ -59,7 +59,7 @@ function publicShape(name: string) {
 
 
 async function backupLines(root: string, backupId: string, table: string): Promise<string[]> {
-  const text = gunzipSync(await readFile(path.join(root, backupId, tableFileKey(table)))).toString('utf8');
+  const text = (await decompress(await readFile(path.join(root, backupId, tableFileKey(table))))).toString('utf8');
   expect(text.endsWith('\n') || text === '').toBe(true);
   return text === '' ? [] : text.slice(0, -1).split('\n');
 }

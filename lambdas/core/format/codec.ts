@@ -1,0 +1,281 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import zlib from 'node:zlib';
+import { ConfigError } from '../errors.js';
+import { collectGarbage } from '../util/gc.js';
+
+/**
+ * The codecs of table files (docs/format.md). zstd is the default: on shop data (JSON rows whose
+ * keys repeat) it is ~25 % smaller than gzip level 1 for less CPU, and decompresses several times
+ * faster (docs/performance.md). gzip stays readable, and writable with ICONIC_DR_COMPRESSION=gzip
+ * for readers older than zstd support.
+ */
+export const CODECS = ['gzip', 'zstd'] as const;
+export type Codec = (typeof CODECS)[number];
+
+export const DEFAULT_CODEC: Codec = 'zstd';
+
+const FILE_SUFFIXES: Readonly<Record<Codec, string>> = { gzip: '.ndjson.gz', zstd: '.ndjson.zst' };
+
+export function fileSuffix(codec: Codec): string {
+  return FILE_SUFFIXES[codec];
+}
+
+/** The codec backups are written with: ICONIC_DR_COMPRESSION (`zstd` | `gzip`) when set, else zstd. */
+export function configuredCodec(env: NodeJS.ProcessEnv = process.env): Codec {
+  const raw = env.ICONIC_DR_COMPRESSION;
+  if (raw === undefined || raw === '') return DEFAULT_CODEC;
+  if (!(CODECS as readonly string[]).includes(raw)) throw new ConfigError(`Invalid environment: ICONIC_DR_COMPRESSION must be ${CODECS.join(' or ')}`);
+  return raw as Codec;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * Uncompressed bytes per zstd frame. Every file is a sequence of independent frames so that any
+ * reader holds at most one frame in memory, whichever zstd it has: a one-shot binding (Node 20) or
+ * node:zlib (Node >= 22.15, the Lambda runtime). 1 MiB frames cost ~2 % in size against 2 MiB (measured at level 6) and hold less memory.
+ */
+export const ZSTD_FRAME_BYTES = 1 * MiB;
+
+/**
+ * A frame that could inflate beyond this is refused unread (a writer following docs/format.md stays
+ * far below): a few hostile bytes must not make the reader allocate gigabytes.
+ */
+export const MAX_ZSTD_FRAME_CONTENT = 32 * MiB;
+
+/**
+ * The binding's output buffers live outside V8's heap and are freed only by a collection, which a
+ * stream's small heap seldom prompts: measured on two 130 + 66 MB tables, decompression peaked
+ * 20 MiB higher without a collection every 4 MiB (docs/performance.md).
+ */
+const COLLECT_EVERY_BYTES = 8 * MiB;
+let sinceCollection = 0;
+function countTowardsCollection(bytes: number): void {
+  sinceCollection += bytes;
+  if (sinceCollection < COLLECT_EVERY_BYTES) return;
+  sinceCollection = 0;
+  collectGarbage();
+}
+
+/**
+ * Frames compressed at once per stream. One: the backup runs one stream per job, which already
+ * keeps both cores busy, and every frame in flight holds its input, output and a zstd context.
+ */
+const FRAMES_IN_FLIGHT = 1;
+
+/**
+ * Default levels. zstd 3: a third smaller than gzip 1 on the realistic shop for about its CPU. zstd 6
+ * reaches pg_dump's size (1.02x) but made the whole backup's client CPU 7.5 s instead of 4.3 s,
+ * more than pg_dump -Fc spends (5.6 s): `--compression-level 6` when size matters more than time.
+ * gzip 1 as before (docs/performance.md).
+ */
+export const DEFAULT_LEVELS: Readonly<Record<Codec, number>> = { gzip: 1, zstd: 3 };
+
+/** One-shot zstd on a buffer: node:zlib's where present, else the @mongodb-js/zstd binding. */
+interface ZstdEngine {
+  readonly name: string;
+  compress(data: Buffer, level: number): Promise<Buffer>;
+  decompress(frame: Buffer, maxBytes: number): Promise<Buffer>;
+}
+
+interface NodeZstd {
+  zstdCompress(data: Buffer, options: { params: Record<number, number> }, callback: (error: Error | null, result: Buffer) => void): void;
+  zstdDecompress(data: Buffer, options: { maxOutputLength: number }, callback: (error: Error | null, result: Buffer) => void): void;
+}
+
+function nodeZstd(): ZstdEngine | undefined {
+  const z = zlib as unknown as Partial<NodeZstd> & { constants: Record<string, number> };
+  const level = z.constants.ZSTD_c_compressionLevel;
+  if (typeof z.zstdCompress !== 'function' || typeof z.zstdDecompress !== 'function' || level === undefined) return undefined;
+  const { zstdCompress, zstdDecompress } = z as NodeZstd;
+  return {
+    name: 'node:zlib',
+    compress: (data, lvl) => new Promise((resolve, reject) => zstdCompress(data, { params: { [level]: lvl } }, (error, out) => (error ? reject(error) : resolve(out)))),
+    decompress: (frame, maxBytes) => new Promise((resolve, reject) => zstdDecompress(frame, { maxOutputLength: maxBytes }, (error, out) => (error ? reject(error) : resolve(out)))),
+  };
+}
+
+let engine: Promise<ZstdEngine> | undefined;
+
+/**
+ * The zstd this process uses. The binding is imported only where node:zlib lacks zstd, so the
+ * Lambda bundle (Node 24) does not ship it; both write standard frames, so either reads the other's.
+ */
+export function zstdEngine(): Promise<ZstdEngine> {
+  engine ??= (async () => {
+    const builtIn = nodeZstd();
+    if (builtIn) return builtIn;
+    let binding: { compress(data: Buffer, level: number): Promise<Buffer>; decompress(data: Buffer): Promise<Buffer> };
+    try {
+      // The native binding itself: the package's index.js wrapper drops the level argument (always 3).
+      const specifier = '@mongodb-js/zstd/bindings.js';
+      const loaded = (await import(specifier)) as typeof binding & { default?: typeof binding };
+      binding = typeof loaded.compress === 'function' ? loaded : loaded.default!;
+    } catch (error) {
+      throw new ConfigError(`zstd is not available: this Node.js (${process.version}) has no zstd in node:zlib and the @mongodb-js/zstd package could not be loaded (${(error as Error).message}); run npm ci, use Node.js 22.15 or newer, or write gzip with ICONIC_DR_COMPRESSION=gzip`, { cause: error });
+    }
+    return { name: '@mongodb-js/zstd', compress: (data, level) => binding.compress(data, level), decompress: (frame) => binding.decompress(frame) };
+  })();
+  engine.catch(() => {
+    engine = undefined;
+  });
+  return engine;
+}
+
+/** Collects input into ZSTD_FRAME_BYTES blocks and emits each as one zstd frame, in order. */
+class ZstdFrameWriter extends Transform {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly inFlight: Promise<Buffer>[] = [];
+  private started = false;
+
+  constructor(private readonly level: number) {
+    super({ highWaterMark: 256 * 1024 });
+  }
+
+  private start(block: Buffer): void {
+    this.started = true;
+    const frame = zstdEngine().then((z) => z.compress(block, this.level));
+    // Awaited in order later; until then a failure must not count as unhandled.
+    frame.catch(() => undefined);
+    this.inFlight.push(frame);
+  }
+
+  private takeBlock(bytes: number): Buffer {
+    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const block = all.subarray(0, bytes);
+    const rest = all.subarray(bytes);
+    this.pending = rest.length ? [rest] : [];
+    this.pendingBytes = rest.length;
+    return block;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    void (async () => {
+      while (this.pendingBytes >= ZSTD_FRAME_BYTES) {
+        this.start(this.takeBlock(ZSTD_FRAME_BYTES));
+        countTowardsCollection(ZSTD_FRAME_BYTES);
+        if (this.inFlight.length >= FRAMES_IN_FLIGHT) this.push(await this.inFlight.shift()!);
+      }
+    })().then(() => callback(), callback);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    // An empty table still gets one (empty) frame: a 0-byte file is what a lost write leaves.
+    if (this.pendingBytes > 0 || !this.started) this.start(this.takeBlock(this.pendingBytes));
+    void (async () => {
+      while (this.inFlight.length) this.push(await this.inFlight.shift()!);
+    })().then(() => callback(), callback);
+  }
+}
+
+/** Bytes that are not a zstd stream as docs/format.md describes it. */
+export class ZstdFormatError extends Error {}
+
+type FrameScan = { readonly complete: false } | { readonly complete: true; readonly length: number; readonly data: boolean };
+
+const ZSTD_MAGIC = 0xfd2fb528;
+const BLOCK_MAXIMUM = 128 * 1024;
+
+/**
+ * Finds where the frame starting at `at` ends (RFC 8878), without decompressing: frame header, then
+ * block headers to the last block, then the optional checksum. Bounds what the frame can inflate to
+ * (raw and RLE blocks state their size, a compressed block is at most 128 KiB).
+ */
+function scanFrame(buf: Buffer, at: number, end: number): FrameScan {
+  if (end - at < 8) return { complete: false };
+  const magic = buf.readUInt32LE(at);
+  if ((magic & 0xfffffff0) === 0x184d2a50) {
+    const length = 8 + buf.readUInt32LE(at + 4);
+    return end - at >= length ? { complete: true, length, data: false } : { complete: false };
+  }
+  if (magic !== ZSTD_MAGIC) throw new ZstdFormatError(`not a zstd frame at byte ${at} (magic ${magic.toString(16)})`);
+  const descriptor = buf[at + 4]!;
+  if (descriptor & 0x08) throw new ZstdFormatError('a zstd frame header sets its reserved bit');
+  const singleSegment = (descriptor >> 5) & 1;
+  const fcsFlag = descriptor >> 6;
+  const fcsBytes = fcsFlag === 0 ? singleSegment : [0, 2, 4, 8][fcsFlag]!;
+  const dictionaryBytes = [0, 1, 2, 4][descriptor & 3]!;
+  let pos = at + 5 + (singleSegment ? 0 : 1) + dictionaryBytes + fcsBytes;
+  let content = 0;
+  for (;;) {
+    if (end - pos < 3) return { complete: false };
+    const header = buf[pos]! | (buf[pos + 1]! << 8) | (buf[pos + 2]! << 16);
+    const last = header & 1;
+    const type = (header >> 1) & 3;
+    const size = header >>> 3;
+    if (type === 3) throw new ZstdFormatError('a zstd block has the reserved type');
+    if (size > BLOCK_MAXIMUM) throw new ZstdFormatError(`a zstd block claims ${size} bytes, more than the format's ${BLOCK_MAXIMUM}`);
+    content += type === 2 ? BLOCK_MAXIMUM : size;
+    if (content > MAX_ZSTD_FRAME_CONTENT + BLOCK_MAXIMUM) throw new ZstdFormatError(`a zstd frame holds more than ${MAX_ZSTD_FRAME_CONTENT / MiB} MiB (the format's bound per frame)`);
+    pos += 3 + (type === 1 ? 1 : size);
+    if (last) break;
+  }
+  pos += descriptor & 0x04 ? 4 : 0;
+  return end >= pos ? { complete: true, length: pos - at, data: true } : { complete: false };
+}
+
+/** Splits the input into zstd frames and decompresses them one at a time, in order. */
+class ZstdFrameReader extends Transform {
+  private buf = Buffer.alloc(0);
+  private readAt = 0;
+  private sawFrame = false;
+  private writeAt = 0;
+
+  constructor() {
+    super({ highWaterMark: 256 * 1024 });
+  }
+
+  /** Appends without re-copying the whole buffer per chunk: compacts, and doubles when full. */
+  private append(chunk: Buffer): void {
+    if (this.writeAt + chunk.length > this.buf.length) {
+      const live = this.writeAt - this.readAt;
+      const next = live + chunk.length > this.buf.length ? Buffer.allocUnsafe(Math.max(2 * this.buf.length, live + chunk.length, 256 * 1024)) : this.buf;
+      this.buf.copy(next, 0, this.readAt, this.writeAt);
+      this.buf = next;
+      this.readAt = 0;
+      this.writeAt = live;
+    }
+    chunk.copy(this.buf, this.writeAt);
+    this.writeAt += chunk.length;
+  }
+
+  private async drain(): Promise<void> {
+    const z = await zstdEngine();
+    for (;;) {
+      const scan = scanFrame(this.buf, this.readAt, this.writeAt);
+      if (!scan.complete) return;
+      // A copy: the buffer is reused for the next input while the thread pool reads the frame.
+      const frame = Buffer.from(this.buf.subarray(this.readAt, this.readAt + scan.length));
+      this.readAt += scan.length;
+      this.sawFrame = true;
+      if (!scan.data) continue;
+      const content = await z.decompress(frame, MAX_ZSTD_FRAME_CONTENT + BLOCK_MAXIMUM);
+      countTowardsCollection(content.length);
+      this.push(content);
+    }
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.append(chunk);
+    this.drain().then(() => callback(), callback);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.writeAt > this.readAt) callback(new ZstdFormatError(`the zstd stream ends inside a frame (${this.writeAt - this.readAt} bytes left over)`));
+    else if (!this.sawFrame) callback(new ZstdFormatError('no zstd frame: the file is empty'));
+    else callback();
+  }
+}
+
+/** A stream that compresses with `codec`. `level` is the codec's level (zstd 1-19, gzip 1-9). @default DEFAULT_LEVELS */
+export function compressor(codec: Codec, level = DEFAULT_LEVELS[codec]): Transform {
+  // gzip keeps its 4 KiB window: the fallback codec favours speed, as it did as the only one.
+  return codec === 'zstd' ? new ZstdFrameWriter(level) : zlib.createGzip({ level, windowBits: 12, memLevel: 8, chunkSize: 256 * 1024 });
+}
+
+export function decompressor(codec: Codec): Transform {
+  return codec === 'zstd' ? new ZstdFrameReader() : zlib.createGunzip({ chunkSize: 256 * 1024 });
+}
