@@ -87,6 +87,25 @@ export const pickBackupEnv = storeEnv.extend({
   ),
 });
 
+/** plan-compute: where backups are, which tables a full backup holds, and each routed step's Lambda sizing. */
+export const planComputeEnv = storeEnv.extend({
+  [ENV.backupTables]: commaList([]),
+  [ENV.lambdaSizing]: z.preprocess(
+    blankIsUnset,
+    z
+      .string({ error: 'not set' })
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'not JSON (expected {"backup":{"timeoutSeconds":900,"memoryMb":1024},…})' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.partialRecord(z.enum(['backup', 'validate', 'restore']), z.strictObject({ timeoutSeconds: z.number().int().positive(), memoryMb: z.number().int().positive() }))),
+  ),
+});
+
 export const backupAgeEnv = storeEnv.extend({ [ENV.backupTables]: commaList([]) });
 
 export const targetsEnv = z.object({ [ENV.targetSecretArns]: targetSecretArns });
