@@ -147,7 +147,7 @@ export class FargateStep extends Construct {
     const range = FARGATE_MEMORY[this.cpu];
     errors.check(range !== undefined, `cpu must be one of ${Object.keys(FARGATE_MEMORY).join(', ')} (got ${this.cpu})`);
     if (range) errors.check(memory >= range.min && memory <= range.max && (memory - range.min) % range.step === 0, `memoryMiB ${memory} is not valid for cpu ${this.cpu} (Fargate allows ${range.min}-${range.max} in steps of ${range.step})`);
-    errors.check(this.timeout.toSeconds() >= 60 && this.timeout.toSeconds() <= 24 * 3600, `timeout must be 1 minute to 24 hours (got ${this.timeout.toHumanString()})`);
+    errors.check(this.timeout.toSeconds() >= 10 && this.timeout.toSeconds() <= 24 * 3600, `timeout must be 10 seconds to 24 hours (got ${this.timeout.toHumanString()})`);
     errors.throwIfAny();
     this.cluster = props.cluster;
 

@@ -135,6 +135,8 @@ export class RestoreWorkflow extends Construct {
   public readonly machineTimeout: Duration;
   public readonly weeklyDrill: events.Rule;
   public readonly monthlyDrill: events.Rule;
+  /** The staging lane's restore step as a Fargate task (compute `fargate` or `auto`). */
+  public readonly restoreTask?: FargateStep;
   /** The Fargate validate task, shared by both lanes (compute `fargate` or `auto`). */
   public readonly validateTask?: FargateStep;
   /** The plan-compute function, shared by both lanes (compute `auto`). */
@@ -184,6 +186,7 @@ export class RestoreWorkflow extends Construct {
     }
     this.pickBackupFunction = staging.pickBackupFunction;
     this.restoreFunction = staging.restoreFunction;
+    this.restoreTask = staging.restoreTask;
     this.verifyCountsFunction = staging.verifyCountsFunction;
     this.integrityCheckFunction = staging.integrityCheckFunction;
     this.stateMachine = staging.stateMachine;
