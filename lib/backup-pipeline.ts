@@ -232,7 +232,8 @@ export class BackupPipeline extends Construct {
       definition,
       timeout: props.machineTimeout ?? Duration.hours(2),
       comment: 'iconic-dr backup: Backup -> Validate -> PublishResult',
-      functions: [...(compute === 'fargate' ? [] : [this.backupFunction.function, this.validateFunction.function]), notify.function, ...(this.planner ? [this.planner.function.function] : [])],
+      functions: [this.backupFunction.function, this.validateFunction.function, notify.function, ...(this.planner ? [this.planner.function.function] : [])],
+      taskDefinitions: this.fargate ? [this.fargate.backup.taskDefinition, this.fargate.validate.taskDefinition] : [],
     });
 
     this.schedule = new events.Rule(this, 'Schedule', {

@@ -315,7 +315,10 @@ export class DisasterRecoveryStack extends Stack {
         ...(this.media ? { MediaSyncFunction: this.media.syncFunction } : {}),
         ...(this.adminApi ? { AdminApiFunction: this.adminApi.function } : {}),
         ...(this.alerting.slackNotifier ? { SlackNotifierFunction: this.alerting.slackNotifier } : {}),
+        ...(this.backup.planner ? { BackupPlanComputeFunction: this.backup.planner.function } : {}),
+        ...(this.restore.planner ? { RestorePlanComputeFunction: this.restore.planner.function } : {}),
       },
+      fargateSteps: compute !== 'lambda',
       notifyFunction: this.notifyFunction,
       deadLetterQueues: {
         ScheduleDeadLetterQueue: this.scheduleDeadLetterQueue,

@@ -54,6 +54,12 @@ export interface DrMonitoringProps {
   readonly restore: RestoreWorkflow;
   /** Every function of the stack by a PascalCase label: each gets `<label>Errors` and `<label>Headroom` alarms. */
   readonly functions: Readonly<Record<string, DrFunction>>;
+  /**
+   * Backup, validate or restore may run as Fargate tasks: warn when one used more than 60 % of its
+   * ceiling (StepCeilingPercent, emitted by the task at its end), and show it on the dashboard.
+   * @default false
+   */
+  readonly fargateSteps?: boolean;
   /** The notify function: an alert that could not be delivered pages. */
   readonly notifyFunction: DrFunction;
   /** Dead-letter queues by a PascalCase label: each pages on its first message. */
@@ -266,6 +272,17 @@ export class DrMonitoring extends Construct {
       });
     }
 
+    if (props.fargateSteps) {
+      // Lambda steps have their Headroom alarms on Duration; a Fargate step reports its own share.
+      add('Warning', 'FargateStepHeadroom', drMetric(METRICS.stepCeilingPercent, 'Maximum', HOUR), {
+        alarmDescription: `WARNING: a Fargate step (backup, validate or restore) used more than ${HEADROOM_SHARE * 100} % of its ceiling: raise its vCPU (stack prop fargateSizing) or its timeout before a run is stopped at it. docs/scale.md.`,
+        threshold: HEADROOM_SHARE * 100,
+        comparisonOperator: gt,
+        evaluationPeriods: 1,
+        treatMissingData: notBreaching,
+      });
+    }
+
     // Dashboard only: the run that caused them already sent its one message ------------------
     add('Dashboard', 'BackupFailed', drMetric(METRICS.backupStatus, 'Minimum', HOUR), {
       alarmDescription: 'A backup failed or was invalid (BackupStatus 0). Notified by the run itself (AlertFailure), not by this alarm.',
@@ -406,6 +423,17 @@ export class DrMonitoring extends Construct {
         width: 8,
         height: 8,
       }),
+      ...(props.fargateSteps
+        ? [
+            new cloudwatch.GraphWidget({
+              title: 'Fargate steps: share of their ceiling (%)',
+              left: [drMetric(METRICS.stepCeilingPercent, 'Maximum', day, 'Largest share')],
+              leftAnnotations: [{ value: HEADROOM_SHARE * 100, label: 'Warning', color: cloudwatch.Color.ORANGE }],
+              width: 8,
+              height: 8,
+            }),
+          ]
+        : []),
       new cloudwatch.GraphWidget({
         title: 'Executions',
         left: [

@@ -382,12 +382,14 @@ export class RestoreWorkflow extends Construct {
       comment: `iconic-dr ${lane.label}: PickBackup -> CheckConfirmation -> Validate -> Restore -> VerifyCounts -> IntegrityCheck -> NotifySuccess`,
       functions: [
         pickBackupFunction.function,
-        ...(this.compute === 'fargate' ? [] : [validateFunction.function, restoreFunction.function]),
+        validateFunction.function,
+        restoreFunction.function,
         ...(this.planner ? [this.planner.function.function] : []),
         verifyCountsFunction.function,
         integrityCheckFunction.function,
         notify.function,
       ],
+      taskDefinitions: [...(this.validateTask ? [this.validateTask.taskDefinition] : []), ...(restoreTask ? [restoreTask.taskDefinition] : [])],
     });
 
     return { pickBackupFunction, restoreFunction, verifyCountsFunction, integrityCheckFunction, stateMachine, ...(restoreTask ? { restoreTask } : {}) };

@@ -10,14 +10,14 @@
 
 export type RoutedStep = 'backup' | 'validate' | 'restore';
 
-/** MB of compressed backup per vCPU-second (docs/scale.md; conservative: the lower of the runs). */
-export const COMPRESSED_MB_PER_VCPU_SECOND: Readonly<Record<RoutedStep, number>> = { backup: 20, validate: 60, restore: 20 };
+/** MB of compressed backup per CPU-second of the iconic-dr process (docs/scale.md; measured under load, so on the low side). */
+export const COMPRESSED_MB_PER_VCPU_SECOND: Readonly<Record<RoutedStep, number>> = { backup: 15, validate: 18, restore: 18 };
 
 /** Parallel work a step can use: backup jobs (up to 4), validate (2 files at a time), restore (one transaction, one connection). */
 export const MAX_PARALLEL: Readonly<Record<RoutedStep, number>> = { backup: 4, validate: 2, restore: 1 };
 
 /** A step's wall time relative to the backup's, for the same backup (docs/scale.md). */
-export const TIME_RELATIVE_TO_BACKUP: Readonly<Record<RoutedStep, number>> = { backup: 1, validate: 0.35, restore: 1.2 };
+export const TIME_RELATIVE_TO_BACKUP: Readonly<Record<RoutedStep, number>> = { backup: 1, validate: 0.8, restore: 1.2 };
 
 /** Lambda gives one full vCPU at 1769 MB, and CPU in proportion to memory (AWS documentation). */
 export function lambdaVcpus(memoryMb: number): number {
