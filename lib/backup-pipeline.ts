@@ -193,20 +193,22 @@ export class BackupPipeline extends Construct {
 
     // The execution's input, not `$`: states before this one (PlanCompute) may add to `$`.
     const backupPayload = { 'request.$': '$$.Execution.Input', execution: EXECUTION_FIELDS };
-    const backupStep = lambdaStep(this, S.backup, this.backupFunction, {
-      comment: 'Back up the source database into a new backup id',
-      payload: backupPayload,
-      resultPath: '$.backup',
-      maxAttempts: 4,
-    }).addCatch(onBackup, { errors: ['States.ALL'], resultPath: '$.error' });
+    const backupStep = () =>
+      lambdaStep(this, S.backup, this.backupFunction, {
+        comment: 'Back up the source database into a new backup id',
+        payload: backupPayload,
+        resultPath: '$.backup',
+        maxAttempts: 4,
+      });
     const backup = routedStep(this, { compute, step: 'backup', stateName: S.backup, lambda: backupStep, ...(this.fargate ? { fargate: this.fargate.backup } : {}), payload: backupPayload, resultPath: '$.backup', comment: 'Back up the source database into a new backup id', onError: onBackup, maxAttempts: 4 });
 
     const validatePayload = { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS };
-    const validateStep = lambdaStep(this, S.validate, this.validateFunction, {
-      comment: 'Validate the backup just written',
-      payload: validatePayload,
-      resultPath: '$.validation',
-    }).addCatch(onValidate, { errors: ['States.ALL'], resultPath: '$.error' });
+    const validateStep = () =>
+      lambdaStep(this, S.validate, this.validateFunction, {
+        comment: 'Validate the backup just written',
+        payload: validatePayload,
+        resultPath: '$.validation',
+      });
     const validate = routedStep(this, { compute, step: 'validate', stateName: S.validate, lambda: validateStep, ...(this.fargate ? { fargate: this.fargate.validate } : {}), payload: validatePayload, resultPath: '$.validation', comment: 'Validate the backup just written', onError: onValidate });
     if (compute === 'auto') {
       this.planner = new ComputePlanner(this, 'Planner', { vault: props.vault, lambdas: { backup: this.backupFunction, validate: this.validateFunction }, backupTables: tables, ...(props.network ? { network: props.network } : {}) });
@@ -232,7 +234,8 @@ export class BackupPipeline extends Construct {
       definition,
       timeout: props.machineTimeout ?? Duration.hours(2),
       comment: 'iconic-dr backup: Backup -> Validate -> PublishResult',
-      functions: [this.backupFunction.function, this.validateFunction.function, notify.function, ...(this.planner ? [this.planner.function.function] : [])],
+      // With compute `fargate` the machine never invokes the backup and validate functions.
+      functions: [...(compute === 'fargate' ? [] : [this.backupFunction.function, this.validateFunction.function]), notify.function, ...(this.planner ? [this.planner.function.function] : [])],
       taskDefinitions: this.fargate ? [this.fargate.backup.taskDefinition, this.fargate.validate.taskDefinition] : [],
     });
 

@@ -21,8 +21,8 @@ export interface RoutedStepProps {
   readonly step: ContainerStep;
   /** The Lambda step's state name (`Backup`, `Validate`, `Restore`). */
   readonly stateName: string;
-  /** The Lambda step, already with its Catch. */
-  readonly lambda: sfn.TaskStateBase;
+  /** Makes the Lambda step (without a Catch): called only when the step may run in Lambda, so a `fargate` machine holds no unreachable Lambda state. */
+  readonly lambda: () => sfn.TaskStateBase;
   /** The Fargate task (required unless compute is `lambda`). */
   readonly fargate?: FargateStep;
   /** The Lambda step's Parameters: the Fargate task gets the same event. */
@@ -36,7 +36,8 @@ export interface RoutedStepProps {
 
 /** The step's states for its compute mode, as one chain whose ends continue with `.next()`. */
 export function routedStep(scope: Construct, props: RoutedStepProps): sfn.IChainable & { next(next: sfn.IChainable): sfn.Chain } {
-  if (props.compute === 'lambda') return props.lambda;
+  const catchProps = { errors: ['States.ALL'], resultPath: '$.error' };
+  if (props.compute === 'lambda') return props.lambda().addCatch(props.onError, catchProps);
   if (!props.fargate) throw new Error(`routedStep(${props.stateName}): compute '${props.compute}' needs a FargateStep`);
   const states = props.fargate.task(scope, `${props.stateName}OnFargate`, {
     payload: props.payload,
@@ -44,12 +45,13 @@ export function routedStep(scope: Construct, props: RoutedStepProps): sfn.IChain
     comment: `${props.comment}, as a Fargate task`,
     ...(props.maxAttempts ? { maxAttempts: props.maxAttempts } : {}),
   });
-  states.run.addCatch(props.onError, { errors: ['States.ALL'], resultPath: '$.error' });
+  states.run.addCatch(props.onError, catchProps);
   if (props.compute === 'fargate') return sfn.Chain.custom(states.entry, [states.run], states.run);
+  const lambda = props.lambda().addCatch(props.onError, catchProps);
   const choice = new sfn.Choice(scope, `Route${props.stateName}`, { comment: `${props.stateName} on Fargate when PlanCompute estimated more than half the Lambda timeout` })
     .when(sfn.Condition.and(sfn.Condition.isPresent(`$.compute.${props.step}`), sfn.Condition.stringEquals(`$.compute.${props.step}`, 'fargate')), states.entry)
-    .otherwise(props.lambda);
-  return sfn.Chain.custom(choice, [props.lambda, states.run], choice);
+    .otherwise(lambda);
+  return sfn.Chain.custom(choice, [lambda, states.run], choice);
 }
 
 /** State name of the planning task (`compute: 'auto'`). */

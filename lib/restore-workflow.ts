@@ -310,11 +310,12 @@ export class RestoreWorkflow extends Construct {
     }).next(new sfn.Fail(scope, S.confirmationRequired, { error: CONFIRMATION_REQUIRED_ERROR, causePath: '$.cause' }));
 
     const validatePayload = { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS };
-    const validateStep = lambdaStep(scope, S.validate, validateFunction, {
-      comment: 'Validate the backup before touching the target',
-      payload: validatePayload,
-      resultPath: '$.validation',
-    }).addCatch(onValidate.handler, onValidate.props);
+    const validateStep = () =>
+      lambdaStep(scope, S.validate, validateFunction, {
+        comment: 'Validate the backup before touching the target',
+        payload: validatePayload,
+        resultPath: '$.validation',
+      });
     const routedValidate = routedStep(scope, { compute: this.compute, step: 'validate', stateName: S.validate, lambda: validateStep, ...(this.validateTask ? { fargate: this.validateTask } : {}), payload: validatePayload, resultPath: '$.validation', comment: 'Validate the backup before touching the target', onError: onValidate.handler });
     // With compute `auto`, PlanCompute reads the chosen backup's manifest first.
     const validate = this.planner ? this.planner.planState(scope, ['validate', 'restore'], '$.backup.backupId').next(routedValidate) : routedValidate;
@@ -328,11 +329,12 @@ export class RestoreWorkflow extends Construct {
     alertInvalid.addCatch(invalid, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(invalid);
 
     const restorePayload = { ...resolved, 'confirm.$': '$.backup.confirm' };
-    const restoreStep = lambdaStep(scope, S.restore, restoreFunction, {
-      comment: 'Restore into the target in one transaction',
-      payload: restorePayload,
-      resultPath: '$.restore',
-    }).addCatch(onRestore.handler, onRestore.props);
+    const restoreStep = () =>
+      lambdaStep(scope, S.restore, restoreFunction, {
+        comment: 'Restore into the target in one transaction',
+        payload: restorePayload,
+        resultPath: '$.restore',
+      });
     const restore = routedStep(scope, { compute: this.compute, step: 'restore', stateName: S.restore, lambda: restoreStep, ...(restoreTask ? { fargate: restoreTask } : {}), payload: restorePayload, resultPath: '$.restore', comment: 'Restore into the target in one transaction', onError: onRestore.handler });
 
     const verify = lambdaStep(scope, S.verifyCounts, verifyCountsFunction, {
@@ -382,8 +384,7 @@ export class RestoreWorkflow extends Construct {
       comment: `iconic-dr ${lane.label}: PickBackup -> CheckConfirmation -> Validate -> Restore -> VerifyCounts -> IntegrityCheck -> NotifySuccess`,
       functions: [
         pickBackupFunction.function,
-        validateFunction.function,
-        restoreFunction.function,
+        ...(this.compute === 'fargate' ? [] : [validateFunction.function, restoreFunction.function]),
         ...(this.planner ? [this.planner.function.function] : []),
         verifyCountsFunction.function,
         integrityCheckFunction.function,
