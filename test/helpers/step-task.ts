@@ -94,6 +94,8 @@ export interface FargateRunnerOptions {
   readonly resources: Record<string, CfnResource>;
   /** Local stand-ins of the resource-valued variables (test/workflow/support/environment.ts). */
   readonly local: Readonly<Record<string, string>>;
+  /** What ECS puts around the task definition's variables: credentials and region (the task role), endpoints here. */
+  readonly runtime: Readonly<Record<string, string>>;
   /** Called with each task once started (to stop it, to watch it). */
   readonly onStart?: (task: StartedTask) => void;
 }
@@ -112,7 +114,8 @@ let tokens = 0;
 export function fargateTaskHandler(options: FargateRunnerOptions): (input: unknown) => Promise<unknown> {
   return async (input) => {
     const parameters = input as RunTaskParameters;
-    const taskDefinition = parameters.TaskDefinition.replace(/^ref-/, '');
+    // The state names the family (its latest revision runs); the template knows which resource that is.
+    const taskDefinition = Object.entries(options.resources).find(([, r]) => r.Type === 'AWS::ECS::TaskDefinition' && r.Properties?.Family === parameters.TaskDefinition)?.[0] ?? parameters.TaskDefinition;
     const overrides = Object.fromEntries(parameters.Overrides.ContainerOverrides.flatMap((o) => o.Environment.map((e) => [e.Name, e.Value])));
     const token = `${overrides[ENV.containerTaskToken] ?? 'token'}-${++tokens}`;
     const env = {
@@ -120,6 +123,7 @@ export function fargateTaskHandler(options: FargateRunnerOptions): (input: unkno
       ...overrides,
       [ENV.containerTaskToken]: token,
       [ENV.containerStepEnteredAt]: new Date().toISOString(),
+      ...options.runtime,
       ...options.fake.environment(),
     };
     const task = await startStepTask(env);
