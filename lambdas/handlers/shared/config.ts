@@ -34,18 +34,20 @@ const commaList = (fallback: string[]) =>
       ),
   );
 
+/** A variable holding JSON: parsed, or one issue saying what was expected (never quoting the value). */
+const jsonText = (expected: string) =>
+  z.string({ error: 'not set' }).transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `not JSON (expected ${expected})` });
+      return z.NEVER;
+    }
+  });
+
 const targetSecretArns = z.preprocess(
   blankIsUnset,
-  z
-    .string({ error: 'not set' })
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'not JSON (expected {"staging":"arn:…","production":"arn:…"})' });
-        return z.NEVER;
-      }
-    })
+  jsonText('{"staging":"arn:…","production":"arn:…"}')
     .pipe(
       z
         .record(z.string(), z.string().min(1, 'empty secret ARN'))
@@ -92,17 +94,7 @@ export const planComputeEnv = storeEnv.extend({
   [ENV.backupTables]: commaList([]),
   [ENV.lambdaSizing]: z.preprocess(
     blankIsUnset,
-    z
-      .string({ error: 'not set' })
-      .transform((text, ctx) => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'not JSON (expected {"backup":{"timeoutSeconds":900,"memoryMb":1024},…})' });
-          return z.NEVER;
-        }
-      })
-      .pipe(z.partialRecord(z.enum(['backup', 'validate', 'restore']), z.strictObject({ timeoutSeconds: z.number().int().positive(), memoryMb: z.number().int().positive() }))),
+    jsonText('{"backup":{"timeoutSeconds":900,"memoryMb":1024},…}').pipe(z.partialRecord(z.enum(['backup', 'validate', 'restore']), z.strictObject({ timeoutSeconds: z.number().int().positive(), memoryMb: z.number().int().positive() }))),
   ),
 });
 
