@@ -26,6 +26,11 @@
  * | notify          | CRITICAL_TOPIC_ARN, WARNING_TOPIC_ARN, RTO_SECONDS                         |
  * | slack-notifier  | SLACK_WEBHOOK_SECRET_ARN                                                   |
  * | backup-age      | BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_TABLES                                |
+ * | plan-compute    | BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_TABLES, LAMBDA_SIZING                 |
+ *
+ * A Fargate step task (lambdas/container, compute `fargate`/`auto`) gets its Lambda twin's variables
+ * plus DR_STEP and DR_STEP_TIMEOUT_SECONDS in its task definition, and DR_STEP_INPUT, DR_TASK_TOKEN
+ * and DR_STEP_ENTERED_AT per run (container overrides of its state).
  *
  * The restore workflow has two lanes with the same state names: the restore machine (staging,
  * drills; its functions' TARGET_SECRET_ARNS hold only unconfirmed targets) and the production

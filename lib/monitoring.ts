@@ -32,7 +32,7 @@ export interface AlarmThresholds {
   /**
    * Backup duration (seconds) that warns. Must be below the backup function's timeout, or it could
    * never fire (a backup is killed at its timeout).
-   * @default 60 % of the backup function's timeout
+   * @default 60 % of the backup function's timeout (of the Fargate backup's ceiling when backups may run on Fargate)
    */
   readonly maxBackupDurationSeconds?: number;
   /**
@@ -127,7 +127,8 @@ export class DrMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: DrMonitoringProps) {
     super(scope, id);
-    const backupTimeout = props.backup.backupFunction.timeout.toSeconds();
+    // A backup may run on Fargate (compute fargate/auto): its ceiling is then the longer one.
+    const backupTimeout = Math.max(props.backup.backupFunction.timeout.toSeconds(), props.backup.fargate?.backup.timeout.toSeconds() ?? 0);
     const restoreMachineTimeout = props.restore.machineTimeout.toSeconds();
     const t = {
       maxHoursWithoutBackup: props.thresholds?.maxHoursWithoutBackup ?? 26,

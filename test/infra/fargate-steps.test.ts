@@ -125,6 +125,14 @@ describe('Fargate task definitions', () => {
     expect(ofType(auto.resources, 'AWS::ECS::Cluster')).toEqual({ [logicalId(auto.stack.taskCluster!.cluster)]: expect.objectContaining({ Properties: expect.objectContaining({ ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] }) }) });
   });
 
+  it('warns when a Fargate step used more than 60 % of its ceiling, and judges a slow backup against the Fargate ceiling', () => {
+    const alarm = auto.resources[logicalId(auto.stack.monitoring.alarms.FargateStepHeadroom!)]?.Properties;
+    expect(alarm).toMatchObject({ MetricName: 'StepCeilingPercent', Threshold: 60, Statistic: 'Maximum', Dimensions: [{ Name: 'service', Value: 'iconic-dr' }] });
+    expect(lambdaOnly.stack.monitoring.alarms.FargateStepHeadroom).toBeUndefined();
+    const slow = Object.values(ofType(auto.resources, 'AWS::CloudWatch::Alarm')).find((a) => a.Properties?.MetricName === 'BackupDurationSeconds' && a.Properties?.ComparisonOperator === 'GreaterThanThreshold');
+    expect(slow?.Properties?.Threshold).toBe(Math.floor(5400 * 0.6));
+  });
+
   it('refuses a CPU and memory pair Fargate does not offer, and compute without a cluster', () => {
     expect(() => synthStack({ compute: 'fargate', fargateSizing: { backup: { cpu: 2048, memoryMiB: 2048 } } }, testApp())).toThrow(/memoryMiB 2048 is not valid for cpu 2048/);
     expect(() => synthStack({ compute: 'fargate', fargateSizing: { backup: { cpu: 3000 } } }, testApp())).toThrow(/cpu must be one of/);
