@@ -16,6 +16,7 @@ import { BACKUP_METHODS, RESTORE_METHODS, buildCliBundle, cliStartup, iconicRest
 import { median, renderReport, type MethodResult, type RunSample, type YesNo } from './bench/report.js';
 import { BenchSetupError, openServer } from './bench/server.js';
 import { startSupabaseApi } from './bench/supabase.js';
+import { mediaBench } from './bench/media.js';
 
 const startedAt = Date.now();
 function log(line: string): void {
@@ -220,7 +221,7 @@ async function cli(): Promise<void> {
   process.on('SIGTERM', interrupt);
   let code: number;
   try {
-    code = await main(options, cleanup);
+    code = options.media ? await mediaBench({ ...options.media, changedPercent: 1, keep: options.keep }, cleanup, log) : await main(options, cleanup);
   } catch (error) {
     // After Ctrl-C, failures are the interruption's echo; the signal handler exits with 130.
     if (cleanup.stopped) await new Promise(() => undefined);

@@ -149,6 +149,7 @@ export const HANDLER_NAMES = [
   'admin-api',
   'media-sync',
   'plan-compute',
+  'restore-media',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
@@ -182,9 +183,11 @@ export const ENV = {
   productionSecretArn: 'PRODUCTION_SECRET_ARN',
   verifySecretArns: 'VERIFY_SECRET_ARNS',
   restoreGate: 'RESTORE_GATE',
-  /** admin-api: the JWT claim (dot path, e.g. `app_metadata.role`) and the value that make a caller an admin. */
   /** media-sync: the Supabase Storage S3 secret ({"endpoint","region","accessKeyId","secretAccessKey"}). */
   storageSecretArn: 'STORAGE_SECRET_ARN',
+  /** pick-backup: `true` when the stack syncs media, so a restore may ask for `"media": true`. */
+  restoreMedia: 'RESTORE_MEDIA',
+  /** admin-api: the JWT claim (dot path, e.g. `app_metadata.role`) and the value that make a caller an admin. */
   adminClaim: 'ADMIN_CLAIM',
   adminClaimValue: 'ADMIN_CLAIM_VALUE',
   protectedDatabases: 'PROTECTED_DATABASES',
@@ -299,6 +302,8 @@ export const RESTORE_STATES = {
   restore: 'Restore',
   verifyCounts: 'VerifyCounts',
   integrityCheck: 'IntegrityCheck',
+  mediaRequested: 'MediaRequested',
+  restoreMedia: 'RestoreMedia',
   notifySuccess: 'NotifySuccess',
   succeeded: 'RestoreSucceeded',
   failedPickBackup: 'FailedPickBackup',
@@ -306,6 +311,7 @@ export const RESTORE_STATES = {
   failedRestore: 'FailedRestore',
   failedVerifyCounts: 'FailedVerifyCounts',
   failedIntegrityCheck: 'FailedIntegrityCheck',
+  failedRestoreMedia: 'FailedRestoreMedia',
   notifyFailure: 'NotifyFailure',
   failed: 'RestoreFailed',
   notifySuccessFailed: 'NotifySuccessFailed',

@@ -278,6 +278,7 @@ export class DisasterRecoveryStack extends Stack {
       ...(props.restoreMachineTimeout ? { machineTimeout: props.restoreMachineTimeout } : {}),
       backupTables: props.tables ?? [],
       scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
+      media: props.mediaSchedule !== false,
       ...withNetwork,
     });
 
@@ -313,6 +314,8 @@ export class DisasterRecoveryStack extends Stack {
         ProductionIntegrityCheckFunction: this.restore.production.integrityCheckFunction,
         NotifyFunction: this.notifyFunction,
         ...(this.media ? { MediaSyncFunction: this.media.syncFunction } : {}),
+        ...(this.restore.restoreMediaFunction ? { RestoreMediaFunction: this.restore.restoreMediaFunction } : {}),
+        ...(this.restore.production.restoreMediaFunction ? { ProductionRestoreMediaFunction: this.restore.production.restoreMediaFunction } : {}),
         ...(this.adminApi ? { AdminApiFunction: this.adminApi.function } : {}),
         ...(this.alerting.slackNotifier ? { SlackNotifierFunction: this.alerting.slackNotifier } : {}),
         ...(this.backup.planner ? { BackupPlanComputeFunction: this.backup.planner.function } : {}),

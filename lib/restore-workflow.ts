@@ -55,7 +55,7 @@ export interface RestoreWorkflowProps {
    * Memory and timeout of each function, by its role.
    * @default - restore and validate 1024 MB / 15 min, verify-counts and integrity-check 512 MB / 5 min, pick-backup 256 MB / 1 min
    */
-  readonly sizing?: { readonly [K in 'pickBackup' | 'validate' | 'restore' | 'verifyCounts' | 'integrityCheck']?: FunctionSizing };
+  readonly sizing?: { readonly [K in 'pickBackup' | 'validate' | 'restore' | 'verifyCounts' | 'integrityCheck' | 'restoreMedia']?: FunctionSizing };
   /**
    * Longest a restore execution may run. Must exceed the RTO, or the RTO alarm could never fire.
    * @default 2 hours
@@ -84,6 +84,13 @@ export interface RestoreWorkflowProps {
    */
   readonly network?: DrFunctionNetwork;
   /**
+   * The stack syncs media (Supabase Storage): a restore may ask for `"media": true`, which restores
+   * the media snapshot of the same recovery point into the target's Storage (the `storage` object of
+   * the target's secret) after the database is verified; the drills do so too.
+   * @default false
+   */
+  readonly media?: boolean;
+  /**
    * Where Validate and Restore run: `lambda`, `fargate`, or `auto` (Fargate when the chosen backup's
    * manifest says the step would use more than half of its Lambda timeout).
    * @default 'lambda'
@@ -107,13 +114,14 @@ export interface RestoreWorkflowProps {
  * whose executions are the only ones its restore function answers (RESTORE_GATE).
  *
  * Machine input: `{ "backupId": "<id>"|"latest"|"random", "target": "staging"|"production",
- * "confirm"?: "<id>", "tables"?: [...], "maxAgeDays"?: 7, "drill"?: "weekly"|"monthly" }`.
+ * "confirm"?: "<id>", "tables"?: [...], "maxAgeDays"?: 7, "drill"?: "weekly"|"monthly",
+ * "media"?: true, "mediaExact"?: true }` (media only when the stack syncs it).
  *
  * `PickBackup` -> `CheckConfirmation` (production without `confirm` equal to the resolved id ->
  * `ExplainConfirmation` -> `ConfirmationRequired` Fail, nothing touched) -> `Validate` ->
  * `IsBackupValid` (invalid -> `AlertInvalidBackup` -> `BackupInvalid` Fail) -> `Restore` ->
- * `VerifyCounts` -> `IntegrityCheck` -> `NotifySuccess` -> `RestoreSucceeded`; an error in any of
- * the five work tasks -> `Failed<Step>` (records the step, the error and whether the target is
+ * `VerifyCounts` -> `IntegrityCheck` -> `MediaRequested` (`"media": true` -> `RestoreMedia`) ->
+ * `NotifySuccess` -> `RestoreSucceeded`; an error in any of the work tasks -> `Failed<Step>` (records the step, the error and whether the target is
  * untouched, unchanged or COMMITTED-then-unverified) -> `NotifyFailure` -> `RestoreFailed` Fail,
  * whose Cause says the same. Notify tasks are caught too: a failing alert still ends in the Fail
  * state that tells what happened.
@@ -128,6 +136,8 @@ export class RestoreWorkflow extends Construct {
   public readonly restoreFunction: DrFunction;
   public readonly verifyCountsFunction: DrFunction;
   public readonly integrityCheckFunction: DrFunction;
+  /** Restores media after the database, when the stack syncs media. */
+  public readonly restoreMediaFunction?: DrFunction;
   public readonly stateMachine: DrStateMachine;
   /** The production restore machine and its functions: the only ones that can read the production secret. */
   public readonly production: RestoreLane;
@@ -189,6 +199,7 @@ export class RestoreWorkflow extends Construct {
     this.restoreTask = staging.restoreTask;
     this.verifyCountsFunction = staging.verifyCountsFunction;
     this.integrityCheckFunction = staging.integrityCheckFunction;
+    if (staging.restoreMediaFunction) this.restoreMediaFunction = staging.restoreMediaFunction;
     this.stateMachine = staging.stateMachine;
 
     // Production gets its own machine and functions: only they may read its secret, and only the
@@ -202,18 +213,21 @@ export class RestoreWorkflow extends Construct {
     });
 
     const drillsEnabled = props.drillsEnabled ?? true;
+    // A drill proves the whole recovery point, files included (it skips media only while the vault
+    // has no media snapshot at all: Storage not configured yet).
+    const drillInput = <T extends object>(input: T) => (props.media ? { ...input, media: true } : input);
     const machine = this.stateMachine.stateMachine;
     this.weeklyDrill = new events.Rule(this, 'WeeklyDrill', {
       description: 'iconic-dr weekly restore drill: a random backup of the last 7 days into staging',
       schedule: events.Schedule.expression(weekly),
       enabled: drillsEnabled,
-      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(WEEKLY_DRILL_INPUT), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
+      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(drillInput(WEEKLY_DRILL_INPUT)), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
     });
     this.monthlyDrill = new events.Rule(this, 'MonthlyDrill', {
       description: 'iconic-dr monthly full DR drill: the newest backup into staging, first Friday 14:00 UTC',
       schedule: events.Schedule.expression(monthly),
       enabled: drillsEnabled,
-      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(MONTHLY_DRILL_INPUT), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
+      targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject(drillInput(MONTHLY_DRILL_INPUT)), ...scheduleDelivery(props.scheduleDeadLetterQueue) })],
     });
   }
 
@@ -230,6 +244,7 @@ export class RestoreWorkflow extends Construct {
     })
       .bindBackupStore(props.vault, 'read')
       .addEnvironment(ENV.restoreTargets, Object.keys(lane.targetSecrets).join(','))
+      .addEnvironment(ENV.restoreMedia, props.media ? 'true' : 'false')
       .addEnvironment(ENV.backupTables, (props.backupTables ?? []).join(','));
 
     const restoreFunction = new DrFunction(scope, 'RestoreFunction', {
@@ -268,6 +283,19 @@ export class RestoreWorkflow extends Construct {
       ...network,
     }).bindReadOnlyTargets(readOnly);
 
+    const restoreMediaFunction = props.media
+      ? new DrFunction(scope, 'RestoreMediaFunction', {
+          handler: 'restore-media',
+          description: "Restores the recovery point's media snapshot into the target's Supabase Storage and verifies every object",
+          timeout: props.sizing?.restoreMedia?.timeout ?? Duration.minutes(15),
+          memorySize: props.sizing?.restoreMedia?.memorySize ?? 1024,
+          ...network,
+        })
+          .bindBackupStore(props.vault, 'read')
+          .bindRestoreTargets(lane.targetSecrets)
+      : undefined;
+    if (restoreMediaFunction && lane.gate) restoreMediaFunction.addEnvironment(ENV.restoreGate, lane.gate);
+
     const notify = props.notifyFunction;
     const notifyPayload = (event: string) => ({ event, workflow: 'restore', execution: EXECUTION_FIELDS, 'state.$': '$' });
     const resolved = {
@@ -295,6 +323,7 @@ export class RestoreWorkflow extends Construct {
     const onRestore = catchInto(S.restore, S.failedRestore, 'unchanged', 'The restore was refused before it began or rolled back: the target is exactly as it was before.');
     const onVerify = catchInto(S.verifyCounts, S.failedVerifyCounts, 'committed-unverified', 'The restore was COMMITTED and then failed verification: the target holds the restored data but its row counts differ from the backup.');
     const onIntegrity = catchInto(S.integrityCheck, S.failedIntegrityCheck, 'committed-unverified', 'The restore was COMMITTED and then failed verification: the target holds the restored data but the integrity check found problems.');
+    const onMedia = catchInto(S.restoreMedia, S.failedRestoreMedia, 'committed-unverified', "The database restore was COMMITTED and verified, then restoring the media failed: the Storage of the target may hold part of the snapshot. Run the same input again (a media restore only uploads what differs).");
 
     const pick = lambdaStep(scope, S.pickBackup, pickBackupFunction, {
       comment: 'Resolve latest/random/<id> and normalize the request',
@@ -359,6 +388,29 @@ export class RestoreWorkflow extends Construct {
       { errors: ['States.ALL'], resultPath: '$.notifyError' },
     ).next(new sfn.Succeed(scope, S.succeeded));
 
+    // The media of the same recovery point, once the database is in and verified.
+    const afterChecks: sfn.IChainable = restoreMediaFunction
+      ? new sfn.Choice(scope, S.mediaRequested, { comment: 'Restore media too when the input asked for "media": true' })
+          .when(
+            sfn.Condition.and(sfn.Condition.isPresent('$.backup.media'), sfn.Condition.booleanEquals('$.backup.media', true)),
+            lambdaStep(scope, S.restoreMedia, restoreMediaFunction, {
+              comment: "Restore the media snapshot of the same recovery point into the target's Storage and verify every object",
+              payload: {
+                'backupId.$': '$.backup.backupId',
+                'target.$': '$.backup.target',
+                'confirm.$': '$.backup.confirm',
+                'mediaSnapshotId.$': '$.backup.mediaSnapshotId',
+                'exact.$': '$.backup.mediaExact',
+                execution: EXECUTION_FIELDS,
+              },
+              resultPath: '$.media',
+            })
+              .addCatch(onMedia.handler, onMedia.props)
+              .next(notifySuccess),
+          )
+          .otherwise(notifySuccess)
+      : notifySuccess;
+
     const confirmedTarget = CONFIRMED_TARGETS.map((name) => sfn.Condition.stringEquals('$.backup.target', name));
     const unconfirmedProduction = sfn.Condition.and(
       confirmedTarget.length === 1 ? confirmedTarget[0]! : sfn.Condition.or(...confirmedTarget),
@@ -371,7 +423,7 @@ export class RestoreWorkflow extends Construct {
         .otherwise(
           validate.next(
             new sfn.Choice(scope, S.isBackupValid)
-              .when(sfn.Condition.booleanEquals('$.validation.valid', true), restore.next(verify).next(integrity).next(notifySuccess))
+              .when(sfn.Condition.booleanEquals('$.validation.valid', true), restore.next(verify).next(integrity).next(afterChecks))
               .otherwise(alertInvalid),
           ),
         ),
@@ -389,17 +441,19 @@ export class RestoreWorkflow extends Construct {
         verifyCountsFunction.function,
         integrityCheckFunction.function,
         notify.function,
+        ...(restoreMediaFunction ? [restoreMediaFunction.function] : []),
       ],
       taskDefinitions: [...(this.validateTask ? [this.validateTask.taskDefinition] : []), ...(restoreTask ? [restoreTask.taskDefinition] : [])],
     });
 
-    return { pickBackupFunction, restoreFunction, verifyCountsFunction, integrityCheckFunction, stateMachine, ...(restoreTask ? { restoreTask } : {}) };
+    return { pickBackupFunction, restoreFunction, verifyCountsFunction, integrityCheckFunction, ...(restoreMediaFunction ? { restoreMediaFunction } : {}), stateMachine, ...(restoreTask ? { restoreTask } : {}) };
   }
 
   /** The functions of the workflow (for alarms). */
   get functions(): readonly DrFunction[] {
     const p = this.production;
-    return [this.pickBackupFunction, this.validateFunction, this.restoreFunction, this.verifyCountsFunction, this.integrityCheckFunction, p.pickBackupFunction, p.restoreFunction, p.verifyCountsFunction, p.integrityCheckFunction, ...(this.planner ? [this.planner.function] : [])];
+    const media = [this.restoreMediaFunction, p.restoreMediaFunction].filter((f): f is DrFunction => f !== undefined);
+    return [this.pickBackupFunction, this.validateFunction, this.restoreFunction, this.verifyCountsFunction, this.integrityCheckFunction, p.pickBackupFunction, p.restoreFunction, p.verifyCountsFunction, p.integrityCheckFunction, ...media, ...(this.planner ? [this.planner.function] : [])];
   }
 }
 
@@ -428,6 +482,7 @@ export interface RestoreLane {
   readonly restoreFunction: DrFunction;
   readonly verifyCountsFunction: DrFunction;
   readonly integrityCheckFunction: DrFunction;
+  readonly restoreMediaFunction?: DrFunction;
   readonly stateMachine: DrStateMachine;
   /** The restore step as a Fargate task (compute `fargate` or `auto`). */
   readonly restoreTask?: FargateStep;

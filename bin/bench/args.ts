@@ -11,15 +11,22 @@ export interface BenchOptions {
   readonly keep: boolean;
   /** Drop the seeded source database at the end (it is kept for reuse by default). */
   readonly drop: boolean;
+  /** Run the media sync case instead of the database bench (issue 12). */
+  readonly media: { readonly objects: number; readonly megabytes: number } | undefined;
 }
 
 export const USAGE = `Usage: npm run bench -- [--scale N] [--runs N] [--only backup|restore] [--keep] [--drop]
+       npm run bench -- --media [--media-objects N] [--media-mb N] [--keep]
 
   --scale N     dataset size, 1 = ~1M rows (lambdas/core/sample/shop.ts) (default 1)
   --runs N      repeat each timed command N times and report the median (default 1)
   --only P      time only the backup or the restore phase (the other runs once, untimed, if needed)
   --keep        keep the work directory with the archives and backups
   --drop        drop the seeded source database at the end (default: keep it for the next run)
+  --media       the media case instead: first sync of Supabase Storage (an S3 server), an unchanged
+                hourly sync and one with 1 % changed, with requests, bytes and peak RSS
+  --media-objects N   objects in Storage (default 10000)
+  --media-mb N        their total size in MB (default 1000)
 
 Database: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres;
 the embedded PostgreSQL when that is unreachable (only if pg_dump/pg_restore/psql of its version exist).`;
@@ -39,6 +46,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
         only: { type: 'string' },
         keep: { type: 'boolean' },
         drop: { type: 'boolean' },
+        media: { type: 'boolean' },
+        'media-objects': { type: 'string' },
+        'media-mb': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -53,5 +63,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new ArgsError('--runs must be a whole number from 1 to 50');
   const only = parsed.only;
   if (only !== undefined && only !== 'backup' && only !== 'restore') throw new ArgsError('--only must be backup or restore');
-  return { scale, runs, only, keep: parsed.keep ?? false, drop: parsed.drop ?? false };
+  const objects = parsed['media-objects'] === undefined ? 10_000 : Number(parsed['media-objects']);
+  const megabytes = parsed['media-mb'] === undefined ? 1000 : Number(parsed['media-mb']);
+  if ((parsed['media-objects'] !== undefined || parsed['media-mb'] !== undefined) && !parsed.media) throw new ArgsError('--media-objects and --media-mb go with --media');
+  if (!Number.isInteger(objects) || objects < 10 || objects > 1_000_000) throw new ArgsError('--media-objects must be a whole number from 10 to 1000000');
+  if (!Number.isFinite(megabytes) || megabytes <= 0 || megabytes > 100_000) throw new ArgsError('--media-mb must be a number above 0 and at most 100000');
+  const media = parsed.media ? { objects, megabytes } : undefined;
+  return { scale, runs, only, keep: parsed.keep ?? false, drop: parsed.drop ?? false, media };
 }

@@ -15,7 +15,7 @@ export const CLI = path.join(ROOT, 'bin', 'iconic-dr.mjs');
 const CLI_NODE_FLAGS = readFileSync(CLI, 'utf8').split('\n', 1)[0]!.replace(/^#!\/usr\/bin\/env\s+(-S\s+)?node\s*/, '').split(/\s+/).filter(Boolean);
 
 /** How to start the CLI as `npx iconic-dr ARGS` does: node, the shebang's flags, the entry. */
-function cliArgs(args: readonly string[]): string[] {
+export function cliArgs(args: readonly string[]): string[] {
   return [...CLI_NODE_FLAGS, CLI, ...args];
 }
 
@@ -66,7 +66,7 @@ export async function pathSize(p: string): Promise<number> {
 }
 
 /** The CLI must act only on what the bench passes, not on DATABASE_URL, SUPABASE_* or BACKUP_* from the shell. */
-function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   for (const key of ['DATABASE_URL', 'BACKUP_LOCATION', 'BACKUP_SCHEMAS', 'BACKUP_TABLES', 'SKIP_RESTORE_CONFIRMATION', 'SUPABASE_URL', 'SUPABASE_SERVICE_ROLE_KEY']) {
     if (!(key in extra)) delete env[key];

@@ -1,7 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createBackup } from '../../lambdas/core/backup.js';
 import { listBackups, readManifest } from '../../lambdas/core/catalog.js';
-import { listSnapshots, snapshotBefore } from '../../lambdas/core/media/catalog.js';
+import { completionOf, snapshotIds, snapshotsAt } from '../../lambdas/core/media/catalog.js';
+import { startEmbeddedStorage } from '../../lambdas/core/media/embedded-storage.js';
 import { copyBackup } from '../../lambdas/core/download.js';
 import { runDrill } from '../../lambdas/core/drill.js';
 import { DrError, InvalidBackupError, LockTimeoutError, SchemaDriftError, UsageError, describeError } from '../../lambdas/core/errors.js';
@@ -209,8 +210,9 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const out = new Output(Boolean(opts.json));
       const store = await storeForReading(opts.from);
       const backups = await listBackups(store);
-      const snapshots = (await listSnapshots(store)).filter((s) => s.complete).map((s) => s.snapshot!);
-      const mediaFor = (b: (typeof backups)[number]) => snapshotBefore(snapshots, b.completedAt ?? b.timestamp)?.snapshotId;
+      const paired = await snapshotsAt(store, backups.map((b) => completionOf(b)));
+      const mediaFor = (b: (typeof backups)[number]) => paired[backups.indexOf(b)]?.snapshotId;
+      const hasMedia = paired.some(Boolean) || (await snapshotIds(store)).some((s) => s.complete);
       out.result(backups.map((b) => ({ ...b, location: store.description, mediaSnapshot: mediaFor(b) ?? null })));
       if (backups.length === 0) {
         out.line(`No backups in ${store.description}`);
@@ -224,8 +226,8 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const flags = (b: (typeof backups)[number]) => [b.purpose === 'drill' ? 'drill' : '', b.suspect ? 'SUSPECT' : '', b.consistency === 'per-table' ? 'per-table' : ''].filter(Boolean).join(',') || '-';
       out.line(
         table(
-          ['Backup ID', 'Size', 'Records', 'Date', 'Source', 'Flags', ...(snapshots.length ? ['Media'] : []), 'Status'],
-          backups.map((b) => [b.backupId, formatBytes(b.totalBytes), b.totalRecords === undefined ? '-' : formatCount(b.totalRecords), formatDate(b.timestamp), b.source ? describeSource(b.source) : '-', flags(b), ...(snapshots.length ? [mediaFor(b) ?? '-'] : []), status(b)]),
+          ['Backup ID', 'Size', 'Records', 'Date', 'Source', 'Flags', ...(hasMedia ? ['Media'] : []), 'Status'],
+          backups.map((b) => [b.backupId, formatBytes(b.totalBytes), b.totalRecords === undefined ? '-' : formatCount(b.totalRecords), formatDate(b.timestamp), b.source ? describeSource(b.source) : '-', flags(b), ...(hasMedia ? [mediaFor(b) ?? '-'] : []), status(b)]),
           [1, 2],
         ),
       );
@@ -484,13 +486,12 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .option('--scale <n>', 'sample data size for the embedded database (1 = ~1M rows)', positiveNumber, 0.02)
     .option('--schema <names>', 'comma-separated schemas (with --db; default public)')
     .option('-y, --yes', 'confirm that --db may be emptied and restored')
-    .option('--no-media', 'leave Supabase Storage out (drilled when STORAGE_S3_* are set: synced, restored into <bucket>-drill buckets, compared)')
+    .option('--no-media', 'leave Supabase Storage out (drilled when STORAGE_S3_* are set, and with no --db on an embedded S3 server with sample media: synced, restored into <bucket>-drill buckets, compared)')
     .addOption(jsonOption())
     .action(async (opts) => {
       const out = new Output(Boolean(opts.json));
       const store = await storeFor(opts.to);
-      const connection = opts.media !== false && storageConfigured() ? storageConnectionFromEnv() : undefined;
-      const mediaClient = connection ? storageClient(connection) : undefined;
+      const configuredStorage = opts.media !== false && storageConfigured() ? storageConnectionFromEnv() : undefined;
       // The real backups: --rpo-from, else BACKUP_LOCATION when the user set it (never the default ./backups).
       const real = locationFor(opts.rpoFrom);
       const rpoLocation = real.explicit ? real.location : undefined;
@@ -499,8 +500,12 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       }
       const rpoStore = rpoLocation === undefined ? undefined : await storeForReading(rpoLocation);
       const schemas = splitList(opts.schema);
+      // With no --db the whole drill runs on embedded parts: Storage too, unless STORAGE_S3_* name a real one.
+      const embeddedStorage = opts.media !== false && !configuredStorage && !opts.db ? await startEmbeddedStorage() : undefined;
+      const connection = embeddedStorage?.connection ?? configuredStorage;
+      const mediaClient = connection ? storageClient(connection) : undefined;
       const started = Date.now();
-      out.line(`Disaster recovery drill on ${opts.db ? describeDatabase(opts.db).label : 'an embedded PostgreSQL with the Live It Iconic sample shop'}`);
+      out.line(`Disaster recovery drill on ${opts.db ? describeDatabase(opts.db).label : `an embedded PostgreSQL with the Live It Iconic sample shop${embeddedStorage ? ` and an embedded S3 server as its Storage (${embeddedStorage.objects} sample files)` : ''}`}`);
       const report = await runDrill({
         store,
         ...(opts.db ? { databaseUrl: databaseUrl(opts.db) } : {}),
@@ -511,7 +516,10 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
         ...(schemas ? { schemas } : {}),
         ...(connection && mediaClient ? { media: { client: mediaClient, source: describeEndpoint(connection) } } : {}),
         onStep: (s) => out.line(`${s.ok ? OK : FAIL} ${s.name.padEnd(34)} ${formatDuration(s.ms).padStart(9)}   ${s.detail}`),
-      }).finally(() => mediaClient?.destroy());
+      }).finally(async () => {
+        mediaClient?.destroy();
+        await embeddedStorage?.stop();
+      });
       await appendRunLog(store, { command: 'drill', result: report.ok ? 'ok' : 'failed', backupId: report.backupId, database: report.database, records: report.rowsRestored, durationMs: Date.now() - started });
       out.result(report);
       out.line('');

@@ -7,7 +7,7 @@ import { describeEndpoint, storageClient, type StorageConnection } from '../core
 import { syncMedia } from '../core/media/sync.js';
 import { configOnce, mediaSyncEnv } from './shared/config.js';
 import { logger, metrics } from './shared/observability.js';
-import { readSecretJson } from './shared/secrets.js';
+import { readSecretJson, storageSecretSchema } from './shared/secrets.js';
 import { backupStore } from './shared/store.js';
 import { taskHandler } from './shared/task.js';
 
@@ -20,13 +20,6 @@ import { taskHandler } from './shared/task.js';
 const config = configOnce('media-sync', mediaSyncEnv);
 
 export const mediaSyncEventSchema = z.strictObject({ sync: z.literal('media') });
-
-const storageSecretSchema = z.object({
-  endpoint: z.url('not a URL (https://<ref>.supabase.co/storage/v1/s3)'),
-  region: z.string().min(1),
-  accessKeyId: z.string().min(1),
-  secretAccessKey: z.string().min(1),
-});
 
 export interface MediaSyncResult {
   snapshotId: string | null;

@@ -4,6 +4,9 @@ import { ENV, needsConfirmation } from '../../lib/contract.js';
 import { BackupNotFoundError, InvalidBackupError, UsageError } from '../core/errors.js';
 import type { ParsedManifest } from '../core/format/manifest.js';
 import type { BackupStore } from '../core/storage/store.js';
+import { backupIdToDate } from '../core/format/ids.js';
+import { newestSnapshot, snapshotAt } from '../core/media/catalog.js';
+import type { MediaSnapshot } from '../core/media/snapshot.js';
 import { fullBackupFilter, holdsTables, subsetBackupIds } from './shared/backup-scope.js';
 import { configOnce, pickBackupEnv } from './shared/config.js';
 import { logger } from './shared/observability.js';
@@ -37,6 +40,10 @@ export const restoreRequestSchema = z.strictObject({
   tables: z.array(z.string().trim().min(1)).min(1, 'name at least one table, or leave "tables" out').nullish(),
   maxAgeDays: z.number().int().min(1).max(365).nullish(),
   drill: z.enum(['weekly', 'monthly']).nullish(),
+  /** Restore the media (Supabase Storage) of the same recovery point too, after the database. */
+  media: z.boolean().nullish(),
+  /** With `media`: also delete the objects the snapshot does not have (`media restore --exact`). */
+  mediaExact: z.boolean().nullish(),
 });
 
 export const pickBackupEventSchema = z.strictObject({ request: restoreRequestSchema, execution: executionSchema });
@@ -49,6 +56,11 @@ export interface PickBackupResult {
   tables: string[] | null;
   drill: 'weekly' | 'monthly' | null;
   location: string;
+  /** Whether the machine restores media after the database. */
+  media: boolean;
+  /** The media snapshot of the same recovery point (closest before the backup completed), when `media`. */
+  mediaSnapshotId: string | null;
+  mediaExact: boolean;
 }
 
 /** Maps requested table names to the backup's (`public.x` is `x`); unknown names are a UsageError. */
@@ -97,6 +109,18 @@ async function resolveById(store: BackupStore, requested: string): Promise<{ bac
   );
 }
 
+/**
+ * The media snapshot of the backup's recovery point: the newest completed at or before the backup.
+ * None is an error, except for a drill in a vault that has no media snapshot at all yet (undefined).
+ */
+async function mediaSnapshotFor(store: BackupStore, backupId: string, manifest: ParsedManifest | undefined, drill: boolean): Promise<MediaSnapshot | undefined> {
+  const completed = (manifest?.format === 'v1' ? new Date(manifest.manifest.completedAt) : undefined) ?? backupIdToDate(backupId);
+  const chosen = completed ? await snapshotAt(store, completed) : undefined;
+  if (chosen) return chosen;
+  if (drill && !(await newestSnapshot(store))) return undefined;
+  throw new BackupNotFoundError(`There is no complete media snapshot in ${store.description} taken at or before backup ${backupId} completed: start the restore without "media", or pick a later backup. Nothing was changed.`);
+}
+
 export const handler = taskHandler({
   name: 'pick-backup',
   event: pickBackupEventSchema,
@@ -108,9 +132,20 @@ export const handler = taskHandler({
     }
     if (!targets.includes(request.target)) throw new UsageError(`Unknown restore target "${request.target}": use one of ${targets.join(', ')}`);
     if (request.maxAgeDays != null && request.backupId.toLowerCase() !== 'random') throw new UsageError('"maxAgeDays" goes with "backupId": "random" only');
+    if (request.media && !env[ENV.restoreMedia]) throw new UsageError('This stack does not back up media (deployed with media=false): start the restore without "media". Nothing was changed.');
+    if (request.mediaExact && !request.media) throw new UsageError('"mediaExact" goes with "media": true only');
     const store = backupStore({ bucket: env[ENV.backupBucket], prefix: env[ENV.backupPrefix] });
     const { backupId, manifest } = await resolve(store, request.backupId, request.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS, request.tables, env[ENV.backupTables]);
     const tables = request.tables ? (manifest ? matchTables(backupId, request.tables, manifest.manifest.tables) : [...request.tables]) : null;
+    // Chosen before anything is touched: a restore asked for media but without a snapshot to go with
+    // the backup must fail here, not after the database was replaced.
+    let mediaSnapshotId = request.media ? ((await mediaSnapshotFor(store, backupId, manifest, Boolean(request.drill)))?.snapshotId ?? null) : null;
+    if (request.media && !mediaSnapshotId) {
+      // Only a drill gets here (mediaSnapshotFor throws for a person's restore): the stack has never
+      // synced media (the Storage secret is not filled in yet), so there is nothing to drill.
+      logger.warn('No media snapshot at all yet: the drill restores the database only', { backupId });
+    }
+    const media = mediaSnapshotId !== null;
     const result: PickBackupResult = {
       backupId,
       requested: request.backupId,
@@ -119,6 +154,9 @@ export const handler = taskHandler({
       tables,
       drill: request.drill ?? null,
       location: backupLocation(store, backupId),
+      media,
+      mediaSnapshotId,
+      mediaExact: media && Boolean(request.mediaExact),
     };
     logger.info('Backup picked', { ...result });
     return result;

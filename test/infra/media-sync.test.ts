@@ -34,9 +34,31 @@ describe('media sync in the template (issue 12)', () => {
     expect(JSON.stringify(synth.resources[logicalId(synth.stack.monitoring.dashboard)]?.Properties)).toContain('Minutes since the last media snapshot');
   });
 
+  it('restores media in both restore lanes: each reads the vault and only its own lane\'s target secrets, writes nothing to the vault', () => {
+    const { restore } = synth.stack;
+    for (const [lane, fn] of [['staging', restore.restoreMediaFunction!], ['production', restore.production.restoreMediaFunction!]] as const) {
+      const statements = roleStatements(synth.resources, logicalId(fn.role));
+      const actions = allowedActions(statements);
+      expect(actions, lane).toContain('secretsmanager:GetSecretValue');
+      expect(actions.filter((a) => /^s3:(Put|Delete)/.test(a)), lane).toEqual([]);
+      const secretsRead = JSON.stringify(statements.filter((s) => ([] as string[]).concat(s.Action as string | string[]).includes('secretsmanager:GetSecretValue')).map((s) => s.Resource));
+      const staging = logicalId(synth.stack.secrets.targets.staging!);
+      const production = logicalId(synth.stack.secrets.targets.production!);
+      expect(secretsRead.includes(staging), lane).toBe(lane === 'staging');
+      expect(secretsRead.includes(production), lane).toBe(lane === 'production');
+      expect(secretsRead, lane).not.toContain(logicalId(synth.stack.media!.storageSecret));
+    }
+  });
+
   it('is left out with mediaSchedule: false', () => {
     const without = synthStack({ mediaSchedule: false }, testApp());
     expect(without.stack.media).toBeUndefined();
+    expect(without.stack.restore.restoreMediaFunction).toBeUndefined();
+    expect(without.stack.restore.production.restoreMediaFunction).toBeUndefined();
+    const pick = without.resources[logicalId(without.stack.restore.pickBackupFunction.function)]?.Properties as { Environment: { Variables: Record<string, unknown> } };
+    expect(pick.Environment.Variables[ENV.restoreMedia]).toBe('false');
+    const weekly = without.resources[logicalId(without.stack.restore.weeklyDrill)]?.Properties as { Targets: { Input: string }[] };
+    expect(JSON.parse(weekly.Targets[0]!.Input)).not.toHaveProperty('media');
     expect(Object.values(ofType(without.resources, 'AWS::CloudWatch::Alarm')).map((a) => (a.Properties as { MetricName?: string }).MetricName)).not.toContain(METRICS.mediaSnapshotAgeMinutes);
   });
 });

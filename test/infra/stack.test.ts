@@ -51,6 +51,8 @@ function functions(): Record<string, DrFunction> {
     prodIntegrityCheck: stack.restore.production.integrityCheckFunction,
     notify: stack.notifyFunction,
     mediaSync: stack.media!.syncFunction,
+    restoreMedia: stack.restore.restoreMediaFunction!,
+    prodRestoreMedia: stack.restore.production.restoreMediaFunction!,
     adminApi: stack.adminApi!.function,
   };
   if (stack.alerting.slackNotifier) all.slackNotifier = stack.alerting.slackNotifier;
@@ -76,7 +78,7 @@ describe('Lambda functions', () => {
     const handlers = Object.values(functions()).map((fn) => fn.handlerName);
     // plan-compute exists only with compute 'auto' (test/infra/fargate-steps.test.ts).
     expect(new Set(handlers)).toEqual(new Set(HANDLER_NAMES.filter((name) => name !== 'plan-compute')));
-    expect(Object.keys(functions())).toHaveLength(16);
+    expect(Object.keys(functions())).toHaveLength(18);
     expect(Object.keys(ofType(resources, 'AWS::Lambda::Function')).sort()).toEqual(Object.values(functions()).map((fn) => logicalId(fn.function)).sort());
   });
 
@@ -125,10 +127,17 @@ describe('Lambda functions', () => {
     expect(keys(f.backupValidate)).toEqual([...store].sort());
     expect(keys(f.restoreValidate)).toEqual([...store].sort());
     expect(keys(f.backupAge)).toEqual([...store, ENV.backupTables].sort());
-    expect(keys(f.pickBackup)).toEqual([...store, ENV.restoreTargets, ENV.backupTables].sort());
+    expect(keys(f.pickBackup)).toEqual([...store, ENV.restoreTargets, ENV.backupTables, ENV.restoreMedia].sort());
+    expect(envOf(f.pickBackup!)[ENV.restoreMedia]).toBe('true');
+    expect(keys(f.restoreMedia)).toEqual([...store, ENV.targetSecretArns, ENV.restoreGate].sort());
+    expect(keys(f.prodRestoreMedia)).toEqual([...store, ENV.targetSecretArns, ENV.restoreGate].sort());
+    expect(envOf(f.prodRestoreMedia!)[ENV.restoreGate]).toEqual(envOf(f.prodRestore!)[ENV.restoreGate]);
+    // Each lane's media restore reads only its own lane's target secrets (staging never production's).
+    expect(envOf(f.restoreMedia!)[ENV.targetSecretArns]).toEqual(envOf(f.restore!)[ENV.targetSecretArns]);
+    expect(envOf(f.prodRestoreMedia!)[ENV.targetSecretArns]).toEqual(envOf(f.prodRestore!)[ENV.targetSecretArns]);
     expect(keys(f.restore)).toEqual([...store, ENV.targetSecretArns, ENV.restoreGate].sort());
     expect(keys(f.prodRestore)).toEqual([...store, ENV.targetSecretArns, ENV.restoreGate].sort());
-    expect(keys(f.prodPickBackup)).toEqual([...store, ENV.restoreTargets, ENV.backupTables].sort());
+    expect(keys(f.prodPickBackup)).toEqual([...store, ENV.restoreTargets, ENV.backupTables, ENV.restoreMedia].sort());
     expect(keys(f.verifyCounts)).toEqual([...store, ENV.verifySecretArns].sort());
     expect(keys(f.integrityCheck)).toEqual([ENV.verifySecretArns]);
     expect(keys(f.notify)).toEqual([ENV.criticalTopicArn, ENV.warningTopicArn, ENV.rtoSeconds].sort());
@@ -200,7 +209,7 @@ describe('Secrets', () => {
     expect(decrypt?.Condition).toEqual({ StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } });
     const roles = (decrypt?.Principal.AWS as { 'Fn::GetAtt': string[] }[]).map((p) => p['Fn::GetAtt'][0]).sort();
     const f = functions();
-    expect(roles).toEqual([f.backup, f.restore, f.verifyCounts, f.integrityCheck, f.prodRestore, f.prodVerifyCounts, f.prodIntegrityCheck, f.mediaSync].map((fn) => logicalId(fn!.role)).sort());
+    expect(roles).toEqual([f.backup, f.restore, f.verifyCounts, f.integrityCheck, f.prodRestore, f.prodVerifyCounts, f.prodIntegrityCheck, f.mediaSync, f.restoreMedia, f.prodRestoreMedia].map((fn) => logicalId(fn!.role)).sort());
   });
 
   it('lets each function read only its own secrets', () => {
@@ -341,7 +350,7 @@ describe('IAM least privilege', () => {
     const f = functions();
     expect(invoked(stack.backup.stateMachine.stateMachine.role)).toEqual([f.backup, f.backupValidate, f.notify].map((fn) => logicalId(fn!.function)).sort());
     expect(invoked(stack.restore.stateMachine.stateMachine.role)).toEqual(
-      [f.pickBackup, f.restoreValidate, f.restore, f.verifyCounts, f.integrityCheck, f.notify].map((fn) => logicalId(fn!.function)).sort(),
+      [f.pickBackup, f.restoreValidate, f.restore, f.verifyCounts, f.integrityCheck, f.restoreMedia, f.notify].map((fn) => logicalId(fn!.function)).sort(),
     );
     const starts = Object.values(ofType(resources, 'AWS::IAM::Policy')).flatMap((p) =>
       (p.Properties?.PolicyDocument as { Statement: PolicyStatement[] }).Statement.filter((s) => s.Action === 'states:StartExecution').map((s) => s.Resource),
@@ -366,13 +375,14 @@ describe('Schedules', () => {
     const weekly = rule(synth.stack.restore.weeklyDrill);
     expect(weekly.ScheduleExpression).toBe('cron(0 4 ? * SUN *)');
     expect(weekly.Targets[0]?.Arn).toEqual(ref(synth.stack.restore.stateMachine.stateMachine));
-    expect(JSON.parse(weekly.Targets[0]!.Input)).toEqual({ backupId: 'random', maxAgeDays: 7, target: 'staging', drill: 'weekly' });
+    // The stack syncs media, so the drill restores the files of the recovery point too.
+    expect(JSON.parse(weekly.Targets[0]!.Input)).toEqual({ backupId: 'random', maxAgeDays: 7, target: 'staging', drill: 'weekly', media: true });
   });
 
   it('runs the full drill on the first Friday of the month at 14:00 UTC, into staging', () => {
     const monthly = rule(synth.stack.restore.monthlyDrill);
     expect(monthly.ScheduleExpression).toBe('cron(0 14 ? * 6#1 *)');
-    expect(JSON.parse(monthly.Targets[0]!.Input)).toEqual({ backupId: 'latest', target: 'staging', drill: 'monthly' });
+    expect(JSON.parse(monthly.Targets[0]!.Input)).toEqual({ backupId: 'latest', target: 'staging', drill: 'monthly', media: true });
   });
 
   it('never schedules a production restore', () => {
@@ -414,7 +424,7 @@ describe('State machines', () => {
   it('retry only transient errors, invoke functions directly and catch every work task into the failure alert', () => {
     const caught = {
       backup: [BACKUP_STATES.backup, BACKUP_STATES.validate],
-      restore: [RESTORE_STATES.pickBackup, RESTORE_STATES.validate, RESTORE_STATES.restore, RESTORE_STATES.verifyCounts, RESTORE_STATES.integrityCheck],
+      restore: [RESTORE_STATES.pickBackup, RESTORE_STATES.validate, RESTORE_STATES.restore, RESTORE_STATES.verifyCounts, RESTORE_STATES.integrityCheck, RESTORE_STATES.restoreMedia],
     };
     const failureState: Record<string, string> = {
       [BACKUP_STATES.backup]: BACKUP_STATES.failedBackup,
@@ -424,6 +434,7 @@ describe('State machines', () => {
       [RESTORE_STATES.restore]: RESTORE_STATES.failedRestore,
       [RESTORE_STATES.verifyCounts]: RESTORE_STATES.failedVerifyCounts,
       [RESTORE_STATES.integrityCheck]: RESTORE_STATES.failedIntegrityCheck,
+      [RESTORE_STATES.restoreMedia]: RESTORE_STATES.failedRestoreMedia,
     };
     for (const [name, { construct }] of Object.entries(machines()) as [keyof typeof caught, ReturnType<typeof machines>['backup']][]) {
       const definition = definitionOf(resources, logicalId(construct.stateMachine));

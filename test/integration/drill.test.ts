@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampleMedia } from '../../lambdas/core/sample/media.js';
 import { createShop } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/sources/connection.js';
 import { runCli } from '../helpers/cli.js';
@@ -42,9 +43,15 @@ describe('iconic-dr drill, end to end', () => {
       'Integrity check',
       'Compare contents',
       'Restore into a new, empty database',
+      'Media: sync Storage',
+      'Media: restore into drill buckets',
+      'Media: compare every object',
     ]);
     // Scenario 2: the backup alone (schema included) rebuilt the shop in a database that had nothing.
-    expect(report.steps.at(-1)).toMatchObject({ ok: true, detail: expect.stringContaining('schema created') });
+    expect(report.steps.find((s: { name: string }) => s.name === 'Restore into a new, empty database')).toMatchObject({ ok: true, detail: expect.stringContaining('schema created') });
+    // The embedded Storage (an S3 server with the sample shop's files) was drilled too, odd keys and a 0-byte file included.
+    expect(report.media).toMatchObject({ objects: sampleMedia().length, identical: true, buckets: ['avatars-drill', 'product-images-drill', 'uploads-drill'] });
+    expect(report.media.bytes).toBe(sampleMedia().reduce((sum, o) => sum + o.body.length, 0));
     const list = JSON.parse((await runCli(['list', '--from', files.root, '--json'])).stdout);
     expect(list[0]).toMatchObject({ backupId: report.backupId, purpose: 'drill' });
   });

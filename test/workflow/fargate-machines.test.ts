@@ -3,13 +3,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BACKUP_STATES as B, ENV, RESTORE_STATES as R } from '../../lib/contract.js';
 import { handler as backup } from '../../lambdas/handlers/backup.js';
-import { handler as integrityCheck } from '../../lambdas/handlers/integrity-check.js';
 import { handler as notify } from '../../lambdas/handlers/notify.js';
-import { handler as pickBackup } from '../../lambdas/handlers/pick-backup.js';
 import { handler as planCompute } from '../../lambdas/handlers/plan-compute.js';
-import { handler as restore } from '../../lambdas/handlers/restore.js';
 import { handler as validate } from '../../lambdas/handlers/validate.js';
-import { handler as verifyCounts } from '../../lambdas/handlers/verify-counts.js';
 import { createShop, fingerprintTables, SHOP_TABLES, type TableFingerprint } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/sources/connection.js';
 import { type AslDefinition, type CfnResource, definitionOf, logicalId, synthStack } from '../infra/helpers.js';
@@ -20,6 +16,7 @@ import { fargateTaskHandler, type StartedTask } from '../helpers/step-task.js';
 import { functionEnvironment, setEnvironment } from './support/environment.js';
 import { ARNS, databaseSecretFor, type Handler, mockSecretsManager, mockSns } from './support/lambda.js';
 import { runMachine } from './support/machines.js';
+import { restoreTasks } from './support/restore-tasks.js';
 
 /**
  * The machines with `compute: 'auto'`, as synthesized, executed in aws-local-stepfunctions: the
@@ -105,19 +102,7 @@ describe('machines with compute auto: Lambda and Fargate routes with the real ha
     [B.alertFailure]: notify,
   });
 
-  const restoreTasks = (): Record<string, Handler> => ({
-    [R.pickBackup]: pickBackup,
-    PlanCompute: planCompute,
-    [R.validate]: validate,
-    [`${R.validate}OnFargate`]: fargate(),
-    [R.restore]: restore,
-    [`${R.restore}OnFargate`]: fargate(),
-    [R.verifyCounts]: verifyCounts,
-    [R.integrityCheck]: integrityCheck,
-    [R.notifySuccess]: notify,
-    [R.notifyFailure]: notify,
-    [R.alertInvalidBackup]: notify,
-  });
+  const fargateRestoreTasks = (): Record<string, Handler> => restoreTasks({ PlanCompute: planCompute, [`${R.validate}OnFargate`]: fargate(), [`${R.restore}OnFargate`]: fargate() });
 
   async function prints(database: TestDatabase): Promise<TableFingerprint[]> {
     const client = await connect(database.url);
@@ -150,9 +135,9 @@ describe('machines with compute auto: Lambda and Fargate routes with the real ha
   });
 
   it('restores on Fargate when the backup\'s manifest says Lambda would not do: the staging tables equal the source, then the checks and the success notice', async () => {
-    const run = await runMachine(restoreMachine, { backupId: 'latest', target: 'staging' }, restoreTasks(), stagingMachineName);
+    const run = await runMachine(restoreMachine, { backupId: 'latest', target: 'staging' }, fargateRestoreTasks(), stagingMachineName);
     expect(run.error).toBeUndefined();
-    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, 'PlanCompute', `Route${R.validate}`, `Prepare${R.validate}OnFargate`, `${R.validate}OnFargate`, R.isBackupValid, `Route${R.restore}`, `Prepare${R.restore}OnFargate`, `${R.restore}OnFargate`, R.verifyCounts, R.integrityCheck, R.notifySuccess, R.succeeded]);
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, 'PlanCompute', `Route${R.validate}`, `Prepare${R.validate}OnFargate`, `${R.validate}OnFargate`, R.isBackupValid, `Route${R.restore}`, `Prepare${R.restore}OnFargate`, `${R.restore}OnFargate`, R.verifyCounts, R.integrityCheck, R.mediaRequested, R.notifySuccess, R.succeeded]);
     expect(run.output!.restore).toMatchObject({ target: 'staging', backupId: (run.output!.backup as { backupId: string }).backupId });
     expect(run.output!.verification).toMatchObject({ ok: true });
     expect(await prints(staging)).toEqual(await prints(source));
@@ -162,7 +147,7 @@ describe('machines with compute auto: Lambda and Fargate routes with the real ha
   it('a Fargate restore that fails ends in FailedRestore -> NotifyFailure with its error name, the target unchanged', async () => {
     const before = await prints(staging);
     point('staging', databaseSecretFor(staging.url, { host: '' }));
-    const run = await runMachine(restoreMachine, { backupId: 'latest', target: 'staging' }, restoreTasks(), stagingMachineName);
+    const run = await runMachine(restoreMachine, { backupId: 'latest', target: 'staging' }, fargateRestoreTasks(), stagingMachineName);
     expect(run.error).toEqual({ name: 'RestoreFailed', message: 'Restore failed with ConfigError. The restore was refused before it began or rolled back: the target is exactly as it was before.' });
     expect(run.path.slice(-4)).toEqual([`${R.restore}OnFargate`, R.failedRestore, R.notifyFailure, R.failed]);
     expect(run.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'ConfigError', Cause: expect.stringContaining('is not configured yet') }, failure: { step: R.restore, outcome: 'unchanged' } } });
@@ -181,7 +166,7 @@ describe('machines with compute auto: Lambda and Fargate routes with the real ha
     await holder.query('LOCK TABLE orders IN ACCESS SHARE MODE');
     let run;
     try {
-      run = await runMachine(restoreMachine, { backupId: 'latest', target: 'staging' }, restoreTasks(), stagingMachineName);
+      run = await runMachine(restoreMachine, { backupId: 'latest', target: 'staging' }, fargateRestoreTasks(), stagingMachineName);
     } finally {
       await holder.query('ROLLBACK');
       await holder.end();

@@ -8,18 +8,14 @@ import { tableFileKey } from '../../lambdas/core/format/manifest.js';
 import { createShop, fingerprintTables, SHOP_SCHEMA_SQL, SHOP_TABLES, type TableFingerprint } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/sources/connection.js';
 import { handler as backup } from '../../lambdas/handlers/backup.js';
-import { handler as integrityCheck } from '../../lambdas/handlers/integrity-check.js';
-import { handler as notify } from '../../lambdas/handlers/notify.js';
-import { handler as pickBackup } from '../../lambdas/handlers/pick-backup.js';
 import { handler as restore } from '../../lambdas/handlers/restore.js';
-import { handler as validate } from '../../lambdas/handlers/validate.js';
-import { handler as verifyCounts } from '../../lambdas/handlers/verify-counts.js';
 import { createTestDatabase, databaseUrl, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase } from '../helpers/engine.js';
 import { S3RVER_CREDENTIALS, S3RVER_REGION, s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
 import { functionEnvironment, setEnvironment } from './support/environment.js';
 import { ARNS, captureOutput, databaseSecretFor, type Handler, mockSecretsManager, mockSns, type OutputCapture } from './support/lambda.js';
 import { type Definitions, PRODUCTION_MACHINE_NAME, runMachine, synthDefinitions } from './support/machines.js';
+import { restoreTasks } from './support/restore-tasks.js';
 
 /**
  * The restore state machine as synthesized, executed with the real pick-backup, validate, restore,
@@ -55,18 +51,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     secrets.values.set(ARNS[`${target}ReadOnly`], secretJson);
   }
 
-  function tasks(): Record<string, Handler> {
-    return {
-      [R.pickBackup]: pickBackup,
-      [R.validate]: validate,
-      [R.restore]: restoreSpy,
-      [R.verifyCounts]: verifyCounts,
-      [R.integrityCheck]: integrityCheck,
-      [R.notifySuccess]: notify,
-      [R.notifyFailure]: notify,
-      [R.alertInvalidBackup]: notify,
-    } as Record<string, Handler>;
-  }
+  const tasks = (): Record<string, Handler> => restoreTasks({ [R.restore]: restoreSpy as Handler });
 
   async function prints(database: TestDatabase): Promise<TableFingerprint[]> {
     const client: pg.Client = await connect(database.url);
@@ -154,8 +139,8 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging' }, tasks(), 'IconicDrRestore');
 
     expect(run.error).toBeUndefined();
-    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.notifySuccess, R.succeeded]);
-    expect(run.output!.backup).toEqual({ backupId: goodId, requested: 'latest', target: 'staging', confirm: null, tables: null, drill: null, location: `s3://${s3.bucket}/${PREFIX}/${goodId}` });
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.mediaRequested, R.notifySuccess, R.succeeded]);
+    expect(run.output!.backup).toEqual({ backupId: goodId, requested: 'latest', target: 'staging', confirm: null, tables: null, drill: null, location: `s3://${s3.bucket}/${PREFIX}/${goodId}`, media: false, mediaSnapshotId: null, mediaExact: false });
     expect(run.output!.restore).toMatchObject({ backupId: goodId, target: 'staging', totalRecords: sourcePrints.reduce((sum, t) => sum + t.rows, 0) });
     // The restore records who its target was (names only).
     expect((run.output!.restore as { targetIdentity: string }).targetIdentity).toMatch(new RegExp(`^127\\.0\\.0\\.1:5432/${new URL(staging.url).pathname.slice(1)}`));

@@ -1,7 +1,7 @@
 import { BackupNotFoundError, DrError } from '../errors.js';
 import { listBackups, readManifest, type BackupSummary } from '../catalog.js';
 import { isBackupId } from '../format/ids.js';
-import { listSnapshots, snapshotBefore } from '../media/catalog.js';
+import { completionOf, newestSnapshot, snapshotsAt } from '../media/catalog.js';
 import { DEFAULT_RPO_HOURS } from '../rpo.js';
 import type { BackupStore } from '../storage/store.js';
 import { readText } from '../storage/store.js';
@@ -85,10 +85,10 @@ export async function handleAdminRequest(sources: AdminSources, request: AdminRe
       const cursor = request.query?.cursor;
       if (cursor !== undefined && !isBackupId(cursor)) return problem(400, 'BadRequest', 'cursor must be a backup id from a previous page');
       const all = await listBackups(sources.store);
-      const snapshots = (await listSnapshots(sources.store)).filter((s) => s.complete).map((s) => s.snapshot!);
       const start = cursor ? all.findIndex((b) => b.backupId < cursor) : 0;
       const page = start === -1 ? [] : all.slice(start, start + limit);
-      const mediaFor = (b: BackupSummary) => snapshotBefore(snapshots, b.completedAt ?? b.timestamp)?.snapshotId ?? null;
+      const paired = await snapshotsAt(sources.store, page.map((b) => completionOf(b)));
+      const mediaFor = (b: BackupSummary) => paired[page.indexOf(b)]?.snapshotId ?? null;
       const next = start !== -1 && start + limit < all.length ? page[page.length - 1]!.backupId : null;
       return json(200, { backups: page.map((b) => backupItem(b, mediaFor(b))), nextCursor: next, rpoHours: sources.rpoHours ?? DEFAULT_RPO_HOURS, location: sources.store.description });
     }
@@ -117,7 +117,7 @@ export async function handleAdminRequest(sources: AdminSources, request: AdminRe
     }
     if (path === '/api/admin/drills') return json(200, { drills: await drillReports(sources.drills ?? sources.store) });
     if (path === '/api/admin/media') {
-      const newest = (await listSnapshots(sources.store)).find((s) => s.complete)?.snapshot;
+      const newest = await newestSnapshot(sources.store);
       return json(200, { latest: newest ? { snapshotId: newest.snapshotId, completedAt: newest.completedAt, objects: newest.stats.objects, bytes: newest.stats.bytes } : null, rpoMinutes: 60 });
     }
     return problem(404, 'NotFound', `No such resource: ${path.slice(0, 80)}`);

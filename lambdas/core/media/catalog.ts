@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { BackupNotFoundError, InvalidBackupError, UsageError } from '../errors.js';
 import { backupIdToDate } from '../format/ids.js';
 import type { BackupStore } from '../storage/store.js';
 import { readText } from '../storage/store.js';
-import { SNAPSHOTS_PREFIX, objectsListSchema, snapshotKey, snapshotSchema, type MediaObject, type MediaSnapshot } from './snapshot.js';
+import { SNAPSHOTS_PREFIX, snapshotKey, snapshotSchema, type MediaSnapshot } from './snapshot.js';
 
 export interface SnapshotSummary {
   readonly snapshotId: string;
@@ -58,14 +57,6 @@ export async function readSnapshot(vault: BackupStore, snapshotId: string): Prom
   return parsed.data;
 }
 
-/** The snapshot's listing, checked against the SHA-256 its snapshot.json recorded. */
-export async function readObjects(vault: BackupStore, snapshot: MediaSnapshot): Promise<MediaObject[]> {
-  const text = await readText(vault, snapshot.objectsFile.key);
-  const sha256 = createHash('sha256').update(text).digest('hex');
-  if (sha256 !== snapshot.objectsFile.sha256) throw new InvalidBackupError(`Media snapshot ${snapshot.snapshotId}: objects.json does not match its checksum (corrupted)`, ['objects.json checksum differs']);
-  return objectsListSchema.parse(JSON.parse(text));
-}
-
 function parseTime(value: string): Date {
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw new UsageError(`--at ${value} is not a time; use ISO 8601, e.g. 2026-11-30T13:00:00Z`);
@@ -80,18 +71,58 @@ export async function resolveSnapshot(vault: BackupStore, ref: string, at?: stri
   const wanted = ref.trim();
   if (wanted.toLowerCase() !== 'latest' && !at) return readSnapshot(vault, wanted);
   const limit = at ? parseTime(at) : undefined;
-  const candidates = (await listSnapshots(vault)).filter((s) => s.complete && (!limit || new Date(s.snapshot!.completedAt) <= limit));
-  const chosen = candidates[0]?.snapshot;
+  const chosen = limit ? await snapshotAt(vault, limit) : await newestSnapshot(vault);
   if (!chosen) throw new BackupNotFoundError(limit ? `No complete media snapshot in ${vault.description} completed at or before ${limit.toISOString()}` : `There is no complete media snapshot in ${vault.description}; run \`iconic-dr media sync\``);
   return chosen;
 }
 
 /**
- * One recovery point: of `snapshots` (newest first), the one completed closest before `time` (a
- * database backup's completion), or undefined.
+ * For each time, the newest complete snapshot completed at or before it (one recovery point with a
+ * database backup completed then), or undefined. One listing; only the snapshot.json files near
+ * each time are read, once each (an id is its start time, so later ids cannot qualify): with 90
+ * days of hourly snapshots, pairing backups must not read two thousand of them. Unreadable
+ * snapshots are passed over, as `media list` reports them.
  */
-export function snapshotBefore(snapshots: readonly MediaSnapshot[], time: string | undefined): MediaSnapshot | undefined {
-  return time === undefined ? undefined : snapshots.find((m) => new Date(m.completedAt) <= new Date(time));
+export async function snapshotsAt(vault: BackupStore, times: readonly (Date | undefined)[]): Promise<(MediaSnapshot | undefined)[]> {
+  const ids = (await snapshotIds(vault)).filter((s) => s.complete).map((s) => s.snapshotId);
+  const cache = new Map<string, Promise<MediaSnapshot | undefined>>();
+  const read = (snapshotId: string) => {
+    let pending = cache.get(snapshotId);
+    if (!pending) {
+      pending = readSnapshot(vault, snapshotId).catch((error: unknown) => {
+        if (error instanceof InvalidBackupError) return undefined;
+        throw error;
+      });
+      cache.set(snapshotId, pending);
+    }
+    return pending;
+  };
+  const found: (MediaSnapshot | undefined)[] = [];
+  for (const time of times) {
+    let chosen: MediaSnapshot | undefined;
+    for (const snapshotId of time ? ids : []) {
+      const started = snapshotDate(snapshotId);
+      if (started && started > time!) continue;
+      const snapshot = await read(snapshotId);
+      if (snapshot && new Date(snapshot.completedAt) <= time!) {
+        chosen = snapshot;
+        break;
+      }
+    }
+    found.push(chosen);
+  }
+  return found;
+}
+
+/** When a database backup completed (else when it started): the time its recovery point is paired by. */
+export function completionOf(backup: { readonly completedAt?: string | undefined; readonly timestamp?: string | undefined }): Date | undefined {
+  const time = backup.completedAt ?? backup.timestamp;
+  const date = time === undefined ? undefined : new Date(time);
+  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}
+
+export async function snapshotAt(vault: BackupStore, time: Date): Promise<MediaSnapshot | undefined> {
+  return (await snapshotsAt(vault, [time]))[0];
 }
 
 export function snapshotDate(snapshotId: string): Date | undefined {

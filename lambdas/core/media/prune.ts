@@ -1,5 +1,6 @@
 import type { BackupStore } from '../storage/store.js';
-import { listSnapshots, readObjects, snapshotDate } from './catalog.js';
+import { listSnapshots, snapshotDate } from './catalog.js';
+import { readObjects } from './objects-file.js';
 import { LEASES_PREFIX, OBJECTS_PREFIX, SNAPSHOTS_PREFIX } from './snapshot.js';
 
 const DAY_MS = 86_400_000;

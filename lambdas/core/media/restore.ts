@@ -5,7 +5,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { InvalidBackupError, StorageError, UsageError } from '../errors.js';
 import type { BackupStore } from '../storage/store.js';
 import { HashingPassThrough, runPool } from '../util/streams.js';
-import { readObjects } from './catalog.js';
+import { readObjects } from './objects-file.js';
 import { ResumableRead } from '../storage/resumable-read.js';
 import { storageTimeouts } from './storage-client.js';
 import { contentKey, describeObject, type MediaObject, type MediaSnapshot } from './snapshot.js';

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,7 +11,8 @@ import type { BackupStore } from '../storage/store.js';
 import { HashingPassThrough, runPool } from '../util/streams.js';
 import { ResumableRead } from '../storage/resumable-read.js';
 import { storageTimeouts } from './storage-client.js';
-import { readObjects, readSnapshot, snapshotIds } from './catalog.js';
+import { readSnapshot, snapshotIds } from './catalog.js';
+import { readObjects, writeObjectsFile } from './objects-file.js';
 import { LEASES_PREFIX, MEDIA_FORMAT_VERSION, contentKey, describeObject, objectId, objectsKey, snapshotIdFor, snapshotKey, type BucketSettings, type MediaObject, type MediaSnapshot } from './snapshot.js';
 
 export interface MediaSyncOptions {
@@ -103,31 +104,48 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
     }
 
     const previous = await previousState(vault, buckets);
-    const listed: Listed[] = [];
+    // The snapshot's listing in Storage's order, built while listing: an unchanged object takes its
+    // previous entry at once, a new or changed one leaves a slot its copy fills. No second list of
+    // every key is kept (memory: one entry per object, 100,000 objects well under 200 MiB).
+    const objects: (MediaObject | undefined)[] = [];
+    const toCopy: { readonly listed: Listed; readonly slot: number; readonly known: boolean }[] = [];
+    let previousSeen = 0;
     for (const bucket of buckets) {
       try {
         for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket })) {
           requests.list++;
-          for (const o of page.Contents ?? []) listed.push({ bucket, key: o.Key!, size: o.Size ?? 0, etag: o.ETag ?? '', lastModified: o.LastModified?.toISOString() ?? '' });
+          for (const o of page.Contents ?? []) {
+            const listed: Listed = { bucket, key: o.Key!, size: o.Size ?? 0, etag: o.ETag ?? '', lastModified: o.LastModified?.toISOString() ?? '' };
+            const before = previous.get(objectId(listed));
+            if (before) previousSeen++;
+            if (before && before.size === listed.size && before.etag === listed.etag && before.lastModified === listed.lastModified) objects.push(before);
+            else {
+              toCopy.push({ listed, slot: objects.length, known: before !== undefined });
+              objects.push(undefined);
+            }
+          }
         }
       } catch (error) {
         throw storageFailure(`list bucket ${bucket}`, error);
       }
     }
+    const synced = new Set(buckets);
+    let previousInSynced = 0;
+    for (const p of previous.values()) if (synced.has(p.bucket)) previousInSynced++;
+    const deleted = previousInSynced - previousSeen;
+    previous.clear();
+    options.onProgress?.({ type: 'listed', objects: objects.length, toCopy: toCopy.length });
 
-    const unchanged = (l: Listed, p: MediaObject | undefined) => p !== undefined && p.size === l.size && p.etag === l.etag && p.lastModified === l.lastModified;
-    const toCopy = listed.filter((l) => !unchanged(l, previous.get(objectId(l))));
-    options.onProgress?.({ type: 'listed', objects: listed.length, toCopy: toCopy.length });
-
-    const copied = new Map<string, MediaObject>();
     const problems: string[] = [];
     let bytesRead = 0;
     let contentsStored = 0;
+    let added = 0;
+    let changed = 0;
     const report = (problem: string) => {
       problems.push(problem);
       options.onProgress?.({ type: 'problem', problem });
     };
-    await runPool(toCopy, Math.max(1, options.concurrency ?? 4), async (item) => {
+    await runPool(toCopy, Math.max(1, options.concurrency ?? 4), async ({ listed: item, slot, known }) => {
       let response;
       try {
         requests.get++;
@@ -166,7 +184,7 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
       }
       // What was read is what the snapshot records; a change between the listing and the read is said.
       if ((response.ETag && response.ETag !== item.etag) || hasher.bytes !== item.size) report(`${describeObject(item)}: changed while the sync ran; the snapshot has the content read`);
-      copied.set(objectId(item), {
+      objects[slot] = {
         bucket: item.bucket,
         key: item.key,
         size: hasher.bytes,
@@ -176,27 +194,20 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
         ...(response.ContentType ? { contentType: response.ContentType } : {}),
         ...(response.CacheControl ? { cacheControl: response.CacheControl } : {}),
         metadata: response.Metadata ?? {},
-      });
+      };
+      if (known) changed++;
+      else added++;
       options.onProgress?.({ type: 'copied', object: describeObject(item), bytes: hasher.bytes });
     });
 
-    const objects: MediaObject[] = [];
-    let added = 0;
-    let changed = 0;
-    for (const l of listed) {
-      const id = objectId(l);
-      const entry = copied.get(id) ?? (unchanged(l, previous.get(id)) ? previous.get(id) : undefined);
-      if (!entry) continue;
-      objects.push(entry);
-      if (!previous.has(id)) added++;
-      else if (copied.has(id)) changed++;
+    let objectCount = 0;
+    let objectBytes = 0;
+    for (const o of objects) {
+      if (!o) continue;
+      objectCount++;
+      objectBytes += o.size;
     }
-    const synced = new Set(buckets);
-    const present = new Set(listed.map(objectId));
-    const deleted = [...previous.values()].filter((p) => synced.has(p.bucket) && !present.has(objectId(p))).length;
-
-    const objectsText = JSON.stringify(objects);
-    await vault.createObject(objectsKey(snapshotId), objectsText);
+    const objectsFile = await writeObjectsFile(vault, objectsKey(snapshotId), objects);
     const settings = new Map((options.bucketSettings ?? []).map((b) => [b.name, b]));
     const completedAt = new Date(startedAt.getTime() + (Date.now() - clockStart));
     const snapshot: MediaSnapshot = {
@@ -205,15 +216,15 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
       startedAt: startedAt.toISOString(),
       completedAt: completedAt.toISOString(),
       source: options.source,
-      objectsFile: { key: objectsKey(snapshotId), sha256: createHash('sha256').update(objectsText).digest('hex'), bytes: Buffer.byteLength(objectsText) },
+      objectsFile,
       buckets: buckets.map((name) => settings.get(name) ?? { name }),
       stats: {
-        objects: objects.length,
-        bytes: objects.reduce((s, o) => s + o.size, 0),
+        objects: objectCount,
+        bytes: objectBytes,
         new: added,
         changed,
         deleted,
-        unchanged: objects.length - added - changed,
+        unchanged: objectCount - added - changed,
         bytesRead,
         contentsStored,
       },

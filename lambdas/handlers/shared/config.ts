@@ -87,6 +87,7 @@ export const pickBackupEnv = storeEnv.extend({
       .map((item) => item.trim())
       .filter(Boolean),
   ),
+  [ENV.restoreMedia]: z.preprocess(blankIsUnset, z.enum(['true', 'false']).default('false')).transform((value) => value === 'true'),
 });
 
 /** plan-compute: where backups are, which tables a full backup holds, and each routed step's Lambda sizing. */
@@ -154,3 +155,6 @@ export function configOnce<S extends z.ZodType>(fn: HandlerName, schema: S): () 
   let config: z.output<S> | undefined;
   return () => (config ??= readConfig(fn, schema));
 }
+
+/** restore-media: the vault, the targets' secrets (their `storage`), and the same gate as restore's. */
+export const restoreMediaEnv = storeAndTargetsEnv.extend({ [ENV.restoreGate]: optional });

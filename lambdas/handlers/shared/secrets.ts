@@ -15,6 +15,14 @@ import { awsErrorSummary, describeIssues, isTransientAwsError, TransientError } 
  */
 export const SECRET_MAX_AGE_SECONDS = 300;
 
+/** Supabase Storage's S3 access: the media-sync secret, and `storage` in a restore target's secret. */
+export const storageSecretSchema = z.object({
+  endpoint: z.url('not a URL (https://<ref>.supabase.co/storage/v1/s3)'),
+  region: z.string().min(1),
+  accessKeyId: z.string().min(1),
+  secretAccessKey: z.string().min(1),
+});
+
 /** The database secret JSON (lib/contract.ts; docs/deploy.md). */
 export const databaseSecretSchema = z.object({
   engine: z.string().optional(),
@@ -35,6 +43,11 @@ export const databaseSecretSchema = z.object({
    */
   readOnlyUsername: z.string().trim().optional(),
   readOnlyPassword: z.string().optional(),
+  /**
+   * The target project's Supabase Storage (S3 access), where a restore with `"media": true` puts
+   * the files back. Kept in the target's own secret: the project's database and files go together.
+   */
+  storage: z.unknown().optional(),
 });
 export type DatabaseSecret = z.output<typeof databaseSecretSchema>;
 
@@ -132,4 +145,21 @@ export async function targetDatabaseUrl(targetSecretArns: Readonly<Record<string
   const arn = targetSecretArns[target];
   if (!arn) throw new UsageError(`Unknown restore target "${target}": use one of ${Object.keys(targetSecretArns).join(', ')}`);
   return access === 'read-only' ? readOnlyDatabaseUrlFromSecret(arn, `read-only restore target "${target}"`) : databaseUrlFromSecret(arn, `restore target "${target}"`);
+}
+
+/**
+ * The Supabase Storage of a restore target, from the `storage` object of its secret; a secret
+ * without one is a ConfigError that says what to add.
+ */
+export async function targetStorageConnection(targetSecretArns: Readonly<Record<string, string>>, target: string): Promise<z.output<typeof storageSecretSchema>> {
+  const arn = targetSecretArns[target];
+  if (!arn) throw new UsageError(`Unknown restore target "${target}": use one of ${Object.keys(targetSecretArns).join(', ')}`);
+  const secret = await readSecretJson(arn, `restore target "${target}"`);
+  const storage = typeof secret === 'object' && secret !== null ? (secret as { storage?: unknown }).storage : undefined;
+  if (storage === undefined) {
+    throw new ConfigError(`The restore target "${target}" secret ${arn} has no "storage": add "storage": {"endpoint","region","accessKeyId","secretAccessKey"} (the ${target} project's Storage S3 access; docs/deploy.md) to restore media, or start the restore without "media"`);
+  }
+  const parsed = storageSecretSchema.safeParse(storage);
+  if (!parsed.success) throw new ConfigError(`The "storage" of the restore target "${target}" secret ${arn} is not filled in: ${describeIssues(parsed.error).join('; ')} (docs/deploy.md)`);
+  return parsed.data;
 }
