@@ -3,6 +3,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { Node } from 'constructs';
 import type { ObjectLockMode } from './backup-vault.js';
 import { DisasterRecoveryStack, type DisasterRecoveryStackProps } from './disaster-recovery-stack.js';
+import type { StepCompute } from './fargate-steps.js';
 import { BackupReplicaStack } from './replica-stack.js';
 
 /**
@@ -31,6 +32,7 @@ import { BackupReplicaStack } from './replica-stack.js';
  * | breakGlassPrincipalArn    | breakGlassPrincipalArn       | arn:aws:iam::1:role/break-glass  |
  * | cloudTrail                | bucketDataEvents             | true (default)                   |
  * | nag                       | run cdk-nag AwsSolutions     | true (default)                   |
+ * | compute                   | compute                      | lambda (default), fargate, auto  |
  */
 export interface AppConfig {
   readonly stackName: string;
@@ -76,6 +78,8 @@ export function configFromContext(node: Node): AppConfig {
   const warningEmails = [...new Set([...alertEmails, ...(list('warningEmails') ?? [])])];
   const objectLockMode = str('objectLockMode')?.toUpperCase();
   if (objectLockMode !== undefined && objectLockMode !== 'GOVERNANCE' && objectLockMode !== 'COMPLIANCE') problems.push(`-c objectLockMode=${objectLockMode}: expected GOVERNANCE or COMPLIANCE`);
+  const compute = str('compute');
+  if (compute !== undefined && compute !== 'lambda' && compute !== 'fargate' && compute !== 'auto') problems.push(`-c compute=${compute}: expected lambda, fargate or auto`);
   const replicaBucketArn = str('replicaBucketArn');
   const replicaKmsKeyArn = str('replicaKmsKeyArn');
   if ((replicaBucketArn === undefined) !== (replicaKmsKeyArn === undefined)) problems.push('-c replicaBucketArn and -c replicaKmsKeyArn go together (outputs of the replica stack)');
@@ -110,6 +114,7 @@ export function configFromContext(node: Node): AppConfig {
       ...(objectLockMode ? { objectLockMode: objectLockMode as ObjectLockMode } : {}),
       ...(replicaBucketArn && replicaKmsKeyArn ? { replica: { bucketArn: replicaBucketArn, kmsKeyArn: replicaKmsKeyArn } } : {}),
       ...(vpcId ? { vpcId } : {}),
+      ...(compute ? { compute: compute as StepCompute } : {}),
       externalSubscribers: bool('externalSubscribers', false),
       objectLock: bool('objectLock', true),
       bucketDataEvents: bool('cloudTrail', true),

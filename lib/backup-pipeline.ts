@@ -11,6 +11,8 @@ import type { BackupVault } from './backup-vault.js';
 import { BACKUP_STATES as S, ENV, NOTIFY_EVENTS, SUBSET_MARKER_PREFIX } from './contract.js';
 import { PropErrors } from './defaults.js';
 import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
+import { ComputePlanner, routedStep } from './compute-routing.js';
+import { type DrTaskCluster, type FargateSizing, FargateStep, type StepCompute } from './fargate-steps.js';
 import { DrStateMachine, EXECUTION_FIELDS, failureRecord, lambdaStep } from './workflow.js';
 
 /** The daily backup at 02:00 UTC (the plan's RPO of 24 h). */
@@ -68,6 +70,19 @@ export interface BackupPipelineProps {
    * @default - no VPC
    */
   readonly network?: DrFunctionNetwork;
+  /**
+   * Where Backup and Validate run: `lambda`, `fargate`, or `auto` (Fargate when the previous full
+   * backup's manifest says the step would use more than half of its Lambda timeout).
+   * @default 'lambda'
+   */
+  readonly compute?: StepCompute;
+  /** The ECS cluster of the Fargate steps (required unless compute is `lambda`). */
+  readonly taskCluster?: DrTaskCluster;
+  /**
+   * CPU, memory and ceiling of the Fargate steps.
+   * @default - 2 vCPU, 4 GiB, 90 minutes each
+   */
+  readonly fargateSizing?: { readonly backup?: FargateSizing; readonly validate?: FargateSizing };
 }
 
 /** The backup format's manifest, written last and once (docs/format.md). */
@@ -92,6 +107,10 @@ export class BackupPipeline extends Construct {
   /** Where the machine logs every state transition (without execution data). */
   public readonly stateMachineLogs: logs.ILogGroup;
   public readonly schedule: events.Rule;
+  /** The Fargate tasks of Backup and Validate (compute `fargate` or `auto`). */
+  public readonly fargate?: { readonly backup: FargateStep; readonly validate: FargateStep };
+  /** The plan-compute function (compute `auto`). */
+  public readonly planner?: ComputePlanner;
   /** Hourly: emits HoursSinceLastSuccessfulBackup from the bucket. */
   public readonly ageCheckFunction: DrFunction;
   public readonly ageCheckSchedule: events.Rule;
@@ -106,6 +125,8 @@ export class BackupPipeline extends Construct {
     errors.check(/^(cron|rate)\(.+\)$/.test(schedule), `schedule "${schedule}" must be an EventBridge cron(...) or rate(...) expression`);
     errors.check(schemas.length > 0, 'schemas must name at least one schema');
     for (const name of [...schemas, ...tables]) errors.check(IDENTIFIER.test(name), `"${name}" is not a table/schema name (letters, digits, _; schema.table)`);
+    const compute = props.compute ?? 'lambda';
+    errors.check(compute === 'lambda' || props.taskCluster !== undefined, `compute '${compute}' needs taskCluster (the ECS cluster of the Fargate steps)`);
     errors.throwIfAny();
 
     const network = props.network ? { network: props.network } : {};
@@ -122,20 +143,6 @@ export class BackupPipeline extends Construct {
       .addEnvironment(ENV.backupSchemas, schemas.join(','))
       .addEnvironment(ENV.backupTables, tables.join(','));
 
-    // A backup's manifest (and its subset marker) is its truth: the backup role may create it, never
-    // replace it. The store creates them with If-None-Match; a plain PUT over one is denied. Table
-    // files are covered by Object Lock (an overwrite only adds a version; the locked one stays).
-    props.vault.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'ManifestsAreWriteOnce',
-        effect: iam.Effect.DENY,
-        principals: [new iam.ArnPrincipal(this.backupFunction.role.roleArn)],
-        actions: ['s3:PutObject'],
-        resources: [props.vault.bucket.arnForObjects(`${props.vault.backupPrefix}/*/${MANIFEST_FILE}`), props.vault.bucket.arnForObjects(`${props.vault.backupPrefix}/${SUBSET_MARKER_PREFIX}/*`)],
-        conditions: { Null: { 's3:if-none-match': 'true' } },
-      }),
-    );
-
     this.validateFunction = new DrFunction(this, 'ValidateFunction', {
       handler: 'validate',
       description: 'Validates a backup: manifest, files, sizes, SHA-256, line counts',
@@ -143,6 +150,28 @@ export class BackupPipeline extends Construct {
       memorySize: props.validateSizing?.memorySize ?? 1024,
       ...network,
     }).bindBackupStore(props.vault, 'read');
+
+    if (compute !== 'lambda' && props.taskCluster) {
+      this.fargate = {
+        backup: new FargateStep(this, 'BackupTask', { cluster: props.taskCluster, step: 'backup', mirrors: this.backupFunction, ...(props.fargateSizing?.backup ? { sizing: props.fargateSizing.backup } : {}) }),
+        validate: new FargateStep(this, 'ValidateTask', { cluster: props.taskCluster, step: 'validate', mirrors: this.validateFunction, ...(props.fargateSizing?.validate ? { sizing: props.fargateSizing.validate } : {}) }),
+      };
+    }
+
+    // A backup's manifest (and its subset marker) is its truth: the backup role may create it, never
+    // replace it. The store creates them with If-None-Match; a plain PUT over one is denied. Table
+    // files are covered by Object Lock (an overwrite only adds a version; the locked one stays).
+    props.vault.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'ManifestsAreWriteOnce',
+        effect: iam.Effect.DENY,
+        principals: [this.backupFunction.role, ...(this.fargate ? [this.fargate.backup.taskRole] : [])].map((role) => new iam.ArnPrincipal(role.roleArn)),
+        actions: ['s3:PutObject'],
+        resources: [props.vault.bucket.arnForObjects(`${props.vault.backupPrefix}/*/${MANIFEST_FILE}`), props.vault.bucket.arnForObjects(`${props.vault.backupPrefix}/${SUBSET_MARKER_PREFIX}/*`)],
+        conditions: { Null: { 's3:if-none-match': 'true' } },
+      }),
+    );
+
 
     const notify = props.notifyFunction;
     const notifyPayload = (event: string) => ({ event, workflow: 'backup', execution: EXECUTION_FIELDS, 'state.$': '$' });
@@ -165,18 +194,28 @@ export class BackupPipeline extends Construct {
     });
     alertInvalid.addCatch(invalid, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(invalid);
 
-    const backup = lambdaStep(this, S.backup, this.backupFunction, {
-      comment: 'Back up the source database into a new backup id',
-      payload: { 'request.$': '$', execution: EXECUTION_FIELDS },
-      resultPath: '$.backup',
-      maxAttempts: 4,
-    }).addCatch(onBackup, { errors: ['States.ALL'], resultPath: '$.error' });
+    // The execution's input, not `$`: states before this one (PlanCompute) may add to `$`.
+    const backupPayload = { 'request.$': '$$.Execution.Input', execution: EXECUTION_FIELDS };
+    const backupStep = () =>
+      lambdaStep(this, S.backup, this.backupFunction, {
+        comment: 'Back up the source database into a new backup id',
+        payload: backupPayload,
+        resultPath: '$.backup',
+        maxAttempts: 4,
+      });
+    const backup = routedStep(this, { compute, step: 'backup', stateName: S.backup, lambda: backupStep, ...(this.fargate ? { fargate: this.fargate.backup } : {}), payload: backupPayload, resultPath: '$.backup', comment: 'Back up the source database into a new backup id', onError: onBackup, maxAttempts: 4 });
 
-    const validate = lambdaStep(this, S.validate, this.validateFunction, {
-      comment: 'Validate the backup just written',
-      payload: { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS },
-      resultPath: '$.validation',
-    }).addCatch(onValidate, { errors: ['States.ALL'], resultPath: '$.error' });
+    const validatePayload = { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS };
+    const validateStep = () =>
+      lambdaStep(this, S.validate, this.validateFunction, {
+        comment: 'Validate the backup just written',
+        payload: validatePayload,
+        resultPath: '$.validation',
+      });
+    const validate = routedStep(this, { compute, step: 'validate', stateName: S.validate, lambda: validateStep, ...(this.fargate ? { fargate: this.fargate.validate } : {}), payload: validatePayload, resultPath: '$.validation', comment: 'Validate the backup just written', onError: onValidate });
+    if (compute === 'auto') {
+      this.planner = new ComputePlanner(this, 'Planner', { vault: props.vault, lambdas: { backup: this.backupFunction, validate: this.validateFunction }, backupTables: tables, ...(props.network ? { network: props.network } : {}) });
+    }
 
     const publish = lambdaStep(this, S.publishResult, notify, {
       comment: 'Publish the result: BackupStatus 1 and the size/duration/records metrics',
@@ -190,7 +229,7 @@ export class BackupPipeline extends Construct {
       })
       .next(new sfn.Succeed(this, S.succeeded));
 
-    const definition = backup
+    const definition = (this.planner ? this.planner.planState(this, ['backup', 'validate']).next(backup) : backup)
       .next(validate)
       .next(new sfn.Choice(this, S.isBackupValid).when(sfn.Condition.booleanEquals('$.validation.valid', true), publish).otherwise(alertInvalid));
 
@@ -198,7 +237,9 @@ export class BackupPipeline extends Construct {
       definition,
       timeout: props.machineTimeout ?? Duration.hours(2),
       comment: 'iconic-dr backup: Backup -> Validate -> PublishResult',
-      functions: [this.backupFunction.function, this.validateFunction.function, notify.function],
+      // With compute `fargate` the machine never invokes the backup and validate functions.
+      functions: [...(compute === 'fargate' ? [] : [this.backupFunction.function, this.validateFunction.function]), notify.function, ...(this.planner ? [this.planner.function.function] : [])],
+      taskDefinitions: this.fargate ? [this.fargate.backup.taskDefinition, this.fargate.validate.taskDefinition] : [],
     });
     this.stateMachine = machine.stateMachine;
     this.stateMachineLogs = machine.logGroup;
@@ -234,7 +275,7 @@ export class BackupPipeline extends Construct {
 
   /** The functions of the pipeline (for alarms). */
   get functions(): readonly DrFunction[] {
-    return [this.backupFunction, this.validateFunction, this.ageCheckFunction];
+    return [this.backupFunction, this.validateFunction, this.ageCheckFunction, ...(this.planner ? [this.planner.function] : [])];
   }
 }
 

@@ -26,6 +26,11 @@
  * | notify          | CRITICAL_TOPIC_ARN, WARNING_TOPIC_ARN, RTO_SECONDS                         |
  * | slack-notifier  | SLACK_WEBHOOK_SECRET_ARN                                                   |
  * | backup-age      | BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_TABLES                                |
+ * | plan-compute    | BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_TABLES, LAMBDA_SIZING                 |
+ *
+ * A Fargate step task (lambdas/container, compute `fargate`/`auto`) gets its Lambda twin's variables
+ * plus DR_STEP and DR_STEP_TIMEOUT_SECONDS in its task definition, and DR_STEP_INPUT, DR_TASK_TOKEN
+ * and DR_STEP_ENTERED_AT per run (container overrides of its state).
  *
  * The restore workflow has two lanes with the same state names: the restore machine (staging,
  * drills; its functions' TARGET_SECRET_ARNS hold only unconfirmed targets) and the production
@@ -143,6 +148,7 @@ export const HANDLER_NAMES = [
   'backup-age',
   'admin-api',
   'media-sync',
+  'plan-compute',
   'restore-media',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
@@ -185,7 +191,26 @@ export const ENV = {
   adminClaim: 'ADMIN_CLAIM',
   adminClaimValue: 'ADMIN_CLAIM_VALUE',
   protectedDatabases: 'PROTECTED_DATABASES',
+  /** Fargate step task (lambdas/container): which step, set in the task definition. */
+  containerStep: 'DR_STEP',
+  /** Fargate step task: the step's ceiling in seconds (the state's TimeoutSeconds), set in the task definition. */
+  containerStepTimeoutSeconds: 'DR_STEP_TIMEOUT_SECONDS',
+  /** Fargate step task, per run (container override): the task's event as JSON, as the Lambda would get it. */
+  containerStepInput: 'DR_STEP_INPUT',
+  /** Fargate step task, per run: the Step Functions task token the result is sent back with. */
+  containerTaskToken: 'DR_TASK_TOKEN',
+  /** Fargate step task, per run: when the state was entered (ISO time), the start of its ceiling. */
+  containerStepEnteredAt: 'DR_STEP_ENTERED_AT',
+  /** plan-compute: each routed step's Lambda sizing, JSON `{"backup":{"timeoutSeconds":900,"memoryMb":1024},…}`. */
+  lambdaSizing: 'LAMBDA_SIZING',
 } as const;
+
+/** Steps that can run as a Fargate task instead of a Lambda function (lambdas/container). */
+export const CONTAINER_STEPS = ['backup', 'validate', 'restore'] as const;
+export type ContainerStep = (typeof CONTAINER_STEPS)[number];
+
+/** How often a Fargate step tells Step Functions it is alive; the state's HeartbeatSeconds is a few of these. */
+export const CONTAINER_HEARTBEAT_SECONDS = 60;
 
 /** Metric names (DESIGN.md §6), plus one the infrastructure derives from the backup logs. */
 export const METRICS = {
@@ -207,6 +232,8 @@ export const METRICS = {
   backupSuspect: 'BackupSuspect',
   /** From a log metric filter on the backup function (no dimensions), not emitted by handlers. */
   backupUploadFailures: 'BackupUploadFailures',
+  /** A Fargate step's duration as a percentage of its ceiling (the state's timeout), emitted by the container at its end. */
+  stepCeilingPercent: 'StepCeilingPercent',
 } as const;
 
 /** Restore targets the stack creates a secret for. `production` needs `confirm`. */

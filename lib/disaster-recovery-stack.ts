@@ -7,9 +7,10 @@ import { AdminApi, type AdminApiProps } from './admin-api.js';
 import { MediaSync } from './media-sync.js';
 import { Alerting, deadLetterQueue } from './alerting.js';
 import { BackupPipeline, DEFAULT_BACKUP_SCHEDULE } from './backup-pipeline.js';
+import { DrTaskCluster, type FargateSizing, type StepCompute } from './fargate-steps.js';
 import { BackupVault, type ObjectLockMode, type ReplicaDestination } from './backup-vault.js';
 import { DatabaseSecrets } from './database-secrets.js';
-import { DEFAULT_RTO_SECONDS, ENV } from './contract.js';
+import { type ContainerStep, DEFAULT_RTO_SECONDS, ENV } from './contract.js';
 import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
 import { type AlarmThresholds, DrMonitoring } from './monitoring.js';
 import { type DatabaseLocation, DEFAULT_MONTHLY_DRILL_SCHEDULE, DEFAULT_WEEKLY_DRILL_SCHEDULE, RestoreWorkflow } from './restore-workflow.js';
@@ -165,6 +166,19 @@ export interface DisasterRecoveryStackProps extends StackProps {
    * @default 'rate(1 hour)'
    */
   readonly mediaSchedule?: string | false;
+  /**
+   * Where backup, validate and restore run: `lambda` (15 minutes at most), `fargate` (an ECS Fargate
+   * task each, ARM64, hours), or `auto` (Lambda unless the backup's manifest says the step would use
+   * more than half of its Lambda timeout). `fargate` and `auto` build a container image at deploy
+   * (Docker needed where `cdk deploy` runs; `cdk synth` needs none). docs/scale.md.
+   * @default 'lambda'
+   */
+  readonly compute?: StepCompute;
+  /**
+   * CPU, memory and ceiling of each Fargate step.
+   * @default - 2 vCPU, 4 GiB, 90 minutes each
+   */
+  readonly fargateSizing?: { readonly [K in ContainerStep]?: FargateSizing };
 }
 
 /**
@@ -187,6 +201,8 @@ export class DisasterRecoveryStack extends Stack {
   public readonly productionRestoreStarter?: iam.Role;
   /** EventBridge deliveries (scheduled backups, drills, the age check) that failed every retry. */
   public readonly scheduleDeadLetterQueue: sqs.Queue;
+  /** The ECS cluster, network and image of the Fargate steps (compute `fargate` or `auto`). */
+  public readonly taskCluster?: DrTaskCluster;
 
   constructor(scope: Construct, id: string, props: DisasterRecoveryStackProps = {}) {
     super(scope, id, {
@@ -226,7 +242,15 @@ export class DisasterRecoveryStack extends Stack {
       .addEnvironment(ENV.rtoSeconds, String(props.thresholds?.rtoSeconds ?? DEFAULT_RTO_SECONDS));
     this.scheduleDeadLetterQueue = deadLetterQueue(this, 'ScheduleDeadLetterQueue');
 
+    const compute = props.compute ?? 'lambda';
+    const fargateSizing = props.fargateSizing ?? {};
+    const taskCluster = compute === 'lambda' ? undefined : new DrTaskCluster(this, 'Tasks', withNetwork);
+    this.taskCluster = taskCluster;
+    const routing = { compute, ...(taskCluster ? { taskCluster } : {}) };
+
     this.backup = new BackupPipeline(this, 'Backup', {
+      ...routing,
+      fargateSizing: { ...(fargateSizing.backup ? { backup: fargateSizing.backup } : {}), ...(fargateSizing.validate ? { validate: fargateSizing.validate } : {}) },
       vault: this.vault,
       sourceSecret: this.secrets.source,
       notifyFunction: this.notifyFunction,
@@ -240,6 +264,8 @@ export class DisasterRecoveryStack extends Stack {
       ...withNetwork,
     });
     this.restore = new RestoreWorkflow(this, 'Restore', {
+      ...routing,
+      fargateSizing: { ...(fargateSizing.restore ? { restore: fargateSizing.restore } : {}), ...(fargateSizing.validate ? { validate: fargateSizing.validate } : {}) },
       vault: this.vault,
       targetSecrets: this.secrets.targets,
       readOnlySecrets: this.secrets.readOnlyTargets,
@@ -292,7 +318,10 @@ export class DisasterRecoveryStack extends Stack {
         ...(this.restore.production.restoreMediaFunction ? { ProductionRestoreMediaFunction: this.restore.production.restoreMediaFunction } : {}),
         ...(this.adminApi ? { AdminApiFunction: this.adminApi.function } : {}),
         ...(this.alerting.slackNotifier ? { SlackNotifierFunction: this.alerting.slackNotifier } : {}),
+        ...(this.backup.planner ? { BackupPlanComputeFunction: this.backup.planner.function } : {}),
+        ...(this.restore.planner ? { RestorePlanComputeFunction: this.restore.planner.function } : {}),
       },
+      fargateSteps: compute !== 'lambda',
       notifyFunction: this.notifyFunction,
       deadLetterQueues: {
         ScheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
@@ -331,13 +360,13 @@ export class DisasterRecoveryStack extends Stack {
 
   /**
    * Production restores behind IAM, not only behind a typed confirmation: the production secret's
-   * value is readable only by the production restore functions (and the break-glass principal), and
+   * value is readable only by the production restore function and its Fargate task (and the break-glass principal), and
    * only the named principals get a role that may start the production restore machine.
    */
   private guardProduction(props: DisasterRecoveryStackProps): iam.Role | undefined {
     const lane = this.restore.production;
     // The checks after a restore read the read-only secret: only the restore function reads this one.
-    const readers = [lane.restoreFunction.role.roleArn, ...(props.breakGlassPrincipalArn ? [props.breakGlassPrincipalArn] : [])];
+    const readers = [lane.restoreFunction.role.roleArn, ...(lane.restoreTask ? [lane.restoreTask.taskRole.roleArn] : []), ...(props.breakGlassPrincipalArn ? [props.breakGlassPrincipalArn] : [])];
     this.secrets.targets.production.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'OnlyProductionRestoreReads',

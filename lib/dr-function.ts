@@ -122,6 +122,12 @@ export class DrFunction extends Construct {
   public readonly handlerName: HandlerName;
   /** The function's timeout (headroom alarms are set at 60 % of it). */
   public readonly timeout: Duration;
+  /** Memory in MB (Lambda's CPU share follows it: one vCPU at 1769 MB). */
+  public readonly memorySize: number;
+  /** Every grant and variable added after construction, replayed onto mirrors (Fargate tasks). */
+  private readonly bindings: ((grantee: DrGrantee) => void)[] = [];
+  private readonly mirrors: DrGrantee[] = [];
+  private readonly self: DrGrantee;
 
   constructor(scope: Construct, id: string, props: DrFunctionProps) {
     super(scope, id);
@@ -139,6 +145,7 @@ export class DrFunction extends Construct {
 
     this.handlerName = props.handler;
     this.timeout = timeout;
+    this.memorySize = memorySize;
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
     });
@@ -147,6 +154,7 @@ export class DrFunction extends Construct {
       description: `iconic-dr ${props.handler} function`,
     });
     this.logGroup.grantWrite(this.role);
+    this.self = { role: this.role, addEnvironment: (name, value) => void this.function.addEnvironment(name, value) };
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry ?? handlerEntry(props.handler),
@@ -212,7 +220,23 @@ export class DrFunction extends Construct {
 
   /** Adds an environment variable that is not a secret. */
   addEnvironment(name: string, value: string): this {
-    this.function.addEnvironment(name, value);
+    return this.bind((grantee) => grantee.addEnvironment(name, value));
+  }
+
+  /**
+   * Gives another principal (a Fargate task standing in for this function) every grant and
+   * variable this function has and will get, so the two never differ in what they may do.
+   */
+  mirrorTo(grantee: DrGrantee): this {
+    for (const apply of this.bindings) apply(grantee);
+    this.mirrors.push(grantee);
+    return this;
+  }
+
+  private bind(apply: (grantee: DrGrantee) => void): this {
+    apply(this.self);
+    for (const mirror of this.mirrors) apply(mirror);
+    this.bindings.push(apply);
     return this;
   }
 
@@ -222,57 +246,25 @@ export class DrFunction extends Construct {
    * KMS use only through S3. Sets BACKUP_BUCKET, BACKUP_PREFIX (and BACKUP_KMS_KEY_ID for write).
    */
   bindBackupStore(vault: BackupVault, access: 'read' | 'write'): this {
-    const objects = vault.bucket.arnForObjects(`${vault.backupPrefix}/*`);
-    const viaS3 = { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } };
-    // Unconditioned on purpose: S3 answers a HEAD/GET of a missing key with 404 only to callers that
-    // may list the bucket, and a HEAD carries no s3:prefix, so a prefix-conditioned grant would turn
-    // every "not found" (an incomplete backup, a missing file) into 403 AccessDenied. Objects stay
-    // readable only under the prefix; listing reveals key names of this bucket alone.
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListBackups', actions: ['s3:ListBucket'], resources: [vault.bucket.bucketArn] }));
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadBackups', actions: ['s3:GetObject'], resources: [objects] }));
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DecryptBackups', actions: ['kms:Decrypt'], resources: [vault.key.keyArn], conditions: viaS3 }));
-    if (access === 'write') {
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: 'WriteBackups', actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [objects] }),
-      );
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid: 'EncryptBackups', actions: ['kms:GenerateDataKey'], resources: [vault.key.keyArn], conditions: viaS3 }),
-      );
-      this.addEnvironment(ENV.backupKmsKeyId, vault.key.keyArn);
-    }
-    Validations.of(this.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(vault.bucket.node.defaultChild as CfnElement)}.Arn>/${vault.backupPrefix}/*]`,
-      reason: 'Backups are many objects named by backup id and table; access is limited to the backup prefix of the one backup bucket.',
-    });
-    this.addEnvironment(ENV.backupBucket, vault.bucket.bucketName);
-    this.addEnvironment(ENV.backupPrefix, vault.backupPrefix);
-    return this;
+    return this.bind((g) => bindBackupStoreTo(g, vault, access));
   }
 
   /** Read access to the source database secret; sets SOURCE_SECRET_ARN. */
   bindSourceDatabase(secret: secretsmanager.ISecret): this {
-    secret.grantRead(this.role);
-    return this.addEnvironment(ENV.sourceSecretArn, secret.secretArn);
+    return this.bind((g) => {
+      secret.grantRead(g.role);
+      g.addEnvironment(ENV.sourceSecretArn, secret.secretArn);
+    });
   }
 
   /** Read access to every restore target's secret; sets TARGET_SECRET_ARNS (JSON name -> ARN). */
   bindRestoreTargets(targets: Readonly<Record<string, secretsmanager.ISecret>>): this {
-    const arns: Record<string, string> = {};
-    for (const [name, secret] of Object.entries(targets)) {
-      secret.grantRead(this.role);
-      arns[name] = secret.secretArn;
-    }
-    return this.addEnvironment(ENV.targetSecretArns, Stack.of(this).toJsonString(arns));
+    return this.bind((g) => g.addEnvironment(ENV.targetSecretArns, grantSecrets(g, targets)));
   }
 
   /** Read access to every restore target's read-only secret; sets VERIFY_SECRET_ARNS (JSON name -> ARN). */
   bindReadOnlyTargets(targets: Readonly<Record<string, secretsmanager.ISecret>>): this {
-    const arns: Record<string, string> = {};
-    for (const [name, secret] of Object.entries(targets)) {
-      secret.grantRead(this.role);
-      arns[name] = secret.secretArn;
-    }
-    return this.addEnvironment(ENV.verifySecretArns, Stack.of(this).toJsonString(arns));
+    return this.bind((g) => g.addEnvironment(ENV.verifySecretArns, grantSecrets(g, targets)));
   }
 
   /** Publish to the alert topics (and use their key through SNS); sets CRITICAL_/WARNING_TOPIC_ARN. */
@@ -298,4 +290,43 @@ export class DrFunction extends Construct {
     secret.grantRead(this.role);
     return this.addEnvironment(ENV.slackWebhookSecretArn, secret.secretArn);
   }
+}
+
+/** A principal that can stand in for a DrFunction: a role to grant to and a way to set variables. */
+export interface DrGrantee {
+  readonly role: iam.IRole;
+  addEnvironment(name: string, value: string): void;
+}
+
+function bindBackupStoreTo(g: DrGrantee, vault: BackupVault, access: 'read' | 'write'): void {
+  const objects = vault.bucket.arnForObjects(`${vault.backupPrefix}/*`);
+  const viaS3 = { StringEquals: { 'kms:ViaService': `s3.${Stack.of(vault).region}.amazonaws.com` } };
+  // Unconditioned on purpose: S3 answers a HEAD/GET of a missing key with 404 only to callers that
+  // may list the bucket, and a HEAD carries no s3:prefix, so a prefix-conditioned grant would turn
+  // every "not found" (an incomplete backup, a missing file) into 403 AccessDenied. Objects stay
+  // readable only under the prefix; listing reveals key names of this bucket alone.
+  g.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListBackups', actions: ['s3:ListBucket'], resources: [vault.bucket.bucketArn] }));
+  g.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadBackups', actions: ['s3:GetObject'], resources: [objects] }));
+  g.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DecryptBackups', actions: ['kms:Decrypt'], resources: [vault.key.keyArn], conditions: viaS3 }));
+  if (access === 'write') {
+    g.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'WriteBackups', actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [objects] }));
+    g.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'EncryptBackups', actions: ['kms:GenerateDataKey'], resources: [vault.key.keyArn], conditions: viaS3 }));
+    g.addEnvironment(ENV.backupKmsKeyId, vault.key.keyArn);
+  }
+  Validations.of(g.role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${Stack.of(vault).getLogicalId(vault.bucket.node.defaultChild as CfnElement)}.Arn>/${vault.backupPrefix}/*]`,
+    reason: 'Backups are many objects named by backup id and table; access is limited to the backup prefix of the one backup bucket.',
+  });
+  g.addEnvironment(ENV.backupBucket, vault.bucket.bucketName);
+  g.addEnvironment(ENV.backupPrefix, vault.backupPrefix);
+}
+
+/** Grants read on each secret and returns the name -> ARN JSON the handlers read. */
+function grantSecrets(g: DrGrantee, targets: Readonly<Record<string, secretsmanager.ISecret>>): string {
+  const arns: Record<string, string> = {};
+  for (const [name, secret] of Object.entries(targets)) {
+    secret.grantRead(g.role);
+    arns[name] = secret.secretArn;
+  }
+  return Stack.of(g.role).toJsonString(arns);
 }

@@ -32,7 +32,7 @@ export interface AlarmThresholds {
   /**
    * Backup duration (seconds) that warns. Must be below the backup function's timeout, or it could
    * never fire (a backup is killed at its timeout).
-   * @default 60 % of the backup function's timeout
+   * @default 60 % of the backup function's timeout (of the Fargate backup's ceiling when backups may run on Fargate)
    */
   readonly maxBackupDurationSeconds?: number;
   /**
@@ -54,6 +54,12 @@ export interface DrMonitoringProps {
   readonly restore: RestoreWorkflow;
   /** Every function of the stack by a PascalCase label: each gets `<label>Errors` and `<label>Headroom` alarms. */
   readonly functions: Readonly<Record<string, DrFunction>>;
+  /**
+   * Backup, validate or restore may run as Fargate tasks: warn when one used more than 60 % of its
+   * ceiling (StepCeilingPercent, emitted by the task at its end), and show it on the dashboard.
+   * @default false
+   */
+  readonly fargateSteps?: boolean;
   /** The notify function: an alert that could not be delivered pages. */
   readonly notifyFunction: DrFunction;
   /** Dead-letter queues by a PascalCase label: each pages on its first message. */
@@ -121,7 +127,8 @@ export class DrMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: DrMonitoringProps) {
     super(scope, id);
-    const backupTimeout = props.backup.backupFunction.timeout.toSeconds();
+    // A backup may run on Fargate (compute fargate/auto): its ceiling is then the longer one.
+    const backupTimeout = Math.max(props.backup.backupFunction.timeout.toSeconds(), props.backup.fargate?.backup.timeout.toSeconds() ?? 0);
     const restoreMachineTimeout = props.restore.machineTimeout.toSeconds();
     const t = {
       maxHoursWithoutBackup: props.thresholds?.maxHoursWithoutBackup ?? 26,
@@ -260,6 +267,17 @@ export class DrMonitoring extends Construct {
       add('warning', `${label}Headroom`, fn.function.metricDuration({ statistic: 'Maximum', period: FIVE_MINUTES }), {
         alarmDescription: `WARNING: the ${fn.handlerName} function (${label}) used more than ${HEADROOM_SHARE * 100} % of its ${humanSeconds(limit / 1000)} timeout: raise its memory or timeout before it is killed (stack prop functionSizing).`,
         threshold: Math.floor(limit * HEADROOM_SHARE),
+        comparisonOperator: gt,
+        evaluationPeriods: 1,
+        treatMissingData: notBreaching,
+      });
+    }
+
+    if (props.fargateSteps) {
+      // Lambda steps have their Headroom alarms on Duration; a Fargate step reports its own share.
+      add('warning', 'FargateStepHeadroom', drMetric(METRICS.stepCeilingPercent, 'Maximum', HOUR), {
+        alarmDescription: `WARNING: a Fargate step (backup, validate or restore) used more than ${HEADROOM_SHARE * 100} % of its ceiling: raise its vCPU (stack prop fargateSizing) or its timeout before a run is stopped at it. docs/scale.md.`,
+        threshold: HEADROOM_SHARE * 100,
         comparisonOperator: gt,
         evaluationPeriods: 1,
         treatMissingData: notBreaching,
@@ -406,6 +424,17 @@ export class DrMonitoring extends Construct {
         width: 8,
         height: 8,
       }),
+      ...(props.fargateSteps
+        ? [
+            new cloudwatch.GraphWidget({
+              title: 'Fargate steps: share of their ceiling (%)',
+              left: [drMetric(METRICS.stepCeilingPercent, 'Maximum', day, 'Largest share')],
+              leftAnnotations: [{ value: HEADROOM_SHARE * 100, label: 'Warning', color: cloudwatch.Color.ORANGE }],
+              width: 8,
+              height: 8,
+            }),
+          ]
+        : []),
       new cloudwatch.GraphWidget({
         title: 'Executions',
         left: [

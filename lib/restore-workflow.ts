@@ -11,6 +11,8 @@ import type { BackupVault } from './backup-vault.js';
 import { CONFIRMATION_REQUIRED_ERROR, CONFIRMED_TARGETS, ENV, needsConfirmation, type FailureOutcome, NOTIFY_EVENTS, RESTORE_STATES as S } from './contract.js';
 import { PropErrors } from './defaults.js';
 import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
+import { ComputePlanner, routedStep } from './compute-routing.js';
+import { type DrTaskCluster, type FargateSizing, FargateStep, type StepCompute } from './fargate-steps.js';
 import { DrStateMachine, EXECUTION_FIELDS, failureRecord, lambdaStep } from './workflow.js';
 
 /** Weekly drill: Sunday 04:00 UTC, two hours after the daily backup. */
@@ -89,6 +91,19 @@ export interface RestoreWorkflowProps {
    * @default false
    */
   readonly media?: boolean;
+  /**
+   * Where Validate and Restore run: `lambda`, `fargate`, or `auto` (Fargate when the chosen backup's
+   * manifest says the step would use more than half of its Lambda timeout).
+   * @default 'lambda'
+   */
+  readonly compute?: StepCompute;
+  /** The ECS cluster of the Fargate steps (required unless compute is `lambda`). */
+  readonly taskCluster?: DrTaskCluster;
+  /**
+   * CPU, memory and ceiling of the Fargate steps.
+   * @default - 2 vCPU, 4 GiB, 90 minutes each
+   */
+  readonly fargateSizing?: { readonly validate?: FargateSizing; readonly restore?: FargateSizing };
 }
 
 /**
@@ -133,6 +148,13 @@ export class RestoreWorkflow extends Construct {
   public readonly machineTimeout: Duration;
   public readonly weeklyDrill: events.Rule;
   public readonly monthlyDrill: events.Rule;
+  /** The staging lane's restore step as a Fargate task (compute `fargate` or `auto`). */
+  public readonly restoreTask?: FargateStep;
+  /** The Fargate validate task, shared by both lanes (compute `fargate` or `auto`). */
+  public readonly validateTask?: FargateStep;
+  /** The plan-compute function, shared by both lanes (compute `auto`). */
+  public planner?: ComputePlanner;
+  private readonly compute: StepCompute;
 
   constructor(scope: Construct, id: string, props: RestoreWorkflowProps) {
     super(scope, id);
@@ -145,6 +167,8 @@ export class RestoreWorkflow extends Construct {
     for (const required of ['staging', 'production']) errors.check(required in props.targetSecrets, `targetSecrets must include "${required}"`);
     for (const name of Object.keys(props.targetSecrets)) errors.check(/^[a-z][a-z0-9-]*$/.test(name), `target name "${name}" must be lower-case letters, digits and -`);
     for (const name of Object.keys(props.targetSecrets)) errors.check(name in props.readOnlySecrets, `readOnlySecrets must include "${name}"`);
+    this.compute = props.compute ?? 'lambda';
+    errors.check(this.compute === 'lambda' || props.taskCluster !== undefined, `compute '${this.compute}' needs taskCluster (the ECS cluster of the Fargate steps)`);
     errors.throwIfAny();
 
     this.machineTimeout = props.machineTimeout ?? Duration.hours(2);
@@ -156,6 +180,9 @@ export class RestoreWorkflow extends Construct {
       memorySize: props.sizing?.validate?.memorySize ?? 1024,
       ...network,
     }).bindBackupStore(props.vault, 'read');
+    if (this.compute !== 'lambda' && props.taskCluster) {
+      this.validateTask = new FargateStep(this, 'ValidateTask', { cluster: props.taskCluster, step: 'validate', mirrors: this.validateFunction, ...(props.fargateSizing?.validate ? { sizing: props.fargateSizing.validate } : {}) });
+    }
 
     const confirmed = Object.fromEntries(Object.entries(props.targetSecrets).filter(([name]) => needsConfirmation(name)));
     const unconfirmed = Object.fromEntries(Object.entries(props.targetSecrets).filter(([name]) => !needsConfirmation(name)));
@@ -172,6 +199,7 @@ export class RestoreWorkflow extends Construct {
     }
     this.pickBackupFunction = staging.pickBackupFunction;
     this.restoreFunction = staging.restoreFunction;
+    this.restoreTask = staging.restoreTask;
     this.verifyCountsFunction = staging.verifyCountsFunction;
     this.integrityCheckFunction = staging.integrityCheckFunction;
     if (staging.restoreMediaFunction) this.restoreMediaFunction = staging.restoreMediaFunction;
@@ -233,6 +261,13 @@ export class RestoreWorkflow extends Construct {
       .bindBackupStore(props.vault, 'read')
       .bindRestoreTargets(lane.targetSecrets);
     if (lane.gate) restoreFunction.addEnvironment(ENV.restoreGate, lane.gate);
+    const restoreTask =
+      this.compute !== 'lambda' && props.taskCluster
+        ? new FargateStep(scope, 'RestoreTask', { cluster: props.taskCluster, step: 'restore', mirrors: restoreFunction, ...(props.fargateSizing?.restore ? { sizing: props.fargateSizing.restore } : {}) })
+        : undefined;
+    if (this.compute === 'auto') {
+      this.planner ??= new ComputePlanner(this, 'Planner', { vault: props.vault, lambdas: { validate: validateFunction, restore: restoreFunction }, backupTables: props.backupTables ?? [], ...(props.network ? { network: props.network } : {}) });
+    }
 
     const verifyCountsFunction = new DrFunction(scope, 'VerifyCountsFunction', {
       handler: 'verify-counts',
@@ -307,11 +342,16 @@ export class RestoreWorkflow extends Construct {
       },
     }).next(new sfn.Fail(scope, S.confirmationRequired, { error: CONFIRMATION_REQUIRED_ERROR, causePath: '$.cause' }));
 
-    const validate = lambdaStep(scope, S.validate, validateFunction, {
-      comment: 'Validate the backup before touching the target',
-      payload: { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS },
-      resultPath: '$.validation',
-    }).addCatch(onValidate.handler, onValidate.props);
+    const validatePayload = { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS };
+    const validateStep = () =>
+      lambdaStep(scope, S.validate, validateFunction, {
+        comment: 'Validate the backup before touching the target',
+        payload: validatePayload,
+        resultPath: '$.validation',
+      });
+    const routedValidate = routedStep(scope, { compute: this.compute, step: 'validate', stateName: S.validate, lambda: validateStep, ...(this.validateTask ? { fargate: this.validateTask } : {}), payload: validatePayload, resultPath: '$.validation', comment: 'Validate the backup before touching the target', onError: onValidate.handler });
+    // With compute `auto`, PlanCompute reads the chosen backup's manifest first.
+    const validate = this.planner ? this.planner.planState(scope, ['validate', 'restore'], '$.backup.backupId').next(routedValidate) : routedValidate;
 
     const invalid = new sfn.Fail(scope, S.invalid, { error: 'BackupInvalid', cause: 'The backup failed validation; the target was not touched. The problems are in the Validate step output.' });
     const alertInvalid = lambdaStep(scope, S.alertInvalidBackup, notify, {
@@ -321,11 +361,14 @@ export class RestoreWorkflow extends Construct {
     });
     alertInvalid.addCatch(invalid, { errors: ['States.ALL'], resultPath: '$.notifyError' }).next(invalid);
 
-    const restore = lambdaStep(scope, S.restore, restoreFunction, {
-      comment: 'Restore into the target in one transaction',
-      payload: { ...resolved, 'confirm.$': '$.backup.confirm' },
-      resultPath: '$.restore',
-    }).addCatch(onRestore.handler, onRestore.props);
+    const restorePayload = { ...resolved, 'confirm.$': '$.backup.confirm' };
+    const restoreStep = () =>
+      lambdaStep(scope, S.restore, restoreFunction, {
+        comment: 'Restore into the target in one transaction',
+        payload: restorePayload,
+        resultPath: '$.restore',
+      });
+    const restore = routedStep(scope, { compute: this.compute, step: 'restore', stateName: S.restore, lambda: restoreStep, ...(restoreTask ? { fargate: restoreTask } : {}), payload: restorePayload, resultPath: '$.restore', comment: 'Restore into the target in one transaction', onError: onRestore.handler });
 
     const verify = lambdaStep(scope, S.verifyCounts, verifyCountsFunction, {
       comment: 'Compare row counts with the manifest',
@@ -397,23 +440,24 @@ export class RestoreWorkflow extends Construct {
       comment: `iconic-dr ${lane.label}: PickBackup -> CheckConfirmation -> Validate -> Restore -> VerifyCounts -> IntegrityCheck -> NotifySuccess`,
       functions: [
         pickBackupFunction.function,
-        validateFunction.function,
-        restoreFunction.function,
+        ...(this.compute === 'fargate' ? [] : [validateFunction.function, restoreFunction.function]),
+        ...(this.planner ? [this.planner.function.function] : []),
         verifyCountsFunction.function,
         integrityCheckFunction.function,
         notify.function,
         ...(restoreMediaFunction ? [restoreMediaFunction.function] : []),
       ],
+      taskDefinitions: [...(this.validateTask ? [this.validateTask.taskDefinition] : []), ...(restoreTask ? [restoreTask.taskDefinition] : [])],
     });
 
-    return { pickBackupFunction, restoreFunction, verifyCountsFunction, integrityCheckFunction, ...(restoreMediaFunction ? { restoreMediaFunction } : {}), stateMachine: machine.stateMachine, stateMachineLogs: machine.logGroup };
+    return { pickBackupFunction, restoreFunction, verifyCountsFunction, integrityCheckFunction, ...(restoreMediaFunction ? { restoreMediaFunction } : {}), stateMachine: machine.stateMachine, stateMachineLogs: machine.logGroup, ...(restoreTask ? { restoreTask } : {}) };
   }
 
   /** The functions of the workflow (for alarms). */
   get functions(): readonly DrFunction[] {
     const p = this.production;
     const media = [this.restoreMediaFunction, p.restoreMediaFunction].filter((f): f is DrFunction => f !== undefined);
-    return [this.pickBackupFunction, this.validateFunction, this.restoreFunction, this.verifyCountsFunction, this.integrityCheckFunction, p.pickBackupFunction, p.restoreFunction, p.verifyCountsFunction, p.integrityCheckFunction, ...media];
+    return [this.pickBackupFunction, this.validateFunction, this.restoreFunction, this.verifyCountsFunction, this.integrityCheckFunction, p.pickBackupFunction, p.restoreFunction, p.verifyCountsFunction, p.integrityCheckFunction, ...media, ...(this.planner ? [this.planner.function] : [])];
   }
 }
 
@@ -445,4 +489,6 @@ export interface RestoreLane {
   readonly restoreMediaFunction?: DrFunction;
   readonly stateMachine: sfn.StateMachine;
   readonly stateMachineLogs: logs.ILogGroup;
+  /** The restore step as a Fargate task (compute `fargate` or `auto`). */
+  readonly restoreTask?: FargateStep;
 }

@@ -1,4 +1,5 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -92,6 +93,11 @@ export interface DrStateMachineProps {
   readonly comment: string;
   /** Functions the machine invokes (for the nag acknowledgement of their version wildcard). */
   readonly functions: readonly lambda.IFunction[];
+  /**
+   * Fargate task definitions the machine runs (for the nag acknowledgement of their revision wildcard).
+   * @default - none
+   */
+  readonly taskDefinitions?: readonly ecs.TaskDefinition[];
   /** @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -140,5 +146,19 @@ export class DrStateMachine extends Construct {
         reason: 'lambda:InvokeFunction on the function and its versions/aliases (`:*`), as CDK grants for task integrations; the function itself is fixed.',
       });
     }
+    for (const taskDefinition of props.taskDefinitions ?? []) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${taskDefinitionFamilyArn(stack.getLogicalId(taskDefinition.node.defaultChild as ecs.CfnTaskDefinition))}]`,
+        reason: 'ecs:RunTask on every revision (`:*`) of the one step task definition family, as CDK grants for the ECS task integration; the family itself is fixed.',
+      });
+    }
   }
+}
+
+/** How cdk-nag renders the `<family>:*` ARN CDK grants ecs:RunTask on (the task definition ARN without its revision). */
+function taskDefinitionFamilyArn(logicalId: string): string {
+  const ref = `{"Ref":"${logicalId}"}`;
+  const part = (i: number) => `{"Fn::Select":[${i},{"Fn::Split":[":",${ref}]}]}`;
+  const family = (i: number) => `{"Fn::Select":[${i},{"Fn::Split":["/",${part(5)}]}]}`;
+  return `arn:${part(1)}:${part(2)}:${part(3)}:${part(4)}:${family(0)}/${family(1)}:*`;
 }

@@ -87,7 +87,7 @@ export function definitionOf(resources: Record<string, CfnResource>, machineLogi
         return parts.map(render).join(separator);
       }
       if ('Fn::GetAtt' in value) return fakeFunctionArn((value['Fn::GetAtt'] as string[])[0] as string);
-      if ('Ref' in value) return `ref-${String(value.Ref)}`;
+      if ('Ref' in value) return value.Ref === 'AWS::Partition' ? 'aws' : `ref-${String(value.Ref)}`;
     }
     throw new Error(`Unexpected token in DefinitionString: ${JSON.stringify(value)}`);
   };

@@ -34,18 +34,20 @@ const commaList = (fallback: string[]) =>
       ),
   );
 
+/** A variable holding JSON: parsed, or one issue saying what was expected (never quoting the value). */
+const jsonText = (expected: string) =>
+  z.string({ error: 'not set' }).transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `not JSON (expected ${expected})` });
+      return z.NEVER;
+    }
+  });
+
 const targetSecretArns = z.preprocess(
   blankIsUnset,
-  z
-    .string({ error: 'not set' })
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'not JSON (expected {"staging":"arn:…","production":"arn:…"})' });
-        return z.NEVER;
-      }
-    })
+  jsonText('{"staging":"arn:…","production":"arn:…"}')
     .pipe(
       z
         .record(z.string(), z.string().min(1, 'empty secret ARN'))
@@ -86,6 +88,15 @@ export const pickBackupEnv = storeEnv.extend({
       .filter(Boolean),
   ),
   [ENV.restoreMedia]: z.preprocess(blankIsUnset, z.enum(['true', 'false']).default('false')).transform((value) => value === 'true'),
+});
+
+/** plan-compute: where backups are, which tables a full backup holds, and each routed step's Lambda sizing. */
+export const planComputeEnv = storeEnv.extend({
+  [ENV.backupTables]: commaList([]),
+  [ENV.lambdaSizing]: z.preprocess(
+    blankIsUnset,
+    jsonText('{"backup":{"timeoutSeconds":900,"memoryMb":1024},…}').pipe(z.partialRecord(z.enum(['backup', 'validate', 'restore']), z.strictObject({ timeoutSeconds: z.number().int().positive(), memoryMb: z.number().int().positive() }))),
+  ),
 });
 
 export const backupAgeEnv = storeEnv.extend({ [ENV.backupTables]: commaList([]) });

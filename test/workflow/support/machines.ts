@@ -55,7 +55,8 @@ let runs = 0;
 function bindTasks(definition: AslDefinition, handlers: Readonly<Record<string, Handler>>): void {
   const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
   for (const [name, state] of tasks) {
-    expect(state.Resource, `${name} must invoke the function ARN directly (payloadResponseOnly)`).toMatch(/^arn:aws:lambda:[^:]+:\d{12}:function:[^:]+$/);
+    // A Lambda function ARN (payloadResponseOnly), or a Fargate step (lib/fargate-steps.ts).
+    expect(state.Resource, `${name} must invoke the function ARN directly (payloadResponseOnly)`).toMatch(/^arn:aws:lambda:[^:]+:\d{12}:function:[^:]+$|^arn:aws:states:::ecs:runTask\.waitForTaskToken$/);
     expect(handlers[name], `no handler bound to Task ${name}: the interpreter would call AWS, fail, and the Catch would hide it`).toBeTypeOf('function');
   }
 }
@@ -90,7 +91,9 @@ export async function runMachine(definition: AslDefinition, input: unknown, hand
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
   const run = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides: Object.fromEntries(Object.keys(definition.States).map((name) => [name, 0])) },
-    context: { Execution: { Id: executionArn, Name: executionArn.split(':').pop() } } as never,
+    // Task.Token and State.EnteredTime for Fargate steps: the interpreter has neither (the local
+    // runner gives each task its own token and entry time, test/helpers/step-task.ts).
+    context: { Execution: { Id: executionArn, Name: executionArn.split(':').pop() }, Task: { Token: 'local-task-token' }, State: { EnteredTime: new Date().toISOString() } } as never,
   });
   const collecting = (async () => {
     for await (const event of run.eventLogs) if (event.type === 'StateEntered') path.push(event.state.name);
