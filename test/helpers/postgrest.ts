@@ -32,7 +32,7 @@ export interface TestPostgrest {
 export interface PostgrestOptions {
   /** The test database PostgREST serves (its owner, e.g. the admin user, sets up grants). */
   readonly databaseUrl: string;
-  /** The cluster's admin URL (roles are cluster-wide). @default inject('adminDatabaseUrl') */
+  /** The cluster's admin URL (roles are cluster-wide). @default adminUrl() (the run's, from the global setup) */
   readonly adminDatabaseUrl?: string;
   /** Exposed schemas. @default ['public'] */
   readonly schemas?: readonly string[];

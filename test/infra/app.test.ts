@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { configFromContext } from '../../lib/index.js';
+import { because } from '../helpers/expect-message.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -94,7 +95,7 @@ describe('npx cdk synth', () => {
         });
 
         // Assess
-        expect(code, output).toBe(0);
+        because(output, () => expect(code).toBe(0));
         const template = JSON.parse(readFileSync(path.join(outdir, 'IconicDr.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };
         const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
         // One per handler: the admin API is asked for, media sync is on by default.

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ENV, METRICS } from '../../lib/contract.js';
 import { allowedActions, logicalId, ofType, roleStatements, synthStack, testApp, type SynthResult } from './helpers.js';
 

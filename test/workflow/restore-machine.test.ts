@@ -1,6 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { CONFIRMATION_REQUIRED_ERROR, METRICS, RESTORE_STATES as R } from '../../lib/contract.js';
 import { WEEKLY_DRILL_INPUT } from '../../lib/restore-workflow.js';
 import { backupIdFor } from '../../lambdas/core/format/ids.js';
@@ -47,7 +47,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   let sourcePrints: TableFingerprint[];
   let restoreEnv: () => void;
   let output: OutputCapture;
-  const restoreSpy = vi.fn(restore);
+  const restoreSpy = jest.fn(restore);
 
   /** Points a target's read-write secret and its read-only secret (the checks after a restore) at a database. */
   function point(target: 'staging' | 'production', secretJson: string): void {
@@ -211,7 +211,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
 
   /** The production machine's tasks: its restore function answers only executions of that machine (RESTORE_GATE). */
   async function productionTasks(): Promise<Record<string, Handler>> {
-    vi.resetModules();
+    jest.resetModules();
     const undo = setEnvironment({ RESTORE_GATE: `arn:aws:states:us-east-1:123456789012:execution:${PRODUCTION_MACHINE_NAME}:` });
     try {
       const gated = (await import('../../lambdas/handlers/restore.js')).handler as Handler;
@@ -367,7 +367,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   });
 
   it('refuses a drill into production as the stack locates it, with a staging function that cannot read the production secret (SNS, Secrets Manager mocked)', async () => {
-    vi.resetModules();
+    jest.resetModules();
     const location = { host: '127.0.0.1', port: 5432, dbname: new URL(production.url).pathname.slice(1) };
     const undo = setEnvironment({ TARGET_SECRET_ARNS: JSON.stringify({ staging: ARNS.staging }), PROTECTED_DATABASES: JSON.stringify({ production: location }) });
     let stagingOnly: Handler;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { listBackups } from '../../../lambdas/core/catalog.js';
 import { InvalidBackupError } from '../../../lambdas/core/errors.js';
 import { MAX_MANIFEST_BYTES } from '../../../lambdas/core/limits.js';
