@@ -9,7 +9,7 @@
 //                                              (test/helpers/expect-message.ts)
 //   expect(value).toBeTypeOf('t')           -> expect(typeof value).toBe('t')
 //   .toThrowError( / .toHaveBeenCalledOnce() -> .toThrow( / .toHaveBeenCalledTimes(1)
-// Anything else from Vitest (inject, vi.mock, vi.useFakeTimers, ...) is reported and the file is
+// Anything else from Vitest (inject, vi.resetModules, vi.mock, vi.useFakeTimers, ...) is reported and the file is
 // left unchanged, to be converted by hand; the exit code is then 1.
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +17,7 @@ import ts from 'typescript';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const HELPERS = path.join(ROOT, 'test/helpers');
-const SAME_ON_JEST = new Set(['fn', 'spyOn', 'restoreAllMocks', 'resetAllMocks', 'clearAllMocks', 'resetModules', 'isMockFunction', 'mocked']);
+const SAME_ON_JEST = new Set(['fn', 'spyOn', 'restoreAllMocks', 'resetAllMocks', 'clearAllMocks', 'isMockFunction', 'mocked']);
 const ENV_HELPERS = { stubEnv: 'stubEnv', unstubAllEnvs: 'unstubAllEnvs' };
 
 function filesUnder(target) {
@@ -88,6 +88,8 @@ function pass(file, text, problems, needs) {
       else if (member in ENV_HELPERS) {
         add(node.getStart(source), node.getEnd(), ENV_HELPERS[member]);
         need(needs, importPath(file, 'env.js'), ENV_HELPERS[member]);
+      } else if (member === 'resetModules') {
+        problems.push(`${file}: vi.resetModules() + import('x.js') becomes import(\`x.js\${freshQuery()}\`) (test/helpers/fresh-module.ts): Jest's resetModules would reload the mocked AWS SDK too`);
       } else problems.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}: vi.${member} has no automatic Jest equivalent`);
     }
     if (ts.isPropertyAccessExpression(node) && ts.isCallExpression(node.parent) && node.parent.expression === node) {
@@ -101,7 +103,9 @@ function pass(file, text, problems, needs) {
           const value = root.arguments[0];
           add(value.getStart(source), value.getEnd(), `typeof (${value.getText(source)})`);
           add(node.name.getStart(source), node.name.getEnd(), 'toBe');
-        } else problems.push(`${file}: toBeTypeOf on something other than expect(...)`);
+        } else if (member === 'resetModules') {
+        problems.push(`${file}: vi.resetModules() + import('x.js') becomes import(\`x.js\${freshQuery()}\`) (test/helpers/fresh-module.ts): Jest's resetModules would reload the mocked AWS SDK too`);
+      } else problems.push(`${file}: toBeTypeOf on something other than expect(...)`);
       }
     }
     if (isExpectCall(node) && node.arguments.length === 2) {
