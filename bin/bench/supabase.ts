@@ -20,7 +20,7 @@ export async function startSupabaseApi(adminUrl: string, databaseUrl: string, cl
     return { skipped: `test/helpers/postgrest.ts could not be loaded (${(error as Error).message.split('\n')[0]})` };
   }
   if (typeof helper.startPostgrest !== 'function') return { skipped: 'test/helpers/postgrest.ts does not export startPostgrest' };
-  // Passing the admin URL keeps the helper from reaching for vitest's inject(), which only works under vitest.
+  // Passing the admin URL keeps the helper from reading the test run's (set by Jest's global setup).
   const postgrest = await helper.startPostgrest({ databaseUrl, adminDatabaseUrl: adminUrl });
   cleanup.defer('stop PostgREST', () => postgrest.stop());
   const { startRestGateway } = await import('../../test/helpers/rest-gateway.js');

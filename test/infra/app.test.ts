@@ -82,7 +82,7 @@ describe('npx cdk synth', () => {
       // Prepare: no credentials, no profile, no metadata service; a fresh output folder.
       const outdir = mkdtempSync(path.join(tmpdir(), 'iconic-dr-cdk-'));
       const env: NodeJS.ProcessEnv = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', CDK_DISABLE_VERSION_CHECK: 'true' };
-      for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'CDK_DEFAULT_ACCOUNT', 'CDK_DEFAULT_REGION', 'NODE_ENV', 'VITEST']) delete env[key];
+      for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'CDK_DEFAULT_ACCOUNT', 'CDK_DEFAULT_REGION', 'NODE_ENV', 'JEST_WORKER_ID']) delete env[key];
       try {
         // Act
         const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
