@@ -101,7 +101,8 @@ function pass(file, text, problems, needs) {
         while (ts.isPropertyAccessExpression(root) || (ts.isCallExpression(root) && !isExpectCall(root))) root = root.expression;
         if (isExpectCall(root) && root.arguments.length >= 1) {
           const value = root.arguments[0];
-          add(value.getStart(source), value.getEnd(), `typeof (${value.getText(source)})`);
+          const simple = ts.isIdentifier(value) || ts.isPropertyAccessExpression(value) || ts.isElementAccessExpression(value) || ts.isCallExpression(value);
+          add(value.getStart(source), value.getEnd(), simple ? `typeof ${value.getText(source)}` : `typeof (${value.getText(source)})`);
           add(node.name.getStart(source), node.name.getEnd(), 'toBe');
         } else if (member === 'resetModules') {
         problems.push(`${file}: vi.resetModules() + import('x.js') becomes import(\`x.js\${freshQuery()}\`) (test/helpers/fresh-module.ts): Jest's resetModules would reload the mocked AWS SDK too`);

@@ -31,7 +31,7 @@ async function dropCreatedRoles(url: string, before: ReadonlySet<string>): Promi
   }
 }
 
-/** What global-teardown.ts undoes; setup and teardown run in Jest's main process, so globalThis carries it. */
+/** What teardown() undoes; Jest runs setup and teardown in its main process, so globalThis carries it. */
 const TEARDOWN = Symbol.for('iconic-dr.test.teardown');
 
 /**

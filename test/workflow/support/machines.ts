@@ -57,7 +57,7 @@ function bindTasks(definition: AslDefinition, handlers: Readonly<Record<string, 
   const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
   for (const [name, state] of tasks) {
     because(`${name} must invoke the function ARN directly (payloadResponseOnly)`, () => expect(state.Resource).toMatch(/^arn:aws:lambda:[^:]+:\d{12}:function:[^:]+$/));
-    because(`no handler bound to Task ${name}: the interpreter would call AWS, fail, and the Catch would hide it`, () => expect(typeof (handlers[name])).toBe('function'));
+    because(`no handler bound to Task ${name}: the interpreter would call AWS, fail, and the Catch would hide it`, () => expect(typeof handlers[name]).toBe('function'));
   }
 }
 
