@@ -9,12 +9,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 export function because<T>(message: string, assertion: () => T): T {
   const withMessage = (error: unknown): never => {
-    if (error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)) {
-      const failure = error as Error;
-      const original = failure.message;
-      failure.message = `${message}\n\n${original}`;
-      if (typeof failure.stack === 'string') failure.stack = failure.stack.replace(original, failure.message);
-    }
+    if (typeof error === 'object' && error !== null && 'message' in error) (error as Error).message = `${message}\n\n${(error as Error).message}`;
     throw error;
   };
   try {
