@@ -1,6 +1,6 @@
 /**
  * Jest runs the TypeScript tests as ES modules (the package is "type": "module" and some
- * dependencies ship only ESM), so `npm test` starts it with NODE_OPTIONS=--experimental-vm-modules.
+ * dependencies ship only ESM), so `npm test` starts it as `node --experimental-vm-modules …/jest.js`.
  * @swc/jest strips the types; `tsc --noEmit` in `npm test` is the type check.
  * @type {import('jest').Config}
  */
@@ -10,7 +10,7 @@ export default {
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' }, sourceMaps: 'inline' }],
   },
-  // Sources import each other as `./x.js` (NodeNext style); the file on disk is x.ts.
+  // Sources import each other as `./x.js`; the file on disk is x.ts.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testEnvironment: '<rootDir>/test/helpers/single-context-environment.js',
   globalSetup: '<rootDir>/test/helpers/jest-global-setup.mjs',

@@ -1,7 +1,7 @@
 /**
  * Runs in every test file before it loads. Hooks start real servers (Postgres, S3, PostgREST) and
- * synthesize CDK apps, so they get 180 s unless they say otherwise; Jest's only setting
- * (testTimeout, 120 s) would cover them too. The wrapped functions are what `@jest/globals` hands the
+ * synthesize CDK apps, so they get 180 s unless they say otherwise (Jest's only setting,
+ * testTimeout = 120 s, would apply to them otherwise). The wrapped functions are what `@jest/globals` hands the
  * test files, since it reads them from the global object on first import, after this file.
  */
 const HOOK_TIMEOUT_MS = 180_000;
