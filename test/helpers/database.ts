@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
 
 /** A database of its own for one test file; `drop()` removes it. */
 export interface TestDatabase {
@@ -10,8 +9,13 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** How the run's admin URL reaches the test files: Jest starts its workers after the global setup, with its environment. */
+export const ADMIN_DATABASE_URL_VARIABLE = 'ICONIC_DR_TEST_ADMIN_DATABASE_URL';
+
 export function adminUrl(): string {
-  return inject('adminDatabaseUrl');
+  const url = process.env[ADMIN_DATABASE_URL_VARIABLE];
+  if (!url) throw new Error(`${ADMIN_DATABASE_URL_VARIABLE} is not set: run the tests through Jest (jest.config.js), whose global setup finds a Postgres`);
+  return url;
 }
 
 export function databaseUrl(name: string): string {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { TestProject } from 'vitest/node';
+import { ADMIN_DATABASE_URL_VARIABLE } from './database.js';
 import { startTestPostgres } from './postgres-server.js';
 
 /** Cluster-wide roles the PostgREST helper creates (a Supabase project's); the run leaves none behind. */
@@ -31,22 +31,25 @@ async function dropCreatedRoles(url: string, before: ReadonlySet<string>): Promi
   }
 }
 
+/** What teardown() undoes; Jest runs setup and teardown in its main process, so globalThis carries it. */
+const TEARDOWN = Symbol.for('iconic-dr.test.teardown');
+
 /**
  * Finds a Postgres for the whole run: TEST_DATABASE_URL or the local server when reachable, else an
- * embedded one started here. Test files read the admin URL from the provided context.
+ * embedded one started here. Test files read the admin URL from ICONIC_DR_TEST_ADMIN_DATABASE_URL.
  */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+export default async function setup(): Promise<void> {
   const server = await startTestPostgres();
   const rolesBefore = await existingRoles(server.url);
-  project.provide('adminDatabaseUrl', server.url);
-  return async () => {
+  process.env[ADMIN_DATABASE_URL_VARIABLE] = server.url;
+  (globalThis as Record<symbol, unknown>)[TEARDOWN] = async () => {
     await dropCreatedRoles(server.url, rolesBefore).catch(() => undefined);
     await server.stop();
   };
 }
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    adminDatabaseUrl: string;
-  }
+/** Drops the roles this run created and stops the Postgres that setup started (if it started one). */
+export async function teardown(): Promise<void> {
+  const undo = (globalThis as Record<symbol, unknown>)[TEARDOWN] as (() => Promise<void>) | undefined;
+  await undo?.();
 }

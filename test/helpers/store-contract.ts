@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ObjectExistsError, ObjectNotFoundError } from '../../lambdas/core/errors.js';
 import { readText, type BackupStore } from '../../lambdas/core/storage/store.js';
 

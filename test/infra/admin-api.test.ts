@@ -1,8 +1,9 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ENV } from '../../lib/contract.js';
 import { DisasterRecoveryStack } from '../../lib/index.js';
 import { allowedActions, logicalId, ofType, roleStatements, synthStack, testApp, type SynthResult } from './helpers.js';
+import { because } from '../helpers/expect-message.js';
 
 describe('admin API in the template (issue 17)', () => {
   let synth: SynthResult;
@@ -25,7 +26,7 @@ describe('admin API in the template (issue 17)', () => {
     });
     const routes = Object.values(ofType(synth.resources, 'AWS::ApiGatewayV2::Route')).map((r) => r.Properties as { RouteKey: string; AuthorizationType?: string });
     expect(routes.map((r) => r.RouteKey).sort()).toEqual(['GET /admin/backups', 'GET /api/admin/backups', 'GET /api/admin/backups/{id}', 'GET /api/admin/drills', 'GET /api/admin/media']);
-    for (const route of routes) expect(route.AuthorizationType ?? 'NONE', route.RouteKey).toBe(route.RouteKey === 'GET /admin/backups' ? 'NONE' : 'JWT');
+    for (const route of routes) because(route.RouteKey, () => expect(route.AuthorizationType ?? 'NONE').toBe(route.RouteKey === 'GET /admin/backups' ? 'NONE' : 'JWT'));
     // Read-only: no route writes anything.
     expect(routes.every((r) => r.RouteKey.startsWith('GET '))).toBe(true);
   });

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'aws-cdk-lib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { configFromContext } from '../../lib/index.js';
+import { because } from '../helpers/expect-message.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -81,7 +82,7 @@ describe('npx cdk synth', () => {
       // Prepare: no credentials, no profile, no metadata service; a fresh output folder.
       const outdir = mkdtempSync(path.join(tmpdir(), 'iconic-dr-cdk-'));
       const env: NodeJS.ProcessEnv = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', CDK_DISABLE_VERSION_CHECK: 'true' };
-      for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'CDK_DEFAULT_ACCOUNT', 'CDK_DEFAULT_REGION', 'NODE_ENV', 'VITEST']) delete env[key];
+      for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'CDK_DEFAULT_ACCOUNT', 'CDK_DEFAULT_REGION', 'NODE_ENV', 'JEST_WORKER_ID']) delete env[key];
       try {
         // Act
         const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
@@ -94,7 +95,7 @@ describe('npx cdk synth', () => {
         });
 
         // Assess
-        expect(code, output).toBe(0);
+        because(output, () => expect(code).toBe(0));
         const template = JSON.parse(readFileSync(path.join(outdir, 'IconicDr.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };
         const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
         // One per handler: the admin API is asked for, media sync is on by default.

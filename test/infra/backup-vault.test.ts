@@ -1,6 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { BackupVault } from '../../lib/index.js';
 import { type CfnResource, logicalId, ofType, roleStatements, testApp } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { BACKUP_STATES as B, ENV, RESTORE_STATES as R } from '../../lib/contract.js';
 import type { FargateStep } from '../../lib/fargate-steps.js';
 import type { DisasterRecoveryStack } from '../../lib/index.js';

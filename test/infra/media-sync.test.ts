@@ -1,5 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ENV, METRICS } from '../../lib/contract.js';
+import { because } from '../helpers/expect-message.js';
 import { allowedActions, logicalId, ofType, roleStatements, synthStack, testApp, type SynthResult } from './helpers.js';
 
 describe('media sync in the template (issue 12)', () => {
@@ -39,14 +40,14 @@ describe('media sync in the template (issue 12)', () => {
     for (const [lane, fn] of [['staging', restore.restoreMediaFunction!], ['production', restore.production.restoreMediaFunction!]] as const) {
       const statements = roleStatements(synth.resources, logicalId(fn.role));
       const actions = allowedActions(statements);
-      expect(actions, lane).toContain('secretsmanager:GetSecretValue');
-      expect(actions.filter((a) => /^s3:(Put|Delete)/.test(a)), lane).toEqual([]);
+      because(lane, () => expect(actions).toContain('secretsmanager:GetSecretValue'));
+      because(lane, () => expect(actions.filter((a) => /^s3:(Put|Delete)/.test(a))).toEqual([]));
       const secretsRead = JSON.stringify(statements.filter((s) => ([] as string[]).concat(s.Action as string | string[]).includes('secretsmanager:GetSecretValue')).map((s) => s.Resource));
       const staging = logicalId(synth.stack.secrets.targets.staging!);
       const production = logicalId(synth.stack.secrets.targets.production!);
-      expect(secretsRead.includes(staging), lane).toBe(lane === 'staging');
-      expect(secretsRead.includes(production), lane).toBe(lane === 'production');
-      expect(secretsRead, lane).not.toContain(logicalId(synth.stack.media!.storageSecret));
+      because(lane, () => expect(secretsRead.includes(staging)).toBe(lane === 'staging'));
+      because(lane, () => expect(secretsRead.includes(production)).toBe(lane === 'production'));
+      because(lane, () => expect(secretsRead).not.toContain(logicalId(synth.stack.media!.storageSecret)));
     }
   });
 

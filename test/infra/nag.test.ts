@@ -3,9 +3,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks, type IApplyRule, NagRuleCompliance, type NagRuleResult, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { BackupReplicaStack, DisasterRecoveryStack } from '../../lib/index.js';
 import { testApp } from './helpers.js';
+import { because } from '../helpers/expect-message.js';
 
 /**
  * cdk-nag AwsSolutions over every configuration of the stack: zero unacknowledged findings
@@ -134,7 +135,7 @@ describe('cdk-nag AwsSolutions and Serverless', () => {
       const run = runs[name]!;
       const unused = run.acknowledgements.filter((ack) => !run.used.has(`${ack.path}|${ack.id}`)).map((ack) => `${ack.path} ${ack.id}`);
       expect(unused).toEqual([]);
-      for (const ack of run.acknowledgements) expect(ack.reason.length, `${ack.path} ${ack.id}`).toBeGreaterThan(40);
+      for (const ack of run.acknowledgements) because(`${ack.path} ${ack.id}`, () => expect(ack.reason.length).toBeGreaterThan(40));
     });
   }
 

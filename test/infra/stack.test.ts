@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import {
   BACKUP_STATES,
   type DrFunction,
@@ -24,6 +24,7 @@ import {
   synthStack,
   testApp,
 } from './helpers.js';
+import { because } from '../helpers/expect-message.js';
 
 /** One synthesis of the full stack (Slack on, e-mail subscriptions) shared by every test here. */
 let synth: SynthResult;
@@ -440,14 +441,14 @@ describe('State machines', () => {
       const definition = definitionOf(resources, logicalId(construct.stateMachine));
       for (const [stateName, state] of Object.entries(definition.States)) {
         if (state.Type !== 'Task') continue;
-        expect(state.Resource, stateName).toMatch(/^arn:aws:lambda:/);
-        expect(state.Retry, stateName).toEqual([expect.objectContaining({ ErrorEquals: [...TRANSIENT_ERRORS] })]);
+        because(stateName, () => expect(state.Resource).toMatch(/^arn:aws:lambda:/));
+        because(stateName, () => expect(state.Retry).toEqual([expect.objectContaining({ ErrorEquals: [...TRANSIENT_ERRORS] })]));
         if (caught[name].includes(stateName as never)) {
-          expect(state.Catch, stateName).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failureState[stateName] }]);
+          because(stateName, () => expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failureState[stateName] }]));
           expect(definition.States[failureState[stateName]!]).toMatchObject({ Type: 'Pass', ResultPath: '$.failure', Parameters: expect.objectContaining({ step: stateName }) });
         } else {
           // Notify tasks: a failing alert still ends in a Fail state that says what happened.
-          expect(state.Catch, stateName).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.notifyError', Next: expect.any(String) }]);
+          because(stateName, () => expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.notifyError', Next: expect.any(String) }]));
           expect(definition.States[state.Catch![0]!.Next]?.Type).toBe('Fail');
         }
       }
@@ -574,10 +575,10 @@ describe('Alarms', () => {
 
   it('pages once per failed run: alarms that repeat a run\'s own alert notify nobody, and recoveries never go to the pager', () => {
     for (const id of dashboardOnly) {
-      expect(alarm(id).AlarmActions ?? [], id).toEqual([]);
-      expect(alarm(id).OKActions ?? [], id).toEqual([]);
+      because(id, () => expect(alarm(id).AlarmActions ?? []).toEqual([]));
+      because(id, () => expect(alarm(id).OKActions ?? []).toEqual([]));
     }
-    for (const id of Object.keys(synth.stack.monitoring.alarms).filter((id) => id.endsWith('Errors'))) expect(alarm(id).AlarmActions ?? [], id).toEqual([]);
+    for (const id of Object.keys(synth.stack.monitoring.alarms).filter((id) => id.endsWith('Errors'))) because(id, () => expect(alarm(id).AlarmActions ?? []).toEqual([]));
     const criticalAlarms = Object.keys(synth.stack.monitoring.alarms).filter((id) => JSON.stringify(alarm(id).AlarmActions) === JSON.stringify(critical()));
     expect(criticalAlarms.sort()).toEqual(['AlertDeliveryFailed', 'BackupExecutionUnreported', 'BackupSizeIncreaseCritical', 'BackupSuspect', 'MediaSnapshotTooOld', 'NoSuccessfulBackup', 'ProductionRestoreExecutionTimedOut', 'RestoreExecutionTimedOut', 'ScheduleDeadLetterQueueNotEmpty', 'AlertDeliveryDeadLetterQueueNotEmpty'].sort());
     for (const a of Object.values(ofType(resources, 'AWS::CloudWatch::Alarm'))) {
@@ -619,7 +620,7 @@ describe('Alarms', () => {
     expect(headroom).toHaveLength(Object.keys(functions()).length);
     for (const [, fn] of Object.entries(functions())) {
       const id = headroom.find((h) => JSON.stringify(alarm(h).Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: ref(fn.function) }]));
-      expect(id, fn.handlerName).toBeDefined();
+      because(fn.handlerName, () => expect(id).toBeDefined());
       expect(alarm(id!)).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Duration', Statistic: 'Maximum', Threshold: Math.floor(fn.timeout.toMilliseconds() * 0.6), AlarmActions: warning() });
     }
     const sized = synthStack({ functionSizing: { backup: { memorySize: 3008, timeout: Duration.minutes(10) }, restore: { memorySize: 4096 } } }, testApp());

@@ -1,5 +1,5 @@
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { BACKUP_STATES as B, CONFIRMATION_REQUIRED_ERROR, RESTORE_STATES as R, TRANSIENT_ERRORS } from '../../lib/index.js';
 import { type AslDefinition, definitionOf, logicalId, synthStack } from './helpers.js';
 import '../helpers/promise-polyfill.js';

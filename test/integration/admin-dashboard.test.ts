@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { handleAdminRequest } from '../../lambdas/core/admin/api.js';
 import { createShop } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/postgres/connection.js';
@@ -12,6 +12,7 @@ import type { BackupStore } from '../../lambdas/core/storage/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase, tempFileStore } from '../helpers/engine.js';
 import { s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
+import { because } from '../helpers/expect-message.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ARTIFACTS = path.join(ROOT, 'test-results');
@@ -84,7 +85,7 @@ describe('admin API and backups page (issue 17)', () => {
   }
 
   it('iconic-dr dashboard in a real headless Chromium: the figures, a trend chart with one point per backup, no console errors', async () => {
-    expect(existsSync(CHROMIUM), `Debian's chromium at ${CHROMIUM} (.ci/run installs it)`).toBe(true);
+    because(`Debian's chromium at ${CHROMIUM} (.ci/run installs it)`, () => expect(existsSync(CHROMIUM)).toBe(true));
     const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'bin', 'iconic-dr.mjs'), 'dashboard', '--from', files.root, '--port', '0'], { cwd: files.root, stdio: ['ignore', 'pipe', 'pipe'] });
     let browser: Browser | undefined;
     try {

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { completeBackups, findBackup, readManifest, resolveBackupId } from '../../lambdas/core/catalog.js';
 import { BackupNotFoundError } from '../../lambdas/core/errors.js';
 import { legacyTableFileKey } from '../../lambdas/core/format/manifest.js';

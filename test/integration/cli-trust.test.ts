@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createShop } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/postgres/connection.js';
 import { pruneBackups } from '../../lambdas/core/retention.js';
@@ -11,6 +11,7 @@ import { FileStore } from '../../lambdas/core/storage/file-store.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase } from '../helpers/engine.js';
+import { because } from '../helpers/expect-message.js';
 
 /**
  * The operator-trust items: what the CLI picks, says and restores in a real disaster. Each case
@@ -32,7 +33,7 @@ describe('the CLI an operator can trust at 3 a.m.', () => {
   };
   const backup = async (args: string[] = []) => {
     const result = await runCli(['backup', '--db', db.url, '--to', backups, '--json', ...args]);
-    expect(result.code, result.stderr).toBe(0);
+    because(result.stderr, () => expect(result.code).toBe(0));
     return { ...result, json: JSON.parse(result.stdout) };
   };
 
@@ -89,7 +90,7 @@ describe('the CLI an operator can trust at 3 a.m.', () => {
 
   it('restores the newest good backup for `latest`, shows what it restores, and verify compares with what was restored', async () => {
     const before = await runCli(['restore', 'latest', '--from', backups, '--db', db.url, '--yes']);
-    expect(before.code, before.stderr).toBe(0);
+    because(before.stderr, () => expect(before.code).toBe(0));
     expect(before.stdout).toContain('(manifest and file sizes; checksums and row counts are verified while loading)');
     expect(before.stderr).toMatch(/backup: {2}\S+ in .*taken .* ago\)/);
     expect(before.stderr).toMatch(/rows: {4}[\d,]+ in 9 tables/);
@@ -103,9 +104,9 @@ describe('the CLI an operator can trust at 3 a.m.', () => {
     const listed = JSON.parse((await runCli(['list', '--from', backups, '--json'])).stdout) as { backupId: string; suspect?: unknown; recordCounts: Record<string, number> }[];
     const older = listed.find((b) => b.backupId !== newer && !b.suspect && b.recordCounts.orders! > 0)!.backupId;
     const restored = await runCli(['restore', path.join(backups, older), '--db', db.url, '--yes']);
-    expect(restored.code, restored.stderr).toBe(0);
+    because(restored.stderr, () => expect(restored.code).toBe(0));
     const verify = await runCli(['verify', '--json'], { DATABASE_URL: db.url, BACKUP_LOCATION: backups });
-    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    because(verify.stdout + verify.stderr, () => expect(verify.code).toBe(0));
     const report = JSON.parse(verify.stdout);
     expect(report.backupId).toBe(older);
     expect(report.lastRestore).toMatchObject({ backupId: older, location: backups });
@@ -117,7 +118,7 @@ describe('the CLI an operator can trust at 3 a.m.', () => {
   it('keeps drills to themselves: their own location, marked, never latest, with a report and the RPO measured', async () => {
     const cwd = await mkdtemp(path.join(work, 'drill-'));
     const drill = await runCli(['drill', '--db', db.url, '--yes', '--rpo-from', backups, '--json'], {}, cwd);
-    expect(drill.code, drill.stderr).toBe(0);
+    because(drill.stderr, () => expect(drill.code).toBe(0));
     const report = JSON.parse(drill.stdout);
     expect(existsSync(path.join(cwd, 'backups'))).toBe(false);
     expect(report.location).toBe(path.join(cwd, 'drills'));
@@ -140,21 +141,21 @@ describe('the CLI an operator can trust at 3 a.m.', () => {
     const cwd = await mkdtemp(path.join(work, 'scenario2-'));
     const env = { BACKUP_LOCATION: backups, DATABASE_URL: db.url, SKIP_RESTORE_CONFIRMATION: 'true' };
     const download = await runCli(['download', 'latest'], env, cwd);
-    expect(download.code, download.stderr).toBe(0);
+    because(download.stderr, () => expect(download.code).toBe(0));
     const validate = await runCli(['validate', './backup'], env, cwd);
-    expect(validate.code, validate.stdout + validate.stderr).toBe(0);
+    because(validate.stdout + validate.stderr, () => expect(validate.code).toBe(0));
     expect(validate.stderr).toMatch(/Using backup \S+, the one backup in .*backup/);
     const restore = await runCli(['restore', './backup'], env, cwd);
-    expect(restore.code, restore.stderr).toBe(0);
+    because(restore.stderr, () => expect(restore.code).toBe(0));
     const verify = await runCli(['verify'], env, cwd);
-    expect(verify.code, verify.stdout).toBe(0);
+    because(verify.stdout, () => expect(verify.code).toBe(0));
     expect(verify.stderr).toContain('restore log');
   });
 
   it('allows target-only columns that take a default, and lists every refused difference in text and JSON', async () => {
     await db.query("ALTER TABLE orders ADD COLUMN gift_note text; ALTER TABLE users ADD COLUMN tier int NOT NULL DEFAULT 1");
     const ok = await runCli(['restore', 'latest', '--from', backups, '--db', db.url, '--yes']);
-    expect(ok.code, ok.stderr).toBe(0);
+    because(ok.stderr, () => expect(ok.code).toBe(0));
     expect(ok.stderr).toContain('orders.gift_note: exists only in the target; restored rows get its default (NULL)');
     expect(ok.stderr).toContain('users.tier: exists only in the target; restored rows get its default');
     expect((await db.query<{ n: string }>('SELECT count(*) AS n FROM users WHERE tier = 1')).rows[0]!.n).not.toBe('0');
@@ -231,12 +232,12 @@ describe('the CLI an operator can trust at 3 a.m.', () => {
   it('refuses URLs whose password has unescaped characters as a usage error, never printing the password', async () => {
     for (const password of ['Xq7@Zr9#Kp2', 'Str0ng#Pa55', 'Wv3/Yt6?Hm1']) {
       const result = await runCli(['health', '--db', `postgres://postgres:${password}@127.0.0.1:5432/postgres`, '--json']);
-      expect(result.code, `${password}: ${result.stderr}`).toBe(2);
+      because(`${password}: ${result.stderr}`, () => expect(result.code).toBe(2));
       expect(result.stderr).toContain('percent-encode');
       for (const piece of password.split(/[@#/?]/)) expect(result.stdout + result.stderr).not.toContain(piece);
     }
     const encoded = await runCli(['health', '--db', `postgres://postgres:${encodeURIComponent('p@ss#word')}@${new URL(db.url).host}/${db.name}`, '--json']);
-    expect(encoded.code, encoded.stderr).toBe(0);
+    because(encoded.stderr, () => expect(encoded.code).toBe(0));
   });
 
   it('reports the RPO in list and health, and writes run logs without secrets', async () => {

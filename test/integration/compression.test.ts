@@ -1,6 +1,6 @@
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createBackup, type BackupResult } from '../../lambdas/core/backup.js';
 import { InvalidBackupError } from '../../lambdas/core/errors.js';
 import type { Codec } from '../../lambdas/core/format/codec.js';

@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sampleMedia } from '../../lambdas/core/sample/media.js';
 import { createShop } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/postgres/connection.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { tempFileStore } from '../helpers/engine.js';
+import { because } from '../helpers/expect-message.js';
 
 describe('iconic-dr drill, end to end', () => {
   let files: Awaited<ReturnType<typeof tempFileStore>>;
@@ -25,7 +26,7 @@ describe('iconic-dr drill, end to end', () => {
 
   it('with no --db: starts an embedded Postgres, seeds the shop, destroys, restores, and proves nothing was lost', async () => {
     const result = await runCli(['drill', '--to', files.root, '--json']);
-    expect(result.code, result.stderr).toBe(0);
+    because(result.stderr, () => expect(result.code).toBe(0));
     const report = JSON.parse(result.stdout);
     expect(report).toMatchObject({ ok: true, embedded: true, dataLost: false, withinRto: true, rtoMs: 3_600_000 });
     expect(report.rowsRestored).toBe(report.rowsBackedUp);
@@ -58,7 +59,7 @@ describe('iconic-dr drill, end to end', () => {
 
   it('the human report names each step, the recovery time against the RTO and the data lost', async () => {
     const result = await runCli(['drill', '--db', db.url, '--to', files.root, '--yes']);
-    expect(result.code, result.stderr).toBe(0);
+    because(result.stderr, () => expect(result.code).toBe(0));
     expect(result.stdout).toMatch(/✓ Restore\s+\S+ m?s/);
     expect(result.stdout).toMatch(/Recovery time:\s+.*RTO 1 h met/);
     expect(result.stdout).toMatch(/Data lost:\s+none/);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { restoreBackup } from '../../lambdas/core/restore.js';
 import type { BackupResult } from '../../lambdas/core/backup.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
@@ -8,6 +8,7 @@ import { snapshotTables } from '../helpers/compare.js';
 import { sourceTargetBackup, type RoundTrip } from '../helpers/round-trip.js';
 import { HARD_DATA_SQL, HARD_SCHEMA_SQL, HARD_TABLES } from '../fixtures/hard-schema.js';
 import type { FileStore } from '../../lambdas/core/storage/file-store.js';
+import { because } from '../helpers/expect-message.js';
 
 describe('round-trip fidelity on a schema of hard cases (real Postgres)', () => {
   let target: TestDatabase;
@@ -53,7 +54,7 @@ describe('round-trip fidelity on a schema of hard cases (real Postgres)', () => 
     expect(result.totalRecords).toBe(backup.manifest.totalRecords);
     expect(result.triggerMode).toBe('session_replication_role');
     const actual = await snapshotTables(target, HARD_TABLES);
-    for (const table of HARD_TABLES) expect(actual[table], table).toEqual(expected[table]);
+    for (const table of HARD_TABLES) because(table, () => expect(actual[table]).toEqual(expected[table]));
   });
 
   it('restores every row of every table exactly through client-side COPY conversion (the default)', async () => {
@@ -61,7 +62,7 @@ describe('round-trip fidelity on a schema of hard cases (real Postgres)', () => 
     const result = await restoreBackup({ store, backupId: backup.backupId, databaseUrl: target.url });
     expect(result.totalRecords).toBe(backup.manifest.totalRecords);
     const actual = await snapshotTables(target, HARD_TABLES);
-    for (const table of HARD_TABLES) expect(actual[table], table).toEqual(expected[table]);
+    for (const table of HARD_TABLES) because(table, () => expect(actual[table]).toEqual(expected[table]));
   });
 
   it('keeps SQL NULL and JSON null apart, and plain json byte for byte', async () => {
@@ -93,7 +94,7 @@ describe('round-trip fidelity on a schema of hard cases (real Postgres)', () => 
     await target.query('DELETE FROM event_log WHERE note IS NULL');
     await restoreBackup({ store, backupId: backup.backupId, databaseUrl: target.url });
     const actual = await snapshotTables(target, HARD_TABLES);
-    for (const table of HARD_TABLES) expect(actual[table], table).toEqual(expected[table]);
+    for (const table of HARD_TABLES) because(table, () => expect(actual[table]).toEqual(expected[table]));
   });
 
   it('restores a chosen subset of tables and leaves the others alone', async () => {

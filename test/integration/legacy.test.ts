@@ -1,7 +1,7 @@
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { listBackups } from '../../lambdas/core/catalog.js';
 import { InvalidBackupError } from '../../lambdas/core/errors.js';
 import { restoreBackup } from '../../lambdas/core/restore.js';

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { listSnapshots, resolveSnapshot } from '../../lambdas/core/media/catalog.js';
 import { pruneMedia } from '../../lambdas/core/media/prune.js';
 import { restoreMedia, verifyMedia } from '../../lambdas/core/media/restore.js';
@@ -16,6 +16,7 @@ import { createTestDatabase } from '../helpers/database.js';
 import { createShop } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/postgres/connection.js';
 import { S3RVER_CREDENTIALS, S3RVER_REGION, s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
+import { because } from '../helpers/expect-message.js';
 
 /**
  * Supabase Storage is an S3-compatible endpoint: one s3rver plays it (several buckets), the vault is a
@@ -68,7 +69,7 @@ describe('media: Supabase Storage snapshots (S3 server playing Storage)', () => 
   it('sync copies every object of every bucket and prints the snapshot id', async () => {
     for (const key of KEYS) originals.set(key, await read('products', key));
     const result = await runCli(['media', 'sync', '--json'], env);
-    expect(result.code, result.stderr).toBe(0);
+    because(result.stderr, () => expect(result.code).toBe(0));
     const json = JSON.parse(result.stdout);
     first = json.snapshotId;
     expect(json.buckets.map((b: { name: string }) => b.name)).toEqual(['avatars', 'iconic-dr-test', 'products']);
@@ -102,7 +103,7 @@ describe('media: Supabase Storage snapshots (S3 server playing Storage)', () => 
 
   it('verify passes on the live buckets and lists every difference when an object changes', async () => {
     const ok = await runCli(['media', 'verify', 'latest'], env);
-    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    because(ok.stdout + ok.stderr, () => expect(ok.code).toBe(0));
     await put('products', 'added.txt', 'tampered');
     await put('products', 'extra.txt', 'not in the snapshot');
     const bad = await runCli(['media', 'verify', 'latest', '--json'], env);
@@ -117,12 +118,12 @@ describe('media: Supabase Storage snapshots (S3 server playing Storage)', () => 
     await emptyBucket('products');
     await emptyBucket('avatars');
     const result = await runCli(['media', 'restore', first, '--yes', '--json'], env);
-    expect(result.code, result.stderr).toBe(0);
+    because(result.stderr, () => expect(result.code).toBe(0));
     expect(JSON.parse(result.stdout)).toMatchObject({ uploaded: KEYS.length + 2, unchanged: 0 });
     for (const key of KEYS) expect(await read('products', key)).toEqual(originals.get(key));
     expect((await read('avatars', 'u2.png')).body).toBe('avatar two');
     const verify = await runCli(['media', 'verify', first], env);
-    expect(verify.code, verify.stdout).toBe(0);
+    because(verify.stdout, () => expect(verify.code).toBe(0));
     // Restoring again uploads nothing: what is there already equals the snapshot.
     expect(JSON.parse((await runCli(['media', 'restore', first, '--yes', '--json'], env)).stdout)).toMatchObject({ uploaded: 0, unchanged: KEYS.length + 2 });
   });
@@ -131,7 +132,7 @@ describe('media: Supabase Storage snapshots (S3 server playing Storage)', () => 
     await put('products', 'stray.txt', 'left over');
     const at = JSON.parse((await runCli(['media', 'list', '--json'], env)).stdout).find((s: { snapshotId: string }) => s.snapshotId === second).completedAt as string;
     const result = await runCli(['media', 'restore', 'latest', '--at', at, '--exact', '--yes', '--json'], env);
-    expect(result.code, result.stderr).toBe(0);
+    because(result.stderr, () => expect(result.code).toBe(0));
     expect(JSON.parse(result.stdout)).toMatchObject({ snapshotId: second });
     expect(await keysOf('products')).not.toContain('stray.txt');
     expect(await keysOf('products')).toContain('added.txt');
@@ -182,7 +183,7 @@ describe('media: Supabase Storage snapshots (S3 server playing Storage)', () => 
       await c.end();
       const newestSnapshot = (await listSnapshots(new FileStore(vault))).find((s) => s.complete)!.snapshotId;
       const backup = await runCli(['backup', '--db', db.url], env);
-      expect(backup.code, backup.stderr).toBe(0);
+      because(backup.stderr, () => expect(backup.code).toBe(0));
       const listed = JSON.parse((await runCli(['list', '--json'], env)).stdout) as { backupId: string; mediaSnapshot: string | null }[];
       expect(listed).toEqual([expect.objectContaining({ backupId: backup.stdout.trim(), mediaSnapshot: newestSnapshot })]);
       expect((await runCli(['list'], env)).stdout).toMatch(/Media\s+Status/);
@@ -190,7 +191,7 @@ describe('media: Supabase Storage snapshots (S3 server playing Storage)', () => 
       expect(before.code).toBe(2);
       expect(before.stderr).toContain('completed at or before 2000-01-01T00:00:00.000Z');
       const now = await runCli(['restore', 'latest', '--at', new Date().toISOString(), '--db', db.url, '--yes'], env);
-      expect(now.code, now.stderr).toBe(0);
+      because(now.stderr, () => expect(now.code).toBe(0));
       expect(now.stdout).toContain(`Restoring backup from ${backup.stdout.trim()}`);
     } finally {
       await db.drop();
@@ -206,7 +207,7 @@ describe('media: Supabase Storage snapshots (S3 server playing Storage)', () => 
       const live = await keysOf('products');
       const cwd = await mkdtemp(path.join(work, 'drill-'));
       const result = await runCli(['drill', '--db', db.url, '--yes', '--json'], { ...env, BACKUP_LOCATION: '' }, cwd);
-      expect(result.code, result.stderr).toBe(0);
+      because(result.stderr, () => expect(result.code).toBe(0));
       const report = JSON.parse(result.stdout);
       expect(report.media).toMatchObject({ identical: true, buckets: ['avatars-drill', 'iconic-dr-test-drill', 'products-drill'] });
       expect(await keysOf('products-drill')).toEqual(live);
@@ -247,7 +248,7 @@ describe('media: Supabase Storage snapshots (S3 server playing Storage)', () => 
       const report = await verifyMedia(client, store, snapshot);
       expect(report.differences).toEqual([]);
       const faulted = proxy.log.filter((r) => r.fault !== undefined);
-      expect(faulted.length / proxy.log.length, `${faulted.length} of ${proxy.log.length} requests faulted`).toBeGreaterThanOrEqual(0.1);
+      because(`${faulted.length} of ${proxy.log.length} requests faulted`, () => expect(faulted.length / proxy.log.length).toBeGreaterThanOrEqual(0.1));
     } finally {
       proxy.setDecider(undefined);
       faulty.destroy();

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { NdjsonToCopyBinary } from '../../lambdas/core/copy-binary.js';
 import { NdjsonToCopyBytes } from '../../lambdas/core/copy-text.js';
 import { restoreBackup } from '../../lambdas/core/restore.js';
@@ -7,6 +7,7 @@ import type { TestDatabase } from '../helpers/database.js';
 import type { tempFileStore } from '../helpers/engine.js';
 import { snapshotTables } from '../helpers/compare.js';
 import { sourceTargetBackup, type RoundTrip } from '../helpers/round-trip.js';
+import { because } from '../helpers/expect-message.js';
 
 /** Every type the binary COPY path encodes, at its edges: what PostgreSQL's JSON encoders write for them. */
 const SCHEMA_SQL = `
@@ -83,7 +84,7 @@ describe('binary COPY restore: every encoded type at its edges, exactly (real Po
   });
 
   afterEach(() => {
-    vi.restoreAllMocks();
+    jest.restoreAllMocks();
   });
 
   afterAll(async () => {
@@ -91,23 +92,23 @@ describe('binary COPY restore: every encoded type at its edges, exactly (real Po
   });
 
   it('loads the tables it can encode in binary, and they equal the source as Postgres text, row by row', async () => {
-    const binaryRows = vi.spyOn(NdjsonToCopyBinary.prototype, 'convert');
-    const textRows = vi.spyOn(NdjsonToCopyBytes.prototype, 'convert');
+    const binaryRows = jest.spyOn(NdjsonToCopyBinary.prototype, 'convert');
+    const textRows = jest.spyOn(NdjsonToCopyBytes.prototype, 'convert');
     const result = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: target.url });
     expect(result.totalRecords).toBe(backup.manifest.totalRecords);
     // binary_kinds, binary_with_generated and binary_arrays in binary; not_binary (interval) as COPY text.
     expect(binaryRows).toHaveBeenCalledTimes(backup.manifest.recordCounts['binary_kinds']! + backup.manifest.recordCounts['binary_with_generated']! + backup.manifest.recordCounts['binary_arrays']!);
     expect(textRows).toHaveBeenCalledTimes(backup.manifest.recordCounts['not_binary']!);
     const actual = await snapshotTables(target, TABLES);
-    for (const table of TABLES) expect(actual[table], table).toEqual(expected[table]);
+    for (const table of TABLES) because(table, () => expect(actual[table]).toEqual(expected[table]));
   });
 
   it('gives the same rows through COPY text (loadMethod text)', async () => {
-    const binaryRows = vi.spyOn(NdjsonToCopyBinary.prototype, 'convert');
+    const binaryRows = jest.spyOn(NdjsonToCopyBinary.prototype, 'convert');
     await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: target.url, loadMethod: 'text' });
     expect(binaryRows).not.toHaveBeenCalled();
     const actual = await snapshotTables(target, TABLES);
-    for (const table of TABLES) expect(actual[table], table).toEqual(expected[table]);
+    for (const table of TABLES) because(table, () => expect(actual[table]).toEqual(expected[table]));
   });
 
   it('recomputes generated columns and keeps values exact to the last digit and microsecond', async () => {

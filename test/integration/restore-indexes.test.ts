@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { restoreBackup, type RestoreProgress } from '../../lambdas/core/restore.js';
 import type { BackupResult } from '../../lambdas/core/backup.js';
 import { IntegrityError } from '../../lambdas/core/errors.js';
@@ -9,6 +9,7 @@ import { adminUrl, createTestDatabase, urlAs, type TestDatabase } from '../helpe
 import type { tempFileStore } from '../helpers/engine.js';
 import { snapshotTables } from '../helpers/compare.js';
 import { sourceTargetBackup, type RoundTrip } from '../helpers/round-trip.js';
+import { because } from '../helpers/expect-message.js';
 
 /** Every kind of index a restore meets: the plain ones it rebuilds after loading, and the ones it must leave in place. */
 const SCHEMA_SQL = `
@@ -96,7 +97,7 @@ describe('restore builds plain indexes after loading, inside the transaction (re
     expect([...after.keys()]).toEqual([...before.keys()]);
     const rebuilt = [...after.values()].filter((f) => f.oid !== before.get(f.name)!.oid).map((f) => f.name);
     expect(rebuilt).toEqual(REBUILT);
-    for (const [name, facts] of after) expect(without(facts), name).toEqual(without(before.get(name)!));
+    for (const [name, facts] of after) because(name, () => expect(without(facts)).toEqual(without(before.get(name)!)));
     expect(after.get('accounts_region_idx')).toMatchObject({ comment: "region's lookups", clustered: true });
     expect(after.get('accounts_identity_idx')!.replident).toBe(true);
     expect(events.find((e) => e.type === 'indexes-start')).toMatchObject({ indexes: REBUILT.length });
@@ -116,7 +117,7 @@ describe('restore builds plain indexes after loading, inside the transaction (re
     const events: RestoreProgress[] = [];
     await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: target.url, deferIndexes: false, onProgress: (e) => events.push(e) });
     const after = await indexFacts(target);
-    for (const [name, facts] of after) expect(facts.oid, name).toBe(before.get(name)!.oid);
+    for (const [name, facts] of after) because(name, () => expect(facts.oid).toBe(before.get(name)!.oid));
     expect(events.some((e) => e.type === 'indexes-rebuilt')).toBe(false);
     expect(await snapshotTables(target, TABLES)).toEqual(expectedRows);
   });
@@ -170,7 +171,7 @@ describe('restore builds plain indexes after loading, inside the transaction (re
     const result = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: url, onProgress: (e) => events.push(e) });
     expect(result.triggerMode).toBe(triggerMode);
     const after = await indexFacts(target);
-    for (const [name, facts] of after) expect(facts.oid, name).toBe(before.get(name)!.oid);
+    for (const [name, facts] of after) because(name, () => expect(facts.oid).toBe(before.get(name)!.oid));
     expect(events.some((e) => e.type === 'indexes-rebuilt')).toBe(false);
     expect(await snapshotTables(target, TABLES)).toEqual(expectedRows);
   }

@@ -1,6 +1,6 @@
 import { cp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BackupResult } from '../../lambdas/core/backup.js';
 import { IntegrityError, InvalidBackupError, SchemaDriftError, UsageError } from '../../lambdas/core/errors.js';
 import { restoreBackup } from '../../lambdas/core/restore.js';

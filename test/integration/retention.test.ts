@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { listBackups } from '../../lambdas/core/catalog.js';
 import { pruneBackups } from '../../lambdas/core/retention.js';
 import { tempFileStore } from '../helpers/engine.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createBackup } from '../../lambdas/core/backup.js';
 import { listBackups, resolveBackupId } from '../../lambdas/core/catalog.js';
 import { copyBackup } from '../../lambdas/core/download.js';
@@ -17,6 +17,7 @@ import { snapshotTables } from '../helpers/compare.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase } from '../helpers/engine.js';
 import { S3RVER_CREDENTIALS, S3RVER_REGION, s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
+import { because } from '../helpers/expect-message.js';
 
 describe('backups on S3 (real S3-compatible server, s3rver): backup -> list -> validate -> download -> restore', () => {
   let s3: TestS3Server;
@@ -97,7 +98,7 @@ describe('backups on S3 (real S3-compatible server, s3rver): backup -> list -> v
   it('CLI: backup --to s3://, list, validate, download, restore --from s3://', async () => {
     const location = `s3://${s3.bucket}/cli/nightly`;
     const backup = await runCli(['backup', '--db', source.url, '--to', location], cliEnv());
-    expect(backup.code, backup.stderr).toBe(0);
+    because(backup.stderr, () => expect(backup.code).toBe(0));
     const id = backup.stdout.trim();
 
     const list = await runCli(['list', '--from', location, '--json'], cliEnv());
@@ -105,17 +106,17 @@ describe('backups on S3 (real S3-compatible server, s3rver): backup -> list -> v
     expect(JSON.parse(list.stdout)[0]).toMatchObject({ backupId: id, complete: true, location });
 
     const validate = await runCli(['validate', `${location}/${id}`], cliEnv());
-    expect(validate.code, validate.stderr).toBe(0);
+    because(validate.stderr, () => expect(validate.code).toBe(0));
     expect(validate.stdout).toContain('✓ Backup validation passed');
 
     const download = await runCli(['download', 'latest', '--from', location, '--to', downloads], cliEnv());
-    expect(download.code, download.stderr).toBe(0);
+    because(download.stderr, () => expect(download.code).toBe(0));
     const local = await runCli(['validate', path.join(downloads, id), '--json']);
     expect(JSON.parse(local.stdout).valid).toBe(true);
 
     await target.query('TRUNCATE egg, chicken CASCADE');
     const restore = await runCli(['restore', 'latest', '--from', location, '--db', target.url, '--yes'], cliEnv());
-    expect(restore.code, restore.stderr).toBe(0);
+    because(restore.stderr, () => expect(restore.code).toBe(0));
     expect(await snapshotTables(target, HARD_TABLES)).toEqual(expected);
   });
 

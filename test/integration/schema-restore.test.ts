@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UsageError } from '../../lambdas/core/errors.js';
 import { restoreBackup } from '../../lambdas/core/restore.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
@@ -10,6 +10,7 @@ import { snapshotTables } from '../helpers/compare.js';
 import { adminUrl, createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase, tempFileStore } from '../helpers/engine.js';
 import { withClient } from '../../bin/dev/pg-client.js';
+import { because } from '../helpers/expect-message.js';
 
 const run = promisify(execFile);
 
@@ -132,13 +133,13 @@ describe('the backup carries the schema: restore into an empty database (real Po
     await source.query(FRESH_PROJECT_SQL);
     await source.query(SUPABASE_APP_SQL);
     const backup = await runCli(['backup', '--db', source.url, '--to', files.root]);
-    expect(backup.code, backup.stderr).toBe(0);
+    because(backup.stderr, () => expect(backup.code).toBe(0));
     const id = backup.stdout.trim();
 
     const target = await database('schema_supa_dst');
     await target.query(FRESH_PROJECT_SQL);
     const restore = await runCli(['restore', id, '--from', files.root, '--db', target.url, '--yes']);
-    expect(restore.code, restore.stderr).toBe(0);
+    because(restore.stderr, () => expect(restore.code).toBe(0));
     expect(restore.stdout).toContain("Created the backup's schema in the empty target");
     expect(await dumpSchema(target)).toEqual(await dumpSchema(source));
     expect(await snapshotTables(target, ['profiles', 'orders'])).toEqual(await snapshotTables(source, ['profiles', 'orders']));
@@ -168,7 +169,7 @@ describe('the backup carries the schema: restore into an empty database (real Po
     const target = await database('schema_only_dst');
     await target.query(FRESH_PROJECT_SQL);
     const only = await runCli(['restore', backup.backupId, '--from', files.root, '--db', target.url, '--yes', '--schema-only']);
-    expect(only.code, only.stderr).toBe(0);
+    because(only.stderr, () => expect(only.code).toBe(0));
     expect(await dumpSchema(target)).toEqual(await dumpSchema(source));
     expect((await target.query<{ n: string }>('SELECT count(*)::text AS n FROM orders')).rows[0]!.n).toBe('0');
   });

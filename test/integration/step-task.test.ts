@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ENV, METRICS } from '../../lib/contract.js';
 import type { DisasterRecoveryStack } from '../../lib/index.js';
 import { createShop } from '../../lambdas/core/sample/shop.js';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { chooseCompute, estimateSeconds, lambdaVcpus } from '../../lambdas/core/capacity.js';
 import { readConfig, planComputeEnv } from '../../lambdas/handlers/shared/config.js';
 import { ConfigError } from '../../lambdas/core/errors.js';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { NdjsonToCopyBinary, type BinaryKind } from '../../lambdas/core/copy-binary.js';
 import { convertNdjsonBytes } from '../../lambdas/core/copy-text.js';
 

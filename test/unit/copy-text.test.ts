@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { NdjsonToCopyBytes, convertNdjsonBytes, ndjsonToCopyConverter } from '../../lambdas/core/copy-text.js';
 
 describe('NDJSON row -> COPY text row', () => {

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { BACKUP_STATES as B, METRICS, METRICS_NAMESPACE, SERVICE_NAME } from '../../lib/contract.js';
 import { handler as backup } from '../../lambdas/handlers/backup.js';
 import { handler as backupAge } from '../../lambdas/handlers/backup-age.js';
@@ -12,6 +12,7 @@ import { s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-serv
 import { functionEnvironment, setEnvironment } from './support/environment.js';
 import { ARNS, captureOutput, databaseSecretFor, type Handler, mockSecretsManager, mockSns, type OutputCapture } from './support/lambda.js';
 import { type Definitions, runMachine, synthDefinitions } from './support/machines.js';
+import { freshQuery } from '../helpers/fresh-module.js';
 
 /**
  * The backup state machine as synthesized, executed with the real backup, validate and notify
@@ -175,8 +176,7 @@ describe('backup state machine with the real handlers, PostgreSQL and S3 (SNS an
 
   it('logs an S3 failure at ERROR as a StorageError (the upload-failure metric filter) and alerts (SNS, Secrets Manager mocked)', async () => {
     // A fresh copy of the function (it reads its environment once), configured with a bucket that does not exist.
-    vi.resetModules();
-    const fresh = (await import('../../lambdas/handlers/backup.js')).handler as Handler;
+    const fresh = (await import(`../../lambdas/handlers/backup.js${freshQuery()}`)).handler as Handler;
     const restoreBucket = setEnvironment({ BACKUP_BUCKET: 'no-such-bucket' });
     const run = await runMachine(definitions.backup, {}, tasks({ [B.backup]: fresh })).finally(restoreBucket);
 

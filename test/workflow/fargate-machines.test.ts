@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { BACKUP_STATES as B, ENV, RESTORE_STATES as R } from '../../lib/contract.js';
 import { handler as backup } from '../../lambdas/handlers/backup.js';
 import { handler as notify } from '../../lambdas/handlers/notify.js';

@@ -1,5 +1,5 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ENV, METRICS } from '../../lib/contract.js';
 import { handler } from '../../lambdas/handlers/media-sync.js';
 import { listSnapshots } from '../../lambdas/core/media/catalog.js';

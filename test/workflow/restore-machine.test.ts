@@ -1,6 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { CONFIRMATION_REQUIRED_ERROR, METRICS, RESTORE_STATES as R } from '../../lib/contract.js';
 import { WEEKLY_DRILL_INPUT } from '../../lib/restore-workflow.js';
 import { backupIdFor } from '../../lambdas/core/format/ids.js';
@@ -12,6 +12,7 @@ import { handler as restore } from '../../lambdas/handlers/restore.js';
 import { createTestDatabase, databaseUrl, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase } from '../helpers/engine.js';
 import { S3RVER_CREDENTIALS, S3RVER_REGION, s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
+import { freshQuery } from '../helpers/fresh-module.js';
 import { functionEnvironment, setEnvironment } from './support/environment.js';
 import { ARNS, captureOutput, databaseSecretFor, type Handler, mockSecretsManager, mockSns, type OutputCapture } from './support/lambda.js';
 import { type Definitions, PRODUCTION_MACHINE_NAME, runMachine, synthDefinitions } from './support/machines.js';
@@ -43,7 +44,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   let sourcePrints: TableFingerprint[];
   let restoreEnv: () => void;
   let output: OutputCapture;
-  const restoreSpy = vi.fn(restore);
+  const restoreSpy = jest.fn(restore);
 
   /** Points a target's read-write secret and its read-only secret (the checks after a restore) at a database. */
   function point(target: 'staging' | 'production', secretJson: string): void {
@@ -196,10 +197,9 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
 
   /** The production machine's tasks: its restore function answers only executions of that machine (RESTORE_GATE). */
   async function productionTasks(): Promise<Record<string, Handler>> {
-    vi.resetModules();
     const undo = setEnvironment({ RESTORE_GATE: `arn:aws:states:us-east-1:123456789012:execution:${PRODUCTION_MACHINE_NAME}:` });
     try {
-      const gated = (await import('../../lambdas/handlers/restore.js')).handler as Handler;
+      const gated = (await import(`../../lambdas/handlers/restore.js${freshQuery()}`)).handler as Handler;
       const first = await gated({ backupId: goodId, target: 'staging', tables: null, confirm: null, execution: { id: 'x', startTime: new Date().toISOString() } }).catch((error: Error) => error);
       expect((first as Error).name).toBe('ConfirmationRequiredError'); // reads its environment now, while the gate is set
       restoreSpy.mockImplementation(gated as typeof restore);
@@ -352,12 +352,11 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   });
 
   it('refuses a drill into production as the stack locates it, with a staging function that cannot read the production secret (SNS, Secrets Manager mocked)', async () => {
-    vi.resetModules();
     const location = { host: '127.0.0.1', port: 5432, dbname: new URL(production.url).pathname.slice(1) };
     const undo = setEnvironment({ TARGET_SECRET_ARNS: JSON.stringify({ staging: ARNS.staging }), PROTECTED_DATABASES: JSON.stringify({ production: location }) });
     let stagingOnly: Handler;
     try {
-      stagingOnly = (await import('../../lambdas/handlers/restore.js')).handler as Handler;
+      stagingOnly = (await import(`../../lambdas/handlers/restore.js${freshQuery()}`)).handler as Handler;
       // Reads its environment now, while it is set (an unknown target fails right after reading it).
       const first = await stagingOnly({ backupId: goodId, target: 'qa', tables: null, confirm: null, execution: { id: 'x', startTime: new Date().toISOString() } }).catch((error: Error) => error);
       expect((first as Error).message).toBe('Unknown restore target "qa": use one of staging');

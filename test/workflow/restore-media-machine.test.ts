@@ -1,5 +1,5 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ENV, RESTORE_STATES as R } from '../../lib/contract.js';
 import { readSnapshot } from '../../lambdas/core/media/catalog.js';
 import { verifyMedia } from '../../lambdas/core/media/restore.js';

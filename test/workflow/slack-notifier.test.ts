@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PublishCommandInput } from '@aws-sdk/client-sns';
 import type { SNSEvent } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ENV } from '../../lib/contract.js';
 import { handler as notify } from '../../lambdas/handlers/notify.js';
 import { handler as slackNotifier } from '../../lambdas/handlers/slack-notifier.js';

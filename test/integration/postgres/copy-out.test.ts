@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
 import { connect } from '../../../lambdas/core/postgres/connection.js';
 import { CopyOutStream } from '../../../lambdas/core/postgres/copy-out.js';

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createShop, fingerprintTables, SHOP_SCHEMA_SQL, SHOP_TABLES } from '../../../lambdas/core/sample/shop.js';
 import { connect } from '../../../lambdas/core/postgres/connection.js';
 import { runCli } from '../../helpers/cli.js';
@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../../helpers/database.js
 import { tempFileStore } from '../../helpers/engine.js';
 import { startPostgrest, type TestPostgrest } from '../../helpers/postgrest.js';
 import { startRestGateway } from '../../../bin/dev/rest-gateway.js';
+import { because } from '../../helpers/expect-message.js';
 
 const shopTables = SHOP_TABLES.map((name) => ({ schema: 'public', name, qualified: name }));
 
@@ -39,14 +40,14 @@ describe('CLI with the supabase driver (real PostgREST behind a /rest/v1 gateway
   it("SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY select the driver; the plan's nine tables come back exactly, generated columns recomputed", async () => {
     const env = { SUPABASE_URL: gateway.url, SUPABASE_SERVICE_ROLE_KEY: rest.serviceRoleKey };
     const backup = await runCli(['backup', '--to', files.root, '--json'], env);
-    expect(backup.code, backup.stderr).toBe(0);
+    because(backup.stderr, () => expect(backup.code).toBe(0));
     expect(backup.stderr).not.toContain(rest.serviceRoleKey);
     const result = JSON.parse(backup.stdout);
     expect(result.consistency).toBe('per-table');
     expect(result.tables.map((t: { table: string }) => t.table).sort()).toEqual([...SHOP_TABLES].sort());
 
     const restore = await runCli(['restore', result.backupId, '--from', files.root, '--db', target.url, '--yes'], env);
-    expect(restore.code, restore.stderr).toBe(0);
+    because(restore.stderr, () => expect(restore.code).toBe(0));
     const s = await connect(source.url);
     const t = await connect(target.url);
     try {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createBackup } from '../../../lambdas/core/backup.js';
 import { listBackups } from '../../../lambdas/core/catalog.js';
 import { ObjectExistsError, StorageError } from '../../../lambdas/core/errors.js';
@@ -14,6 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../../helpers/database.js
 import { backupDatabase } from '../../helpers/engine.js';
 import { seededFaults, startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { S3RVER_CREDENTIALS, S3RVER_REGION, s3StoreFor, startS3Server, type TestS3Server } from '../../helpers/s3-server.js';
+import { because } from '../../helpers/expect-message.js';
 
 // Storage faults injected by an HTTP proxy in front of s3rver: 5xx, resets mid-body, lost responses,
 // stalls. The proxy also enforces If-None-Match: * on PUT, which s3rver lacks and real S3 has.
@@ -229,7 +230,7 @@ describe('a seeded schedule of transient faults (>= 10 % of S3 requests)', () =>
     const requests = proxy.log.slice(first);
     const faulted = requests.filter((r) => r.fault !== undefined);
     expect(requests.length).toBeGreaterThan(40);
-    expect(faulted.length / requests.length, `${faulted.length} of ${requests.length} requests faulted`).toBeGreaterThanOrEqual(0.1);
+    because(`${faulted.length} of ${requests.length} requests faulted`, () => expect(faulted.length / requests.length).toBeGreaterThanOrEqual(0.1));
     expect(new Set(faulted.map((r) => r.fault)).size).toBeGreaterThanOrEqual(5);
     expect(report.problems).toEqual([]);
     expect(result.tables.map((t) => t.table).sort()).toEqual([...SHOP_TABLES].sort());

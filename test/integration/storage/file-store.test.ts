@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ObjectExistsError, StorageError } from '../../../lambdas/core/errors.js';
 import { FileStore } from '../../../lambdas/core/storage/file-store.js';
 import { ProducerError, chunked, describeStoreContract, failingStream } from '../../helpers/store-contract.js';

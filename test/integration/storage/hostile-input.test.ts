@@ -2,13 +2,14 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { copyBackup } from '../../../lambdas/core/download.js';
 import { InvalidBackupError } from '../../../lambdas/core/errors.js';
 import { FileStore } from '../../../lambdas/core/storage/file-store.js';
 import { validateBackup } from '../../../lambdas/core/validate.js';
 import { runCli } from '../../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
+import { because } from '../../helpers/expect-message.js';
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/legacy-backups');
 const ID = '2024-01-15T02-00-00-000Z';
@@ -94,9 +95,9 @@ describe('credentials in any URL are never printed (CLI)', () => {
       ['prune', '--from', url],
     ]) {
       const result = await runCli(args);
-      expect(result.code, args.join(' ')).not.toBe(0);
-      expect(result.stdout + result.stderr, args.join(' ')).not.toContain(SECRET);
-      expect(result.stdout + result.stderr, args.join(' ')).not.toContain('p@ss');
+      because(args.join(' '), () => expect(result.code).not.toBe(0));
+      because(args.join(' '), () => expect(result.stdout + result.stderr).not.toContain(SECRET));
+      because(args.join(' '), () => expect(result.stdout + result.stderr).not.toContain('p@ss'));
     }
   });
 });

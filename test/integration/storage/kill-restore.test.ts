@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { restoreBackup } from '../../../lambdas/core/restore.js';
 import { SHOP_SCHEMA_SQL, SHOP_TABLES, createShop } from '../../../lambdas/core/sample/shop.js';
 import { connect } from '../../../lambdas/core/postgres/connection.js';

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { decompressor } from '../../../lambdas/core/format/codec.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { listBackups } from '../../../lambdas/core/catalog.js';
 import { InvalidBackupError } from '../../../lambdas/core/errors.js';
 import { MAX_MANIFEST_BYTES } from '../../../lambdas/core/limits.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ObjectExistsError, StorageError } from '../../../lambdas/core/errors.js';
 import { openStore } from '../../../lambdas/core/storage/location.js';
 import { S3Store } from '../../../lambdas/core/storage/s3-store.js';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { deadlineMarginSeconds, stepDeadline } from '../../../lambdas/container/step-task.js';
 
 /** The Fargate step task's deadline: before the state's timeout, counted from when the state was entered. */

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { decompress as bindingDecompress } from '@mongodb-js/zstd';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { MAX_ZSTD_FRAME_CONTENT, ZSTD_FRAME_BYTES, compressor, configuredCodec, decompressor, type Codec } from '../../../lambdas/core/format/codec.js';
 
 /** Shop-like NDJSON: repeated keys and words, some numbers. */

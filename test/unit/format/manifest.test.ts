@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { backupIdFor, backupIdToDate, isBackupId } from '../../../lambdas/core/format/ids.js';
 import { parseManifest, qualifiedTableName, serializeManifest, tableFileKey, type Manifest } from '../../../lambdas/core/format/manifest.js';
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { ConfigError } from '../../../lambdas/core/errors.js';
 import { backupEnv, configOnce, notifyEnv, pickBackupEnv, readConfig, slackEnv, storeAndTargetsEnv, targetsEnv } from '../../../lambdas/handlers/shared/config.js';
 import { ENV } from '../../../lib/contract.js';

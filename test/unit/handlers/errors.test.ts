@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { ConfigError, ConnectionError, CountMismatchError, LockTimeoutError, StorageError, UsageError } from '../../../lambdas/core/errors.js';
 import { AlertDeliveryError, parseEvent, toTaskError, TransientError } from '../../../lambdas/handlers/shared/errors.js';

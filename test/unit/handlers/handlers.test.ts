@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ENV, METRICS } from '../../../lib/contract.js';
 import { handler as backup, sizeChangePercent } from '../../../lambdas/handlers/backup.js';
 import { handler as integrityCheck, schemasOf } from '../../../lambdas/handlers/integrity-check.js';
@@ -10,6 +10,8 @@ import { handler as validate } from '../../../lambdas/handlers/validate.js';
 import { handler as verifyCounts } from '../../../lambdas/handlers/verify-counts.js';
 import { setEnvironment } from '../../workflow/support/environment.js';
 import { ARNS, captureOutput, type Handler, lambdaContext, mockSecretsManager, mockSns, type OutputCapture } from '../../workflow/support/lambda.js';
+import { because } from '../../helpers/expect-message.js';
+import { freshQuery } from '../../helpers/fresh-module.js';
 
 /**
  * The handlers' own logic, before any engine call: event validation, the production confirmation
@@ -85,7 +87,7 @@ describe('handler input validation and error mapping (Secrets Manager and SNS mo
     ];
     for (const [handler, event, message] of cases) {
       const error = await failure(handler, event);
-      expect(error.name, JSON.stringify(event)).toBe('UsageError');
+      because(JSON.stringify(event), () => expect(error.name).toBe('UsageError'));
       expect(error.message).toMatch(message);
     }
     expect(secrets.requested()).toEqual([]);
@@ -118,10 +120,9 @@ describe('handler input validation and error mapping (Secrets Manager and SNS mo
   });
 
   it('sends a production request on the staging machine to the production machine, before looking for backups', async () => {
-    vi.resetModules();
     const undo = setEnvironment({ [ENV.restoreTargets]: 'staging' });
     try {
-      const stagingPick = (await import('../../../lambdas/handlers/pick-backup.js')).handler as Handler;
+      const stagingPick = (await import(`../../../lambdas/handlers/pick-backup.js${freshQuery()}`)).handler as Handler;
       const error = await failure(stagingPick, { request: { backupId: ID, target: 'production', confirm: ID }, execution });
       expect(error).toMatchObject({ name: 'UsageError', message: expect.stringContaining('runs through the production restore state machine (stack output ProductionRestoreStateMachineArn)') });
     } finally {

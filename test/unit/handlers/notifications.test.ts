@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { causeMessage, describeNotification, executionConsoleLink, failedStep, formatSeconds, type NotificationInput, type StateDocument } from '../../../lambdas/handlers/shared/notifications.js';
 import { escapeSlack, slackMessageFor } from '../../../lambdas/handlers/shared/slack.js';
 import { METRICS } from '../../../lib/contract.js';
+import { because } from '../../helpers/expect-message.js';
 
 const EXECUTION = { id: 'arn:aws:states:eu-west-1:123456789012:execution:IconicDrRestore:run-1', startTime: '2026-11-25T04:00:00.000Z' };
 const NOW = new Date('2026-11-25T04:07:30.000Z');
@@ -32,7 +33,7 @@ describe('notifications: routing, readable messages and metrics', () => {
     ];
     for (const [event, workflow, state, topic] of cases) {
       const n = describeAt(event, workflow, state);
-      expect(n.topic, `${event} ${workflow} ${JSON.stringify(state)}`).toBe(topic);
+      because(`${event} ${workflow} ${JSON.stringify(state)}`, () => expect(n.topic).toBe(topic));
       expect(n.subject.length).toBeLessThan(100);
       expect(n.subject).toMatch(/^[\x20-\x7E]+$/);
     }

@@ -1,12 +1,13 @@
 import { GetSecretValueCommand, SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
 import { parse } from 'pg-connection-string';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { ConfigError, UsageError } from '../../../lambdas/core/errors.js';
 import { TransientError } from '../../../lambdas/handlers/shared/errors.js';
 import { databaseUrlFrom, databaseUrlFromSecret, slackWebhookUrl, targetDatabaseUrl } from '../../../lambdas/handlers/shared/secrets.js';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clearCaches } from '@aws-lambda-powertools/parameters';
+import { because } from '../../helpers/expect-message.js';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:IconicDrSource-AbCdEf';
 const PASSWORD = 'p@ss:w/rd?#%&=+ é';
@@ -107,9 +108,9 @@ describe('database and Slack secrets through Powertools Parameters (Secrets Mana
       sm.reset();
       sm.on(GetSecretValueCommand).rejects(sdkError(name, status));
       const error = await failure(databaseUrlFromSecret(ARN, 'source database'));
-      expect(error, name).toBeInstanceOf(type);
-      expect(error.message, name).toContain(text);
-      expect(error.message, name).toContain(ARN);
+      because(name, () => expect(error).toBeInstanceOf(type));
+      because(name, () => expect(error.message).toContain(text));
+      because(name, () => expect(error.message).toContain(ARN));
     }
   });
 

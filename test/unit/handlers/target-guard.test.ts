@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { assertSafeUnconfirmedTarget, describeIdentity, identityFromSource, identityFromUrl, sameDatabase, TargetIdentityError } from '../../../lambdas/core/target-identity.js';
 
 /** The identity rules the staging guard applies (the real connections are in test/workflow/restore-machine.test.ts). */

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { readObjects, writeObjectsFile } from '../../../lambdas/core/media/objects-file.js';
 import type { MediaObject, MediaSnapshot } from '../../../lambdas/core/media/snapshot.js';
 import type { FileStore } from '../../../lambdas/core/storage/file-store.js';
 import { tempFileStore } from '../../helpers/engine.js';
+import { because } from '../../helpers/expect-message.js';
 
 const KEY = 'media/snapshots/s/objects.json';
 
@@ -64,7 +65,8 @@ describe('objects.json, written and read as a stream', () => {
       [`[\n"${'x'.repeat(1024 * 1024 + 10)}"\n]\n`, /line longer than/],
     ] as const) {
       await vault.store.deletePrefix(KEY);
-      await expect(readObjects(vault.store, await put(text)), text.slice(0, 40)).rejects.toThrow(problem);
+      const snapshot = await put(text);
+      await because(text.slice(0, 40), () => expect(readObjects(vault.store, snapshot)).rejects.toThrow(problem));
     }
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { foreignKeyOrder } from '../../../lambdas/core/postgres/catalog.js';
 
 const fk = (references: string) => ({ name: `fk_${references}`, columns: ['x'], references, referencedColumns: ['id'], deferrable: false });

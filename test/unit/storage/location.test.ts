@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { UsageError } from '../../../lambdas/core/errors.js';
 import { parseLocation, splitBackupLocation } from '../../../lambdas/core/storage/location.js';
 

@@ -1,12 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { parseManifest } from '../../../lambdas/core/format/manifest.js';
 import { splitBackupLocation } from '../../../lambdas/core/storage/location.js';
 import { isSafeName, unsafeKeyReason, unsafeNameReason } from '../../../lambdas/core/storage/names.js';
+import { because } from '../../helpers/expect-message.js';
 
 describe('the one safe-name check', () => {
   it('accepts what backups are made of', () => {
     for (const name of ['2024-01-15T02-00-00-000Z', 'metadata.json', 'products.ndjson.gz', 'sales.orders.part-0001.ndjson.gz', '%22odd%20name%22.ndjson.gz', '.claim.json', 'ünïcode.json']) {
-      expect(isSafeName(name), name).toBe(true);
+      because(name, () => expect(isSafeName(name)).toBe(true));
     }
   });
 

@@ -14,10 +14,11 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ObjectExistsError, ObjectNotFoundError, StorageError } from '../../../lambdas/core/errors.js';
 import { S3Store } from '../../../lambdas/core/storage/s3-store.js';
 import { ProducerError, chunked, failingStream } from '../../helpers/store-contract.js';
+import { stubEnv, unstubAllEnvs } from '../../helpers/env.js';
 
 // Behaviours s3rver lacks (conditional writes, SSE-KMS, IAM and throttling errors), checked at the
 // SDK boundary: the commands the store sends and how it maps what S3 answers.
@@ -62,7 +63,7 @@ beforeEach(() => {
   s3.reset();
 });
 afterEach(() => {
-  vi.unstubAllEnvs();
+  unstubAllEnvs();
 });
 
 describe('S3Store conditional create', () => {
@@ -394,9 +395,9 @@ describe('S3Store listings', () => {
 
 describe('S3Store client configuration', () => {
   it('retries up to 5 attempts, keeps default checksums and virtual-host addressing on AWS (SDK config)', async () => {
-    vi.stubEnv('AWS_ENDPOINT_URL_S3', '');
-    vi.stubEnv('AWS_REGION', '');
-    vi.stubEnv('AWS_DEFAULT_REGION', '');
+    stubEnv('AWS_ENDPOINT_URL_S3', '');
+    stubEnv('AWS_REGION', '');
+    stubEnv('AWS_DEFAULT_REGION', '');
     const { client: own } = new S3Store({ bucket: BUCKET, prefix: '' });
 
     expect(await own.config.maxAttempts()).toBe(5);
@@ -409,13 +410,13 @@ describe('S3Store client configuration', () => {
   });
 
   it('uses path-style addressing with an endpoint from the options or AWS_ENDPOINT_URL_S3 (SDK config)', async () => {
-    vi.stubEnv('AWS_REGION', 'eu-central-1');
+    stubEnv('AWS_REGION', 'eu-central-1');
     const explicit = new S3Store({ bucket: BUCKET, prefix: '', endpoint: 'http://127.0.0.1:4568', region: 'eu-west-1' }).client;
     expect(explicit.config.forcePathStyle).toBe(true);
     expect(await explicit.config.region()).toBe('eu-west-1');
     expect(await explicit.config.requestChecksumCalculation()).toBe('WHEN_SUPPORTED');
 
-    vi.stubEnv('AWS_ENDPOINT_URL_S3', 'http://localhost:9000');
+    stubEnv('AWS_ENDPOINT_URL_S3', 'http://localhost:9000');
     const fromEnv = new S3Store({ bucket: BUCKET, prefix: '' }).client;
     expect(fromEnv.config.forcePathStyle).toBe(true);
     expect(await fromEnv.config.endpoint!()).toMatchObject({ hostname: 'localhost', port: 9000 });
@@ -537,8 +538,8 @@ describe('S3Store reads survive the network (SDK mock)', () => {
 
 describe('S3Store timeouts (SDK config)', () => {
   it('bounds connection, request and socket inactivity, from options over ICONIC_DR_S3_* over the defaults (SDK config)', async () => {
-    vi.stubEnv('ICONIC_DR_S3_SOCKET_TIMEOUT_MS', '7000');
-    vi.stubEnv('ICONIC_DR_S3_MAX_ATTEMPTS', '3');
+    stubEnv('ICONIC_DR_S3_SOCKET_TIMEOUT_MS', '7000');
+    stubEnv('ICONIC_DR_S3_MAX_ATTEMPTS', '3');
     const store = new S3Store({ bucket: BUCKET, prefix: '', region: 'eu-west-1', timeouts: { requestTimeoutMs: 9000 } });
 
     expect(store.timeouts).toEqual({ connectTimeoutMs: 10_000, requestTimeoutMs: 9000, socketTimeoutMs: 7000, maxAttempts: 3, readAttempts: 4 });
@@ -548,7 +549,7 @@ describe('S3Store timeouts (SDK config)', () => {
   });
 
   it('refuses a malformed timeout variable as a configuration error naming it (SDK config)', () => {
-    vi.stubEnv('ICONIC_DR_S3_REQUEST_TIMEOUT_MS', 'soon');
+    stubEnv('ICONIC_DR_S3_REQUEST_TIMEOUT_MS', 'soon');
     expect(() => new S3Store({ bucket: BUCKET, prefix: '' })).toThrow(/ICONIC_DR_S3_REQUEST_TIMEOUT_MS/);
   });
 });

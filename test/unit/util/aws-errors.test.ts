@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { isTransientAwsError } from '../../../lambdas/core/util/aws-errors.js';
 
 describe('isTransientAwsError (S3 store and Lambda adapters alike)', () => {

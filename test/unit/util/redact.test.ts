@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { StorageError, UsageError, describeError } from '../../../lambdas/core/errors.js';
 import { redactCredentials } from '../../../lambdas/core/util/redact.js';
 

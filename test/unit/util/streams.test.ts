@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { HashingPassThrough, LineCounter, LineTooLongError, NdjsonLimit, NotARowError, readLines, runPool } from '../../../lambdas/core/util/streams.js';
 
 async function drain(stream: NodeJS.ReadableStream): Promise<Buffer> {

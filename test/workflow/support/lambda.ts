@@ -3,7 +3,7 @@ import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient 
 import { PublishCommand, SNSClient, type PublishCommandInput } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { vi } from 'vitest';
+import { jest } from '@jest/globals';
 
 /**
  * Shared helpers of the handler tests (unit and workflow): a fake Lambda context, output capture
@@ -70,7 +70,7 @@ export function captureOutput(): OutputCapture {
     callback?.();
     return true;
   }) as typeof process.stdout.write;
-  const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(sink), vi.spyOn(process.stderr, 'write').mockImplementation(sink)];
+  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(sink), jest.spyOn(process.stderr, 'write').mockImplementation(sink)];
   const json = (): JsonLine[] =>
     buffer
       .split('\n')

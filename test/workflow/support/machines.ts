@@ -1,8 +1,9 @@
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import { expect } from 'vitest';
+import { expect } from '@jest/globals';
 import { type AslDefinition, definitionOf, logicalId, synthStack } from '../../infra/helpers.js';
 import { type Handler, lambdaContext } from './lambda.js';
 import '../../helpers/promise-polyfill.js';
+import { because } from '../../helpers/expect-message.js';
 
 /**
  * Runs the state machines exactly as synthesized (the DefinitionString of the template, with fake
@@ -56,8 +57,8 @@ function bindTasks(definition: AslDefinition, handlers: Readonly<Record<string, 
   const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
   for (const [name, state] of tasks) {
     // A Lambda function ARN (payloadResponseOnly), or a Fargate step (lib/fargate-steps.ts).
-    expect(state.Resource, `${name} must invoke the function ARN directly (payloadResponseOnly)`).toMatch(/^arn:aws:lambda:[^:]+:\d{12}:function:[^:]+$|^arn:aws:states:::ecs:runTask\.waitForTaskToken$/);
-    expect(handlers[name], `no handler bound to Task ${name}: the interpreter would call AWS, fail, and the Catch would hide it`).toBeTypeOf('function');
+    because(`${name} must invoke the function ARN directly (payloadResponseOnly)`, () => expect(state.Resource).toMatch(/^arn:aws:lambda:[^:]+:\d{12}:function:[^:]+$|^arn:aws:states:::ecs:runTask\.waitForTaskToken$/));
+    because(`no handler bound to Task ${name}: the interpreter would call AWS, fail, and the Catch would hide it`, () => expect(typeof handlers[name]).toBe('function'));
   }
 }
 

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { decompress } from '@mongodb-js/zstd';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createBackup } from '../../../../lambdas/core/backup.js';
 import { ConfigError, ConnectionError, PrivilegeError, UsageError } from '../../../../lambdas/core/errors.js';
 import { tableFileKey } from '../../../../lambdas/core/format/manifest.js';
@@ -15,6 +15,7 @@ import { openSupabaseSource, type SupabaseSourceOptions } from '../../../../lamb
 import { FileStore } from '../../../../lambdas/core/storage/file-store.js';
 import { createTestDatabase, type TestDatabase } from '../../../helpers/database.js';
 import { startPostgrest, type TestPostgrest } from '../../../helpers/postgrest.js';
+import { because } from '../../../helpers/expect-message.js';
 
 // Values a JavaScript number cannot hold, JSON null next to SQL NULL, and text keys full of the
 // characters PostgREST's filter syntax gives a meaning to.
@@ -144,14 +145,14 @@ describe('supabase source driver (supabase-js over a real PostgREST)', () => {
       const pg = await withClient(source.url, (client) => describeTables(client, ['public'], PUBLIC_TABLES));
       for (const shape of session.tables) {
         const expected = pg.find((t) => t.qualified === shape.qualified)!;
-        expect(shape.primaryKey, shape.qualified).toEqual(expected.primaryKey);
-        expect(shape.columns.map((c) => [c.name, c.nullable, c.encoding]), shape.qualified).toEqual(expected.columns.map((c) => [c.name, c.nullable, c.encoding]));
-        expect(shape.generatedColumns, shape.qualified).toEqual(expected.generatedColumns);
+        because(shape.qualified, () => expect(shape.primaryKey).toEqual(expected.primaryKey));
+        because(shape.qualified, () => expect(shape.columns.map((c) => [c.name, c.nullable, c.encoding])).toEqual(expected.columns.map((c) => [c.name, c.nullable, c.encoding])));
+        because(shape.qualified, () => expect(shape.generatedColumns).toEqual(expected.generatedColumns));
         // PostgREST's description leaves out a foreign key whose columns are also the primary key
         // (inventory.variant_id: a one-to-one relationship to it); the manifest's keys are informative only.
         const fks = (t: { foreignKeys: readonly { columns: string[]; references: string; referencedColumns: string[] }[] }) => t.foreignKeys.map((f) => `${f.columns}->${f.references}.${f.referencedColumns}`).sort();
         if (shape.qualified === 'inventory') expect(fks(shape)).toEqual([]);
-        else expect(fks(shape), shape.qualified).toEqual(fks(expected));
+        else because(shape.qualified, () => expect(fks(shape)).toEqual(fks(expected)));
       }
     });
 

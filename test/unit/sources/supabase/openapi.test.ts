@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { restTypeName, shapeFromDefinition } from '../../../../lambdas/core/sources/supabase/openapi.js';
 
 describe('table shapes from the REST description', () => {

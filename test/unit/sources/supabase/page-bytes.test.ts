@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { OperationFailedError } from '../../../../lambdas/core/errors.js';
 import { filterValue, objectMembers, splitJsonArrayBytes } from '../../../../lambdas/core/sources/supabase/page-bytes.js';
+import { because } from '../../../helpers/expect-message.js';
 
 /** Splits `text` (as UTF-8) and returns the NDJSON lines, checking the row count and the last row. */
 function split(text: string): string[] {
@@ -90,7 +91,7 @@ describe('splitJsonArrayBytes', () => {
 
   it('refuses text that is not an array of objects, saying where', () => {
     for (const bad of ['', '{"a":1}', '[1,2]', '[{"a":1}', '[{"a":"1}]', '[{"a":1}]x', '[{"a":1},]', '<html>', '[{"a":"\\"}]', '[{"a":1}{"a":2}]', '[{"a":1}] ,'])
-      expect(() => splitJsonArrayBytes(Buffer.from(bad)), bad).toThrow(OperationFailedError);
+      because(bad, () => expect(() => splitJsonArrayBytes(Buffer.from(bad))).toThrow(OperationFailedError));
     expect(() => splitJsonArrayBytes(Buffer.from('[{"é":1}]x'))).toThrow('The REST API returned malformed JSON (text after the array at byte 10)');
     expect(() => splitJsonArrayBytes(Buffer.from('<html>'))).toThrow('(expected an array at byte 0)');
     expect(() => splitJsonArrayBytes(Buffer.from('[{"a":1} x'))).toThrow('(expected , or ] at byte 9)');

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { fieldName, keysetCondition, selectList } from '../../../../lambdas/core/sources/supabase/postgrest-query.js';
 
 describe('PostgREST query text', () => {
