@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENV } from '../../lib/contract.js';
@@ -20,7 +19,11 @@ let bundled: Promise<string> | undefined;
 /** Bundles the entry point once per test process; returns the file the image's ENTRYPOINT runs. */
 export function buildStepTask(): Promise<string> {
   bundled ??= new Promise((resolve, reject) => {
-    const outdir = mkdtempSync(path.join(tmpdir(), 'iconic-dr-task-'));
+    // Inside the checkout, so that on Node 20 (no zstd in node:zlib) the bundle resolves the
+    // @mongodb-js/zstd fallback from node_modules; the image's Node 22 has zstd built in.
+    const cache = path.join(root, 'node_modules', '.cache');
+    mkdirSync(cache, { recursive: true });
+    const outdir = mkdtempSync(path.join(cache, 'iconic-dr-task-'));
     const build = spawn(process.execPath, [path.join(root, 'bin', 'build-task.mjs'), outdir], { stdio: ['ignore', 'inherit', 'inherit'] });
     build.on('exit', (code) => (code === 0 ? resolve(path.join(outdir, 'step-task.mjs')) : reject(new Error(`bin/build-task.mjs exited with ${code}`))));
   });

@@ -98,8 +98,9 @@ describe('npx cdk synth', () => {
         because(output, () => expect(code).toBe(0));
         const template = JSON.parse(readFileSync(path.join(outdir, 'IconicDr.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };
         const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-        // One per handler: the admin API is asked for, media sync is on by default.
-        expect(functions).toHaveLength(16);
+        // One per handler and lane: the admin API is asked for, media sync (and the two lanes' media
+        // restore) is on by default; compute is lambda, so no plan-compute function.
+        expect(functions).toHaveLength(18);
         const assets = JSON.parse(readFileSync(path.join(outdir, 'IconicDr.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string } }> };
         for (const fn of functions) {
           // Each function's code is an esbuild ESM bundle (identical bundles share one asset).

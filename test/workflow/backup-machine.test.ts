@@ -112,7 +112,8 @@ describe('backup state machine with the real handlers, PostgreSQL and S3 (SNS an
 
   it('compares the size with the previous complete backup and emits BackupSizeChangePercent (Secrets Manager mocked)', async () => {
     const first = await runMachine(definitions.backup, {}, tasks());
-    await source.query("INSERT INTO reviews (product_id, user_id, rating, title, body) SELECT product_id, user_id, rating, title, repeat(body, 20) FROM reviews");
+    // New reviews with ~640 bytes of random text each: repeated text would compress to almost nothing.
+    await source.query("INSERT INTO reviews (product_id, user_id, rating, title, body) SELECT r.product_id, r.user_id, r.rating, r.title, (SELECT string_agg(md5(random()::text || r.product_id::text || g::text), '') FROM generate_series(1, 20) g) FROM reviews r");
     const second = await runMachine(definitions.backup, {}, tasks());
 
     const previous = first.output!.backup as { backupId: string; totalBytes: number };
