@@ -9,11 +9,16 @@ import { GetObjectCommand, ListBucketsCommand, paginateListObjectsV2, type S3Cli
 import { StorageError } from '../errors.js';
 import type { BackupStore } from '../storage/store.js';
 import { HashingPassThrough, runPool } from '../util/streams.js';
+import { collectGarbage } from '../util/gc.js';
 import { ResumableRead } from '../storage/resumable-read.js';
 import { storageTimeouts } from './storage-client.js';
 import { readSnapshot, snapshotIds } from './catalog.js';
 import { readObjects, writeObjectsFile } from './objects-file.js';
 import { LEASES_PREFIX, MEDIA_FORMAT_VERSION, contentKey, describeObject, objectId, objectsKey, snapshotIdFor, snapshotKey, type BucketSettings, type MediaObject, type MediaSnapshot } from './snapshot.js';
+
+/** A full collection after this many copies or bytes (each ~10-50 ms with a 100,000-object listing). */
+const GC_EVERY_OBJECTS = 2000;
+const GC_EVERY_BYTES = 64 * 1024 * 1024;
 
 export interface MediaSyncOptions {
   /** Supabase Storage, spoken to as S3 (storage-client.ts). */
@@ -141,6 +146,8 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
     let contentsStored = 0;
     let added = 0;
     let changed = 0;
+    let copiedSinceCollection = 0;
+    let bytesSinceCollection = 0;
     const report = (problem: string) => {
       problems.push(problem);
       options.onProgress?.({ type: 'problem', problem });
@@ -197,6 +204,13 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
       };
       if (known) changed++;
       else added++;
+      // Each copy leaves socket and file buffers outside V8's heap that only a full collection
+      // frees; without one, RSS grew with the object count (~330 MiB at 100,000 objects).
+      if (++copiedSinceCollection >= GC_EVERY_OBJECTS || (bytesSinceCollection += hasher.bytes) >= GC_EVERY_BYTES) {
+        copiedSinceCollection = 0;
+        bytesSinceCollection = 0;
+        collectGarbage();
+      }
       options.onProgress?.({ type: 'copied', object: describeObject(item), bytes: hasher.bytes });
     });
 
