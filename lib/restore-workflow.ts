@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BackupVault } from './backup-vault.js';
-import { CONFIRMATION_REQUIRED_ERROR, CONFIRMED_TARGETS, ENV, needsConfirmation, type FailureOutcome, NOTIFY_EVENTS, RESTORE_STATES as S } from './contract.js';
+import { CONFIRMATION_REQUIRED_ERROR, CONFIRMED_TARGETS, ENV, needsConfirmation, type FailureOutcome, type HandlerName, NOTIFY_EVENTS, RESTORE_STATES as S } from './contract.js';
 import { PropErrors } from './defaults.js';
 import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
 import { ComputePlanner, routedStep } from './compute-routing.js';
@@ -24,6 +24,9 @@ export const DEFAULT_MONTHLY_DRILL_SCHEDULE = 'cron(0 14 ? * 6#1 *)';
 export const WEEKLY_DRILL_INPUT = { backupId: 'random', maxAgeDays: 7, target: 'staging', drill: 'weekly' } as const;
 /** Input of the monthly full drill execution: the newest backup into staging. */
 export const MONTHLY_DRILL_INPUT = { backupId: 'latest', target: 'staging', drill: 'monthly' } as const;
+
+/** The functions of the restore workflow whose memory and timeout are props. */
+export type SizedRole = 'pickBackup' | 'validate' | 'restore' | 'verifyCounts' | 'integrityCheck' | 'restoreMedia';
 
 export interface RestoreWorkflowProps {
   /** Where backups are read from. */
@@ -56,7 +59,7 @@ export interface RestoreWorkflowProps {
    * Memory and timeout of each function, by its role.
    * @default - restore and validate 1024 MB / 15 min, verify-counts and integrity-check 512 MB / 5 min, pick-backup 256 MB / 1 min
    */
-  readonly sizing?: { readonly [K in 'pickBackup' | 'validate' | 'restore' | 'verifyCounts' | 'integrityCheck' | 'restoreMedia']?: FunctionSizing };
+  readonly sizing?: { readonly [K in SizedRole]?: FunctionSizing };
   /**
    * Longest a restore execution may run. Must exceed the RTO, or the RTO alarm could never fire.
    * @default 2 hours
@@ -239,25 +242,16 @@ export class RestoreWorkflow extends Construct {
   private lane(scope: Construct, props: RestoreWorkflowProps, validateFunction: DrFunction, lane: LaneOptions): RestoreLane {
     const network = props.network ? { network: props.network } : {};
     const readOnly = Object.fromEntries(Object.keys(lane.targetSecrets).map((name) => [name, props.readOnlySecrets[name]!]));
-    const pickBackupFunction = new DrFunction(scope, 'PickBackupFunction', {
-      handler: 'pick-backup',
-      description: 'Resolves latest/random/<id> to a complete backup and normalizes the restore request',
-      timeout: props.sizing?.pickBackup?.timeout ?? Duration.minutes(1),
-      memorySize: props.sizing?.pickBackup?.memorySize ?? 256,
-      ...network,
-    })
+    // Each function of the lane: its role's sizing from the props, else the default given here.
+    const laneFunction = (role: SizedRole, id: string, handler: HandlerName, description: string, timeout: Duration, memorySize: number) =>
+      new DrFunction(scope, id, { handler, description, timeout: props.sizing?.[role]?.timeout ?? timeout, memorySize: props.sizing?.[role]?.memorySize ?? memorySize, ...network });
+    const pickBackupFunction = laneFunction('pickBackup', 'PickBackupFunction', 'pick-backup', 'Resolves latest/random/<id> to a complete backup and normalizes the restore request', Duration.minutes(1), 256)
       .bindBackupStore(props.vault, 'read')
       .addEnvironment(ENV.restoreTargets, Object.keys(lane.targetSecrets).join(','))
       .addEnvironment(ENV.restoreMedia, props.media ? 'true' : 'false')
       .addEnvironment(ENV.backupTables, (props.backupTables ?? []).join(','));
 
-    const restoreFunction = new DrFunction(scope, 'RestoreFunction', {
-      handler: 'restore',
-      description: 'Restores a backup into a target database in one transaction (all-or-nothing)',
-      timeout: props.sizing?.restore?.timeout ?? Duration.minutes(15),
-      memorySize: props.sizing?.restore?.memorySize ?? 1024,
-      ...network,
-    })
+    const restoreFunction = laneFunction('restore', 'RestoreFunction', 'restore', 'Restores a backup into a target database in one transaction (all-or-nothing)', Duration.minutes(15), 1024)
       .bindBackupStore(props.vault, 'read')
       .bindRestoreTargets(lane.targetSecrets);
     if (lane.gate) restoreFunction.addEnvironment(ENV.restoreGate, lane.gate);
@@ -269,32 +263,14 @@ export class RestoreWorkflow extends Construct {
       this.planner ??= new ComputePlanner(this, 'Planner', { vault: props.vault, lambdas: { validate: validateFunction, restore: restoreFunction }, backupTables: props.backupTables ?? [], ...(props.network ? { network: props.network } : {}) });
     }
 
-    const verifyCountsFunction = new DrFunction(scope, 'VerifyCountsFunction', {
-      handler: 'verify-counts',
-      description: 'Compares row counts of the target with the backup manifest',
-      timeout: props.sizing?.verifyCounts?.timeout ?? Duration.minutes(5),
-      memorySize: props.sizing?.verifyCounts?.memorySize ?? 512,
-      ...network,
-    })
+    const verifyCountsFunction = laneFunction('verifyCounts', 'VerifyCountsFunction', 'verify-counts', 'Compares row counts of the target with the backup manifest', Duration.minutes(5), 512)
       .bindBackupStore(props.vault, 'read')
       .bindReadOnlyTargets(readOnly);
 
-    const integrityCheckFunction = new DrFunction(scope, 'IntegrityCheckFunction', {
-      handler: 'integrity-check',
-      description: 'Checks the target for orphan rows and NOT VALID constraints',
-      timeout: props.sizing?.integrityCheck?.timeout ?? Duration.minutes(5),
-      memorySize: props.sizing?.integrityCheck?.memorySize ?? 512,
-      ...network,
-    }).bindReadOnlyTargets(readOnly);
+    const integrityCheckFunction = laneFunction('integrityCheck', 'IntegrityCheckFunction', 'integrity-check', 'Checks the target for orphan rows and NOT VALID constraints', Duration.minutes(5), 512).bindReadOnlyTargets(readOnly);
 
     const restoreMediaFunction = props.media
-      ? new DrFunction(scope, 'RestoreMediaFunction', {
-          handler: 'restore-media',
-          description: "Restores the recovery point's media snapshot into the target's Supabase Storage and verifies every object",
-          timeout: props.sizing?.restoreMedia?.timeout ?? Duration.minutes(15),
-          memorySize: props.sizing?.restoreMedia?.memorySize ?? 1024,
-          ...network,
-        })
+      ? laneFunction('restoreMedia', 'RestoreMediaFunction', 'restore-media', "Restores the recovery point's media snapshot into the target's Supabase Storage and verifies every object", Duration.minutes(15), 1024)
           .bindBackupStore(props.vault, 'read')
           .bindRestoreTargets(lane.targetSecrets)
       : undefined;
