@@ -139,6 +139,9 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
     for (const p of previous.values()) if (synced.has(p.bucket)) previousInSynced++;
     const deleted = previousInSynced - previousSeen;
     previous.clear();
+    // Reading the previous listing and this one left ~2 objects of garbage per key; collect it
+    // before the copies, so the peak stays near the live set (one entry per object).
+    collectGarbage();
     options.onProgress?.({ type: 'listed', objects: objects.length, toCopy: toCopy.length });
 
     const problems: string[] = [];
