@@ -136,7 +136,7 @@ export const handler = taskHandler({
     const tables = request.tables ? (manifest ? matchTables(backupId, request.tables, manifest.manifest.tables) : [...request.tables]) : null;
     // Chosen before anything is touched: a restore asked for media but without a snapshot to go with
     // the backup must fail here, not after the database was replaced.
-    let mediaSnapshotId = request.media ? ((await mediaSnapshotFor(store, backupId, manifest, Boolean(request.drill)))?.snapshotId ?? null) : null;
+    const mediaSnapshotId = request.media ? ((await mediaSnapshotFor(store, backupId, manifest, Boolean(request.drill)))?.snapshotId ?? null) : null;
     if (request.media && !mediaSnapshotId) {
       // Only a drill gets here (mediaSnapshotFor throws for a person's restore): the stack has never
       // synced media (the Storage secret is not filled in yet), so there is nothing to drill.
