@@ -5,7 +5,6 @@
  * changed. Requests are counted at the server (a counting proxy in front of it), not by our own
  * code; peak RSS is the CLI process tree's. No timing is asserted: the numbers are for reading.
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3RVER_CREDENTIALS, S3RVER_REGION, startS3Server } from '../dev/s3-server.js';
+import { mediaBytes } from '../../lambdas/core/sample/media.js';
+import { runPool } from '../../lambdas/core/util/streams.js';
 import type { Cleanup } from './cleanup.js';
 import { measure } from './measure.js';
 import { buildCliBundle, cliArgs, cliEnv, pathSize } from './methods.js';
@@ -75,27 +76,7 @@ export function planStorage(objects: number, megabytes: number): PlannedObject[]
 }
 
 function contentOf(o: PlannedObject, version: number): Buffer {
-  // Random-looking, reproducible bytes: a SHA-256 chain seeded by key and version, stretched.
-  const out = Buffer.allocUnsafe(o.size);
-  let block = createHash('sha256').update(`${o.bucket}/${o.key}#${version}`).digest();
-  for (let at = 0; at < o.size; at += 32) {
-    block.copy(out, at, 0, Math.min(32, o.size - at));
-    if ((at & 0xfff) === 0) block = createHash('sha256').update(block).digest();
-    else block = Buffer.from(block.map((b, i) => (b * 31 + i + at) & 0xff));
-  }
-  return out;
-}
-
-async function inParallel<T>(items: readonly T[], width: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await work(items[i]!, i);
-      }
-    }),
-  );
+  return mediaBytes(`${o.bucket}/${o.key}#${version}`, o.size);
 }
 
 /** A pass-through HTTP proxy that counts the requests the CLI makes to Storage, by method. */
@@ -165,7 +146,7 @@ export async function mediaBench(options: MediaBenchOptions, cleanup: Cleanup, l
   for (const bucket of new Set(plan.map((o) => o.bucket))) await storage.createBucket(bucket);
   const put = (o: PlannedObject, version: number) => client.send(new PutObjectCommand({ Bucket: o.bucket, Key: o.key, Body: contentOf(o, version), ContentType: o.contentType }));
   let uploaded = 0;
-  await inParallel(plan, 16, async (o) => {
+  await runPool(plan, 16, async (o) => {
     cleanup.throwIfStopped();
     await put(o, 1);
     if (++uploaded % 2000 === 0) log(`media: seeded ${uploaded}/${plan.length} objects`);
@@ -203,7 +184,8 @@ export async function mediaBench(options: MediaBenchOptions, cleanup: Cleanup, l
   const replaced = picks.slice(0, Math.ceil(touched * 0.6)).map((i) => plan[i]!);
   const deleted = picks.slice(Math.ceil(touched * 0.6), Math.ceil(touched * 0.8)).map((i) => plan[i]!);
   const added = picks.slice(Math.ceil(touched * 0.8)).map((i, n) => ({ ...plan[i]!, key: `${plan[i]!.key}.new-${n}` }));
-  await inParallel([...replaced.map((o) => () => put(o, 2)), ...added.map((o) => () => put(o, 1)), ...deleted.map((o) => () => client.send(new DeleteObjectCommand({ Bucket: o.bucket, Key: o.key })))], 16, async (job) => {
+  const jobs: (() => Promise<unknown>)[] = [...replaced.map((o) => () => put(o, 2)), ...added.map((o) => () => put(o, 1)), ...deleted.map((o) => () => client.send(new DeleteObjectCommand({ Bucket: o.bucket, Key: o.key })))];
+  await runPool(jobs, 16, async (job) => {
     await job();
   });
   const hourly = await sync(`hourly, ${options.changedPercent} % changed`);
