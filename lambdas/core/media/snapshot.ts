@@ -64,6 +64,8 @@ export const snapshotSchema = z.object({
 });
 
 export type MediaObject = z.infer<typeof mediaObjectSchema>;
+/** The metadata of every object that has none: one shared object, not one per entry of a 100,000-object listing. */
+export const NO_METADATA: Record<string, string> = Object.freeze({}) as Record<string, string>;
 export type BucketSettings = z.infer<typeof bucketSettingsSchema>;
 export type MediaSnapshot = z.infer<typeof snapshotSchema>;
 export const objectsListSchema = z.array(mediaObjectSchema);

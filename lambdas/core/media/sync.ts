@@ -14,11 +14,16 @@ import { ResumableRead } from '../storage/resumable-read.js';
 import { storageTimeouts } from './storage-client.js';
 import { readSnapshot, snapshotIds } from './catalog.js';
 import { readObjects, writeObjectsFile } from './objects-file.js';
-import { LEASES_PREFIX, MEDIA_FORMAT_VERSION, contentKey, describeObject, objectId, objectsKey, snapshotIdFor, snapshotKey, type BucketSettings, type MediaObject, type MediaSnapshot } from './snapshot.js';
+import { LEASES_PREFIX, MEDIA_FORMAT_VERSION, contentKey, describeObject, objectId, objectsKey, NO_METADATA, snapshotIdFor, snapshotKey, type BucketSettings, type MediaObject, type MediaSnapshot } from './snapshot.js';
 
 /** A full collection after this many copies or bytes (each ~10-50 ms with a 100,000-object listing). */
-const GC_EVERY_OBJECTS = 2000;
+const GC_EVERY_OBJECTS = 1000;
 const GC_EVERY_BYTES = 64 * 1024 * 1024;
+/**
+ * And after this many listing pages: the SDK's parsed pages are garbage as soon as they are read, but
+ * V8 lets ~60 MiB of them pile up beside the previous snapshot's entries before collecting.
+ */
+const GC_EVERY_LIST_PAGES = 10;
 
 export interface MediaSyncOptions {
   /** Supabase Storage, spoken to as S3 (storage-client.ts). */
@@ -51,6 +56,23 @@ interface Listed {
   readonly lastModified: string;
 }
 
+/** A listing slot whose object is still to be copied; the copy replaces it with its MediaObject. */
+class PendingCopy {
+  constructor(
+    readonly listed: Listed,
+    /** The previous snapshot had this key (a change, not an addition). */
+    readonly known: boolean,
+  ) {}
+}
+
+/** One string per distinct content type or cache control across 100,000 objects, not one per object. */
+function interned(table: Map<string, string>, value: string): string {
+  const known = table.get(value);
+  if (known !== undefined) return known;
+  table.set(value, value);
+  return value;
+}
+
 function sdkName(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? (error as { name?: string }).name : undefined;
 }
@@ -79,6 +101,8 @@ async function previousState(vault: BackupStore, buckets: readonly string[]): Pr
     for (const o of await readObjects(vault, snapshot)) if (covered.includes(o.bucket)) previous.set(objectId(o), o);
     for (const b of covered) pending.delete(b);
   }
+  // The listings' text and parse copies are garbage now; collect before the live listing adds its own.
+  collectGarbage();
   return previous;
 }
 
@@ -110,23 +134,23 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
 
     const previous = await previousState(vault, buckets);
     // The snapshot's listing in Storage's order, built while listing: an unchanged object takes its
-    // previous entry at once, a new or changed one leaves a slot its copy fills. No second list of
-    // every key is kept (memory: one entry per object, 100,000 objects well under 200 MiB).
-    const objects: (MediaObject | undefined)[] = [];
-    const toCopy: { readonly listed: Listed; readonly slot: number; readonly known: boolean }[] = [];
+    // previous entry at once, a new or changed one holds a PendingCopy that its copy replaces. No
+    // second list of every key is kept (memory: one entry per object; docs/performance.md).
+    const objects: (MediaObject | PendingCopy | undefined)[] = [];
+    const toCopy: number[] = [];
     let previousSeen = 0;
     for (const bucket of buckets) {
       try {
         for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket })) {
-          requests.list++;
+          if (++requests.list % GC_EVERY_LIST_PAGES === 0) collectGarbage();
           for (const o of page.Contents ?? []) {
             const listed: Listed = { bucket, key: o.Key!, size: o.Size ?? 0, etag: o.ETag ?? '', lastModified: o.LastModified?.toISOString() ?? '' };
             const before = previous.get(objectId(listed));
             if (before) previousSeen++;
             if (before && before.size === listed.size && before.etag === listed.etag && before.lastModified === listed.lastModified) objects.push(before);
             else {
-              toCopy.push({ listed, slot: objects.length, known: before !== undefined });
-              objects.push(undefined);
+              toCopy.push(objects.length);
+              objects.push(new PendingCopy(listed, before !== undefined));
             }
           }
         }
@@ -155,7 +179,9 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
       problems.push(problem);
       options.onProgress?.({ type: 'problem', problem });
     };
-    await runPool(toCopy, Math.max(1, options.concurrency ?? 4), async ({ listed: item, slot, known }) => {
+    const contentTypes = new Map<string, string>();
+    await runPool(toCopy, Math.max(1, options.concurrency ?? 4), async (slot) => {
+      const { listed: item, known } = objects[slot] as PendingCopy;
       let response;
       try {
         requests.get++;
@@ -163,6 +189,7 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
       } catch (error) {
         if (sdkName(error) === 'NoSuchKey' || sdkName(error) === 'NotFound') {
           report(`${describeObject(item)}: vanished while the sync ran; not in this snapshot`);
+          objects[slot] = undefined;
           return;
         }
         throw storageFailure(`read ${describeObject(item)}`, error);
@@ -201,9 +228,9 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
         sha256: hasher.sha256,
         etag: response.ETag && response.ETag !== item.etag ? response.ETag : item.etag,
         lastModified: item.lastModified,
-        ...(response.ContentType ? { contentType: response.ContentType } : {}),
-        ...(response.CacheControl ? { cacheControl: response.CacheControl } : {}),
-        metadata: response.Metadata ?? {},
+        ...(response.ContentType ? { contentType: interned(contentTypes, response.ContentType) } : {}),
+        ...(response.CacheControl ? { cacheControl: interned(contentTypes, response.CacheControl) } : {}),
+        metadata: response.Metadata && Object.keys(response.Metadata).length ? response.Metadata : NO_METADATA,
       };
       if (known) changed++;
       else added++;
@@ -220,11 +247,12 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
     let objectCount = 0;
     let objectBytes = 0;
     for (const o of objects) {
+      if (o instanceof PendingCopy) throw new Error(`internal: ${describeObject(o.listed)} was neither copied nor reported`);
       if (!o) continue;
       objectCount++;
       objectBytes += o.size;
     }
-    const objectsFile = await writeObjectsFile(vault, objectsKey(snapshotId), objects);
+    const objectsFile = await writeObjectsFile(vault, objectsKey(snapshotId), objects as readonly (MediaObject | undefined)[]);
     const settings = new Map((options.bucketSettings ?? []).map((b) => [b.name, b]));
     const completedAt = new Date(startedAt.getTime() + (Date.now() - clockStart));
     const snapshot: MediaSnapshot = {
