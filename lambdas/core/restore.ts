@@ -63,7 +63,8 @@ export interface RestoreOptions {
    * `auto`: tables whose column types all have a binary encoder here are converted to binary COPY in
    * the client (fastest: the server parses nothing), other tables without composite columns to COPY
    * text, and the rest go through `json_to_record`. `text`: COPY text wherever `auto` would use
-   * binary. `json`: every table through `json_to_record`. @default 'auto'
+   * binary. `json`: every table through `json_to_record`. Copy-text files always load as they are,
+   * through COPY text. @default 'auto'
    */
   readonly loadMethod?: 'auto' | 'text' | 'json';
   /**
