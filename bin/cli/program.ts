@@ -163,12 +163,14 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       let result;
       try {
         const source = await openSource(opts);
+        const rows = ROWS_CHOICES[(opts.rows as RowsChoice | undefined) ?? loadEnv().ICONIC_DR_ROWS ?? 'json'];
+        if (!(source.rowEncodings ?? ['ndjson']).includes(rows)) out.warn(`Rows are written as json: the ${source.info.driver} driver cannot write ${rows}`);
         try {
           result = await createBackup({
           store,
           source,
           suspectDropPercent: opts.suspectThreshold,
-          rows: ROWS_CHOICES[(opts.rows as RowsChoice | undefined) ?? loadEnv().ICONIC_DR_ROWS ?? 'json'],
+          rows,
           ...(opts.compressionLevel ? { compressionLevel: opts.compressionLevel } : {}),
           onProgress: (event) => {
             if (event.type === 'start') out.note(`Created backup directory: ${store.description.replace(/\/$/, '')}/${event.backupId}`);
