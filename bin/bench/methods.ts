@@ -24,6 +24,8 @@ export interface BenchContext {
   readonly source: SourceData;
   readonly workDir: string;
   readonly supabase: SupabaseApi | undefined;
+  /** `backup --rows` of the postgres-driver backup. */
+  readonly rows: 'copy' | 'json';
 }
 
 /** What a backup run left behind: an archive file or directory, and for iconic-dr the backup id. */
@@ -128,7 +130,7 @@ export const BACKUP_METHODS: readonly BackupMethod[] = [
   {
     key: 'iconic',
     label: 'iconic-dr backup (postgres driver)',
-    run: (ctx, runNo) => iconicBackup(ctx, runNo, 'iconic', ['--db', ctx.source.url], cliEnv()),
+    run: (ctx, runNo) => iconicBackup(ctx, runNo, 'iconic', ['--db', ctx.source.url, '--rows', ctx.rows], cliEnv()),
   },
   {
     key: 'supabase',

@@ -25,6 +25,8 @@ const envSchema = z.object({
   BACKUP_TABLES: z.string().trim().min(1).optional(),
   BACKUP_SCHEMAS: z.string().trim().min(1).optional(),
   ICONIC_DR_DEBUG: truthy,
+  /** `backup --rows`'s default: `copy` or `json`. */
+  ICONIC_DR_ROWS: z.enum(['copy', 'json'], { message: 'ICONIC_DR_ROWS must be copy or json' }).optional(),
 });
 
 export type CliEnv = z.infer<typeof envSchema>;

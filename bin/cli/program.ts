@@ -14,6 +14,7 @@ import { describeHolder } from '../../lambdas/core/restore-locks.js';
 import { lastRestore, type RestoreRecord } from '../../lambdas/core/restore-record.js';
 import { DEFAULT_RPO_HOURS, describeRpo, rpoOf, rpoStatus, type RpoStatus } from '../../lambdas/core/rpo.js';
 import { DEFAULT_SUSPECT_DROP_PERCENT } from '../../lambdas/core/backup.js';
+import { ROWS_CHOICES, type RowsChoice } from '../../lambdas/core/format/row-encoding.js';
 import { SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
 import { describeDatabase } from '../../lambdas/core/postgres/connection.js';
 import { openPostgresSource } from '../../lambdas/core/postgres/source.js';
@@ -149,6 +150,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .option('--tables <names>', "comma-separated tables (default: every table of the schemas; supabase driver: the plan's nine tables, '*' for all)")
     .option('--jobs <n>', 'tables exported in parallel from the shared snapshot (default: CPU count, max 4)', positiveInt('--jobs', 32))
     .option('--compression-level <n>', 'compression level 1 (fast) to 9 (small); default zstd 3, gzip 1 (ICONIC_DR_COMPRESSION)', positiveInt('--compression-level', 9))
+    .addOption(new Option('--rows <encoding>', "row encoding: copy (the table's own COPY text, postgres driver; faster) or json (NDJSON, readable by older versions); default $ICONIC_DR_ROWS or json; the supabase driver always writes json").choices(Object.keys(ROWS_CHOICES)))
     .addOption(new Option('--driver <driver>', 'source driver (default: supabase when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set and --db is not)').choices(['postgres', 'supabase']))
     .option('--supabase-url <url>', 'Supabase project URL (default: $SUPABASE_URL)')
     .option('--supabase-key <key>', 'service-role key (default: $SUPABASE_SERVICE_ROLE_KEY)')
@@ -161,11 +163,14 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       let result;
       try {
         const source = await openSource(opts);
+        const rows = ROWS_CHOICES[(opts.rows as RowsChoice | undefined) ?? loadEnv().ICONIC_DR_ROWS ?? 'json'];
+        if (!(source.rowEncodings ?? ['ndjson']).includes(rows)) out.warn(`Rows are written as json: the ${source.info.driver} driver cannot write ${rows}`);
         try {
           result = await createBackup({
           store,
           source,
           suspectDropPercent: opts.suspectThreshold,
+          rows,
           ...(opts.compressionLevel ? { compressionLevel: opts.compressionLevel } : {}),
           onProgress: (event) => {
             if (event.type === 'start') out.note(`Created backup directory: ${store.description.replace(/\/$/, '')}/${event.backupId}`);

@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream';
 import { ObjectExistsError, OperationFailedError, isDrError } from './errors.js';
 import { compressor, configuredCodec, type Codec } from './format/codec.js';
 import { backupIdFor } from './format/ids.js';
+import { DEFAULT_ROW_ENCODING, type RowEncoding } from './format/row-encoding.js';
 import { FORMAT_VERSION, MANIFEST_FILE, serializeManifest, tableFileKey, type Manifest, type SourceInfo, type SuspectInfo, type TableEntry } from './format/manifest.js';
 import type { SourceTable } from './sources/source.js';
 import type { SourceSession } from './sources/source.js';
@@ -27,6 +28,11 @@ export interface BackupOptions {
   readonly compression?: Codec;
   /** The codec's level (zstd 1-19, gzip 1-9). @default DEFAULT_LEVELS: zstd 3, gzip 1 (docs/performance.md) */
   readonly compressionLevel?: number;
+  /**
+   * How rows are written where the source can: `copy-text` (the table's own COPY text, postgres
+   * driver) or `ndjson`. Sources that write only NDJSON (the supabase driver) ignore it. @default 'ndjson'
+   */
+  readonly rows?: RowEncoding;
   /** `drill` marks a backup of sample or disposable data: never `latest` for a restore. @default 'backup' */
   readonly purpose?: 'backup' | 'drill';
   /**
@@ -46,9 +52,16 @@ export interface BackupResult {
   readonly manifest: Manifest;
 }
 
+/** The encoding this backup writes: the one asked for where the source can write it, else NDJSON. */
+function rowEncodingFor(options: BackupOptions): RowEncoding {
+  const wanted = options.rows ?? DEFAULT_ROW_ENCODING;
+  return (options.source.rowEncodings ?? [DEFAULT_ROW_ENCODING]).includes(wanted) ? wanted : DEFAULT_ROW_ENCODING;
+}
+
 async function exportTable(options: BackupOptions, codec: Codec, backupId: string, table: SourceTable, worker: number): Promise<TableEntry> {
-  const key = tableFileKey(table.qualified, undefined, codec);
-  const source = await options.source.exportTable(table, worker);
+  const rows = rowEncodingFor(options);
+  const key = tableFileKey(table.qualified, undefined, codec, rows);
+  const source = await options.source.exportTable(table, worker, rows);
   let lastReport = 0;
   const counter = new LineCounter((lines) => {
     const now = Date.now();
@@ -75,8 +88,9 @@ async function exportTable(options: BackupOptions, codec: Codec, backupId: strin
     name: table.name,
     records: counter.lines,
     bytes: hasher.bytes,
-    files: [{ key, records: counter.lines, bytes: hasher.bytes, sha256: hasher.sha256, compression: codec }],
-    columns: table.columns,
+    files: [{ key, records: counter.lines, bytes: hasher.bytes, sha256: hasher.sha256, compression: codec, ...(rows === 'copy-text' ? { rows } : {}) }],
+    // Every column of a copy-text table is marked so: readers older than copy text refuse the value.
+    columns: rows === 'copy-text' ? table.columns.map((c) => ({ ...c, encoding: 'copy-text' as const })) : table.columns,
     generatedColumns: table.generatedColumns,
     primaryKey: table.primaryKey,
     foreignKeys: table.foreignKeys,

@@ -4,7 +4,9 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, RowConversionError, SchemaDriftError, StorageError, ObjectNotFoundError, UsageError, LockTimeoutError } from './errors.js';
 import { decompressor, type Codec } from './format/codec.js';
-import { fileCodec, legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
+import { CopyTextLimit } from './format/copy-text-lines.js';
+import type { RowEncoding } from './format/row-encoding.js';
+import { fileCodec, fileRows, legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
 import { connect, describeDatabase, pgCode, quoteIdent, quoteLiteral, quoteQualified } from './postgres/connection.js';
 import { dropDeferrableIndexes, rebuildIndexes, type DeferredIndex } from './restore-indexes.js';
 import { columnBaseTypes, compositeColumns, describeTables, foreignKeyOrder, ownedSequences, type TableShape } from './postgres/catalog.js';
@@ -61,7 +63,8 @@ export interface RestoreOptions {
    * `auto`: tables whose column types all have a binary encoder here are converted to binary COPY in
    * the client (fastest: the server parses nothing), other tables without composite columns to COPY
    * text, and the rest go through `json_to_record`. `text`: COPY text wherever `auto` would use
-   * binary. `json`: every table through `json_to_record`. @default 'auto'
+   * binary. `json`: every table through `json_to_record`. Copy-text files always load as they are,
+   * through COPY text. @default 'auto'
    */
   readonly loadMethod?: 'auto' | 'text' | 'json';
   /**
@@ -103,6 +106,7 @@ interface RestoreFile {
   readonly bytes: number;
   readonly sha256: string;
   readonly codec: Codec;
+  readonly rows: RowEncoding;
 }
 
 /** One table to load: where its rows are and how they are encoded. */
@@ -111,7 +115,7 @@ interface RestorePlan {
   readonly schema: string;
   readonly name: string;
   readonly expectedRecords: number;
-  /** v1: compressed NDJSON files with the manifest's column list; legacy: one JSON array file. */
+  /** v1: compressed NDJSON or COPY text files with the manifest's column list; legacy: one JSON array file. */
   readonly source: { readonly kind: 'v1'; readonly files: readonly RestoreFile[]; readonly columns: readonly ColumnInfo[]; readonly generated: readonly string[] } | { readonly kind: 'legacy'; readonly key: string };
 }
 
@@ -120,7 +124,7 @@ function planTables(backupId: string, backup: ParsedBackup, only?: readonly stri
     backup.format === 'v1'
       ? backup.manifest.tables.map((t) => {
           const d = backup.manifest.tableDetails[t]!;
-          return { qualified: t, schema: d.schema, name: d.name, expectedRecords: d.records, source: { kind: 'v1', files: d.files.map((f) => ({ key: `${backupId}/${f.key}`, records: f.records, bytes: f.bytes, sha256: f.sha256, codec: fileCodec(backup.manifest, f) })), columns: d.columns, generated: d.generatedColumns } };
+          return { qualified: t, schema: d.schema, name: d.name, expectedRecords: d.records, source: { kind: 'v1', files: d.files.map((f) => ({ key: `${backupId}/${f.key}`, records: f.records, bytes: f.bytes, sha256: f.sha256, codec: fileCodec(backup.manifest, f), rows: fileRows(f) })), columns: d.columns, generated: d.generatedColumns } };
         })
       : backup.manifest.tables.map((t) => {
           const [schema, name] = splitQualifiedName(t);
@@ -194,6 +198,20 @@ function limitRows(ndjson: Readable, backupId: string, file: RestoreFile): Reada
   const name = file.key.slice(backupId.length + 1);
   const tooMany = (max: number) => new InvalidBackupError(`Backup ${backupId} is not valid: ${name} holds more than the manifest's ${max} rows; rolled back, the target is unchanged`, [`${name}: more than the manifest's ${max} records`]);
   return streamPipeline(ndjson, new NdjsonLimit(file.records, maxLineBytes(), tooMany), () => undefined);
+}
+
+/**
+ * Streams a copy-text file's rows into the table as they are: the server parses its own COPY text,
+ * under the session settings the backup wrote it with (EXACT_OUTPUT_SETTINGS). Resolves with the
+ * rows the server loaded.
+ */
+async function copyTextRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], rows: Readable, backupId: string, file: RestoreFile, onRows?: (rows: number) => void): Promise<number> {
+  const name = file.key.slice(backupId.length + 1);
+  const tooMany = (max: number) => new InvalidBackupError(`Backup ${backupId} is not valid: ${name} holds more than the manifest's ${max} rows; rolled back, the target is unchanged`, [`${name}: more than the manifest's ${max} records`]);
+  // FREEZE as in copyRows: the table was truncated in this transaction.
+  const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN${target.partitioned ? '' : ' WITH (FREEZE)'}`)) as unknown as Writable & { rowCount?: number };
+  await pipeline(rows, new CopyTextLimit(file.records, maxLineBytes(), tooMany, onRows), copy);
+  return copy.rowCount ?? 0;
 }
 
 /** Decompresses with errors of the source forwarded (a plain .pipe() would drop them and hang). */
@@ -435,18 +453,22 @@ async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePl
   let records = 0;
   for (const file of plan.source.files) {
     const hasher = new HashingPassThrough();
-    const ndjson = limitRows(decompress(streamPipeline(await store.readObject(file.key), hasher, () => undefined), file.codec), backupId, file);
+    const rows = decompress(streamPipeline(await store.readObject(file.key), hasher, () => undefined), file.codec);
+    const before = records;
+    let lastReport = 0;
+    const onRows = (loadedRows: number) => {
+      const now = Date.now();
+      if (now - lastReport < 500) return;
+      lastReport = now;
+      options.onProgress?.({ type: 'table-progress', table: plan.qualified, records: before + loadedRows, expectedRecords: plan.expectedRecords });
+    };
+    const ndjson = file.rows === 'ndjson' ? limitRows(rows, backupId, file) : rows;
     let loaded: number;
     try {
-      if (viaCopy) {
-        const before = records;
-        let lastReport = 0;
-        loaded = await copyRows(client, shape, columns, kinds, ndjson, (rows) => {
-          const now = Date.now();
-          if (now - lastReport < 500) return;
-          lastReport = now;
-          options.onProgress?.({ type: 'table-progress', table: plan.qualified, records: before + rows, expectedRecords: plan.expectedRecords });
-        });
+      if (file.rows === 'copy-text') {
+        loaded = await copyTextRows(client, shape, columns, rows, backupId, file, onRows);
+      } else if (viaCopy) {
+        loaded = await copyRows(client, shape, columns, kinds, ndjson, onRows);
       } else {
         await stageLines(client, ndjson);
         loaded = (await client.query(insert)).rowCount ?? 0;

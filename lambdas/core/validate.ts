@@ -3,7 +3,8 @@ import { BackupNotFoundError, InvalidBackupError, StorageError } from './errors.
 import { readManifest } from './catalog.js';
 import { schemaFileProblems, schemaFiles } from './schema/files.js';
 import { decompressor, type Codec } from './format/codec.js';
-import { MANIFEST_FILE, fileCodec, legacyTableFileKey, type LegacyManifest, type Manifest, type TableEntry } from './format/manifest.js';
+import { LineEndWatch, copyTextLineProblem } from './format/copy-text-lines.js';
+import { MANIFEST_FILE, fileCodec, fileRows, legacyTableFileKey, type LegacyManifest, type Manifest, type TableEntry } from './format/manifest.js';
 import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
 import type { BackupStore } from './storage/store.js';
 import { CLAIM_FILE, ObjectTooLargeError, readText } from './storage/store.js';
@@ -92,7 +93,9 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
     return { problems: bad ? [...problems, bad] : problems };
   }
 
-  const lines = pipeline(source, hasher, decompressor(codec), onError);
+  const copyText = fileRows(file) === 'copy-text';
+  const lineEnd = new LineEndWatch();
+  const lines = copyText ? pipeline(source, hasher, decompressor(codec), lineEnd, onError) : pipeline(source, hasher, decompressor(codec), onError);
   let records = 0;
   let badLines = 0;
   let stopped: string | undefined;
@@ -105,6 +108,11 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
         // would only inflate more; what is known already makes the backup invalid.
         stopped = `${file.key}: holds more than the manifest's ${file.records} records; stopped reading there`;
         break;
+      }
+      if (copyText) {
+        const bad = copyTextLineProblem(line, expectedKeys);
+        if (bad !== undefined && ++badLines <= MAX_PROBLEMS_PER_FILE) problems.push(`${file.key}: line ${records} ${bad}`);
+        continue;
       }
       let row: unknown;
       try {
@@ -135,6 +143,7 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
     problems.push(`${file.key}: cannot be decompressed (${streamError.message})`);
     return { problems };
   }
+  if (copyText && lineEnd.endsMidLine) problems.push(`${file.key}: ends in the middle of a row (truncated)`);
   const bad = checksumProblem(file, hasher.sha256);
   if (bad) problems.push(bad);
   if (records !== file.records) problems.push(`${file.key}: ${records} records, the manifest says ${file.records}`);

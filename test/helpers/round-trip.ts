@@ -1,4 +1,5 @@
 import type { BackupResult } from '../../lambdas/core/backup.js';
+import type { RowEncoding } from '../../lambdas/core/format/row-encoding.js';
 import { snapshotTables } from './compare.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { backupDatabase, tempFileStore } from './engine.js';
@@ -16,7 +17,7 @@ export interface RoundTrip {
 }
 
 /** Sets up `<label>_src` and `<label>_dst` from one schema and backs the source up with the postgres driver. */
-export async function sourceTargetBackup(label: string, setup: { readonly schemaSql: string; readonly dataSql: string; readonly tables: readonly string[] }): Promise<RoundTrip> {
+export async function sourceTargetBackup(label: string, setup: { readonly schemaSql: string; readonly dataSql: string; readonly tables: readonly string[]; readonly rows?: RowEncoding }): Promise<RoundTrip> {
   const source = await createTestDatabase(`${label}_src`);
   const target = await createTestDatabase(`${label}_dst`);
   const files = await tempFileStore();
@@ -30,7 +31,7 @@ export async function sourceTargetBackup(label: string, setup: { readonly schema
     await source.query(setup.dataSql);
     await target.query(setup.schemaSql);
     const expected = await snapshotTables(source, setup.tables);
-    const backup = await backupDatabase(files.store, source.url);
+    const backup = await backupDatabase(files.store, source.url, setup.rows ? { rows: setup.rows } : {});
     return { source, target, files, backup, expected, drop };
   } catch (error) {
     await drop();

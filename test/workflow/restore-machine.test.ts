@@ -373,4 +373,18 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     expect(await prints(production)).toEqual(before);
     expect(sns.published().map((p) => p.TopicArn)).toEqual([ARNS.critical]);
   });
+
+  it('restores a copy-text backup (backup --rows copy) by its id into staging: Validate, Restore and VerifyCounts read it like NDJSON (SNS, Secrets Manager mocked)', async () => {
+    // Older than the good backup and outside the drills' window, so latest and random never pick it.
+    const copyText = await backupDatabase(s3StoreFor(s3, PREFIX), source.url, { rows: 'copy-text', startedAt: new Date('2021-06-01T00:00:00Z') });
+    expect(copyText.manifest.tableDetails['orders']!.files[0]).toMatchObject({ key: 'orders.copy.zst', rows: 'copy-text' });
+    await staging.query('DELETE FROM wishlists');
+
+    const run = await runMachine(definitions.restore, { backupId: copyText.backupId, target: 'staging' }, tasks(), 'IconicDrRestore');
+
+    expect(run.error).toBeUndefined();
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.mediaRequested, R.notifySuccess, R.succeeded]);
+    expect(run.output!.verification).toMatchObject({ ok: true });
+    expect(await prints(staging)).toEqual(sourcePrints);
+  });
 });

@@ -2,6 +2,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { ConfigError } from '../errors.js';
 import { collectGarbage } from '../util/gc.js';
+import { DEFAULT_ROW_ENCODING, rowsSuffix, type RowEncoding } from './row-encoding.js';
 
 /**
  * The codecs of table files (docs/format.md). zstd is the default: on shop data (JSON rows whose
@@ -14,10 +15,11 @@ export type Codec = (typeof CODECS)[number];
 
 export const DEFAULT_CODEC: Codec = 'zstd';
 
-const FILE_SUFFIXES: Readonly<Record<Codec, string>> = { gzip: '.ndjson.gz', zstd: '.ndjson.zst' };
+const CODEC_SUFFIXES: Readonly<Record<Codec, string>> = { gzip: '.gz', zstd: '.zst' };
 
-export function fileSuffix(codec: Codec): string {
-  return FILE_SUFFIXES[codec];
+/** `.ndjson.zst`, `.copy.zst`, `.ndjson.gz`, `.copy.gz`. */
+export function fileSuffix(codec: Codec, rows: RowEncoding = DEFAULT_ROW_ENCODING): string {
+  return `${rowsSuffix(rows)}${CODEC_SUFFIXES[codec]}`;
 }
 
 /** The codec backups are written with: ICONIC_DR_COMPRESSION (`zstd` | `gzip`) when set, else zstd. */

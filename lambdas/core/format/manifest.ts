@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { InvalidBackupError } from '../errors.js';
 import { printable, unsafeNameReason } from '../storage/names.js';
 import { CODECS, DEFAULT_CODEC, fileSuffix, type Codec } from './codec.js';
+import { DEFAULT_ROW_ENCODING, ROW_ENCODINGS, type RowEncoding } from './row-encoding.js';
 
 /**
  * Backup format v1 (docs/format.md). `metadata.json` keeps every field of the plan's original
@@ -15,13 +16,19 @@ const nonNegativeInt = z.number().int().nonnegative();
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256');
 
 export const fileEntrySchema = z.object({
-  /** Object key relative to the backup folder, e.g. `orders.ndjson.zst`. */
+  /** Object key relative to the backup folder, e.g. `orders.ndjson.zst`, `orders.copy.zst`. */
   key: z.string().min(1).refine((k) => unsafeNameReason(k) === undefined, 'must be a plain file name (no path separators, `..` or control characters)'),
   records: nonNegativeInt,
   bytes: nonNegativeInt,
   sha256: sha256Hex,
   /** The file's codec; absent in backups older than zstd support: the manifest's `compression`. */
   compression: z.enum(CODECS).optional(),
+  /**
+   * How the rows are written: absent or `ndjson` (every backup before copy text), `copy-text` (the
+   * table's COPY text; its columns then say `encoding: "copy-text"`, which readers older than copy
+   * text refuse, so they never parse such a file as NDJSON).
+   */
+  rows: z.enum(ROW_ENCODINGS).optional(),
 });
 
 export const columnSchema = z.object({
@@ -31,9 +38,10 @@ export const columnSchema = z.object({
   nullable: z.boolean(),
   /**
    * How the value is stored in a row: `json` = as Postgres' `row_to_json` renders the type;
-   * `text` = the column's text output as a JSON string (json/jsonb, so that SQL NULL and JSON null differ).
+   * `text` = the column's text output as a JSON string (json/jsonb, so that SQL NULL and JSON null differ);
+   * `copy-text` = the column's COPY text, in a table whose files are `rows: "copy-text"` (every column of it).
    */
-  encoding: z.enum(['json', 'text']).default('json'),
+  encoding: z.enum(['json', 'text', 'copy-text']).default('json'),
   /** `a` always / `d` by default for identity columns. */
   identity: z.enum(['a', 'd']).optional(),
 });
@@ -152,6 +160,11 @@ export const manifestSchema = z
         if (keys.has(f.key)) issue(`file ${f.key} is listed twice`);
         keys.add(f.key);
       }
+      const rows = new Set(detail.files.map(fileRows));
+      const copyColumns = detail.columns.filter((c) => c.encoding === 'copy-text').length;
+      if (rows.size > 1) issue(`${table}: its files mix row encodings (${[...rows].join(', ')})`);
+      else if (rows.has('copy-text') && copyColumns !== detail.columns.length) issue(`${table}: its files are copy-text, so every column's encoding must be copy-text`);
+      else if (!rows.has('copy-text') && copyColumns > 0) issue(`${table}: columns of encoding copy-text in a table whose files are not copy-text`);
       total += detail.records;
       bytes += detail.bytes;
     }
@@ -221,6 +234,11 @@ export function fileCodec(manifest: Pick<Manifest, 'compression'>, file: Pick<Fi
   return file.compression ?? manifest.compression;
 }
 
+/** How a table file's rows are written. */
+export function fileRows(file: Pick<FileEntry, 'rows'>): RowEncoding {
+  return file.rows ?? DEFAULT_ROW_ENCODING;
+}
+
 export function serializeManifest(manifest: Manifest): string {
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
@@ -240,9 +258,10 @@ export function splitQualifiedName(qualified: string): [schema: string, name: st
  * The file name of a table's data. Characters outside [A-Za-z0-9_.-] are %-escaped so that any
  * Postgres identifier maps to a safe, unique object key.
  */
-export function tableFileKey(qualifiedName: string, part?: number, codec: Codec = DEFAULT_CODEC): string {
+export function tableFileKey(qualifiedName: string, part?: number, codec: Codec = DEFAULT_CODEC, rows: RowEncoding = DEFAULT_ROW_ENCODING): string {
   const safe = qualifiedName.replace(/[^A-Za-z0-9_.-]/g, (c) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
-  return part === undefined ? `${safe}${fileSuffix(codec)}` : `${safe}.part-${String(part).padStart(4, '0')}${fileSuffix(codec)}`;
+  const suffix = fileSuffix(codec, rows);
+  return part === undefined ? `${safe}${suffix}` : `${safe}.part-${String(part).padStart(4, '0')}${suffix}`;
 }
 
 /** `<table>.json`; refuses (InvalidBackupError) a name that would leave the backup's folder. */

@@ -2,14 +2,21 @@ import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { LockTimeoutError, PrivilegeError, UsageError } from '../errors.js';
 import type { SequenceInfo } from '../format/manifest.js';
+import type { RowEncoding } from '../format/row-encoding.js';
 import { connect, databaseIdentity, pgCode, quoteIdent, quoteQualified } from './connection.js';
 import { describeTables, ownedSequences, type TableShape } from './catalog.js';
 import type { SourceSession } from '../sources/source.js';
 import { CopyOutStream } from './copy-out.js';
 import { captureSchema, type SchemaScript } from '../schema/capture.js';
 
-/** Session settings that make every value's text exact and independent of the server's defaults. */
+/**
+ * Session settings that make every value's text exact and independent of the server's defaults:
+ * pg_dump's (setup_connection in pg_dump.c) plus UTC and hex bytea. Backups and restores of both
+ * row encodings run under them: COPY text is read back under the settings it was written with.
+ */
 export const EXACT_OUTPUT_SETTINGS = [
+  "SET client_encoding = 'UTF8'",
+  'SET standard_conforming_strings = on',
   'SET extra_float_digits = 3',
   "SET DateStyle = 'ISO, YMD'",
   "SET IntervalStyle = 'postgres'",
@@ -46,6 +53,17 @@ export function exportQuery(table: TableShape): string {
  */
 export function copyOutStatement(table: TableShape): string {
   return `COPY (${exportQuery(table)}) TO STDOUT WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')`;
+}
+
+/**
+ * The table's own COPY text of its stored columns (generated columns left out), as pg_dump writes
+ * it. `COPY t TO` reads only `t` itself, like `ONLY`; a partitioned table has no rows of its own and
+ * COPY refuses it, so its rows come through a query over its partitions.
+ */
+export function copyTextStatement(table: TableShape): string {
+  const columns = table.columns.map((c) => quoteIdent(c.name)).join(', ');
+  const name = quoteQualified(table.schema, table.name);
+  return table.partitioned ? `COPY (SELECT ${columns} FROM ${name}) TO STDOUT` : `COPY ${name} (${columns}) TO STDOUT`;
 }
 
 async function beginSnapshot(client: pg.Client): Promise<void> {
@@ -122,11 +140,13 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
       workers: clients.length,
       tables,
       sequences,
+      rowEncodings: ['ndjson', 'copy-text'],
       ...(schema ? { schema } : {}),
-      async exportTable(table: TableShape, worker: number): Promise<Readable> {
+      async exportTable(table: TableShape, worker: number, rows: RowEncoding = 'ndjson'): Promise<Readable> {
         const client = clients[worker];
         if (!client) throw new Error(`no worker ${worker}`);
-        return client.query(new CopyOutStream(copyOutStatement(table)) as unknown as pg.Submittable) as unknown as Readable;
+        const statement = rows === 'copy-text' ? copyTextStatement(table) : copyOutStatement(table);
+        return client.query(new CopyOutStream(statement) as unknown as pg.Submittable) as unknown as Readable;
       },
       async close() {
         await Promise.all(

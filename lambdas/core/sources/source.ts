@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ColumnInfo, ForeignKeyInfo, SequenceInfo, SourceInfo } from '../format/manifest.js';
+import type { RowEncoding } from '../format/row-encoding.js';
 import type { SchemaScript } from '../schema/capture.js';
 
 /**
@@ -22,7 +23,8 @@ export interface SourceTable {
 
 /**
  * A database being backed up. Drivers (postgres, supabase) open a session, describe the tables, and
- * stream each table as NDJSON: one JSON object per row, `\n`-terminated, in the encoding of format v1.
+ * stream each table as NDJSON: one JSON object per row, `\n`-terminated, in the encoding of format v1;
+ * drivers that list `copy-text` in `rowEncodings` stream the table's COPY text when asked.
  */
 export interface SourceSession {
   readonly info: SourceInfo;
@@ -34,7 +36,12 @@ export interface SourceSession {
   readonly sequences: readonly SequenceInfo[];
   /** The schema of the backed-up schemas from the same snapshot (postgres driver), so a restore can create it. */
   readonly schema?: SchemaScript;
-  /** Streams one table's rows; `worker` is the slot the caller holds, so one slot serves one table at a time. */
-  exportTable(table: SourceTable, worker: number): Promise<Readable>;
+  /** The row encodings `exportTable` can write. @default ['ndjson'] */
+  readonly rowEncodings?: readonly RowEncoding[];
+  /**
+   * Streams one table's rows in `rows` (one of `rowEncodings`, default ndjson); `worker` is the slot
+   * the caller holds, so one slot serves one table at a time.
+   */
+  exportTable(table: SourceTable, worker: number, rows?: RowEncoding): Promise<Readable>;
   close(): Promise<void>;
 }

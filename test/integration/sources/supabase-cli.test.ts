@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createShop, fingerprintTables, SHOP_SCHEMA_SQL, SHOP_TABLES } from '../../../lambdas/core/sample/shop.js';
 import { connect } from '../../../lambdas/core/postgres/connection.js';
@@ -35,6 +37,18 @@ describe('CLI with the supabase driver (real PostgREST behind a /rest/v1 gateway
     await source?.drop();
     await target?.drop();
     await files?.cleanup();
+  });
+
+  it('always writes NDJSON: --rows copy (or ICONIC_DR_ROWS=copy) is noted and falls back to json', async () => {
+    const env = { SUPABASE_URL: gateway.url, SUPABASE_SERVICE_ROLE_KEY: rest.serviceRoleKey, ICONIC_DR_ROWS: 'copy' };
+    const backup = await runCli(['backup', '--to', files.root, '--tables', 'products', '--json'], env);
+    because(backup.stderr, () => expect(backup.code).toBe(0));
+    expect(backup.stderr).toContain('Rows are written as json: the supabase driver cannot write copy-text');
+    const { backupId } = JSON.parse(backup.stdout) as { backupId: string };
+    const manifest = JSON.parse(await readFile(path.join(files.root, backupId, 'metadata.json'), 'utf8')) as { tableDetails: Record<string, { files: { key: string; rows?: string }[]; columns: { encoding: string }[] }> };
+    expect(manifest.tableDetails['products']!.files).toEqual([expect.objectContaining({ key: 'products.ndjson.zst' })]);
+    expect(manifest.tableDetails['products']!.files[0]!.rows).toBeUndefined();
+    expect(manifest.tableDetails['products']!.columns.some((c) => c.encoding === 'copy-text')).toBe(false);
   });
 
   it("SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY select the driver; the plan's nine tables come back exactly, generated columns recomputed", async () => {

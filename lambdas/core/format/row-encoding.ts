@@ -1,0 +1,20 @@
+/**
+ * How a table file's rows are written (docs/format.md "Row encodings"). `ndjson`: one `row_to_json`
+ * object per line, what every backup before copy text holds and what the supabase driver always
+ * writes. `copy-text`: PostgreSQL's own COPY text format for the table's stored columns, as
+ * `pg_dump` writes it: no JSON rendering on the server and no conversion on restore.
+ */
+export const ROW_ENCODINGS = ['ndjson', 'copy-text'] as const;
+export type RowEncoding = (typeof ROW_ENCODINGS)[number];
+
+/** What a file without `rows` in its manifest entry holds: every backup written before copy text. */
+export const DEFAULT_ROW_ENCODING: RowEncoding = 'ndjson';
+
+/** The spellings of `backup --rows` and ICONIC_DR_ROWS, and the encoding each writes. */
+export const ROWS_CHOICES = { json: 'ndjson', copy: 'copy-text' } as const satisfies Record<string, RowEncoding>;
+export type RowsChoice = keyof typeof ROWS_CHOICES;
+
+/** The middle of a table file's name: `orders.ndjson.zst`, `orders.copy.zst`. */
+export function rowsSuffix(rows: RowEncoding): string {
+  return rows === 'copy-text' ? '.copy' : '.ndjson';
+}
