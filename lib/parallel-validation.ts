@@ -136,16 +136,17 @@ export class ParallelValidation extends Construct {
     );
 
     const map = new StrictDistributedMap(scope, props.names.map, {
-      comment: `${props.comment}: every file at once, at most ${maxConcurrency} at a time`,
+      comment: `${props.comment}: each file in a child execution, at most ${maxConcurrency} at a time`,
       itemsPath: `${result}.items`,
       // The parent's execution: in a child execution `$$.Execution` is the child's.
       itemSelector: {
-        [`backupId.$`]: `${result}.backupId`,
+        'backupId.$': `${result}.backupId`,
         'item.$': '$$.Map.Item.Value',
-        [`maxProblems.$`]: `${result}.maxProblems`,
+        'maxProblems.$': `${result}.maxProblems`,
         execution: EXECUTION_FIELDS,
       },
       maxConcurrency,
+      // STANDARD: a file's check may use the function's 15 minutes; an EXPRESS child ends at 5.
       mapExecutionType: sfn.StateMachineType.STANDARD,
       label: props.names.map,
       resultPath: `${result}.results`,

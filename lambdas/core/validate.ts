@@ -51,7 +51,6 @@ export interface ValidateOptions {
 
 const MAX_PROBLEMS_PER_FILE = 5;
 
-
 function checksumProblem(file: TableEntry['files'][number], actual: string): string | undefined {
   return actual === file.sha256 ? undefined : `${file.key}: SHA-256 ${actual.slice(0, 12)}… differs from the manifest's ${file.sha256.slice(0, 12)}… (corrupted)`;
 }
