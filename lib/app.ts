@@ -33,6 +33,7 @@ import { BackupReplicaStack } from './replica-stack.js';
  * | cloudTrail                | bucketDataEvents             | true (default)                   |
  * | nag                       | run cdk-nag AwsSolutions     | true (default)                   |
  * | compute                   | compute                      | lambda (default), fargate, auto  |
+ * | validateConcurrency       | validateConcurrency          | 8 (default)                      |
  */
 export interface AppConfig {
   readonly stackName: string;
@@ -88,6 +89,7 @@ export function configFromContext(node: Node): AppConfig {
   const location = productionDatabase ? /^([^:/\s]+)(?::(\d+))?(?:\/([^/\s]+))?$/.exec(productionDatabase) : null;
   if (productionDatabase && !location) problems.push(`-c productionDatabase=${productionDatabase}: expected host[:port][/dbname]`);
   const retentionDays = int('retentionDays');
+  const validateConcurrency = int('validateConcurrency');
   const objectLockRetentionDays = int('objectLockRetentionDays');
   const backupSchedule = str('backupSchedule');
   const tables = list('tables');
@@ -115,6 +117,7 @@ export function configFromContext(node: Node): AppConfig {
       ...(replicaBucketArn && replicaKmsKeyArn ? { replica: { bucketArn: replicaBucketArn, kmsKeyArn: replicaKmsKeyArn } } : {}),
       ...(vpcId ? { vpcId } : {}),
       ...(compute ? { compute: compute as StepCompute } : {}),
+      ...(validateConcurrency !== undefined ? { validateConcurrency } : {}),
       externalSubscribers: bool('externalSubscribers', false),
       objectLock: bool('objectLock', true),
       bucketDataEvents: bool('cloudTrail', true),

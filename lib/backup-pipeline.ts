@@ -12,6 +12,7 @@ import { BACKUP_STATES as S, ENV, NOTIFY_EVENTS, SUBSET_MARKER_PREFIX } from './
 import { PropErrors } from './defaults.js';
 import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
 import { ComputePlanner, routedStep } from './compute-routing.js';
+import { ParallelValidation } from './parallel-validation.js';
 import { type DrTaskCluster, type FargateSizing, FargateStep, type StepCompute } from './fargate-steps.js';
 import { DrStateMachine, EXECUTION_FIELDS, failureRecord, lambdaStep } from './workflow.js';
 
@@ -51,10 +52,17 @@ export interface BackupPipelineProps {
    */
   readonly backupSizing?: FunctionSizing;
   /**
-   * Memory and timeout of the validate function.
+   * Memory and timeout of the validate function, which checks one file of the backup at a time
+   * (`ValidateFile`): the largest file, not the whole backup, has to fit in it.
    * @default 1024 MB, 15 minutes
    */
   readonly validateSizing?: FunctionSizing;
+  /**
+   * Files of the backup the `Validate` Distributed Map checks at the same time (its MaxConcurrency;
+   * each is one validate-file invocation reading one file from the bucket).
+   * @default 8
+   */
+  readonly validateConcurrency?: number;
   /**
    * Longest a backup execution may run.
    * @default 2 hours
@@ -95,14 +103,19 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
  * delete), a validate function (reads), and the backup state machine, started by an EventBridge
  * schedule.
  *
- * Machine: `Backup` -> `Validate` -> `IsBackupValid` -> `PublishResult` -> `BackupSucceeded`;
+ * Machine: `Backup` -> `ValidatePlan` -> `Validate` (a Distributed Map of `ValidateFile` over the
+ * backup's files, lib/parallel-validation.ts) -> `ValidateSummary` -> `IsBackupValid` ->
+ * `PublishResult` -> `BackupSucceeded`; on the Fargate route Validate is one task (`ValidateOnFargate`);
  * invalid -> `AlertInvalidBackup` -> `BackupInvalid` (Fail); an error in Backup or Validate ->
  * `FailedBackup`/`FailedValidate` (records the step and error) -> `AlertFailure` -> `BackupFailed`
  * (Fail, its Cause says which step failed with which error). Notify tasks are caught.
  */
 export class BackupPipeline extends Construct {
   public readonly backupFunction: DrFunction;
+  /** Checks one file of a backup (`ValidateFile`, validate-file); the Fargate validate task mirrors it. */
   public readonly validateFunction: DrFunction;
+  /** The plan, file and summary functions of the `Validate` step's Lambda route. */
+  public readonly validation: ParallelValidation;
   public readonly stateMachine: sfn.StateMachine;
   /** Where the machine logs every state transition (without execution data). */
   public readonly stateMachineLogs: logs.ILogGroup;
@@ -143,13 +156,8 @@ export class BackupPipeline extends Construct {
       .addEnvironment(ENV.backupSchemas, schemas.join(','))
       .addEnvironment(ENV.backupTables, tables.join(','));
 
-    this.validateFunction = new DrFunction(this, 'ValidateFunction', {
-      handler: 'validate',
-      description: 'Validates a backup: manifest, files, sizes, SHA-256, line counts',
-      timeout: props.validateSizing?.timeout ?? Duration.minutes(15),
-      memorySize: props.validateSizing?.memorySize ?? 1024,
-      ...network,
-    }).bindBackupStore(props.vault, 'read');
+    this.validation = new ParallelValidation(this, 'Validation', { vault: props.vault, purpose: 'a new backup', ...(props.validateSizing ? { fileSizing: props.validateSizing } : {}), ...network });
+    this.validateFunction = this.validation.fileFunction;
 
     if (compute !== 'lambda' && props.taskCluster) {
       this.fargate = {
@@ -186,7 +194,7 @@ export class BackupPipeline extends Construct {
     const onBackup = failureRecord(this, S.failedBackup, S.backup, 'no-backup', 'No new backup was written; the newest complete backup is older than planned.').next(alertFailure);
     const onValidate = failureRecord(this, S.failedValidate, S.validate, 'unvalidated-backup', 'The backup was written but could not be validated: do not trust it yet.').next(alertFailure);
 
-    const invalid = new sfn.Fail(this, S.invalid, { error: 'BackupInvalid', cause: 'The new backup failed validation; the problems are in the Validate step output.' });
+    const invalid = new sfn.Fail(this, S.invalid, { error: 'BackupInvalid', cause: 'The new backup failed validation; the problems are in the output of the Validate step (ValidateSummary, or ValidateOnFargate).' });
     const alertInvalid = lambdaStep(this, S.alertInvalidBackup, notify, {
       comment: 'Alert: the new backup failed validation (BackupStatus 0, critical topic)',
       payload: notifyPayload(NOTIFY_EVENTS.backupInvalid),
@@ -207,10 +215,12 @@ export class BackupPipeline extends Construct {
 
     const validatePayload = { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS };
     const validateStep = () =>
-      lambdaStep(this, S.validate, this.validateFunction, {
-        comment: 'Validate the backup just written',
-        payload: validatePayload,
+      this.validation.states(this, {
+        names: { plan: S.validatePlan, map: S.validate, summary: S.validateSummary },
+        backupIdPath: '$.backup.backupId',
         resultPath: '$.validation',
+        ...(props.validateConcurrency !== undefined ? { maxConcurrency: props.validateConcurrency } : {}),
+        comment: 'Validate the backup just written',
       });
     const validate = routedStep(this, { compute, step: 'validate', stateName: S.validate, lambda: validateStep, ...(this.fargate ? { fargate: this.fargate.validate } : {}), payload: validatePayload, resultPath: '$.validation', comment: 'Validate the backup just written', onError: onValidate });
     if (compute === 'auto') {
@@ -238,7 +248,7 @@ export class BackupPipeline extends Construct {
       timeout: props.machineTimeout ?? Duration.hours(2),
       comment: 'iconic-dr backup: Backup -> Validate -> PublishResult',
       // With compute `fargate` the machine never invokes the backup and validate functions.
-      functions: [...(compute === 'fargate' ? [] : [this.backupFunction.function, this.validateFunction.function]), notify.function, ...(this.planner ? [this.planner.function.function] : [])],
+      functions: [...(compute === 'fargate' ? [] : [this.backupFunction.function, ...this.validation.functions.map((fn) => fn.function)]), notify.function, ...(this.planner ? [this.planner.function.function] : [])],
       taskDefinitions: this.fargate ? [this.fargate.backup.taskDefinition, this.fargate.validate.taskDefinition] : [],
     });
     this.stateMachine = machine.stateMachine;
@@ -275,7 +285,7 @@ export class BackupPipeline extends Construct {
 
   /** The functions of the pipeline (for alarms). */
   get functions(): readonly DrFunction[] {
-    return [this.backupFunction, this.validateFunction, this.ageCheckFunction, ...(this.planner ? [this.planner.function] : [])];
+    return [this.backupFunction, ...this.validation.functions, this.ageCheckFunction, ...(this.planner ? [this.planner.function] : [])];
   }
 }
 

@@ -16,13 +16,19 @@ import { EXECUTION_FIELDS, lambdaStep } from './workflow.js';
  * state, so a failure reads the same whichever ran.
  */
 
+/**
+ * A step's Lambda states: one task, or a chain of states (the parallel validation) with the states
+ * a failure can come from, each of which gets the step's Catch.
+ */
+export type LambdaRoute = sfn.TaskStateBase | { readonly chain: sfn.Chain; readonly catchable: readonly (sfn.TaskStateBase | sfn.DistributedMap)[] };
+
 export interface RoutedStepProps {
   readonly compute: StepCompute;
   readonly step: ContainerStep;
-  /** The Lambda step's state name (`Backup`, `Validate`, `Restore`). */
+  /** The step's name (`Backup`, `Validate`, `Restore`): the Lambda task's state name, and the stem of the Fargate route's. */
   readonly stateName: string;
-  /** Makes the Lambda step (without a Catch): called only when the step may run in Lambda, so a `fargate` machine holds no unreachable Lambda state. */
-  readonly lambda: () => sfn.TaskStateBase;
+  /** Makes the Lambda states (without a Catch): called only when the step may run in Lambda, so a `fargate` machine holds no unreachable Lambda state. */
+  readonly lambda: () => LambdaRoute;
   /** The Fargate task (required unless compute is `lambda`). */
   readonly fargate?: FargateStep;
   /** The Lambda step's Parameters: the Fargate task gets the same event. */
@@ -37,7 +43,13 @@ export interface RoutedStepProps {
 /** The step's states for its compute mode, as one chain whose ends continue with `.next()`. */
 export function routedStep(scope: Construct, props: RoutedStepProps): sfn.IChainable & { next(next: sfn.IChainable): sfn.Chain } {
   const catchProps = { errors: ['States.ALL'], resultPath: '$.error' };
-  if (props.compute === 'lambda') return props.lambda().addCatch(props.onError, catchProps);
+  const lambdaStates = (): sfn.Chain => {
+    const route = props.lambda();
+    if (route instanceof sfn.TaskStateBase) return sfn.Chain.start(route.addCatch(props.onError, catchProps));
+    for (const state of route.catchable) state.addCatch(props.onError, catchProps);
+    return route.chain;
+  };
+  if (props.compute === 'lambda') return lambdaStates();
   if (!props.fargate) throw new Error(`routedStep(${props.stateName}): compute '${props.compute}' needs a FargateStep`);
   const states = props.fargate.task(scope, `${props.stateName}OnFargate`, {
     payload: props.payload,
@@ -47,11 +59,11 @@ export function routedStep(scope: Construct, props: RoutedStepProps): sfn.IChain
   });
   states.run.addCatch(props.onError, catchProps);
   if (props.compute === 'fargate') return sfn.Chain.custom(states.entry, [states.run], states.run);
-  const lambda = props.lambda().addCatch(props.onError, catchProps);
+  const lambda = lambdaStates();
   const choice = new sfn.Choice(scope, `Route${props.stateName}`, { comment: `${props.stateName} on Fargate when PlanCompute estimated more than half the Lambda timeout` })
     .when(sfn.Condition.and(sfn.Condition.isPresent(`$.compute.${props.step}`), sfn.Condition.stringEquals(`$.compute.${props.step}`, 'fargate')), states.entry)
     .otherwise(lambda);
-  return sfn.Chain.custom(choice, [lambda, states.run], choice);
+  return sfn.Chain.custom(choice, [...lambda.endStates, states.run], choice);
 }
 
 /** State name of the planning task (`compute: 'auto'`). */

@@ -18,7 +18,10 @@
  * |-----------------|----------------------------------------------------------------------------|
  * | backup          | BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_KMS_KEY_ID, SOURCE_SECRET_ARN,        |
  * |                 | BACKUP_SCHEMAS, BACKUP_TABLES                                              |
- * | validate        | BACKUP_BUCKET, BACKUP_PREFIX                                               |
+ * | validate        | BACKUP_BUCKET, BACKUP_PREFIX (the Fargate validate task only)              |
+ * | validate-plan   | BACKUP_BUCKET, BACKUP_PREFIX                                               |
+ * | validate-file   | BACKUP_BUCKET, BACKUP_PREFIX                                               |
+ * | validate-summary| (none: it reads nothing)                                                   |
  * | pick-backup     | BACKUP_BUCKET, BACKUP_PREFIX, RESTORE_TARGETS, BACKUP_TABLES               |
  * | restore         | BACKUP_BUCKET, BACKUP_PREFIX, TARGET_SECRET_ARNS, RESTORE_GATE (production)|
  * | verify-counts   | BACKUP_BUCKET, BACKUP_PREFIX, VERIFY_SECRET_ARNS                           |
@@ -88,7 +91,17 @@
  *   scope: "full"|"subset" }` (previous = the previous full backup; a subset compares with nothing)
  * - `Validate` <- `{ backupId, execution }` -> `$.validation` = `{ backupId, valid: boolean,
  *   problems: string[], tables, totalRecords, totalBytes }`. Invalid is a result, not an error;
- *   throw only when validation could not run (storage, not found).
+ *   throw only when validation could not run (storage, not found). On the Lambda route it is three
+ *   states (lib/parallel-validation.ts), on the Fargate route one task (the `validate` handler):
+ *   - `ValidatePlan` <- `{ backupId, execution }` -> `$.validation` = the plan `{ backupId, location,
+ *     format, level, problems, tables: [{ table, expectedRecords }], items: [{ kind: "table", table, key }
+ *     | { kind: "schema", key }], totalRecords?, totalBytes, maxProblems }`;
+ *   - `Validate` (Distributed Map over `$.validation.items`, child executions STANDARD) runs
+ *     `ValidateFile` <- `{ backupId, item, maxProblems, execution }` -> `{ key, table?, records?,
+ *     problems }` per file (a failed check is caught into `ValidateFileFailed` -> `{ key, error }`),
+ *     all of them at `$.validation.results`;
+ *   - `ValidateSummary` <- `{ validation: <plan with results>, execution }` -> `$.validation` = the
+ *     result above (replacing the plan); throws the error of a file check that failed.
  * - `PublishResult` / `AlertInvalidBackup` / `AlertFailure` (notify) <- `{ event, workflow: "backup",
  *   execution, state: <state document> }` -> `$.notification` = `{ event, published: string[], ... }`
  *
@@ -139,6 +152,9 @@
 export const HANDLER_NAMES = [
   'backup',
   'validate',
+  'validate-plan',
+  'validate-file',
+  'validate-summary',
   'restore',
   'verify-counts',
   'integrity-check',
@@ -276,7 +292,10 @@ export const TRANSIENT_ERRORS = [
 /** State names of the backup state machine (tests bind task overrides by these). */
 export const BACKUP_STATES = {
   backup: 'Backup',
+  /** The validation step: on the Lambda route the Distributed Map between ValidatePlan and ValidateSummary; the failure records' step name. */
   validate: 'Validate',
+  validatePlan: 'ValidatePlan',
+  validateSummary: 'ValidateSummary',
   isBackupValid: 'IsBackupValid',
   publishResult: 'PublishResult',
   succeeded: 'BackupSucceeded',
@@ -295,7 +314,10 @@ export const RESTORE_STATES = {
   checkConfirmation: 'CheckConfirmation',
   explainConfirmation: 'ExplainConfirmation',
   confirmationRequired: 'ConfirmationRequired',
+  /** As in BACKUP_STATES. */
   validate: 'Validate',
+  validatePlan: 'ValidatePlan',
+  validateSummary: 'ValidateSummary',
   isBackupValid: 'IsBackupValid',
   alertInvalidBackup: 'AlertInvalidBackup',
   invalid: 'BackupInvalid',
@@ -315,6 +337,12 @@ export const RESTORE_STATES = {
   notifyFailure: 'NotifyFailure',
   failed: 'RestoreFailed',
   notifySuccessFailed: 'NotifySuccessFailed',
+} as const;
+
+/** State names inside the `Validate` Distributed Map (its ItemProcessor), the same in both machines. */
+export const VALIDATE_FILE_STATES = {
+  validateFile: 'ValidateFile',
+  fileCheckFailed: 'ValidateFileFailed',
 } as const;
 
 /**

@@ -124,6 +124,13 @@ export interface DisasterRecoveryStackProps extends StackProps {
    */
   readonly functionSizing?: { readonly [K in 'backup' | 'validate' | 'restore' | 'verifyCounts' | 'integrityCheck' | 'pickBackup' | 'notify']?: FunctionSizing };
   /**
+   * Files of a backup the validation checks at the same time, on the Lambda route (the `Validate`
+   * Distributed Map's MaxConcurrency, in the backup and both restore machines). `validate` in
+   * functionSizing sizes the function that checks one file.
+   * @default 8
+   */
+  readonly validateConcurrency?: number;
+  /**
    * ARNs of the principals (roles, users) that may start a production restore: they get a role
    * that may start the production restore machine, and nothing else in the stack grants it. Nobody
    * but the production restore functions (and `breakGlassPrincipalArn`) may read the production
@@ -259,6 +266,7 @@ export class DisasterRecoveryStack extends Stack {
       ...(props.schemas ? { schemas: props.schemas } : {}),
       ...(sizing.backup ? { backupSizing: sizing.backup } : {}),
       ...(sizing.validate ? { validateSizing: sizing.validate } : {}),
+      ...(props.validateConcurrency !== undefined ? { validateConcurrency: props.validateConcurrency } : {}),
       ...(props.backupMachineTimeout ? { machineTimeout: props.backupMachineTimeout } : {}),
       scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
       ...withNetwork,
@@ -274,6 +282,7 @@ export class DisasterRecoveryStack extends Stack {
       ...(props.weeklyDrillSchedule ? { weeklyDrillSchedule: props.weeklyDrillSchedule } : {}),
       ...(props.monthlyDrillSchedule ? { monthlyDrillSchedule: props.monthlyDrillSchedule } : {}),
       sizing,
+      ...(props.validateConcurrency !== undefined ? { validateConcurrency: props.validateConcurrency } : {}),
       ...(props.productionDatabase ? { protectedDatabases: { production: props.productionDatabase } } : {}),
       ...(props.restoreMachineTimeout ? { machineTimeout: props.restoreMachineTimeout } : {}),
       backupTables: props.tables ?? [],
@@ -301,10 +310,14 @@ export class DisasterRecoveryStack extends Stack {
       restore: this.restore,
       functions: {
         BackupFunction: this.backup.backupFunction,
+        BackupValidatePlanFunction: this.backup.validation.planFunction,
         BackupValidateFunction: this.backup.validateFunction,
+        BackupValidateSummaryFunction: this.backup.validation.summaryFunction,
         BackupAgeFunction: this.backup.ageCheckFunction,
         PickBackupFunction: this.restore.pickBackupFunction,
+        RestoreValidatePlanFunction: this.restore.validation.planFunction,
         RestoreValidateFunction: this.restore.validateFunction,
+        RestoreValidateSummaryFunction: this.restore.validation.summaryFunction,
         RestoreFunction: this.restore.restoreFunction,
         VerifyCountsFunction: this.restore.verifyCountsFunction,
         IntegrityCheckFunction: this.restore.integrityCheckFunction,

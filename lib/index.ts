@@ -10,6 +10,7 @@ export * from './disaster-recovery-stack.js';
 export * from './dr-function.js';
 export * from './fargate-steps.js';
 export * from './monitoring.js';
+export * from './parallel-validation.js';
 export * from './replica-stack.js';
 export * from './restore-workflow.js';
 export * from './workflow.js';

@@ -12,6 +12,7 @@ import { CONFIRMATION_REQUIRED_ERROR, CONFIRMED_TARGETS, ENV, needsConfirmation,
 import { PropErrors } from './defaults.js';
 import { DrFunction, type DrFunctionNetwork, type FunctionSizing } from './dr-function.js';
 import { ComputePlanner, routedStep } from './compute-routing.js';
+import { ParallelValidation } from './parallel-validation.js';
 import { type DrTaskCluster, type FargateSizing, FargateStep, type StepCompute } from './fargate-steps.js';
 import { DrStateMachine, EXECUTION_FIELDS, failureRecord, lambdaStep } from './workflow.js';
 
@@ -60,6 +61,12 @@ export interface RestoreWorkflowProps {
    * @default - restore and validate 1024 MB / 15 min, verify-counts and integrity-check 512 MB / 5 min, pick-backup 256 MB / 1 min
    */
   readonly sizing?: { readonly [K in SizedRole]?: FunctionSizing };
+  /**
+   * Files of the backup the `Validate` Distributed Map checks at the same time (its MaxConcurrency;
+   * each is one validate-file invocation reading one file from the bucket).
+   * @default 8
+   */
+  readonly validateConcurrency?: number;
   /**
    * Longest a restore execution may run. Must exceed the RTO, or the RTO alarm could never fire.
    * @default 2 hours
@@ -113,8 +120,8 @@ export interface RestoreWorkflowProps {
  * The restore workflow, in two lanes with the same states: the restore machine (staging and the
  * weekly/monthly drills) and the production restore machine (CONFIRMED_TARGETS), each with its own
  * pick-backup, restore, verify-counts and integrity-check functions that read only their lane's
- * target secrets (the staging lane cannot read production's); one validate function (read-only on
- * the bucket) serves both. The production machine has a fixed name, `<stack>-ProductionRestore`,
+ * target secrets (the staging lane cannot read production's); one set of validation functions
+ * (read-only on the bucket, lib/parallel-validation.ts) serves both. The production machine has a fixed name, `<stack>-ProductionRestore`,
  * whose executions are the only ones its restore function answers (RESTORE_GATE).
  *
  * Machine input: `{ "backupId": "<id>"|"latest"|"random", "target": "staging"|"production",
@@ -122,7 +129,9 @@ export interface RestoreWorkflowProps {
  * "media"?: true, "mediaExact"?: true }` (media only when the stack syncs it).
  *
  * `PickBackup` -> `CheckConfirmation` (production without `confirm` equal to the resolved id ->
- * `ExplainConfirmation` -> `ConfirmationRequired` Fail, nothing touched) -> `Validate` ->
+ * `ExplainConfirmation` -> `ConfirmationRequired` Fail, nothing touched) -> `ValidatePlan` ->
+ * `Validate` (a Distributed Map of `ValidateFile` over the backup's files) -> `ValidateSummary` (on
+ * the Fargate route one `ValidateOnFargate` task) ->
  * `IsBackupValid` (invalid -> `AlertInvalidBackup` -> `BackupInvalid` Fail) -> `Restore` ->
  * `VerifyCounts` -> `IntegrityCheck` -> `MediaRequested` (`"media": true` -> `RestoreMedia`) ->
  * `NotifySuccess` -> `RestoreSucceeded`; an error in any of the work tasks -> `Failed<Step>` (records the step, the error and whether the target is
@@ -136,7 +145,10 @@ export interface RestoreWorkflowProps {
  */
 export class RestoreWorkflow extends Construct {
   public readonly pickBackupFunction: DrFunction;
+  /** Checks one file of a backup (`ValidateFile`, validate-file); the Fargate validate task mirrors it. */
   public readonly validateFunction: DrFunction;
+  /** The plan, file and summary functions of the `Validate` step's Lambda route, shared by both lanes. */
+  public readonly validation: ParallelValidation;
   public readonly restoreFunction: DrFunction;
   public readonly verifyCountsFunction: DrFunction;
   public readonly integrityCheckFunction: DrFunction;
@@ -176,13 +188,8 @@ export class RestoreWorkflow extends Construct {
 
     this.machineTimeout = props.machineTimeout ?? Duration.hours(2);
     const network = props.network ? { network: props.network } : {};
-    this.validateFunction = new DrFunction(this, 'ValidateFunction', {
-      handler: 'validate',
-      description: 'Validates a backup before it is restored',
-      timeout: props.sizing?.validate?.timeout ?? Duration.minutes(15),
-      memorySize: props.sizing?.validate?.memorySize ?? 1024,
-      ...network,
-    }).bindBackupStore(props.vault, 'read');
+    this.validation = new ParallelValidation(this, 'Validation', { vault: props.vault, purpose: 'a backup before it is restored', ...(props.sizing?.validate ? { fileSizing: props.sizing.validate } : {}), ...network });
+    this.validateFunction = this.validation.fileFunction;
     if (this.compute !== 'lambda' && props.taskCluster) {
       this.validateTask = new FargateStep(this, 'ValidateTask', { cluster: props.taskCluster, step: 'validate', mirrors: this.validateFunction, ...(props.fargateSizing?.validate ? { sizing: props.fargateSizing.validate } : {}) });
     }
@@ -195,7 +202,7 @@ export class RestoreWorkflow extends Construct {
     const stack = Stack.of(this);
     const gateOf = (name: string) => `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${name}:`;
     const stagingName = `${stack.stackName}-Restore`.slice(0, 80);
-    const staging = this.lane(this, props, this.validateFunction, { label: 'restore', targetSecrets: unconfirmed, stateMachineName: stagingName, gate: gateOf(stagingName) });
+    const staging = this.lane(this, props, { label: 'restore', targetSecrets: unconfirmed, stateMachineName: stagingName, gate: gateOf(stagingName) });
     if (props.protectedDatabases && Object.keys(props.protectedDatabases).length > 0) {
       const located = Object.fromEntries(Object.entries(props.protectedDatabases).map(([name, db]) => [name, { host: db.host, port: db.port ?? 5432, dbname: db.dbname ?? 'postgres' }]));
       staging.restoreFunction.addEnvironment(ENV.protectedDatabases, JSON.stringify(located));
@@ -212,7 +219,7 @@ export class RestoreWorkflow extends Construct {
     // Production gets its own machine and functions: only they may read its secret, and only the
     // principals of productionRestorePrincipals may start it.
     const productionName = `${stack.stackName}-ProductionRestore`.slice(0, 80);
-    this.production = this.lane(new Construct(this, 'Production'), props, this.validateFunction, {
+    this.production = this.lane(new Construct(this, 'Production'), props, {
       label: 'production restore',
       targetSecrets: confirmed,
       stateMachineName: productionName,
@@ -239,7 +246,7 @@ export class RestoreWorkflow extends Construct {
   }
 
   /** One restore machine with its own database functions, for the targets it may restore. */
-  private lane(scope: Construct, props: RestoreWorkflowProps, validateFunction: DrFunction, lane: LaneOptions): RestoreLane {
+  private lane(scope: Construct, props: RestoreWorkflowProps, lane: LaneOptions): RestoreLane {
     const network = props.network ? { network: props.network } : {};
     const readOnly = Object.fromEntries(Object.keys(lane.targetSecrets).map((name) => [name, props.readOnlySecrets[name]!]));
     // Each function of the lane: its role's sizing from the props, else the default given here.
@@ -260,7 +267,7 @@ export class RestoreWorkflow extends Construct {
         ? new FargateStep(scope, 'RestoreTask', { cluster: props.taskCluster, step: 'restore', mirrors: restoreFunction, ...(props.fargateSizing?.restore ? { sizing: props.fargateSizing.restore } : {}) })
         : undefined;
     if (this.compute === 'auto') {
-      this.planner ??= new ComputePlanner(this, 'Planner', { vault: props.vault, lambdas: { validate: validateFunction, restore: restoreFunction }, backupTables: props.backupTables ?? [], ...(props.network ? { network: props.network } : {}) });
+      this.planner ??= new ComputePlanner(this, 'Planner', { vault: props.vault, lambdas: { validate: this.validateFunction, restore: restoreFunction }, backupTables: props.backupTables ?? [], ...(props.network ? { network: props.network } : {}) });
     }
 
     const verifyCountsFunction = laneFunction('verifyCounts', 'VerifyCountsFunction', 'verify-counts', 'Compares row counts of the target with the backup manifest', Duration.minutes(5), 512)
@@ -320,16 +327,18 @@ export class RestoreWorkflow extends Construct {
 
     const validatePayload = { 'backupId.$': '$.backup.backupId', execution: EXECUTION_FIELDS };
     const validateStep = () =>
-      lambdaStep(scope, S.validate, validateFunction, {
-        comment: 'Validate the backup before touching the target',
-        payload: validatePayload,
+      this.validation.states(scope, {
+        names: { plan: S.validatePlan, map: S.validate, summary: S.validateSummary },
+        backupIdPath: '$.backup.backupId',
         resultPath: '$.validation',
+        ...(props.validateConcurrency !== undefined ? { maxConcurrency: props.validateConcurrency } : {}),
+        comment: 'Validate the backup before touching the target',
       });
     const routedValidate = routedStep(scope, { compute: this.compute, step: 'validate', stateName: S.validate, lambda: validateStep, ...(this.validateTask ? { fargate: this.validateTask } : {}), payload: validatePayload, resultPath: '$.validation', comment: 'Validate the backup before touching the target', onError: onValidate.handler });
     // With compute `auto`, PlanCompute reads the chosen backup's manifest first.
     const validate = this.planner ? this.planner.planState(scope, ['validate', 'restore'], '$.backup.backupId').next(routedValidate) : routedValidate;
 
-    const invalid = new sfn.Fail(scope, S.invalid, { error: 'BackupInvalid', cause: 'The backup failed validation; the target was not touched. The problems are in the Validate step output.' });
+    const invalid = new sfn.Fail(scope, S.invalid, { error: 'BackupInvalid', cause: 'The backup failed validation; the target was not touched. The problems are in the output of the Validate step (ValidateSummary, or ValidateOnFargate).' });
     const alertInvalid = lambdaStep(scope, S.alertInvalidBackup, notify, {
       comment: 'Alert: the backup is invalid, the target was not touched',
       payload: notifyPayload(NOTIFY_EVENTS.backupInvalid),
@@ -416,7 +425,7 @@ export class RestoreWorkflow extends Construct {
       comment: `iconic-dr ${lane.label}: PickBackup -> CheckConfirmation -> Validate -> Restore -> VerifyCounts -> IntegrityCheck -> NotifySuccess`,
       functions: [
         pickBackupFunction.function,
-        ...(this.compute === 'fargate' ? [] : [validateFunction.function, restoreFunction.function]),
+        ...(this.compute === 'fargate' ? [] : [...this.validation.functions.map((fn) => fn.function), restoreFunction.function]),
         ...(this.planner ? [this.planner.function.function] : []),
         verifyCountsFunction.function,
         integrityCheckFunction.function,
@@ -433,7 +442,7 @@ export class RestoreWorkflow extends Construct {
   get functions(): readonly DrFunction[] {
     const p = this.production;
     const media = [this.restoreMediaFunction, p.restoreMediaFunction].filter((f): f is DrFunction => f !== undefined);
-    return [this.pickBackupFunction, this.validateFunction, this.restoreFunction, this.verifyCountsFunction, this.integrityCheckFunction, p.pickBackupFunction, p.restoreFunction, p.verifyCountsFunction, p.integrityCheckFunction, ...media, ...(this.planner ? [this.planner.function] : [])];
+    return [this.pickBackupFunction, ...this.validation.functions, this.restoreFunction, this.verifyCountsFunction, this.integrityCheckFunction, p.pickBackupFunction, p.restoreFunction, p.verifyCountsFunction, p.integrityCheckFunction, ...media, ...(this.planner ? [this.planner.function] : [])];
   }
 }
 

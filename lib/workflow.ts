@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -27,8 +27,11 @@ export const EXECUTION_FIELDS = {
 export interface LambdaStepProps {
   /** Parameters (the handler's event). */
   readonly payload: Record<string, unknown>;
-  /** Where the result goes in the state document, e.g. `$.backup`. */
-  readonly resultPath: string;
+  /**
+   * Where the result goes in the state document, e.g. `$.backup`.
+   * @default - the result is the state's output (a Map item's task)
+   */
+  readonly resultPath?: string;
   /**
    * Retry attempts on transient errors.
    * @default 3
@@ -49,7 +52,7 @@ export function lambdaStep(scope: Construct, stateName: string, fn: DrFunction, 
     payloadResponseOnly: true,
     retryOnServiceExceptions: false,
     payload: sfn.TaskInput.fromObject(props.payload),
-    resultPath: props.resultPath,
+    ...(props.resultPath !== undefined ? { resultPath: props.resultPath } : {}),
     comment: props.comment,
     taskTimeout: sfn.Timeout.duration(Duration.seconds(functionTimeout.toSeconds() + 60)),
   });
@@ -145,6 +148,23 @@ export class DrStateMachine extends Construct {
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(cfn)}.Arn>:*]`,
         reason: 'lambda:InvokeFunction on the function and its versions/aliases (`:*`), as CDK grants for task integrations; the function itself is fixed.',
       });
+    }
+    // A Distributed Map runs each item as a child execution of this machine: CDK grants starting
+    // the machine itself, and describing, stopping and redriving its executions (by name, `:*`).
+    const mapPolicy = this.stateMachine.node.tryFindChild('DistributedMapPolicy');
+    if (mapPolicy) {
+      // As cdk-nag renders the ARN: pseudo parameters the stack does not know as `<AWS::…>`.
+      const known = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+      const executions = `arn:${known(stack.partition, 'Partition')}:states:${known(stack.region, 'Region')}:${known(stack.account, 'AccountId')}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine)}"}]}]}`;
+      const labels = sfn.State.findReachableStates(props.definition.startState)
+        .filter((state) => sfn.DistributedMap.isDistributedMap(state))
+        .map((state) => (state.toStateJson() as { Label?: string }).Label);
+      for (const resource of [`${executions}:*`, ...new Set(labels.map((label) => (label ? `${executions}/${label}:*` : `${executions}/*`)))]) {
+        Validations.of(mapPolicy).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${resource}]`,
+          reason: "The Distributed Map's child executions: describe, stop and redrive only this machine's own executions (`:*` is the execution's id, unknown until it runs), as CDK grants for DistributedMap.",
+        });
+      }
     }
     for (const taskDefinition of props.taskDefinitions ?? []) {
       Validations.of(role).acknowledge({

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream';
-import { BackupNotFoundError, InvalidBackupError, StorageError } from './errors.js';
+import { BackupNotFoundError, InvalidBackupError, StorageError, UsageError } from './errors.js';
 import { readManifest } from './catalog.js';
-import { schemaFileProblems, schemaFiles } from './schema/files.js';
+import { schemaFileProblem, schemaFiles } from './schema/files.js';
 import { decompressor, type Codec } from './format/codec.js';
 import { LineEndWatch, copyTextLineProblem } from './format/copy-text-lines.js';
 import { MANIFEST_FILE, fileCodec, fileRows, legacyTableFileKey, type LegacyManifest, type Manifest, type TableEntry } from './format/manifest.js';
@@ -51,8 +51,6 @@ export interface ValidateOptions {
 }
 
 const MAX_PROBLEMS_PER_FILE = 5;
-
-type CheckLevel = 'sizes' | 'checksums' | 'rows';
 
 function checksumProblem(file: TableEntry['files'][number], actual: string): string | undefined {
   return actual === file.sha256 ? undefined : `${file.key}: SHA-256 ${actual.slice(0, 12)}… differs from the manifest's ${file.sha256.slice(0, 12)}… (corrupted)`;
@@ -150,105 +148,272 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
   return { records, problems };
 }
 
-async function validateV1(store: BackupStore, backupId: string, manifest: Manifest, options: ValidateOptions): Promise<Omit<ValidationReport, 'backupId' | 'location' | 'quick'>> {
-  const problems: string[] = [];
-  const warnings: string[] = [];
-  const tables: TableValidation[] = [];
-  if (manifest.backupId !== backupId) warnings.push(`metadata.json names backup ${manifest.backupId} but the folder is ${backupId} (renamed or copied)`);
-  const level: CheckLevel = options.quick ? 'sizes' : options.checksumsOnly ? 'checksums' : 'rows';
-  const lineLimit = options.maxLineBytes ?? maxLineBytes();
-  let done = 0;
-  const results = new Map<string, TableValidation>();
-  // Largest tables first so the concurrent checks finish together.
-  const order = [...manifest.tables].sort((a, b) => manifest.tableDetails[b]!.bytes - manifest.tableDetails[a]!.bytes);
-  await runPool(order, options.concurrency ?? 2, async (name) => {
-    const entry = manifest.tableDetails[name]!;
-    const tableProblems: string[] = [];
-    let records: number | undefined = 0;
-    for (const file of entry.files) {
-      const result = await checkV1File(store, backupId, entry, file, fileCodec(manifest, file), level, lineLimit);
-      tableProblems.push(...result.problems);
-      records = result.records === undefined || records === undefined ? undefined : records + result.records;
+/** How deep a validation reads: presence and sizes, or also SHA-256, or also every row. */
+export type CheckLevel = 'sizes' | 'checksums' | 'rows';
+
+function checkLevel(options: ValidateOptions): CheckLevel {
+  return options.quick ? 'sizes' : options.checksumsOnly ? 'checksums' : 'rows';
+}
+
+/**
+ * One unit of work of a validation: one file of the backup, checked on its own (size, SHA-256,
+ * rows) so that the files can be checked anywhere at once (a Step Functions Distributed Map).
+ * `table`: a table's data file (v1: one of its `files`; legacy: `<table>.json`); `schema`: one of
+ * the v1 schema files.
+ */
+export type ValidationItem = { readonly kind: 'table'; readonly table: string; readonly key: string } | { readonly kind: 'schema'; readonly key: string };
+
+/**
+ * What can be known of a backup before any file is read: its manifest (read and checked), the files
+ * to check, and what the checks will be folded into. Plain data (JSON), so it can travel between
+ * Step Functions states.
+ */
+export interface ValidationPlan {
+  readonly backupId: string;
+  readonly location: string;
+  readonly format: ValidationReport['format'];
+  readonly level: CheckLevel;
+  /** Problems found before any file is read: an unreadable or missing manifest. With any, `items` is empty. */
+  readonly problems: readonly string[];
+  /** Not fatal: the manifest names another backup id, files it does not list. */
+  readonly warnings: readonly string[];
+  /** The manifest's tables in its order, with the records it promises. */
+  readonly tables: readonly { readonly table: string; readonly expectedRecords: number }[];
+  /** Every file to check: each table's files in manifest order, then the schema files. */
+  readonly items: readonly ValidationItem[];
+  readonly totalRecords?: number;
+  /** The table files' bytes: the manifest's (v1), else what is stored under the backup (legacy, and an unknown format when the plan listed it). */
+  readonly totalBytes?: number;
+}
+
+/** The check of one item: what was found in its file. */
+export interface ItemValidation {
+  readonly key: string;
+  /** The item's table (absent for a schema file). */
+  readonly table?: string;
+  /** Rows (lines, elements) found; absent when they were not counted or the file could not be read to its end. */
+  readonly records?: number;
+  readonly problems: readonly string[];
+}
+
+/** A plan, with the manifest it came from when there is one (for the checks in the same process). */
+export interface PlannedValidation {
+  readonly plan: ValidationPlan;
+  readonly backup?: ParsedBackup;
+}
+
+/**
+ * Reads and checks a backup's manifest and lists what to check, without reading any table file.
+ * A manifest that cannot be used is a result (`format: 'unknown'`, its problems, no items), not an
+ * error; throws when there is no backup at all or the storage fails.
+ */
+export async function planValidation(store: BackupStore, backupId: string, options: ValidateOptions = {}): Promise<PlannedValidation> {
+  const base = { backupId, location: store.description, level: checkLevel(options), tables: [], items: [], warnings: [] };
+  let backup: ParsedBackup;
+  try {
+    backup = await readManifest(store, backupId);
+  } catch (error) {
+    if (error instanceof InvalidBackupError) return { plan: { ...base, format: 'unknown', problems: error.problems } };
+    if (error instanceof BackupNotFoundError) {
+      const objects = await store.listObjects(`${backupId}/`);
+      if (objects.length > 0) return { plan: { ...base, format: 'unknown', problems: [`metadata.json: missing (the backup is incomplete)`], totalBytes: objects.reduce((sum, o) => sum + o.size, 0) } };
     }
-    results.set(name, { table: name, expectedRecords: entry.records, ...(level !== 'rows' || records === undefined ? {} : { records }), ok: tableProblems.length === 0, problems: tableProblems });
-    options.onProgress?.(name, ++done, manifest.tables.length);
-  });
-  for (const name of manifest.tables) {
-    const result = results.get(name)!;
-    problems.push(...result.problems);
-    tables.push(result);
+    throw error;
   }
+  const objects = await store.listObjects(`${backupId}/`);
+  if (backup.format === 'legacy') {
+    const { manifest } = backup;
+    return {
+      backup,
+      plan: {
+        ...base,
+        format: 'legacy',
+        problems: [],
+        tables: manifest.tables.map((table) => ({ table, expectedRecords: manifest.recordCounts[table] ?? 0 })),
+        items: manifest.tables.map((table) => ({ kind: 'table', table, key: legacyTableFileKey(table) })),
+        totalRecords: manifest.totalRecords,
+        totalBytes: objects.reduce((sum, o) => sum + o.size, 0),
+      },
+    };
+  }
+  const { manifest } = backup;
+  const warnings: string[] = [];
+  if (manifest.backupId !== backupId) warnings.push(`metadata.json names backup ${manifest.backupId} but the folder is ${backupId} (renamed or copied)`);
   // The claim object of an S3 backup is the store's, not the backup's.
   const listed = new Set([MANIFEST_FILE, CLAIM_FILE, ...manifest.tables.flatMap((t) => manifest.tableDetails[t]!.files.map((f) => f.key)), ...schemaFiles(manifest).map((f) => f.key)]);
-  for (const object of await store.listObjects(`${backupId}/`)) {
+  for (const object of objects) {
     const name = object.key.slice(backupId.length + 1);
     if (!listed.has(name)) warnings.push(`${name}: not listed in metadata.json`);
   }
-  return { format: 'v1', valid: problems.length === 0, problems, warnings, tables, totalRecords: manifest.totalRecords };
+  return {
+    backup,
+    plan: {
+      ...base,
+      format: 'v1',
+      problems: [],
+      warnings,
+      tables: manifest.tables.map((table) => ({ table, expectedRecords: manifest.tableDetails[table]!.records })),
+      items: [
+        ...manifest.tables.flatMap((table) => manifest.tableDetails[table]!.files.map((f): ValidationItem => ({ kind: 'table', table, key: f.key }))),
+        ...schemaFiles(manifest).map((f): ValidationItem => ({ kind: 'schema', key: f.key })),
+      ],
+      totalRecords: manifest.totalRecords,
+      totalBytes: manifest.totalBytes,
+    },
+  };
 }
 
-async function validateLegacy(store: BackupStore, backupId: string, manifest: LegacyManifest, options: ValidateOptions): Promise<Omit<ValidationReport, 'backupId' | 'location' | 'quick'>> {
+async function checkLegacyFile(store: BackupStore, backupId: string, key: string, expected: number, level: CheckLevel): Promise<{ records?: number; problems: string[] }> {
   const problems: string[] = [];
-  const tables: TableValidation[] = [];
-  let index = 0;
-  for (const name of manifest.tables) {
-    options.onProgress?.(name, index++, manifest.tables.length);
-    const key = legacyTableFileKey(name);
-    const expected = manifest.recordCounts[name] ?? 0;
-    const tableProblems: string[] = [];
-    let records: number | undefined;
-    const stat = await store.statObject(`${backupId}/${key}`);
-    if (!stat) tableProblems.push(`${key}: missing`);
-    else if (stat.size === 0) tableProblems.push(`${key}: empty file (0 bytes)`);
-    else if (!options.quick) {
-      let text: string | undefined;
-      try {
-        text = await readText(store, `${backupId}/${key}`, MAX_LEGACY_FILE_BYTES);
-      } catch (error) {
-        // Too large to parse safely is a property of the bytes; a read that failed is the storage's.
-        if (!(error instanceof ObjectTooLargeError)) throw error;
-        tableProblems.push(`${key}: ${error.message}`);
-      }
-      if (text !== undefined) try {
-        const rows: unknown = JSON.parse(text);
-        if (!Array.isArray(rows)) tableProblems.push(`${key}: not a JSON array`);
-        else {
-          records = rows.length;
-          const bad = rows.findIndex((r) => typeof r !== 'object' || r === null || Array.isArray(r));
-          if (bad !== -1) tableProblems.push(`${key}: element ${bad + 1} is not a JSON object`);
-          if (rows.length !== expected) tableProblems.push(`${key}: ${rows.length} records, metadata.json says ${expected}`);
-        }
-      } catch (error) {
-        tableProblems.push(`${key}: not valid JSON (${(error as Error).message})`);
-      }
-    }
-    problems.push(...tableProblems);
-    tables.push({ table: name, expectedRecords: expected, ...(records === undefined ? {} : { records }), ok: tableProblems.length === 0, problems: tableProblems });
+  const stat = await store.statObject(`${backupId}/${key}`);
+  if (!stat) return { problems: [`${key}: missing`] };
+  if (stat.size === 0) return { problems: [`${key}: empty file (0 bytes)`] };
+  // A legacy file has no checksum: beyond its size, only parsing it proves anything.
+  if (level === 'sizes') return { problems };
+  let text: string | undefined;
+  try {
+    text = await readText(store, `${backupId}/${key}`, MAX_LEGACY_FILE_BYTES);
+  } catch (error) {
+    // Too large to parse safely is a property of the bytes; a read that failed is the storage's.
+    if (!(error instanceof ObjectTooLargeError)) throw error;
+    return { problems: [`${key}: ${error.message}`] };
   }
-  return { format: 'legacy', valid: problems.length === 0, problems, warnings: [], tables, totalRecords: manifest.totalRecords };
+  let rows: unknown;
+  try {
+    rows = JSON.parse(text);
+  } catch (error) {
+    return { problems: [`${key}: not valid JSON (${(error as Error).message})`] };
+  }
+  if (!Array.isArray(rows)) return { problems: [`${key}: not a JSON array`] };
+  const bad = rows.findIndex((r) => typeof r !== 'object' || r === null || Array.isArray(r));
+  if (bad !== -1) problems.push(`${key}: element ${bad + 1} is not a JSON object`);
+  if (rows.length !== expected) problems.push(`${key}: ${rows.length} records, metadata.json says ${expected}`);
+  return { records: rows.length, problems };
+}
+
+/**
+ * Checks one item of a plan against the manifest the plan was made from (`backup`): its presence
+ * and size, and, as deep as the options say, its SHA-256 and rows. A problem with the file is a
+ * result; throws a StorageError when the storage failed, and a UsageError for an item the manifest
+ * does not name.
+ */
+export async function checkValidationItem(store: BackupStore, backupId: string, backup: ParsedBackup, item: ValidationItem, options: ValidateOptions = {}): Promise<ItemValidation> {
+  const level = checkLevel(options);
+  const unknown = () => new UsageError(`${item.key} is not ${item.kind === 'table' ? `a file of table ${item.table}` : 'a schema file'} in the metadata.json of backup ${backupId}: validate again from a new plan`);
+  if (item.kind === 'schema') {
+    const file = backup.format === 'v1' ? schemaFiles(backup.manifest).find((f) => f.key === item.key) : undefined;
+    if (!file) throw unknown();
+    const problem = await schemaFileProblem(store, backupId, file, level === 'sizes');
+    return { key: item.key, problems: problem ? [problem] : [] };
+  }
+  if (backup.format === 'legacy') {
+    if (!backup.manifest.tables.includes(item.table) || legacyTableFileKey(item.table) !== item.key) throw unknown();
+    const result = await checkLegacyFile(store, backupId, item.key, backup.manifest.recordCounts[item.table] ?? 0, level);
+    return { key: item.key, table: item.table, ...result };
+  }
+  const entry = Object.hasOwn(backup.manifest.tableDetails, item.table) ? backup.manifest.tableDetails[item.table] : undefined;
+  const file = entry?.files.find((f) => f.key === item.key);
+  if (!entry || !file) throw unknown();
+  const result = await checkV1File(store, backupId, entry, file, fileCodec(backup.manifest, file), level, options.maxLineBytes ?? maxLineBytes());
+  return { key: item.key, table: item.table, ...result };
+}
+
+/**
+ * Folds the checks of a plan's items into the report `validateBackup` gives: the manifest's
+ * problems, then each table's (manifest order, each file in order), then the schema files'.
+ * `results` holds one check per item of the plan, in the plan's order (as a Map state returns them).
+ */
+export function summarizeValidation(plan: ValidationPlan, results: readonly ItemValidation[]): ValidationReport {
+  const base = { backupId: plan.backupId, location: plan.location, quick: plan.level === 'sizes', format: plan.format };
+  if (plan.format === 'unknown') return { ...base, valid: false, problems: [...plan.problems], warnings: [...plan.warnings], tables: [] };
+  const mismatch = plan.items.findIndex((item, i) => results[i]?.key !== item.key);
+  if (mismatch !== -1 || results.length !== plan.items.length) {
+    const where = mismatch === -1 ? `${results.length} checks for ${plan.items.length} files` : `check ${mismatch + 1} is of ${results[mismatch]?.key ?? 'nothing'}, the plan's file ${mismatch + 1} is ${plan.items[mismatch]!.key}`;
+    throw new UsageError(`The checks do not match the plan of backup ${plan.backupId} (${where}): validate again from a new plan`);
+  }
+  const checked = plan.items.map((item, i) => ({ item, check: results[i]! }));
+  const problems: string[] = [...plan.problems];
+  const tables: TableValidation[] = [];
+  for (const { table, expectedRecords } of plan.tables) {
+    const checks = checked.filter(({ item }) => item.kind === 'table' && item.table === table).map(({ check }) => check);
+    const tableProblems = checks.flatMap((c) => c.problems);
+    // v1 counts rows only at level `rows` (a table without files has 0); a legacy file is parsed whenever it is read.
+    const counted = plan.format === 'legacy' ? checks.length > 0 : plan.level === 'rows';
+    const records = counted && checks.every((c) => c.records !== undefined) ? checks.reduce((sum, c) => sum + c.records!, 0) : undefined;
+    problems.push(...tableProblems);
+    tables.push({ table, expectedRecords, ...(records === undefined ? {} : { records }), ok: tableProblems.length === 0, problems: tableProblems });
+  }
+  for (const { item, check } of checked) if (item.kind === 'schema') problems.push(...check.problems);
+  return { ...base, valid: problems.length === 0, problems, warnings: [...plan.warnings], tables, ...(plan.totalRecords === undefined ? {} : { totalRecords: plan.totalRecords }) };
+}
+
+/** Longest problem text a bounded check keeps. */
+export const MAX_PROBLEM_CHARS = 300;
+
+/** Most problems a bounded check keeps (a file's check finds about ten at most: MAX_PROBLEMS_PER_FILE bad lines and a few more). */
+export const MAX_ITEM_PROBLEMS = 10;
+
+/**
+ * How many problems each of `items` checks may keep so that all of them, at MAX_PROBLEM_CHARS each,
+ * fit in `budgetChars`: between 1 (every bad file still says what is wrong with it) and MAX_ITEM_PROBLEMS.
+ */
+export function problemsPerItem(items: number, budgetChars: number): number {
+  if (items <= 0) return MAX_ITEM_PROBLEMS;
+  return Math.min(MAX_ITEM_PROBLEMS, Math.max(1, Math.floor(budgetChars / (items * MAX_PROBLEM_CHARS))));
+}
+
+/**
+ * At most `maxProblems` problems of one check, each at most `maxChars` characters, the last saying
+ * how many were left out: a check's result stays small wherever it has to travel (Step Functions
+ * states hold 256 KiB). The full list is what `validateBackup` reports.
+ */
+export function boundItemValidation(result: ItemValidation, maxProblems: number, maxChars = MAX_PROBLEM_CHARS): ItemValidation {
+  const limit = Math.max(1, Math.floor(maxProblems));
+  const clip = (text: string) => (text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`);
+  const problems = result.problems.length <= limit ? result.problems.map(clip) : [...result.problems.slice(0, limit - 1).map(clip), `${result.key}: ${result.problems.length - limit + 1} more problems`];
+  return { ...result, problems };
 }
 
 /**
  * Checks a backup without trusting it: the manifest's schema and totals, then every file's presence,
  * size, SHA-256, line count and that each line is a JSON object of the table's width. Every problem
  * is reported, not only the first.
+ *
+ * The same pieces as the state machines' parallel validation: `planValidation`, a
+ * `checkValidationItem` per file (here `concurrency` tables at a time, largest first), and
+ * `summarizeValidation`.
  */
 export async function validateBackup(store: BackupStore, backupId: string, options: ValidateOptions = {}): Promise<ValidationReport> {
-  const base = { backupId, location: store.description, quick: options.quick ?? false };
-  let parsed;
-  try {
-    parsed = await readManifest(store, backupId);
-  } catch (error) {
-    if (error instanceof InvalidBackupError) return { ...base, format: 'unknown', valid: false, problems: error.problems, warnings: [], tables: [] };
-    if (error instanceof BackupNotFoundError && (await store.listObjects(`${backupId}/`)).length > 0) {
-      return { ...base, format: 'unknown', valid: false, problems: [`metadata.json: missing (the backup is incomplete)`], warnings: [], tables: [] };
+  const { plan, backup } = await planValidation(store, backupId, options);
+  if (!backup) return summarizeValidation(plan, []);
+  const results: ItemValidation[] = [];
+  const check = async (index: number) => {
+    results[index] = await checkValidationItem(store, backupId, backup, plan.items[index]!, options);
+  };
+  const indexes = plan.items.map((_, i) => i);
+  if (backup.format === 'v1') {
+    const tableItems = (table: string) =>
+      indexes.filter((i) => {
+        const item = plan.items[i]!;
+        return item.kind === 'table' && item.table === table;
+      });
+    const { manifest } = backup;
+    let done = 0;
+    // Largest tables first so the concurrent checks finish together.
+    const order = [...manifest.tables].sort((a, b) => manifest.tableDetails[b]!.bytes - manifest.tableDetails[a]!.bytes);
+    await runPool(order, options.concurrency ?? 2, async (table) => {
+      for (const item of tableItems(table)) await check(item);
+      options.onProgress?.(table, ++done, manifest.tables.length);
+    });
+  } else {
+    // One file per table, in the manifest's order.
+    for (const i of indexes) {
+      options.onProgress?.(plan.tables[i]!.table, i, plan.tables.length);
+      await check(i);
     }
-    throw error;
   }
-  const result = parsed.format === 'v1' ? await validateV1(store, backupId, parsed.manifest, options) : await validateLegacy(store, backupId, parsed.manifest, options);
-  const schemaProblems = parsed.format === 'v1' ? await schemaFileProblems(store, backupId, parsed.manifest, options.quick ?? false) : [];
-  if (schemaProblems.length) return { ...base, ...result, valid: false, problems: [...result.problems, ...schemaProblems] };
-  return { ...base, ...result };
+  for (const i of indexes) if (plan.items[i]!.kind === 'schema') await check(i);
+  return summarizeValidation(plan, results);
 }
 
 /** Validates and returns the parsed backup, or throws InvalidBackupError listing every problem. */

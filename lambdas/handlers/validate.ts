@@ -9,9 +9,12 @@ import { backupStore } from './shared/store.js';
 import { executionSchema, taskHandler } from './shared/task.js';
 
 /**
- * `Validate` task of both machines: checks a backup without trusting it (manifest, every file's
- * size, SHA-256 and rows). An invalid backup is a result (`valid: false` with every problem), not an
- * error; the task throws only when validation cannot run (storage unreachable, no such backup).
+ * The whole `Validate` step in one process: the Fargate route's task (`ValidateOnFargate`,
+ * lambdas/container). Checks a backup without trusting it (manifest, every file's size, SHA-256 and
+ * rows). An invalid backup is a result (`valid: false` with every problem), not an error; the task
+ * throws only when validation cannot run (storage unreachable, no such backup). The Lambda route
+ * runs the same checks file by file (validate-plan, validate-file, validate-summary) and returns the
+ * same result.
  */
 const config = configOnce('validate', storeEnv);
 

@@ -40,6 +40,7 @@ describe('app context', () => {
         externalSubscribers: 'true',
         objectLock: 'false',
         cloudTrail: 'false',
+        validateConcurrency: '16',
       },
     });
     const config = configFromContext(app.node);
@@ -60,6 +61,7 @@ describe('app context', () => {
       externalSubscribers: true,
       objectLock: false,
       bucketDataEvents: false,
+      validateConcurrency: 16,
     });
   });
 
@@ -99,8 +101,9 @@ describe('npx cdk synth', () => {
         const template = JSON.parse(readFileSync(path.join(outdir, 'IconicDr.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }> };
         const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
         // One per handler and lane: the admin API is asked for, media sync (and the two lanes' media
-        // restore) is on by default; compute is lambda, so no plan-compute function.
-        expect(functions).toHaveLength(18);
+        // restore) is on by default; compute is lambda, so no plan-compute function, and validation
+        // is the plan, file and summary functions of each workflow (no single validate function).
+        expect(functions).toHaveLength(22);
         const assets = JSON.parse(readFileSync(path.join(outdir, 'IconicDr.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string } }> };
         for (const fn of functions) {
           // Each function's code is an esbuild ESM bundle (identical bundles share one asset).

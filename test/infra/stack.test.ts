@@ -11,6 +11,7 @@ import {
   RESTORE_STATES,
   SERVICE_NAME,
   TRANSIENT_ERRORS,
+  VALIDATE_FILE_STATES,
 } from '../../lib/index.js';
 import {
   allowedActions,
@@ -39,10 +40,14 @@ function functions(): Record<string, DrFunction> {
   const { stack } = synth;
   const all: Record<string, DrFunction> = {
     backup: stack.backup.backupFunction,
+    backupValidatePlan: stack.backup.validation.planFunction,
     backupValidate: stack.backup.validateFunction,
+    backupValidateSummary: stack.backup.validation.summaryFunction,
     backupAge: stack.backup.ageCheckFunction,
     pickBackup: stack.restore.pickBackupFunction,
+    restoreValidatePlan: stack.restore.validation.planFunction,
     restoreValidate: stack.restore.validateFunction,
+    restoreValidateSummary: stack.restore.validation.summaryFunction,
     restore: stack.restore.restoreFunction,
     verifyCounts: stack.restore.verifyCountsFunction,
     integrityCheck: stack.restore.integrityCheckFunction,
@@ -77,9 +82,10 @@ const ref = (construct: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(co
 describe('Lambda functions', () => {
   it('has one function per handler, and nothing else runs code in the stack', () => {
     const handlers = Object.values(functions()).map((fn) => fn.handlerName);
-    // plan-compute exists only with compute 'auto' (test/infra/fargate-steps.test.ts).
-    expect(new Set(handlers)).toEqual(new Set(HANDLER_NAMES.filter((name) => name !== 'plan-compute')));
-    expect(Object.keys(functions())).toHaveLength(18);
+    // plan-compute exists only with compute 'auto' (test/infra/fargate-steps.test.ts); the
+    // `validate` handler runs only as the Fargate validate task (Lambda validates file by file).
+    expect(new Set(handlers)).toEqual(new Set(HANDLER_NAMES.filter((name) => name !== 'plan-compute' && name !== 'validate')));
+    expect(Object.keys(functions())).toHaveLength(22);
     expect(Object.keys(ofType(resources, 'AWS::Lambda::Function')).sort()).toEqual(Object.values(functions()).map((fn) => logicalId(fn.function)).sort());
   });
 
@@ -125,8 +131,8 @@ describe('Lambda functions', () => {
     const keys = (fn: DrFunction | undefined) => Object.keys(envOf(fn!)).filter((key) => !key.startsWith('POWERTOOLS_') && key !== 'NODE_OPTIONS').sort();
     const store = [ENV.backupBucket, ENV.backupPrefix];
     expect(keys(f.backup)).toEqual([...store, ENV.backupKmsKeyId, ENV.sourceSecretArn, ENV.backupSchemas, ENV.backupTables].sort());
-    expect(keys(f.backupValidate)).toEqual([...store].sort());
-    expect(keys(f.restoreValidate)).toEqual([...store].sort());
+    for (const fn of [f.backupValidatePlan, f.backupValidate, f.restoreValidatePlan, f.restoreValidate]) expect(keys(fn)).toEqual([...store].sort());
+    for (const fn of [f.backupValidateSummary, f.restoreValidateSummary]) expect(keys(fn)).toEqual([]);
     expect(keys(f.backupAge)).toEqual([...store, ENV.backupTables].sort());
     expect(keys(f.pickBackup)).toEqual([...store, ENV.restoreTargets, ENV.backupTables, ENV.restoreMedia].sort());
     expect(envOf(f.pickBackup!)[ENV.restoreMedia]).toBe('true');
@@ -230,7 +236,7 @@ describe('Secrets', () => {
     expect(readable(f.prodRestore!)).toEqual([logicalId(stack.secrets.targets.production)]);
     for (const fn of [f.prodVerifyCounts, f.prodIntegrityCheck]) expect(readable(fn!)).toEqual([logicalId(stack.secrets.readOnlyTargets.production)]);
     expect(readable(f.slackNotifier!)).toEqual([logicalId(stack.alerting.slackWebhookSecret!)]);
-    for (const fn of [f.backupValidate, f.restoreValidate, f.pickBackup, f.prodPickBackup, f.notify, f.backupAge]) expect(readable(fn!)).toEqual([]);
+    for (const fn of [f.backupValidatePlan, f.backupValidate, f.backupValidateSummary, f.restoreValidatePlan, f.restoreValidate, f.restoreValidateSummary, f.pickBackup, f.prodPickBackup, f.notify, f.backupAge]) expect(readable(fn!)).toEqual([]);
   });
 
   it('tells the staging restore where production is (no credentials), so a drill can refuse it without reading its secret', () => {
@@ -264,9 +270,15 @@ describe('Secrets', () => {
     const start = statements.find((st) => allowedActions([st]).includes('states:StartExecution'));
     expect(start?.Resource).toEqual({ Ref: logicalId(guarded.stack.restore.production.stateMachine) });
     expect(allowedActions(statements).filter((a) => !a.startsWith('states:'))).toEqual([]);
-    // Nothing else in the stack may start it: only EventBridge rules start machines, and none starts this one.
+    // Nothing else in the stack may start it: only EventBridge rules start machines, and none starts
+    // this one. The machine's own role (Step Functions alone assumes it) starts the child executions
+    // of its Validate Distributed Map, which run only ValidateFile.
+    const machineRole = guarded.stack.restore.production.stateMachine.role;
     const startsProduction = Object.entries(ofType(guarded.resources, 'AWS::IAM::Policy')).filter(([, pol]) => JSON.stringify(pol.Properties?.PolicyDocument).includes('states:StartExecution') && JSON.stringify(pol.Properties?.PolicyDocument).includes(logicalId(guarded.stack.restore.production.stateMachine)));
-    expect(startsProduction.map(([, pol]) => pol.Properties?.Roles)).toEqual([[{ Ref: logicalId(starter) }]]);
+    expect(startsProduction.map(([, pol]) => pol.Properties?.Roles)).toEqual(expect.arrayContaining([[{ Ref: logicalId(starter) }], [{ Ref: logicalId(machineRole) }]]));
+    expect(startsProduction).toHaveLength(2);
+    const trust = guarded.resources[logicalId(machineRole)]?.Properties as { AssumeRolePolicyDocument: { Statement: { Principal: unknown }[] } };
+    expect(trust.AssumeRolePolicyDocument.Statement.map((st) => st.Principal)).toEqual([{ Service: 'states.amazonaws.com' }]);
     expect(Annotations.fromStack(synth.stack).findWarning('*', Match.stringLikeRegexp('No productionRestorePrincipals'))).toHaveLength(1);
   });
 });
@@ -306,7 +318,7 @@ describe('IAM least privilege', () => {
 
   it('lets validate, pick-backup, restore and verify-counts only read and list backups', () => {
     const f = functions();
-    for (const fn of [f.backupValidate, f.restoreValidate, f.pickBackup, f.restore, f.verifyCounts]) {
+    for (const fn of [f.backupValidatePlan, f.backupValidate, f.restoreValidatePlan, f.restoreValidate, f.pickBackup, f.restore, f.verifyCounts]) {
       const statements = statementsOf(fn!);
       const actions = allowedActions(statements);
       expect(actions.filter((a) => a.startsWith('s3:')).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
@@ -316,9 +328,9 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('gives integrity-check, notify and the Slack notifier no access to the bucket', () => {
+  it('gives integrity-check, notify, the Slack notifier and validate-summary no access to the bucket', () => {
     const f = functions();
-    for (const fn of [f.integrityCheck, f.notify, f.slackNotifier]) {
+    for (const fn of [f.integrityCheck, f.notify, f.slackNotifier, f.backupValidateSummary, f.restoreValidateSummary]) {
       expect(allowedActions(statementsOf(fn!)).filter((a) => a.startsWith('s3:'))).toEqual([]);
     }
   });
@@ -349,15 +361,23 @@ describe('IAM least privilege', () => {
         .filter((id, i, all) => all.indexOf(id) === i)
         .sort();
     const f = functions();
-    expect(invoked(stack.backup.stateMachine.role)).toEqual([f.backup, f.backupValidate, f.notify].map((fn) => logicalId(fn!.function)).sort());
+    expect(invoked(stack.backup.stateMachine.role)).toEqual([f.backup, f.backupValidatePlan, f.backupValidate, f.backupValidateSummary, f.notify].map((fn) => logicalId(fn!.function)).sort());
     expect(invoked(stack.restore.stateMachine.role)).toEqual(
-      [f.pickBackup, f.restoreValidate, f.restore, f.verifyCounts, f.integrityCheck, f.restoreMedia, f.notify].map((fn) => logicalId(fn!.function)).sort(),
+      [f.pickBackup, f.restoreValidatePlan, f.restoreValidate, f.restoreValidateSummary, f.restore, f.verifyCounts, f.integrityCheck, f.restoreMedia, f.notify].map((fn) => logicalId(fn!.function)).sort(),
     );
-    const starts = Object.values(ofType(resources, 'AWS::IAM::Policy')).flatMap((p) =>
-      (p.Properties?.PolicyDocument as { Statement: PolicyStatement[] }).Statement.filter((s) => s.Action === 'states:StartExecution').map((s) => s.Resource),
-    );
-    expect(starts).toHaveLength(2);
-    expect(starts).toEqual(expect.arrayContaining([ref(stack.backup.stateMachine), ref(stack.restore.stateMachine)]));
+    const machines = [stack.backup.stateMachine, stack.restore.stateMachine, stack.restore.production.stateMachine];
+    const machineRoles = machines.map((m) => JSON.stringify({ Ref: logicalId(m.role) }));
+    const startsBy = (byMachines: boolean) =>
+      Object.values(ofType(resources, 'AWS::IAM::Policy'))
+        .filter((p) => ((p.Properties?.Roles ?? []) as unknown[]).some((r) => machineRoles.includes(JSON.stringify(r))) === byMachines)
+        .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: PolicyStatement[] }).Statement.filter((s) => s.Action === 'states:StartExecution').map((s) => ({ roles: p.Properties?.Roles, resource: s.Resource })));
+    // The schedules start their own machine.
+    const scheduled = startsBy(false).map((s) => s.resource);
+    expect(scheduled).toHaveLength(2);
+    expect(scheduled).toEqual(expect.arrayContaining([ref(stack.backup.stateMachine), ref(stack.restore.stateMachine)]));
+    // Each machine starts only itself: the child executions of its Validate Distributed Map.
+    expect(startsBy(true)).toEqual(expect.arrayContaining(machines.map((m) => ({ roles: [{ Ref: logicalId(m.role) }], resource: ref(m) }))));
+    expect(startsBy(true)).toHaveLength(3);
   });
 });
 
@@ -424,12 +444,16 @@ describe('State machines', () => {
 
   it('retry only transient errors, invoke functions directly and catch every work task into the failure alert', () => {
     const caught = {
-      backup: [BACKUP_STATES.backup, BACKUP_STATES.validate],
-      restore: [RESTORE_STATES.pickBackup, RESTORE_STATES.validate, RESTORE_STATES.restore, RESTORE_STATES.verifyCounts, RESTORE_STATES.integrityCheck, RESTORE_STATES.restoreMedia],
+      backup: [BACKUP_STATES.backup, BACKUP_STATES.validatePlan, BACKUP_STATES.validate, BACKUP_STATES.validateSummary],
+      restore: [RESTORE_STATES.pickBackup, RESTORE_STATES.validatePlan, RESTORE_STATES.validate, RESTORE_STATES.validateSummary, RESTORE_STATES.restore, RESTORE_STATES.verifyCounts, RESTORE_STATES.integrityCheck, RESTORE_STATES.restoreMedia],
     };
+    // The states of a step that fail into its Failed<Step> state, which records the step's name.
+    const stepOf: Record<string, string> = { [BACKUP_STATES.validatePlan]: BACKUP_STATES.validate, [BACKUP_STATES.validateSummary]: BACKUP_STATES.validate };
     const failureState: Record<string, string> = {
       [BACKUP_STATES.backup]: BACKUP_STATES.failedBackup,
       [BACKUP_STATES.validate]: BACKUP_STATES.failedValidate,
+      [BACKUP_STATES.validatePlan]: BACKUP_STATES.failedValidate,
+      [BACKUP_STATES.validateSummary]: BACKUP_STATES.failedValidate,
       [RESTORE_STATES.pickBackup]: RESTORE_STATES.failedPickBackup,
       // Validate -> FailedValidate in both machines (one key).
       [RESTORE_STATES.restore]: RESTORE_STATES.failedRestore,
@@ -439,13 +463,15 @@ describe('State machines', () => {
     };
     for (const [name, { construct }] of Object.entries(machines()) as [keyof typeof caught, ReturnType<typeof machines>['backup']][]) {
       const definition = definitionOf(resources, logicalId(construct.stateMachine));
+      // The Validate Distributed Map is caught like a task; its item's task is checked in the test below.
+      because(`${name} ${BACKUP_STATES.validate}`, () => expect(definition.States[BACKUP_STATES.validate]?.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failureState[BACKUP_STATES.validate] }]));
       for (const [stateName, state] of Object.entries(definition.States)) {
         if (state.Type !== 'Task') continue;
         because(stateName, () => expect(state.Resource).toMatch(/^arn:aws:lambda:/));
         because(stateName, () => expect(state.Retry).toEqual([expect.objectContaining({ ErrorEquals: [...TRANSIENT_ERRORS] })]));
         if (caught[name].includes(stateName as never)) {
           because(stateName, () => expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: failureState[stateName] }]));
-          expect(definition.States[failureState[stateName]!]).toMatchObject({ Type: 'Pass', ResultPath: '$.failure', Parameters: expect.objectContaining({ step: stateName }) });
+          expect(definition.States[failureState[stateName]!]).toMatchObject({ Type: 'Pass', ResultPath: '$.failure', Parameters: expect.objectContaining({ step: stepOf[stateName] ?? stateName }) });
         } else {
           // Notify tasks: a failing alert still ends in a Fail state that says what happened.
           because(stateName, () => expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.notifyError', Next: expect.any(String) }]));
@@ -453,6 +479,58 @@ describe('State machines', () => {
         }
       }
     }
+  });
+
+  it('validate on the Lambda route as ValidatePlan -> a Distributed Map of ValidateFile over the plan\'s files (MaxConcurrency 8, no tolerated failure) -> ValidateSummary, in all three machines', () => {
+    const { stack } = synth;
+    const lanes = [
+      { machine: stack.backup.stateMachine, validation: stack.backup.validation, next: BACKUP_STATES.isBackupValid },
+      { machine: stack.restore.stateMachine, validation: stack.restore.validation, next: RESTORE_STATES.isBackupValid },
+      { machine: stack.restore.production.stateMachine, validation: stack.restore.validation, next: RESTORE_STATES.isBackupValid },
+    ];
+    const arn = (fn: DrFunction) => `arn:aws:lambda:us-east-1:123456789012:function:${logicalId(fn.function)}`;
+    const execution = { 'id.$': '$$.Execution.Id', 'startTime.$': '$$.Execution.StartTime' };
+    for (const { machine, validation, next } of lanes) {
+      const states = definitionOf(resources, logicalId(machine)).States;
+      expect(states[BACKUP_STATES.validatePlan]).toMatchObject({ Type: 'Task', Resource: arn(validation.planFunction), Parameters: { 'backupId.$': '$.backup.backupId', execution }, ResultPath: '$.validation', Next: BACKUP_STATES.validate });
+      const map = states[BACKUP_STATES.validate]!;
+      expect(map).toMatchObject({
+        Type: 'Map',
+        ItemsPath: '$.validation.items',
+        // The parent's execution: inside a child execution `$$.Execution` is the child's.
+        ItemSelector: { 'backupId.$': '$.validation.backupId', 'item.$': '$$.Map.Item.Value', 'maxProblems.$': '$.validation.maxProblems', execution },
+        MaxConcurrency: 8,
+        ToleratedFailurePercentage: 0,
+        Label: BACKUP_STATES.validate,
+        ResultPath: '$.validation.results',
+        Next: BACKUP_STATES.validateSummary,
+      });
+      const processor = map.ItemProcessor as { ProcessorConfig: unknown; StartAt: string; States: Record<string, Record<string, unknown>> };
+      expect(processor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+      expect(processor.StartAt).toBe(VALIDATE_FILE_STATES.validateFile);
+      expect(Object.keys(processor.States).sort()).toEqual(Object.values(VALIDATE_FILE_STATES).sort());
+      expect(processor.States[VALIDATE_FILE_STATES.validateFile]).toMatchObject({
+        Type: 'Task',
+        Resource: arn(validation.fileFunction),
+        Parameters: { 'backupId.$': '$.backupId', 'item.$': '$.item', 'maxProblems.$': '$.maxProblems', 'execution.$': '$.execution' },
+        Retry: [expect.objectContaining({ ErrorEquals: [...TRANSIENT_ERRORS] })],
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: VALIDATE_FILE_STATES.fileCheckFailed }],
+        TimeoutSeconds: 960,
+        End: true,
+      });
+      expect(processor.States[VALIDATE_FILE_STATES.fileCheckFailed]).toEqual(expect.objectContaining({ Type: 'Pass', Parameters: { 'key.$': '$.item.key', 'error.$': '$.error' }, End: true }));
+      expect(states[BACKUP_STATES.validateSummary]).toMatchObject({ Type: 'Task', Resource: arn(validation.summaryFunction), Parameters: { 'validation.$': '$.validation', execution }, ResultPath: '$.validation', Next: next });
+    }
+    // The file function is sized as the validate function was: one file has to fit in it.
+    expect(resources[logicalId(stack.backup.validation.fileFunction.function)]?.Properties).toMatchObject({ Timeout: 900, MemorySize: 1024 });
+  });
+
+  it('takes the Map\'s MaxConcurrency from validateConcurrency, and refuses one that is not a whole number from 1', () => {
+    const tuned = synthStack({ validateConcurrency: 3 }, testApp());
+    for (const machine of [tuned.stack.backup.stateMachine, tuned.stack.restore.stateMachine, tuned.stack.restore.production.stateMachine]) {
+      expect(definitionOf(tuned.resources, logicalId(machine)).States[BACKUP_STATES.validate]).toMatchObject({ MaxConcurrency: 3 });
+    }
+    for (const bad of [0, 2.5]) expect(() => synthStack({ validateConcurrency: bad }, testApp())).toThrow(/validateConcurrency must be a whole number from 1/);
   });
 });
 

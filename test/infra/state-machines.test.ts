@@ -1,6 +1,6 @@
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { BACKUP_STATES as B, CONFIRMATION_REQUIRED_ERROR, RESTORE_STATES as R, TRANSIENT_ERRORS } from '../../lib/index.js';
+import { BACKUP_STATES as B, CONFIRMATION_REQUIRED_ERROR, RESTORE_STATES as R, TRANSIENT_ERRORS, VALIDATE_FILE_STATES as V } from '../../lib/index.js';
 import { type AslDefinition, definitionOf, logicalId, synthStack } from './helpers.js';
 import '../helpers/promise-polyfill.js';
 
@@ -45,7 +45,9 @@ async function execute(definition: AslDefinition, input: Json, stubs: Record<str
     ]),
   );
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
-  const retryIntervalOverrides = Object.fromEntries(Object.keys(definition.States).map((name) => [name, 0]));
+  // The states inside the Validate Map's items too.
+  const names = Object.entries(definition.States).flatMap(([name, state]) => [name, ...Object.keys((state.ItemProcessor as AslDefinition | undefined)?.States ?? {})]);
+  const retryIntervalOverrides = Object.fromEntries(names.map((name) => [name, 0]));
   const run = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
     context: { Execution: { Id: EXECUTION_ID } } as never,
@@ -75,12 +77,43 @@ const backupResult = {
 };
 const validResult = { backupId: BACKUP_ID, valid: true, problems: [], tables: 2, totalRecords: 17777, totalBytes: 1234567 };
 const invalidResult = { ...validResult, valid: false, problems: ['public.orders.ndjson.gz: sha256 mismatch'] };
+// The Validate step's Lambda route: the plan, one check per file (the Distributed Map), the summary.
+const items: { kind: string; key: string; table?: string }[] = [
+  { kind: 'table', table: 'public.products', key: 'public.products.ndjson.zst' },
+  { kind: 'table', table: 'public.orders', key: 'public.orders.ndjson.zst' },
+  { kind: 'schema', key: 'schema.json' },
+];
+const planResult: { [key: string]: Json } = {
+  backupId: BACKUP_ID,
+  location: `s3://bucket/backups/${BACKUP_ID}`,
+  format: 'v1',
+  level: 'rows',
+  problems: [],
+  tables: [
+    { table: 'public.products', expectedRecords: 5234 },
+    { table: 'public.orders', expectedRecords: 12543 },
+  ],
+  items: items as Json[],
+  totalRecords: 17777,
+  totalBytes: 1234567,
+  maxProblems: 10,
+};
+const fileResult = (event: Json): Json => {
+  const item = (event as { item: { key: string; table?: string } }).item;
+  return { key: item.key, ...(item.table ? { table: item.table } : {}), problems: [] };
+};
+/** The stubs of the Validate states that validate, ending in `summary`'s result. */
+const validation = (summary: Json = validResult): Record<string, Handler> => ({
+  [B.validatePlan]: async () => planResult,
+  [V.validateFile]: async (event) => fileResult(event),
+  [B.validateSummary]: async () => summary,
+});
 const notifyResult = (event: string) => ({ event, published: ['warning'], recoveryTimeSeconds: null });
 
 describe('backup state machine', () => {
   const happy = (): Record<string, Handler> => ({
     [B.backup]: async () => backupResult,
-    [B.validate]: async () => validResult,
+    ...validation(),
     [B.publishResult]: async (event) => notifyResult((event as { event: string }).event),
     [B.alertInvalidBackup]: async (event) => notifyResult((event as { event: string }).event),
     [B.alertFailure]: async (event) => notifyResult((event as { event: string }).event),
@@ -90,7 +123,12 @@ describe('backup state machine', () => {
     const { output, calls, error } = await execute(backupDefinition, { trigger: 'schedule' }, happy());
     expect(error).toBeUndefined();
     expect(calls[B.backup]).toEqual([{ request: { trigger: 'schedule' }, execution }]);
-    expect(calls[B.validate]).toEqual([{ backupId: BACKUP_ID, execution }]);
+    expect(calls[B.validatePlan]).toEqual([{ backupId: BACKUP_ID, execution }]);
+    // One check per file, each with the parent execution (a child execution's own is not the run's).
+    expect(calls[V.validateFile]).toHaveLength(items.length);
+    expect(calls[V.validateFile]).toEqual(expect.arrayContaining(items.map((item) => ({ backupId: BACKUP_ID, item, maxProblems: 10, execution }))));
+    // The summary gets the plan with every file's check, in the plan's order; its result replaces the plan.
+    expect(calls[B.validateSummary]).toEqual([{ validation: { ...planResult, results: items.map((item) => fileResult({ item })) }, execution }]);
     expect(calls[B.publishResult]).toEqual([
       { event: 'BackupSucceeded', workflow: 'backup', execution, state: { trigger: 'schedule', backup: backupResult, validation: validResult } },
     ]);
@@ -98,7 +136,7 @@ describe('backup state machine', () => {
   });
 
   it('alerts and fails when the new backup is invalid', async () => {
-    const { calls, error } = await execute(backupDefinition, {}, { ...happy(), [B.validate]: async () => invalidResult });
+    const { calls, error } = await execute(backupDefinition, {}, { ...happy(), ...validation(invalidResult) });
     expect(error?.name).toBe('BackupInvalid');
     expect(calls[B.publishResult]).toBeUndefined();
     expect(calls[B.alertInvalidBackup]).toEqual([{ event: 'BackupInvalid', workflow: 'backup', execution, state: { backup: backupResult, validation: invalidResult } }]);
@@ -108,7 +146,7 @@ describe('backup state machine', () => {
     const { calls, error } = await execute(backupDefinition, {}, { ...happy(), [B.backup]: async () => Promise.reject(namedError('ConnectionError', 'could not connect to db.example.com')) });
     expect(error?.name).toBe('BackupFailed');
     expect(calls[B.backup]).toHaveLength(1);
-    expect(calls[B.validate]).toBeUndefined();
+    expect(calls[B.validatePlan]).toBeUndefined();
     const failure = { step: 'Backup', outcome: 'no-backup', error: 'ConnectionError', summary: 'Backup failed with ConnectionError. No new backup was written; the newest complete backup is older than planned.' };
     expect(calls[B.alertFailure]).toEqual([
       { event: 'BackupFailed', workflow: 'backup', execution, state: { error: { Error: 'ConnectionError', Cause: 'could not connect to db.example.com' }, failure } },
@@ -118,13 +156,27 @@ describe('backup state machine', () => {
 
   it('still ends in BackupFailed saying what failed when the alert itself fails, and never reports a valid backup as failed when only publishing fails', async () => {
     const broken = async () => Promise.reject(namedError('AlertDeliveryError', 'SNS refused'));
-    const failedRun = await execute(backupDefinition, {}, { ...happy(), [B.validate]: async () => Promise.reject(namedError('StorageError', 'S3 down')), [B.alertFailure]: broken });
+    const failedRun = await execute(backupDefinition, {}, { ...happy(), [B.validatePlan]: async () => Promise.reject(namedError('StorageError', 'S3 down')), [B.alertFailure]: broken });
     expect(failedRun.error).toEqual({ name: 'BackupFailed', message: 'Validate failed with StorageError. The backup was written but could not be validated: do not trust it yet.' });
 
     const publishRun = await execute(backupDefinition, {}, { ...happy(), [B.publishResult]: broken });
     expect(publishRun.error?.name).toBe('NotificationFailed');
     expect(publishRun.error?.message).toMatch(/^The backup is complete and valid; only publishing/);
     expect(publishRun.calls[B.alertFailure]).toBeUndefined();
+  });
+
+  it('records a file check that failed inside its Map item and hands it to the summary, whose error fails Validate', async () => {
+    let attempts = 0;
+    const { calls, error } = await execute(backupDefinition, {}, {
+      ...happy(),
+      [V.validateFile]: async (event) => ((event as { item: { key: string } }).item.key === items[1]!.key ? (attempts++, Promise.reject(namedError('StorageError', 'S3 down'))) : fileResult(event)),
+      [B.validateSummary]: async () => Promise.reject(namedError('StorageError', `${items[1]!.key} could not be checked`)),
+    });
+    expect(attempts).toBe(1);
+    const results = (calls[B.validateSummary]?.[0] as { validation: { results: Json[] } }).validation.results;
+    expect(results).toEqual([fileResult({ item: items[0]! }), { key: items[1]!.key, error: { Error: 'StorageError', Cause: 'S3 down' } }, fileResult({ item: items[2]! })]);
+    expect(error).toEqual({ name: 'BackupFailed', message: 'Validate failed with StorageError. The backup was written but could not be validated: do not trust it yet.' });
+    expect(calls[B.alertFailure]?.[0]).toMatchObject({ state: { failure: { step: 'Validate', outcome: 'unvalidated-backup', error: 'StorageError' } } });
   });
 
   it('retries TransientError and Lambda service errors', async () => {
@@ -158,7 +210,7 @@ describe('restore state machine', () => {
 
   const stubs = (pick: Json = picked()): Record<string, Handler> => ({
     [R.pickBackup]: async () => pick,
-    [R.validate]: async () => validResult,
+    ...validation(),
     [R.alertInvalidBackup]: async (event) => notifyResult((event as { event: string }).event),
     [R.restore]: async () => restoreResult,
     [R.verifyCounts]: async () => verifyResult,
@@ -172,7 +224,9 @@ describe('restore state machine', () => {
     const { output, calls, error } = await execute(restoreDefinition, input, stubs());
     expect(error).toBeUndefined();
     expect(calls[R.pickBackup]).toEqual([{ request: input, execution }]);
-    expect(calls[R.validate]).toEqual([{ backupId: BACKUP_ID, execution }]);
+    expect(calls[R.validatePlan]).toEqual([{ backupId: BACKUP_ID, execution }]);
+    expect(calls[V.validateFile]).toHaveLength(items.length);
+    expect(calls[R.validateSummary]).toEqual([{ validation: { ...planResult, results: items.map((item) => fileResult({ item })) }, execution }]);
     const resolved = { backupId: BACKUP_ID, target: 'staging', tables: null, execution };
     expect(calls[R.restore]).toEqual([{ ...resolved, confirm: null }]);
     expect(calls[R.verifyCounts]).toEqual([resolved]);
@@ -207,7 +261,7 @@ describe('restore state machine', () => {
   });
 
   it('alerts and stops at validation when the backup is invalid, never touching the target', async () => {
-    const { calls, error } = await execute(restoreDefinition, { backupId: 'latest', target: 'staging' }, { ...stubs(), [R.validate]: async () => invalidResult });
+    const { calls, error } = await execute(restoreDefinition, { backupId: 'latest', target: 'staging' }, { ...stubs(), ...validation(invalidResult) });
     expect(error?.name).toBe('BackupInvalid');
     expect(calls[R.restore]).toBeUndefined();
     expect(calls[R.alertInvalidBackup]?.[0]).toMatchObject({ event: 'BackupInvalid', workflow: 'restore', state: { validation: invalidResult } });
@@ -215,12 +269,15 @@ describe('restore state machine', () => {
 
   const consequences: Record<string, [string, RegExp]> = {
     [R.pickBackup]: ['untouched', /nothing was done to the target/],
-    [R.validate]: ['untouched', /the target was not touched/],
+    [R.validatePlan]: ['untouched', /the target was not touched/],
+    [R.validateSummary]: ['untouched', /the target was not touched/],
     [R.restore]: ['unchanged', /refused before it began or rolled back: the target is exactly as it was before/],
     [R.verifyCounts]: ['committed-unverified', /The restore was COMMITTED and then failed verification: .*row counts differ/],
     [R.integrityCheck]: ['committed-unverified', /The restore was COMMITTED and then failed verification: .*integrity check/],
   };
-  for (const failing of [R.pickBackup, R.validate, R.restore, R.verifyCounts, R.integrityCheck]) {
+  // A failure in ValidatePlan or ValidateSummary is a failure of the Validate step.
+  const stepOf = (state: string) => (state === R.validatePlan || state === R.validateSummary ? R.validate : state);
+  for (const failing of [R.pickBackup, R.validatePlan, R.validateSummary, R.restore, R.verifyCounts, R.integrityCheck]) {
     it(`sends a failure in ${failing} to NotifyFailure with the step and the error, and its Fail state says what happened to the target`, async () => {
       const input = { backupId: 'random', maxAgeDays: 7, target: 'staging', drill: 'weekly' };
       const { calls, error } = await execute(restoreDefinition, input, { ...stubs(picked({ requested: 'random', drill: 'weekly' })), [failing]: async () => Promise.reject(namedError('CountMismatchError', `${failing} broke`)) });
@@ -232,10 +289,10 @@ describe('restore state machine', () => {
           event: 'RestoreFailed',
           workflow: 'restore',
           execution,
-          state: expect.objectContaining({ ...input, error: { Error: 'CountMismatchError', Cause: `${failing} broke` }, failure: expect.objectContaining({ step: failing, outcome: consequences[failing]![0], error: 'CountMismatchError' }) }),
+          state: expect.objectContaining({ ...input, error: { Error: 'CountMismatchError', Cause: `${failing} broke` }, failure: expect.objectContaining({ step: stepOf(failing), outcome: consequences[failing]![0], error: 'CountMismatchError' }) }),
         },
       ]);
-      expect(error?.message).toMatch(new RegExp(`^${failing} failed with CountMismatchError\\. `));
+      expect(error?.message).toMatch(new RegExp(`^${stepOf(failing)} failed with CountMismatchError\\. `));
       expect(error?.message).toMatch(consequences[failing]![1]);
       // "rolled back" is said only where it is true.
       if (consequences[failing]![0] === 'committed-unverified') expect(error?.message).not.toMatch(/rolled back/);

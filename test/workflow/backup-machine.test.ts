@@ -3,7 +3,6 @@ import { BACKUP_STATES as B, METRICS, METRICS_NAMESPACE, SERVICE_NAME } from '..
 import { handler as backup } from '../../lambdas/handlers/backup.js';
 import { handler as backupAge } from '../../lambdas/handlers/backup-age.js';
 import { handler as notify } from '../../lambdas/handlers/notify.js';
-import { handler as validate } from '../../lambdas/handlers/validate.js';
 import { createShop, SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/postgres/connection.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
@@ -12,10 +11,11 @@ import { s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-serv
 import { functionEnvironment, setEnvironment } from './support/environment.js';
 import { ARNS, captureOutput, databaseSecretFor, type Handler, mockSecretsManager, mockSns, type OutputCapture } from './support/lambda.js';
 import { type Definitions, runMachine, synthDefinitions } from './support/machines.js';
+import { validationTasks } from './support/validation-tasks.js';
 import { freshQuery } from '../helpers/fresh-module.js';
 
 /**
- * The backup state machine as synthesized, executed with the real backup, validate and notify
+ * The backup state machine as synthesized, executed with the real backup, validation and notify
  * handlers against a real PostgreSQL (the sample shop) and a real S3 server (s3rver). Only Secrets
  * Manager and SNS are mocked, at the SDK client.
  */
@@ -27,7 +27,7 @@ const sns = mockSns();
 function tasks(overrides: Partial<Record<string, Handler>> = {}): Record<string, Handler> {
   return {
     [B.backup]: backup,
-    [B.validate]: validate,
+    ...validationTasks(),
     [B.publishResult]: notify,
     [B.alertInvalidBackup]: notify,
     [B.alertFailure]: notify,
@@ -77,7 +77,7 @@ describe('backup state machine with the real handlers, PostgreSQL and S3 (SNS an
     const run = await runMachine(definitions.backup, { trigger: 'schedule' }, tasks(), 'IconicDrBackup');
 
     expect(run.error).toBeUndefined();
-    expect(run.path).toEqual([B.backup, B.validate, B.isBackupValid, B.publishResult, B.succeeded]);
+    expect(run.path).toEqual([B.backup, B.validatePlan, B.validate, B.validateSummary, B.isBackupValid, B.publishResult, B.succeeded]);
     const result = run.output!.backup as { backupId: string; location: string; tables: string[]; totalRecords: number; totalBytes: number; recordCounts: Record<string, number> };
     expect(result).toMatchObject({ location: `s3://${s3.bucket}/${PREFIX}/${result.backupId}`, previousBackupId: null, sizeChangePercent: null });
     expect([...result.tables].sort()).toEqual([...SHOP_TABLES].sort());

@@ -5,7 +5,6 @@ import { BACKUP_STATES as B, ENV, RESTORE_STATES as R } from '../../lib/contract
 import { handler as backup } from '../../lambdas/handlers/backup.js';
 import { handler as notify } from '../../lambdas/handlers/notify.js';
 import { handler as planCompute } from '../../lambdas/handlers/plan-compute.js';
-import { handler as validate } from '../../lambdas/handlers/validate.js';
 import { createShop, fingerprintTables, SHOP_TABLES, type TableFingerprint } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/postgres/connection.js';
 import { type AslDefinition, type CfnResource, definitionOf, logicalId, synthStack } from '../infra/helpers.js';
@@ -17,6 +16,7 @@ import { functionEnvironment, setEnvironment } from './support/environment.js';
 import { ARNS, databaseSecretFor, type Handler, mockSecretsManager, mockSns } from './support/lambda.js';
 import { runMachine } from './support/machines.js';
 import { restoreTasks } from './support/restore-tasks.js';
+import { validationTasks } from './support/validation-tasks.js';
 
 /**
  * The machines with `compute: 'auto'`, as synthesized, executed in aws-local-stepfunctions: the
@@ -95,7 +95,7 @@ describe('machines with compute auto: Lambda and Fargate routes with the real ha
     PlanCompute: planCompute,
     [B.backup]: backup,
     [`${B.backup}OnFargate`]: fargate(),
-    [B.validate]: validate,
+    ...validationTasks(),
     [`${B.validate}OnFargate`]: fargate(),
     [B.publishResult]: notify,
     [B.alertInvalidBackup]: notify,
@@ -116,7 +116,7 @@ describe('machines with compute auto: Lambda and Fargate routes with the real ha
   it('backs up in Lambda while there is no manifest to go on, then on Fargate once the previous backup says it would not fit', async () => {
     const first = await runMachine(backupMachine, { trigger: 'schedule' }, backupTasks(), 'IconicDrTest-Backup');
     expect(first.error).toBeUndefined();
-    expect(first.path).toEqual(['PlanCompute', `Route${B.backup}`, B.backup, `Route${B.validate}`, B.validate, B.isBackupValid, B.publishResult, B.succeeded]);
+    expect(first.path).toEqual(['PlanCompute', `Route${B.backup}`, B.backup, `Route${B.validate}`, B.validatePlan, B.validate, B.validateSummary, B.isBackupValid, B.publishResult, B.succeeded]);
     expect(first.output!.compute).toMatchObject({ backup: 'lambda', validate: 'lambda', basis: null });
     expect(started).toEqual([]);
 
@@ -130,6 +130,9 @@ describe('machines with compute auto: Lambda and Fargate routes with the real ha
     expect(Object.keys(latest).sort()).toEqual(Object.keys(previous).sort());
     expect(latest).toMatchObject({ scope: 'full', previousBackupId: previous.backupId, totalRecords: previous.totalRecords });
     expect(second.output!.validation).toMatchObject({ backupId: latest.backupId, valid: true, problems: [] });
+    // Validate returns the same result from the Distributed Map (Lambda route) as from the Fargate task.
+    expect(Object.keys(first.output!.validation as object).sort()).toEqual(Object.keys(second.output!.validation as object).sort());
+    expect(first.output!.validation).toMatchObject({ valid: true, problems: [], tables: (second.output!.validation as { tables: number }).tables });
     expect(await Promise.all(started.map((task) => task.exited))).toEqual([{ code: 0, signal: null }, { code: 0, signal: null }]);
     expect(second.output!.notification).toMatchObject({ event: 'BackupSucceeded' });
   });

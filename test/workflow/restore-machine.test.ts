@@ -29,6 +29,8 @@ const PREFIX = 'backups';
 const CORRUPT_ID = '2020-01-01T00-00-00-000Z';
 const secrets = mockSecretsManager();
 const sns = mockSns();
+/** The Validate step's states on the Lambda route. */
+const VALIDATE = [R.validatePlan, R.validate, R.validateSummary];
 const SHOP = SHOP_TABLES.map((name) => ({ schema: 'public', name, qualified: name }));
 
 describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS and Secrets Manager mocked)', () => {
@@ -140,7 +142,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging' }, tasks(), 'IconicDrRestore');
 
     expect(run.error).toBeUndefined();
-    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.mediaRequested, R.notifySuccess, R.succeeded]);
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, ...VALIDATE, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.mediaRequested, R.notifySuccess, R.succeeded]);
     expect(run.output!.backup).toEqual({ backupId: goodId, requested: 'latest', target: 'staging', confirm: null, tables: null, drill: null, location: `s3://${s3.bucket}/${PREFIX}/${goodId}`, media: false, mediaSnapshotId: null, mediaExact: false });
     expect(run.output!.restore).toMatchObject({ backupId: goodId, target: 'staging', totalRecords: sourcePrints.reduce((sum, t) => sum + t.rows, 0) });
     // The restore records who its target was (names only).
@@ -182,7 +184,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     const run = await runMachine(definitions.restore, { backupId: CORRUPT_ID, target: 'staging' }, tasks());
 
     expect(run.error?.name).toBe('BackupInvalid');
-    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.alertInvalidBackup, R.invalid]);
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, ...VALIDATE, R.isBackupValid, R.alertInvalidBackup, R.invalid]);
     expect(restoreSpy).not.toHaveBeenCalled();
     const validation = run.calls[R.alertInvalidBackup]?.[0] as { state: { validation: { valid: boolean; problems: string[] } } };
     expect(validation.state.validation.valid).toBe(false);
@@ -250,7 +252,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging' }, tasks());
 
     expect(run.error?.name).toBe('RestoreFailed');
-    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.failedRestore, R.notifyFailure, R.failed]);
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, ...VALIDATE, R.isBackupValid, R.restore, R.failedRestore, R.notifyFailure, R.failed]);
     expect(run.calls[R.restore]).toHaveLength(1); // a missing database is permanent: no retry
     expect(run.calls[R.notifyFailure]?.[0]).toMatchObject({ event: 'RestoreFailed', state: { error: { Error: 'ConnectionError', Cause: expect.stringContaining('does not exist') } } });
     const [alert, ...more] = sns.published();
@@ -294,10 +296,10 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
 
   it('picks only full backups for latest and random, and a subset backup only when the input asks for its tables (SNS, Secrets Manager mocked)', async () => {
     const latest = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging' }, { ...tasks(), [R.restore]: async () => Promise.reject(new Error('stop here')) });
-    expect(latest.calls[R.validate]?.[0]).toMatchObject({ backupId: goodId });
+    expect(latest.calls[R.validatePlan]?.[0]).toMatchObject({ backupId: goodId });
 
     const subset = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging', tables: ['orders'] }, { ...tasks(), [R.restore]: async () => Promise.reject(new Error('stop here')) });
-    expect(subset.output ?? subset.calls[R.validate]?.[0]).toMatchObject({ backupId: subsetId });
+    expect(subset.output ?? subset.calls[R.validatePlan]?.[0]).toMatchObject({ backupId: subsetId });
   });
 
   it('refuses a drill whose staging secret points at the source or at production, leaving it untouched and paging with both named (SNS, Secrets Manager mocked)', async () => {
@@ -314,7 +316,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
 
       expect(run.error?.name).toBe('RestoreFailed');
       expect(run.error?.message).toMatch(/^Restore failed with TargetIdentityError\. The restore was refused before it began/);
-      expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.failedRestore, R.notifyFailure, R.failed]);
+      expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, ...VALIDATE, R.isBackupValid, R.restore, R.failedRestore, R.notifyFailure, R.failed]);
       expect(await prints(wrong)).toEqual(before);
       const [alert, ...more] = sns.published();
       expect(more).toEqual([]);

@@ -123,7 +123,7 @@ describe('restore state machine with media: the recovery point\'s files into the
     const run = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging', media: true }, tasks(), 'IconicDrRestore');
 
     expect(run.error).toBeUndefined();
-    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.mediaRequested, R.restoreMedia, R.notifySuccess, R.succeeded]);
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validatePlan, R.validate, R.validateSummary, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.mediaRequested, R.restoreMedia, R.notifySuccess, R.succeeded]);
     expect(run.output!.backup).toMatchObject({ backupId, media: true, mediaSnapshotId: pointSnapshotId, mediaExact: false });
     expect(run.output!.media).toMatchObject({ snapshotId: pointSnapshotId, target: 'staging', bucketsCreated: ['avatars', 'products'], uploaded: 3, objectsVerified: 3 });
     // The files as they were at the recovery point: v1 of the shirt, no later upload, the 0-byte file back.
@@ -137,7 +137,7 @@ describe('restore state machine with media: the recovery point\'s files into the
     // Without "media" the machine skips the step.
     const plain = await runMachine(definitions.restore, { backupId: 'latest', target: 'staging' }, tasks(), 'IconicDrRestore');
     expect(plain.error).toBeUndefined();
-    expect(plain.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.mediaRequested, R.notifySuccess, R.succeeded]);
+    expect(plain.path).toEqual([R.pickBackup, R.checkConfirmation, R.validatePlan, R.validate, R.validateSummary, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.mediaRequested, R.notifySuccess, R.succeeded]);
     expect(plain.calls[R.restoreMedia]).toBeUndefined();
   });
 

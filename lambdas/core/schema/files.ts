@@ -5,25 +5,31 @@ import type { BackupStore } from '../storage/store.js';
 import { readText } from '../storage/store.js';
 import type { SchemaScript } from './capture.js';
 
+/** A schema file as the manifest lists it. */
+export interface SchemaFile {
+  readonly key: string;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
 /** Every problem with a backup's schema files: missing, another size, another SHA-256 (sizes only when quick). */
 export async function schemaFileProblems(store: BackupStore, backupId: string, manifest: Manifest, quick: boolean): Promise<string[]> {
-  if (!manifest.schema) return [];
   const problems: string[] = [];
-  for (const file of [manifest.schema.json, manifest.schema.sql]) {
-    const stat = await store.statObject(`${backupId}/${file.key}`);
-    if (!stat) {
-      problems.push(`${file.key}: missing`);
-      continue;
-    }
-    if (stat.size !== file.bytes) {
-      problems.push(`${file.key}: ${stat.size} bytes, the manifest says ${file.bytes} (truncated or modified)`);
-      continue;
-    }
-    if (quick) continue;
-    const sha256 = createHash('sha256').update(await readText(store, `${backupId}/${file.key}`), 'utf8').digest('hex');
-    if (sha256 !== file.sha256) problems.push(`${file.key}: SHA-256 ${sha256.slice(0, 12)}… differs from the manifest's ${file.sha256.slice(0, 12)}… (corrupted)`);
+  for (const file of schemaFiles(manifest)) {
+    const problem = await schemaFileProblem(store, backupId, file, quick);
+    if (problem) problems.push(problem);
   }
   return problems;
+}
+
+/** One schema file's problem (missing, wrong size, or, unless `quick`, wrong SHA-256), if any. */
+export async function schemaFileProblem(store: BackupStore, backupId: string, file: SchemaFile, quick: boolean): Promise<string | undefined> {
+  const stat = await store.statObject(`${backupId}/${file.key}`);
+  if (!stat) return `${file.key}: missing`;
+  if (stat.size !== file.bytes) return `${file.key}: ${stat.size} bytes, the manifest says ${file.bytes} (truncated or modified)`;
+  if (quick) return undefined;
+  const sha256 = createHash('sha256').update(await readText(store, `${backupId}/${file.key}`), 'utf8').digest('hex');
+  return sha256 === file.sha256 ? undefined : `${file.key}: SHA-256 ${sha256.slice(0, 12)}… differs from the manifest's ${file.sha256.slice(0, 12)}… (corrupted)`;
 }
 
 /** The schema a restore applies, checked against the manifest's SHA-256 first. */
@@ -36,6 +42,6 @@ export async function readSchemaScript(store: BackupStore, backupId: string, man
 }
 
 /** The schema files a manifest names, for copying and listing beside the table files. */
-export function schemaFiles(manifest: Manifest): { key: string; bytes: number; sha256: string }[] {
+export function schemaFiles(manifest: Manifest): SchemaFile[] {
   return manifest.schema ? [manifest.schema.json, manifest.schema.sql] : [];
 }

@@ -156,7 +156,7 @@ function subjectLine(text: string): string {
 
 function problemList(problems: readonly string[], max = 10): string[] {
   const lines = problems.slice(0, max).map((p) => `  - ${p}`);
-  if (problems.length > max) lines.push(`  - … and ${problems.length - max} more (see the Validate step output)`);
+  if (problems.length > max) lines.push(`  - … and ${problems.length - max} more (see the output of ValidateSummary, or ValidateOnFargate)`);
   return lines;
 }
 

@@ -7,6 +7,9 @@ import { handler as pickBackup, matchTables } from '../../../lambdas/handlers/pi
 import { handler as restore } from '../../../lambdas/handlers/restore.js';
 import { handler as slackNotifier } from '../../../lambdas/handlers/slack-notifier.js';
 import { handler as validate } from '../../../lambdas/handlers/validate.js';
+import { handler as validateFile } from '../../../lambdas/handlers/validate-file.js';
+import { handler as validatePlan } from '../../../lambdas/handlers/validate-plan.js';
+import { handler as validateSummary } from '../../../lambdas/handlers/validate-summary.js';
 import { handler as verifyCounts } from '../../../lambdas/handlers/verify-counts.js';
 import { setEnvironment } from '../../workflow/support/environment.js';
 import { ARNS, captureOutput, type Handler, lambdaContext, mockSecretsManager, mockSns, type OutputCapture } from '../../workflow/support/lambda.js';
@@ -70,6 +73,10 @@ describe('handler input validation and error mapping (Secrets Manager and SNS mo
       [backup, { request: { tables: ['orders; DROP TABLE x'] }, execution }, /^Invalid backup input: request\.tables\.0: not a table name/],
       [backup, { request: {} }, /^Invalid backup input: execution: /],
       [validate, { backupId: '../etc', execution }, /backupId: a backup id, not a path/],
+      [validatePlan, { backupId: '../etc', execution }, /^Invalid validate-plan input: backupId: a backup id, not a path/],
+      [validateFile, { backupId: ID, item: { kind: 'table', key: 'orders.ndjson.zst' }, maxProblems: 0, execution }, /^Invalid validate-file input: item\.table: .+; maxProblems: /],
+      [validateFile, { backupId: ID, item: { kind: 'schema', key: 'schema.json', table: 'orders' }, maxProblems: 3, execution }, /item: Unrecognized key: "table"/],
+      [validateSummary, { validation: { backupId: ID }, execution }, /^Invalid validate-summary input: validation\./],
       [pickBackup, { request: { target: 'staging' }, execution }, /request\.backupId: missing: give a backup id, "latest" or "random"/],
       [pickBackup, { request: { backupId: 'latest', target: 'staging', drill: 'daily', maxAgeDays: 0 }, execution }, /request\.maxAgeDays: .+; request\.drill: /],
       [restore, { backupId: ID, target: 'staging', execution }, /^Invalid restore input: tables: .+; confirm: /],
@@ -93,6 +100,71 @@ describe('handler input validation and error mapping (Secrets Manager and SNS mo
     expect(secrets.requested()).toEqual([]);
     // Each failure is logged once at ERROR with the error object, never returned.
     expect(output.logs().filter((line) => line.level === 'ERROR')).toHaveLength(cases.length);
+  });
+
+  describe('validate-summary (touches no storage)', () => {
+    const plan = {
+      backupId: ID,
+      location: 's3://vault/backups',
+      format: 'v1',
+      level: 'rows',
+      problems: [],
+      tables: [
+        { table: 'products', expectedRecords: 3 },
+        { table: 'orders', expectedRecords: 4 },
+      ],
+      items: [
+        { kind: 'table', table: 'products', key: 'products.part-0001.ndjson.zst' },
+        { kind: 'table', table: 'products', key: 'products.part-0002.ndjson.zst' },
+        { kind: 'table', table: 'orders', key: 'orders.ndjson.zst' },
+        { kind: 'schema', key: 'schema.json' },
+      ],
+      totalRecords: 7,
+      totalBytes: 4096,
+      maxProblems: 10,
+    };
+    const good = [
+      { key: 'products.part-0001.ndjson.zst', table: 'products', records: 2, problems: [] },
+      { key: 'products.part-0002.ndjson.zst', table: 'products', records: 1, problems: [] },
+      { key: 'orders.ndjson.zst', table: 'orders', records: 4, problems: [] },
+      { key: 'schema.json', problems: [] },
+    ];
+
+    it('folds the files\' checks into the Validate result, problems in the manifest\'s order', async () => {
+      expect(await validateSummary({ validation: { ...plan, results: good }, execution })).toEqual({ backupId: ID, valid: true, problems: [], tables: 2, totalRecords: 7, totalBytes: 4096 });
+      const bad = [{ ...good[0]!, problems: ['products.part-0001.ndjson.zst: 1 records, the manifest says 2'] }, good[1]!, { key: 'orders.ndjson.zst', table: 'orders', problems: ['orders.ndjson.zst: missing'] }, { key: 'schema.json', problems: ['schema.json: missing'] }];
+      expect(await validateSummary({ validation: { ...plan, results: bad }, execution })).toEqual({
+        backupId: ID,
+        valid: false,
+        problems: ['products.part-0001.ndjson.zst: 1 records, the manifest says 2', 'orders.ndjson.zst: missing', 'schema.json: missing'],
+        tables: 2,
+        totalRecords: 7,
+        totalBytes: 4096,
+      });
+      // An unusable manifest: its problems, no files.
+      const { totalRecords: _none, ...unplanned } = plan;
+      expect(await validateSummary({ validation: { ...unplanned, format: 'unknown', problems: ['metadata.json: missing (the backup is incomplete)'], tables: [], items: [], results: [] }, execution })).toEqual({
+        backupId: ID,
+        valid: false,
+        problems: ['metadata.json: missing (the backup is incomplete)'],
+        tables: 0,
+        totalRecords: 0,
+        totalBytes: 4096,
+      });
+      expect(secrets.requested()).toEqual([]);
+    });
+
+    it('fails with the error of a file check that failed, never reporting the backup invalid; a transient one as FileCheckFailed (no retry of the summary)', async () => {
+      const failed = (Error: string, Cause: string) => [good[0]!, { key: 'products.part-0002.ndjson.zst', error: { Error, Cause } }, { key: 'orders.ndjson.zst', error: { Error } }, good[3]!];
+      const storage = await failure(validateSummary, { validation: { ...plan, results: failed('StorageError', JSON.stringify({ errorType: 'StorageError', errorMessage: 'S3 is unreachable', trace: [] })) }, execution });
+      expect(storage.name).toBe('StorageError');
+      expect(storage.message).toBe('products.part-0002.ndjson.zst could not be checked (StorageError: S3 is unreachable); 1 more files could not be checked either. Validate again once the cause is fixed');
+      const transient = await failure(validateSummary, { validation: { ...plan, results: failed('TransientError', 'throttled') }, execution });
+      expect(transient.name).toBe('FileCheckFailed');
+      expect(transient.message).toMatch(/^products\.part-0002\.ndjson\.zst could not be checked \(TransientError: throttled\)/);
+      // Checks that do not match the plan are the summary's input error.
+      expect(await failure(validateSummary, { validation: { ...plan, results: good.slice(1) }, execution })).toMatchObject({ name: 'UsageError', message: expect.stringContaining('The checks do not match the plan') });
+    });
   });
 
   it('refuses a production restore unless confirm equals the backup id, before reading any credentials (Secrets Manager mocked)', async () => {

@@ -46,15 +46,25 @@ export interface RunResult {
   readonly calls: Record<string, unknown[]>;
   /** Each task's results or errors, by state name. */
   readonly results: Record<string, unknown[]>;
-  /** State names in the order they were entered. */
+  /** State names of the machine in the order they were entered (not those inside a Map's items). */
   readonly path: string[];
+  /** States entered inside Map items (the `Validate` Distributed Map's ValidateFile, …), in order. */
+  readonly itemPath: string[];
+}
+
+/** Every state of a definition with its name, those of Map item processors included. */
+export function allStates(definition: Pick<AslDefinition, 'States'>): [string, AslDefinition['States'][string]][] {
+  return Object.entries(definition.States).flatMap(([name, state]) => {
+    const processor = (state.ItemProcessor ?? state.Iterator) as Pick<AslDefinition, 'States'> | undefined;
+    return [[name, state] as [string, AslDefinition['States'][string]], ...(state.Type === 'Map' && processor ? allStates(processor) : [])];
+  });
 }
 
 let runs = 0;
 
 /** Checks that every Task of the definition invokes a Lambda function ARN and has a handler. */
 function bindTasks(definition: AslDefinition, handlers: Readonly<Record<string, Handler>>): void {
-  const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
+  const tasks = allStates(definition).filter(([, state]) => state.Type === 'Task');
   for (const [name, state] of tasks) {
     // A Lambda function ARN (payloadResponseOnly), or a Fargate step (lib/fargate-steps.ts).
     because(`${name} must invoke the function ARN directly (payloadResponseOnly)`, () => expect(state.Resource).toMatch(/^arn:aws:lambda:[^:]+:\d{12}:function:[^:]+$|^arn:aws:states:::ecs:runTask\.waitForTaskToken$/));
@@ -73,6 +83,7 @@ export async function runMachine(definition: AslDefinition, input: unknown, hand
   const calls: Record<string, unknown[]> = {};
   const results: Record<string, unknown[]> = {};
   const path: string[] = [];
+  const itemPath: string[] = [];
   const overrides = Object.fromEntries(
     Object.entries(handlers).map(([state, handler]) => [
       state,
@@ -91,21 +102,22 @@ export async function runMachine(definition: AslDefinition, input: unknown, hand
   );
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
   const run = machine.run(input as never, {
-    overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides: Object.fromEntries(Object.keys(definition.States).map((name) => [name, 0])) },
+    overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides: Object.fromEntries(allStates(definition).map(([name]) => [name, 0])) },
     // Task.Token and State.EnteredTime for Fargate steps: the interpreter has neither (the local
     // runner gives each task its own token and entry time, test/helpers/step-task.ts).
     context: { Execution: { Id: executionArn, Name: executionArn.split(':').pop() }, Task: { Token: 'local-task-token' }, State: { EnteredTime: new Date().toISOString() } } as never,
   });
   const collecting = (async () => {
-    for await (const event of run.eventLogs) if (event.type === 'StateEntered') path.push(event.state.name);
+    // A Map item's events come with the item's `index`.
+    for await (const event of run.eventLogs) if (event.type === 'StateEntered') (event.index === undefined ? path : itemPath).push(event.state.name);
   })();
   try {
     const output = (await run.result) as Record<string, unknown>;
-    return { executionArn, output, error: undefined, calls, results, path };
+    return { executionArn, output, error: undefined, calls, results, path, itemPath };
   } catch (error) {
     if (!(error instanceof ExecutionError)) throw error;
     const cause = error.cause as Error;
-    return { executionArn, output: undefined, error: { name: cause.name, message: cause.message }, calls, results, path };
+    return { executionArn, output: undefined, error: { name: cause.name, message: cause.message }, calls, results, path, itemPath };
   } finally {
     await collecting;
   }
