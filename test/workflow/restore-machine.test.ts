@@ -385,7 +385,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     const run = await runMachine(definitions.restore, { backupId: copyText.backupId, target: 'staging' }, tasks(), 'IconicDrRestore');
 
     expect(run.error).toBeUndefined();
-    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, R.validate, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.mediaRequested, R.notifySuccess, R.succeeded]);
+    expect(run.path).toEqual([R.pickBackup, R.checkConfirmation, ...VALIDATE, R.isBackupValid, R.restore, R.verifyCounts, R.integrityCheck, R.mediaRequested, R.notifySuccess, R.succeeded]);
     expect(run.output!.verification).toMatchObject({ ok: true });
     expect(await prints(staging)).toEqual(sourcePrints);
   });
