@@ -3,7 +3,7 @@ import { BackupNotFoundError, InvalidBackupError, StorageError, UsageError } fro
 import { readManifest } from './catalog.js';
 import { schemaFileProblem, schemaFiles } from './schema/files.js';
 import { decompressor, type Codec } from './format/codec.js';
-import { LineEndWatch, copyTextLineProblem } from './format/copy-text-lines.js';
+import { CopyTextRows } from './format/copy-text-lines.js';
 import { MANIFEST_FILE, fileCodec, fileRows, legacyTableFileKey, type LegacyManifest, type Manifest, type TableEntry } from './format/manifest.js';
 import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
 import type { BackupStore } from './storage/store.js';
@@ -91,26 +91,33 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
     return { problems: bad ? [...problems, bad] : problems };
   }
 
-  const copyText = fileRows(file) === 'copy-text';
-  const lineEnd = new LineEndWatch();
-  const lines = copyText ? pipeline(source, hasher, decompressor(codec), lineEnd, onError) : pipeline(source, hasher, decompressor(codec), onError);
+  const lines = pipeline(source, hasher, decompressor(codec), onError);
   let records = 0;
   let badLines = 0;
   let stopped: string | undefined;
   const expectedKeys = table.columns.length;
+  // More rows than the manifest promised: a decompression bomb or another file. Reading on would
+  // only inflate more; what is known already makes the backup invalid.
+  const tooMany = `${file.key}: holds more than the manifest's ${file.records} records; stopped reading there`;
+  const copyRows =
+    fileRows(file) === 'copy-text'
+      ? new CopyTextRows(expectedKeys, file.records, lineLimit, (row, problem) => {
+          if (++badLines <= MAX_PROBLEMS_PER_FILE) problems.push(`${file.key}: line ${row} ${problem}`);
+        })
+      : undefined;
   try {
-    for await (const line of readLines(lines, lineLimit)) {
+    if (copyRows) {
+      // COPY text is checked chunk by chunk: no per-row buffer or await (format/copy-text-lines.ts).
+      for await (const chunk of lines) if (!copyRows.push(chunk as Buffer)) break;
+      copyRows.finish();
+      records = copyRows.records;
+      if (copyRows.stopped === 'too-many-records') stopped = tooMany;
+      else if (copyRows.stopped) throw copyRows.stopped;
+    } else for await (const line of readLines(lines, lineLimit)) {
       records++;
       if (records > file.records) {
-        // More rows than the manifest promised: a decompression bomb or another file. Reading on
-        // would only inflate more; what is known already makes the backup invalid.
-        stopped = `${file.key}: holds more than the manifest's ${file.records} records; stopped reading there`;
+        stopped = tooMany;
         break;
-      }
-      if (copyText) {
-        const bad = copyTextLineProblem(line, expectedKeys);
-        if (bad !== undefined && ++badLines <= MAX_PROBLEMS_PER_FILE) problems.push(`${file.key}: line ${records} ${bad}`);
-        continue;
       }
       let row: unknown;
       try {
@@ -141,7 +148,7 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
     problems.push(`${file.key}: cannot be decompressed (${streamError.message})`);
     return { problems };
   }
-  if (copyText && lineEnd.endsMidLine) problems.push(`${file.key}: ends in the middle of a row (truncated)`);
+  if (copyRows?.endsMidLine) problems.push(`${file.key}: ends in the middle of a row (truncated)`);
   const bad = checksumProblem(file, hasher.sha256);
   if (bad) problems.push(bad);
   if (records !== file.records) problems.push(`${file.key}: ${records} records, the manifest says ${file.records}`);

@@ -18,37 +18,138 @@ const PERIOD = 0x2e;
 
 /** Why one line (without its `\n`) is not a COPY text row of `columns` fields; undefined when it is. */
 export function copyTextLineProblem(line: Buffer, columns: number): string | undefined {
+  if (line.indexOf(BACKSLASH) !== -1 || line.indexOf(CR) !== -1) return fieldsProblem(walkLine(line, 0, line.length), columns);
+  // The common row: no escapes, so every tab separates (indexOf is native, far faster than a byte loop).
   let fields = 1;
-  if (line.indexOf(BACKSLASH) === -1 && line.indexOf(CR) === -1) {
-    // The common row: no escapes, so every tab separates (indexOf is native, far faster than a byte loop).
-    for (let at = line.indexOf(TAB); at !== -1; at = line.indexOf(TAB, at + 1)) fields++;
-  } else {
-    for (let i = 0; i < line.length; i++) {
-      const byte = line[i];
-      if (byte === TAB) fields++;
-      else if (byte === CR) return 'holds a raw carriage return, which COPY text never writes';
-      else if (byte === BACKSLASH) {
-        const next = line[++i];
-        if (next === undefined) return 'ends in a lone backslash, which would join it to the next row';
-        if (next === PERIOD) return 'holds the end-of-data marker \\.';
-      }
+  for (let at = line.indexOf(TAB); at !== -1; at = line.indexOf(TAB, at + 1)) fields++;
+  return fieldsProblem(fields, columns);
+}
+
+/** Walks buf[start, end) byte by byte (it holds escapes): its field count, or what is wrong with it. */
+function walkLine(buf: Buffer, start: number, end: number): number | string {
+  let fields = 1;
+  for (let i = start; i < end; i++) {
+    const byte = buf[i];
+    if (byte === TAB) fields++;
+    else if (byte === CR) return 'holds a raw carriage return, which COPY text never writes';
+    else if (byte === BACKSLASH) {
+      if (++i >= end) return 'ends in a lone backslash, which would join it to the next row';
+      if (buf[i] === PERIOD) return 'holds the end-of-data marker \\.';
     }
   }
+  return fields;
+}
+
+function fieldsProblem(fields: number | string, columns: number): string | undefined {
+  if (typeof fields === 'string') return fields;
   return fields === columns ? undefined : `has ${fields} field${fields === 1 ? '' : 's'}, the table has ${columns} column${columns === 1 ? '' : 's'}`;
 }
 
-/** Passes bytes through and remembers whether they ended in the middle of a line. */
-export class LineEndWatch extends Transform {
-  private lastByte = NEWLINE;
+/**
+ * Checks a COPY text file's rows chunk by chunk as it is decompressed (validate): counts them, checks
+ * each one's fields, and stops at the first row beyond what the manifest promised or a row longer
+ * than the limit. Rows are found with native `indexOf` inside each chunk, one call per row and per
+ * tab, with no per-row buffer or await: validate's cost is the decompression, not the scan.
+ */
+export class CopyTextRows {
+  records = 0;
+  /** Why reading stopped early (more rows than promised, a row over the limit); undefined when it did not. */
+  stopped?: 'too-many-records' | LineTooLongError;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  // Where the next tab, backslash and CR are in the current chunk (Infinity: none). Rows are scanned
+  // in order, so each cursor only moves forward: one pass over the chunk per byte kind, whatever the
+  // row count (a search from each row's start would rescan the rest of the chunk every row).
+  private chunk: Buffer = Buffer.alloc(0);
+  private tab = Infinity;
+  private backslash = Infinity;
+  private cr = Infinity;
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (chunk.length) this.lastByte = chunk[chunk.length - 1]!;
-    callback(null, chunk);
+  constructor(
+    private readonly columns: number,
+    private readonly maxRecords: number,
+    private readonly maxLineBytes: number,
+    /** Called for each row that is not a row of the table (1-based row number). */
+    private readonly onBadRow: (row: number, problem: string) => void,
+  ) {}
+
+  /** Scans one chunk; false once reading should stop (see `stopped`). */
+  push(chunk: Buffer): boolean {
+    if (this.stopped) return false;
+    this.chunk = chunk;
+    this.tab = this.find(TAB, 0);
+    this.backslash = this.find(BACKSLASH, 0);
+    this.cr = this.find(CR, 0);
+    let start = 0;
+    let newline = chunk.indexOf(NEWLINE);
+    while (newline !== -1) {
+      if (this.pendingBytes) {
+        const line = Buffer.concat([...this.pending, chunk.subarray(0, newline)]);
+        this.pending = [];
+        this.pendingBytes = 0;
+        if (!this.count(line.length)) return false;
+        this.check(copyTextLineProblem(line, this.columns));
+      } else {
+        if (!this.count(newline - start)) return false;
+        this.check(this.rowProblem(start, newline));
+      }
+      start = newline + 1;
+      newline = chunk.indexOf(NEWLINE, start);
+    }
+    if (start < chunk.length) {
+      this.pendingBytes += chunk.length - start;
+      if (this.pendingBytes > this.maxLineBytes) return this.stop(new LineTooLongError(this.maxLineBytes, this.records + 1));
+      this.pending.push(Buffer.from(chunk.subarray(start)));
+    }
+    return true;
   }
 
-  /** True when the last byte was not a newline: the last row is cut off. */
-  get endsMidLine(): boolean {
-    return this.lastByte !== NEWLINE;
+  /** Whether the data ended in the middle of a row (the last row cut off); known after `finish`. */
+  endsMidLine = false;
+
+  /** At the end of the data: a cut-off last row is counted and checked like any other. */
+  finish(): void {
+    if (this.stopped || !this.pendingBytes) return;
+    this.endsMidLine = true;
+    const line = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.count(line.length)) this.check(copyTextLineProblem(line, this.columns));
+  }
+
+  private find(byte: number, from: number): number {
+    const at = this.chunk.indexOf(byte, from);
+    return at === -1 ? Infinity : at;
+  }
+
+  /** Counts a row of `bytes` bytes; false when it is one too many or too long. */
+  private count(bytes: number): boolean {
+    if (bytes > this.maxLineBytes) return this.stop(new LineTooLongError(this.maxLineBytes, this.records + 1));
+    if (++this.records > this.maxRecords) return this.stop('too-many-records');
+    return true;
+  }
+
+  private check(problem: string | undefined): void {
+    if (problem !== undefined) this.onBadRow(this.records, problem);
+  }
+
+  /** The problem of the current chunk's row [start, end), moving the cursors past it. */
+  private rowProblem(start: number, end: number): string | undefined {
+    if (this.backslash < start) this.backslash = this.find(BACKSLASH, start);
+    if (this.cr < start) this.cr = this.find(CR, start);
+    if (this.tab < start) this.tab = this.find(TAB, start);
+    if (this.backslash < end || this.cr < end) return fieldsProblem(walkLine(this.chunk, start, end), this.columns);
+    let fields = 1;
+    while (this.tab < end) {
+      fields++;
+      this.tab = this.find(TAB, this.tab + 1);
+    }
+    return fieldsProblem(fields, this.columns);
+  }
+
+  private stop(reason: NonNullable<CopyTextRows['stopped']>): false {
+    this.stopped = reason;
+    return false;
   }
 }
 

@@ -2,7 +2,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { CopyTextLimit, LineEndWatch, copyTextLineProblem } from '../../../lambdas/core/format/copy-text-lines.js';
+import { CopyTextLimit, CopyTextRows, copyTextLineProblem } from '../../../lambdas/core/format/copy-text-lines.js';
 import { columnSchema, parseManifest, tableFileKey, type Manifest } from '../../../lambdas/core/format/manifest.js';
 import { LineTooLongError } from '../../../lambdas/core/util/streams.js';
 
@@ -35,16 +35,50 @@ async function drain(source: Readable, ...transforms: NodeJS.ReadWriteStream[]):
   await pipeline(source, ...(transforms as [NodeJS.ReadWriteStream]), new Writable({ write: (_c, _e, done) => done() }));
 }
 
-describe('LineEndWatch and CopyTextLimit', () => {
-  it('LineEndWatch tells a cut-off last row from a complete one', async () => {
-    const whole = new LineEndWatch();
-    await drain(Readable.from([Buffer.from('a\t1\n'), Buffer.from('b\t2\n')]), whole);
-    expect(whole.endsMidLine).toBe(false);
-    const cut = new LineEndWatch();
-    await drain(Readable.from([Buffer.from('a\t1\n'), Buffer.from('b\t')]), cut);
-    expect(cut.endsMidLine).toBe(true);
+/** Feeds `text` to a CopyTextRows in chunks of `size` bytes; what it counted, found and where it stopped. */
+function scan(text: string, columns: number, size: number, maxRecords = 1000, maxLineBytes = 1000) {
+  const bad: string[] = [];
+  const rows = new CopyTextRows(columns, maxRecords, maxLineBytes, (row, problem) => bad.push(`${row}: ${problem}`));
+  const bytes = Buffer.from(text, 'utf8');
+  for (let at = 0; at < bytes.length; at += size) if (!rows.push(bytes.subarray(at, at + size))) break;
+  rows.finish();
+  return { records: rows.records, bad, stopped: rows.stopped, endsMidLine: rows.endsMidLine };
+}
+
+describe('CopyTextRows: a file checked chunk by chunk', () => {
+  it('counts and checks the same rows whatever the chunk size, rows and escapes cut across chunks', () => {
+    const text = ['1\tplain\t\\N', '2\ttab\\there\\\\x\t{"a": 1}', '3\t\t', '4\tżółć 🎉\tlast'].join('\n') + '\n';
+    for (const size of [1, 2, 3, 7, 64, 1 << 20]) expect(scan(text, 3, size)).toEqual({ records: 4, bad: [], stopped: undefined, endsMidLine: false });
   });
 
+  it('reports each bad row by number with the same words as a single row check', () => {
+    const text = 'a\tb\tc\nonly one\nx\ty\tz\n\\.\nq\tr\\\n';
+    for (const size of [1, 5, 1024]) {
+      expect(scan(text, 3, size).bad).toEqual([
+        `2: ${copyTextLineProblem(Buffer.from('only one'), 3)}`,
+        `4: ${copyTextLineProblem(Buffer.from('\\.'), 3)}`,
+        `5: ${copyTextLineProblem(Buffer.from('q\tr\\'), 3)}`,
+      ]);
+    }
+  });
+
+  it('a one-column table with no tab anywhere: every row has one field (the tab cursor never runs ahead)', () => {
+    const text = Array.from({ length: 500 }, (_, i) => `row ${i}`).join('\n') + '\n';
+    expect(scan(text, 1, 4096)).toEqual({ records: 500, bad: [], stopped: undefined, endsMidLine: false });
+    expect(scan(text, 2, 4096).bad).toHaveLength(500);
+  });
+
+  it('tells a cut-off last row, counting and checking it; stops at one row too many and at a row over the limit', () => {
+    expect(scan('a\t1\nb\t2\n', 2, 3)).toMatchObject({ records: 2, endsMidLine: false, bad: [] });
+    expect(scan('a\t1\nb', 2, 3)).toMatchObject({ records: 2, endsMidLine: true, bad: ['2: has 1 field, the table has 2 columns'] });
+    expect(scan('a\nb\nc\n', 1, 2, 2)).toMatchObject({ records: 3, stopped: 'too-many-records' });
+    const long = scan(`short\n${'x'.repeat(60)}\n`, 1, 16, 1000, 50);
+    expect(long.stopped).toBeInstanceOf(LineTooLongError);
+    expect(long.records).toBe(1);
+  });
+});
+
+describe('CopyTextLimit', () => {
   it('CopyTextLimit passes the promised rows, reports them, and stops at one row too many or a line too long', async () => {
     const seen: number[] = [];
     await drain(Readable.from([Buffer.from('a\n'), Buffer.from('b\nc\n')]), new CopyTextLimit(3, 100, () => new Error('too many'), (rows) => seen.push(rows)));
