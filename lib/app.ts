@@ -34,6 +34,7 @@ import { BackupReplicaStack } from './replica-stack.js';
  * | nag                       | run cdk-nag AwsSolutions     | true (default)                   |
  * | compute                   | compute                      | lambda (default), fargate, auto  |
  * | validateConcurrency       | validateConcurrency          | 8 (default)                      |
+ * | backupRows                | backupRows                   | json (default) or copy           |
  */
 export interface AppConfig {
   readonly stackName: string;
@@ -80,6 +81,8 @@ export function configFromContext(node: Node): AppConfig {
   const objectLockMode = str('objectLockMode')?.toUpperCase();
   if (objectLockMode !== undefined && objectLockMode !== 'GOVERNANCE' && objectLockMode !== 'COMPLIANCE') problems.push(`-c objectLockMode=${objectLockMode}: expected GOVERNANCE or COMPLIANCE`);
   const compute = str('compute');
+  const backupRows = str('backupRows');
+  if (backupRows !== undefined && backupRows !== 'json' && backupRows !== 'copy') problems.push(`-c backupRows=${backupRows}: expected json or copy`);
   if (compute !== undefined && compute !== 'lambda' && compute !== 'fargate' && compute !== 'auto') problems.push(`-c compute=${compute}: expected lambda, fargate or auto`);
   const replicaBucketArn = str('replicaBucketArn');
   const replicaKmsKeyArn = str('replicaKmsKeyArn');
@@ -118,6 +121,7 @@ export function configFromContext(node: Node): AppConfig {
       ...(vpcId ? { vpcId } : {}),
       ...(compute ? { compute: compute as StepCompute } : {}),
       ...(validateConcurrency !== undefined ? { validateConcurrency } : {}),
+      ...(backupRows ? { backupRows: backupRows as 'json' | 'copy' } : {}),
       externalSubscribers: bool('externalSubscribers', false),
       objectLock: bool('objectLock', true),
       bucketDataEvents: bool('cloudTrail', true),

@@ -64,6 +64,12 @@ export interface BackupPipelineProps {
    */
   readonly validateConcurrency?: number;
   /**
+   * How the backup writes table rows: `json` (NDJSON, readable by every iconic-dr version) or `copy`
+   * (each table's own COPY text: less database CPU, smaller; versions before it refuse such backups).
+   * @default 'json'
+   */
+  readonly rows?: 'json' | 'copy';
+  /**
    * Longest a backup execution may run.
    * @default 2 hours
    */
@@ -138,6 +144,7 @@ export class BackupPipeline extends Construct {
     errors.check(/^(cron|rate)\(.+\)$/.test(schedule), `schedule "${schedule}" must be an EventBridge cron(...) or rate(...) expression`);
     errors.check(schemas.length > 0, 'schemas must name at least one schema');
     for (const name of [...schemas, ...tables]) errors.check(IDENTIFIER.test(name), `"${name}" is not a table/schema name (letters, digits, _; schema.table)`);
+    errors.check(props.rows === undefined || props.rows === 'json' || props.rows === 'copy', `rows must be json or copy (got ${String(props.rows)})`);
     const compute = props.compute ?? 'lambda';
     errors.check(compute === 'lambda' || props.taskCluster !== undefined, `compute '${compute}' needs taskCluster (the ECS cluster of the Fargate steps)`);
     errors.throwIfAny();
@@ -154,7 +161,8 @@ export class BackupPipeline extends Construct {
       .bindBackupStore(props.vault, 'write')
       .bindSourceDatabase(props.sourceSecret)
       .addEnvironment(ENV.backupSchemas, schemas.join(','))
-      .addEnvironment(ENV.backupTables, tables.join(','));
+      .addEnvironment(ENV.backupTables, tables.join(','))
+      .addEnvironment(ENV.backupRows, props.rows ?? 'json');
 
     this.validation = new ParallelValidation(this, 'Validation', { vault: props.vault, purpose: 'a new backup', ...(props.validateSizing ? { fileSizing: props.validateSizing } : {}), ...network });
     this.validateFunction = this.validation.fileFunction;

@@ -17,7 +17,7 @@
  * | function        | variables                                                                  |
  * |-----------------|----------------------------------------------------------------------------|
  * | backup          | BACKUP_BUCKET, BACKUP_PREFIX, BACKUP_KMS_KEY_ID, SOURCE_SECRET_ARN,        |
- * |                 | BACKUP_SCHEMAS, BACKUP_TABLES                                              |
+ * |                 | BACKUP_SCHEMAS, BACKUP_TABLES, BACKUP_ROWS                                 |
  * | validate        | BACKUP_BUCKET, BACKUP_PREFIX (the Fargate validate task only)              |
  * | validate-plan   | BACKUP_BUCKET, BACKUP_PREFIX                                               |
  * | validate-file   | BACKUP_BUCKET, BACKUP_PREFIX                                               |
@@ -54,7 +54,7 @@
  * - `TARGET_SECRET_ARNS`: JSON object mapping restore target name to secret ARN,
  *   `{"staging":"arn:…","production":"arn:…"}`. `RESTORE_TARGETS`: comma list of those names.
  * - `BACKUP_SCHEMAS`: comma list, default `public`. `BACKUP_TABLES`: comma list of tables, or
- *   empty for every ordinary table of the schemas.
+ *   empty for every ordinary table of the schemas. `BACKUP_ROWS`: `json` (default) or `copy`.
  * - `CRITICAL_TOPIC_ARN` / `WARNING_TOPIC_ARN`: SNS topics (KMS-encrypted) for notify.
  * - `SLACK_WEBHOOK_SECRET_ARN`: secret holding `{"webhookUrl":"https://hooks.slack.com/…"}`.
  *
@@ -192,6 +192,8 @@ export const ENV = {
   restoreTargets: 'RESTORE_TARGETS',
   backupSchemas: 'BACKUP_SCHEMAS',
   backupTables: 'BACKUP_TABLES',
+  /** backup: how table rows are written, `json` (NDJSON, the default) or `copy` (the table's COPY text; docs/format.md). */
+  backupRows: 'BACKUP_ROWS',
   criticalTopicArn: 'CRITICAL_TOPIC_ARN',
   warningTopicArn: 'WARNING_TOPIC_ARN',
   slackWebhookSecretArn: 'SLACK_WEBHOOK_SECRET_ARN',

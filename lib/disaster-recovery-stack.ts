@@ -131,6 +131,11 @@ export interface DisasterRecoveryStackProps extends StackProps {
    */
   readonly validateConcurrency?: number;
   /**
+   * How the daily backup writes table rows: `json` (NDJSON) or `copy` (each table's COPY text).
+   * @default 'json'
+   */
+  readonly backupRows?: 'json' | 'copy';
+  /**
    * ARNs of the principals (roles, users) that may start a production restore: they get a role
    * that may start the production restore machine, and nothing else in the stack grants it. Nobody
    * but the production restore functions (and `breakGlassPrincipalArn`) may read the production
@@ -267,6 +272,7 @@ export class DisasterRecoveryStack extends Stack {
       ...(sizing.backup ? { backupSizing: sizing.backup } : {}),
       ...(sizing.validate ? { validateSizing: sizing.validate } : {}),
       ...(props.validateConcurrency !== undefined ? { validateConcurrency: props.validateConcurrency } : {}),
+      ...(props.backupRows ? { rows: props.backupRows } : {}),
       ...(props.backupMachineTimeout ? { machineTimeout: props.backupMachineTimeout } : {}),
       scheduleDeadLetterQueue: this.scheduleDeadLetterQueue,
       ...withNetwork,

@@ -4,6 +4,7 @@ import { ENV } from '../../lib/contract.js';
 import { createBackup } from '../core/backup.js';
 import { completeBackups } from '../core/catalog.js';
 import { backupIdFor } from '../core/format/ids.js';
+import { ROWS_CHOICES } from '../core/format/row-encoding.js';
 import { openPostgresSource } from '../core/postgres/source.js';
 import { fullBackupFilter, isSubsetRequest, markSubsetBackup, subsetBackupIds } from './shared/backup-scope.js';
 import { backupEnv, configOnce } from './shared/config.js';
@@ -85,6 +86,7 @@ export const handler = taskHandler({
         store,
         source,
         startedAt,
+        rows: ROWS_CHOICES[env[ENV.backupRows]],
         onProgress: (event) => {
           if (event.type === 'start') logger.info('Backup started', { backupId: event.backupId, tables: event.tables, estimatedRows: event.estimatedRows });
           if (event.type === 'table-done') logger.info('Table backed up', { table: event.table, records: event.records, bytes: event.bytes });

@@ -41,6 +41,7 @@ describe('app context', () => {
         objectLock: 'false',
         cloudTrail: 'false',
         validateConcurrency: '16',
+        backupRows: 'copy',
       },
     });
     const config = configFromContext(app.node);
@@ -62,18 +63,19 @@ describe('app context', () => {
       objectLock: false,
       bucketDataEvents: false,
       validateConcurrency: 16,
+      backupRows: 'copy',
     });
   });
 
   it('reports every bad context value at once', () => {
-    const app = new App({ context: { slack: 'maybe', retentionDays: 'ninety', objectLockMode: 'strict', replicaBucketArn: 'arn:aws:s3:::replica' } });
+    const app = new App({ context: { slack: 'maybe', backupRows: 'csv', retentionDays: 'ninety', objectLockMode: 'strict', replicaBucketArn: 'arn:aws:s3:::replica' } });
     let message = '';
     try {
       configFromContext(app.node);
     } catch (error) {
       message = (error as Error).message;
     }
-    for (const problem of ['slack=maybe', 'retentionDays=ninety', 'objectLockMode=STRICT', 'replicaKmsKeyArn go together']) expect(message).toContain(problem);
+    for (const problem of ['slack=maybe', 'backupRows=csv: expected json or copy', 'retentionDays=ninety', 'objectLockMode=STRICT', 'replicaKmsKeyArn go together']) expect(message).toContain(problem);
   });
 });
 

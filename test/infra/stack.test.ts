@@ -130,7 +130,8 @@ describe('Lambda functions', () => {
     const f = functions();
     const keys = (fn: DrFunction | undefined) => Object.keys(envOf(fn!)).filter((key) => !key.startsWith('POWERTOOLS_') && key !== 'NODE_OPTIONS').sort();
     const store = [ENV.backupBucket, ENV.backupPrefix];
-    expect(keys(f.backup)).toEqual([...store, ENV.backupKmsKeyId, ENV.sourceSecretArn, ENV.backupSchemas, ENV.backupTables].sort());
+    expect(keys(f.backup)).toEqual([...store, ENV.backupKmsKeyId, ENV.sourceSecretArn, ENV.backupSchemas, ENV.backupTables, ENV.backupRows].sort());
+    expect(envOf(f.backup!)[ENV.backupRows]).toBe('json');
     for (const fn of [f.backupValidatePlan, f.backupValidate, f.restoreValidatePlan, f.restoreValidate]) expect(keys(fn)).toEqual([...store].sort());
     for (const fn of [f.backupValidateSummary, f.restoreValidateSummary]) expect(keys(fn)).toEqual([]);
     expect(keys(f.backupAge)).toEqual([...store, ENV.backupTables].sort());
@@ -523,6 +524,13 @@ describe('State machines', () => {
     }
     // The file function is sized as the validate function was: one file has to fit in it.
     expect(resources[logicalId(stack.backup.validation.fileFunction.function)]?.Properties).toMatchObject({ Timeout: 900, MemorySize: 1024 });
+  });
+
+  it('writes rows as the backupRows prop says (json by default, copy on request), and refuses another value', () => {
+    const copy = synthStack({ backupRows: 'copy' }, testApp());
+    const backupEnv = (copy.resources[logicalId(copy.stack.backup.backupFunction.function)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(backupEnv[ENV.backupRows]).toBe('copy');
+    expect(() => synthStack({ backupRows: 'csv' as 'copy' }, testApp())).toThrow(/rows must be json or copy \(got csv\)/);
   });
 
   it('takes the Map\'s MaxConcurrency from validateConcurrency, and refuses one that is not a whole number from 1', () => {

@@ -6,6 +6,7 @@ import { handler as notify } from '../../lambdas/handlers/notify.js';
 import { createShop, SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/postgres/connection.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
+import { readManifest } from '../../lambdas/core/catalog.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
 import { functionEnvironment, setEnvironment } from './support/environment.js';
@@ -173,6 +174,21 @@ describe('backup state machine with the real handlers, PostgreSQL and S3 (SNS an
     // A failed run reports its duration too, so the slow-backup alarm sees a run killed at its timeout.
     expect(output.metric(METRICS.backupDurationSeconds)).toEqual([expect.any(Number)]);
     expect(run.output).toBeUndefined();
+  });
+
+  it('with BACKUP_ROWS=copy the daily backup writes each table as COPY text, and the Validate map checks it (Secrets Manager mocked)', async () => {
+    const fresh = (await import(`../../lambdas/handlers/backup.js${freshQuery()}`)).handler as Handler;
+    const restoreRows = setEnvironment({ BACKUP_ROWS: 'copy' });
+    const run = await runMachine(definitions.backup, {}, tasks({ [B.backup]: fresh })).finally(restoreRows);
+
+    expect(run.error).toBeUndefined();
+    const { backupId, totalRecords } = run.output!.backup as { backupId: string; totalRecords: number };
+    expect(run.output!.validation).toMatchObject({ backupId, valid: true, problems: [], totalRecords });
+    const parsed = await readManifest(s3StoreFor(s3, PREFIX), backupId);
+    if (parsed.format !== 'v1') throw new Error('expected a v1 manifest');
+    const files = Object.values(parsed.manifest.tableDetails).flatMap((t) => t.files);
+    expect(files.length).toBeGreaterThanOrEqual(SHOP_TABLES.length);
+    expect(files.every((f) => f.rows === 'copy-text' && f.key.includes('.copy.'))).toBe(true);
   });
 
   it('logs an S3 failure at ERROR as a StorageError (the upload-failure metric filter) and alerts (SNS, Secrets Manager mocked)', async () => {

@@ -76,6 +76,7 @@ export const backupEnv = storeEnv.extend({
   [ENV.sourceSecretArn]: required,
   [ENV.backupSchemas]: commaList(['public']),
   [ENV.backupTables]: commaList([]),
+  [ENV.backupRows]: z.preprocess(blankIsUnset, z.enum(['json', 'copy']).default('json')),
 });
 
 export const pickBackupEnv = storeEnv.extend({
