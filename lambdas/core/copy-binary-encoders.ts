@@ -48,7 +48,7 @@ import {
   unicodeEscape,
   unicodeEscapeLength,
 } from './json-bytes.js';
-import { copySpan, type ByteSink } from './slab-output.js';
+import type { ByteSink } from './slab-output.js';
 
 /** PostgreSQL's MAXDIM. */
 export const MAX_ARRAY_DIMS = 6;
@@ -445,7 +445,7 @@ export function encodeText(sink: ByteSink, buf: Buffer, p: number, end: number, 
     const limit = p + 32 < end ? p + 32 : end;
     while (p < limit && buf[p] !== QUOTE && buf[p] !== BACKSLASH) p++;
     if (p === limit && p < end) p = scanLongString(buf, p, end, scratch);
-    copySpan(sink, buf, from, p);
+    sink.copySpan(buf, from, p);
     if (p >= end) return -1;
     if (buf[p] === QUOTE) break;
     const e = buf[p + 1];

@@ -38,7 +38,7 @@ import {
   unicodeEscape,
   unicodeEscapeLength,
 } from './json-bytes.js';
-import { SlabOutput, copySpan } from './slab-output.js';
+import { SlabOutput } from './slab-output.js';
 
 const COPY_SPECIAL = /[\\\n\r\t]/;
 
@@ -206,7 +206,7 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
         p++;
         const from = p;
         while (p < end && buf[p] !== QUOTE && buf[p] !== BACKSLASH) p++;
-        if (keep) copySpan(this, buf, from, p);
+        if (keep) this.copySpan(buf, from, p);
         while (p < end && buf[p] === BACKSLASH) {
           const e = buf[p + 1];
           if (e === LETTER_U) {
@@ -228,7 +228,7 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
           }
           const from2 = p;
           while (p < end && buf[p] !== QUOTE && buf[p] !== BACKSLASH) p++;
-          if (keep) copySpan(this, buf, from2, p);
+          if (keep) this.copySpan(buf, from2, p);
         }
         if (buf[p] !== QUOTE) return false;
         p++;
@@ -248,7 +248,7 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
       } else if (c === MINUS || (c !== undefined && c >= ZERO && c <= NINE)) {
         const from = p;
         while (p < end && buf[p] !== COMMA && buf[p] !== CLOSE_BRACE) p++;
-        if (keep) copySpan(this, buf, from, p);
+        if (keep) this.copySpan(buf, from, p);
       } else return false; // arrays, objects, whitespace: the string converter handles them
       if (keep) first = false;
       const sep = buf[p++];

@@ -13,13 +13,21 @@ import {
   encodeUuid,
   type EncodeScratch,
 } from '../../lambdas/core/copy-binary-encoders.js';
-import type { ByteSink } from '../../lambdas/core/slab-output.js';
+import { SlabOutput, type ByteSink } from '../../lambdas/core/slab-output.js';
 
 /**
  * Each binary COPY encoder on its own: one JSON value in, one field (length + bytes as the type's
  * `_recv` reads them) appended to a sink, the position after the value out. copy-binary.test.ts
  * covers the same types through whole rows.
  */
+
+/** The converters' own output, without a converter around it. */
+class TestSink extends SlabOutput {
+  constructor() {
+    super(1 << 20);
+    this.out.fill(0xee, 0, 1 << 16);
+  }
+}
 
 /** Bytes already in the sink before the value: an encoder must append, never write before `used`. */
 const PREFIX = Buffer.from([0xaa, 0xbb, 0xcc]);
@@ -35,8 +43,8 @@ interface Encoded {
 
 /** Encodes `json` followed by `}` (as a row's last value), checking the framing the encoder wrote. */
 function encode(json: string, encoder: Encode): Encoded {
-  const sink: ByteSink = { out: Buffer.alloc(1 << 16, 0xee), used: PREFIX.length };
-  PREFIX.copy(sink.out);
+  const sink = new TestSink();
+  sink.used = PREFIX.copy(sink.out);
   // The value sits inside a larger buffer, as a row does inside a chunk of NDJSON.
   const buf = Buffer.from(`{"v":${json}}`);
   const start = 5;
@@ -95,7 +103,8 @@ function numeric(weight: number, sign: number, dscale: number, digits: number[])
 
 describe('binary COPY encoders, one type at a time', () => {
   it('NULL: length -1 and no bytes', () => {
-    const sink: ByteSink = { out: Buffer.alloc(8), used: 2 };
+    const sink = new TestSink();
+    sink.used = 2;
     encodeNull(sink);
     expect(sink.used).toBe(6);
     expect(sink.out.readInt32BE(2)).toBe(-1);
@@ -247,7 +256,7 @@ describe('binary COPY encoders, one type at a time', () => {
     expect(field(`"${escaped}"`, text(false, scratch)).toString()).toBe(`${'y'.repeat(150)}\n${'z'.repeat(150)}`);
     expect(field(`"${plain}\\"${plain}"`, text(false, scratch)).toString()).toBe(`${plain}"${plain}`);
     expect(field(`"${plain}"`, text(false, scratch)).toString()).toBe(plain);
-    const sink: ByteSink = { out: Buffer.alloc(4096), used: 0 };
+    const sink = new TestSink();
     const two = Buffer.from(`"${plain}","${escaped}"`);
     const after = encodeText(sink, two, 0, two.length, false, scratch);
     expect(two[after]).toBe(0x2c);
