@@ -7,8 +7,8 @@
  * the converter drops. A value PostgreSQL would not have written for the type throws an
  * {@link EncodeFailure}, which the converter (copy-binary.ts) reports naming the row and column.
  *
- * They are module functions over a plain sink rather than methods of the converter so that each type
- * can be tested on its own. In production the sink is always the converter, so every call site stays
+ * They are module functions over a sink (`ByteSink`, which the converter is) rather than methods of
+ * the converter so that each type can be tested on its own. In production the sink is always the converter, so every call site stays
  * monomorphic and V8 inlines them as it did the methods (`bin/dev/converter-bench.ts` compares
  * the converters' throughput). The caller makes room first (SlabOutput.ensure): no encoder checks
  * the sink's capacity.
