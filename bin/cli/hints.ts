@@ -1,6 +1,6 @@
 import type { Hint } from '../../lambdas/core/errors.js';
 
-/** The engine's hints (lambdas/core/errors.ts) in the CLI's words: its flags and commands. */
+/** The engine's hints (lambdas/core/errors.ts) in the CLI's words: its flags and commands (lambdas/handlers/shared/hints.ts has the AWS side). */
 const CLI_HINTS: Readonly<Record<Hint, string>> = {
   'list-backups': 'run `iconic-dr list` to see the backups there',
   'allow-suspect': 'pass --allow-suspect to take it',

@@ -23,7 +23,8 @@ export abstract class DrError extends Error {
 
 /**
  * Advice that depends on how the engine was called. The engine's messages say what is wrong in terms
- * every caller shares (Lambda users have no `--tables`); bin/cli/hints.ts words these for the CLI.
+ * every caller shares (Lambda users have no `--tables`); bin/cli/hints.ts words these for the CLI,
+ * lambdas/handlers/shared/hints.ts for the state machines (a new hint needs a line in both).
  */
 export type Hint =
   | 'list-backups'

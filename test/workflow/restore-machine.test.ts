@@ -9,6 +9,7 @@ import { createShop, fingerprintTables, SHOP_SCHEMA_SQL, SHOP_TABLES, type Table
 import { connect } from '../../lambdas/core/postgres/connection.js';
 import { handler as backup } from '../../lambdas/handlers/backup.js';
 import { handler as restore } from '../../lambdas/handlers/restore.js';
+import { awsAdvice } from '../../lambdas/handlers/shared/hints.js';
 import { createTestDatabase, databaseUrl, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase } from '../helpers/engine.js';
 import { S3RVER_CREDENTIALS, S3RVER_REGION, s3StoreFor, startS3Server, type TestS3Server } from '../helpers/s3-server.js';
@@ -275,6 +276,11 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     expect(unknown.path).toEqual([R.pickBackup, R.failedPickBackup, R.notifyFailure, R.failed]);
     expect(unknown.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'BackupNotFoundError' } } });
     expect(sns.published().at(-1)?.Subject).toBe('WARNING iconic-dr: restore into staging failed at PickBackup (BackupNotFoundError)');
+    // The engine's hint worded for the machine's input, not the CLI's `iconic-dr list`.
+    expect(sns.published().at(-1)?.Message).toMatch(/Cause: No backup 2019-01-01T00-00-00-000Z in \S+; set "backupId" in the restore input/);
+    expect(sns.published().at(-1)?.Message).toContain(awsAdvice('list-backups'));
+    const causeLine = sns.published().at(-1)?.Message?.split('\n').find((line) => line.startsWith('Cause: '));
+    expect(causeLine).not.toContain('iconic-dr list');
 
     const interrupted = await runMachine(definitions.restore, { backupId: interruptedId, target: 'staging' }, tasks());
     expect(interrupted.calls[R.notifyFailure]?.[0]).toMatchObject({ state: { error: { Error: 'BackupNotFoundError', Cause: expect.stringContaining('is incomplete (no metadata.json)') } } });

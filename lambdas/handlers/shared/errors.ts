@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DrError, UsageError } from '../../core/errors.js';
+import { withAwsHint } from './hints.js';
 
 /**
  * Errors of the Lambda adapters, and the one mapping from any thrown value to what a task throws
@@ -38,11 +39,17 @@ export class AlertDeliveryError extends DrError {
 /**
  * What a task rethrows for a failure: a retryable DrError becomes a TransientError (message and
  * cause kept); every other error keeps its own name (CountMismatchError, ConfigError, …) so the
- * state machine's Catch and the alert show it. Never returns a non-Error.
+ * state machine's Catch and the alert show it. A DrError's hint is added to its message as advice in
+ * state machine terms (shared/hints.ts): the message is the Cause the alert shows. Never returns a
+ * non-Error.
  */
 export function toTaskError(error: unknown): Error {
   if (error instanceof TransientError) return error;
-  if (error instanceof DrError) return error.retryable ? new TransientError(error.message, { cause: error }) : error;
+  if (error instanceof DrError) {
+    // The same object, its message completed: its class, name and cause stay what Catch and the logs see.
+    error.message = withAwsHint(error.message, error.hint);
+    return error.retryable ? new TransientError(error.message, { cause: error }) : error;
+  }
   if (error instanceof Error) return error;
   return new Error(typeof error === 'string' ? error : 'Unknown failure (a non-Error value was thrown)');
 }

@@ -1,8 +1,25 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { ConfigError, ConnectionError, CountMismatchError, LockTimeoutError, StorageError, UsageError } from '../../../lambdas/core/errors.js';
+import { BackupNotFoundError, ConfigError, ConnectionError, CountMismatchError, LockTimeoutError, StorageError, UsageError, type Hint } from '../../../lambdas/core/errors.js';
 import { AlertDeliveryError, parseEvent, toTaskError, TransientError } from '../../../lambdas/handlers/shared/errors.js';
+import { awsAdvice } from '../../../lambdas/handlers/shared/hints.js';
+import { taskHandler } from '../../../lambdas/handlers/shared/task.js';
+import { withCliHint } from '../../../bin/cli/hints.js';
 import { TRANSIENT_ERRORS } from '../../../lib/contract.js';
+import { because } from '../../helpers/expect-message.js';
+
+/** Every hint, checked complete by the compiler. */
+const HINTS = Object.keys({
+  'list-backups': true,
+  'allow-suspect': true,
+  'backup-location': true,
+  'create-backup': true,
+  'choose-tables': true,
+  'restore-referencing-tables': true,
+  'use-postgres-driver': true,
+  'use-existing-server': true,
+  confirm: true,
+} satisfies Record<Hint, true>) as Hint[];
 
 describe('task error mapping (what Step Functions Retry/Catch see)', () => {
   it('turns a retryable DrError into TransientError, keeping message and cause', () => {
@@ -52,5 +69,45 @@ describe('task error mapping (what Step Functions Retry/Catch see)', () => {
     expect(error).toBeInstanceOf(UsageError);
     expect(error?.message).toMatch(/^Invalid restore input: backupId: .+; target: .+; tables: .+$/);
     expect(error?.message).not.toContain('prod-secret-value');
+  });
+
+  it('ends the message of a hinted error with advice in state machine terms, never a CLI flag, keeping the error itself', () => {
+    const error = new BackupNotFoundError('No backup 2019-01-01T00-00-00-000Z in s3://vault/backups', { hint: 'list-backups' });
+    const mapped = toTaskError(error);
+    expect(mapped).toBe(error);
+    expect(mapped.name).toBe('BackupNotFoundError');
+    expect(mapped.message).toBe('No backup 2019-01-01T00-00-00-000Z in s3://vault/backups; set "backupId" in the restore input to a backup the vault holds (the admin API lists them at /admin/backups), or to "latest"');
+    expect(mapped.message).not.toContain('iconic-dr list');
+    // Mapped twice (a container step maps what the handler already mapped): the advice once.
+    expect(toTaskError(mapped).message).toBe(mapped.message);
+
+    const retryable = toTaskError(new StorageError('S3 is throttling', { retryable: true, hint: 'backup-location' }));
+    expect(retryable).toBeInstanceOf(TransientError);
+    expect(retryable.message).toBe(`S3 is throttling; ${awsAdvice('backup-location')}`);
+  });
+
+  it('words every hint for AWS without the flags or commands of the CLI, and differently from it', () => {
+    for (const hint of HINTS) {
+      const advice = awsAdvice(hint);
+      because(`hint ${hint}: ${advice}`, () => expect(advice).not.toMatch(/--[a-z]|iconic-dr|`/));
+      because(`hint ${hint}`, () => expect(withCliHint('x', hint)).not.toBe(`x; ${advice}`));
+    }
+  });
+
+  it('a handler failing with a hinted error throws it with the AWS advice and not the CLI flag', async () => {
+    const handler = taskHandler({
+      name: 'restore',
+      event: z.object({}),
+      run: async () => {
+        throw new UsageError('Cannot empty the tables: orders is referenced by order_items. Restore the referencing tables too', { hint: 'restore-referencing-tables' });
+      },
+    });
+    const failure = await handler({}).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(failure).toBeInstanceOf(UsageError);
+    expect(failure?.message).toBe('Cannot empty the tables: orders is referenced by order_items. Restore the referencing tables too; leave "tables" out of the restore input, or add them to it');
+    expect(failure?.message).not.toContain('--tables');
   });
 });

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Readable } from 'node:stream';
 import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
 import ws from 'ws';
@@ -96,9 +95,22 @@ function claimedRole(key: string): string | undefined {
   }
 }
 
+/** What the transport saw for one supabase-js request: the page's body bytes, or why it failed. */
 interface CaptureSlot {
   body?: Buffer;
   failure?: unknown;
+}
+
+/**
+ * The request header that names a supabase-js request's capture slot. The transport reads it and
+ * takes it off again, so the server never sees it. An explicit tag rather than async context: the
+ * hand-over then holds whatever supabase-js does between the query and the fetch.
+ */
+const SLOT_HEADER = 'x-iconic-dr-capture';
+
+/** A supabase-js query that has not been sent yet; awaiting it sends it. */
+interface PendingQuery<T> extends PromiseLike<T> {
+  setHeader(name: string, value: string): PromiseLike<T>;
 }
 
 interface Page {
@@ -142,16 +154,25 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
   };
   const closing = new AbortController();
   const request = withRetries(options.fetch ?? globalThis.fetch, policy, closing.signal);
-  const capture = new AsyncLocalStorage<CaptureSlot>();
+  const slots = new Map<string, CaptureSlot>();
+  let lastSlot = 0;
   const restRoot = new URL('rest/v1/', base.href.endsWith('/') ? base.href : `${base.href}/`).href;
 
   // supabase-js gets the transport through `global.fetch`. A page's body bytes are kept for the driver
-  // (in the request's capture slot) and supabase-js is handed an empty body, so it parses nothing.
+  // (in the capture slot its request names) and supabase-js is handed an empty body, so it parses nothing.
   const clientFetch: typeof fetch = async (input, init) => {
-    const slot = capture.getStore();
+    let slot: CaptureSlot | undefined;
+    let sent = init ?? {};
+    const headers = new Headers(init?.headers);
+    const id = headers.get(SLOT_HEADER);
+    if (id !== null) {
+      slot = slots.get(id);
+      headers.delete(SLOT_HEADER);
+      sent = { ...sent, headers };
+    }
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     try {
-      const result = await request(url, init ?? {});
+      const result = await request(url, sent);
       const ok = result.status >= 200 && result.status < 300;
       if (slot && ok) slot.body = result.body;
       const nullBody = [101, 103, 204, 205, 304].includes(result.status);
@@ -192,10 +213,17 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     return document;
   }
 
-  /** Runs one supabase-js request with its body captured; maps failures to typed errors. */
-  async function run<T extends { error: RestError | null; status: number; count?: number | null }>(qualified: string, action: string, request: () => PromiseLike<T>): Promise<{ result: T; body: Buffer | undefined }> {
+  /** Sends one supabase-js query with its body captured; maps failures to typed errors. */
+  async function run<T extends { error: RestError | null; status: number; count?: number | null }>(qualified: string, action: string, query: PendingQuery<T>): Promise<{ result: T; body: Buffer | undefined }> {
     const slot: CaptureSlot = {};
-    const result = await capture.run(slot, () => Promise.resolve(request()));
+    const id = String(++lastSlot);
+    slots.set(id, slot);
+    let result: T;
+    try {
+      result = await query.setHeader(SLOT_HEADER, id);
+    } finally {
+      slots.delete(id);
+    }
     if (result.error) {
       if (slot.failure instanceof TransportError) throw transportFailure(`${action} ${qualified}`, host, slot.failure);
       if (slot.failure !== undefined || result.status === 0) throw new ConnectionError(`The request to the REST API at ${host} failed while ${action} ${qualified}: ${oneLine(String(result.error.message ?? slot.failure))}`, { cause: slot.failure });
@@ -205,7 +233,9 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
   }
 
   async function probe(shape: SourceTable): Promise<number> {
-    const { result } = await run(shape.qualified, 'checking access to', () =>
+    const { result } = await run(
+      shape.qualified,
+      'checking access to',
       client
         .schema(shape.schema)
         .from(shape.name)
@@ -245,7 +275,7 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
 
   if (missing.length) {
     // Not described: the key may not see it, or it does not exist. Ask, to say which.
-    for (const m of missing) await run(qualifiedTableName(m.schema, m.name), 'checking access to', () => client.schema(m.schema).from(m.name).select('*').limit(0).retry(false));
+    for (const m of missing) await run(qualifiedTableName(m.schema, m.name), 'checking access to', client.schema(m.schema).from(m.name).select('*').limit(0).retry(false));
     const names = missing.map((m) => qualifiedTableName(m.schema, m.name));
     throw new UsageError(`Table${names.length > 1 ? 's' : ''} ${names.join(', ')} not described by the REST API in schema${schemas.length > 1 ? 's' : ''} ${schemas.join(', ')}; check the exposed schemas`, { hint: 'choose-tables' });
   }
@@ -279,16 +309,14 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
   }
 
   async function fetchPage(table: SourceTable, select: string, last: readonly string[] | undefined): Promise<Page> {
-    const { body } = await run(table.qualified, 'reading', () => {
-      let query = client.schema(table.schema).from(table.name).select(select);
-      if (last) {
-        const first = fieldName(table.primaryKey[0]!);
-        if (table.primaryKey.length === 1) query = query.gt(first, last[0]!);
-        else query = query.gte(first, last[0]!).or(keysetCondition(table.primaryKey, last));
-      }
-      for (const k of table.primaryKey) query = query.order(fieldName(k), { ascending: true });
-      return query.limit(pageSize).retry(false);
-    });
+    let query = client.schema(table.schema).from(table.name).select(select);
+    if (last) {
+      const first = fieldName(table.primaryKey[0]!);
+      if (table.primaryKey.length === 1) query = query.gt(first, last[0]!);
+      else query = query.gte(first, last[0]!).or(keysetCondition(table.primaryKey, last));
+    }
+    for (const k of table.primaryKey) query = query.order(fieldName(k), { ascending: true });
+    const { body } = await run(table.qualified, 'reading', query.limit(pageSize).retry(false));
     let split: NdjsonRows;
     try {
       split = splitJsonArrayBytes(body ?? Buffer.from('[]'));

@@ -289,6 +289,26 @@ describe('supabase source driver (supabase-js over a real PostgREST)', () => {
     expect(await backupLines(root, backupId, 'edge_text_keys')).toEqual(await postgresLines(source.url, 'edge_text_keys', 'name, n'));
   });
 
+  it('hands each page to the read that asked for it while reads of two tables interleave, and never sends its tag to the server', async () => {
+    const sentHeaders = new Set<string>();
+    let delay = 0;
+    // Answers come back out of order: each request waits 0-12 ms, in a cycle, before it is passed on.
+    const shuffled: typeof fetch = async (input, init) => {
+      for (const [name] of new Headers(init?.headers)) sentHeaders.add(name);
+      delay = (delay + 5) % 13;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      return rest.fetch(input, init);
+    };
+    const root = path.join(dir, 'interleaved');
+    const session = await openSupabaseSource(options({ tables: ['edge_text_keys', 'edge_numbers'], pageSize: 7, workers: 2, fetch: shuffled }));
+    const { backupId, manifest } = await createBackup({ store: new FileStore(root), source: session }).finally(() => session.close());
+    expect(manifest.recordCounts).toEqual({ edge_numbers: 7, edge_text_keys: 17 * 15 });
+    expect(await backupLines(root, backupId, 'edge_text_keys')).toEqual(await postgresLines(source.url, 'edge_text_keys', 'name, n'));
+    expect(await backupLines(root, backupId, 'edge_numbers')).toEqual(await postgresLines(source.url, 'edge_numbers', 'id'));
+    expect(sentHeaders).toContain('apikey');
+    expect([...sentHeaders].filter((h) => h.startsWith('x-iconic'))).toEqual([]);
+  });
+
   it('gives up on a table that keeps failing with a one-line error naming it', async () => {
     const broken: typeof fetch = async (input, init) => {
       // Page requests only (they order by the key); the access check at open succeeds.
