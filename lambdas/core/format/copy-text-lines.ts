@@ -1,5 +1,4 @@
-import { Transform, type TransformCallback } from 'node:stream';
-import { LineTooLongError } from '../util/streams.js';
+import { LineTooLongError, RowLimit } from '../util/streams.js';
 
 /*
  * Checks of PostgreSQL COPY text rows (docs/format.md "copy-text"), shared by validate and restore.
@@ -154,38 +153,11 @@ export class CopyTextRows {
 }
 
 /**
- * Passes COPY text through unchanged to the server while counting rows; fails at the first row
- * beyond `maxRecords` (what the manifest promised) or a line longer than `maxLineBytes`, so a
- * decompression bomb is not inflated past that. The row checks are the server's (COPY FROM).
+ * RowLimit for COPY text on its way to the server (restore): counts rows and bounds them and their
+ * length; the row checks themselves are the server's (COPY FROM).
  */
-export class CopyTextLimit extends Transform {
-  private records = 0;
-  private lineBytes = 0;
-
-  constructor(
-    private readonly maxRecords: number,
-    private readonly maxLineBytes: number,
-    private readonly tooMany: (maxRecords: number) => Error,
-    private readonly onRows?: (rows: number) => void,
-  ) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    let start = 0;
-    let index = chunk.indexOf(NEWLINE);
-    while (index !== -1) {
-      if (this.lineBytes + index - start > this.maxLineBytes) return callback(new LineTooLongError(this.maxLineBytes, this.records + 1));
-      this.records++;
-      if (this.records > this.maxRecords) return callback(this.tooMany(this.maxRecords));
-      this.lineBytes = 0;
-      start = index + 1;
-      index = chunk.indexOf(NEWLINE, start);
-    }
-    this.lineBytes += chunk.length - start;
-    if (this.lineBytes > this.maxLineBytes) return callback(new LineTooLongError(this.maxLineBytes, this.records + 1));
-    if (this.lineBytes > 0 && this.records + 1 > this.maxRecords) return callback(this.tooMany(this.maxRecords));
-    this.onRows?.(this.records);
-    callback(null, chunk);
+export class CopyTextLimit extends RowLimit {
+  constructor(maxRecords: number, maxLineBytes: number, tooMany: (maxRecords: number) => Error, onRows?: (rows: number) => void) {
+    super(maxRecords, maxLineBytes, tooMany, onRows ? { onRows } : {});
   }
 }

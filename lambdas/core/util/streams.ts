@@ -131,13 +131,14 @@ export class NotARowError extends Error {
 const OPEN_BRACE = 0x7b;
 
 /**
- * Passes NDJSON through unchanged while counting rows and the current line's length; fails as soon
- * as the data holds more rows than `maxRecords` (what the manifest promised), a line longer than
- * `maxLineBytes`, or a line that does not start with `{`. Put after decompression, it stops a
- * decompression bomb at the first byte too many instead of inflating gigabytes. `tooMany` builds
- * the error for the first case.
+ * Passes a backup file's decompressed rows (one per line) through unchanged while counting them and
+ * the current line's length; fails as soon as the data holds more rows than `maxRecords` (what the
+ * manifest promised), a line longer than `maxLineBytes`, or (with `rowStart`) a line that does not
+ * start with that byte. Put after decompression, it stops a decompression bomb at the first byte too
+ * many instead of inflating gigabytes. `tooMany` builds the error for the first case; `onRows` hears
+ * the running count after each chunk.
  */
-export class NdjsonLimit extends Transform {
+export class RowLimit extends Transform {
   private records = 0;
   private lineBytes = 0;
 
@@ -145,15 +146,17 @@ export class NdjsonLimit extends Transform {
     private readonly maxRecords: number,
     private readonly maxLineBytes: number,
     private readonly tooMany: (maxRecords: number) => Error,
+    private readonly options: { readonly rowStart?: number; readonly onRows?: (rows: number) => void } = {},
   ) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const { rowStart } = this.options;
     let start = 0;
     let index = chunk.indexOf(NEWLINE);
     while (index !== -1) {
-      if (this.lineBytes === 0 && chunk[start] !== OPEN_BRACE) return callback(new NotARowError(this.records + 1));
+      if (rowStart !== undefined && this.lineBytes === 0 && chunk[start] !== rowStart) return callback(new NotARowError(this.records + 1));
       if (this.lineBytes + index - start > this.maxLineBytes) return callback(new LineTooLongError(this.maxLineBytes, this.records + 1));
       this.records++;
       if (this.records > this.maxRecords) return callback(this.tooMany(this.maxRecords));
@@ -161,12 +164,20 @@ export class NdjsonLimit extends Transform {
       start = index + 1;
       index = chunk.indexOf(NEWLINE, start);
     }
-    if (this.lineBytes === 0 && start < chunk.length && chunk[start] !== OPEN_BRACE) return callback(new NotARowError(this.records + 1));
+    if (rowStart !== undefined && this.lineBytes === 0 && start < chunk.length && chunk[start] !== rowStart) return callback(new NotARowError(this.records + 1));
     this.lineBytes += chunk.length - start;
     if (this.lineBytes > this.maxLineBytes) return callback(new LineTooLongError(this.maxLineBytes, this.records + 1));
     // A last line without its newline is a row too.
     if (this.lineBytes > 0 && this.records + 1 > this.maxRecords) return callback(this.tooMany(this.maxRecords));
+    this.options.onRows?.(this.records);
     callback(null, chunk);
+  }
+}
+
+/** RowLimit for NDJSON: every row is a JSON object, so every line starts with `{`. */
+export class NdjsonLimit extends RowLimit {
+  constructor(maxRecords: number, maxLineBytes: number, tooMany: (maxRecords: number) => Error) {
+    super(maxRecords, maxLineBytes, tooMany, { rowStart: OPEN_BRACE });
   }
 }
 
