@@ -62,7 +62,7 @@ describe('Fargate task definitions', () => {
   it('gives each container its Lambda twin\'s variables plus the step and its ceiling, and never a secret value', () => {
     const s = steps(auto.stack);
     const common = [ENV.serviceName, ENV.metricsNamespace, ENV.logLevel, ENV.containerStep, ENV.containerStepTimeoutSeconds, ENV.backupBucket, ENV.backupPrefix];
-    expect(envNames(s.backup!)).toEqual([...common, ENV.backupKmsKeyId, ENV.sourceSecretArn, ENV.backupSchemas, ENV.backupTables].sort());
+    expect(envNames(s.backup!)).toEqual([...common, ENV.backupKmsKeyId, ENV.sourceSecretArn, ENV.backupSchemas, ENV.backupTables, ENV.backupRows].sort());
     expect(envNames(s.backupValidate!)).toEqual([...common].sort());
     expect(envNames(s.restore!)).toEqual([...common, ENV.targetSecretArns, ENV.restoreGate].sort());
     for (const step of Object.values(s)) {
