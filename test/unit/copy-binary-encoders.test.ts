@@ -14,6 +14,7 @@ import {
   type EncodeScratch,
 } from '../../lambdas/core/copy-binary-encoders.js';
 import { SlabOutput, type ByteSink } from '../../lambdas/core/slab-output.js';
+import { arrayField } from '../helpers/pg-binary.js';
 
 /**
  * Each binary COPY encoder on its own: one JSON value in, one field (length + bytes as the type's
@@ -264,24 +265,6 @@ describe('binary COPY encoders, one type at a time', () => {
     expect(sink.out.readInt32BE(0)).toBe(200);
     expect(sink.out.subarray(208, sink.used).toString()).toBe(`${'y'.repeat(150)}\n${'z'.repeat(150)}`);
   });
-
-  /** array_send's form: ndim, has-null, element type, (size, lower bound 1) per dimension, elements. */
-  function arrayField(elementOid: number, dims: number[], elements: (string | null)[]): Buffer {
-    const header = Buffer.alloc(12 + dims.length * 8);
-    header.writeInt32BE(dims.length, 0);
-    header.writeInt32BE(elements.includes(null) ? 1 : 0, 4);
-    header.writeInt32BE(elementOid, 8);
-    dims.forEach((d, i) => {
-      header.writeInt32BE(d, 12 + i * 8);
-      header.writeInt32BE(1, 16 + i * 8);
-    });
-    const parts = elements.map((e) => {
-      const length = Buffer.alloc(4);
-      length.writeInt32BE(e === null ? -1 : Buffer.byteLength(e));
-      return e === null ? length : Buffer.concat([length, Buffer.from(e)]);
-    });
-    return Buffer.concat([header, ...parts]);
-  }
 
   it('arrays: empty, with NULLs (and the has-null flag), of several dimensions, with the element type asked for', () => {
     expect(field('[]', array())).toEqual(arrayField(25, [], []));

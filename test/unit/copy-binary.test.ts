@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { NdjsonToCopyBinary, type BinaryKind } from '../../lambdas/core/copy-binary.js';
 import { convertNdjsonBytes } from '../../lambdas/core/copy-text.js';
+import { arrayField } from '../helpers/pg-binary.js';
 
 type Column = { name: string; kind: BinaryKind | undefined };
 
@@ -117,29 +118,6 @@ describe('NDJSON row -> binary COPY: each type as PostgreSQL receives it', () =>
     expect(await fieldOf('bytea', String.raw`"\\\\x"`)).toEqual(Buffer.from('\\x'));
     expect(await fieldOf('bytea', '""')).toEqual(Buffer.alloc(0));
   });
-
-  /** array_send's form: ndim, has-null, element type, (size, lower bound 1) per dimension, elements. */
-  function arrayField(elementOid: number, dims: number[], elements: (string | null)[]): Buffer {
-    const header = Buffer.alloc(12 + dims.length * 8);
-    header.writeInt32BE(dims.length, 0);
-    header.writeInt32BE(elements.includes(null) ? 1 : 0, 4);
-    header.writeInt32BE(elementOid, 8);
-    dims.forEach((d, i) => {
-      header.writeInt32BE(d, 12 + i * 8);
-      header.writeInt32BE(1, 16 + i * 8);
-    });
-    const parts = elements.map((e) => {
-      const length = Buffer.alloc(4);
-      if (e === null) {
-        length.writeInt32BE(-1);
-        return length;
-      }
-      const bytes = Buffer.from(e);
-      length.writeInt32BE(bytes.length);
-      return Buffer.concat([length, bytes]);
-    });
-    return Buffer.concat([header, ...parts]);
-  }
 
   it('text[] and varchar[] as arrays of their element type: empty, with NULLs, nested, escaped', async () => {
     expect(await fieldOf('text[]', '[]')).toEqual(arrayField(25, [], []));
