@@ -15,3 +15,14 @@ export function arrayField(elementOid: number, dims: number[], elements: (string
   });
   return Buffer.concat([header, ...parts]);
 }
+
+/** numeric's wire form: ndigits, weight, sign, dscale, then base-10000 digits. */
+export function numeric(weight: number, sign: number, dscale: number, digits: number[]): Buffer {
+  const b = Buffer.alloc(8 + digits.length * 2);
+  b.writeInt16BE(digits.length, 0);
+  b.writeInt16BE(weight, 2);
+  b.writeUInt16BE(sign, 4);
+  b.writeInt16BE(dscale, 6);
+  digits.forEach((d, i) => b.writeInt16BE(d, 8 + i * 2));
+  return b;
+}

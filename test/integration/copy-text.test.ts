@@ -21,12 +21,7 @@ import type { TestDatabase } from '../helpers/database.js';
 import { backupDatabase, tempFileStore } from '../helpers/engine.js';
 import { because } from '../helpers/expect-message.js';
 import { sourceTargetBackup, type RoundTrip } from '../helpers/round-trip.js';
-
-async function collect(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+import { readAll } from '../helpers/store-contract.js';
 
 describe('copy-text rows: backups in the tables\' own COPY text round-trip every hard case exactly (real Postgres)', () => {
   let source: TestDatabase;
@@ -57,8 +52,8 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
     const manifest = await readManifestFile(id);
     const entry = manifest.tableDetails[table]!.files[0]!;
     const file = path.join(backupDir(id), entry.key);
-    const text = (await collect(Readable.from([await readFile(file)]).pipe(decompressor('zstd')))).toString('utf8');
-    const compressed = await collect(Readable.from([Buffer.from(edit(text), 'utf8')]).pipe(compressor('zstd')));
+    const text = (await readAll(Readable.from([await readFile(file)]).pipe(decompressor('zstd')))).toString('utf8');
+    const compressed = await readAll(Readable.from([Buffer.from(edit(text), 'utf8')]).pipe(compressor('zstd')));
     await writeFile(file, compressed);
     entry.bytes = compressed.length;
     entry.sha256 = createHash('sha256').update(compressed).digest('hex');
@@ -92,7 +87,7 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
 
   it("the file holds PostgreSQL's COPY text under pg_dump's settings: escapes, \\N, every float digit, hex bytea, UTC", async () => {
     const key = backup.manifest.tableDetails['everything']!.files[0]!.key;
-    const text = (await collect(Readable.from([await readFile(path.join(backupDir(backup.backupId), key))]).pipe(decompressor('zstd')))).toString('utf8');
+    const text = (await readAll(Readable.from([await readFile(path.join(backupDir(backup.backupId), key))]).pipe(decompressor('zstd')))).toString('utf8');
     const lines = text.split('\n');
     expect(lines.at(-1)).toBe('');
     expect(lines).toHaveLength(5);

@@ -14,7 +14,7 @@ import {
   type EncodeScratch,
 } from '../../lambdas/core/copy-binary-encoders.js';
 import { SlabOutput, type ByteSink } from '../../lambdas/core/slab-output.js';
-import { arrayField } from '../helpers/pg-binary.js';
+import { arrayField, numeric } from '../helpers/pg-binary.js';
 
 /**
  * Each binary COPY encoder on its own: one JSON value in, one field (length + bytes as the type's
@@ -90,17 +90,6 @@ const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 /** Days since 2000-01-01 of an ISO date, from JavaScript's own (proleptic Gregorian) calendar. */
 const days = (iso: string) => (Date.parse(`${iso}T00:00:00Z`) - PG_EPOCH_MS) / 86_400_000;
 const micros = (iso: string) => BigInt(Date.parse(iso) - PG_EPOCH_MS) * 1000n;
-
-/** numeric's wire form: ndigits, weight, sign, dscale, then base-10000 digits. */
-function numeric(weight: number, sign: number, dscale: number, digits: number[]): Buffer {
-  const b = Buffer.alloc(8 + digits.length * 2);
-  b.writeInt16BE(digits.length, 0);
-  b.writeInt16BE(weight, 2);
-  b.writeUInt16BE(sign, 4);
-  b.writeInt16BE(dscale, 6);
-  digits.forEach((d, i) => b.writeInt16BE(d, 8 + i * 2));
-  return b;
-}
 
 describe('binary COPY encoders, one type at a time', () => {
   it('NULL: length -1 and no bytes', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { NdjsonToCopyBinary, type BinaryKind } from '../../lambdas/core/copy-binary.js';
 import { convertNdjsonBytes } from '../../lambdas/core/copy-text.js';
-import { arrayField } from '../helpers/pg-binary.js';
+import { arrayField, numeric } from '../helpers/pg-binary.js';
 
 type Column = { name: string; kind: BinaryKind | undefined };
 
@@ -44,17 +44,6 @@ async function convert(columns: Column[], lines: string[], chunkSize = 4096): Pr
 
 async function fieldOf(kind: BinaryKind, json: string): Promise<Buffer | null> {
   return (decode(await convert([{ name: 'v', kind }], [`{"v":${json}}`])))[0]![0]!;
-}
-
-/** numeric's wire form: ndigits, weight, sign, dscale, then base-10000 digits. */
-function numeric(weight: number, sign: number, dscale: number, digits: number[]): Buffer {
-  const b = Buffer.alloc(8 + digits.length * 2);
-  b.writeInt16BE(digits.length, 0);
-  b.writeInt16BE(weight, 2);
-  b.writeUInt16BE(sign, 4);
-  b.writeInt16BE(dscale, 6);
-  digits.forEach((d, i) => b.writeInt16BE(d, 8 + i * 2));
-  return b;
 }
 
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
