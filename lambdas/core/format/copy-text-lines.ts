@@ -15,16 +15,16 @@ const CR = 0x0d;
 const BACKSLASH = 0x5c;
 const PERIOD = 0x2e;
 
-/** Why one line (without its `\n`) is not a COPY text row of `columns` fields; undefined when it is. */
+/**
+ * Why one line (without its `\n`) is not a COPY text row of `columns` fields; undefined when it is.
+ * For a single line (one cut across chunks, the last one); CopyTextRows has the fast path for rows
+ * without escapes.
+ */
 export function copyTextLineProblem(line: Buffer, columns: number): string | undefined {
-  if (line.indexOf(BACKSLASH) !== -1 || line.indexOf(CR) !== -1) return fieldsProblem(walkLine(line, 0, line.length), columns);
-  // The common row: no escapes, so every tab separates (indexOf is native, far faster than a byte loop).
-  let fields = 1;
-  for (let at = line.indexOf(TAB); at !== -1; at = line.indexOf(TAB, at + 1)) fields++;
-  return fieldsProblem(fields, columns);
+  return fieldsProblem(walkLine(line, 0, line.length), columns);
 }
 
-/** Walks buf[start, end) byte by byte (it holds escapes): its field count, or what is wrong with it. */
+/** Walks buf[start, end) byte by byte (escapes honoured): its field count, or what is wrong with it. */
 function walkLine(buf: Buffer, start: number, end: number): number | string {
   let fields = 1;
   for (let i = start; i < end; i++) {

@@ -179,7 +179,7 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
       problems.push(problem);
       options.onProgress?.({ type: 'problem', problem });
     };
-    const contentTypes = new Map<string, string>();
+    const headerValues = new Map<string, string>();
     await runPool(toCopy, Math.max(1, options.concurrency ?? 4), async (slot) => {
       const { listed: item, known } = objects[slot] as PendingCopy;
       let response;
@@ -228,8 +228,8 @@ export async function syncMedia(options: MediaSyncOptions): Promise<MediaSyncRes
         sha256: hasher.sha256,
         etag: response.ETag && response.ETag !== item.etag ? response.ETag : item.etag,
         lastModified: item.lastModified,
-        ...(response.ContentType ? { contentType: interned(contentTypes, response.ContentType) } : {}),
-        ...(response.CacheControl ? { cacheControl: interned(contentTypes, response.CacheControl) } : {}),
+        ...(response.ContentType ? { contentType: interned(headerValues, response.ContentType) } : {}),
+        ...(response.CacheControl ? { cacheControl: interned(headerValues, response.CacheControl) } : {}),
         metadata: response.Metadata && Object.keys(response.Metadata).length ? response.Metadata : NO_METADATA,
       };
       if (known) changed++;
