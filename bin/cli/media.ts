@@ -2,10 +2,6 @@ import { Command } from 'commander';
 import { confirm, jsonOption, positiveInt } from './options.js';
 import { readBucketSettings } from '../../lambdas/core/media/bucket-settings.js';
 import { listSnapshots, resolveSnapshot } from '../../lambdas/core/media/catalog.js';
-import { pruneMedia } from '../../lambdas/core/media/prune.js';
-import { restoreMedia, verifyMedia } from '../../lambdas/core/media/restore.js';
-import { describeEndpoint, storageClient, storageConnectionFromEnv } from '../../lambdas/core/media/storage-client.js';
-import { syncMedia } from '../../lambdas/core/media/sync.js';
 import { describeObject } from '../../lambdas/core/media/snapshot.js';
 import { parseLocation } from '../../lambdas/core/storage/location.js';
 import { splitList } from './config.js';
@@ -17,7 +13,15 @@ function confirmMedia(question: string | undefined, yes: boolean | undefined): P
   return confirm(question, 'Refusing to write into Supabase Storage without confirmation: pass --yes or set SKIP_RESTORE_CONFIRMATION=true', 'Media restore cancelled; nothing was changed', yes);
 }
 
-function openStorage() {
+// The modules that speak S3 load when a media command runs: the AWS SDK is most of what every
+// other command would otherwise compile at start-up (docs/performance.md).
+const storageModule = () => import('../../lambdas/core/media/storage-client.js');
+const syncModule = () => import('../../lambdas/core/media/sync.js');
+const restoreModule = () => import('../../lambdas/core/media/restore.js');
+const pruneModule = () => import('../../lambdas/core/media/prune.js');
+
+async function openStorage() {
+  const { describeEndpoint, storageClient, storageConnectionFromEnv } = await storageModule();
   const connection = storageConnectionFromEnv();
   return { client: storageClient(connection), source: describeEndpoint(connection) };
 }
@@ -39,11 +43,12 @@ export function mediaCommand(): Command {
     .action(async (opts) => {
       const out = new Output(Boolean(opts.json));
       const vault = await storeFor(opts.to);
-      const { client, source } = openStorage();
+      const { client, source } = await openStorage();
       try {
         const bucketSettings = opts.db ? await readBucketSettings(databaseUrl(opts.db)) : undefined;
         const buckets = splitList(opts.buckets);
         const started = Date.now();
+        const { syncMedia } = await syncModule();
         const { snapshot, requests } = await syncMedia({
           client,
           source,
@@ -102,8 +107,9 @@ export function mediaCommand(): Command {
       const out = new Output(Boolean(opts.json));
       const vault = await storeForReading(opts.from);
       const snapshot = await resolveSnapshot(vault, ref);
-      const { client } = openStorage();
+      const { client } = await openStorage();
       try {
+        const { verifyMedia } = await restoreModule();
         const report = await verifyMedia(client, vault, snapshot, splitList(opts.buckets));
         out.result(report);
         for (const d of report.differences) out.line(`${FAIL} ${d.problem === 'bucket missing' ? `bucket ${d.bucket}` : describeObject(d)}: ${d.problem}${d.detail ? ` (${d.detail})` : ''}`);
@@ -133,9 +139,10 @@ export function mediaCommand(): Command {
       const vault = await storeForReading(opts.from);
       const snapshot = await resolveSnapshot(vault, ref, opts.at);
       const buckets = splitList(opts.buckets);
-      const { client, source } = openStorage();
+      const { client, source } = await openStorage();
       try {
         await confirmMedia(`Restore media snapshot ${snapshot.snapshotId} (${formatDate(snapshot.completedAt)}, ${formatCount(snapshot.stats.objects)} objects) into ${source}${opts.exact ? ', deleting objects it does not have' : ''}?`, opts.yes);
+        const { restoreMedia } = await restoreModule();
         const result = await restoreMedia(client, vault, snapshot, { ...(buckets ? { buckets } : {}), exact: Boolean(opts.exact) });
         out.result(result);
         for (const b of result.bucketsCreated) out.line(`${OK} Created bucket ${b}`);
@@ -158,6 +165,7 @@ export function mediaCommand(): Command {
       const out = new Output(Boolean(opts.json));
       const vault = await storeForReading(opts.from);
       const days = opts.keepDays ?? (parseLocation(locationFor(opts.from).location).kind === 's3' ? 90 : 30);
+      const { pruneMedia } = await pruneModule();
       const result = await pruneMedia(vault, { keepDays: days, dryRun: Boolean(opts.dryRun) });
       out.result(result);
       const verb = result.dryRun ? 'Would delete' : 'Deleted';

@@ -2,9 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { createBackup } from '../../lambdas/core/backup.js';
 import { listBackups, readManifest } from '../../lambdas/core/catalog.js';
 import { completionOf, snapshotIds, snapshotsAt } from '../../lambdas/core/media/catalog.js';
-import { startEmbeddedStorage } from '../../lambdas/core/media/embedded-storage.js';
 import { copyBackup } from '../../lambdas/core/download.js';
-import { runDrill } from '../../lambdas/core/drill.js';
 import { DrError, InvalidBackupError, LockTimeoutError, SchemaDriftError, UsageError, describeError } from '../../lambdas/core/errors.js';
 import { checkHealth } from '../../lambdas/core/health.js';
 import { checkIntegrity } from '../../lambdas/core/integrity.js';
@@ -31,7 +29,6 @@ import { appendRunLog } from './run-log.js';
 import { withCliHint } from './hints.js';
 import { confirm, jsonOption, positiveInt } from './options.js';
 import { mediaCommand } from './media.js';
-import { describeEndpoint, storageClient, storageConfigured, storageConnectionFromEnv } from '../../lambdas/core/media/storage-client.js';
 import { serveDashboard } from './dashboard.js';
 import { existsSync } from 'node:fs';
 import { FAIL, OK, Output, formatBytes, formatCount, formatDate, formatDuration, table } from './output.js';
@@ -496,6 +493,12 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .addOption(jsonOption())
     .action(async (opts) => {
       const out = new Output(Boolean(opts.json));
+      // Loaded here, not at start-up: with the S3 client they are most of the CLI's code (docs/performance.md).
+      const [{ runDrill }, { startEmbeddedStorage }, { describeEndpoint, storageClient, storageConfigured, storageConnectionFromEnv }] = await Promise.all([
+        import('../../lambdas/core/drill.js'),
+        import('../../lambdas/core/media/embedded-storage.js'),
+        import('../../lambdas/core/media/storage-client.js'),
+      ]);
       const store = await storeFor(opts.to);
       const configuredStorage = opts.media !== false && storageConfigured() ? storageConnectionFromEnv() : undefined;
       // The real backups: --rpo-from, else BACKUP_LOCATION when the user set it (never the default ./backups).

@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { ConfigError } from '../errors.js';
+import { streamBuffers } from '../util/buffer-pool.js';
 import { collectGarbage } from '../util/gc.js';
 import { DEFAULT_ROW_ENCODING, rowsSuffix, type RowEncoding } from './row-encoding.js';
 
@@ -37,7 +38,7 @@ const MiB = 1024 * 1024;
  * reader holds at most one frame in memory, whichever zstd it has: a one-shot binding (Node 20) or
  * node:zlib (Node >= 22.15, the Lambda runtime). 1 MiB frames cost ~2 % in size against 2 MiB (measured at level 6) and hold less memory.
  */
-export const ZSTD_FRAME_BYTES = 1 * MiB;
+export const ZSTD_FRAME_BYTES = streamBuffers.bufferBytes;
 
 /**
  * A frame that could inflate beyond this is refused unread (a writer following docs/format.md stays
@@ -47,18 +48,26 @@ export const MAX_ZSTD_FRAME_CONTENT = 32 * MiB;
 
 /**
  * The binding's output buffers live outside V8's heap and are freed only by a collection, which a
- * stream's small heap seldom prompts: measured on two 130 + 66 MB tables, decompression peaked
- * 20 MiB higher without a collection every 4 MiB (docs/performance.md). A COPY-text backup feeds
- * zstd faster than an NDJSON one; at 8 MiB it peaked at 151–158 MiB, at 4 MiB 145–148 MiB, for
- * ~3 % more client CPU.
+ * stream's small heap seldom prompts, so streams ask for one every few MiB (util/gc.ts).
+ *
+ * Compressing, the input blocks and COPY chunks are reused (util/buffer-pool.ts), and what is left
+ * (the compressed frames) dies young: a scavenge every 4 MiB frees it. Measured on a COPY-text
+ * backup of the realistic shop: no collection 145-150 MiB peak RSS; a full one every 4 MiB
+ * 118-125 MiB but +0.7 s CPU; a scavenge every 4 MiB 122-126 MiB at no measurable cost.
+ *
+ * Decompressing, the rows outlive scavenges while validate or restore works through them, so only a
+ * full collection frees them: every 6 MiB (a JSON validate peaked at 127 MiB at 4, up to 147 at 8).
  */
-const COLLECT_EVERY_BYTES = 4 * MiB;
-let sinceCollection = 0;
-function countTowardsCollection(bytes: number): void {
-  sinceCollection += bytes;
-  if (sinceCollection < COLLECT_EVERY_BYTES) return;
-  sinceCollection = 0;
-  collectGarbage();
+const COLLECTIONS = {
+  compress: { everyBytes: 4 * MiB, kind: 'minor' },
+  decompress: { everyBytes: 6 * MiB, kind: 'major' },
+} as const;
+const sinceCollection = { compress: 0, decompress: 0 };
+function countTowardsCollection(direction: keyof typeof COLLECTIONS, bytes: number): void {
+  sinceCollection[direction] += bytes;
+  if (sinceCollection[direction] < COLLECTIONS[direction].everyBytes) return;
+  sinceCollection[direction] = 0;
+  collectGarbage(COLLECTIONS[direction].kind);
 }
 
 /**
@@ -126,10 +135,14 @@ export function zstdEngine(): Promise<ZstdEngine> {
   return engine;
 }
 
-/** Collects input into ZSTD_FRAME_BYTES blocks and emits each as one zstd frame, in order. */
+/**
+ * Copies input into ZSTD_FRAME_BYTES blocks and emits each as one zstd frame, in order. Blocks come
+ * from `streamBuffers` and go back once compressed; input chunks from it (COPY output) go back once
+ * copied, so a backup reuses a few buffers instead of leaving two per MiB for the collector.
+ */
 class ZstdFrameWriter extends Transform {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private block: Buffer | undefined;
+  private filled = 0;
   private readonly inFlight: Promise<Buffer>[] = [];
   private started = false;
 
@@ -137,39 +150,39 @@ class ZstdFrameWriter extends Transform {
     super({ highWaterMark: 256 * 1024 });
   }
 
-  private start(block: Buffer): void {
+  /** Compresses the block filled so far; resolves once no more than FRAMES_IN_FLIGHT frames are pending. */
+  private async emitBlock(): Promise<void> {
+    const block = this.block ?? Buffer.alloc(0);
+    const content = block.subarray(0, this.filled);
+    this.block = undefined;
+    this.filled = 0;
     this.started = true;
-    const frame = zstdEngine().then((z) => z.compress(block, this.level));
+    const frame = zstdEngine().then((z) => z.compress(content, this.level));
     // Awaited in order later; until then a failure must not count as unhandled.
-    frame.catch(() => undefined);
+    frame.then(() => streamBuffers.give(block), () => undefined);
     this.inFlight.push(frame);
-  }
-
-  private takeBlock(bytes: number): Buffer {
-    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    const block = all.subarray(0, bytes);
-    const rest = all.subarray(bytes);
-    this.pending = rest.length ? [rest] : [];
-    this.pendingBytes = rest.length;
-    return block;
+    countTowardsCollection('compress', content.length);
+    while (this.inFlight.length >= FRAMES_IN_FLIGHT) this.push(await this.inFlight.shift()!);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
     void (async () => {
-      while (this.pendingBytes >= ZSTD_FRAME_BYTES) {
-        this.start(this.takeBlock(ZSTD_FRAME_BYTES));
-        countTowardsCollection(ZSTD_FRAME_BYTES);
-        if (this.inFlight.length >= FRAMES_IN_FLIGHT) this.push(await this.inFlight.shift()!);
+      let at = 0;
+      while (at < chunk.length) {
+        this.block ??= streamBuffers.take();
+        const copied = chunk.copy(this.block, this.filled, at, Math.min(chunk.length, at + this.block.length - this.filled));
+        this.filled += copied;
+        at += copied;
+        if (this.filled === this.block.length) await this.emitBlock();
       }
+      streamBuffers.give(chunk);
     })().then(() => callback(), callback);
   }
 
   override _flush(callback: TransformCallback): void {
-    // An empty table still gets one (empty) frame: a 0-byte file is what a lost write leaves.
-    if (this.pendingBytes > 0 || !this.started) this.start(this.takeBlock(this.pendingBytes));
     void (async () => {
+      // An empty table still gets one (empty) frame: a 0-byte file is what a lost write leaves.
+      if (this.filled > 0 || !this.started) await this.emitBlock();
       while (this.inFlight.length) this.push(await this.inFlight.shift()!);
     })().then(() => callback(), callback);
   }
@@ -251,13 +264,14 @@ class ZstdFrameReader extends Transform {
     for (;;) {
       const scan = scanFrame(this.buf, this.readAt, this.writeAt);
       if (!scan.complete) return;
-      // A copy: the buffer is reused for the next input while the thread pool reads the frame.
-      const frame = Buffer.from(this.buf.subarray(this.readAt, this.readAt + scan.length));
+      // No copy: the next input is appended only after this frame is decompressed (the callback
+      // of _transform waits for drain), so the thread pool reads bytes that stay as they are.
+      const frame = this.buf.subarray(this.readAt, this.readAt + scan.length);
       this.readAt += scan.length;
       this.sawFrame = true;
       if (!scan.data) continue;
       const content = await z.decompress(frame, MAX_ZSTD_FRAME_CONTENT + BLOCK_MAXIMUM);
-      countTowardsCollection(content.length);
+      countTowardsCollection('decompress', content.length);
       this.push(content);
     }
   }

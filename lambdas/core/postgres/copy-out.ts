@@ -1,13 +1,19 @@
 import { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
+import { streamBuffers } from '../util/buffer-pool.js';
 
 const COPY_DATA = 0x64; // d
 const COPY_DONE = 0x63; // c
 const ERROR_RESPONSE = 0x45; // E
-/** Rows are gathered into chunks of this size: fewer, larger writes through gzip and the store. */
-const OUT_BYTES = 1024 * 1024;
 // Messages the server may interleave with CopyData (protocol-flow.html#PROTOCOL-COPY).
 const INTERLEAVED = new Set([0x48 /* H CopyOutResponse */, 0x53 /* S ParameterStatus */, 0x4e /* N Notice */, 0x41 /* A Notification */]);
+
+const EMPTY = Buffer.alloc(0);
+
+/** A protocol message's whole length once its header (type byte, length) is in; 5 before that. */
+function messageBytes(buf: Buffer): number {
+  return buf.length < 5 ? 5 : 1 + buf.readUInt32BE(1);
+}
 
 interface PgConnection {
   readonly stream: Socket;
@@ -24,8 +30,9 @@ export class CopyOutStream extends Readable {
   rowCount = 0;
   private connection?: PgConnection;
   private pgDataHandler?: (data: Buffer) => void;
-  private pending: Buffer = Buffer.alloc(0);
-  private out = Buffer.allocUnsafe(OUT_BYTES);
+  private pending: Buffer = EMPTY;
+  /** Rows are gathered into 1 MiB chunks: fewer, larger writes through the compressor and the store. */
+  private out = streamBuffers.take();
   private used = 0;
   private wantMore = false;
   private reading = false;
@@ -64,33 +71,53 @@ export class CopyOutStream extends Readable {
 
   /** Returns whether the consumer wants more data. */
   private parse(chunk: Buffer): boolean {
-    const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    let more = true;
+    let start = 0;
+    // The message cut at the previous chunk's end is completed with just the bytes it lacks: joining
+    // the whole chunk to it copied every byte of the COPY once more.
+    while (this.pending.length && start < chunk.length) {
+      const take = Math.min(messageBytes(this.pending) - this.pending.length, chunk.length - start);
+      this.pending = Buffer.concat([this.pending, chunk.subarray(start, start + take)]);
+      start += take;
+      if (this.pending.length < messageBytes(this.pending)) continue;
+      const whole = this.pending;
+      this.pending = EMPTY;
+      const step = this.scan(whole);
+      more = step.more && more;
+      if (step.end) return this.finish(Buffer.concat([whole.subarray(step.offset), chunk.subarray(start)]), step.end) && more;
+    }
+    if (start === chunk.length) return more;
+    const buf = start ? chunk.subarray(start) : chunk;
+    const step = this.scan(buf);
+    more = step.more && more;
+    if (step.end) return this.finish(buf.subarray(step.offset), step.end) && more;
+    // A copy of the few bytes left: keeping a view would keep the whole socket chunk alive.
+    this.pending = Buffer.from(buf.subarray(step.offset));
+    return more;
+  }
+
+  /** Takes every whole message in `buf`: rows go to the output; stops at the first message that ends the COPY. */
+  private scan(buf: Buffer): { offset: number; more: boolean; end?: 'copy-done' | 'error' } {
     let offset = 0;
-    let end: 'copy-done' | 'error' | undefined;
     let more = true;
     while (offset + 5 <= buf.length) {
       const code = buf[offset]!;
-      if (code === ERROR_RESPONSE) {
-        end = 'error';
-        break;
-      }
+      if (code === ERROR_RESPONSE) return { offset, more, end: 'error' };
       const length = buf.readUInt32BE(offset + 1);
       const next = offset + 1 + length;
       if (next > buf.length) break;
       if (code === COPY_DATA) more = this.append(buf, offset + 5, next) && more;
-      else if (!INTERLEAVED.has(code)) {
-        offset = next;
-        end = 'copy-done';
-        if (code !== COPY_DONE) offset -= 1 + length; // not ours to consume: hand it back
-        break;
-      }
+      // Not ours to consume (anything but CopyDone): handed back with the rest.
+      else if (!INTERLEAVED.has(code)) return { offset: code === COPY_DONE ? next : offset, more, end: 'copy-done' };
       offset = next;
     }
-    this.pending = end ? Buffer.alloc(0) : Buffer.from(buf.subarray(offset));
-    if (end) {
-      more = this.flushOut() && more;
-      this.detach(buf.subarray(offset), end === 'copy-done');
-    }
+    return { offset, more };
+  }
+
+  /** The COPY ended: the last rows go out, and the socket goes back to node-postgres with the bytes after it. */
+  private finish(unread: Buffer, end: 'copy-done' | 'error'): boolean {
+    const more = this.flushOut(true);
+    this.detach(unread, end === 'copy-done');
     return more;
   }
 
@@ -112,10 +139,14 @@ export class CopyOutStream extends Readable {
     return more;
   }
 
-  private flushOut(): boolean {
-    if (this.used === 0) return true;
+  private flushOut(last = false): boolean {
+    if (this.used === 0) {
+      if (last) streamBuffers.give(this.out);
+      if (last) this.out = EMPTY;
+      return true;
+    }
     const full = this.out.subarray(0, this.used);
-    this.out = Buffer.allocUnsafe(OUT_BYTES);
+    this.out = last ? EMPTY : streamBuffers.take();
     this.used = 0;
     return this.push(full);
   }

@@ -1,22 +1,29 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-let gc: (() => void) | null | undefined;
+let gc: ((options?: { type: 'minor'; execution: 'sync' }) => void) | null | undefined;
 
 /**
- * A full garbage collection, where this Node allows one to be asked for. Buffers made outside V8's
- * heap (socket chunks, native zstd output) are freed only when a collection finds them dead, and
- * the small JS heap of a streaming copy rarely prompts one, so dead megabytes pile up in RSS.
- * Callers ask every few MiB of such buffers (docs/performance.md).
+ * A garbage collection, where this Node allows one to be asked for. Buffers made outside V8's heap
+ * (socket chunks, native zstd output) are freed only when a collection finds them dead, and the
+ * small JS heap of a streaming copy rarely prompts one, so dead megabytes pile up in RSS. Callers
+ * ask every few MiB of such buffers (docs/performance.md).
+ *
+ * `minor` (a scavenge of the young generation, about a millisecond) frees what died since the last
+ * one, which is all a pipeline that reuses its long-lived buffers leaves (util/buffer-pool.ts);
+ * `major` also sweeps the old generation, tens of milliseconds on a CLI's heap.
  */
-export function collectGarbage(): void {
+export function collectGarbage(kind: 'minor' | 'major' = 'major'): void {
   if (gc === undefined) {
     try {
       v8.setFlagsFromString('--expose-gc');
-      gc = vm.runInNewContext('gc') as () => void;
+      gc = vm.runInNewContext('gc') as typeof gc;
     } catch {
       gc = null;
     }
   }
-  gc?.();
+  // Without `execution: 'sync'` an options argument makes it asynchronous (a later task), and
+  // `major` is simply the call without one.
+  if (kind === 'minor') gc?.({ type: 'minor', execution: 'sync' });
+  else gc?.();
 }

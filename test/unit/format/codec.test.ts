@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { decompress as bindingDecompress } from '@mongodb-js/zstd';
 import { describe, expect, it } from '@jest/globals';
+import { streamBuffers } from '../../../lambdas/core/util/buffer-pool.js';
 import { MAX_ZSTD_FRAME_CONTENT, ZSTD_FRAME_BYTES, compressor, configuredCodec, decompressor, type Codec } from '../../../lambdas/core/format/codec.js';
 
 /** Shop-like NDJSON: repeated keys and words, some numbers. */
@@ -67,6 +68,43 @@ describe('table file codecs', () => {
     const compressed = await run(compressor('zstd'), text, 1 << 20);
     expect(compressed.readUInt32LE(0)).toBe(0xfd2fb528);
     expect((await bindingDecompress(compressed)).equals(text)).toBe(true);
+  });
+
+  it('zstd writer reuses pooled chunks and blocks only once their bytes are in a frame: chunks from the pool, refilled as soon as they come back, round-trip exactly', async () => {
+    const input = ndjson(120_000);
+    const reusedBefore = new Set<ArrayBufferLike>();
+    // Like CopyOutStream: each chunk is a pooled buffer, taken again as soon as the writer gives one back.
+    const source = Readable.from(
+      (function* () {
+        for (let at = 0; at < input.length; at += 300_000) {
+          const chunk = streamBuffers.take();
+          reusedBefore.add(chunk.buffer);
+          const size = input.copy(chunk, 0, at, at + 300_000);
+          yield chunk.subarray(0, size);
+        }
+      })(),
+      { objectMode: false },
+    );
+    // Meanwhile anyone may take an idle buffer and write all over it: a block given back while the
+    // thread pool still compresses it would come out corrupted.
+    let scribbling = true;
+    const scribble = () => {
+      if (!scribbling) return;
+      const idle = streamBuffers.take();
+      idle.fill(0xee);
+      streamBuffers.give(idle);
+      setImmediate(scribble);
+    };
+    scribble();
+    const out: Buffer[] = [];
+    await pipeline(source, compressor('zstd'), async (frames: AsyncIterable<Buffer>) => {
+      for await (const frame of frames) out.push(frame);
+    }).finally(() => (scribbling = false));
+    const restored = await run(decompressor('zstd'), Buffer.concat(out), 64 * 1024);
+    expect(input.length).toBeGreaterThan(3 * ZSTD_FRAME_BYTES);
+    expect(restored.equals(input)).toBe(true);
+    // The chunks went back to the pool: fewer distinct buffers than chunks were needed.
+    expect(reusedBefore.size).toBeLessThan(Math.ceil(input.length / 300_000));
   });
 
   it('zstd reader refuses bytes that are not zstd, and a stream cut inside a frame', async () => {

@@ -1,0 +1,47 @@
+/**
+ * Equal-sized buffers handed out and taken back. A backup moves hundreds of megabytes through 1 MiB
+ * buffers; made fresh each time, every one is external memory that only a full garbage collection
+ * frees, so a streaming copy either piles them up in RSS or pays for a collection every few
+ * megabytes (docs/performance.md). Reused, a handful serve the whole run.
+ *
+ * Taking back is an ownership handover: `give` only when nothing reads the buffer any more (the
+ * last stage of a pipeline that copied it away). Buffers this pool did not make are ignored, so a
+ * stage may give back whatever reached it.
+ */
+export class BufferPool {
+  private readonly free: Buffer[] = [];
+  private readonly made = new WeakSet<ArrayBufferLike>();
+  private readonly idle = new WeakSet<ArrayBufferLike>();
+
+  constructor(
+    readonly bufferBytes: number,
+    private readonly keep: number,
+  ) {}
+
+  take(): Buffer {
+    const reused = this.free.pop();
+    if (reused) {
+      this.idle.delete(reused.buffer);
+      return reused;
+    }
+    // Slow: its own allocation, never a slice of Node's shared pool, so `buffer` is this buffer alone.
+    const fresh = Buffer.allocUnsafeSlow(this.bufferBytes);
+    this.made.add(fresh.buffer);
+    return fresh;
+  }
+
+  /** Takes back a buffer this pool made, or a view of one, whole. Giving one back twice keeps it once. */
+  give(buf: Buffer): void {
+    const memory = buf.buffer;
+    if (!this.made.has(memory) || this.idle.has(memory) || this.free.length >= this.keep) return;
+    this.idle.add(memory);
+    this.free.push(Buffer.from(memory, 0, this.bufferBytes));
+  }
+}
+
+/**
+ * The 1 MiB buffers of a backup's row stream: COPY output is gathered in them (postgres/copy-out.ts)
+ * and compressed from them (format/codec.ts), which gives each back once its bytes are copied into
+ * a frame or compressed. Sixteen cover four jobs' buffers in flight.
+ */
+export const streamBuffers = new BufferPool(1024 * 1024, 16);
