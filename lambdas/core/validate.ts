@@ -8,7 +8,7 @@ import { MANIFEST_FILE, fileCodec, fileRows, legacyTableFileKey, type LegacyMani
 import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
 import type { BackupStore } from './storage/store.js';
 import { CLAIM_FILE, ObjectTooLargeError, readText } from './storage/store.js';
-import { HashingPassThrough, LineTooLongError, readLines, runPool } from './util/streams.js';
+import { HashingPassThrough, LineSplitter, LineTooLongError, runPool } from './util/streams.js';
 
 export interface TableValidation {
   readonly table: string;
@@ -113,22 +113,28 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
       records = copyRows.records;
       if (copyRows.stopped === 'too-many-records') stopped = tooMany;
       else if (copyRows.stopped) throw copyRows.stopped;
-    } else for await (const line of readLines(lines, lineLimit)) {
-      records++;
-      if (records > file.records) {
-        stopped = tooMany;
-        break;
-      }
-      let row: unknown;
-      try {
-        row = JSON.parse(line.toString('utf8'));
-      } catch {
-        row = undefined;
-      }
-      const fine = typeof row === 'object' && row !== null && !Array.isArray(row) && Object.keys(row).length === expectedKeys;
-      if (!fine && ++badLines <= MAX_PROBLEMS_PER_FILE) {
-        problems.push(`${file.key}: line ${records} is not a JSON object with the table's ${expectedKeys} columns`);
-      }
+    } else {
+      const rows = new LineSplitter((line) => {
+        records++;
+        if (records > file.records) {
+          stopped = tooMany;
+          return false;
+        }
+        let row: unknown;
+        try {
+          row = JSON.parse(line.toString('utf8'));
+        } catch {
+          row = undefined;
+        }
+        const fine = typeof row === 'object' && row !== null && !Array.isArray(row) && Object.keys(row).length === expectedKeys;
+        if (!fine && ++badLines <= MAX_PROBLEMS_PER_FILE) {
+          problems.push(`${file.key}: line ${records} is not a JSON object with the table's ${expectedKeys} columns`);
+        }
+        return true;
+      }, lineLimit);
+      // Chunk by chunk, the rows of each checked with no per-row await (util/streams.ts).
+      for await (const chunk of lines) if (!rows.push(chunk as Buffer)) break;
+      if (!stopped) rows.finish();
     }
   } catch (error) {
     if (error instanceof LineTooLongError) stopped = `${file.key}: ${error.message} (the limit for one row); stopped reading there`;

@@ -52,8 +52,8 @@ export const MAX_ZSTD_FRAME_CONTENT = 32 * MiB;
  *
  * Compressing, the input blocks and COPY chunks are reused (util/buffer-pool.ts), and what is left
  * (the compressed frames) dies young: a scavenge every 4 MiB frees it. Measured on a COPY-text
- * backup of the realistic shop: no collection 145-150 MiB peak RSS; a full one every 4 MiB
- * 118-125 MiB but +0.7 s CPU; a scavenge every 4 MiB 122-126 MiB at no measurable cost.
+ * backup of the realistic shop: no collection 145-164 MiB peak RSS; a full one every 4 MiB
+ * 121-125 MiB for ~1 s of CPU; a scavenge every 4 MiB 122-126 MiB for ~0.2-0.3 s.
  *
  * Decompressing, the rows outlive scavenges while validate or restore works through them, so only a
  * full collection frees them: every 6 MiB (a JSON validate peaked at 127 MiB at 4, up to 147 at 8).

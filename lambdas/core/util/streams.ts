@@ -88,36 +88,56 @@ export class LineTooLongError extends Error {
 }
 
 /**
- * Splits a byte stream into lines (without the `\n`). Memory is bounded by `maxLineBytes`: a longer
- * line fails with LineTooLongError as soon as the bound is passed, before it is held whole.
+ * Splits chunks into `\n`-separated lines, synchronously: `onLine` gets each line (without its
+ * newline, possibly a view into the chunk, valid only during the call) and returns false to stop.
+ * A file's rows are checked chunk by chunk with no per-row `await` (an async generator's per-line
+ * promise cost validate more than parsing the JSON). A line longer than `maxLineBytes` throws
+ * LineTooLongError before it is held whole.
  */
-export async function* readLines(source: AsyncIterable<Buffer | string>, maxLineBytes = Number.POSITIVE_INFINITY): AsyncGenerator<Buffer> {
+export class LineSplitter {
+  lines = 0;
   // The pieces of the current line, joined once at its end: appending chunk by chunk would copy a
   // long line over and over.
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let line = 0;
-  for await (const raw of source) {
-    const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(
+    private readonly onLine: (line: Buffer) => boolean,
+    private readonly maxLineBytes = Number.POSITIVE_INFINITY,
+  ) {}
+
+  /** Splits one chunk; false once `onLine` asked to stop. */
+  push(chunk: Buffer): boolean {
     let start = 0;
     let index = chunk.indexOf(NEWLINE);
     while (index !== -1) {
-      line++;
-      if (pendingBytes + index - start > maxLineBytes) throw new LineTooLongError(maxLineBytes, line);
+      this.lines++;
+      if (this.pendingBytes + index - start > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes, this.lines);
       const piece = chunk.subarray(start, index);
-      yield pendingBytes ? Buffer.concat([...pending, piece]) : piece;
-      pending = [];
-      pendingBytes = 0;
+      const line = this.pendingBytes ? Buffer.concat([...this.pending, piece]) : piece;
+      this.pending = [];
+      this.pendingBytes = 0;
+      if (!this.onLine(line)) return false;
       start = index + 1;
       index = chunk.indexOf(NEWLINE, start);
     }
     if (start < chunk.length) {
-      pendingBytes += chunk.length - start;
-      if (pendingBytes > maxLineBytes) throw new LineTooLongError(maxLineBytes, line + 1);
-      pending.push(Buffer.from(chunk.subarray(start)));
+      this.pendingBytes += chunk.length - start;
+      if (this.pendingBytes > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes, this.lines + 1);
+      this.pending.push(Buffer.from(chunk.subarray(start)));
     }
+    return true;
   }
-  if (pendingBytes) yield Buffer.concat(pending);
+
+  /** At the end of the data: an unterminated last line is a line too. */
+  finish(): void {
+    if (!this.pendingBytes) return;
+    this.lines++;
+    const line = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.onLine(line);
+  }
 }
 
 /** A line of a backup's NDJSON that does not start like a JSON object: not a row of any table. */

@@ -2,7 +2,18 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { HashingPassThrough, LineCounter, LineTooLongError, NdjsonLimit, NotARowError, readLines, runPool } from '../../../lambdas/core/util/streams.js';
+import { HashingPassThrough, LineCounter, LineSplitter, LineTooLongError, NdjsonLimit, NotARowError, runPool } from '../../../lambdas/core/util/streams.js';
+
+/** Every line LineSplitter finds in these chunks (copied: a line may be a view into its chunk). */
+function splitLines(chunks: Iterable<Buffer>, maxLineBytes?: number, seen: Buffer[] = []): Buffer[] {
+  const splitter = new LineSplitter((line) => {
+    seen.push(Buffer.from(line));
+    return true;
+  }, maxLineBytes);
+  for (const chunk of chunks) splitter.push(chunk);
+  splitter.finish();
+  return seen;
+}
 
 async function drain(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -30,10 +41,19 @@ describe('stream helpers', () => {
     expect(hasher.bytes).toBe(data.length);
   });
 
-  it('readLines splits on newlines whatever the chunking', async () => {
-    const lines: string[] = [];
-    for await (const line of readLines(Readable.from([Buffer.from('a\nbb'), Buffer.from('b\n\nc'), Buffer.from('cc')]))) lines.push(line.toString());
-    expect(lines).toEqual(['a', 'bbb', '', 'ccc']);
+  it('LineSplitter splits on newlines whatever the chunking', () => {
+    const lines = splitLines([Buffer.from('a\nbb'), Buffer.from('b\n\nc'), Buffer.from('cc')]);
+    expect(lines.map(String)).toEqual(['a', 'bbb', '', 'ccc']);
+  });
+
+  it('LineSplitter stops at the line whose callback says so', () => {
+    const seen: string[] = [];
+    const splitter = new LineSplitter((line) => {
+      seen.push(line.toString());
+      return seen.length < 2;
+    });
+    expect(splitter.push(Buffer.from('a\nb\nc\n'))).toBe(false);
+    expect(seen).toEqual(['a', 'b']);
   });
 
   it('runPool runs at most N at once and stops taking work after a failure', async () => {
@@ -64,28 +84,32 @@ describe('bounds on lines and rows (decompression bombs)', () => {
     );
   }
 
-  it('readLines fails with LineTooLongError once a line passes the bound, across chunks, before holding it whole', async () => {
-    const endless = Readable.from((function* () {
+  it('LineSplitter fails with LineTooLongError once a line passes the bound, across chunks, before holding it whole', () => {
+    let chunksRead = 0;
+    const endless = (function* () {
       yield Buffer.from('{"ok":1}\n');
-      for (let i = 0; i < 1000; i++) yield Buffer.alloc(1024);
-    })());
+      for (let i = 0; i < 1000; i++) {
+        chunksRead++;
+        yield Buffer.alloc(1024);
+      }
+    })();
     const lines: Buffer[] = [];
-    const error = await failureOf(
-      (async () => {
-        for await (const line of readLines(endless, 4096)) lines.push(line);
-      })(),
-    );
+    let error: Error | undefined;
+    try {
+      splitLines(endless, 4096, lines);
+    } catch (e) {
+      error = e as Error;
+    }
     expect(error).toBeInstanceOf(LineTooLongError);
-    expect(error.message).toBe('line 2 is longer than 4096 bytes');
+    expect(error!.message).toBe('line 2 is longer than 4096 bytes');
     expect(lines.map(String)).toEqual(['{"ok":1}']);
+    expect(chunksRead).toBe(5);
   });
 
-  it('readLines still joins a long line split over many chunks exactly', async () => {
+  it('LineSplitter still joins a long line split over many chunks exactly', () => {
     const line = 'x'.repeat(10_000);
     const pieces = Array.from({ length: 100 }, (_, i) => Buffer.from(line.slice(i * 100, i * 100 + 100)));
-    const out: string[] = [];
-    for await (const l of readLines(Readable.from([...pieces, Buffer.from('\nend')]))) out.push(l.toString());
-    expect(out).toEqual([line, 'end']);
+    expect(splitLines([...pieces, Buffer.from('\nend')]).map(String)).toEqual([line, 'end']);
   });
 
   it('NdjsonLimit passes data through until one row more than promised, then fails with the given error', async () => {
