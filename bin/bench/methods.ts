@@ -6,6 +6,7 @@ import type { RestoreTarget, SourceData } from './dataset.js';
 import { measure, type Measured } from './measure.js';
 import type { BenchServer } from './server.js';
 import type { SupabaseApi } from './supabase.js';
+import { restoreFloor } from './restore-floor.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The real CLI, as users run it (`npx iconic-dr`): its startup is part of what they wait for. */
@@ -43,7 +44,7 @@ export interface BackupRun {
 }
 
 export type BackupKey = 'pg_dump_fc' | 'pg_dump_fd' | 'floor' | 'iconic' | 'supabase';
-export type RestoreKey = 'pg_restore_single' | 'pg_restore_j2' | 'iconic_restore';
+export type RestoreKey = 'pg_restore_single' | 'pg_restore_j2' | 'restore_floor' | 'iconic_restore';
 export type ValidateKey = 'iconic_validate';
 
 export interface BackupMethod {
@@ -180,6 +181,15 @@ export const RESTORE_METHODS: readonly RestoreMethod[] = [
     input: 'pg_dump_fc',
     async run(ctx, artifact, target) {
       return { measured: await measure(ctx.server.tools.pg_restore, ['-j', '2', '--data-only', DISABLE_TRIGGERS, `--dbname=${target.url}`, artifact.path]) };
+    },
+  },
+  {
+    key: 'restore_floor',
+    label: 'server-side COPY FROM binary files, one transaction (floor)',
+    // Reads files the server exported itself (restore-floor.ts); pg_dump's archive only says the backups ran.
+    input: 'pg_dump_fc',
+    async run(ctx, _artifact, target) {
+      return { measured: await restoreFloor(ctx, target) };
     },
   },
   {

@@ -72,7 +72,8 @@ async function exportTable(options: BackupOptions, codec: Codec, backupId: strin
   });
   const hasher = new HashingPassThrough();
   let producerError: Error | undefined;
-  const body = pipeline(source, counter, compressor(codec, options.compressionLevel), hasher, (error) => {
+  // releaseInput: the source's chunks are handed over as they are pushed, and LineCounter keeps none.
+  const body = pipeline(source, counter, compressor(codec, options.compressionLevel, { releaseInput: true }), hasher, (error) => {
     if (error) producerError = error;
   });
   try {

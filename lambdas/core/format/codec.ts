@@ -51,12 +51,13 @@ export const MAX_ZSTD_FRAME_CONTENT = 32 * MiB;
  * stream's small heap seldom prompts, so streams ask for one every few MiB (util/gc.ts).
  *
  * Compressing, the input blocks and COPY chunks are reused (util/buffer-pool.ts), and what is left
- * (the compressed frames) dies young: a scavenge every 4 MiB frees it. Measured on a COPY-text
- * backup of the realistic shop: no collection 145-164 MiB peak RSS; a full one every 4 MiB
- * 121-125 MiB for ~1 s of CPU; a scavenge every 4 MiB 122-126 MiB for ~0.2-0.3 s.
+ * (the compressed frames) dies young: a scavenge every 4 MiB frees it. Measured with the CLI on a
+ * COPY-text backup of the realistic shop (docs/performance.md): no collection 154-164 MiB peak RSS;
+ * a full one every 4 MiB 121-123 MiB; a scavenge every 4 MiB 122-123 MiB for less CPU.
  *
  * Decompressing, the rows outlive scavenges while validate or restore works through them, so only a
- * full collection frees them: every 6 MiB (a JSON validate peaked at 127 MiB at 4, up to 147 at 8).
+ * full collection frees them: every 6 MiB (an NDJSON validate peaked at 127-128 MiB at 4, up to 147
+ * at 8; with scavenges only, 154-156).
  */
 const COLLECTIONS = {
   compress: { everyBytes: 4 * MiB, kind: 'minor' },
@@ -137,8 +138,9 @@ export function zstdEngine(): Promise<ZstdEngine> {
 
 /**
  * Copies input into ZSTD_FRAME_BYTES blocks and emits each as one zstd frame, in order. Blocks come
- * from `streamBuffers` and go back once compressed; input chunks from it (COPY output) go back once
- * copied, so a backup reuses a few buffers instead of leaving two per MiB for the collector.
+ * from `streamBuffers` and go back once compressed; with `releaseInput`, input chunks from it (COPY
+ * output) go back once copied, so a backup reuses a few buffers instead of leaving two per MiB for
+ * the collector.
  */
 class ZstdFrameWriter extends Transform {
   private block: Buffer | undefined;
@@ -146,7 +148,10 @@ class ZstdFrameWriter extends Transform {
   private readonly inFlight: Promise<Buffer>[] = [];
   private started = false;
 
-  constructor(private readonly level: number) {
+  constructor(
+    private readonly level: number,
+    private readonly releaseInput: boolean,
+  ) {
     super({ highWaterMark: 256 * 1024 });
   }
 
@@ -175,7 +180,7 @@ class ZstdFrameWriter extends Transform {
         at += copied;
         if (this.filled === this.block.length) await this.emitBlock();
       }
-      streamBuffers.give(chunk);
+      if (this.releaseInput) streamBuffers.give(chunk);
     })().then(() => callback(), callback);
   }
 
@@ -261,7 +266,8 @@ class ZstdFrameReader extends Transform {
 
   private async drain(): Promise<void> {
     const z = await zstdEngine();
-    for (;;) {
+    // A destroyed stream (its reader gone, an error downstream) decompresses nothing more.
+    while (!this.destroyed) {
       const scan = scanFrame(this.buf, this.readAt, this.writeAt);
       if (!scan.complete) return;
       // No copy: the next input is appended only after this frame is decompressed (the callback
@@ -288,10 +294,21 @@ class ZstdFrameReader extends Transform {
   }
 }
 
+/** How a compressor may treat its input. */
+export interface CompressorOptions {
+  /**
+   * Give each input chunk that came from `streamBuffers` back to the pool once its bytes are copied
+   * into a frame. Only for a pipeline where nothing else still holds the chunks: the backup's, fed
+   * by CopyOutStream (which hands each chunk over as it pushes it) through LineCounter (which keeps
+   * none). A stage that kept a view of a chunk would see it overwritten. @default false
+   */
+  readonly releaseInput?: boolean;
+}
+
 /** A stream that compresses with `codec`. `level` is the codec's level (zstd 1-19, gzip 1-9). @default DEFAULT_LEVELS */
-export function compressor(codec: Codec, level = DEFAULT_LEVELS[codec]): Transform {
+export function compressor(codec: Codec, level = DEFAULT_LEVELS[codec], options: CompressorOptions = {}): Transform {
   // gzip keeps its 4 KiB window: the fallback codec favours speed, as it did as the only one.
-  return codec === 'zstd' ? new ZstdFrameWriter(level) : zlib.createGzip({ level, windowBits: 12, memLevel: 8, chunkSize: 256 * 1024 });
+  return codec === 'zstd' ? new ZstdFrameWriter(level, options.releaseInput === true) : zlib.createGzip({ level, windowBits: 12, memLevel: 8, chunkSize: 256 * 1024 });
 }
 
 export function decompressor(codec: Codec): Transform {

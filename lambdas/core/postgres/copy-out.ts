@@ -10,11 +10,6 @@ const INTERLEAVED = new Set([0x48 /* H CopyOutResponse */, 0x53 /* S ParameterSt
 
 const EMPTY = Buffer.alloc(0);
 
-/** A protocol message's whole length once its header (type byte, length) is in; 5 before that. */
-function messageBytes(buf: Buffer): number {
-  return buf.length < 5 ? 5 : 1 + buf.readUInt32BE(1);
-}
-
 interface PgConnection {
   readonly stream: Socket;
   query(text: string): void;
@@ -30,7 +25,9 @@ export class CopyOutStream extends Readable {
   rowCount = 0;
   private connection?: PgConnection;
   private pgDataHandler?: (data: Buffer) => void;
+  /** The message cut at the end of the last read: its first `pendingBytes` bytes. */
   private pending: Buffer = EMPTY;
+  private pendingBytes = 0;
   /** Rows are gathered into 1 MiB chunks: fewer, larger writes through the compressor and the store. */
   private out = streamBuffers.take();
   private used = 0;
@@ -73,18 +70,28 @@ export class CopyOutStream extends Readable {
   private parse(chunk: Buffer): boolean {
     let more = true;
     let start = 0;
-    // The message cut at the previous chunk's end is completed with just the bytes it lacks: joining
-    // the whole chunk to it copied every byte of the COPY once more.
-    while (this.pending.length && start < chunk.length) {
-      const take = Math.min(messageBytes(this.pending) - this.pending.length, chunk.length - start);
-      this.pending = Buffer.concat([this.pending, chunk.subarray(start, start + take)]);
+    // The message cut at the previous chunk's end is completed with just the bytes it lacks, copied
+    // into one buffer of its full size once its header tells it: joining the whole next chunk to
+    // it copied every byte of the COPY once more, and a row spanning many reads over and over.
+    while (this.pendingBytes && start < chunk.length) {
+      const whole = this.pendingBytes < 5 ? 5 : 1 + this.pending.readUInt32BE(1);
+      if (this.pending.length < whole) {
+        const grown = Buffer.allocUnsafe(whole);
+        this.pending.copy(grown, 0, 0, this.pendingBytes);
+        this.pending = grown;
+      }
+      const take = Math.min(whole - this.pendingBytes, chunk.length - start);
+      chunk.copy(this.pending, this.pendingBytes, start, start + take);
+      this.pendingBytes += take;
       start += take;
-      if (this.pending.length < messageBytes(this.pending)) continue;
-      const whole = this.pending;
+      // Short of its end, or only the header is in now (the next turn sizes the message).
+      if (this.pendingBytes < whole || (whole === 5 && 1 + this.pending.readUInt32BE(1) > 5)) continue;
+      const message = this.pending.subarray(0, this.pendingBytes);
       this.pending = EMPTY;
-      const step = this.scan(whole);
+      this.pendingBytes = 0;
+      const step = this.scan(message);
       more = step.more && more;
-      if (step.end) return this.finish(Buffer.concat([whole.subarray(step.offset), chunk.subarray(start)]), step.end) && more;
+      if (step.end) return this.finish(Buffer.concat([message.subarray(step.offset), chunk.subarray(start)]), step.end) && more;
     }
     if (start === chunk.length) return more;
     const buf = start ? chunk.subarray(start) : chunk;
@@ -93,6 +100,7 @@ export class CopyOutStream extends Readable {
     if (step.end) return this.finish(buf.subarray(step.offset), step.end) && more;
     // A copy of the few bytes left: keeping a view would keep the whole socket chunk alive.
     this.pending = Buffer.from(buf.subarray(step.offset));
+    this.pendingBytes = this.pending.length;
     return more;
   }
 

@@ -70,7 +70,7 @@ describe('table file codecs', () => {
     expect((await bindingDecompress(compressed)).equals(text)).toBe(true);
   });
 
-  it('zstd writer reuses pooled chunks and blocks only once their bytes are in a frame: chunks from the pool, refilled as soon as they come back, round-trip exactly', async () => {
+  it('zstd writer with releaseInput reuses pooled chunks and blocks only once their bytes are in a frame: chunks from the pool, refilled as soon as they come back, round-trip exactly', async () => {
     const input = ndjson(120_000);
     const reusedBefore = new Set<ArrayBufferLike>();
     // Like CopyOutStream: each chunk is a pooled buffer, taken again as soon as the writer gives one back.
@@ -97,7 +97,7 @@ describe('table file codecs', () => {
     };
     scribble();
     const out: Buffer[] = [];
-    await pipeline(source, compressor('zstd'), async (frames: AsyncIterable<Buffer>) => {
+    await pipeline(source, compressor('zstd', undefined, { releaseInput: true }), async (frames: AsyncIterable<Buffer>) => {
       for await (const frame of frames) out.push(frame);
     }).finally(() => (scribbling = false));
     const restored = await run(decompressor('zstd'), Buffer.concat(out), 64 * 1024);
@@ -105,6 +105,16 @@ describe('table file codecs', () => {
     expect(restored.equals(input)).toBe(true);
     // The chunks went back to the pool: fewer distinct buffers than chunks were needed.
     expect(reusedBefore.size).toBeLessThan(Math.ceil(input.length / 300_000));
+  });
+
+  it('zstd writer without releaseInput leaves its input chunks alone, pooled or not', async () => {
+    const chunk = streamBuffers.take();
+    chunk.fill(0x61);
+    await run(compressor('zstd'), chunk, chunk.length);
+    const next = streamBuffers.take();
+    expect(next.buffer).not.toBe(chunk.buffer);
+    expect(chunk.every((byte) => byte === 0x61)).toBe(true);
+    streamBuffers.give(next);
   });
 
   it('zstd reader refuses bytes that are not zstd, and a stream cut inside a frame', async () => {

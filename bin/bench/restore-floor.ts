@@ -1,0 +1,93 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { RestoreTarget } from './dataset.js';
+import { quoteIdent, withClient } from './db.js';
+import type { BenchContext } from './methods.js';
+import { measure, type Measured } from './measure.js';
+
+/**
+ * The restore floor: what the server alone takes to load the rows in one transaction, with no client
+ * work at all. Each table is exported once, untimed, as a binary COPY file the server writes itself;
+ * the timed part is one psql transaction that empties the tables, drops their plain indexes (those
+ * no constraint uses, as iconic-dr's restore does), loads every file with a server-side
+ * `COPY … FROM '<file>' (FORMAT binary, FREEZE)`, builds the indexes again and commits. iconic-dr's
+ * restore does that plus everything a client does (reading, checking, converting, sending), so it
+ * cannot beat this row; `pg_restore` does the same loading in text with every index maintained.
+ *
+ * Needs the bench's own kind of server: local, and a user that may read and write server files.
+ */
+let exported: Promise<{ dir: string; tables: FloorTable[] }> | undefined;
+
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+interface FloorTable {
+  readonly table: string;
+  readonly columns: string;
+  readonly file: string;
+}
+
+/** The source's tables as server-side binary COPY files, written on the first call (untimed). */
+function exportOnce(ctx: BenchContext): Promise<{ dir: string; tables: FloorTable[] }> {
+  exported ??= (async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'iconic-bench-floor-'));
+    // The server writes the files as its own OS user.
+    await chmod(dir, 0o777);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const tables = await floorTables(ctx, dir);
+    await withClient(ctx.source.url, async (client) => {
+      for (const t of tables) await client.query(`COPY ${t.table} (${t.columns}) TO ${literal(t.file)} WITH (FORMAT binary)`);
+    });
+    return { dir, tables };
+  })();
+  return exported;
+}
+
+async function floorTables(ctx: BenchContext, dir: string): Promise<FloorTable[]> {
+  return withClient(ctx.source.url, async (client) => {
+    const tables: FloorTable[] = [];
+    for (const t of ctx.source.tables) {
+      const { rows } = await client.query<{ columns: string }>(
+        `SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) AS columns FROM pg_attribute
+         WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''`,
+        [`${quoteIdent(t.schema)}.${quoteIdent(t.name)}`],
+      );
+      const table = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
+      const file = path.join(dir, `${t.schema}.${t.name}.bin`);
+      tables.push({ table, columns: rows[0]!.columns, file });
+    }
+    return tables;
+  });
+}
+
+/** Exports the tables (first call only, untimed), then times the one-transaction server-side load into `target`. */
+export async function restoreFloor(ctx: BenchContext, target: RestoreTarget): Promise<Measured> {
+  const { dir, tables } = await exportOnce(ctx);
+  const indexes = await withClient(target.url, async (client) => {
+    const { rows } = await client.query<{ index_sql: string; definition: string }>(
+      `SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS index_sql, pg_get_indexdef(i.indexrelid) AS definition
+       FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+       WHERE t.oid = ANY($1::regclass[]) AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+       ORDER BY 1`,
+      [tables.map((t) => t.table)],
+    );
+    return rows;
+  });
+  const script = [
+    'BEGIN;',
+    "SET LOCAL session_replication_role = 'replica';",
+    `TRUNCATE ONLY ${tables.map((t) => t.table).join(', ')};`,
+    ...(indexes.length ? [`DROP INDEX ${indexes.map((i) => i.index_sql).join(', ')};`] : []),
+    ...tables.map((t) => `COPY ${t.table} (${t.columns}) FROM ${literal(t.file)} WITH (FORMAT binary, FREEZE);`),
+    ...indexes.map((i) => `${i.definition};`),
+    'COMMIT;',
+  ].join('\n');
+  const scriptFile = path.join(dir, 'restore.sql');
+  await writeFile(scriptFile, script);
+  try {
+    return await measure(ctx.server.tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', `--dbname=${target.url}`, '-f', scriptFile]);
+  } finally {
+    await rm(scriptFile, { force: true });
+  }
+}
