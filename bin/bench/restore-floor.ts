@@ -13,8 +13,9 @@ import { measure, type Measured } from './measure.js';
  * the timed part is one psql transaction that empties the tables, drops their plain indexes (those
  * no constraint uses, as iconic-dr's restore does), loads every file with a server-side
  * `COPY … FROM '<file>' (FORMAT binary, FREEZE)`, builds the indexes again and commits. iconic-dr's
- * restore does that plus everything a client does (reading, checking, converting, sending), so it
- * cannot beat this row; `pg_restore` does the same loading in text with every index maintained.
+ * restore does that plus everything a client does (reading, checking, converting, sending) and its
+ * checks before committing, so this row is the most it can hope for; `pg_restore --data-only` loads
+ * COPY text with every index maintained.
  *
  * Needs the bench's own kind of server: local, and a user that may read and write server files.
  */

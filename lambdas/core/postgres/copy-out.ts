@@ -149,8 +149,10 @@ export class CopyOutStream extends Readable {
 
   private flushOut(last = false): boolean {
     if (this.used === 0) {
-      if (last) streamBuffers.give(this.out);
-      if (last) this.out = EMPTY;
+      if (last) {
+        streamBuffers.give(this.out);
+        this.out = EMPTY;
+      }
       return true;
     }
     const full = this.out.subarray(0, this.used);

@@ -41,7 +41,8 @@ export class BufferPool {
 
 /**
  * The 1 MiB buffers of a backup's row stream: COPY output is gathered in them (postgres/copy-out.ts)
- * and compressed from them (format/codec.ts), which gives each back once its bytes are copied into
- * a frame or compressed. Sixteen cover four jobs' buffers in flight.
+ * and the zstd writer copies it into blocks of its own from here (format/codec.ts), giving a block
+ * back once compressed and, in the backup's pipeline (`releaseInput`), each COPY chunk once copied.
+ * Sixteen cover four jobs' buffers in flight.
  */
 export const streamBuffers = new BufferPool(1024 * 1024, 16);
