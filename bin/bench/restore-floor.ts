@@ -6,12 +6,13 @@ import type { RestoreTarget } from './dataset.js';
 import { quoteIdent, withClient } from './db.js';
 import type { BenchContext } from './methods.js';
 import { measure, type Measured } from './measure.js';
+import { deferrableIndexes } from '../../lambdas/core/restore-indexes.js';
 
 /**
  * The restore floor: what the server alone takes to load the rows in one transaction, with no client
  * work at all. Each table is exported once, untimed, as a binary COPY file the server writes itself;
- * the timed part is one psql transaction that empties the tables, drops their plain indexes (those
- * no constraint uses, as iconic-dr's restore does), loads every file with a server-side
+ * the timed part is one psql transaction that empties the tables, drops the plain indexes iconic-dr's
+ * restore drops (restore-indexes.ts), loads every file with a server-side
  * `COPY … FROM '<file>' (FORMAT binary, FREEZE)`, builds the indexes again and commits. iconic-dr's
  * restore does that plus everything a client does (reading, checking, converting, sending) and its
  * checks before committing, so this row is the most it can hope for; `pg_restore --data-only` loads
@@ -65,21 +66,16 @@ async function floorTables(ctx: BenchContext, dir: string): Promise<FloorTable[]
 /** Exports the tables (first call only, untimed), then times the one-transaction server-side load into `target`. */
 export async function restoreFloor(ctx: BenchContext, target: RestoreTarget): Promise<Measured> {
   const { dir, tables } = await exportOnce(ctx);
+  // Exactly the indexes iconic-dr's restore drops and builds again.
   const indexes = await withClient(target.url, async (client) => {
-    const { rows } = await client.query<{ index_sql: string; definition: string }>(
-      `SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS index_sql, pg_get_indexdef(i.indexrelid) AS definition
-       FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
-       WHERE t.oid = ANY($1::regclass[]) AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-       ORDER BY 1`,
-      [tables.map((t) => t.table)],
-    );
-    return rows;
+    const { rows } = await client.query<{ oid: number }>('SELECT unnest($1::regclass[])::oid AS oid', [tables.map((t) => t.table)]);
+    return deferrableIndexes(client, rows.map((r) => r.oid));
   });
   const script = [
     'BEGIN;',
     "SET LOCAL session_replication_role = 'replica';",
     `TRUNCATE ONLY ${tables.map((t) => t.table).join(', ')};`,
-    ...(indexes.length ? [`DROP INDEX ${indexes.map((i) => i.index_sql).join(', ')};`] : []),
+    ...(indexes.length ? [`DROP INDEX ${indexes.map((i) => i.indexSql).join(', ')};`] : []),
     ...tables.map((t) => `COPY ${t.table} (${t.columns}) FROM ${literal(t.file)} WITH (FORMAT binary, FREEZE);`),
     ...indexes.map((i) => `${i.definition};`),
     'COMMIT;',

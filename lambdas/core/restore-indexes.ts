@@ -55,16 +55,21 @@ WHERE i.indrelid = ANY($1::oid[])
   AND NOT EXISTS (SELECT 1 FROM pg_seclabel s WHERE s.classoid = 'pg_class'::regclass AND s.objoid = i.indexrelid)
 ORDER BY t.oid, ic.relname`;
 
+/** The indexes of these tables that a restore may drop and build again (see DEFERRABLE_INDEXES); nothing is changed. */
+export async function deferrableIndexes(client: pg.Client, tableOids: readonly number[]): Promise<DeferredIndex[]> {
+  const { rows } = await client.query<{ table: string; table_sql: string; index_sql: string; name: string; definition: string; comment: string | null; clustered: boolean }>(DEFERRABLE_INDEXES, [tableOids]);
+  return rows.map((r) => ({ table: r.table, tableSql: r.table_sql, indexSql: r.index_sql, name: r.name, definition: r.definition, comment: r.comment, clustered: r.clustered }));
+}
+
 /**
  * Drops the deferrable indexes of these (locked, emptied) tables and returns what rebuilds them.
  * Indexes of tables the restore role does not own stay in place, and the load maintains them as it
  * goes (slower, same result).
  */
 export async function dropDeferrableIndexes(client: pg.Client, tableOids: readonly number[]): Promise<DeferredIndex[]> {
-  const { rows } = await client.query<{ table: string; table_sql: string; index_sql: string; name: string; definition: string; comment: string | null; clustered: boolean }>(DEFERRABLE_INDEXES, [tableOids]);
-  if (rows.length === 0) return [];
-  await client.query(`DROP INDEX ${rows.map((r) => r.index_sql).join(', ')}`);
-  return rows.map((r) => ({ table: r.table, tableSql: r.table_sql, indexSql: r.index_sql, name: r.name, definition: r.definition, comment: r.comment, clustered: r.clustered }));
+  const indexes = await deferrableIndexes(client, tableOids);
+  if (indexes.length) await client.query(`DROP INDEX ${indexes.map((i) => i.indexSql).join(', ')}`);
+  return indexes;
 }
 
 /**
