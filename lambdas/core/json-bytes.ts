@@ -230,3 +230,150 @@ export function copyCompact(from: Buffer, start: number, end: number, to: Buffer
   }
   return at;
 }
+
+/** Byte classes of the row check (jsonObjectMembers): a table lookup per byte beats chains of compares. */
+const STRING_STOP = new Uint8Array(256); // `"`, `\` and the control characters JSON forbids raw (newline among them)
+const SIMPLE_ESCAPE = new Uint8Array(256); // what may follow `\` but `u`
+const HEX_DIGIT = new Uint8Array(256);
+const WHITESPACE = new Uint8Array(256);
+const DIGIT = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STRING_STOP[c] = 1;
+STRING_STOP[QUOTE] = 1;
+STRING_STOP[BACKSLASH] = 1;
+for (const c of [QUOTE, BACKSLASH, SLASH, LETTER_B, LETTER_F, LETTER_N, LETTER_R, LETTER_T]) SIMPLE_ESCAPE[c] = 1;
+for (let c = 0; c < 256; c++) HEX_DIGIT[c] = HEX[c]! >= 0 ? 1 : 0;
+for (const c of [SPACE, TAB, NEWLINE, CARRIAGE_RETURN]) WHITESPACE[c] = 1;
+for (let c = ZERO; c <= NINE; c++) DIGIT[c] = 1;
+
+const IN_OBJECT = 1;
+const IN_ARRAY = 2;
+
+/**
+ * How many members the JSON object `buf[start, end)` has (RFC 8259, whitespace allowed around
+ * tokens), or -1 when those bytes are not exactly one JSON object: what `JSON.parse` accepts of a
+ * line, checked byte by byte, without decoding the line to a string or building its values. Validate
+ * reads every row of a backup, and parsing rows into objects cost it more than decompressing them.
+ * A duplicate member counts twice (JSON.parse would fold it). Bytes >= 0x80 inside strings are taken
+ * as they are, as JSON.parse takes whatever characters a UTF-8 decoding makes of them.
+ *
+ * The inner loops have no bounds check of their own: they stop at a newline (whitespace ends a run
+ * of whitespace only at a byte that is not, and a control character ends a string) or past the
+ * buffer, then compare with `end`. So bytes past `end` are never accepted, and with a newline at
+ * `buf[end]`, as in NDJSON, they are not even read far. Called with one kind of array only (a plain
+ * Uint8Array), it stays monomorphic.
+ */
+export function jsonObjectMembers(buf: Uint8Array, start: number, end: number): number {
+  // The kinds of the open containers, outermost first; the row itself is kinds[0].
+  const kinds: number[] = [];
+  let depth = 0;
+  let members = 0;
+  let p = start;
+  while (p < end && WHITESPACE[buf[p]!] === 1) p++;
+  if (p >= end || buf[p] !== OPEN_BRACE) return -1;
+  // true: a value starts at p; false: a value just ended, a separator or a close follows.
+  let expectValue = true;
+  for (;;) {
+    let c = buf[p]!;
+    while (WHITESPACE[c] === 1) c = buf[++p]!;
+    if (p >= end) return -1;
+    if (expectValue) {
+      if (c === QUOTE) p = jsonStringEnd(buf, p, end);
+      else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+        const object = c === OPEN_BRACE;
+        kinds[depth++] = object ? IN_OBJECT : IN_ARRAY;
+        p++;
+        c = buf[p]!;
+        while (WHITESPACE[c] === 1) c = buf[++p]!;
+        if (p >= end) return -1;
+        if (c === (object ? CLOSE_BRACE : CLOSE_BRACKET)) {
+          depth--;
+          p++;
+          expectValue = false;
+          if (depth === 0) break;
+          continue;
+        }
+        if (object) {
+          p = jsonMemberName(buf, p, end);
+          if (p < 0) return -1;
+          if (depth === 1) members++;
+        }
+        continue;
+      } else if (c === MINUS || DIGIT[c] === 1) p = jsonNumberEnd(buf, p, end);
+      else if (c === LETTER_T) p = buf[p + 1] === LETTER_R && buf[p + 2] === LETTER_U && buf[p + 3] === LETTER_E && p + 4 <= end ? p + 4 : -1;
+      else if (c === LETTER_F) p = buf[p + 1] === LETTER_A && buf[p + 2] === LETTER_L && buf[p + 3] === LETTER_S && buf[p + 4] === LETTER_E && p + 5 <= end ? p + 5 : -1;
+      else if (c === LETTER_N) p = buf[p + 1] === LETTER_U && buf[p + 2] === LETTER_L && buf[p + 3] === LETTER_L && p + 4 <= end ? p + 4 : -1;
+      else return -1;
+      if (p < 0) return -1;
+      expectValue = false;
+      continue;
+    }
+    const kind = kinds[depth - 1];
+    if (c === COMMA) {
+      p++;
+      expectValue = true;
+      if (kind === IN_OBJECT) {
+        c = buf[p]!;
+        while (WHITESPACE[c] === 1) c = buf[++p]!;
+        if (p >= end) return -1;
+        p = jsonMemberName(buf, p, end);
+        if (p < 0) return -1;
+        if (depth === 1) members++;
+      }
+      continue;
+    }
+    if (c !== (kind === IN_OBJECT ? CLOSE_BRACE : CLOSE_BRACKET)) return -1;
+    depth--;
+    p++;
+    if (depth === 0) break;
+  }
+  while (p < end && WHITESPACE[buf[p]!] === 1) p++;
+  return p === end ? members : -1;
+}
+
+/** A member's name and its colon at p (no whitespace before the name): the index after the colon, or -1. */
+function jsonMemberName(buf: Uint8Array, p: number, end: number): number {
+  if (buf[p] !== QUOTE) return -1;
+  p = jsonStringEnd(buf, p, end);
+  if (p < 0) return -1;
+  let c = buf[p]!;
+  while (WHITESPACE[c] === 1) c = buf[++p]!;
+  return p < end && c === COLON ? p + 1 : -1;
+}
+
+/** The index after the JSON string whose `"` is at p, or -1. */
+function jsonStringEnd(buf: Uint8Array, p: number, end: number): number {
+  p++;
+  for (;;) {
+    let c = buf[p]!;
+    while (STRING_STOP[c] === 0) c = buf[++p]!;
+    if (p >= end) return -1;
+    if (c === QUOTE) return p + 1;
+    if (c !== BACKSLASH) return -1;
+    const escaped = buf[p + 1]!;
+    if (SIMPLE_ESCAPE[escaped] === 1) p += 2;
+    else if (escaped === LETTER_U && p + 6 <= end && (HEX_DIGIT[buf[p + 2]!]! & HEX_DIGIT[buf[p + 3]!]! & HEX_DIGIT[buf[p + 4]!]! & HEX_DIGIT[buf[p + 5]!]!) === 1) p += 6;
+    else return -1;
+  }
+}
+
+/** The index after the JSON number at p, `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, or -1. */
+function jsonNumberEnd(buf: Uint8Array, p: number, end: number): number {
+  if (buf[p] === MINUS) p++;
+  const first = buf[p];
+  if (first === ZERO) p++;
+  else if (first !== undefined && first > ZERO && first <= NINE) while (DIGIT[buf[++p]!] === 1);
+  else return -1;
+  if (buf[p] === DOT) {
+    const from = ++p;
+    while (DIGIT[buf[p]!] === 1) p++;
+    if (p === from) return -1;
+  }
+  if (buf[p] === LETTER_E || buf[p] === 0x45) {
+    p++;
+    if (buf[p] === PLUS || buf[p] === MINUS) p++;
+    const from = p;
+    while (DIGIT[buf[p]!] === 1) p++;
+    if (p === from) return -1;
+  }
+  return p <= end ? p : -1;
+}

@@ -32,17 +32,17 @@ const LEGACY_FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), '
 type Rows = Record<string, unknown>[];
 
 /** A v1 backup: `products` in two part files, `orders` in one; gzip; one column each. */
-async function writeV1Backup(root: string, options: { backupId?: string; stray?: boolean } = {}): Promise<Manifest> {
-  const files: Record<string, { table: string; rows: Rows }> = {
+async function writeV1Backup(root: string, options: { backupId?: string; stray?: boolean; ordersLines?: string[] } = {}): Promise<Manifest> {
+  const files: Record<string, { table: string; rows: Rows | string[] }> = {
     [tableFileKey('products', 1, 'gzip')]: { table: 'products', rows: [{ id: 1 }, { id: 2 }] },
     [tableFileKey('products', 2, 'gzip')]: { table: 'products', rows: [{ id: 3 }] },
-    [tableFileKey('orders', undefined, 'gzip')]: { table: 'orders', rows: [{ id: 10 }, { id: 11 }, { id: 12 }, { id: 13 }] },
+    [tableFileKey('orders', undefined, 'gzip')]: { table: 'orders', rows: options.ordersLines ?? [{ id: 10 }, { id: 11 }, { id: 12 }, { id: 13 }] },
   };
   const folder = path.join(root, ID);
   await mkdir(folder, { recursive: true });
   const tableDetails: Manifest['tableDetails'] = {};
   for (const [key, { table, rows }] of Object.entries(files)) {
-    const bytes = gzipSync(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const bytes = gzipSync(rows.map((r) => `${typeof r === 'string' ? r : JSON.stringify(r)}\n`).join(''));
     await writeFile(path.join(folder, key), bytes);
     const entry = (tableDetails[table] ??= { schema: 'public', name: table, records: 0, bytes: 0, files: [], columns: [{ name: 'id', type: 'bigint', nullable: false, encoding: 'json' }], generatedColumns: [], primaryKey: ['id'], foreignKeys: [] });
     entry.files.push({ key, records: rows.length, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
@@ -172,6 +172,22 @@ describe('the pieces of a validation', () => {
       expect(await checkValidationItem(store, ID, backup!, plan.items[1]!)).toEqual({ key: 'products.part-0002.ndjson.gz', table: 'products', problems: ['products.part-0002.ndjson.gz: missing'] });
       // The other part of the same table is fine on its own.
       expect((await checkValidationItem(store, ID, backup!, plan.items[0]!)).problems).toEqual([]);
+    });
+
+    it('checks every NDJSON row: a JSON object with the table\'s columns, nothing else (each bad line named, the rest counted)', async () => {
+      const ordersLines = ['{"id":10}', ' { "id" : 11 } ', '{"id":12,"extra":1}', '{}', '[10]', '{"id":1', '{"id":01}', '{"id":"raw\ttab"}', '{"id":"\\u00e9"}', 'null'];
+      await writeV1Backup(root, { ordersLines });
+      const { plan, backup } = await planValidation(store, ID);
+      const check = await checkValidationItem(store, ID, backup!, plan.items[2]!);
+      expect(check.records).toBe(ordersLines.length);
+      expect(check.problems).toEqual([
+        'orders.ndjson.gz: line 3 is not a JSON object with the table\'s 1 columns',
+        'orders.ndjson.gz: line 4 is not a JSON object with the table\'s 1 columns',
+        'orders.ndjson.gz: line 5 is not a JSON object with the table\'s 1 columns',
+        'orders.ndjson.gz: line 6 is not a JSON object with the table\'s 1 columns',
+        'orders.ndjson.gz: line 7 is not a JSON object with the table\'s 1 columns',
+        'orders.ndjson.gz: 2 more bad lines',
+      ]);
     });
 
     it('refuses an item the manifest does not list, saying to plan again', async () => {

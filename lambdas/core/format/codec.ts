@@ -48,28 +48,53 @@ export const MAX_ZSTD_FRAME_CONTENT = 32 * MiB;
 
 /**
  * The binding's output buffers live outside V8's heap and are freed only by a collection, which a
- * stream's small heap seldom prompts, so streams ask for one every few MiB (util/gc.ts).
+ * stream's small heap seldom prompts, so streams ask for one every few MiB (util/gc.ts): a full
+ * collection every `major` bytes when set, a scavenge every `minor` bytes in between. The counts
+ * are per kind of stream, not per stream: a collection frees every stream's dead buffers.
+ */
+class Collections {
+  private sinceMinor = 0;
+  private sinceMajor = 0;
+
+  constructor(private readonly every: { readonly minor?: number; readonly major?: number }) {}
+
+  count(bytes: number): void {
+    this.sinceMinor += bytes;
+    this.sinceMajor += bytes;
+    if (this.every.major !== undefined && this.sinceMajor >= this.every.major) {
+      this.sinceMajor = 0;
+      this.sinceMinor = 0;
+      collectGarbage('major');
+    } else if (this.every.minor !== undefined && this.sinceMinor >= this.every.minor) {
+      this.sinceMinor = 0;
+      collectGarbage('minor');
+    }
+  }
+}
+
+/**
+ * Measured with the CLI on the realistic shop (docs/performance.md).
  *
  * Compressing, the input blocks and COPY chunks are reused (util/buffer-pool.ts), and what is left
- * (the compressed frames) dies young: a scavenge every 4 MiB frees it. Measured with the CLI on a
- * COPY-text backup of the realistic shop (docs/performance.md): no collection 154-164 MiB peak RSS;
- * a full one every 4 MiB 121-123 MiB; a scavenge every 4 MiB 122-123 MiB for less CPU.
+ * (the compressed frames) dies young: a scavenge every 4 MiB frees it. COPY-text backup: no
+ * collection 154-164 MiB peak RSS; a full one every 4 MiB 121-123 MiB; a scavenge every 4 MiB
+ * 122-123 MiB for less CPU.
  *
- * Decompressing, the rows outlive scavenges while validate or restore works through them, so only a
- * full collection frees them: every 6 MiB (an NDJSON validate peaked at 127-128 MiB at 4, up to 147
- * at 8; with scavenges only, 154-156).
+ * Decompressing into rows that are parsed (NDJSON), the rows outlive scavenges while validate or
+ * restore works through them, so only a full collection frees them: every 6 MiB (an NDJSON validate
+ * peaked at 127-128 MiB at 4, up to 147 at 8; with scavenges only, 154-156).
+ *
+ * Decompressing into chunks the reader lets go of as it moves on (`transientOutput`: COPY text
+ * checked in place or sent to the server as is), a scavenge frees them; the few that were still in
+ * use at a scavenge are promoted, and a full collection every 24 MiB frees those. COPY-text validate:
+ * 1.10-1.20 s and 118-125 MiB, against 1.52-1.84 s and 114-116 MiB with a full collection every 6 MiB
+ * (scavenges only: 137-142 MiB).
  */
 const COLLECTIONS = {
-  compress: { everyBytes: 4 * MiB, kind: 'minor' },
-  decompress: { everyBytes: 6 * MiB, kind: 'major' },
-} as const;
-const sinceCollection = { compress: 0, decompress: 0 };
-function countTowardsCollection(direction: keyof typeof COLLECTIONS, bytes: number): void {
-  sinceCollection[direction] += bytes;
-  if (sinceCollection[direction] < COLLECTIONS[direction].everyBytes) return;
-  sinceCollection[direction] = 0;
-  collectGarbage(COLLECTIONS[direction].kind);
-}
+  compress: new Collections({ minor: 4 * MiB }),
+  decompress: new Collections({ major: 6 * MiB }),
+  decompressTransient: new Collections({ minor: 4 * MiB, major: 24 * MiB }),
+};
 
 /**
  * Frames compressed at once per stream. One: the backup runs one stream per job, which already
@@ -166,7 +191,7 @@ class ZstdFrameWriter extends Transform {
     // Awaited in order later; until then a failure must not count as unhandled.
     frame.then(() => streamBuffers.give(block), () => undefined);
     this.inFlight.push(frame);
-    countTowardsCollection('compress', content.length);
+    COLLECTIONS.compress.count(content.length);
     while (this.inFlight.length >= FRAMES_IN_FLIGHT) this.push(await this.inFlight.shift()!);
   }
 
@@ -246,7 +271,7 @@ class ZstdFrameReader extends Transform {
   private sawFrame = false;
   private writeAt = 0;
 
-  constructor() {
+  constructor(private readonly collections: Collections) {
     super({ highWaterMark: 256 * 1024 });
   }
 
@@ -277,7 +302,7 @@ class ZstdFrameReader extends Transform {
       this.sawFrame = true;
       if (!scan.data) continue;
       const content = await z.decompress(frame, MAX_ZSTD_FRAME_CONTENT + BLOCK_MAXIMUM);
-      countTowardsCollection('decompress', content.length);
+      this.collections.count(content.length);
       this.push(content);
     }
   }
@@ -311,6 +336,17 @@ export function compressor(codec: Codec, level = DEFAULT_LEVELS[codec], options:
   return codec === 'zstd' ? new ZstdFrameWriter(level, options.releaseInput === true) : zlib.createGzip({ level, windowBits: 12, memLevel: 8, chunkSize: 256 * 1024 });
 }
 
-export function decompressor(codec: Codec): Transform {
-  return codec === 'zstd' ? new ZstdFrameReader() : zlib.createGunzip({ chunkSize: 256 * 1024 });
+/** What a decompressor's reader does with the bytes. */
+export interface DecompressorOptions {
+  /**
+   * The reader lets go of each chunk once it has moved on (COPY text checked in place, or written
+   * to the server as is), rather than parsing it into values that outlive it: scavenges free the
+   * chunks, which is cheaper than the full collections parsed rows need (COLLECTIONS). @default false
+   */
+  readonly transientOutput?: boolean;
+}
+
+export function decompressor(codec: Codec, options: DecompressorOptions = {}): Transform {
+  if (codec === 'gzip') return zlib.createGunzip({ chunkSize: 256 * 1024 });
+  return new ZstdFrameReader(options.transientOutput === true ? COLLECTIONS.decompressTransient : COLLECTIONS.decompress);
 }

@@ -88,8 +88,9 @@ export class LineTooLongError extends Error {
 }
 
 /**
- * Splits chunks into `\n`-separated lines, synchronously: `onLine` gets each line (without its
- * newline, possibly a view into the chunk, valid only during the call) and returns false to stop.
+ * Splits chunks into `\n`-separated lines, synchronously: `onLine` gets each line as
+ * `buf[start, end)` (without its newline; `buf` may be the chunk, valid only during the call, so
+ * that a line costs no Buffer of its own) and returns false to stop.
  * A file's rows are checked chunk by chunk with no per-row `await` (an async generator's per-line
  * promise cost validate more than parsing the JSON). A line longer than `maxLineBytes` throws
  * LineTooLongError before it is held whole.
@@ -102,7 +103,7 @@ export class LineSplitter {
   private pendingBytes = 0;
 
   constructor(
-    private readonly onLine: (line: Buffer) => boolean,
+    private readonly onLine: (buf: Buffer, start: number, end: number) => boolean,
     private readonly maxLineBytes = Number.POSITIVE_INFINITY,
   ) {}
 
@@ -113,11 +114,14 @@ export class LineSplitter {
     while (index !== -1) {
       this.lines++;
       if (this.pendingBytes + index - start > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes, this.lines);
-      const piece = chunk.subarray(start, index);
-      const line = this.pendingBytes ? Buffer.concat([...this.pending, piece]) : piece;
-      this.pending = [];
-      this.pendingBytes = 0;
-      if (!this.onLine(line)) return false;
+      let more: boolean;
+      if (this.pendingBytes) {
+        const line = Buffer.concat([...this.pending, chunk.subarray(start, index)]);
+        this.pending = [];
+        this.pendingBytes = 0;
+        more = this.onLine(line, 0, line.length);
+      } else more = this.onLine(chunk, start, index);
+      if (!more) return false;
       start = index + 1;
       index = chunk.indexOf(NEWLINE, start);
     }
@@ -136,7 +140,7 @@ export class LineSplitter {
     const line = Buffer.concat(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
-    this.onLine(line);
+    this.onLine(line, 0, line.length);
   }
 }
 

@@ -6,8 +6,8 @@ import { HashingPassThrough, LineCounter, LineSplitter, LineTooLongError, Ndjson
 
 /** Every line LineSplitter finds in these chunks (copied: a line may be a view into its chunk). */
 function splitLines(chunks: Iterable<Buffer>, maxLineBytes?: number, seen: Buffer[] = []): Buffer[] {
-  const splitter = new LineSplitter((line) => {
-    seen.push(Buffer.from(line));
+  const splitter = new LineSplitter((buf, start, end) => {
+    seen.push(Buffer.from(buf.subarray(start, end)));
     return true;
   }, maxLineBytes);
   for (const chunk of chunks) splitter.push(chunk);
@@ -48,8 +48,8 @@ describe('stream helpers', () => {
 
   it('LineSplitter stops at the line whose callback says so', () => {
     const seen: string[] = [];
-    const splitter = new LineSplitter((line) => {
-      seen.push(line.toString());
+    const splitter = new LineSplitter((buf, start, end) => {
+      seen.push(buf.toString('utf8', start, end));
       return seen.length < 2;
     });
     expect(splitter.push(Buffer.from('a\nb\nc\n'))).toBe(false);

@@ -1,0 +1,138 @@
+import { describe, expect, it } from '@jest/globals';
+import { jsonObjectMembers } from '../../lambdas/core/json-bytes.js';
+
+/** What validate asked before the byte check: JSON.parse of the line as UTF-8, and its keys if it is an object. */
+function byJsonParse(line: Buffer): number {
+  let value: unknown;
+  try {
+    value = JSON.parse(line.toString('utf8'));
+  } catch {
+    return -1;
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value).length : -1;
+}
+
+/** The byte check on `line` as validate calls it: inside a chunk, the line followed by its newline and the next line. */
+function byBytes(line: Buffer): number {
+  const chunk = Buffer.concat([Buffer.from('{"before":1}\n'), line, Buffer.from('\n{"after":"x"}\n')]);
+  const start = 13;
+  const view = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+  const inChunk = jsonObjectMembers(view, start, start + line.length);
+  // And alone, as a line joined from pieces (nothing after it).
+  const alone = jsonObjectMembers(new Uint8Array(line), 0, line.length);
+  expect({ line: line.toString('latin1'), inChunk }).toEqual({ line: line.toString('latin1'), inChunk: alone });
+  return inChunk;
+}
+
+/** A small deterministic PRNG (mulberry32), so that a failure replays. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SPACES = ['', '', '', ' ', '\t', '\r', '  '];
+const STRINGS = ['', 'plain', 'é 日本 🎉', 'q"uote', 'back\\slash', 'ctl\u0001\u001f', 'slash/', '\ud83c\udf89', 'tab\there', '{"nested": "json"}'];
+const NUMBERS = ['0', '-0', '1', '-12', '3.25', '1e5', '1E+5', '2.5e-300', '12345678901234567890', '-0.0001'];
+
+function value(next: () => number, depth: number): string {
+  const pick = <T,>(list: readonly T[]) => list[Math.floor(next() * list.length)]!;
+  const sp = () => pick(SPACES);
+  const kind = depth > 3 ? Math.floor(next() * 4) : Math.floor(next() * 6);
+  if (kind === 0) return JSON.stringify(pick(STRINGS));
+  if (kind === 1) return pick(NUMBERS);
+  if (kind === 2) return pick(['true', 'false', 'null']);
+  if (kind === 3) return JSON.stringify(pick(STRINGS)).replace(/[a-z]/, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+  if (kind === 4) return `[${sp()}${Array.from({ length: Math.floor(next() * 4) }, () => value(next, depth + 1)).join(`${sp()},${sp()}`)}${sp()}]`;
+  return object(next, depth + 1);
+}
+
+/** Member names no one-byte edit turns into one another: a corrupted row never holds a duplicate, which JSON.parse would fold. */
+const NAMES = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot'];
+
+function object(next: () => number, depth: number): string {
+  const sp = () => SPACES[Math.floor(next() * SPACES.length)]!;
+  const count = Math.floor(next() * 6);
+  const members = Array.from({ length: count }, (_, i) => `${sp()}"${NAMES[i]}"${sp()}:${sp()}${value(next, depth)}${sp()}`);
+  return `{${members.join(',')}${count === 0 ? sp() : ''}}`;
+}
+
+/** One random edit of one byte: deleted, doubled, or replaced by a byte JSON cares about (or any byte). */
+function mutate(line: Buffer, next: () => number): Buffer {
+  const at = Math.floor(next() * line.length);
+  const edit = Math.floor(next() * 3);
+  const SYNTAX = Buffer.from('{}[]",:\\0123456789-+.eEtrufalsn \t\r\u0001');
+  const byte = next() < 0.8 ? SYNTAX[Math.floor(next() * SYNTAX.length)]! : Math.floor(next() * 256);
+  if (edit === 0) return Buffer.concat([line.subarray(0, at), line.subarray(at + 1)]);
+  if (edit === 1) return Buffer.concat([line.subarray(0, at), line.subarray(at, at + 1), line.subarray(at)]);
+  const copy = Buffer.from(line);
+  copy[at] = byte === 0x0a ? 0x20 : byte;
+  return copy;
+}
+
+describe('jsonObjectMembers: the row check of NDJSON validate, byte by byte', () => {
+  it('counts the members of objects and refuses everything JSON.parse refuses or that is not an object', () => {
+    const cases: [string, number][] = [
+      ['{}', 0],
+      [' { } ', 0],
+      ['{"a":1}', 1],
+      ['{"a":1,"b":[1,{"c":2}],"d":{"e":[],"f":{}}}', 3],
+      ['{"a" : "x" , "b":null,"c":true,"d":false}', 4],
+      ['{"a":"\\u00e9\\n\\"\\\\\\/\\b\\f\\r\\t"}', 1],
+      ['{"a":-0.5e-3,"b":0,"c":1E+2}', 3],
+      ['{"a":1,"a":2}', 2],
+      ['[]', -1],
+      ['"str"', -1],
+      ['1', -1],
+      ['', -1],
+      ['{', -1],
+      ['{"a":1', -1],
+      ['{"a":1,}', -1],
+      ['{"a" 1}', -1],
+      ['{a:1}', -1],
+      ['{"a":01}', -1],
+      ['{"a":1.}', -1],
+      ['{"a":.5}', -1],
+      ['{"a":1e}', -1],
+      ['{"a":-}', -1],
+      ['{"a":tru}', -1],
+      ['{"a":nul}', -1],
+      ['{"a":"\\x"}', -1],
+      ['{"a":"\\u12"}', -1],
+      ['{"a":"\\u12g4"}', -1],
+      ['{"a":"raw\ttab"}', -1],
+      ['{"a":"unterminated}', -1],
+      ['{"a":[1,2}', -1],
+      ['{"a":{"b":1]}', -1],
+      ['{"a":1}}', -1],
+      ['{"a":1} x', -1],
+      ['\t{"a":1}\r', 1],
+    ];
+    for (const [text, members] of cases) {
+      const line = Buffer.from(text);
+      expect({ text, members: byBytes(line) }).toEqual({ text, members });
+      expect({ text, members: byJsonParse(line) }).toEqual({ text, members: text === '{"a":1,"a":2}' ? 1 : members });
+    }
+  });
+
+  it('agrees with JSON.parse on thousands of generated rows and one-byte corruptions of them', () => {
+    const next = random(20261201);
+    let valid = 0;
+    let refused = 0;
+    for (let i = 0; i < 4000; i++) {
+      const row = Buffer.from(object(next, 0));
+      for (const line of [row, mutate(row, next), mutate(mutate(row, next), next)]) {
+        const expected = byJsonParse(line);
+        expect({ line: line.toString('latin1'), members: byBytes(line) }).toEqual({ line: line.toString('latin1'), members: expected });
+        if (expected < 0) refused++;
+        else valid++;
+      }
+    }
+    // Both kinds were exercised in numbers.
+    expect(valid).toBeGreaterThan(4000);
+    expect(refused).toBeGreaterThan(2000);
+  });
+});
