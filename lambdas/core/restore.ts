@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, RowConversionError, SchemaDriftError, StorageError, ObjectNotFoundError, UsageError, LockTimeoutError } from './errors.js';
-import { decompressor, type Codec, type DecompressorOptions } from './format/codec.js';
+import { decompressor, type Codec } from './format/codec.js';
 import { CopyTextLimit } from './format/copy-text-lines.js';
 import type { RowEncoding } from './format/row-encoding.js';
 import { fileCodec, fileRows, legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
@@ -215,8 +215,8 @@ async function copyTextRows(client: pg.Client, target: TableShape, columns: read
 }
 
 /** Decompresses with errors of the source forwarded (a plain .pipe() would drop them and hang). */
-function decompress(source: Readable, codec: Codec, options: DecompressorOptions): Readable {
-  return streamPipeline(source, decompressor(codec, options), () => undefined);
+function decompress(source: Readable, codec: Codec): Readable {
+  return streamPipeline(source, decompressor(codec), () => undefined);
 }
 
 /**
@@ -453,8 +453,7 @@ async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePl
   let records = 0;
   for (const file of plan.source.files) {
     const hasher = new HashingPassThrough();
-    // COPY text goes to the server as it is; NDJSON is parsed into rows.
-    const rows = decompress(streamPipeline(await store.readObject(file.key), hasher, () => undefined), file.codec, { transientOutput: file.rows === 'copy-text' });
+    const rows = decompress(streamPipeline(await store.readObject(file.key), hasher, () => undefined), file.codec);
     const before = records;
     let lastReport = 0;
     const onRows = (loadedRows: number) => {

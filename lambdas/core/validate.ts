@@ -92,8 +92,7 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
     return { problems: bad ? [...problems, bad] : problems };
   }
 
-  // Rows are checked where they lie, as bytes, and let go of: nothing outlives its chunk.
-  const lines = pipeline(source, hasher, decompressor(codec, { transientOutput: true }), onError);
+  const lines = pipeline(source, hasher, decompressor(codec), onError);
   let records = 0;
   let badLines = 0;
   let stopped: string | undefined;

@@ -80,20 +80,16 @@ class Collections {
  * collection 154-164 MiB peak RSS; a full one every 4 MiB 121-123 MiB; a scavenge every 4 MiB
  * 122-123 MiB for less CPU.
  *
- * Decompressing into rows that are parsed (NDJSON), the rows outlive scavenges while validate or
- * restore works through them, so only a full collection frees them: every 6 MiB (an NDJSON validate
- * peaked at 127-128 MiB at 4, up to 147 at 8; with scavenges only, 154-156).
- *
- * Decompressing into chunks the reader lets go of as it moves on (`transientOutput`: COPY text
- * checked in place or sent to the server as is), a scavenge frees them; the few that were still in
- * use at a scavenge are promoted, and a full collection every 24 MiB frees those. COPY-text validate:
- * 1.10-1.20 s and 118-125 MiB, against 1.52-1.84 s and 114-116 MiB with a full collection every 6 MiB
- * (scavenges only: 137-142 MiB).
+ * Decompressing, every reader lets go of each chunk once it has moved on: validate checks rows where
+ * they lie (as bytes, json-bytes.ts and copy-text-lines.ts), restore converts or sends them. So a
+ * scavenge every 4 MiB frees the chunks; the few still in use at a scavenge are promoted, and a full
+ * collection every 24 MiB frees those. Against the full collection every 6 MiB needed while validate
+ * parsed rows into objects: COPY-text validate 118-125 MiB (was 114-116), NDJSON restore 0.6 s less
+ * client CPU at 135-139 MiB (was 132), 49 forced full collections fewer (scavenges alone: 137-142 MiB).
  */
 const COLLECTIONS = {
   compress: new Collections({ minor: 4 * MiB }),
-  decompress: new Collections({ major: 6 * MiB }),
-  decompressTransient: new Collections({ minor: 4 * MiB, major: 24 * MiB }),
+  decompress: new Collections({ minor: 4 * MiB, major: 24 * MiB }),
 };
 
 /**
@@ -271,7 +267,7 @@ class ZstdFrameReader extends Transform {
   private sawFrame = false;
   private writeAt = 0;
 
-  constructor(private readonly collections: Collections) {
+  constructor() {
     super({ highWaterMark: 256 * 1024 });
   }
 
@@ -302,7 +298,7 @@ class ZstdFrameReader extends Transform {
       this.sawFrame = true;
       if (!scan.data) continue;
       const content = await z.decompress(frame, MAX_ZSTD_FRAME_CONTENT + BLOCK_MAXIMUM);
-      this.collections.count(content.length);
+      COLLECTIONS.decompress.count(content.length);
       this.push(content);
     }
   }
@@ -336,17 +332,6 @@ export function compressor(codec: Codec, level = DEFAULT_LEVELS[codec], options:
   return codec === 'zstd' ? new ZstdFrameWriter(level, options.releaseInput === true) : zlib.createGzip({ level, windowBits: 12, memLevel: 8, chunkSize: 256 * 1024 });
 }
 
-/** What a decompressor's reader does with the bytes. */
-export interface DecompressorOptions {
-  /**
-   * The reader lets go of each chunk once it has moved on (COPY text checked in place, or written
-   * to the server as is), rather than parsing it into values that outlive it: scavenges free the
-   * chunks, which is cheaper than the full collections parsed rows need (COLLECTIONS). @default false
-   */
-  readonly transientOutput?: boolean;
-}
-
-export function decompressor(codec: Codec, options: DecompressorOptions = {}): Transform {
-  if (codec === 'gzip') return zlib.createGunzip({ chunkSize: 256 * 1024 });
-  return new ZstdFrameReader(options.transientOutput === true ? COLLECTIONS.decompressTransient : COLLECTIONS.decompress);
+export function decompressor(codec: Codec): Transform {
+  return codec === 'zstd' ? new ZstdFrameReader() : zlib.createGunzip({ chunkSize: 256 * 1024 });
 }
