@@ -2,7 +2,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { ConfigError } from '../errors.js';
 import { streamBuffers } from '../util/buffer-pool.js';
-import { collectGarbage } from '../util/gc.js';
+import { CollectionSchedule } from '../util/gc.js';
 import { DEFAULT_ROW_ENCODING, rowsSuffix, type RowEncoding } from './row-encoding.js';
 
 /**
@@ -48,31 +48,10 @@ export const MAX_ZSTD_FRAME_CONTENT = 32 * MiB;
 
 /**
  * The binding's output buffers live outside V8's heap and are freed only by a collection, which a
- * stream's small heap seldom prompts, so streams ask for one every few MiB (util/gc.ts): a full
- * collection every `major` bytes when set, a scavenge every `minor` bytes in between. The counts
- * are per kind of stream, not per stream: a collection frees every stream's dead buffers.
+ * stream's small heap seldom prompts, so streams ask for one every few MiB (util/gc.ts). The counts
+ * are per direction, not per stream: a collection frees every stream's dead buffers.
  */
-class Collections {
-  private sinceMinor = 0;
-  private sinceMajor = 0;
-
-  constructor(private readonly every: { readonly minor?: number; readonly major?: number }) {}
-
-  count(bytes: number): void {
-    this.sinceMinor += bytes;
-    this.sinceMajor += bytes;
-    if (this.every.major !== undefined && this.sinceMajor >= this.every.major) {
-      this.sinceMajor = 0;
-      this.sinceMinor = 0;
-      collectGarbage('major');
-    } else if (this.every.minor !== undefined && this.sinceMinor >= this.every.minor) {
-      this.sinceMinor = 0;
-      collectGarbage('minor');
-    }
-  }
-}
-
-/**
+/*
  * Measured with the CLI on the realistic shop (docs/performance.md).
  *
  * Compressing, the input blocks and COPY chunks are reused (util/buffer-pool.ts), and what is left
@@ -88,8 +67,8 @@ class Collections {
  * client CPU at 135-139 MiB (was 132), 49 forced full collections fewer (scavenges alone: 137-142 MiB).
  */
 const COLLECTIONS = {
-  compress: new Collections({ minor: 4 * MiB }),
-  decompress: new Collections({ minor: 4 * MiB, major: 24 * MiB }),
+  compress: new CollectionSchedule({ minor: 4 * MiB }),
+  decompress: new CollectionSchedule({ minor: 4 * MiB, major: 24 * MiB }),
 };
 
 /**

@@ -28,3 +28,29 @@ export function collectGarbage(kind: 'minor' | 'major' = 'major'): void {
   if (kind === 'minor') gc?.({ type: 'minor', execution: 'sync' });
   else gc?.();
 }
+
+/**
+ * Collections asked for as bytes of outside-the-heap buffers go by: a full collection every `major`
+ * bytes when set, a scavenge every `minor` bytes in between. A scavenge frees what died young (a
+ * chunk let go of once used); what a scavenge found still in use is promoted, and only a full
+ * collection frees it later.
+ */
+export class CollectionSchedule {
+  private sinceMinor = 0;
+  private sinceMajor = 0;
+
+  constructor(private readonly every: { readonly minor?: number; readonly major?: number }) {}
+
+  count(bytes: number): void {
+    this.sinceMinor += bytes;
+    this.sinceMajor += bytes;
+    if (this.every.major !== undefined && this.sinceMajor >= this.every.major) {
+      this.sinceMajor = 0;
+      this.sinceMinor = 0;
+      collectGarbage('major');
+    } else if (this.every.minor !== undefined && this.sinceMinor >= this.every.minor) {
+      this.sinceMinor = 0;
+      collectGarbage('minor');
+    }
+  }
+}

@@ -4,7 +4,7 @@ import ws from 'ws';
 import { ConfigError, ConnectionError, OperationFailedError, UsageError } from '../../errors.js';
 import { qualifiedTableName } from '../../format/manifest.js';
 import type { SourceSession, SourceTable } from '../source.js';
-import { collectGarbage } from '../../util/gc.js';
+import { CollectionSchedule } from '../../util/gc.js';
 import { bodyText, TransportError, withRetries, type HttpResult, type RetryPolicy } from './http-retry.js';
 import { shapeFromDefinition, type OpenApiDocument } from './openapi.js';
 import { filterValue, objectMembers, splitJsonArrayBytes, type NdjsonRows } from './page-bytes.js';
@@ -75,11 +75,12 @@ const DEFAULT_PAGE_SIZE = 1000;
  * Pages are buffers outside V8's heap (the socket's chunks, then the body they are joined into, which
  * becomes the page's NDJSON), freed only when a collection finds them dead. The JS heap grows too
  * slowly to prompt one, and V8's own external-memory trigger lets ~64 MB of dead pages pile up first.
- * Collecting after every 4 MB of pages keeps that down. Measured with the CLI on 1M rows (peak RSS, 3
- * runs each): 148-158 MiB without, 139-156 every 16 MB, 133-138 every 4 MB, for ~0.9 s more GC pause
- * over the ~9 s run (the live heap is ~15 MB, each collection ~8 ms).
+ * A page is let go of once written, so a scavenge every 4 MB frees most of them, and a full
+ * collection every 32 MB the rest. Measured with the CLI on 1M rows (docs/performance.md): a full
+ * collection every 4 MB, 131 MiB peak and 12.2 s of client CPU; this schedule 132 MiB and 10.9 s;
+ * scavenges alone 156 MiB and 9.8 s; none 148-164 MiB.
  */
-const GC_EVERY_BYTES = 4 * 1024 * 1024;
+const PAGE_COLLECTIONS = { minor: 4 * 1024 * 1024, major: 32 * 1024 * 1024 } as const;
 
 type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
 
@@ -334,7 +335,7 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     return { rows: split.rows, ndjson: split.ndjson, lastKey };
   }
 
-  let pageBytes = 0;
+  const collections = new CollectionSchedule(PAGE_COLLECTIONS);
   async function* pages(table: SourceTable): AsyncGenerator<Buffer> {
     const select = selectList(table.columns);
     let largest = 0;
@@ -353,11 +354,7 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
         pending.catch(() => undefined);
       }
       yield page.ndjson;
-      pageBytes += page.ndjson.length;
-      if (pageBytes >= GC_EVERY_BYTES) {
-        pageBytes = 0;
-        collectGarbage();
-      }
+      collections.count(page.ndjson.length);
     }
   }
 
