@@ -49,10 +49,8 @@ export const MAX_ZSTD_FRAME_CONTENT = 32 * MiB;
 /**
  * The binding's output buffers live outside V8's heap and are freed only by a collection, which a
  * stream's small heap seldom prompts, so streams ask for one every few MiB (util/gc.ts). The counts
- * are per direction, not per stream: a collection frees every stream's dead buffers.
- */
-/*
- * Measured with the CLI on the realistic shop (docs/performance.md).
+ * are per direction, not per stream: a collection frees every stream's dead buffers. Measured with
+ * the CLI on the realistic shop (docs/performance.md):
  *
  * Compressing, the input blocks and COPY chunks are reused (util/buffer-pool.ts), and what is left
  * (the compressed frames) dies young: a scavenge every 4 MiB frees it. COPY-text backup: no
@@ -64,7 +62,8 @@ export const MAX_ZSTD_FRAME_CONTENT = 32 * MiB;
  * scavenge every 4 MiB frees the chunks; the few still in use at a scavenge are promoted, and a full
  * collection every 24 MiB frees those. Against the full collection every 6 MiB needed while validate
  * parsed rows into objects: COPY-text validate 118-125 MiB (was 114-116), NDJSON restore 0.6 s less
- * client CPU at 135-139 MiB (was 132), 0.36 s in full collections instead of 1.24 (scavenges alone: 137-142 MiB).
+ * client CPU at 135-139 MiB (was 132), 0.36 s in full collections instead of 1.24 (scavenges
+ * alone: 137-142 MiB).
  */
 const COLLECTIONS = {
   compress: new CollectionSchedule({ minor: 4 * MiB }),

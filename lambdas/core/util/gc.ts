@@ -39,7 +39,10 @@ export class CollectionSchedule {
   private sinceMinor = 0;
   private sinceMajor = 0;
 
-  constructor(private readonly every: { readonly minor?: number; readonly major?: number }) {}
+  constructor(
+    private readonly every: { readonly minor?: number; readonly major?: number },
+    private readonly collect: (kind: 'minor' | 'major') => void = collectGarbage,
+  ) {}
 
   count(bytes: number): void {
     this.sinceMinor += bytes;
@@ -47,10 +50,10 @@ export class CollectionSchedule {
     if (this.every.major !== undefined && this.sinceMajor >= this.every.major) {
       this.sinceMajor = 0;
       this.sinceMinor = 0;
-      collectGarbage('major');
+      this.collect('major');
     } else if (this.every.minor !== undefined && this.sinceMinor >= this.every.minor) {
       this.sinceMinor = 0;
-      collectGarbage('minor');
+      this.collect('minor');
     }
   }
 }
