@@ -4,8 +4,9 @@ import { connect } from '../../../lambdas/core/postgres/connection.js';
 import { CopyOutStream } from '../../../lambdas/core/postgres/copy-out.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 
-async function copyOut(client: pg.Client, sql: string): Promise<{ text: string; stream: CopyOutStream }> {
-  const stream = client.query(new CopyOutStream(`COPY (${sql}) TO STDOUT`) as unknown as pg.Submittable) as unknown as CopyOutStream;
+async function copyOut(client: pg.Client, sql: string, how: 'text' | 'binary-lines' = 'text'): Promise<{ text: string; stream: CopyOutStream }> {
+  const command = how === 'text' ? new CopyOutStream(`COPY (${sql}) TO STDOUT`) : new CopyOutStream(`COPY (${sql}) TO STDOUT WITH (FORMAT binary)`, { singleFieldLines: true });
+  const stream = client.query(command as unknown as pg.Submittable) as unknown as CopyOutStream;
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return { text: Buffer.concat(chunks).toString('utf8'), stream };
@@ -44,6 +45,20 @@ describe('CopyOutStream: COPY TO STDOUT over node-postgres (real Postgres)', () 
 
   it('fails with the server error part-way through, and the connection stays usable', async () => {
     await expect(copyOut(client, 'SELECT 1 / (15000 - g) FROM generate_series(1, 20000) g')).rejects.toThrow(/division by zero/);
+    expect((await client.query('SELECT 1 AS ok')).rows[0].ok).toBe(1);
+  });
+
+  it('singleFieldLines: binary COPY of one JSON column gives the lines CSV gave, byte for byte, huge rows and empty results too', async () => {
+    const rows = `SELECT row_to_json(x) FROM (SELECT g AS id, CASE WHEN g % 4000 = 0 THEN repeat('é"\\', 500000) ELSE 'row ' || g || E' tab\t nl\n é 🎉' END AS s, g % 3 = 0 AS b FROM generate_series(1, 12000) g) x`;
+    const viaCsv = client.query(new CopyOutStream(`COPY (${rows}) TO STDOUT WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')`) as unknown as pg.Submittable) as unknown as CopyOutStream;
+    const csvChunks: Buffer[] = [];
+    for await (const chunk of viaCsv) csvChunks.push(chunk as Buffer);
+    const { text, stream } = await copyOut(client, rows, 'binary-lines');
+    expect(text.split('\n')).toHaveLength(12001);
+    expect(text).toBe(Buffer.concat(csvChunks).toString('utf8'));
+    expect(stream.rowCount).toBe(12000);
+    expect((await copyOut(client, 'SELECT row_to_json(x) FROM (SELECT 1 AS a WHERE false) x', 'binary-lines')).text).toBe('');
+    await expect(copyOut(client, 'SELECT row_to_json(x) FROM (SELECT 1 / (9000 - g) AS a FROM generate_series(1, 10000) g) x', 'binary-lines')).rejects.toThrow(/division by zero/);
     expect((await client.query('SELECT 1 AS ok')).rows[0].ok).toBe(1);
   });
 

@@ -20,12 +20,14 @@ const afterCopy = Buffer.concat([message('C', 'COPY 4\0'), message('Z', 'I')]);
  * A stand-in for node-postgres' connection: its socket delivers exactly the chunks given, one read
  * each, and records what the stream hands back to the client's own data listener afterwards.
  */
-async function run(chunks: readonly Buffer[]): Promise<{ output: Buffer; handedBack: Buffer; error?: Error }> {
+async function run(chunks: readonly Buffer[], options: ConstructorParameters<typeof CopyOutStream>[1] = {}): Promise<{ output: Buffer; handedBack: Buffer; error?: Error }> {
   const socket = new PassThrough();
   const handedBack: Buffer[] = [];
   socket.on('data', (data: Buffer) => handedBack.push(Buffer.from(data)));
+  // node-postgres listens for its socket's errors (a refused COPY closes the socket with one).
+  socket.on('error', () => undefined);
   const connection = Object.assign(new EventEmitter(), { stream: socket, query: () => undefined });
-  const stream = new CopyOutStream('COPY t TO STDOUT');
+  const stream = new CopyOutStream('COPY t TO STDOUT', options);
   stream.submit(connection as never);
   const output: Buffer[] = [];
   const reading = (async () => {
@@ -67,6 +69,69 @@ describe('CopyOutStream: a message cut anywhere between socket reads', () => {
       const { output, handedBack } = await run([failing.subarray(0, cut), failing.subarray(cut)]);
       because(`cut at byte ${cut}`, () => expect(output.toString()).toBe('1\n'));
       because(`cut at byte ${cut}`, () => expect(handedBack.equals(failing.subarray(start))).toBe(true));
+    }
+  });
+});
+
+/** A binary COPY row of one field (or NULL), as the server sends it: field count, length, bytes. */
+function binaryRow(field: string | null): Buffer {
+  const head = Buffer.alloc(6);
+  head.writeInt16BE(1, 0);
+  if (field === null) {
+    head.writeInt32BE(-1, 2);
+    return head;
+  }
+  const bytes = Buffer.from(field);
+  head.writeInt32BE(bytes.length, 2);
+  return Buffer.concat([head, bytes]);
+}
+
+const BINARY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
+const TRAILER = Buffer.from([0xff, 0xff]);
+
+describe('CopyOutStream, singleFieldLines: binary COPY rows of one field become lines', () => {
+  const fields = ['{"id":1,"s":"é 🎉 \\"q\\""}', '{}', `{"long":"${'x'.repeat(3000)}"}`, '{"id":4}'];
+  // As the server sends it: the file header in front of the first row's message, the trailer alone.
+  const wire = Buffer.concat([
+    message('H', Buffer.from([1, 0, 1, 0, 1])),
+    message('d', Buffer.concat([BINARY_HEADER, binaryRow(fields[0]!)])),
+    message('d', binaryRow(fields[1]!)),
+    message('N', 'Snotice\0\0'),
+    ...fields.slice(2).map((f) => message('d', binaryRow(f))),
+    message('d', TRAILER),
+    message('c', ''),
+    afterCopy,
+  ]);
+  const expected = fields.map((f) => `${f}\n`).join('');
+
+  it('gives each row as its field and a newline, at every cut point, and hands back what follows', async () => {
+    for (let cut = 1; cut < wire.length; cut += 7) {
+      const { output, handedBack, error } = await run([wire.subarray(0, cut), wire.subarray(cut)], { singleFieldLines: true });
+      because(`cut at byte ${cut}`, () => expect({ error, output: output.toString() }).toEqual({ error: undefined, output: expected }));
+      because(`cut at byte ${cut}`, () => expect(handedBack.equals(afterCopy)).toBe(true));
+    }
+  });
+
+  it('reads a header extension, and an empty COPY (header and trailer in one message) gives nothing', async () => {
+    const extended = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.from([0, 0, 0, 0, 0, 0, 0, 3, 9, 9, 9])]);
+    const withExtension = await run([Buffer.concat([message('d', Buffer.concat([extended, binaryRow('{"a":1}')])), message('d', TRAILER), message('c', ''), afterCopy])], { singleFieldLines: true });
+    expect(withExtension.output.toString()).toBe('{"a":1}\n');
+    const empty = await run([Buffer.concat([message('d', Buffer.concat([BINARY_HEADER, TRAILER])), message('c', ''), afterCopy])], { singleFieldLines: true });
+    expect(empty.output.toString()).toBe('');
+    expect(empty.error).toBeUndefined();
+  });
+
+  it('refuses what it did not ask for: no header, two fields, a NULL, a length that overruns its message', async () => {
+    const twoFields = Buffer.concat([Buffer.from([0, 2]), binaryRow('a').subarray(2), binaryRow('b').subarray(2)]);
+    const cases: [Buffer, RegExp][] = [
+      [message('d', binaryRow('{"a":1}')), /no binary COPY header/],
+      [message('d', Buffer.concat([BINARY_HEADER, twoFields])), /a row of 2 fields/],
+      [message('d', Buffer.concat([BINARY_HEADER, binaryRow(null)])), /a NULL row/],
+      [message('d', Buffer.concat([BINARY_HEADER, binaryRow('{"a":1}').subarray(0, 8)])), /length does not match/],
+    ];
+    for (const [first, reason] of cases) {
+      const { error } = await run([Buffer.concat([first, message('d', TRAILER), message('c', ''), afterCopy])], { singleFieldLines: true });
+      because(String(reason), () => expect(error?.message).toMatch(reason));
     }
   });
 });
