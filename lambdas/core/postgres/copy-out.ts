@@ -179,6 +179,8 @@ export class CopyOutStream extends Readable {
     let p = start;
     if (!this.sawBinaryHeader) {
       if (end - p < BINARY_HEADER_BYTES || BINARY_SIGNATURE.compare(buf, p, p + BINARY_SIGNATURE.length) !== 0) return this.refuse('no binary COPY header');
+      // Bits 16-31 of the flags mark format changes a reader must not read past (the docs of COPY).
+      if (buf.readUInt32BE(p + 11) >>> 16 !== 0) return this.refuse('a header flag it does not know');
       p += BINARY_HEADER_BYTES + buf.readUInt32BE(p + 15);
       this.sawBinaryHeader = true;
       if (p === end) return true;

@@ -125,6 +125,7 @@ describe('CopyOutStream, singleFieldLines: binary COPY rows of one field become 
     const twoFields = Buffer.concat([Buffer.from([0, 2]), binaryRow('a').subarray(2), binaryRow('b').subarray(2)]);
     const cases: [Buffer, RegExp][] = [
       [message('d', binaryRow('{"a":1}')), /no binary COPY header/],
+      [message('d', Buffer.concat([BINARY_HEADER.subarray(0, 11), Buffer.from([0, 1, 0, 0, 0, 0, 0, 0]), binaryRow('{"a":1}')])), /a header flag it does not know/],
       [message('d', Buffer.concat([BINARY_HEADER, twoFields])), /a row of 2 fields/],
       [message('d', Buffer.concat([BINARY_HEADER, binaryRow(null)])), /a NULL row/],
       [message('d', Buffer.concat([BINARY_HEADER, binaryRow('{"a":1}').subarray(0, 8)])), /length does not match/],
