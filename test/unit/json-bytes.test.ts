@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { jsonObjectMembers } from '../../lambdas/core/json-bytes.js';
+import { seededRandom } from '../helpers/random.js';
 
 /** What validate asked before the byte check: JSON.parse of the line as UTF-8, and its keys if it is an object. */
 function byJsonParse(line: Buffer): number {
@@ -22,16 +23,6 @@ function byBytes(line: Buffer): number {
   const alone = jsonObjectMembers(new Uint8Array(line), 0, line.length);
   expect({ line: line.toString('latin1'), inChunk }).toEqual({ line: line.toString('latin1'), inChunk: alone });
   return inChunk;
-}
-
-/** A small deterministic PRNG (mulberry32), so that a failure replays. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SPACES = ['', '', '', ' ', '\t', '\r', '  '];
@@ -119,7 +110,7 @@ describe('jsonObjectMembers: the row check of NDJSON validate, byte by byte', ()
   });
 
   it('agrees with JSON.parse on thousands of generated rows and one-byte corruptions of them', () => {
-    const next = random(20261201);
+    const next = seededRandom(20261201);
     let valid = 0;
     let refused = 0;
     for (let i = 0; i < 4000; i++) {

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { OperationFailedError } from '../../../../lambdas/core/errors.js';
 import { filterValue, objectMembers, splitJsonArrayBytes } from '../../../../lambdas/core/sources/supabase/page-bytes.js';
 import { because } from '../../../helpers/expect-message.js';
+import { seededRandom } from '../../../helpers/random.js';
 
 /** Splits `text` (as UTF-8) and returns the NDJSON lines, checking the row count and the last row. */
 function split(text: string): string[] {
@@ -11,16 +12,6 @@ function split(text: string): string[] {
   expect(lines).toHaveLength(rows);
   expect(last.toString('utf8')).toBe(rows ? lines[rows - 1] : '');
   return lines;
-}
-
-/** A deterministic pseudo-random sequence (mulberry32). */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('splitJsonArrayBytes', () => {
@@ -58,7 +49,7 @@ describe('splitJsonArrayBytes', () => {
   });
 
   it('keeps every byte of random rows: nested values, unicode, escapes, whitespace between rows', () => {
-    const next = random(42);
+    const next = seededRandom(42);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
     const pieces = ['a', '"', '\\', '\n', ',', ']', '}', '[', '{', ':', ' ', 'é', '🎉', '\u0000', 'long '.repeat(9)];
     const value = (depth: number): unknown => {
