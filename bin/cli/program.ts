@@ -105,7 +105,7 @@ async function openSource(opts: { db?: string; schema?: string; tables?: string;
     const { openSupabaseSource } = await import('../../lambdas/core/sources/supabase/source.js');
     // The plan's nine tables unless configured; `--tables '*'` takes every table PostgREST describes.
     const listed = tables?.length === 1 && tables[0] === '*' ? undefined : (tables ?? [...SHOP_TABLES]);
-    return openSupabaseSource({ url: supabaseUrl, serviceRoleKey: supabaseKey, ...(listed ? { tables: listed } : {}), ...(schemas ? { schemas } : {}) });
+    return openSupabaseSource({ url: supabaseUrl, serviceRoleKey: supabaseKey, ...(listed ? { tables: listed } : {}), ...(schemas ? { schemas } : {}), ...(opts.jobs ? { workers: opts.jobs } : {}) });
   }
   return openPostgresSource({
     databaseUrl: databaseUrl(opts.db),
@@ -145,7 +145,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .option('--to <location>', 'folder, file://… or s3://bucket/prefix (default: $BACKUP_LOCATION or ./backups)')
     .option('--schema <names>', 'comma-separated schemas to back up (default: public)')
     .option('--tables <names>', "comma-separated tables (default: every table of the schemas; supabase driver: the plan's nine tables, '*' for all)")
-    .option('--jobs <n>', 'tables exported in parallel from the shared snapshot (default: CPU count, max 4)', positiveInt('--jobs', 32))
+    .option('--jobs <n>', 'exports in parallel: tables from the shared snapshot (postgres driver; default: CPU count, max 4), or REST requests for tables and key ranges (supabase driver; default 4)', positiveInt('--jobs', 32))
     .option('--compression-level <n>', 'compression level 1 (fast) to 9 (small); default zstd 3, gzip 1 (ICONIC_DR_COMPRESSION)', positiveInt('--compression-level', 9))
     .addOption(new Option('--rows <encoding>', "row encoding: copy (the table's own COPY text, postgres driver; faster) or json (NDJSON, readable by older versions); default $ICONIC_DR_ROWS or json; the supabase driver always writes json").choices(Object.keys(ROWS_CHOICES)))
     .addOption(new Option('--driver <driver>', 'source driver (default: supabase when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set and --db is not)').choices(['postgres', 'supabase']))

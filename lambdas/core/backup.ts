@@ -58,18 +58,55 @@ function rowEncodingFor(options: BackupOptions): RowEncoding {
   return (options.source.rowEncodings ?? [DEFAULT_ROW_ENCODING]).includes(wanted) ? wanted : DEFAULT_ROW_ENCODING;
 }
 
-async function exportTable(options: BackupOptions, codec: Codec, backupId: string, table: SourceTable, worker: number): Promise<TableEntry> {
-  const rows = rowEncodingFor(options);
-  const key = tableFileKey(table.qualified, undefined, codec, rows);
-  const source = await options.source.exportTable(table, worker, rows);
-  let lastReport = 0;
-  const counter = new LineCounter((lines) => {
+/** One table's rows, or one part of them, as written: a file of the table's manifest entry. */
+type ExportedFile = TableEntry['files'][number];
+
+/**
+ * Counts a table's rows across its parts for progress: `table-progress` at most every 500 ms with the
+ * sum of every part's rows so far, `table-done` once the last part is written.
+ */
+class TableTally {
+  private readonly rowsByPart: number[];
+  private readonly files: (ExportedFile | undefined)[];
+  private lastReport = 0;
+
+  constructor(
+    private readonly table: SourceTable,
+    parts: number,
+    private readonly onProgress: BackupOptions['onProgress'],
+  ) {
+    this.rowsByPart = new Array<number>(parts).fill(0);
+    this.files = new Array<ExportedFile | undefined>(parts).fill(undefined);
+  }
+
+  rows(part: number, lines: number): void {
+    this.rowsByPart[part] = lines;
     const now = Date.now();
-    if (now - lastReport > 500) {
-      lastReport = now;
-      options.onProgress?.({ type: 'table-progress', table: table.qualified, records: lines, estimatedRows: table.estimatedRows });
+    if (now - this.lastReport > 500) {
+      this.lastReport = now;
+      this.onProgress?.({ type: 'table-progress', table: this.table.qualified, records: this.rowsByPart.reduce((a, b) => a + b, 0), estimatedRows: this.table.estimatedRows });
     }
-  });
+  }
+
+  /** Records a written part; the table's files once every part is written. */
+  written(part: number, file: ExportedFile): ExportedFile[] | undefined {
+    this.files[part] = file;
+    if (this.files.some((f) => f === undefined)) return undefined;
+    const files = this.files as ExportedFile[];
+    this.onProgress?.({ type: 'table-done', table: this.table.qualified, records: files.reduce((s, f) => s + f.records, 0), bytes: files.reduce((s, f) => s + f.bytes, 0) });
+    return files;
+  }
+}
+
+function partsOf(table: SourceTable): number {
+  return Math.max(1, Math.floor(table.parts ?? 1));
+}
+
+async function exportFile(options: BackupOptions, codec: Codec, backupId: string, table: SourceTable, worker: number, part: number, tally: TableTally): Promise<ExportedFile> {
+  const rows = rowEncodingFor(options);
+  const key = tableFileKey(table.qualified, partsOf(table) > 1 ? part + 1 : undefined, codec, rows);
+  const source = await options.source.exportTable(table, worker, rows, part);
+  const counter = new LineCounter((lines) => tally.rows(part, lines));
   const hasher = new HashingPassThrough();
   let producerError: Error | undefined;
   // releaseInput: the source's chunks are handed over as they are pushed, and LineCounter keeps none.
@@ -83,15 +120,19 @@ async function exportTable(options: BackupOptions, codec: Codec, backupId: strin
     throw producerError && producerError !== error ? producerError : error;
   }
   if (counter.endsMidLine) throw new OperationFailedError(`The export of ${table.qualified} ended in the middle of a row`);
-  options.onProgress?.({ type: 'table-done', table: table.qualified, records: counter.lines, bytes: hasher.bytes });
+  return { key, records: counter.lines, bytes: hasher.bytes, sha256: hasher.sha256, compression: codec, ...(rows === 'copy-text' ? { rows } : {}) };
+}
+
+function tableEntry(options: BackupOptions, table: SourceTable, files: ExportedFile[]): TableEntry {
+  const records = files.reduce((s, f) => s + f.records, 0);
   return {
     schema: table.schema,
     name: table.name,
-    records: counter.lines,
-    bytes: hasher.bytes,
-    files: [{ key, records: counter.lines, bytes: hasher.bytes, sha256: hasher.sha256, compression: codec, ...(rows === 'copy-text' ? { rows } : {}) }],
+    records,
+    bytes: files.reduce((s, f) => s + f.bytes, 0),
+    files,
     // Every column of a copy-text table is marked so: readers older than copy text refuse the value.
-    columns: rows === 'copy-text' ? table.columns.map((c) => ({ ...c, encoding: 'copy-text' as const })) : table.columns,
+    columns: rowEncodingFor(options) === 'copy-text' ? table.columns.map((c) => ({ ...c, encoding: 'copy-text' as const })) : table.columns,
     generatedColumns: table.generatedColumns,
     primaryKey: table.primaryKey,
     foreignKeys: table.foreignKeys,
@@ -151,12 +192,15 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   const codec = options.compression ?? configuredCodec();
   await store.beginBackup(backupId);
   try {
-    // Largest first, so the last table to finish is a small one and the workers stay busy.
-    const queue = [...source.tables].sort((a, b) => b.estimatedBytes - a.estimatedBytes);
-    options.onProgress?.({ type: 'start', backupId, tables: queue.length, estimatedRows: queue.reduce((s, t) => s + t.estimatedRows, 0) });
+    options.onProgress?.({ type: 'start', backupId, tables: source.tables.length, estimatedRows: source.tables.reduce((s, t) => s + t.estimatedRows, 0) });
+    // Every file to write (a table, or each of its parts), largest first, so the last to finish is a
+    // small one and the workers stay busy; a table's parts keep their order.
+    const tallies = new Map(source.tables.map((t) => [t.qualified, new TableTally(t, partsOf(t), options.onProgress)]));
+    const jobs = source.tables.flatMap((table) => Array.from({ length: partsOf(table) }, (_, part) => ({ table, part, size: table.estimatedBytes / partsOf(table) }))).sort((a, b) => b.size - a.size);
     const entries = new Map<string, TableEntry>();
-    await runPool(queue, source.workers, async (table, slot) => {
-      entries.set(table.qualified, await exportTable(options, codec, backupId, table, slot));
+    await runPool(jobs, source.workers, async ({ table, part }, slot) => {
+      const files = tallies.get(table.qualified)!.written(part, await exportFile(options, codec, backupId, table, slot, part, tallies.get(table.qualified)!));
+      if (files) entries.set(table.qualified, tableEntry(options, table, files));
     });
 
     const schema = source.schema ? await writeSchemaFiles(store, backupId, source.schema) : undefined;

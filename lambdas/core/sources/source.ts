@@ -19,6 +19,11 @@ export interface SourceTable {
   readonly foreignKeys: ForeignKeyInfo[];
   readonly estimatedRows: number;
   readonly estimatedBytes: number;
+  /**
+   * How many files the source exports the table as (`exportTable`'s `part`, 0 to parts - 1), which
+   * the backup writes at the same time; their rows concatenate in part order. @default 1
+   */
+  readonly parts?: number;
 }
 
 /**
@@ -30,7 +35,7 @@ export interface SourceSession {
   readonly info: SourceInfo;
   /** `snapshot` when every table is read from one snapshot; `per-table` otherwise. */
   readonly consistency: 'snapshot' | 'per-table';
-  /** How many tables may be exported at the same time (worker slots 0..workers-1). */
+  /** How many tables (or parts of tables) may be exported at the same time (worker slots 0..workers-1). */
   readonly workers: number;
   readonly tables: readonly SourceTable[];
   readonly sequences: readonly SequenceInfo[];
@@ -39,9 +44,10 @@ export interface SourceSession {
   /** The row encodings `exportTable` can write. @default ['ndjson'] */
   readonly rowEncodings?: readonly RowEncoding[];
   /**
-   * Streams one table's rows in `rows` (one of `rowEncodings`, default ndjson); `worker` is the slot
-   * the caller holds, so one slot serves one table at a time.
+   * Streams one table's rows in `rows` (one of `rowEncodings`, default ndjson), or one part of them
+   * when the table has `parts`; `worker` is the slot the caller holds, so one slot serves one export
+   * at a time.
    */
-  exportTable(table: SourceTable, worker: number, rows?: RowEncoding): Promise<Readable>;
+  exportTable(table: SourceTable, worker: number, rows?: RowEncoding, part?: number): Promise<Readable>;
   close(): Promise<void>;
 }

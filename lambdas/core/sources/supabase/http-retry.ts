@@ -1,8 +1,11 @@
 import { ConnectionError } from '../../errors.js';
+import type { Exchange, HttpResult } from './http-exchange.js';
 import { describeRestError } from './rest-errors.js';
 
+export type { HttpResult } from './http-exchange.js';
+
 /**
- * HTTP with retries, as a wrapper around a plain fetch (the way restic wraps a backend in its retry
+ * HTTP with retries, as a wrapper around a plain exchange (the way restic wraps a backend in its retry
  * backend): network failures, time-outs and transient statuses (408, 425, 429, 5xx) are tried again
  * with jittered exponential backoff (or the server's Retry-After), bodies are read whole as bytes, and
  * what still fails after every attempt is one TransportError.
@@ -14,14 +17,6 @@ export interface RetryPolicy {
   readonly attempts: number;
   readonly delayMs: number;
   readonly timeoutMs: number;
-}
-
-export interface HttpResult {
-  readonly status: number;
-  readonly statusText: string;
-  readonly headers: Headers;
-  /** Bytes, not text: a page is split without ever becoming a string (see splitJsonArrayBytes). */
-  readonly body: Buffer;
 }
 
 const utf8 = new TextDecoder();
@@ -67,25 +62,17 @@ function retryDelay(policy: RetryPolicy, attempt: number, retryAfter: string | n
 }
 
 function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-  if ((error as Error)?.name === 'TimeoutError') return `no answer within the request time limit`;
+  const cause = (error as { cause?: { code?: string; message?: string; name?: string } })?.cause;
+  // fetch rejects with the abort reason; Node's HTTP client with an AbortError whose cause it is.
+  if ((error as Error)?.name === 'TimeoutError' || cause?.name === 'TimeoutError') return `no answer within the request time limit`;
   return cause?.code ?? cause?.message ?? (error as Error)?.message ?? String(error);
 }
 
-/** The whole body. Not arrayBuffer() or bytes(): they copy the joined chunks once more, a page of garbage per page. */
-async function readBody(response: Response): Promise<Buffer> {
-  if (!response.body) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of response.body) {
-    chunks.push(chunk);
-    length += chunk.length;
-  }
-  return Buffer.concat(chunks, length);
-}
-
 /** Sends one request (body read in full), retrying network failures and transient statuses with backoff. */
-async function send(baseFetch: typeof fetch, input: string, init: RequestInit, policy: RetryPolicy, closed: AbortSignal): Promise<HttpResult> {
+async function send(exchange: Exchange, input: string, init: RequestInit, policy: RetryPolicy, closed: AbortSignal): Promise<HttpResult> {
+  // supabase-js reads with GET and HEAD; a body would only come from a write, which the driver never sends.
+  if (init.body !== undefined && init.body !== null && typeof init.body !== 'string') throw new TypeError('the REST driver sends no request body but text');
+  const body = typeof init.body === 'string' ? init.body : undefined;
   let last: { status?: number; reason: string; cause?: unknown } = { reason: 'no attempt' };
   for (let attempt = 0; attempt < policy.attempts; attempt++) {
     if (closed.aborted) throw new TransportError('the session was closed', undefined);
@@ -98,11 +85,10 @@ async function send(baseFetch: typeof fetch, input: string, init: RequestInit, p
     init.signal?.addEventListener('abort', abort);
     let retryAfter: string | null = null;
     try {
-      const response = await baseFetch(input, { ...init, signal: controller.signal });
-      const body = await readBody(response);
-      if (!transientStatus(response.status)) return { status: response.status, statusText: response.statusText, headers: response.headers, body };
+      const response = await exchange(input, { ...(init.method ? { method: init.method } : {}), ...(init.headers ? { headers: init.headers } : {}), ...(body !== undefined ? { body } : {}), signal: controller.signal });
+      if (!transientStatus(response.status)) return response;
       retryAfter = response.headers.get('retry-after');
-      last = { status: response.status, reason: `HTTP ${response.status}${describeRestError(bodyText(body))}` };
+      last = { status: response.status, reason: `HTTP ${response.status}${describeRestError(bodyText(response.body))}` };
     } catch (error) {
       if (closed.aborted) throw new TransportError('the session was closed', undefined, { cause: error });
       if (init.signal?.aborted) throw error;
@@ -117,9 +103,9 @@ async function send(baseFetch: typeof fetch, input: string, init: RequestInit, p
   throw new TransportError(`${last.reason} (${policy.attempts} attempt${policy.attempts === 1 ? '' : 's'})`, last.status, { cause: last.cause });
 }
 
-/** One request (body read in full) through `baseFetch`, with the policy's retries; stops when `closed` aborts. */
+/** One request (body read in full) through `exchange`, with the policy's retries; stops when `closed` aborts. */
 export type RetryingRequest = (input: string, init: RequestInit) => Promise<HttpResult>;
 
-export function withRetries(baseFetch: typeof fetch, policy: RetryPolicy, closed: AbortSignal): RetryingRequest {
-  return (input, init) => send(baseFetch, input, init, policy, closed);
+export function withRetries(exchange: Exchange, policy: RetryPolicy, closed: AbortSignal): RetryingRequest {
+  return (input, init) => send(exchange, input, init, policy, closed);
 }

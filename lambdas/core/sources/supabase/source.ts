@@ -4,10 +4,13 @@ import ws from 'ws';
 import { ConfigError, ConnectionError, OperationFailedError, UsageError } from '../../errors.js';
 import { qualifiedTableName } from '../../format/manifest.js';
 import type { SourceSession, SourceTable } from '../source.js';
+import type { RowEncoding } from '../../format/row-encoding.js';
 import { CollectionSchedule } from '../../util/gc.js';
+import { fetchExchange, nodeExchange } from './http-exchange.js';
 import { bodyText, TransportError, withRetries, type HttpResult, type RetryPolicy } from './http-retry.js';
 import { shapeFromDefinition, type OpenApiDocument } from './openapi.js';
 import { filterValue, objectMembers, splitJsonArrayBytes, type NdjsonRows } from './page-bytes.js';
+import { splitPoints, splittableKey } from './key-ranges.js';
 import { fieldName, keysetCondition, selectList } from './postgrest-query.js';
 import { describeRestError, oneLine, parseRestError, tableError, transportFailure, type RestError } from './rest-errors.js';
 
@@ -51,7 +54,7 @@ export interface SupabaseSourceOptions {
   readonly schemas?: readonly string[];
   /** Rows asked for per request. The server's max-rows may return fewer; pages continue until the table is exhausted. @default 1000 */
   readonly pageSize?: number;
-  /** The fetch to use (tests pass one that serves PostgREST without the `/rest/v1` prefix). @default globalThis.fetch */
+  /** A fetch to send requests with (tests pass one that serves PostgREST without the `/rest/v1` prefix). @default Node's HTTP client (http-exchange.ts) */
   readonly fetch?: typeof fetch;
   /**
    * Generated columns per table (`{ orders: ['total'] }`). The REST description does not say which
@@ -59,8 +62,14 @@ export interface SupabaseSourceOptions {
    * does (restore recomputes them).
    */
   readonly generatedColumns?: Readonly<Record<string, readonly string[]>>;
-  /** Tables exported at the same time. @default 2 */
+  /** Requests in flight at once: tables, or key ranges of a table, read at the same time. @default 4 */
   readonly workers?: number;
+  /**
+   * A table the server estimates at twice this many rows or more, whose first key column is an
+   * integer or a uuid, is read as key ranges of about this many rows (at most 8), at the same time,
+   * each written as one part of the table. @default 100,000
+   */
+  readonly rowsPerPart?: number;
   /** Attempts per HTTP request for transient failures (network, 408, 429, 5xx). @default 5 */
   readonly attempts?: number;
   /** First retry delay; doubles per attempt (with jitter), at most 10 s. @default 300 ms */
@@ -70,6 +79,10 @@ export interface SupabaseSourceOptions {
 }
 
 const DEFAULT_PAGE_SIZE = 1000;
+const DEFAULT_ROWS_PER_PART = 100_000;
+const MAX_PARTS = 8;
+/** Requests in flight: one table's keyset pages come one after another, so more cover the round trips. */
+const DEFAULT_WORKERS = 4;
 
 /**
  * Pages are buffers outside V8's heap (the socket's chunks, then the body they are joined into, which
@@ -154,7 +167,8 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     timeoutMs: Math.max(1, options.requestTimeoutMs ?? 120_000),
   };
   const closing = new AbortController();
-  const request = withRetries(options.fetch ?? globalThis.fetch, policy, closing.signal);
+  const transport = options.fetch ? { exchange: fetchExchange(options.fetch), close() {} } : nodeExchange();
+  const request = withRetries(transport.exchange, policy, closing.signal);
   const slots = new Map<string, CaptureSlot>();
   let lastSlot = 0;
   const restRoot = new URL('rest/v1/', base.href.endsWith('/') ? base.href : `${base.href}/`).href;
@@ -297,25 +311,61 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     for (const c of [...s.columns.map((x) => x.name), ...s.primaryKey]) if (c.includes('"')) throw new UsageError(`Column ${JSON.stringify(c)} of ${s.qualified} has a name the REST query syntax cannot carry`, { hint: 'use-postgres-driver' });
   }
 
-  // Every table readable with this key (refuse up front, not half-way), and its size for progress.
+  /** The first key column's smallest or largest value, or undefined for an empty table. */
+  async function keyBound(shape: SourceTable, order: 'smallest' | 'largest'): Promise<string | undefined> {
+    const first = fieldName(shape.primaryKey[0]!);
+    const { body } = await run(shape.qualified, 'reading the key range of', client.schema(shape.schema).from(shape.name).select(first).order(first, { ascending: order === 'smallest' }).limit(1).retry(false));
+    let split: NdjsonRows;
+    try {
+      split = splitJsonArrayBytes(body ?? Buffer.from('[]'));
+    } catch (error) {
+      throw new OperationFailedError(`Reading the key range of ${shape.qualified}: ${(error as Error).message}; check SUPABASE_URL points at the project's API`, { cause: error });
+    }
+    if (split.rows === 0) return undefined;
+    const raw = objectMembers(split.last, new Set([shape.primaryKey[0]!])).get(shape.primaryKey[0]!);
+    return raw === undefined ? undefined : filterValue(raw);
+  }
+
+  const rowsPerPart = Math.max(1, Math.floor(options.rowsPerPart ?? DEFAULT_ROWS_PER_PART));
+  /** Split points of the first key column, per table read in key ranges (see key-ranges.ts). */
+  const splits = new Map<string, string[]>();
+  async function keyRanges(shape: SourceTable, estimatedRows: number): Promise<string[]> {
+    const kind = splittableKey(shape.columns.find((c) => c.name === shape.primaryKey[0])?.type ?? '');
+    const parts = Math.min(MAX_PARTS, Math.floor(estimatedRows / rowsPerPart));
+    if (!kind || parts < 2) return [];
+    const [smallest, largest] = await Promise.all([keyBound(shape, 'smallest'), keyBound(shape, 'largest')]);
+    return smallest === undefined || largest === undefined ? [] : splitPoints(kind, smallest, largest, parts);
+  }
+
+  // Every table readable with this key (refuse up front, not half-way), its size for progress, and
+  // the key ranges of the large ones.
   const tables: SourceTable[] = [];
   for (let i = 0; i < shapes.length; i += 4) {
     const batch = shapes.slice(i, i + 4);
     const estimates = await Promise.all(batch.map((s) => probe(s)));
+    const points = await Promise.all(batch.map((s, j) => keyRanges(s, estimates[j]!)));
     batch.forEach((s, j) => {
       const rows = estimates[j]!;
+      if (points[j]!.length) splits.set(s.qualified, points[j]!);
       // REST gives no size; a rough one lets the backup start the widest, longest tables first.
-      tables.push({ ...s, estimatedRows: rows, estimatedBytes: rows * Math.max(1, s.columns.length) * 16 });
+      tables.push({ ...s, estimatedRows: rows, estimatedBytes: rows * Math.max(1, s.columns.length) * 16, parts: points[j]!.length + 1 });
     });
   }
 
-  async function fetchPage(table: SourceTable, select: string, last: readonly string[] | undefined): Promise<Page> {
+  /** Part `part`'s key range: from `lower` (inclusive) to `upper` (exclusive); open where undefined. */
+  function rangeOf(table: SourceTable, part: number): { lower?: string; upper?: string } {
+    const points = splits.get(table.qualified) ?? [];
+    return { ...(part > 0 ? { lower: points[part - 1]! } : {}), ...(part < points.length ? { upper: points[part]! } : {}) };
+  }
+
+  async function fetchPage(table: SourceTable, select: string, range: { lower?: string; upper?: string }, last: readonly string[] | undefined): Promise<Page> {
     let query = client.schema(table.schema).from(table.name).select(select);
+    const first = fieldName(table.primaryKey[0]!);
     if (last) {
-      const first = fieldName(table.primaryKey[0]!);
       if (table.primaryKey.length === 1) query = query.gt(first, last[0]!);
       else query = query.gte(first, last[0]!).or(keysetCondition(table.primaryKey, last));
-    }
+    } else if (range.lower !== undefined) query = query.gte(first, range.lower);
+    if (range.upper !== undefined) query = query.lt(first, range.upper);
     for (const k of table.primaryKey) query = query.order(fieldName(k), { ascending: true });
     const { body } = await run(table.qualified, 'reading', query.limit(pageSize).retry(false));
     let split: NdjsonRows;
@@ -336,10 +386,11 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
   }
 
   const collections = new CollectionSchedule(PAGE_COLLECTIONS);
-  async function* pages(table: SourceTable): AsyncGenerator<Buffer> {
+  async function* pages(table: SourceTable, part: number): AsyncGenerator<Buffer> {
     const select = selectList(table.columns);
+    const range = rangeOf(table, part);
     let largest = 0;
-    let pending: Promise<Page> | undefined = fetchPage(table, select, undefined);
+    let pending: Promise<Page> | undefined = fetchPage(table, select, range, undefined);
     while (pending) {
       const page: Page = await pending;
       pending = undefined;
@@ -350,7 +401,7 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
       largest = Math.max(largest, page.rows);
       if (!ended) {
         // Ask for the next page while this one is written: two pages in memory at most.
-        pending = fetchPage(table, select, page.lastKey);
+        pending = fetchPage(table, select, range, page.lastKey);
         pending.catch(() => undefined);
       }
       yield page.ndjson;
@@ -358,18 +409,20 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     }
   }
 
-  const workers = Math.max(1, Math.min(Math.floor(options.workers ?? 2), tables.length));
+  const workers = Math.max(1, Math.floor(options.workers ?? DEFAULT_WORKERS));
   return {
     info: { driver: 'supabase', host },
     consistency: 'per-table',
     workers,
     tables,
     sequences: [],
-    async exportTable(table: SourceTable): Promise<Readable> {
-      return Readable.from(pages(table), { objectMode: false, highWaterMark: 64 * 1024 });
+    async exportTable(table: SourceTable, _worker: number, _rows?: RowEncoding, part = 0): Promise<Readable> {
+      if (part < 0 || part >= (splits.get(table.qualified)?.length ?? 0) + 1) throw new OperationFailedError(`${table.qualified} has no part ${part + 1}`);
+      return Readable.from(pages(table, part), { objectMode: false, highWaterMark: 64 * 1024 });
     },
     async close() {
       closing.abort();
+      transport.close();
       // No realtime channel is ever opened. removeAllChannels() would start realtime-js's 10 s
       // disconnect timer, which it never clears, and keep the process alive that long.
       if (client.getChannels().length > 0) await client.removeAllChannels().catch(() => undefined);

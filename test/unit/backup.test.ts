@@ -1,0 +1,90 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { createBackup, type BackupProgress } from '../../lambdas/core/backup.js';
+import type { SourceSession, SourceTable } from '../../lambdas/core/sources/source.js';
+import { validateBackup } from '../../lambdas/core/validate.js';
+import { tempFileStore } from '../helpers/engine.js';
+
+function table(name: string, parts: number | undefined, estimatedRows: number): SourceTable {
+  return { schema: 'public', name, qualified: name, columns: [{ name: 'id', type: 'bigint', nullable: false, encoding: 'json' }], generatedColumns: [], primaryKey: ['id'], foreignKeys: [], estimatedRows, estimatedBytes: estimatedRows * 16, ...(parts ? { parts } : {}) };
+}
+
+/** Rows `{"id":n}` from `from` to `to` - 1, a few per chunk, after a pause so that exports overlap. */
+function rows(from: number, to: number, delayMs: number): Readable {
+  async function* lines() {
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    for (let id = from; id < to; id += 7) yield Buffer.from(Array.from({ length: Math.min(7, to - id) }, (_, k) => `{"id":${id + k}}\n`).join(''));
+  }
+  return Readable.from(lines(), { objectMode: false });
+}
+
+/** A source whose `parted` table comes in three parts of 100 rows and `whole` in one file. */
+function partedSource(fail?: { part: number }): SourceSession & { exports: string[]; busy: number; mostBusy: number } {
+  const session = {
+    info: { driver: 'supabase' as const, host: 'test' },
+    consistency: 'per-table' as const,
+    workers: 2,
+    tables: [table('whole', undefined, 50), table('parted', 3, 300)],
+    sequences: [],
+    exports: [] as string[],
+    busy: 0,
+    mostBusy: 0,
+    async exportTable(t: SourceTable, _worker: number, _rows?: unknown, part = 0) {
+      session.exports.push(`${t.name}/${part}`);
+      session.busy++;
+      session.mostBusy = Math.max(session.mostBusy, session.busy);
+      const stream = t.name === 'whole' ? rows(0, 50, 5) : rows(part * 100, part * 100 + 100, 30 - part * 10);
+      stream.on('close', () => session.busy--);
+      if (fail && t.name === 'parted' && part === fail.part) stream.on('data', () => stream.destroy(new Error('the REST API went away')));
+      return stream;
+    },
+    async close() {},
+  };
+  return session;
+}
+
+describe('createBackup with a table in parts', () => {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => cleanup?.());
+
+  it('writes one file per part, in part order, at the same time, with the rows counted across parts', async () => {
+    const files = await tempFileStore();
+    cleanup = files.cleanup;
+    const source = partedSource();
+    const events: BackupProgress[] = [];
+    const { backupId, manifest } = await createBackup({ store: files.store, source, onProgress: (e) => events.push(e) });
+
+    // The largest first: the three parts (100 rows each by the estimate) before the 50-row table.
+    expect(source.exports).toEqual(['parted/0', 'parted/1', 'parted/2', 'whole/0']);
+    expect(source.mostBusy).toBe(2);
+    const parted = manifest.tableDetails['parted']!;
+    expect(parted.files.map((f) => [f.key, f.records])).toEqual([
+      ['parted.part-0001.ndjson.zst', 100],
+      ['parted.part-0002.ndjson.zst', 100],
+      ['parted.part-0003.ndjson.zst', 100],
+    ]);
+    expect([parted.records, parted.bytes]).toEqual([300, parted.files.reduce((s, f) => s + f.bytes, 0)]);
+    expect(manifest.tableDetails['whole']!.files.map((f) => f.key)).toEqual(['whole.ndjson.zst']);
+    expect(manifest.recordCounts).toEqual({ whole: 50, parted: 300 });
+
+    // One table-done per table, with every part's rows, once its last part is written.
+    const done = events.filter((e) => e.type === 'table-done');
+    expect(done).toHaveLength(2);
+    expect(done).toEqual(expect.arrayContaining([expect.objectContaining({ table: 'parted', records: 300, bytes: parted.bytes }), expect.objectContaining({ table: 'whole', records: 50 })]));
+    expect(events.filter((e) => e.type === 'table-progress' && e.table === 'parted').every((e) => e.type === 'table-progress' && e.records <= 300)).toBe(true);
+
+    const report = await validateBackup(files.store, backupId);
+    expect(report.problems).toEqual([]);
+    expect(report.valid).toBe(true);
+  });
+
+  it('a part that fails fails the backup and leaves no files behind', async () => {
+    const files = await tempFileStore();
+    cleanup = files.cleanup;
+    const error = await createBackup({ store: files.store, source: partedSource({ part: 1 }) }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/the REST API went away/);
+    expect(await readdir(path.join(files.root)).then((entries) => entries.filter((e) => !e.startsWith('logs')))).toEqual([]);
+  });
+});

@@ -1,0 +1,83 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { nodeExchange } from '../../../../lambdas/core/sources/supabase/http-exchange.js';
+import { TransportError, withRetries } from '../../../../lambdas/core/sources/supabase/http-retry.js';
+
+/** A real HTTP server on loopback; each test says what a path answers. */
+describe("the supabase driver's Node HTTP transport (a real server on loopback)", () => {
+  const page = Buffer.from(`[${Array.from({ length: 2000 }, (_, i) => `{"id":${i},"note":"row ${i} é"}`).join(',')}]`);
+  const seen: http.IncomingHttpHeaders[] = [];
+  let cutOnce = true;
+  let server: http.Server;
+  let base: string;
+  const transport = nodeExchange();
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      seen.push(req.headers);
+      const path = req.url ?? '/';
+      if (path === '/gzip') return res.writeHead(200, 'Fine', { 'content-encoding': 'gzip', 'set-cookie': ['a=1', 'b=2'] }).end(zlib.gzipSync(page));
+      if (path === '/br') return res.writeHead(200, { 'content-encoding': 'br' }).end(zlib.brotliCompressSync(page));
+      if (path === '/twice') return res.writeHead(200, { 'content-encoding': 'deflate, gzip' }).end(zlib.gzipSync(zlib.deflateSync(page)));
+      if (path === '/zstd-only') return res.writeHead(200, { 'content-encoding': 'compress' }).end('???');
+      if (path === '/cut') {
+        // The first answer promises the whole page and stops half-way; the next is whole.
+        if (cutOnce) {
+          cutOnce = false;
+          res.writeHead(200, { 'content-length': String(page.length) });
+          res.write(page.subarray(0, page.length >> 1));
+          setTimeout(() => res.socket?.destroy(), 20);
+          return;
+        }
+        return res.writeHead(200, { 'content-length': String(page.length) }).end(page);
+      }
+      if (path === '/silent') return; // never answers
+      res.writeHead(404).end('{"message":"nothing here"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    transport.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const signal = () => new AbortController().signal;
+
+  it('asks for compressed bodies as fetch does and undoes gzip, brotli and stacked encodings', async () => {
+    for (const path of ['/gzip', '/br', '/twice']) {
+      const result = await transport.exchange(`${base}${path}`, { headers: { apikey: 'k' }, signal: signal() });
+      expect(result.body.equals(page)).toBe(true);
+    }
+    const gzip = await transport.exchange(`${base}/gzip`, { signal: signal() });
+    expect([gzip.status, gzip.statusText]).toEqual([200, 'Fine']);
+    expect(gzip.headers.get('set-cookie')).toBe('a=1, b=2');
+    expect(seen[0]!['accept-encoding']).toBe('gzip, deflate, br');
+    expect(seen[0]!['apikey']).toBe('k');
+  });
+
+  it('refuses an encoding it cannot read, and passes other statuses on with their body', async () => {
+    await expect(transport.exchange(`${base}/zstd-only`, { signal: signal() })).rejects.toThrow(/content encoding this client cannot read \(compress\)/);
+    const missing = await transport.exchange(`${base}/nothing`, { signal: signal() });
+    expect(missing.status).toBe(404);
+    expect(missing.body.toString()).toBe('{"message":"nothing here"}');
+  });
+
+  it('a body cut short by a closed connection is a failure, which the retry layer tries again', async () => {
+    const request = withRetries(transport.exchange, { attempts: 2, delayMs: 1, timeoutMs: 5000 }, signal());
+    const result = await request(`${base}/cut`, {});
+    expect(cutOnce).toBe(false);
+    expect(result.body.equals(page)).toBe(true);
+  });
+
+  it('a server that never answers is a time-out, reported as such after every attempt', async () => {
+    const request = withRetries(transport.exchange, { attempts: 2, delayMs: 1, timeoutMs: 200 }, signal());
+    const error = await request(`${base}/silent`, {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as Error).message).toBe('no answer within the request time limit (2 attempts)');
+  });
+});
