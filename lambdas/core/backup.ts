@@ -199,7 +199,8 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     const jobs = source.tables.flatMap((table) => Array.from({ length: partsOf(table) }, (_, part) => ({ table, part, size: table.estimatedBytes / partsOf(table) }))).sort((a, b) => b.size - a.size);
     const entries = new Map<string, TableEntry>();
     await runPool(jobs, source.workers, async ({ table, part }, slot) => {
-      const files = tallies.get(table.qualified)!.written(part, await exportFile(options, codec, backupId, table, slot, part, tallies.get(table.qualified)!));
+      const tally = tallies.get(table.qualified)!;
+      const files = tally.written(part, await exportFile(options, codec, backupId, table, slot, part, tally));
       if (files) entries.set(table.qualified, tableEntry(options, table, files));
     });
 

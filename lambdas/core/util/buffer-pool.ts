@@ -30,6 +30,11 @@ export class BufferPool {
     return fresh;
   }
 
+  /** Whether this pool made the buffer's memory (`buf` may be a view of it). */
+  owns(buf: Uint8Array): boolean {
+    return this.made.has(buf.buffer);
+  }
+
   /** Takes back a buffer this pool made, or a view of one, whole. Giving one back twice keeps it once. */
   give(buf: Buffer): void {
     const memory = buf.buffer;

@@ -33,4 +33,13 @@ describe('BufferPool', () => {
     const reused = again.filter((buf) => taken.some((t) => t.buffer === buf.buffer));
     expect(reused).toHaveLength(2);
   });
+
+  it('tells its own buffers and views of them from others', () => {
+    const pool = new BufferPool(64, 2);
+    const mine = pool.take();
+    expect(pool.owns(mine)).toBe(true);
+    expect(pool.owns(mine.subarray(8, 16))).toBe(true);
+    expect(pool.owns(Buffer.alloc(64))).toBe(false);
+    expect(pool.owns(Buffer.from(mine))).toBe(false);
+  });
 });

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { streamBuffers } from '../../util/buffer-pool.js';
 
 /**
  * One HTTP request and its whole body as bytes: what the retry layer (http-retry.ts) sends pages
@@ -69,6 +70,40 @@ async function decodeBody(body: Buffer, contentEncoding: string | undefined): Pr
   return body;
 }
 
+/**
+ * A response body gathered in one of the backup's pooled stream buffers while it fits (a page of
+ * 1000 rows mostly does), else joined as usual. Made fresh per page, bodies were hundreds of
+ * megabytes of outside-the-heap buffers per backup, each freed only by a collection; pooled, the
+ * backup pipeline gives a page's buffer back once the compressor has copied it (`releaseInput`).
+ */
+class BodyBuffer {
+  private pooled: Buffer | undefined;
+  private length = 0;
+  private overflow: Buffer[] | undefined;
+
+  append(chunk: Buffer): void {
+    if (this.overflow) {
+      this.overflow.push(chunk);
+      this.length += chunk.length;
+      return;
+    }
+    this.pooled ??= streamBuffers.take();
+    if (this.length + chunk.length <= this.pooled.length) {
+      this.length += chunk.copy(this.pooled, this.length);
+      return;
+    }
+    this.overflow = [this.pooled.subarray(0, this.length), chunk];
+    this.length += chunk.length;
+  }
+
+  bytes(): Buffer {
+    if (!this.overflow) return this.pooled ? this.pooled.subarray(0, this.length) : Buffer.alloc(0);
+    const joined = Buffer.concat(this.overflow, this.length);
+    if (this.pooled) streamBuffers.give(this.pooled);
+    return joined;
+  }
+}
+
 function responseHeaders(raw: http.IncomingHttpHeaders): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(raw)) {
@@ -96,19 +131,21 @@ export function nodeExchange(): { readonly exchange: Exchange; close(): void } {
       });
       const send = target.protocol === 'https:' ? https.request : http.request;
       const request = send(target, { method: init.method ?? 'GET', headers, agent, signal: init.signal }, (response) => {
-        const chunks: Buffer[] = [];
-        let length = 0;
-        response.on('data', (chunk: Buffer) => {
-          chunks.push(chunk);
-          length += chunk.length;
-        });
+        const body = new BodyBuffer();
+        response.on('data', (chunk: Buffer) => body.append(chunk));
         response.on('error', reject);
         response.on('close', () => {
           if (!response.complete) reject(new Error('the connection closed before the response ended'));
         });
         response.on('end', () => {
-          decodeBody(Buffer.concat(chunks, length), response.headers['content-encoding']).then(
-            (body) => resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', headers: responseHeaders(response.headers), body }),
+          const encoding = response.headers['content-encoding'];
+          const bytes = body.bytes();
+          decodeBody(bytes, encoding).then(
+            (decoded) => {
+              // A decoded body is a new buffer: the pooled one that held the encoded bytes is free again.
+              if (decoded !== bytes) streamBuffers.give(bytes);
+              resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', headers: responseHeaders(response.headers), body: decoded });
+            },
             reject,
           );
         });

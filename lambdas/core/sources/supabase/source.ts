@@ -5,6 +5,7 @@ import { ConfigError, ConnectionError, OperationFailedError, UsageError } from '
 import { qualifiedTableName } from '../../format/manifest.js';
 import type { SourceSession, SourceTable } from '../source.js';
 import type { RowEncoding } from '../../format/row-encoding.js';
+import { streamBuffers } from '../../util/buffer-pool.js';
 import { CollectionSchedule } from '../../util/gc.js';
 import { fetchExchange, nodeExchange } from './http-exchange.js';
 import { bodyText, TransportError, withRetries, type HttpResult, type RetryPolicy } from './http-retry.js';
@@ -85,15 +86,17 @@ const MAX_PARTS = 8;
 const DEFAULT_WORKERS = 4;
 
 /**
- * Pages are buffers outside V8's heap (the socket's chunks, then the body they are joined into, which
- * becomes the page's NDJSON), freed only when a collection finds them dead. The JS heap grows too
- * slowly to prompt one, and V8's own external-memory trigger lets ~64 MB of dead pages pile up first.
- * A page is let go of once written, so a scavenge every 4 MB frees most of them, and a full
- * collection every 32 MB the rest. Measured with the CLI on 1M rows (docs/performance.md): a full
- * collection every 4 MB, 131 MiB peak and 12.2 s of client CPU; this schedule 132 MiB and 10.9 s;
- * scavenges alone 156 MiB and 9.8 s; none 148-164 MiB.
+ * Pages are buffers outside V8's heap, freed only when a collection finds them dead, and the JS heap
+ * grows too slowly to prompt one. Pages read by Node's HTTP client sit in the backup's pooled stream
+ * buffers (http-exchange.ts), which the compressor gives back, so only the socket's chunks die: a
+ * scavenge every 4 MB frees them. Pages that are new buffers (decoded from gzip, or from a given
+ * fetch) are promoted before they die, so for those a full collection every 32 MB of them as well.
+ * Measured with the CLI on 1M rows (docs/performance.md, eighth session): pooled pages with
+ * scavenges only, 3.4-3.5 s of client CPU, 129-136 MiB and one full collection; with a full one every
+ * 32 MB as before, 4.0-4.4 s, 127-129 MiB and 12-19 of them; pages not pooled, 4.4-4.8 s and 137-146 MiB.
  */
-const PAGE_COLLECTIONS = { minor: 4 * 1024 * 1024, major: 32 * 1024 * 1024 } as const;
+const PAGE_SCAVENGES = { minor: 4 * 1024 * 1024 } as const;
+const FRESH_PAGE_COLLECTIONS = { major: 32 * 1024 * 1024 } as const;
 
 type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
 
@@ -385,7 +388,8 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     return { rows: split.rows, ndjson: split.ndjson, lastKey };
   }
 
-  const collections = new CollectionSchedule(PAGE_COLLECTIONS);
+  const scavenges = new CollectionSchedule(PAGE_SCAVENGES);
+  const freshPageCollections = new CollectionSchedule(FRESH_PAGE_COLLECTIONS);
   async function* pages(table: SourceTable, part: number): AsyncGenerator<Buffer> {
     const select = selectList(table.columns);
     const range = rangeOf(table, part);
@@ -405,7 +409,8 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
         pending.catch(() => undefined);
       }
       yield page.ndjson;
-      collections.count(page.ndjson.length);
+      scavenges.count(page.ndjson.length);
+      if (!streamBuffers.owns(page.ndjson)) freshPageCollections.count(page.ndjson.length);
     }
   }
 

@@ -3,11 +3,13 @@ import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { nodeExchange } from '../../../../lambdas/core/sources/supabase/http-exchange.js';
+import { streamBuffers } from '../../../../lambdas/core/util/buffer-pool.js';
 import { TransportError, withRetries } from '../../../../lambdas/core/sources/supabase/http-retry.js';
 
 /** A real HTTP server on loopback; each test says what a path answers. */
 describe("the supabase driver's Node HTTP transport (a real server on loopback)", () => {
   const page = Buffer.from(`[${Array.from({ length: 2000 }, (_, i) => `{"id":${i},"note":"row ${i} é"}`).join(',')}]`);
+  const big = Buffer.from(Array.from({ length: 3 * 1024 * 1024 / 8 }, (_, i) => (i % 100_000).toString(36).padStart(8, '.')).join(''));
   const seen: http.IncomingHttpHeaders[] = [];
   let cutOnce = true;
   let server: http.Server;
@@ -32,6 +34,12 @@ describe("the supabase driver's Node HTTP transport (a real server on loopback)"
           return;
         }
         return res.writeHead(200, { 'content-length': String(page.length) }).end(page);
+      }
+      if (path === '/big') {
+        // Past one pooled buffer (1 MiB), written in pieces.
+        res.writeHead(200);
+        for (let i = 0; i < 24; i++) res.write(big.subarray(i * (big.length / 24), (i + 1) * (big.length / 24)));
+        return res.end();
       }
       if (path === '/silent') return; // never answers
       res.writeHead(404).end('{"message":"nothing here"}');
@@ -58,6 +66,18 @@ describe("the supabase driver's Node HTTP transport (a real server on loopback)"
     expect(gzip.headers.get('set-cookie')).toBe('a=1, b=2');
     expect(seen[0]!['accept-encoding']).toBe('gzip, deflate, br');
     expect(seen[0]!['apikey']).toBe('k');
+  });
+
+  it('gathers a page in a pooled stream buffer, and a body larger than one as a buffer of its own', async () => {
+    const small = await transport.exchange(`${base}/gzip`, { signal: signal() });
+    const plain = await transport.exchange(`${base}/nothing`, { signal: signal() });
+    expect(streamBuffers.owns(plain.body)).toBe(true);
+    // Decoded bodies are new buffers (the pooled one held the encoded bytes).
+    expect(streamBuffers.owns(small.body)).toBe(false);
+    const large = await transport.exchange(`${base}/big`, { signal: signal() });
+    expect(large.body.length).toBe(big.length);
+    expect(large.body.equals(big)).toBe(true);
+    expect(streamBuffers.owns(large.body)).toBe(false);
   });
 
   it('refuses an encoding it cannot read, and passes other statuses on with their body', async () => {
