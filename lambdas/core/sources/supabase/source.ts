@@ -92,8 +92,9 @@ const DEFAULT_WORKERS = 4;
  * scavenge every 4 MB frees them. Pages that are new buffers (decoded from gzip, or from a given
  * fetch) are promoted before they die, so for those a full collection every 32 MB of them as well.
  * Measured with the CLI on 1M rows (docs/performance.md, eighth session): pooled pages with
- * scavenges only, 3.4-3.5 s of client CPU, 129-136 MiB and one full collection; with a full one every
- * 32 MB as before, 4.0-4.4 s, 127-129 MiB and 12-19 of them; pages not pooled, 4.4-4.8 s and 137-146 MiB.
+ * scavenges only, 3.6-4.4 s of client CPU, 129-139 MiB and one full collection; with a full one every
+ * 32 MB as well, 4.0-4.9 s, 122-127 MiB and 12-19 of them; pages not pooled, 4.7-5.3 s, 137-149 MiB
+ * and 54.
  */
 const PAGE_SCAVENGES = { minor: 4 * 1024 * 1024 } as const;
 const FRESH_PAGE_COLLECTIONS = { major: 32 * 1024 * 1024 } as const;
