@@ -137,6 +137,17 @@ interface Page {
   readonly lastKey: readonly string[];
 }
 
+/** ` to https://host/path` for a redirect's Location (its query left out), or nothing. */
+function redirectTarget(location: string | null, from: string): string {
+  if (!location) return '';
+  try {
+    const target = new URL(location, from);
+    return ` to ${target.origin}${target.pathname}`;
+  } catch {
+    return '';
+  }
+}
+
 /** `schema.table` names a schema; a plain name is looked up in the configured schemas. */
 function nameParts(entry: string): { schema?: string; name: string } {
   const dot = entry.indexOf('.');
@@ -221,6 +232,9 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
       throw new ConfigError(`The REST API at ${host} rejected the key (HTTP ${result.status}${describeRestError(text)}); check SUPABASE_SERVICE_ROLE_KEY (use the project's service-role key)`);
     const restError = parseRestError(text);
     if (restError.code === 'PGRST106') throw new ConfigError(`The REST API at ${host} does not expose schema ${schema} (HTTP ${result.status}${describeRestError(restError)}); add it to the exposed schemas or leave it out`);
+    // Redirects are not followed: the service-role key would go with the request to wherever they point.
+    if (result.status >= 300 && result.status < 400)
+      throw new ConfigError(`The REST API at ${host} answered with a redirect (HTTP ${result.status}${redirectTarget(result.headers.get('location'), restRoot)}); set SUPABASE_URL to the project's API address itself, e.g. https://<project>.supabase.co`);
     if (result.status !== 200) throw new ConfigError(`The REST API at ${host} did not describe schema ${schema} (HTTP ${result.status}${describeRestError(restError)}); check SUPABASE_URL and that the API's OpenAPI description is enabled`);
     let document: OpenApiDocument;
     try {

@@ -1,4 +1,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { decompress } from '@mongodb-js/zstd';
@@ -312,6 +314,24 @@ describe('supabase source driver (supabase-js over a real PostgREST)', () => {
     const missing = await openSupabaseSource(options({ tables: ['no_such_table'] })).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(UsageError);
     expectOneLine(missing, /no_such_table does not exist/);
+  });
+
+  it('does not follow a redirect with the key, and says where to point SUPABASE_URL', async () => {
+    let requests = 0;
+    const redirecting = http.createServer((req, res) => {
+      requests++;
+      res.writeHead(301, { location: `https://elsewhere.example${req.url}?token=secret` }).end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    try {
+      const error = await openSupabaseSource({ url: `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`, serviceRoleKey: rest.serviceRoleKey }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expectOneLine(error, /answered with a redirect \(HTTP 301 to https:\/\/elsewhere\.example\/rest\/v1\/\); set SUPABASE_URL/);
+      expect((error as Error).message).not.toContain('secret');
+      expect(requests).toBe(1);
+    } finally {
+      await new Promise((resolve) => redirecting.close(resolve));
+    }
   });
 
   it('reports a wrong key in one line without the key, and refuses the anon key', async () => {
