@@ -35,7 +35,7 @@ function partedSource(fail?: { part: number }): SourceSession & { exports: strin
       session.exports.push(`${t.name}/${part}`);
       session.busy++;
       session.mostBusy = Math.max(session.mostBusy, session.busy);
-      const stream = t.name === 'whole' ? rows(0, 50, 5) : rows(part * 100, part * 100 + 100, 30 - part * 10);
+      const stream = t.name === 'whole' ? rows(0, 50, 5) : t.name === 'sparse' ? rows(part * 10, part === 1 ? 10 : part * 10 + 10, 1) : rows(part * 100, part * 100 + 100, 30 - part * 10);
       stream.on('close', () => session.busy--);
       if (fail && t.name === 'parted' && part === fail.part) stream.on('data', () => stream.destroy(new Error('the REST API went away')));
       return stream;
@@ -78,6 +78,17 @@ describe('createBackup with a table in parts', () => {
     const report = await validateBackup(files.store, backupId);
     expect(report.problems).toEqual([]);
     expect(report.valid).toBe(true);
+  });
+
+  it('writes a part without rows as a valid empty file (a key range nothing falls in)', async () => {
+    const files = await tempFileStore();
+    cleanup = files.cleanup;
+    const source = { ...partedSource(), tables: [table('sparse', 3, 30)] };
+    const { backupId, manifest } = await createBackup({ store: files.store, source });
+    expect(manifest.tableDetails['sparse']!.files.map((f) => f.records)).toEqual([10, 0, 10]);
+    expect(manifest.recordCounts).toEqual({ sparse: 20 });
+    const report = await validateBackup(files.store, backupId);
+    expect(report.problems).toEqual([]);
   });
 
   it('a part that fails fails the backup and leaves no files behind', async () => {
