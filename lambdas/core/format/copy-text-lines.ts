@@ -1,4 +1,4 @@
-import { LineTooLongError, RowLimit } from '../util/streams.js';
+import { LineSplitter, LineTooLongError, RowLimit } from '../util/streams.js';
 
 /*
  * Checks of PostgreSQL COPY text rows (docs/format.md "copy-text"), shared by validate and restore.
@@ -9,7 +9,6 @@ import { LineTooLongError, RowLimit } from '../util/streams.js';
  * never by `.`: `\.` is the end-of-data marker, which would make COPY FROM stop early.
  */
 
-const NEWLINE = 0x0a;
 const TAB = 0x09;
 const CR = 0x0d;
 const BACKSLASH = 0x5c;
@@ -54,8 +53,9 @@ export class CopyTextRows {
   records = 0;
   /** Why reading stopped early (more rows than promised, a row over the limit); undefined when it did not. */
   stopped?: 'too-many-records' | LineTooLongError;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** Whether the data ended in the middle of a row (the last row cut off); known after `finish`. */
+  endsMidLine = false;
+  private readonly lines: LineSplitter;
   // Where the next tab, backslash and CR are in the current chunk (Infinity: none). Rows are scanned
   // in order, so each cursor only moves forward: one pass over the chunk per byte kind, whatever the
   // row count (a search from each row's start would rescan the rest of the chunk every row).
@@ -67,10 +67,12 @@ export class CopyTextRows {
   constructor(
     private readonly columns: number,
     private readonly maxRecords: number,
-    private readonly maxLineBytes: number,
+    maxLineBytes: number,
     /** Called for each row that is not a row of the table (1-based row number). */
     private readonly onBadRow: (row: number, problem: string) => void,
-  ) {}
+  ) {
+    this.lines = new LineSplitter((buf, start, end) => this.row(buf, start, end), maxLineBytes);
+  }
 
   /** Scans one chunk; false once reading should stop (see `stopped`). */
   push(chunk: Buffer): boolean {
@@ -79,57 +81,36 @@ export class CopyTextRows {
     this.tab = this.find(TAB, 0);
     this.backslash = this.find(BACKSLASH, 0);
     this.cr = this.find(CR, 0);
-    let start = 0;
-    let newline = chunk.indexOf(NEWLINE);
-    while (newline !== -1) {
-      if (this.pendingBytes) {
-        const line = Buffer.concat([...this.pending, chunk.subarray(0, newline)]);
-        this.pending = [];
-        this.pendingBytes = 0;
-        if (!this.count(line.length)) return false;
-        this.check(copyTextLineProblem(line, this.columns));
-      } else {
-        if (!this.count(newline - start)) return false;
-        this.check(this.rowProblem(start, newline));
-      }
-      start = newline + 1;
-      newline = chunk.indexOf(NEWLINE, start);
-    }
-    if (start < chunk.length) {
-      this.pendingBytes += chunk.length - start;
-      if (this.pendingBytes > this.maxLineBytes) return this.stop(new LineTooLongError(this.maxLineBytes, this.records + 1));
-      this.pending.push(Buffer.from(chunk.subarray(start)));
-    }
-    return true;
+    return this.split(() => this.lines.push(chunk));
   }
-
-  /** Whether the data ended in the middle of a row (the last row cut off); known after `finish`. */
-  endsMidLine = false;
 
   /** At the end of the data: a cut-off last row is counted and checked like any other. */
   finish(): void {
-    if (this.stopped || !this.pendingBytes) return;
-    this.endsMidLine = true;
-    const line = Buffer.concat(this.pending);
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (this.count(line.length)) this.check(copyTextLineProblem(line, this.columns));
+    if (this.stopped) return;
+    this.split(() => (this.endsMidLine = this.lines.finish()));
+  }
+
+  /** Runs the line splitter, a line over the limit stopping the reading instead of throwing. */
+  private split(run: () => boolean): boolean {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof LineTooLongError) return this.stop(error);
+      throw error;
+    }
+  }
+
+  /** One row: the current chunk's [start, end), or a row cut across chunks joined in `buf`. */
+  private row(buf: Buffer, start: number, end: number): boolean {
+    if (++this.records > this.maxRecords) return this.stop('too-many-records');
+    const problem = buf === this.chunk ? this.rowProblem(start, end) : copyTextLineProblem(buf.subarray(start, end), this.columns);
+    if (problem !== undefined) this.onBadRow(this.records, problem);
+    return true;
   }
 
   private find(byte: number, from: number): number {
     const at = this.chunk.indexOf(byte, from);
     return at === -1 ? Infinity : at;
-  }
-
-  /** Counts a row of `bytes` bytes; false when it is one too many or too long. */
-  private count(bytes: number): boolean {
-    if (bytes > this.maxLineBytes) return this.stop(new LineTooLongError(this.maxLineBytes, this.records + 1));
-    if (++this.records > this.maxRecords) return this.stop('too-many-records');
-    return true;
-  }
-
-  private check(problem: string | undefined): void {
-    if (problem !== undefined) this.onBadRow(this.records, problem);
   }
 
   /** The problem of the current chunk's row [start, end), moving the cursors past it. */

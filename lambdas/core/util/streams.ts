@@ -133,14 +133,15 @@ export class LineSplitter {
     return true;
   }
 
-  /** At the end of the data: an unterminated last line is a line too. */
-  finish(): void {
-    if (!this.pendingBytes) return;
+  /** At the end of the data: an unterminated last line is a line too. True when there was one. */
+  finish(): boolean {
+    if (!this.pendingBytes) return false;
     this.lines++;
     const line = Buffer.concat(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
     this.onLine(line, 0, line.length);
+    return true;
   }
 }
 
