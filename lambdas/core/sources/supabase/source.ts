@@ -10,7 +10,7 @@ import { CollectionSchedule } from '../../util/gc.js';
 import { fetchExchange, nodeExchange } from './http-exchange.js';
 import { bodyText, TransportError, withRetries, type HttpResult, type RetryPolicy } from './http-retry.js';
 import { shapeFromDefinition, type OpenApiDocument } from './openapi.js';
-import { filterValue, objectMembers, splitJsonArrayBytes, type NdjsonRows } from './page-bytes.js';
+import { contentRangeRows, filterValue, objectMembers, splitJsonArrayBytes, type NdjsonRows } from './page-bytes.js';
 import { splitPoints, splittableKey } from './key-ranges.js';
 import { fieldName, keysetCondition, selectList } from './postgrest-query.js';
 import { describeRestError, oneLine, parseRestError, tableError, transportFailure, type RestError } from './rest-errors.js';
@@ -116,6 +116,8 @@ function claimedRole(key: string): string | undefined {
 /** What the transport saw for one supabase-js request: the page's body bytes, or why it failed. */
 interface CaptureSlot {
   body?: Buffer;
+  /** The rows the response's Content-Range counts, when it says (see splitJsonArrayBytes). */
+  rows?: number;
   failure?: unknown;
 }
 
@@ -204,7 +206,10 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     try {
       const result = await request(url, sent);
       const ok = result.status >= 200 && result.status < 300;
-      if (slot && ok) slot.body = result.body;
+      if (slot && ok) {
+        slot.body = result.body;
+        slot.rows = contentRangeRows(result.headers.get('content-range'));
+      }
       const nullBody = [101, 103, 204, 205, 304].includes(result.status);
       return new Response(ok || nullBody ? null : bodyText(result.body), { status: result.status, statusText: result.statusText, headers: result.headers });
     } catch (error) {
@@ -247,7 +252,7 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
   }
 
   /** Sends one supabase-js query with its body captured; maps failures to typed errors. */
-  async function run<T extends { error: RestError | null; status: number; count?: number | null }>(qualified: string, action: string, query: PendingQuery<T>): Promise<{ result: T; body: Buffer | undefined }> {
+  async function run<T extends { error: RestError | null; status: number; count?: number | null }>(qualified: string, action: string, query: PendingQuery<T>): Promise<{ result: T; body: Buffer | undefined; rows: number | undefined }> {
     const slot: CaptureSlot = {};
     const id = String(++lastSlot);
     slots.set(id, slot);
@@ -262,7 +267,7 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
       if (slot.failure !== undefined || result.status === 0) throw new ConnectionError(`The request to the REST API at ${host} failed while ${action} ${qualified}: ${oneLine(String(result.error.message ?? slot.failure))}`, { cause: slot.failure });
       throw tableError(qualified, result.status, result.error, action);
     }
-    return { result, body: slot.body };
+    return { result, body: slot.body, rows: slot.rows };
   }
 
   async function probe(shape: SourceTable): Promise<number> {
@@ -385,10 +390,10 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     } else if (range.lower !== undefined) query = query.gte(first, range.lower);
     if (range.upper !== undefined) query = query.lt(first, range.upper);
     for (const k of table.primaryKey) query = query.order(fieldName(k), { ascending: true });
-    const { body } = await run(table.qualified, 'reading', query.limit(pageSize).retry(false));
+    const { body, rows } = await run(table.qualified, 'reading', query.limit(pageSize).retry(false));
     let split: NdjsonRows;
     try {
-      split = splitJsonArrayBytes(body ?? Buffer.from('[]'));
+      split = splitJsonArrayBytes(body ?? Buffer.from('[]'), rows);
     } catch (error) {
       throw new OperationFailedError(`Reading ${table.qualified}: ${(error as Error).message}; check SUPABASE_URL points at the project's API`, { cause: error });
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { OperationFailedError } from '../../../../lambdas/core/errors.js';
-import { filterValue, objectMembers, splitJsonArrayBytes } from '../../../../lambdas/core/sources/supabase/page-bytes.js';
+import { contentRangeRows, filterValue, objectMembers, splitAggregated, splitJsonArrayBytes } from '../../../../lambdas/core/sources/supabase/page-bytes.js';
 import { because } from '../../../helpers/expect-message.js';
 import { seededRandom } from '../../../helpers/random.js';
 
@@ -86,6 +86,60 @@ describe('splitJsonArrayBytes', () => {
     expect(() => splitJsonArrayBytes(Buffer.from('[{"é":1}]x'))).toThrow('The REST API returned malformed JSON (text after the array at byte 10)');
     expect(() => splitJsonArrayBytes(Buffer.from('<html>'))).toThrow('(expected an array at byte 0)');
     expect(() => splitJsonArrayBytes(Buffer.from('[{"a":1} x'))).toThrow('(expected , or ] at byte 9)');
+  });
+});
+
+describe("splitJsonArrayBytes on json_agg's layout (PostgREST's pages, with Content-Range's row count)", () => {
+  /** The rows of a JSON array as PostgreSQL's json_agg writes it: `[row, \n row]`. */
+  const aggregate = (rows: readonly string[]) => Buffer.from(`[${rows.join(', \n ')}]`);
+
+  it('reads the rows PostgREST counts in Content-Range', () => {
+    expect(contentRangeRows('0-999/*')).toBe(1000);
+    expect(contentRangeRows('0-0/5')).toBe(1);
+    expect(contentRangeRows('10-19/200')).toBe(10);
+    for (const header of ['*/*', '*/0', '', null, undefined, '5-4/*', 'bytes 0-9/10', '0-x/*']) expect(contentRangeRows(header)).toBeUndefined();
+  });
+
+  it('cuts at the separators without scanning the rows, byte for byte what the full scan writes', () => {
+    const next = seededRandom(7);
+    const pieces = ['a', '"', '\\', '\n', ',', ']', '}, ', '[', '{', ':', ' ', 'é', '🎉', '\u0000', '\r', 'long '.repeat(9)];
+    for (let page = 0; page < 30; page++) {
+      // Strings may hold anything (escaped); the rows hold no raw line break, as row_to_json writes them.
+      const rows = Array.from({ length: 1 + Math.floor(next() * 60) }, (_, id) =>
+        JSON.stringify({ id, s: Array.from({ length: Math.floor(next() * 12) }, () => pieces[Math.floor(next() * pieces.length)]).join(''), n: [id, { x: next() < 0.5 ? null : 'y' }] }),
+      );
+      const fast = splitAggregated(aggregate(rows), rows.length);
+      expect(fast).toBeDefined();
+      const full = splitJsonArrayBytes(aggregate(rows));
+      expect(fast!.ndjson.equals(full.ndjson)).toBe(true);
+      expect([fast!.rows, fast!.last.toString()]).toEqual([full.rows, full.last.toString()]);
+      expect(fast!.ndjson.toString()).toBe(rows.map((r) => `${r}\n`).join(''));
+    }
+  });
+
+  it('leaves to the full scan every page it cannot prove is laid out so', () => {
+    const two = ['{"a":1}', '{"b":[2]}'];
+    const cases: [string, string, number][] = [
+      // A nested json value carrying its own line break that looks like a separator: one line feed too many.
+      ['nested separator', '[{"a":[{"x":1}, \n {"y":2}]}, \n {"b":1}]', 2],
+      ['count too high', `[${two.join(', \n ')}]`, 3],
+      ['count too low', `[${two.join(', \n ')}]`, 1],
+      ['another layout', `[${two.join(',')}]`, 2],
+      ['a line feed elsewhere', `[${two.join(',\n')}]`, 2],
+      ['a carriage return', `[${two.join(', \r\n ')}]`, 2],
+      ['a row with whitespace', '[{"a":1}, \n {"b":\n2}]', 2],
+      ['not an array', '{"a":1}', 1],
+      ['space inside the brackets', `[ ${two.join(', \n ')} ]`, 2],
+    ];
+    for (const [name, text, rows] of cases) {
+      because(name, () => expect(splitAggregated(Buffer.from(text), rows)).toBeUndefined());
+      if (name === 'not an array') continue;
+      // The full scan still gives the right rows, whatever count was claimed.
+      const result = splitJsonArrayBytes(Buffer.from(text), rows);
+      because(name, () => expect(result.rows).toBe(2));
+    }
+    expect(splitJsonArrayBytes(Buffer.from('[{"a":[{"x":1}, \n {"y":2}]}, \n {"b":1}]'), 2).ndjson.toString()).toBe('{"a":[{"x":1},{"y":2}]}\n{"b":1}\n');
+    expect(splitAggregated(Buffer.from('\ufeff [{"only":true}]\n'), 1)!.ndjson.toString()).toBe('{"only":true}\n');
   });
 });
 
