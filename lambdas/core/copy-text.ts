@@ -39,6 +39,7 @@ import {
   unicodeEscapeLength,
 } from './json-bytes.js';
 import { SlabOutput } from './slab-output.js';
+import { LineSplitter } from './util/streams.js';
 
 const COPY_SPECIAL = /[\\\n\r\t]/;
 
@@ -283,37 +284,23 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
  * the running row count once per input chunk (for progress displays).
  */
 export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, converter: RowConverter, onRows?: (rows: number) => void): AsyncGenerator<Buffer> {
-  let pending: Buffer | undefined;
   let row = 0;
-  const line = (buf: Buffer, start: number, end: number) => {
+  const lines = new LineSplitter((buf, start, end) => {
     row++;
     try {
       converter.convert(buf, start, end);
     } catch (error) {
       throw new RowConversionError(`row ${row}: ${(error as Error).message}`);
     }
-  };
+    return true;
+  });
   for await (const chunk of chunks) {
-    let start = 0;
-    let end = chunk.indexOf(NEWLINE);
-    if (end !== -1 && pending) {
-      const joined = Buffer.concat([pending, chunk.subarray(0, end)]);
-      line(joined, 0, joined.length);
-      pending = undefined;
-      start = end + 1;
-      end = chunk.indexOf(NEWLINE, start);
-    }
-    while (end !== -1) {
-      line(chunk, start, end);
-      start = end + 1;
-      end = chunk.indexOf(NEWLINE, start);
-    }
-    if (start < chunk.length) pending = pending ? Buffer.concat([pending, chunk.subarray(start)]) : Buffer.from(chunk.subarray(start));
+    lines.push(chunk);
     onRows?.(row);
     const ready = converter.take();
     if (ready) yield ready;
   }
-  if (pending) line(pending, 0, pending.length);
+  lines.finish();
   converter.finish();
   const rest = converter.take(true);
   if (rest) yield rest;
