@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream';
-import { ObjectExistsError, OperationFailedError, isDrError } from './errors.js';
+import { ObjectExistsError, OperationFailedError, UsageError, isDrError } from './errors.js';
 import { compressor, configuredCodec, type Codec } from './format/codec.js';
 import { backupIdFor } from './format/ids.js';
 import { DEFAULT_ROW_ENCODING, type RowEncoding } from './format/row-encoding.js';
@@ -102,6 +102,24 @@ function partsOf(table: SourceTable): number {
   return Math.max(1, Math.floor(table.parts ?? 1));
 }
 
+/**
+ * A table's part files are named `<table>.part-NNNN…`, which is also the whole file of a table named
+ * `<table>.part-NNNN`: refuses, before anything is written, a backup in which two files would share
+ * a name.
+ */
+function refuseSharedFiles(tables: readonly SourceTable[], codec: Codec, rows: RowEncoding): void {
+  const owners = new Map<string, string>();
+  for (const table of tables) {
+    const parts = partsOf(table);
+    for (let part = 0; part < parts; part++) {
+      const key = tableFileKey(table.qualified, parts > 1 ? part + 1 : undefined, codec, rows);
+      const other = owners.get(key);
+      if (other !== undefined && other !== table.qualified) throw new UsageError(`Tables ${other} and ${table.qualified} would both be written to ${key}; back one of them up in another run (--tables)`);
+      owners.set(key, table.qualified);
+    }
+  }
+}
+
 async function exportFile(options: BackupOptions, codec: Codec, backupId: string, table: SourceTable, worker: number, part: number, tally: TableTally): Promise<ExportedFile> {
   const rows = rowEncodingFor(options);
   const key = tableFileKey(table.qualified, partsOf(table) > 1 ? part + 1 : undefined, codec, rows);
@@ -197,6 +215,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     // small one and the workers stay busy; a table's parts keep their order.
     const tallies = new Map(source.tables.map((t) => [t.qualified, new TableTally(t, partsOf(t), options.onProgress)]));
     const jobs = source.tables.flatMap((table) => Array.from({ length: partsOf(table) }, (_, part) => ({ table, part, size: table.estimatedBytes / partsOf(table) }))).sort((a, b) => b.size - a.size);
+    refuseSharedFiles(source.tables, codec, rowEncodingFor(options));
     const entries = new Map<string, TableEntry>();
     await runPool(jobs, source.workers, async ({ table, part }, slot) => {
       const tally = tallies.get(table.qualified)!;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createBackup, type BackupProgress } from '../../lambdas/core/backup.js';
+import { UsageError } from '../../lambdas/core/errors.js';
 import type { SourceSession, SourceTable } from '../../lambdas/core/sources/source.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
 import { tempFileStore } from '../helpers/engine.js';
@@ -89,6 +90,17 @@ describe('createBackup with a table in parts', () => {
     expect(manifest.recordCounts).toEqual({ sparse: 20 });
     const report = await validateBackup(files.store, backupId);
     expect(report.problems).toEqual([]);
+  });
+
+  it('refuses, before writing, a table whose part would share a file with another table', async () => {
+    const files = await tempFileStore();
+    cleanup = files.cleanup;
+    const source = { ...partedSource(), tables: [table('parted', 3, 300), table('parted.part-0002', undefined, 5)] };
+    const error = await createBackup({ store: files.store, source }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toBe('Tables parted and parted.part-0002 would both be written to parted.part-0002.ndjson.zst; back one of them up in another run (--tables)');
+    expect(source.exports).toEqual([]);
+    expect((await readdir(files.root)).filter((e) => !e.startsWith('logs'))).toEqual([]);
   });
 
   it('a part that fails fails the backup and leaves no files behind', async () => {

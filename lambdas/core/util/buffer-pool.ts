@@ -12,6 +12,8 @@ export class BufferPool {
   private readonly free: Buffer[] = [];
   private readonly made = new WeakSet<ArrayBufferLike>();
   private readonly idle = new WeakSet<ArrayBufferLike>();
+  /** Bytes of all the buffers this pool has made: it grows only when none was free to reuse. */
+  madeBytes = 0;
 
   constructor(
     readonly bufferBytes: number,
@@ -27,6 +29,7 @@ export class BufferPool {
     // Slow: its own allocation, never a slice of Node's shared pool, so `buffer` is this buffer alone.
     const fresh = Buffer.allocUnsafeSlow(this.bufferBytes);
     this.made.add(fresh.buffer);
+    this.madeBytes += this.bufferBytes;
     return fresh;
   }
 

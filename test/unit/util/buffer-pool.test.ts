@@ -41,5 +41,12 @@ describe('BufferPool', () => {
     expect(pool.owns(mine.subarray(8, 16))).toBe(true);
     expect(pool.owns(Buffer.alloc(64))).toBe(false);
     expect(pool.owns(Buffer.from(mine))).toBe(false);
+    // Made anew only when none was given back.
+    expect(pool.madeBytes).toBe(64);
+    pool.give(mine);
+    pool.take();
+    expect(pool.madeBytes).toBe(64);
+    pool.take();
+    expect(pool.madeBytes).toBe(128);
   });
 });

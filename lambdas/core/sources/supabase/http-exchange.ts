@@ -58,6 +58,8 @@ const decoders: Record<string, (body: Buffer) => Promise<Buffer>> = {
 
 /** A response's body as sent, undone of its content encodings (last applied first), as fetch does. */
 async function decodeBody(body: Buffer, contentEncoding: string | undefined): Promise<Buffer> {
+  // No body to decode (HEAD, 204, 304, an empty answer), whatever the encoding header says, as fetch.
+  if (body.length === 0) return body;
   const codings = (contentEncoding ?? '')
     .split(',')
     .map((c) => c.trim().toLowerCase())

@@ -83,19 +83,32 @@ export function splitAggregated(body: Buffer, rows: number): NdjsonRows | undefi
     if (++separators >= rows) return undefined;
   }
   if (separators !== rows - 1) return undefined;
+  // The count is the only other witness; a row that holds a separator of its own and a count one too
+  // high would match it. The first and last rows must each be one whole object, or the full scan decides.
+  const firstEnd = rows === 1 ? close : body.indexOf(NEWLINE, open) - 2;
+  const lastStart = rows === 1 ? open + 1 : body.lastIndexOf(NEWLINE, close) + 2;
+  if (!wholeObject(body, open + 1, firstEnd) || (rows > 1 && !wholeObject(body, lastStart, close))) return undefined;
   let at = 0;
-  let lastStart = 0;
   let rowStart = open + 1;
   for (let k = body.indexOf(NEWLINE, open); k !== -1 && k < close; k = body.indexOf(NEWLINE, k + 1)) {
-    lastStart = at;
     at += body.copy(body, at, rowStart, k - 2);
     body[at++] = NEWLINE;
     rowStart = k + 2;
   }
-  lastStart = at;
+  const lastLine = at;
   at += body.copy(body, at, rowStart, close);
   body[at++] = NEWLINE;
-  return { ndjson: body.subarray(0, at), rows, last: body.subarray(lastStart, at - 1) };
+  return { ndjson: body.subarray(0, at), rows, last: body.subarray(lastLine, at - 1) };
+}
+
+/** Whether body[start, end) is exactly one JSON object (by the page scanner, which throws on malformed JSON). */
+function wholeObject(body: Buffer, start: number, end: number): boolean {
+  try {
+    return body[start] === OPEN_BRACE && scanValue(body, start) === end;
+  } catch (error) {
+    if (error instanceof MalformedJsonError) return false;
+    throw error;
+  }
 }
 
 function splitArray(body: Buffer): NdjsonRows {

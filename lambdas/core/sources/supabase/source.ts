@@ -90,7 +90,8 @@ const DEFAULT_WORKERS = 4;
  * grows too slowly to prompt one. Pages read by Node's HTTP client sit in the backup's pooled stream
  * buffers (http-exchange.ts), which the compressor gives back, so only the socket's chunks die: a
  * scavenge every 4 MB frees them. Pages that are new buffers (decoded from gzip, or from a given
- * fetch) are promoted before they die, so for those a full collection every 32 MB of them as well.
+ * fetch), and pool buffers made anew because none came back (the gzip codec keeps its input), are
+ * promoted before they die, so for those a full collection every 32 MB of them as well.
  * Measured with the CLI on 1M rows (docs/performance.md, eighth session): pooled pages with
  * scavenges only, 3.6-4.4 s of client CPU, 129-139 MiB and one full collection; with a full one every
  * 32 MB as well, 4.0-4.9 s, 122-127 MiB and 12-19 of them; pages not pooled, 4.7-5.3 s, 137-149 MiB
@@ -346,7 +347,9 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     }
     if (split.rows === 0) return undefined;
     const raw = objectMembers(split.last, new Set([shape.primaryKey[0]!])).get(shape.primaryKey[0]!);
-    return raw === undefined ? undefined : filterValue(raw);
+    const bound = raw === undefined ? undefined : filterValue(raw);
+    if (body) streamBuffers.give(body);
+    return bound;
   }
 
   const rowsPerPart = Math.max(1, Math.floor(options.rowsPerPart ?? DEFAULT_ROWS_PER_PART));
@@ -397,7 +400,11 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     } catch (error) {
       throw new OperationFailedError(`Reading ${table.qualified}: ${(error as Error).message}; check SUPABASE_URL points at the project's API`, { cause: error });
     }
-    if (split.rows === 0) return { rows: 0, ndjson: split.ndjson, lastKey: last ?? [] };
+    if (split.rows === 0) {
+      // Nothing of an empty page is written: its buffer can serve the next page.
+      if (body) streamBuffers.give(body);
+      return { rows: 0, ndjson: split.ndjson, lastKey: last ?? [] };
+    }
     const members = objectMembers(split.last, new Set(table.primaryKey));
     const lastKey = table.primaryKey.map((k) => {
       const raw = members.get(k);
@@ -410,6 +417,7 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
 
   const scavenges = new CollectionSchedule(PAGE_SCAVENGES);
   const freshPageCollections = new CollectionSchedule(FRESH_PAGE_COLLECTIONS);
+  let poolMadeBefore = streamBuffers.madeBytes;
   async function* pages(table: SourceTable, part: number): AsyncGenerator<Buffer> {
     const select = selectList(table.columns);
     const range = rangeOf(table, part);
@@ -430,7 +438,11 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
       }
       yield page.ndjson;
       scavenges.count(page.ndjson.length);
-      if (!streamBuffers.owns(page.ndjson)) freshPageCollections.count(page.ndjson.length);
+      // New buffers call for full collections: a page that is not a pooled one, and pool buffers made
+      // because none came back (a compressor that keeps its input: gzip gives nothing back).
+      const poolMade = streamBuffers.madeBytes;
+      freshPageCollections.count((streamBuffers.owns(page.ndjson) ? 0 : page.ndjson.length) + poolMade - poolMadeBefore);
+      poolMadeBefore = poolMade;
     }
   }
 

@@ -23,6 +23,7 @@ describe("the supabase driver's Node HTTP transport (a real server on loopback)"
       if (path === '/gzip') return res.writeHead(200, 'Fine', { 'content-encoding': 'gzip', 'set-cookie': ['a=1', 'b=2'] }).end(zlib.gzipSync(page));
       if (path === '/br') return res.writeHead(200, { 'content-encoding': 'br' }).end(zlib.brotliCompressSync(page));
       if (path === '/twice') return res.writeHead(200, { 'content-encoding': 'deflate, gzip' }).end(zlib.gzipSync(zlib.deflateSync(page)));
+      if (path === '/empty-gzip') return res.writeHead(req.method === 'HEAD' ? 200 : 204, { 'content-encoding': 'gzip' }).end();
       if (path === '/zstd-only') return res.writeHead(200, { 'content-encoding': 'compress' }).end('???');
       if (path === '/cut') {
         // The first answer promises the whole page and stops half-way; the next is whole.
@@ -78,6 +79,13 @@ describe("the supabase driver's Node HTTP transport (a real server on loopback)"
     expect(large.body.length).toBe(big.length);
     expect(large.body.equals(big)).toBe(true);
     expect(streamBuffers.owns(large.body)).toBe(false);
+  });
+
+  it('reads no body where there is none, whatever the encoding header says (HEAD, 204)', async () => {
+    for (const method of ['HEAD', 'GET']) {
+      const result = await transport.exchange(`${base}/empty-gzip`, { method, signal: signal() });
+      expect([result.status, result.body.length]).toEqual([method === 'HEAD' ? 200 : 204, 0]);
+    }
   });
 
   it('refuses an encoding it cannot read, and passes other statuses on with their body', async () => {

@@ -130,10 +130,17 @@ describe("splitJsonArrayBytes on json_agg's layout (PostgREST's pages, with Cont
       ['a row with whitespace', '[{"a":1}, \n {"b":\n2}]', 2],
       ['not an array', '{"a":1}', 1],
       ['space inside the brackets', `[ ${two.join(', \n ')} ]`, 2],
+      // A count one too high next to a row holding a separator of its own: the first row is not whole.
+      ['inner separator and a count too high', '[{"id":1,"doc":[{"a":1}, \n {"b":2}]}]', 2],
+      ['inner separator in the last row', '[{"id":0}, \n {"id":1,"doc":[{"a":1}, \n {"b":2}]}]', 3],
     ];
     for (const [name, text, rows] of cases) {
       because(name, () => expect(splitAggregated(Buffer.from(text), rows)).toBeUndefined());
       if (name === 'not an array') continue;
+      if (name === 'inner separator and a count too high') {
+        expect(splitJsonArrayBytes(Buffer.from(text), rows).rows).toBe(1);
+        continue;
+      }
       // The full scan still gives the right rows, whatever count was claimed.
       const result = splitJsonArrayBytes(Buffer.from(text), rows);
       because(name, () => expect(result.rows).toBe(2));
