@@ -44,7 +44,7 @@ export interface BackupRun {
 }
 
 export type BackupKey = 'pg_dump_fc' | 'pg_dump_fd' | 'floor' | 'iconic' | 'supabase';
-export type RestoreKey = 'pg_restore_single' | 'pg_restore_j2' | 'restore_floor' | 'iconic_restore';
+export type RestoreKey = 'pg_restore_single' | 'pg_restore_j2' | 'restore_floor' | 'restore_socket_floor' | 'iconic_restore';
 export type ValidateKey = 'iconic_validate';
 
 export interface BackupMethod {
@@ -190,6 +190,15 @@ export const RESTORE_METHODS: readonly RestoreMethod[] = [
     input: 'pg_dump_fc',
     async run(ctx, _artifact, target) {
       return { measured: await restoreFloor(ctx, target) };
+    },
+  },
+  {
+    key: 'restore_socket_floor',
+    label: 'psql \\copy of the same files through the socket, one transaction (socket floor)',
+    // The same files and script, but psql reads each file and sends it: the least a client can do.
+    input: 'pg_dump_fc',
+    async run(ctx, _artifact, target) {
+      return { measured: await restoreFloor(ctx, target, 'socket') };
     },
   },
   {

@@ -19,6 +19,9 @@ import { deferrableIndexes } from '../../lambdas/core/restore-indexes.js';
  * COPY text with every index maintained.
  *
  * Needs the bench's own kind of server: local, and a user that may read and write server files.
+ *
+ * The socket floor loads the same files with psql's `\copy` (psql reads each file and sends it as
+ * COPY data): what the protocol alone costs the server, next to the file floor.
  */
 let exported: Promise<{ dir: string; tables: FloorTable[] }> | undefined;
 
@@ -63,8 +66,12 @@ async function floorTables(ctx: BenchContext, dir: string): Promise<FloorTable[]
   });
 }
 
-/** Exports the tables (first call only, untimed), then times the one-transaction server-side load into `target`. */
-export async function restoreFloor(ctx: BenchContext, target: RestoreTarget): Promise<Measured> {
+/**
+ * Exports the tables (first call only, untimed), then times the one-transaction load into `target`:
+ * `server`, the server reads the files itself; `socket`, psql reads them and sends them through the
+ * connection (`\copy`), as any client must, with no client work beyond reading the file.
+ */
+export async function restoreFloor(ctx: BenchContext, target: RestoreTarget, via: 'server' | 'socket' = 'server'): Promise<Measured> {
   const { dir, tables } = await exportOnce(ctx);
   // Exactly the indexes iconic-dr's restore drops and builds again.
   const indexes = await withClient(target.url, async (client) => {
@@ -76,7 +83,7 @@ export async function restoreFloor(ctx: BenchContext, target: RestoreTarget): Pr
     "SET LOCAL session_replication_role = 'replica';",
     `TRUNCATE ONLY ${tables.map((t) => t.table).join(', ')};`,
     ...(indexes.length ? [`DROP INDEX ${indexes.map((i) => i.indexSql).join(', ')};`] : []),
-    ...tables.map((t) => `COPY ${t.table} (${t.columns}) FROM ${literal(t.file)} WITH (FORMAT binary, FREEZE);`),
+    ...tables.map((t) => (via === 'server' ? `COPY ${t.table} (${t.columns}) FROM ${literal(t.file)} WITH (FORMAT binary, FREEZE);` : `\\copy ${t.table} (${t.columns}) FROM ${literal(t.file)} WITH (FORMAT binary, FREEZE)`)),
     ...indexes.map((i) => `${i.definition};`),
     'COMMIT;',
   ].join('\n');
