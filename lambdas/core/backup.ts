@@ -102,13 +102,23 @@ function partsOf(table: SourceTable): number {
   return Math.max(1, Math.floor(table.parts ?? 1));
 }
 
+/** One file to write: a table, or one of its parts, and the key it is written to. */
+interface FileJob {
+  readonly table: SourceTable;
+  readonly part: number;
+  readonly key: string;
+  readonly size: number;
+}
+
 /**
- * A table's part files are named `<table>.part-NNNN…`, which is also the whole file of a table named
- * `<table>.part-NNNN`: refuses, before anything is written, a backup in which two files would share
- * a name.
+ * Every file of the backup, largest first, so the last to finish is a small one and the workers stay
+ * busy; a table's parts keep their order. A table's part files are named `<table>.part-NNNN…`,
+ * which is also the whole file of a table named `<table>.part-NNNN`: a backup in which two files
+ * would share a name is refused before anything is written.
  */
-function refuseSharedFiles(tables: readonly SourceTable[], codec: Codec, rows: RowEncoding): void {
+function fileJobs(tables: readonly SourceTable[], codec: Codec, rows: RowEncoding): FileJob[] {
   const owners = new Map<string, string>();
+  const jobs: FileJob[] = [];
   for (const table of tables) {
     const parts = partsOf(table);
     for (let part = 0; part < parts; part++) {
@@ -116,13 +126,14 @@ function refuseSharedFiles(tables: readonly SourceTable[], codec: Codec, rows: R
       const other = owners.get(key);
       if (other !== undefined && other !== table.qualified) throw new UsageError(`Tables ${other} and ${table.qualified} would both be written to ${key}; back one of them up in another run (--tables)`);
       owners.set(key, table.qualified);
+      jobs.push({ table, part, key, size: table.estimatedBytes / parts });
     }
   }
+  return jobs.sort((x, y) => y.size - x.size);
 }
 
-async function exportFile(options: BackupOptions, codec: Codec, backupId: string, table: SourceTable, worker: number, part: number, tally: TableTally): Promise<ExportedFile> {
+async function exportFile(options: BackupOptions, codec: Codec, backupId: string, { table, part, key }: FileJob, worker: number, tally: TableTally): Promise<ExportedFile> {
   const rows = rowEncodingFor(options);
-  const key = tableFileKey(table.qualified, partsOf(table) > 1 ? part + 1 : undefined, codec, rows);
   const source = await options.source.exportTable(table, worker, rows, part);
   const counter = new LineCounter((lines) => tally.rows(part, lines));
   const hasher = new HashingPassThrough();
@@ -211,16 +222,13 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   await store.beginBackup(backupId);
   try {
     options.onProgress?.({ type: 'start', backupId, tables: source.tables.length, estimatedRows: source.tables.reduce((s, t) => s + t.estimatedRows, 0) });
-    // Every file to write (a table, or each of its parts), largest first, so the last to finish is a
-    // small one and the workers stay busy; a table's parts keep their order.
+    const jobs = fileJobs(source.tables, codec, rowEncodingFor(options));
     const tallies = new Map(source.tables.map((t) => [t.qualified, new TableTally(t, partsOf(t), options.onProgress)]));
-    const jobs = source.tables.flatMap((table) => Array.from({ length: partsOf(table) }, (_, part) => ({ table, part, size: table.estimatedBytes / partsOf(table) }))).sort((a, b) => b.size - a.size);
-    refuseSharedFiles(source.tables, codec, rowEncodingFor(options));
     const entries = new Map<string, TableEntry>();
-    await runPool(jobs, source.workers, async ({ table, part }, slot) => {
-      const tally = tallies.get(table.qualified)!;
-      const files = tally.written(part, await exportFile(options, codec, backupId, table, slot, part, tally));
-      if (files) entries.set(table.qualified, tableEntry(options, table, files));
+    await runPool(jobs, source.workers, async (job, slot) => {
+      const tally = tallies.get(job.table.qualified)!;
+      const files = tally.written(job.part, await exportFile(options, codec, backupId, job, slot, tally));
+      if (files) entries.set(job.table.qualified, tableEntry(options, job.table, files));
     });
 
     const schema = source.schema ? await writeSchemaFiles(store, backupId, source.schema) : undefined;

@@ -61,6 +61,11 @@ export function contentRangeRows(header: string | null | undefined): number | un
   return Number.isSafeInteger(rows) && rows > 0 ? rows : undefined;
 }
 
+/** Where the body's JSON starts: after a UTF-8 byte order mark (fetch's text(), which the scans replace, dropped it) and whitespace. */
+function firstToken(body: Buffer): number {
+  return skipWhitespace(body, body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0);
+}
+
 /**
  * The page as PostgreSQL's `json_agg` lays it out, which is how PostgREST answers: `[row, \n row]`,
  * each separator `}, \n {`. JSON strings never hold a raw line feed, so every raw line feed is
@@ -72,7 +77,7 @@ export function contentRangeRows(header: string | null | undefined): number | un
  * `body`, as the full scan writes it, byte for byte the same.
  */
 export function splitAggregated(body: Buffer, rows: number): NdjsonRows | undefined {
-  const open = skipWhitespace(body, body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0);
+  const open = firstToken(body);
   let close = body.length - 1;
   while (close > open && isWhitespace(body[close])) close--;
   if (body[open] !== OPEN_BRACKET || body[close] !== CLOSE_BRACKET || body[open + 1] !== OPEN_BRACE || body[close - 1] !== CLOSE_BRACE) return undefined;
@@ -112,8 +117,7 @@ function wholeObject(body: Buffer, start: number, end: number): boolean {
 }
 
 function splitArray(body: Buffer): NdjsonRows {
-  // fetch's text(), which this replaces, dropped a UTF-8 byte order mark.
-  let i = skipWhitespace(body, body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0);
+  let i = firstToken(body);
   if (body[i] !== OPEN_BRACKET) throw malformed('expected an array', i);
   i = skipWhitespace(body, i + 1);
   if (body[i] === CLOSE_BRACKET) {

@@ -140,6 +140,15 @@ interface Page {
   readonly lastKey: readonly string[];
 }
 
+/** A response's rows as NDJSON (page-bytes.ts); a body that is not a JSON array of objects is one error naming the table. */
+function pageRows(reading: string, qualified: string, body: Buffer | undefined, rows?: number): NdjsonRows {
+  try {
+    return splitJsonArrayBytes(body ?? Buffer.from('[]'), rows);
+  } catch (error) {
+    throw new OperationFailedError(`${reading} ${qualified}: ${(error as Error).message}; check SUPABASE_URL points at the project's API`, { cause: error });
+  }
+}
+
 /** ` to https://host/path` for a redirect's Location (its query left out), or nothing. */
 function redirectTarget(location: string | null, from: string): string {
   if (!location) return '';
@@ -339,14 +348,8 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
   async function keyBound(shape: SourceTable, order: 'smallest' | 'largest'): Promise<string | undefined> {
     const first = fieldName(shape.primaryKey[0]!);
     const { body } = await run(shape.qualified, 'reading the key range of', client.schema(shape.schema).from(shape.name).select(first).order(first, { ascending: order === 'smallest' }).limit(1).retry(false));
-    let split: NdjsonRows;
-    try {
-      split = splitJsonArrayBytes(body ?? Buffer.from('[]'));
-    } catch (error) {
-      throw new OperationFailedError(`Reading the key range of ${shape.qualified}: ${(error as Error).message}; check SUPABASE_URL points at the project's API`, { cause: error });
-    }
-    if (split.rows === 0) return undefined;
-    const raw = objectMembers(split.last, new Set([shape.primaryKey[0]!])).get(shape.primaryKey[0]!);
+    const split = pageRows('Reading the key range of', shape.qualified, body);
+    const raw = split.rows === 0 ? undefined : objectMembers(split.last, new Set([shape.primaryKey[0]!])).get(shape.primaryKey[0]!);
     const bound = raw === undefined ? undefined : filterValue(raw);
     if (body) streamBuffers.give(body);
     return bound;
@@ -394,12 +397,7 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     if (range.upper !== undefined) query = query.lt(first, range.upper);
     for (const k of table.primaryKey) query = query.order(fieldName(k), { ascending: true });
     const { body, rows } = await run(table.qualified, 'reading', query.limit(pageSize).retry(false));
-    let split: NdjsonRows;
-    try {
-      split = splitJsonArrayBytes(body ?? Buffer.from('[]'), rows);
-    } catch (error) {
-      throw new OperationFailedError(`Reading ${table.qualified}: ${(error as Error).message}; check SUPABASE_URL points at the project's API`, { cause: error });
-    }
+    const split = pageRows('Reading', table.qualified, body, rows);
     if (split.rows === 0) {
       // Nothing of an empty page is written: its buffer can serve the next page.
       if (body) streamBuffers.give(body);
