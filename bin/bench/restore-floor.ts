@@ -6,14 +6,15 @@ import type { RestoreTarget } from './dataset.js';
 import { quoteIdent, withClient } from './db.js';
 import type { BenchContext } from './methods.js';
 import { measure, type Measured } from './measure.js';
-import { deferrableIndexes } from '../../lambdas/core/restore-indexes.js';
+import { deferrableIndexes, dropStatements, rebuildStatements } from '../../lambdas/core/restore-indexes.js';
 
 /**
  * The restore floor: what the server alone takes to load the rows in one transaction, with no client
  * work at all. Each table is exported once, untimed, as a binary COPY file the server writes itself;
- * the timed part is one psql transaction that empties the tables, drops the plain indexes iconic-dr's
- * restore drops (restore-indexes.ts), loads every file with a server-side
- * `COPY … FROM '<file>' (FORMAT binary, FREEZE)`, builds the indexes again and commits. iconic-dr's
+ * the timed part is one psql transaction that empties the tables, drops the indexes iconic-dr's
+ * restore drops (restore-indexes.ts: plain ones, and primary keys and unique constraints no foreign
+ * key references), loads every file with a server-side
+ * `COPY … FROM '<file>' (FORMAT binary, FREEZE)`, builds the indexes (and their constraints) again and commits. iconic-dr's
  * restore does that plus everything a client does (reading, checking, converting, sending) and its
  * checks before committing, so this row is the most it can hope for; `pg_restore --data-only` loads
  * COPY text with every index maintained.
@@ -82,9 +83,10 @@ export async function restoreFloor(ctx: BenchContext, target: RestoreTarget, via
     'BEGIN;',
     "SET LOCAL session_replication_role = 'replica';",
     `TRUNCATE ONLY ${tables.map((t) => t.table).join(', ')};`,
-    ...(indexes.length ? [`DROP INDEX ${indexes.map((i) => i.indexSql).join(', ')};`] : []),
+    ...dropStatements(indexes).map((statement) => `${statement};`),
     ...tables.map((t) => (via === 'server' ? `COPY ${t.table} (${t.columns}) FROM ${literal(t.file)} WITH (FORMAT binary, FREEZE);` : `\\copy ${t.table} (${t.columns}) FROM ${literal(t.file)} WITH (FORMAT binary, FREEZE)`)),
-    ...indexes.map((i) => `${i.definition};`),
+    ...(indexes.length ? ["SET LOCAL default_tablespace = '';"] : []),
+    ...indexes.flatMap((i) => rebuildStatements(i).map((statement) => `${statement};`)),
     'COMMIT;',
   ].join('\n');
   const scriptFile = path.join(dir, 'restore.sql');

@@ -34,20 +34,35 @@ ALTER TABLE accounts REPLICA IDENTITY USING INDEX accounts_identity_idx;
 CREATE INDEX accounts_expr_stats_idx ON accounts ((score * 2));
 ALTER INDEX accounts_expr_stats_idx ALTER COLUMN 1 SET STATISTICS 500;
 CREATE TABLE events (
-  id bigint PRIMARY KEY,
+  id bigint PRIMARY KEY WITH (fillfactor = 80),
   account_id bigint NOT NULL REFERENCES accounts (id),
   at timestamptz NOT NULL
 );
 CREATE INDEX events_account_id_idx ON events (account_id, at);
+ALTER TABLE events CLUSTER ON events_pkey;
+COMMENT ON CONSTRAINT events_pkey ON events IS 'one row per event';
+-- Unique constraints: a deferrable one with a comment is rebuilt; the key a view groups by stays.
+CREATE TABLE tags (
+  id bigint PRIMARY KEY,
+  label text NOT NULL COLLATE "C",
+  slug text,
+  CONSTRAINT tags_label_key UNIQUE (label) DEFERRABLE INITIALLY DEFERRED,
+  CONSTRAINT tags_slug_key UNIQUE NULLS NOT DISTINCT (slug) INCLUDE (label)
+);
+COMMENT ON CONSTRAINT tags_label_key ON tags IS 'one per label';
+COMMENT ON INDEX tags_slug_key IS 'slug lookups';
+CREATE VIEW tag_labels AS SELECT id, label FROM tags GROUP BY id;
 `;
 
 const DATA_SQL = `
 INSERT INTO accounts SELECT g, 'user' || g || '@example.com', (ARRAY['eu', 'us', NULL, 'apac'])[g % 4 + 1], (g * 7919) % 1000, CASE WHEN g % 3 = 0 THEN NULL ELSE 'note ' || g END FROM generate_series(1, 3000) g;
 INSERT INTO events SELECT g, (g * 31) % 3000 + 1, timestamptz '2026-01-01' + g * interval '1 minute' FROM generate_series(1, 6000) g;
+INSERT INTO tags SELECT g, 'label ' || (g * 7) % 500, CASE WHEN g = 500 THEN NULL ELSE 'slug-' || g END FROM generate_series(1, 500) g;
 `;
 
-const TABLES = ['accounts', 'events'];
-const REBUILT = ['accounts_hash_idx', 'accounts_high_score_idx', 'accounts_lower_email_idx', 'accounts_note_key', 'accounts_region_idx', 'events_account_id_idx'];
+const TABLES = ['accounts', 'events', 'tags'];
+/** Left in place: accounts_pkey (events references it), tags_pkey (a view groups by it), the replica identity and the index with a statistics target. */
+const REBUILT = ['accounts_email_key', 'accounts_hash_idx', 'accounts_high_score_idx', 'accounts_lower_email_idx', 'accounts_note_key', 'accounts_region_idx', 'events_account_id_idx', 'events_pkey', 'tags_label_key', 'tags_slug_key'];
 
 interface IndexFacts {
   name: string;
@@ -72,6 +87,30 @@ async function indexFacts(db: TestDatabase): Promise<Map<string, IndexFacts>> {
 
 const without = (facts: IndexFacts) => ({ ...facts, oid: 0 });
 
+/** Every constraint of the tables as the catalog describes it, each column's NOT NULL mark, and the triggers (a deferrable key's recheck trigger among them). */
+async function constraintFacts(db: TestDatabase): Promise<unknown[]> {
+  const { rows } = await db.query(
+    `SELECT t.relname AS table, c.conname AS name, c.contype AS kind, pg_get_constraintdef(c.oid) AS definition, c.condeferrable AS deferrable,
+            c.condeferred AS deferred, c.convalidated AS validated, obj_description(c.oid, 'pg_constraint') AS comment,
+            i.indimmediate AS immediate, i.indisprimary AS primary, i.indnullsnotdistinct AS nulls_not_distinct
+     FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid LEFT JOIN pg_index i ON i.indexrelid = c.conindid
+     WHERE t.relname = ANY($1::text[]) ORDER BY t.relname, c.conname`,
+    [TABLES],
+  );
+  const { rows: columns } = await db.query(
+    `SELECT t.relname AS table, a.attname AS column, a.attnotnull AS not_null FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid
+     WHERE t.relname = ANY($1::text[]) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY t.relname, a.attnum`,
+    [TABLES],
+  );
+  const { rows: triggers } = await db.query(
+    `SELECT t.relname AS table, g.tgfoid::regproc::text AS function, c.conname AS constraint, g.tgdeferrable AS deferrable, g.tginitdeferred AS deferred, g.tgenabled AS enabled
+     FROM pg_trigger g JOIN pg_class t ON t.oid = g.tgrelid LEFT JOIN pg_constraint c ON c.oid = g.tgconstraint
+     WHERE t.relname = ANY($1::text[]) ORDER BY t.relname, c.conname, g.tgfoid::regproc::text, g.tgname`,
+    [TABLES],
+  );
+  return [...rows, ...columns, ...triggers];
+}
+
 describe('restore builds plain indexes after loading, inside the transaction (real Postgres)', () => {
   let target: TestDatabase;
   let files: Awaited<ReturnType<typeof tempFileStore>>;
@@ -88,8 +127,9 @@ describe('restore builds plain indexes after loading, inside the transaction (re
     await roundTrip?.drop();
   });
 
-  it('rebuilds exactly the plain indexes, each as it was (definition, comment, CLUSTER mark), and leaves the others untouched', async () => {
+  it('rebuilds exactly the plain indexes and the unreferenced keys, each as it was (definition, constraint, comments, CLUSTER mark), and leaves the others untouched', async () => {
     const before = await indexFacts(target);
+    const constraintsBefore = await constraintFacts(target);
     const events: RestoreProgress[] = [];
     await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: target.url, onProgress: (e) => events.push(e) });
     const after = await indexFacts(target);
@@ -100,6 +140,11 @@ describe('restore builds plain indexes after loading, inside the transaction (re
     for (const [name, facts] of after) because(name, () => expect(without(facts)).toEqual(without(before.get(name)!)));
     expect(after.get('accounts_region_idx')).toMatchObject({ comment: "region's lookups", clustered: true });
     expect(after.get('accounts_identity_idx')!.replident).toBe(true);
+    expect(after.get('events_pkey')).toMatchObject({ clustered: true });
+    expect(after.get('tags_slug_key')).toMatchObject({ comment: 'slug lookups' });
+    expect(await constraintFacts(target)).toEqual(constraintsBefore);
+    expect(constraintsBefore).toContainEqual(expect.objectContaining({ name: 'tags_label_key', deferrable: true, deferred: true, immediate: false, comment: 'one per label' }));
+    expect(constraintsBefore).toContainEqual(expect.objectContaining({ table: 'tags', function: 'unique_key_recheck', constraint: 'tags_label_key' }));
     expect(events.find((e) => e.type === 'indexes-start')).toMatchObject({ indexes: REBUILT.length });
     expect(events.find((e) => e.type === 'indexes-rebuilt')).toMatchObject({ indexes: REBUILT.length });
 
@@ -138,6 +183,28 @@ describe('restore builds plain indexes after loading, inside the transaction (re
       const { rows } = await strict.query<{ email: string }>('SELECT email FROM accounts');
       expect(rows).toEqual([{ email: 'kept@example.com' }]);
       expect(await indexFacts(strict)).toEqual(before);
+    } finally {
+      await strict.drop();
+    }
+  });
+
+  it('rolls back when a unique constraint built again finds duplicates: the target keeps its rows and its constraint', async () => {
+    const strict = await createTestDatabase('indexes_strict_key');
+    try {
+      await strict.query(SCHEMA_SQL);
+      // The backup's accounts share regions: this target's key on region refuses them.
+      await strict.query('ALTER TABLE accounts ADD CONSTRAINT accounts_region_key UNIQUE (region)');
+      await strict.query("INSERT INTO accounts (id, email, region) VALUES (1, 'kept@example.com', 'eu')");
+      const before = await indexFacts(strict);
+      const constraintsBefore = await constraintFacts(strict);
+      const error = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: strict.url }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(IntegrityError);
+      expect((error as Error).message).toMatch(/building index accounts_region_key/);
+      expect((error as Error).message).toMatch(/rolled back/);
+      const { rows } = await strict.query<{ email: string }>('SELECT email FROM accounts');
+      expect(rows).toEqual([{ email: 'kept@example.com' }]);
+      expect(await indexFacts(strict)).toEqual(before);
+      expect(await constraintFacts(strict)).toEqual(constraintsBefore);
     } finally {
       await strict.drop();
     }
@@ -198,6 +265,7 @@ describe('restore builds plain indexes after loading, inside the transaction (re
         await target.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
         await target.query(`ALTER TABLE accounts OWNER TO ${role}`);
         await target.query(`ALTER TABLE events OWNER TO ${role}`);
+        await target.query(`ALTER TABLE tags OWNER TO ${role}`);
       },
       async (url, role) => {
         const { rows } = await target.query<{ create: boolean }>(`SELECT has_schema_privilege('${role}', 'public', 'CREATE') AS create`);
@@ -207,6 +275,7 @@ describe('restore builds plain indexes after loading, inside the transaction (re
       async () => {
         await target.query('ALTER TABLE accounts OWNER TO CURRENT_USER');
         await target.query('ALTER TABLE events OWNER TO CURRENT_USER');
+        await target.query('ALTER TABLE tags OWNER TO CURRENT_USER');
       },
     );
   });
