@@ -436,37 +436,50 @@ export function encodeText(sink: ByteSink, buf: Buffer, p: number, end: number, 
     fail('expected a string');
   }
   p++;
-  const lengthAt = sink.used;
   const out = sink.out;
-  sink.used += 4;
-  if (jsonb) out[sink.used++] = 1;
+  const lengthAt = sink.used;
+  let u = lengthAt + 4;
+  if (jsonb) out[u++] = 1;
   for (;;) {
-    const from = p;
+    // Short runs are copied as they are scanned (each byte read once); a run longer than 32 bytes
+    // is found and copied natively.
     const limit = p + 32 < end ? p + 32 : end;
-    while (p < limit && buf[p] !== QUOTE && buf[p] !== BACKSLASH) p++;
-    if (p === limit && p < end) p = scanLongString(buf, p, end, scratch);
-    sink.copySpan(buf, from, p);
-    if (p >= end) return -1;
-    if (buf[p] === QUOTE) break;
+    let b = 0;
+    while (p < limit) {
+      b = buf[p]!;
+      if (b === QUOTE || b === BACKSLASH) break;
+      out[u++] = b;
+      p++;
+    }
+    if (p === limit) {
+      if (p >= end) return -1;
+      const stop = scanLongString(buf, p, end, scratch);
+      u += buf.copy(out, u, p, stop);
+      p = stop;
+      if (p >= end) return -1;
+      b = buf[p]!;
+    }
+    if (b === QUOTE) break;
     const e = buf[p + 1];
     if (e === LETTER_U) {
       const code = unicodeEscape(buf, p, end);
       if (code < 0) return -1;
       p += unicodeEscapeLength(code);
-      if (code < 0x80) out[sink.used++] = code;
-      else sink.used += out.write(String.fromCodePoint(code), sink.used);
+      if (code < 0x80) out[u++] = code;
+      else u += out.write(String.fromCodePoint(code), u);
       continue;
     }
-    if (e === QUOTE || e === BACKSLASH || e === SLASH) out[sink.used++] = e;
-    else if (e === LETTER_N) out[sink.used++] = NEWLINE;
-    else if (e === LETTER_R) out[sink.used++] = CARRIAGE_RETURN;
-    else if (e === LETTER_T) out[sink.used++] = TAB;
-    else if (e === LETTER_B) out[sink.used++] = 0x08;
-    else if (e === LETTER_F) out[sink.used++] = 0x0c;
+    if (e === QUOTE || e === BACKSLASH || e === SLASH) out[u++] = e;
+    else if (e === LETTER_N) out[u++] = NEWLINE;
+    else if (e === LETTER_R) out[u++] = CARRIAGE_RETURN;
+    else if (e === LETTER_T) out[u++] = TAB;
+    else if (e === LETTER_B) out[u++] = 0x08;
+    else if (e === LETTER_F) out[u++] = 0x0c;
     else return -1;
     p += 2;
   }
-  put32(out, lengthAt, sink.used - lengthAt - 4);
+  put32(out, lengthAt, u - lengthAt - 4);
+  sink.used = u;
   return p + 1;
 }
 

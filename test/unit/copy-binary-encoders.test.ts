@@ -15,6 +15,7 @@ import {
 } from '../../lambdas/core/copy-binary-encoders.js';
 import { SlabOutput, type ByteSink } from '../../lambdas/core/slab-output.js';
 import { arrayField, numeric } from '../helpers/pg-binary.js';
+import { because } from '../helpers/expect-message.js';
 
 /**
  * Each binary COPY encoder on its own: one JSON value in, one field (length + bytes as the type's
@@ -253,6 +254,21 @@ describe('binary COPY encoders, one type at a time', () => {
     expect(encodeText(sink, two, after + 1, two.length, false, scratch)).toBe(two.length);
     expect(sink.out.readInt32BE(0)).toBe(200);
     expect(sink.out.subarray(208, sink.used).toString()).toBe(`${'y'.repeat(150)}\n${'z'.repeat(150)}`);
+  });
+
+  it('text: any string as JSON.stringify escapes it comes back byte for byte, escapes and multi-byte characters on either side of the 32-byte runs', () => {
+    let seed = 7;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const pieces = ['a', 'b', ' ', '"', '\\', '/', '\n', '\t', '\u0001', 'é', '日', '🎉', 'x'.repeat(31), 'y'.repeat(33)];
+    const scratch = encodeScratch();
+    for (let i = 0; i < 3000; i++) {
+      const value = Array.from({ length: Math.floor(random() * 12) }, () => pieces[Math.floor(random() * pieces.length)]).join('');
+      const json = JSON.stringify(value);
+      because(json, () => expect(field(json, text(i % 2 === 1, scratch))).toEqual(Buffer.concat([Buffer.from(i % 2 === 1 ? [1] : []), Buffer.from(value)])));
+      // Cut short anywhere inside, it is never a value: unterminated, or an escape cut in two.
+      const cut = 1 + Math.floor(random() * (json.length - 1));
+      because(`${json} cut at ${cut}`, () => expect(encode(json.slice(0, cut), text(false, scratch)).next).toBe(-1));
+    }
   });
 
   it('arrays: empty, with NULLs (and the has-null flag), of several dimensions, with the element type asked for', () => {
