@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { qualifiedTableName, type ForeignKeyInfo } from '../format/manifest.js';
 import type { SourceTable } from '../sources/source.js';
+import type { JsonKind } from './copy-text-json.js';
 
 /** A table as the Postgres catalog describes it: the source-neutral shape, plus what only Postgres knows. */
 export interface TableShape extends SourceTable {
@@ -195,4 +196,58 @@ export async function columnBaseTypes(client: pg.Client, tableOids: readonly num
     [tableOids],
   );
   return new Map(rows.map((r) => [`${r.relid}:${r.name}`, r.typtype === 'e' ? 'enum' : Number(r.oid)]));
+}
+
+const NUMBER_TYPES = new Set([20, 21, 23, 700, 701, 1700]); // int8, int2, int4, float4, float8, numeric
+const FIRST_NORMAL_OBJECT_ID = 16384;
+
+/**
+ * Per table, how `row_to_json` renders each stored column (copy-text-json.ts), or undefined when
+ * some column is of a type it renders in a way COPY text does not carry (arrays and composites as
+ * JSON arrays and objects, user types with a cast to json, anything with an element type): such a
+ * table (and one of no columns) keeps the server's own `row_to_json`. Domains count as their base type, as json.c takes
+ * them; json and jsonb are carried as text (`string`).
+ */
+export async function jsonKinds(client: pg.Client, tables: readonly TableShape[]): Promise<Map<number, JsonKind[] | undefined>> {
+  const kinds = new Map<number, JsonKind[] | undefined>();
+  if (tables.length === 0) return kinds;
+  const { rows } = await client.query<{ relid: number; name: string; oid: number; typtype: string; typelem: number; typcategory: string; json_cast: boolean }>(
+    `WITH RECURSIVE t AS (
+       SELECT a.attrelid::int AS relid, a.attname::text AS name, p.oid, p.typtype::text AS typtype, p.typbasetype, p.typelem::int AS typelem, p.typcategory::text AS typcategory
+       FROM pg_attribute a JOIN pg_type p ON p.oid = a.atttypid
+       WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+       UNION ALL
+       SELECT t.relid, t.name, p.oid, p.typtype::text, p.typbasetype, p.typelem::int, p.typcategory::text FROM t JOIN pg_type p ON p.oid = t.typbasetype WHERE t.typtype = 'd'
+     )
+     SELECT relid, name, oid::int AS oid, typtype, typelem, typcategory,
+            EXISTS (SELECT 1 FROM pg_cast c WHERE c.castsource = t.oid AND c.casttarget = 'json'::regtype) AS json_cast
+     FROM t WHERE typtype <> 'd'`,
+    [tables.map((t) => t.oid)],
+  );
+  const base = new Map(rows.map((r) => [`${r.relid}:${r.name}`, r]));
+  for (const table of tables) {
+    const columnKinds: JsonKind[] = [];
+    for (const column of table.columns) {
+      const type = base.get(`${table.oid}:${column.name}`);
+      const kind: JsonKind | undefined =
+        column.encoding === 'text'
+          ? 'string'
+          : !type || type.typelem !== 0 || type.typcategory === 'A' || !['b', 'e', 'r', 'm'].includes(type.typtype) || (type.oid >= FIRST_NORMAL_OBJECT_ID && type.json_cast) || type.oid === 114 || type.oid === 3802
+            ? undefined
+            : type.oid === 16
+              ? 'bool'
+              : NUMBER_TYPES.has(type.oid)
+                ? 'number'
+                : type.oid === 1114
+                  ? 'timestamp'
+                  : type.oid === 1184
+                    ? 'timestamptz'
+                    : 'string';
+      if (!kind) break;
+      columnKinds.push(kind);
+    }
+    // A table of no columns has no COPY column list to ask for; row_to_json gives its {} rows.
+    kinds.set(table.oid, table.columns.length > 0 && columnKinds.length === table.columns.length ? columnKinds : undefined);
+  }
+  return kinds;
 }

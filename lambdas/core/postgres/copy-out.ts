@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { streamBuffers } from '../util/buffer-pool.js';
+import type { CopyTextToJson } from './copy-text-json.js';
 
 const COPY_DATA = 0x64; // d
 const COPY_DONE = 0x63; // c
@@ -24,6 +25,11 @@ export interface CopyOutOptions {
    * characters to quote). @default false: the COPY's own bytes, as they arrive.
    */
   readonly singleFieldLines?: boolean;
+  /**
+   * The COPY is text: each row (one CopyData each, as the server sends them) is given out as the
+   * JSON line this writer makes of it. @default none: the COPY's own bytes.
+   */
+  readonly jsonRows?: CopyTextToJson;
 }
 
 interface PgConnection {
@@ -53,6 +59,7 @@ export class CopyOutStream extends Readable {
   private readonly onReadable = () => this.forward();
 
   private readonly singleFieldLines: boolean;
+  private readonly jsonRows: CopyTextToJson | undefined;
   private sawBinaryHeader = false;
 
   constructor(
@@ -61,6 +68,7 @@ export class CopyOutStream extends Readable {
   ) {
     super({ highWaterMark: 1024 * 1024 });
     this.singleFieldLines = options.singleFieldLines === true;
+    this.jsonRows = options.jsonRows;
   }
 
   submit(connection: PgConnection): void {
@@ -137,7 +145,7 @@ export class CopyOutStream extends Readable {
       const length = buf.readUInt32BE(offset + 1);
       const next = offset + 1 + length;
       if (next > buf.length) break;
-      if (code === COPY_DATA) more = (this.singleFieldLines ? this.appendField(buf, offset + 5, next) : this.append(buf, offset + 5, next)) && more;
+      if (code === COPY_DATA) more = (this.singleFieldLines ? this.appendField(buf, offset + 5, next) : this.jsonRows ? this.appendJson(this.jsonRows, buf, offset + 5, next) : this.append(buf, offset + 5, next)) && more;
       // Not ours to consume (anything but CopyDone): handed back with the rest.
       else if (!INTERLEAVED.has(code)) return { offset: code === COPY_DONE ? next : offset, more, end: 'copy-done' };
       offset = next;
@@ -197,13 +205,31 @@ export class CopyOutStream extends Readable {
     return more;
   }
 
+  /** One COPY text row (a CopyData payload) written out as its JSON line. */
+  private appendJson(writer: CopyTextToJson, buf: Buffer, start: number, end: number): boolean {
+    const bound = writer.maxBytes(end - start);
+    let more = true;
+    if (this.used + bound > this.out.length) {
+      more = this.flushOut();
+      if (bound > this.out.length) {
+        const line = Buffer.allocUnsafe(bound);
+        const size = writer.convert(buf, start, end, line, 0);
+        return size < 0 ? this.refuse('a COPY text row that is not one of the table\'s rows') : this.push(line.subarray(0, size)) && more;
+      }
+    }
+    const used = writer.convert(buf, start, end, this.out, this.used);
+    if (used < 0) return this.refuse('a COPY text row that is not one of the table\'s rows');
+    this.used = used;
+    return more;
+  }
+
   /**
    * A COPY that is not what was asked for: the stream fails (the backup with it). The connection is
    * closed too, mid-COPY: node-postgres would otherwise wait for the COPY's end before any other
    * query on it (the session's ROLLBACK).
    */
   private refuse(what: string): false {
-    const error = new Error(`Unexpected binary COPY data from the server: ${what}`);
+    const error = new Error(`Unexpected COPY data from the server: ${what}`);
     this.finished = true;
     this.connection?.stream.destroy(error);
     this.destroy(error);

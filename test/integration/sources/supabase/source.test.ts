@@ -72,7 +72,7 @@ async function backupLines(root: string, backupId: string, table: string): Promi
 async function postgresLines(url: string, table: string, orderBy: string): Promise<string[]> {
   return withClient(url, async (client) => {
     const [shape] = await describeTables(client, ['public'], [table]);
-    const rowsQuery = exportQuery(shape!).replace(/^SELECT row_to_json\(x\) FROM /, 'SELECT row_to_json(x)::text AS line FROM ');
+    const rowsQuery = exportQuery(shape!).replace(/^SELECT row_to_json\(x\.\*\) FROM /, 'SELECT row_to_json(x.*)::text AS line FROM ');
     const { rows } = await client.query<{ line: string }>(`${rowsQuery} ORDER BY ${orderBy}`);
     return rows.map((r) => r.line);
   });

@@ -1,0 +1,222 @@
+import { BACKSLASH, CLOSE_BRACE, COLON, MINUS, NEWLINE, OPEN_BRACE, PLUS, QUOTE, SPACE, TAB } from '../json-bytes.js';
+
+/**
+ * How `row_to_json` renders a column's value, for the types whose COPY text it can be written from
+ * exactly (json.c's json_categorize_type and datum_to_json). `number`: int2/4/8, float4/8 and
+ * numeric, bare, but NaN and the infinities as strings; `bool`: true or false; `timestamp` and
+ * `timestamptz`: ISO 8601 with a `T` (and, for timestamptz, an offset with minutes); `string`: the
+ * type's output text as a JSON string (dates, text, uuid, enums, json and jsonb carried as text, …).
+ */
+export type JsonKind = 'number' | 'bool' | 'timestamp' | 'timestamptz' | 'string';
+
+const LETTER_N_UPPER = 0x4e; // N (COPY's NULL is \N)
+const LETTER_I_UPPER = 0x49; // I (Infinity)
+const LETTER_I = 0x69; // i (infinity)
+const LETTER_T = 0x74;
+const LETTER_F = 0x66;
+const LETTER_V = 0x76;
+const LETTER_T_UPPER = 0x54; // T, XSD's date/time separator
+const LETTER_B_UPPER = 0x42;
+const LETTER_C_UPPER = 0x43;
+const HEX_DIGITS = Buffer.from('0123456789abcdef');
+const NULL_BYTES = Buffer.from('null');
+const TRUE_BYTES = Buffer.from('true');
+const FALSE_BYTES = Buffer.from('false');
+
+/** COPY text's backslash escapes whose JSON escape is the same two bytes (`\\`, `\b`, `\f`, `\n`, `\r`, `\t`). */
+const SAME_ESCAPE = new Uint8Array(256);
+for (const c of '\\bfnrt') SAME_ESCAPE[c.charCodeAt(0)] = 1;
+
+/** Bytes a text field cannot copy as they are: control characters (the field's tab and the row's newline among them), `"` and `\\`. */
+const SPECIAL = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) SPECIAL[c] = 1;
+SPECIAL[QUOTE] = 1;
+SPECIAL[BACKSLASH] = 1;
+
+/** Where the field the last writer read ends (its tab or the row's newline: COPY escapes both inside values). */
+let fieldStop = 0;
+
+const KIND_CODES: Readonly<Record<JsonKind, number>> = { string: 0, number: 1, bool: 2, timestamp: 3, timestamptz: 4 };
+
+/**
+ * Rows of `COPY … TO STDOUT` (text format, under the backup's session settings: UTF8, ISO dates)
+ * rewritten as the NDJSON lines `row_to_json` gives for the same rows, byte for byte: the server
+ * sends its cheap COPY text, and the client, not the production database, spends the CPU on JSON
+ * (docs/performance.md). Keys are escaped as json.c's escape_json does, which JSON.stringify matches.
+ */
+export class CopyTextToJson {
+  private readonly keys: Buffer[];
+  private readonly kinds: Uint8Array;
+  private readonly keyBytes: number;
+
+  constructor(columns: readonly { readonly name: string; readonly kind: JsonKind }[]) {
+    this.keys = columns.map((c, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`));
+    this.kinds = Uint8Array.from(columns.map((c) => KIND_CODES[c.kind]));
+    this.keyBytes = this.keys.reduce((sum, key) => sum + key.length, 0);
+  }
+
+  /**
+   * The most bytes a row of `rowBytes` COPY text can take as JSON: a byte may become six (`\u001f`),
+   * and a field gains at most eight (quotes and a timestamp's `:00`, or `f` becoming `false`).
+   */
+  maxBytes(rowBytes: number): number {
+    return this.keyBytes + 6 * rowBytes + 8 * this.kinds.length + 4;
+  }
+
+  /**
+   * Writes the JSON line (with its newline) of the COPY row `src[start, end)` (one CopyData
+   * payload, its newline included) at `out[at]`, which has `maxBytes` free; returns where it ends,
+   * or -1 for a row that is not COPY text of these columns.
+   */
+  convert(src: Buffer, start: number, end: number, out: Buffer, at: number): number {
+    const kinds = this.kinds;
+    const columns = kinds.length;
+    let p = start;
+    let u = at;
+    if (columns === 0) {
+      if (end - start !== 1 || src[start] !== NEWLINE) return -1;
+      out[u++] = OPEN_BRACE;
+      out[u++] = CLOSE_BRACE;
+      out[u++] = NEWLINE;
+      return u;
+    }
+    for (let i = 0; i < columns; i++) {
+      const key = this.keys[i]!;
+      out.set(key, u);
+      u += key.length;
+      if (src[p] === BACKSLASH && src[p + 1] === LETTER_N_UPPER && (src[p + 2] === TAB || src[p + 2] === NEWLINE)) {
+        for (let k = 0; k < 4; k++) out[u++] = NULL_BYTES[k]!;
+        p += 2;
+      } else {
+        switch (kinds[i]) {
+          case 0:
+            u = writeString(src, p, end, out, u);
+            break;
+          case 1:
+            u = writeNumber(src, p, end, out, u);
+            break;
+          case 2: {
+            const c = src[p];
+            const word = c === LETTER_T ? TRUE_BYTES : c === LETTER_F ? FALSE_BYTES : undefined;
+            if (!word) return -1;
+            for (let k = 0; k < word.length; k++) out[u++] = word[k]!;
+            fieldStop = p + 1;
+            break;
+          }
+          default:
+            u = writeTimestamp(src, p, end, out, u, kinds[i] === 4);
+        }
+        if (u < 0) return -1;
+        p = fieldStop;
+      }
+      const separator = src[p];
+      if (i < columns - 1 ? separator !== TAB : separator !== NEWLINE || p + 1 !== end) return -1;
+      p++;
+    }
+    out[u++] = CLOSE_BRACE;
+    out[u++] = NEWLINE;
+    return u;
+  }
+}
+
+
+/** A field's text as escape_json writes it: COPY's escapes undone, JSON's done (most are the same bytes). */
+function writeString(src: Buffer, p: number, end: number, out: Buffer, u: number): number {
+  out[u++] = QUOTE;
+  for (;;) {
+    // Bytes both formats write as they are; the field's tab and the row's newline are special too.
+    let c = 0;
+    while (p < end) {
+      c = src[p]!;
+      if (SPECIAL[c] !== 0) break;
+      out[u++] = c;
+      p++;
+    }
+    if (p >= end) break;
+    if (c === TAB || c === NEWLINE) break;
+    if (c === QUOTE) {
+      out[u++] = BACKSLASH;
+      out[u++] = QUOTE;
+      p++;
+    } else if (c === BACKSLASH) {
+      const e = src[p + 1]!;
+      if (SAME_ESCAPE[e] === 1) {
+        out[u++] = BACKSLASH;
+        out[u++] = e;
+      } else if (e === LETTER_V) u = writeUnicodeEscape(out, u, 0x0b);
+      else return -1;
+      p += 2;
+    } else {
+      // Control characters COPY leaves as they are; escape_json writes \u00XX in lower case.
+      u = writeUnicodeEscape(out, u, c);
+      p++;
+    }
+  }
+  out[u++] = QUOTE;
+  fieldStop = p;
+  return u;
+}
+
+function writeUnicodeEscape(out: Buffer, u: number, c: number): number {
+  out[u++] = BACKSLASH;
+  out[u++] = 0x75; // u
+  out[u++] = 0x30;
+  out[u++] = 0x30;
+  out[u++] = HEX_DIGITS[c >> 4]!;
+  out[u++] = HEX_DIGITS[c & 15]!;
+  return u;
+}
+
+/** Numbers bare, as the output function wrote them; NaN, Infinity and -Infinity (not JSON numbers) as strings. */
+function writeNumber(src: Buffer, p: number, end: number, out: Buffer, u: number): number {
+  const c = src[p];
+  const quoted = c === LETTER_N_UPPER || c === LETTER_I_UPPER || (c === MINUS && src[p + 1] === LETTER_I_UPPER);
+  if (quoted) out[u++] = QUOTE;
+  const from = u;
+  while (p < end) {
+    const b = src[p]!;
+    if (b === TAB || b === NEWLINE) break;
+    out[u++] = b;
+    p++;
+  }
+  if (u === from) return -1;
+  if (quoted) out[u++] = QUOTE;
+  fieldStop = p;
+  return u;
+}
+
+/**
+ * ISO (`2024-01-31 12:00:00.5+00`, DateStyle ISO) to XSD (`2024-01-31T12:00:00.5+00:00`): the
+ * separator becomes `T`, and an offset of whole hours gains `:00` (EncodeTimezone writes minutes
+ * always for XSD, only when not zero for ISO; seconds, when not zero, in both). `infinity`,
+ * `-infinity` and a ` BC` suffix are the same in both.
+ */
+function writeTimestamp(src: Buffer, p: number, end: number, out: Buffer, u: number, withZone: boolean): number {
+  let stop = p;
+  while (stop < end && src[stop] !== TAB && src[stop] !== NEWLINE) stop++;
+  fieldStop = stop;
+  out[u++] = QUOTE;
+  if (src[p] === LETTER_I || (src[p] === MINUS && src[p + 1] === LETTER_I)) {
+    while (p < stop) out[u++] = src[p++]!;
+    out[u++] = QUOTE;
+    return u;
+  }
+  while (p < stop && src[p] !== SPACE) out[u++] = src[p++]!;
+  if (p >= stop) return -1;
+  out[u++] = LETTER_T_UPPER;
+  p++;
+  if (withZone) {
+    // The offset ends the text, or comes just before its ` BC`.
+    const zoneEnd = stop - p > 3 && src[stop - 3] === SPACE && src[stop - 2] === LETTER_B_UPPER && src[stop - 1] === LETTER_C_UPPER ? stop - 3 : stop;
+    const sign = src[zoneEnd - 3];
+    if (sign === PLUS || sign === MINUS) {
+      while (p < zoneEnd) out[u++] = src[p++]!;
+      out[u++] = COLON;
+      out[u++] = 0x30;
+      out[u++] = 0x30;
+    } else if (src[zoneEnd - 6] !== PLUS && src[zoneEnd - 6] !== MINUS && src[zoneEnd - 9] !== PLUS && src[zoneEnd - 9] !== MINUS) return -1;
+  }
+  while (p < stop) out[u++] = src[p++]!;
+  out[u++] = QUOTE;
+  return u;
+}

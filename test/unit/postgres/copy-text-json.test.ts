@@ -1,0 +1,79 @@
+import { describe, expect, it } from '@jest/globals';
+import { CopyTextToJson, type JsonKind } from '../../../lambdas/core/postgres/copy-text-json.js';
+import { because } from '../../helpers/expect-message.js';
+
+/** The JSON line the writer makes of one COPY text row, or undefined when it refuses the row. */
+function line(columns: readonly [string, JsonKind][], copyRow: string): string | undefined {
+  const writer = new CopyTextToJson(columns.map(([name, kind]) => ({ name, kind })));
+  // The row sits inside a larger buffer, as a CopyData payload inside a socket read.
+  const src = Buffer.from(`junk${copyRow}\nmore`);
+  const start = 4;
+  const end = start + Buffer.byteLength(copyRow) + 1;
+  const out = Buffer.alloc(writer.maxBytes(end - start));
+  const used = writer.convert(src, start, end, out, 0);
+  if (used < 0) return undefined;
+  expect(out[used - 1]).toBe(0x0a);
+  return out.subarray(0, used - 1).toString('utf8');
+}
+
+describe('CopyTextToJson: a COPY text row as row_to_json writes it', () => {
+  it('numbers bare, NaN and the infinities quoted; booleans; NULL in any column', () => {
+    const columns: [string, JsonKind][] = [['a', 'number'], ['b', 'number'], ['c', 'number'], ['d', 'bool'], ['e', 'bool']];
+    expect(line(columns, '-12.50\t1e+308\tNaN\tt\tf')).toBe('{"a":-12.50,"b":1e+308,"c":"NaN","d":true,"e":false}');
+    expect(line(columns, 'Infinity\t-Infinity\t-0\t\\N\t\\N')).toBe('{"a":"Infinity","b":"-Infinity","c":-0,"d":null,"e":null}');
+    expect(line([['s', 'string']], '\\N')).toBe('{"s":null}');
+  });
+
+  it('text: COPY escapes undone, JSON escapes done, control characters as lower-case \\u00xx, bytes >= 0x80 as they are', () => {
+    expect(line([['s', 'string']], String.raw`tab\there\nnl\rcr\\bs \b\f\v "q" é/`)).toBe(String.raw`{"s":"tab\there\nnl\rcr\\bs \b\f\u000b \"q\" é/"}`);
+    expect(line([['s', 'string']], '\u0001\u001f\u007f')).toBe(String.raw`{"s":"\u0001\u001f` + '\u007f"}');
+    // A literal backslash-N is text, not NULL (COPY doubles the backslash); an empty field is "".
+    expect(line([['s', 'string'], ['t', 'string']], String.raw`\\N` + '\t')).toBe(String.raw`{"s":"\\N","t":""}`);
+  });
+
+  it('keys escaped as escape_json does', () => {
+    expect(line([['quo"te', 'number'], ['back\\slash', 'number'], ['é', 'number']], '1\t2\t3')).toBe(String.raw`{"quo\"te":1,"back\\slash":2,"é":3}`);
+  });
+
+  it('timestamps: T for the space, minutes added to a whole-hour offset, BC and infinity kept', () => {
+    const cases: [JsonKind, string, string][] = [
+      ['timestamp', '2024-01-31 12:00:00.5', '2024-01-31T12:00:00.5'],
+      ['timestamp', '0044-03-15 12:00:00 BC', '0044-03-15T12:00:00 BC'],
+      ['timestamp', '10000-01-01 00:00:00', '10000-01-01T00:00:00'],
+      ['timestamptz', '2024-01-31 12:00:00.123456+00', '2024-01-31T12:00:00.123456+00:00'],
+      ['timestamptz', '2024-01-31 12:00:00-03', '2024-01-31T12:00:00-03:00'],
+      ['timestamptz', '2024-01-31 17:30:00+05:30', '2024-01-31T17:30:00+05:30'],
+      ['timestamptz', '1850-01-01 00:19:32+00:19:32', '1850-01-01T00:19:32+00:19:32'],
+      ['timestamptz', '0044-03-15 12:00:00+00 BC', '0044-03-15T12:00:00+00:00 BC'],
+      ['timestamptz', 'infinity', 'infinity'],
+      ['timestamptz', '-infinity', '-infinity'],
+      ['timestamp', '-infinity', '-infinity'],
+    ];
+    for (const [kind, copy, json] of cases) because(copy, () => expect(line([['t', kind]], copy)).toBe(`{"t":"${json}"}`));
+  });
+
+  it('refuses what is not a COPY text row of these columns', () => {
+    const two: [string, JsonKind][] = [['a', 'number'], ['b', 'string']];
+    for (const bad of ['1', '1\tx\ty', '1\tx\\q', '\tx', '1\tx\\']) because(bad, () => expect(line(two, bad)).toBeUndefined());
+    expect(line([['b', 'bool']], 'true')).toBeUndefined();
+    expect(line([['b', 'bool']], 'x')).toBeUndefined();
+    expect(line([['t', 'timestamptz']], '2024-01-31 12:00:00')).toBeUndefined();
+    expect(line([['t', 'timestamp']], '2024-01-31')).toBeUndefined();
+  });
+
+  it('never writes past maxBytes: rows of nothing but control characters and NULLs', () => {
+    const columns: [string, JsonKind][] = [['a', 'string'], ['b', 'bool'], ['c', 'timestamptz'], ['d', 'number']];
+    const writer = new CopyTextToJson(columns.map(([name, kind]) => ({ name, kind })));
+    for (const row of ['\u0001'.repeat(500) + '\tf\t2024-01-01 00:00:00+00\tNaN\n', '\\N\t\\N\t\\N\t\\N\n', '\t\\N\tinfinity\t-Infinity\n']) {
+      const src = Buffer.from(row);
+      const bound = writer.maxBytes(src.length);
+      const out = Buffer.alloc(bound + 16, 0xee);
+      const used = writer.convert(src, 0, src.length, out, 0);
+      because(row.slice(0, 20), () => {
+        expect(used).toBeGreaterThan(0);
+        expect(used).toBeLessThanOrEqual(bound);
+        expect(out.subarray(bound)).toEqual(Buffer.alloc(16, 0xee));
+      });
+    }
+  });
+});
