@@ -33,6 +33,15 @@ export interface DeferredConstraint {
   readonly comment: string | null;
 }
 
+/** What rebuilds an index (pg_index i, its pg_class ic, its table t in namespace n): an IndexRow. */
+const INDEX_COLUMNS = `n.nspname || '.' || t.relname AS table,
+       quote_ident(n.nspname) || '.' || quote_ident(t.relname) AS table_sql,
+       quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS index_sql,
+       ic.relname AS name,
+       pg_get_indexdef(i.indexrelid) AS definition,
+       obj_description(i.indexrelid, 'pg_class') AS comment,
+       i.indisclustered AS clustered`;
+
 /**
  * Indexes that can be dropped and created again with nothing lost: only what pg_get_indexdef()
  * describes in full. Not these: indexes behind a constraint (primary keys and unique constraints are
@@ -43,13 +52,7 @@ export interface DeferredConstraint {
  * not create again (DROP INDEX needs the table's owner, CREATE INDEX also CREATE on its schema).
  */
 const DEFERRABLE_INDEXES = `
-SELECT n.nspname || '.' || t.relname AS table,
-       quote_ident(n.nspname) || '.' || quote_ident(t.relname) AS table_sql,
-       quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS index_sql,
-       ic.relname AS name,
-       pg_get_indexdef(i.indexrelid) AS definition,
-       obj_description(i.indexrelid, 'pg_class') AS comment,
-       i.indisclustered AS clustered
+SELECT ${INDEX_COLUMNS}
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid
@@ -79,13 +82,7 @@ ORDER BY t.oid, ic.relname`;
  * security-label rules as for plain indexes.
  */
 const DEFERRABLE_CONSTRAINTS = `
-SELECT n.nspname || '.' || t.relname AS table,
-       quote_ident(n.nspname) || '.' || quote_ident(t.relname) AS table_sql,
-       quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS index_sql,
-       ic.relname AS name,
-       pg_get_indexdef(i.indexrelid) AS definition,
-       obj_description(i.indexrelid, 'pg_class') AS comment,
-       i.indisclustered AS clustered,
+SELECT ${INDEX_COLUMNS},
        c.contype AS kind,
        c.condeferrable AS deferrable,
        c.condeferred AS initially_deferred,

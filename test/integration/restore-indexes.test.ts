@@ -167,39 +167,22 @@ describe('restore builds plain indexes after loading, inside the transaction (re
     expect(await snapshotTables(target, TABLES)).toEqual(expectedRows);
   });
 
-  it('rolls back when a rebuilt unique index finds duplicates: the target keeps its rows and its index', async () => {
-    // A target whose unique index the backup's rows break: the build after loading fails (23505).
+  it.each([
+    // A plain unique index the backup's rows break.
+    ['a rebuilt unique index', 'accounts_note_key', ['DROP INDEX accounts_note_key', 'CREATE UNIQUE INDEX accounts_note_key ON accounts ((note IS NULL)) WHERE note IS NOT NULL OR id < 10']],
+    // A unique constraint (dropped and built again like the keys): the backup's accounts share regions.
+    ['a unique constraint built again', 'accounts_region_key', ['ALTER TABLE accounts ADD CONSTRAINT accounts_region_key UNIQUE (region)']],
+  ])('rolls back when %s finds duplicates: the target keeps its rows, indexes and constraints', async (_what, index, breaking) => {
     const strict = await createTestDatabase('indexes_strict');
     try {
       await strict.query(SCHEMA_SQL);
-      await strict.query('DROP INDEX accounts_note_key');
-      await strict.query('CREATE UNIQUE INDEX accounts_note_key ON accounts ((note IS NULL)) WHERE note IS NOT NULL OR id < 10');
-      await strict.query("INSERT INTO accounts (id, email, note) VALUES (1, 'kept@example.com', 'kept')");
-      const before = await indexFacts(strict);
-      const error = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: strict.url }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(IntegrityError);
-      expect((error as Error).message).toMatch(/building index accounts_note_key/);
-      expect((error as Error).message).toMatch(/rolled back/);
-      const { rows } = await strict.query<{ email: string }>('SELECT email FROM accounts');
-      expect(rows).toEqual([{ email: 'kept@example.com' }]);
-      expect(await indexFacts(strict)).toEqual(before);
-    } finally {
-      await strict.drop();
-    }
-  });
-
-  it('rolls back when a unique constraint built again finds duplicates: the target keeps its rows and its constraint', async () => {
-    const strict = await createTestDatabase('indexes_strict_key');
-    try {
-      await strict.query(SCHEMA_SQL);
-      // The backup's accounts share regions: this target's key on region refuses them.
-      await strict.query('ALTER TABLE accounts ADD CONSTRAINT accounts_region_key UNIQUE (region)');
-      await strict.query("INSERT INTO accounts (id, email, region) VALUES (1, 'kept@example.com', 'eu')");
+      for (const statement of breaking) await strict.query(statement);
+      await strict.query("INSERT INTO accounts (id, email, region, note) VALUES (1, 'kept@example.com', 'eu', 'kept')");
       const before = await indexFacts(strict);
       const constraintsBefore = await constraintFacts(strict);
       const error = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: strict.url }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IntegrityError);
-      expect((error as Error).message).toMatch(/building index accounts_region_key/);
+      expect((error as Error).message).toMatch(new RegExp(`building index ${index}`));
       expect((error as Error).message).toMatch(/rolled back/);
       const { rows } = await strict.query<{ email: string }>('SELECT email FROM accounts');
       expect(rows).toEqual([{ email: 'kept@example.com' }]);

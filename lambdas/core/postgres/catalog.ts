@@ -205,8 +205,8 @@ const FIRST_NORMAL_OBJECT_ID = 16384;
  * Per table, how `row_to_json` renders each stored column (copy-text-json.ts), or undefined when
  * some column is of a type it renders in a way COPY text does not carry (arrays and composites as
  * JSON arrays and objects, user types with a cast to json, anything with an element type): such a
- * table (and one of no columns) keeps the server's own `row_to_json`. Domains count as their base type, as json.c takes
- * them; json and jsonb are carried as text (`string`).
+ * table, and one of no columns, keeps the server's own `row_to_json`. Domains count as their base
+ * type, as json.c takes them; json and jsonb are carried as text (`string`).
  */
 export async function jsonKinds(client: pg.Client, tables: readonly TableShape[]): Promise<Map<number, JsonKind[] | undefined>> {
   const kinds = new Map<number, JsonKind[] | undefined>();

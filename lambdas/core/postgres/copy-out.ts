@@ -32,6 +32,28 @@ export interface CopyOutOptions {
   readonly jsonRows?: CopyTextToJson;
 }
 
+/**
+ * A row too large for the output chunk, in a buffer of its own: first one a quarter larger than the
+ * row (text rarely grows more as JSON), then, if the row needed more, one of the writer's bound (six
+ * times the row), which a 100 MB row would otherwise always cost.
+ */
+function convertLargeRow(writer: CopyTextToJson, buf: Buffer, start: number, end: number): Buffer | undefined {
+  const likely = Buffer.allocUnsafe(writer.maxBytes(0) + Math.ceil(1.25 * (end - start)));
+  let size: number;
+  try {
+    // Stores past the end of a typed array are dropped and set() throws: either way, too small.
+    size = writer.convert(buf, start, end, likely, 0);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    size = Number.POSITIVE_INFINITY;
+  }
+  if (size < 0) return undefined;
+  if (size <= likely.length) return likely.subarray(0, size);
+  const line = Buffer.allocUnsafe(writer.maxBytes(end - start));
+  size = writer.convert(buf, start, end, line, 0);
+  return size < 0 ? undefined : line.subarray(0, size);
+}
+
 interface PgConnection {
   readonly stream: Socket;
   query(text: string): void;
@@ -212,9 +234,8 @@ export class CopyOutStream extends Readable {
     if (this.used + bound > this.out.length) {
       more = this.flushOut();
       if (bound > this.out.length) {
-        const line = Buffer.allocUnsafe(bound);
-        const size = writer.convert(buf, start, end, line, 0);
-        return size < 0 ? this.refuse('a COPY text row that is not one of the table\'s rows') : this.push(line.subarray(0, size)) && more;
+        const line = convertLargeRow(writer, buf, start, end);
+        return line ? this.push(line) && more : this.refuse('a COPY text row that is not one of the table\'s rows');
       }
     }
     const used = writer.convert(buf, start, end, this.out, this.used);

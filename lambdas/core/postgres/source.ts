@@ -93,8 +93,6 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
     const identity = await databaseIdentity(coordinator, options.databaseUrl);
     await beginSnapshot(coordinator);
     const tables = await describeTables(coordinator, schemas, options.tables);
-    // row_to_json costs the server ~2.7x the CPU of COPY text (docs/performance.md): where the types allow, the client writes the JSON.
-    const kinds = options.jsonRows === 'server' ? new Map<number, undefined>() : await jsonKinds(coordinator, tables);
     if (options.tables?.length) {
       const missing = options.tables.filter((name) => !tables.some((t) => t.qualified === name || `${t.schema}.${t.name}` === name));
       if (missing.length) throw new UsageError(`Table${missing.length > 1 ? 's' : ''} not found in schema${schemas.length > 1 ? 's' : ''} ${schemas.join(', ')}: ${missing.join(', ')}`);
@@ -111,6 +109,8 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
       throw error;
     }
     await coordinator.query('SET LOCAL lock_timeout = 0');
+    // row_to_json costs the server ~2.7x the CPU of COPY text (docs/performance.md): where the types allow, the client writes the JSON.
+    const kinds = options.jsonRows === 'server' ? new Map<number, undefined>() : await jsonKinds(coordinator, tables);
 
     const sequences: SequenceInfo[] = [];
     for (const seq of await ownedSequences(coordinator, tables)) {
