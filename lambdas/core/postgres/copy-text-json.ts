@@ -119,7 +119,6 @@ export class CopyTextToJson {
   }
 }
 
-
 /** A field's text as escape_json writes it: COPY's escapes undone, JSON's done (most are the same bytes). */
 function writeString(src: Buffer, p: number, end: number, out: Buffer, u: number): number {
   out[u++] = QUOTE;
@@ -173,9 +172,10 @@ function writeNumber(src: Buffer, p: number, end: number, out: Buffer, u: number
   const quoted = c === LETTER_N_UPPER || c === LETTER_I_UPPER || (c === MINUS && src[p + 1] === LETTER_I_UPPER);
   if (quoted) out[u++] = QUOTE;
   const from = u;
+  // A number's text is all printable: the field ends at the first control character (its tab or newline).
   while (p < end) {
     const b = src[p]!;
-    if (b === TAB || b === NEWLINE) break;
+    if (b < 0x20) break;
     out[u++] = b;
     p++;
   }
