@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { qualifiedTableName, type ForeignKeyInfo } from '../format/manifest.js';
+import { quoteIdent } from './connection.js';
 import type { SourceTable } from '../sources/source.js';
 import type { JsonKind } from './copy-text-json.js';
 
@@ -202,7 +203,7 @@ const NUMBER_TYPES = new Set([20, 21, 23, 700, 701, 1700]); // int8, int2, int4,
 const FIRST_NORMAL_OBJECT_ID = 16384;
 
 /**
- * Per table, how `row_to_json` renders each stored column (copy-text-json.ts), or undefined when
+ * Per table (locked already), how `row_to_json` renders each stored column (copy-text-json.ts), or undefined when
  * some column is of a type it renders in a way COPY text does not carry (arrays and composites as
  * JSON arrays and objects, user types with a cast to json, anything with an element type): such a
  * table, and one of no columns, keeps the server's own `row_to_json`. Domains count as their base
@@ -247,7 +248,17 @@ export async function jsonKinds(client: pg.Client, tables: readonly TableShape[]
       columnKinds.push(kind);
     }
     // A table of no columns has no COPY column list to ask for; row_to_json gives its {} rows.
-    kinds.set(table.oid, table.columns.length > 0 && columnKinds.length === table.columns.length ? columnKinds : undefined);
+    if (table.columns.length === 0 || columnKinds.length !== table.columns.length) {
+      kinds.set(table.oid, undefined);
+      continue;
+    }
+    // The catalog above is the snapshot's; COPY formats with the types as they are once the table is
+    // locked. A column type changed in between (ALTER … TYPE without a rewrite committed while the
+    // backup waited for its lock) would be written as the old type: such a table keeps row_to_json.
+    // A query's row description gives each column's base type as it is now.
+    const { fields } = await client.query(`SELECT ${table.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${table.partitioned ? '' : 'ONLY '}${quoteIdent(table.schema)}.${quoteIdent(table.name)} LIMIT 0`);
+    const unchanged = fields.length === table.columns.length && table.columns.every((c, i) => fields[i]!.dataTypeID === base.get(`${table.oid}:${c.name}`)?.oid);
+    kinds.set(table.oid, unchanged ? columnKinds : undefined);
   }
   return kinds;
 }

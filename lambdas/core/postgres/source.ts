@@ -109,7 +109,8 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
       throw error;
     }
     await coordinator.query('SET LOCAL lock_timeout = 0');
-    // row_to_json costs the server ~2.7x the CPU of COPY text (docs/performance.md): where the types allow, the client writes the JSON.
+    // row_to_json costs the server ~2.7x the CPU of COPY text (docs/performance.md): where the types
+    // allow, the client writes the JSON. Read with the tables locked: their types can no longer change.
     const kinds = options.jsonRows === 'server' ? new Map<number, undefined>() : await jsonKinds(coordinator, tables);
 
     const sequences: SequenceInfo[] = [];

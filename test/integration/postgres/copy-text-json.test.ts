@@ -142,6 +142,39 @@ describe('NDJSON written by the client from COPY text equals the server row_to_j
     expect(byClient.no_columns).toBe('{}\n{}\n');
   });
 
+  it('a column type changed while the backup waited for its lock: the table keeps the server row_to_json, and the lines are still its', async () => {
+    await db.query('CREATE TABLE ev (id int, at timestamp)');
+    await db.query("INSERT INTO ev VALUES (1, '2024-01-31 12:00:00')");
+    const ddl = await connect(db.url);
+    try {
+      // In UTC, timestamp to timestamptz rewrites nothing: the backup's snapshot (taken while the
+      // ALTER holds the table) says timestamp, COPY after the lock writes timestamptz.
+      await ddl.query("SET TimeZone = 'UTC'");
+      await ddl.query('BEGIN');
+      await ddl.query('ALTER TABLE ev ALTER COLUMN at TYPE timestamptz');
+      const reading = (async () => {
+        const session = await openPostgresSource({ databaseUrl: db.url, tables: ['ev'], jobs: 1 });
+        try {
+          const chunks: Buffer[] = [];
+          for await (const chunk of await session.exportTable(session.tables[0]!, 0)) chunks.push(chunk as Buffer);
+          return Buffer.concat(chunks).toString('utf8');
+        } finally {
+          await session.close();
+        }
+      })();
+      // The session waits for its ACCESS SHARE lock until the ALTER commits.
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'ev'::regclass");
+        if (rows[0]!.n > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await ddl.query('COMMIT');
+      expect(await reading).toBe('{"id":1,"at":"2024-01-31T12:00:00+00:00"}\n');
+    } finally {
+      await ddl.end();
+    }
+  });
+
   it('a COPY row that is not one of the table rows fails the stream (and closes its connection mid-COPY)', async () => {
     const own = await connect(db.url);
     try {
