@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { qualifiedTableName, type ForeignKeyInfo } from '../format/manifest.js';
-import { quoteIdent } from './connection.js';
+import { quoteIdent, quoteQualified } from './connection.js';
 import type { SourceTable } from '../sources/source.js';
 import type { JsonKind } from './copy-text-json.js';
 
@@ -179,40 +179,22 @@ export async function compositeColumns(client: pg.Client, tableOids: readonly nu
   return new Set(rows.map((r) => `${r.relid}:${r.name}`));
 }
 
-/**
- * Every column's type (as `relid:name`) with domains resolved to their base type: the type OID, or
- * `enum` for enum types. Restore uses it to pick binary COPY for tables it can encode exactly.
- */
-export async function columnBaseTypes(client: pg.Client, tableOids: readonly number[]): Promise<Map<string, number | 'enum'>> {
-  if (tableOids.length === 0) return new Map();
-  const { rows } = await client.query<{ relid: number; name: string; oid: number; typtype: string }>(
-    `WITH RECURSIVE t AS (
-       SELECT a.attrelid::int AS relid, a.attname::text AS name, p.oid, p.typtype::text AS typtype, p.typbasetype
-       FROM pg_attribute a JOIN pg_type p ON p.oid = a.atttypid
-       WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
-       UNION ALL
-       SELECT t.relid, t.name, p.oid, p.typtype::text, p.typbasetype FROM t JOIN pg_type p ON p.oid = t.typbasetype WHERE t.typtype = 'd'
-     )
-     SELECT relid, name, oid::int AS oid, typtype FROM t WHERE typtype <> 'd'`,
-    [tableOids],
-  );
-  return new Map(rows.map((r) => [`${r.relid}:${r.name}`, r.typtype === 'e' ? 'enum' : Number(r.oid)]));
+/** A column's type with domains resolved to their base type (restore's binary COPY, the backup's JSON writer). */
+interface BaseType {
+  readonly relid: number;
+  readonly name: string;
+  readonly oid: number;
+  readonly typtype: string;
+  readonly typelem: number;
+  readonly typcategory: string;
+  /** Whether a cast from the type to json exists (row_to_json uses it for user types). */
+  readonly json_cast: boolean;
 }
 
-const NUMBER_TYPES = new Set([20, 21, 23, 700, 701, 1700]); // int8, int2, int4, float4, float8, numeric
-const FIRST_NORMAL_OBJECT_ID = 16384;
-
-/**
- * Per table (locked already), how `row_to_json` renders each stored column (copy-text-json.ts), or undefined when
- * some column is of a type it renders in a way COPY text does not carry (arrays and composites as
- * JSON arrays and objects, user types with a cast to json, anything with an element type): such a
- * table, and one of no columns, keeps the server's own `row_to_json`. Domains count as their base
- * type, as json.c takes them; json and jsonb are carried as text (`string`).
- */
-export async function jsonKinds(client: pg.Client, tables: readonly TableShape[]): Promise<Map<number, JsonKind[] | undefined>> {
-  const kinds = new Map<number, JsonKind[] | undefined>();
-  if (tables.length === 0) return kinds;
-  const { rows } = await client.query<{ relid: number; name: string; oid: number; typtype: string; typelem: number; typcategory: string; json_cast: boolean }>(
+/** Every column's base type, keyed `relid:name`. */
+async function baseTypes(client: pg.Client, tableOids: readonly number[]): Promise<Map<string, BaseType>> {
+  if (tableOids.length === 0) return new Map();
+  const { rows } = await client.query<BaseType>(
     `WITH RECURSIVE t AS (
        SELECT a.attrelid::int AS relid, a.attname::text AS name, p.oid, p.typtype::text AS typtype, p.typbasetype, p.typelem::int AS typelem, p.typcategory::text AS typcategory
        FROM pg_attribute a JOIN pg_type p ON p.oid = a.atttypid
@@ -223,32 +205,49 @@ export async function jsonKinds(client: pg.Client, tables: readonly TableShape[]
      SELECT relid, name, oid::int AS oid, typtype, typelem, typcategory,
             EXISTS (SELECT 1 FROM pg_cast c WHERE c.castsource = t.oid AND c.casttarget = 'json'::regtype) AS json_cast
      FROM t WHERE typtype <> 'd'`,
-    [tables.map((t) => t.oid)],
+    [tableOids],
   );
-  const base = new Map(rows.map((r) => [`${r.relid}:${r.name}`, r]));
+  return new Map(rows.map((r) => [`${r.relid}:${r.name}`, r]));
+}
+
+/**
+ * Every column's type (as `relid:name`) with domains resolved to their base type: the type OID, or
+ * `enum` for enum types. Restore uses it to pick binary COPY for tables it can encode exactly.
+ */
+export async function columnBaseTypes(client: pg.Client, tableOids: readonly number[]): Promise<Map<string, number | 'enum'>> {
+  const types = await baseTypes(client, tableOids);
+  return new Map([...types].map(([key, t]) => [key, t.typtype === 'e' ? 'enum' : Number(t.oid)]));
+}
+
+const NUMBER_TYPES = new Set([20, 21, 23, 700, 701, 1700]); // int8, int2, int4, float4, float8, numeric
+const FIRST_NORMAL_OBJECT_ID = 16384;
+
+/** How row_to_json renders a column of this base type, or undefined where COPY text does not carry it. */
+function jsonKind(encoding: string, type: BaseType | undefined): JsonKind | undefined {
+  if (encoding === 'text') return 'string';
+  if (!type || type.typelem !== 0 || type.typcategory === 'A' || !['b', 'e', 'r', 'm'].includes(type.typtype)) return undefined;
+  if ((type.oid >= FIRST_NORMAL_OBJECT_ID && type.json_cast) || type.oid === 114 || type.oid === 3802) return undefined;
+  if (type.oid === 16) return 'bool';
+  if (NUMBER_TYPES.has(type.oid)) return 'number';
+  if (type.oid === 1114) return 'timestamp';
+  if (type.oid === 1184) return 'timestamptz';
+  return 'string';
+}
+
+/**
+ * Per table (locked already), how `row_to_json` renders each stored column (copy-text-json.ts), or
+ * undefined when some column is of a type it renders in a way COPY text does not carry (arrays and
+ * composites as JSON arrays and objects, user types with a cast to json, anything with an element
+ * type): such a table, and one of no columns, keeps the server's own `row_to_json`. Domains count as
+ * their base type, as json.c takes them; json and jsonb are carried as text (`string`).
+ */
+export async function jsonKinds(client: pg.Client, tables: readonly TableShape[]): Promise<Map<number, JsonKind[] | undefined>> {
+  const kinds = new Map<number, JsonKind[] | undefined>();
+  const base = await baseTypes(client, tables.map((t) => t.oid));
   for (const table of tables) {
-    const columnKinds: JsonKind[] = [];
-    for (const column of table.columns) {
-      const type = base.get(`${table.oid}:${column.name}`);
-      const kind: JsonKind | undefined =
-        column.encoding === 'text'
-          ? 'string'
-          : !type || type.typelem !== 0 || type.typcategory === 'A' || !['b', 'e', 'r', 'm'].includes(type.typtype) || (type.oid >= FIRST_NORMAL_OBJECT_ID && type.json_cast) || type.oid === 114 || type.oid === 3802
-            ? undefined
-            : type.oid === 16
-              ? 'bool'
-              : NUMBER_TYPES.has(type.oid)
-                ? 'number'
-                : type.oid === 1114
-                  ? 'timestamp'
-                  : type.oid === 1184
-                    ? 'timestamptz'
-                    : 'string';
-      if (!kind) break;
-      columnKinds.push(kind);
-    }
+    const columnKinds = table.columns.map((c) => jsonKind(c.encoding, base.get(`${table.oid}:${c.name}`)));
     // A table of no columns has no COPY column list to ask for; row_to_json gives its {} rows.
-    if (table.columns.length === 0 || columnKinds.length !== table.columns.length) {
+    if (table.columns.length === 0 || columnKinds.includes(undefined)) {
       kinds.set(table.oid, undefined);
       continue;
     }
@@ -256,9 +255,9 @@ export async function jsonKinds(client: pg.Client, tables: readonly TableShape[]
     // locked. A column type changed in between (ALTER … TYPE without a rewrite committed while the
     // backup waited for its lock) would be written as the old type: such a table keeps row_to_json.
     // A query's row description gives each column's base type as it is now.
-    const { fields } = await client.query(`SELECT ${table.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${table.partitioned ? '' : 'ONLY '}${quoteIdent(table.schema)}.${quoteIdent(table.name)} LIMIT 0`);
+    const { fields } = await client.query(`SELECT ${table.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${table.partitioned ? '' : 'ONLY '}${quoteQualified(table.schema, table.name)} LIMIT 0`);
     const unchanged = fields.length === table.columns.length && table.columns.every((c, i) => fields[i]!.dataTypeID === base.get(`${table.oid}:${c.name}`)?.oid);
-    kinds.set(table.oid, unchanged ? columnKinds : undefined);
+    kinds.set(table.oid, unchanged ? (columnKinds as JsonKind[]) : undefined);
   }
   return kinds;
 }

@@ -15,6 +15,7 @@ const NEWLINE = 0x0a;
 const BINARY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const BINARY_HEADER_BYTES = 19;
 const NEWLINE_BYTE = Buffer.from([NEWLINE]);
+const NOT_A_ROW = "a COPY text row that is not one of the table's rows";
 
 /** How the COPY's rows arrive, and so what the stream gives out. */
 export interface CopyOutOptions {
@@ -235,11 +236,11 @@ export class CopyOutStream extends Readable {
       more = this.flushOut();
       if (bound > this.out.length) {
         const line = convertLargeRow(writer, buf, start, end);
-        return line ? this.push(line) && more : this.refuse('a COPY text row that is not one of the table\'s rows');
+        return line ? this.push(line) && more : this.refuse(NOT_A_ROW);
       }
     }
     const used = writer.convert(buf, start, end, this.out, this.used);
-    if (used < 0) return this.refuse('a COPY text row that is not one of the table\'s rows');
+    if (used < 0) return this.refuse(NOT_A_ROW);
     this.used = used;
     return more;
   }

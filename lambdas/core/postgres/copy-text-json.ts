@@ -1,4 +1,4 @@
-import { BACKSLASH, CLOSE_BRACE, COLON, MINUS, NEWLINE, OPEN_BRACE, PLUS, QUOTE, SPACE, TAB } from '../json-bytes.js';
+import { BACKSLASH, CLOSE_BRACE, COLON, LETTER_F, LETTER_T, MINUS, NEWLINE, OPEN_BRACE, PLUS, QUOTE, SPACE, TAB } from '../json-bytes.js';
 
 /**
  * How `row_to_json` renders a column's value, for the types whose COPY text it can be written from
@@ -12,8 +12,6 @@ export type JsonKind = 'number' | 'bool' | 'timestamp' | 'timestamptz' | 'string
 const LETTER_N_UPPER = 0x4e; // N (COPY's NULL is \N)
 const LETTER_I_UPPER = 0x49; // I (Infinity)
 const LETTER_I = 0x69; // i (infinity)
-const LETTER_T = 0x74;
-const LETTER_F = 0x66;
 const LETTER_V = 0x76;
 const LETTER_T_UPPER = 0x54; // T, XSD's date/time separator
 const LETTER_B_UPPER = 0x42;
