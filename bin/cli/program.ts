@@ -1,27 +1,21 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { createBackup } from '../../lambdas/core/backup.js';
+// The engine's heavy modules (the PostgreSQL driver, the row converters, the sample shop) are
+// imported by the commands that use them, so that `list`, `validate` and `--help` start without
+// them (docs/performance.md "CLI start-up").
 import { listBackups, readManifest } from '../../lambdas/core/catalog.js';
 import { completionOf, snapshotIds, snapshotsAt } from '../../lambdas/core/media/catalog.js';
-import { copyBackup } from '../../lambdas/core/download.js';
 import { DrError, InvalidBackupError, LockTimeoutError, SchemaDriftError, UsageError, describeError } from '../../lambdas/core/errors.js';
-import { checkHealth } from '../../lambdas/core/health.js';
-import { checkIntegrity } from '../../lambdas/core/integrity.js';
 import { pruneBackups } from '../../lambdas/core/retention.js';
-import { restoreBackup } from '../../lambdas/core/restore.js';
 import { describeHolder } from '../../lambdas/core/restore-locks.js';
 import { lastRestore, type RestoreRecord } from '../../lambdas/core/restore-record.js';
 import { DEFAULT_RPO_HOURS, describeRpo, rpoOf, rpoStatus, type RpoStatus } from '../../lambdas/core/rpo.js';
-import { DEFAULT_SUSPECT_DROP_PERCENT } from '../../lambdas/core/backup.js';
 import { ROWS_CHOICES, type RowsChoice } from '../../lambdas/core/format/row-encoding.js';
-import { SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
+import { DEFAULT_SUSPECT_DROP_PERCENT } from '../../lambdas/core/format/manifest.js';
 import { describeDatabase } from '../../lambdas/core/postgres/connection.js';
-import { openPostgresSource } from '../../lambdas/core/postgres/source.js';
 import type { SourceSession } from '../../lambdas/core/sources/source.js';
 import { FileStore } from '../../lambdas/core/storage/file-store.js';
 import { openStore, parseLocation } from '../../lambdas/core/storage/location.js';
 import type { BackupStore } from '../../lambdas/core/storage/store.js';
-import { validateBackup } from '../../lambdas/core/validate.js';
-import { verifyCounts } from '../../lambdas/core/verify.js';
 import { redactCredentials } from '../../lambdas/core/util/redact.js';
 import { defaultJobs, isTruthy, loadEnv, splitList } from './config.js';
 import { databaseUrl, locationFor, resolveBackup, storeFor, storeForReading, storeOptions } from './context.js';
@@ -102,11 +96,12 @@ async function openSource(opts: { db?: string; schema?: string; tables?: string;
   const driver = opts.driver ?? (opts.db === undefined && supabaseUrl && supabaseKey ? 'supabase' : 'postgres');
   if (driver === 'supabase') {
     if (!supabaseUrl || !supabaseKey) throw new UsageError('The supabase driver needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY (or --supabase-url and --supabase-key)');
-    const { openSupabaseSource } = await import('../../lambdas/core/sources/supabase/source.js');
+    const [{ openSupabaseSource }, { SHOP_TABLES }] = await Promise.all([import('../../lambdas/core/sources/supabase/source.js'), import('../../lambdas/core/sample/shop.js')]);
     // The plan's nine tables unless configured; `--tables '*'` takes every table PostgREST describes.
     const listed = tables?.length === 1 && tables[0] === '*' ? undefined : (tables ?? [...SHOP_TABLES]);
     return openSupabaseSource({ url: supabaseUrl, serviceRoleKey: supabaseKey, ...(listed ? { tables: listed } : {}), ...(schemas ? { schemas } : {}), ...(opts.jobs ? { workers: opts.jobs } : {}) });
   }
+  const { openPostgresSource } = await import('../../lambdas/core/postgres/source.js');
   return openPostgresSource({
     databaseUrl: databaseUrl(opts.db),
     ...(schemas ? { schemas } : {}),
@@ -159,7 +154,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const started = Date.now();
       let result;
       try {
-        const source = await openSource(opts);
+        const [source, { createBackup }] = await Promise.all([openSource(opts), import('../../lambdas/core/backup.js')]);
         const rows = ROWS_CHOICES[(opts.rows as RowsChoice | undefined) ?? loadEnv().ICONIC_DR_ROWS ?? 'json'];
         if (!(source.rowEncodings ?? ['ndjson']).includes(rows)) out.warn(`Rows are written as json: the ${source.info.driver} driver cannot write ${rows}`);
         try {
@@ -253,6 +248,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const out = new Output(Boolean(opts.json));
       const { store, backupId, foundIn } = await resolveBackup(ref, opts.from, { allowSuspect: Boolean(opts.allowSuspect) });
       if (foundIn) out.note(`Using backup ${backupId}, the one backup in ${foundIn}`);
+      const { validateBackup } = await import('../../lambdas/core/validate.js');
       const report = await validateBackup(store, backupId, { quick: Boolean(opts.quick), onProgress: (t, done, total) => out.progress(`validating ${t}`, done, total) });
       out.stopProgress();
       out.result(report);
@@ -282,6 +278,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const { store, backupId } = await resolveBackup(ref, opts.from, { allowSuspect: Boolean(opts.allowSuspect) });
       const destination = parseLocation(opts.to);
       if (destination.kind !== 'file') throw new UsageError('--to must be a local folder');
+      const { copyBackup } = await import('../../lambdas/core/download.js');
       const result = await copyBackup(store, backupId, new FileStore(destination.path), (key) => out.note(`  downloading ${key}`));
       out.result(result);
       out.line(`${OK} Downloaded ${backupId}: ${result.files} files, ${formatBytes(result.bytes)} -> ${result.destination}`);
@@ -316,6 +313,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const tables = splitList(opts.tables);
       const lockWaits: { waitedMs: number; holders: readonly unknown[] }[] = [];
       const started = Date.now();
+      const { restoreBackup } = await import('../../lambdas/core/restore.js');
       let result;
       try {
         result = await restoreBackup({
@@ -379,6 +377,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
         if (ref === undefined) out.note(`No restore recorded in ${describeDatabase(url).label}; comparing with the latest backup, ${resolved.backupId}`);
       }
       const { store, backupId } = resolved;
+      const { verifyCounts } = await import('../../lambdas/core/verify.js');
       const report = await verifyCounts(store, backupId, url, tables ? { tables } : {});
       out.result({ ...report, location: store.description, lastRestore: restored ?? null });
       out.line(`Counts in ${report.database} against backup ${backupId}`);
@@ -414,6 +413,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const out = new Output(Boolean(opts.json));
       const schemas = splitList(opts.schema);
       const url = databaseUrl(opts.db);
+      const { checkIntegrity } = await import('../../lambdas/core/integrity.js');
       const report = await checkIntegrity(url, schemas ? { schemas } : {});
       const restored = await lastRestore(url);
       out.result({ ...report, lastRestore: restored ?? null });
@@ -443,6 +443,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .action(async (opts) => {
       const out = new Output(Boolean(opts.json));
       const url = databaseUrl(opts.db);
+      const { checkHealth } = await import('../../lambdas/core/health.js');
       const report = await checkHealth(url);
       const restored = await lastRestore(url);
       let rpo: RpoStatus | { location: string; error: string };

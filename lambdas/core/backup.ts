@@ -3,7 +3,7 @@ import { ObjectExistsError, OperationFailedError, UsageError, isDrError } from '
 import { compressor, configuredCodec, type Codec } from './format/codec.js';
 import { backupIdFor } from './format/ids.js';
 import { DEFAULT_ROW_ENCODING, type RowEncoding } from './format/row-encoding.js';
-import { FORMAT_VERSION, MANIFEST_FILE, serializeManifest, tableFileKey, type Manifest, type SourceInfo, type SuspectInfo, type TableEntry } from './format/manifest.js';
+import { DEFAULT_SUSPECT_DROP_PERCENT, FORMAT_VERSION, MANIFEST_FILE, serializeManifest, tableFileKey, type Manifest, type SourceInfo, type SuspectInfo, type TableEntry } from './format/manifest.js';
 import type { SourceTable } from './sources/source.js';
 import type { SourceSession } from './sources/source.js';
 import { identityFromSource, sameDatabase } from './target-identity.js';
@@ -43,8 +43,6 @@ export interface BackupOptions {
   readonly onProgress?: (event: BackupProgress) => void;
 }
 
-/** The canary's default: half the rows gone since the last good backup is a deletion, not trade. */
-export const DEFAULT_SUSPECT_DROP_PERCENT = 50;
 
 export interface BackupResult {
   readonly backupId: string;

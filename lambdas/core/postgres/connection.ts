@@ -1,10 +1,23 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { ConnectionError, UsageError } from '../errors.js';
 import type { SourceInfo } from '../format/manifest.js';
 
-// bigint and numeric never pass through JS numbers: the engine moves rows as JSON text, and the few
-// values it reads itself (counts, sequence positions) are parsed explicitly.
-pg.types.setTypeParser(20, (v) => v);
+let driver: Promise<typeof pg> | undefined;
+
+/**
+ * The pg driver, loaded by the first connection: commands that never connect (list, validate) start
+ * without it (docs/performance.md "CLI start-up").
+ */
+function pgDriver(): Promise<typeof pg> {
+  driver ??= import('pg').then((module) => {
+    const loaded = (module as { default?: typeof pg }).default ?? (module as unknown as typeof pg);
+    // bigint and numeric never pass through JS numbers: the engine moves rows as JSON text, and the few
+    // values it reads itself (counts, sequence positions) are parsed explicitly.
+    loaded.types.setTypeParser(20, (v) => v);
+    return loaded;
+  });
+  return driver;
+}
 
 /** `host:port/database` for messages and manifests: never user names, passwords or query strings. */
 export function describeDatabase(url: string): { host: string; database: string; label: string } {
@@ -74,9 +87,10 @@ const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI
 /** Opens a client, turning every connection failure into a one-line ConnectionError without the URL. */
 export async function connect(url: string, applicationName = 'iconic-dr'): Promise<pg.Client> {
   const { label } = describeDatabase(url);
+  const pgModule = await pgDriver();
   let client: pg.Client;
   try {
-    client = new pg.Client({ connectionString: url, application_name: applicationName, connectionTimeoutMillis: 15_000 });
+    client = new pgModule.Client({ connectionString: url, application_name: applicationName, connectionTimeoutMillis: 15_000 });
   } catch (error) {
     throw new ConnectionError(`The database URL for ${label} is invalid: ${(error as Error).message}`, { cause: error, retryable: false });
   }

@@ -71,6 +71,8 @@ export class CopyTextToJson {
     const columns = kinds.length;
     let p = start;
     let u = at;
+    // The row's newline stops every scan below (it is a control character): no bound check per byte.
+    if (src[end - 1] !== NEWLINE) return -1;
     if (columns === 0) {
       if (end - start !== 1 || src[start] !== NEWLINE) return -1;
       out[u++] = OPEN_BRACE;
@@ -88,10 +90,10 @@ export class CopyTextToJson {
       } else {
         switch (kinds[i]) {
           case 0:
-            u = writeString(src, p, end, out, u);
+            u = writeString(src, p, out, u);
             break;
           case 1:
-            u = writeNumber(src, p, end, out, u);
+            u = writeNumber(src, p, out, u);
             break;
           case 2: {
             const c = src[p];
@@ -102,7 +104,7 @@ export class CopyTextToJson {
             break;
           }
           default:
-            u = writeTimestamp(src, p, end, out, u, kinds[i] === 4);
+            u = writeTimestamp(src, p, out, u, kinds[i] === 4);
         }
         if (u < 0) return -1;
         p = fieldStop;
@@ -118,18 +120,15 @@ export class CopyTextToJson {
 }
 
 /** A field's text as escape_json writes it: COPY's escapes undone, JSON's done (most are the same bytes). */
-function writeString(src: Buffer, p: number, end: number, out: Buffer, u: number): number {
+function writeString(src: Buffer, p: number, out: Buffer, u: number): number {
   out[u++] = QUOTE;
   for (;;) {
     // Bytes both formats write as they are; the field's tab and the row's newline are special too.
-    let c = 0;
-    while (p < end) {
-      c = src[p]!;
-      if (SPECIAL[c] !== 0) break;
+    let c = src[p]!;
+    while (SPECIAL[c] === 0) {
       out[u++] = c;
-      p++;
+      c = src[++p]!;
     }
-    if (p >= end) break;
     if (c === TAB || c === NEWLINE) break;
     if (c === QUOTE) {
       out[u++] = BACKSLASH;
@@ -165,17 +164,16 @@ function writeUnicodeEscape(out: Buffer, u: number, c: number): number {
 }
 
 /** Numbers bare, as the output function wrote them; NaN, Infinity and -Infinity (not JSON numbers) as strings. */
-function writeNumber(src: Buffer, p: number, end: number, out: Buffer, u: number): number {
+function writeNumber(src: Buffer, p: number, out: Buffer, u: number): number {
   const c = src[p];
   const quoted = c === LETTER_N_UPPER || c === LETTER_I_UPPER || (c === MINUS && src[p + 1] === LETTER_I_UPPER);
   if (quoted) out[u++] = QUOTE;
   const from = u;
   // A number's text is all printable: the field ends at the first control character (its tab or newline).
-  while (p < end) {
-    const b = src[p]!;
-    if (b < 0x20) break;
+  let b = src[p]!;
+  while (b >= 0x20) {
     out[u++] = b;
-    p++;
+    b = src[++p]!;
   }
   if (u === from) return -1;
   if (quoted) out[u++] = QUOTE;
@@ -189,9 +187,10 @@ function writeNumber(src: Buffer, p: number, end: number, out: Buffer, u: number
  * always for XSD, only when not zero for ISO; seconds, when not zero, in both). `infinity`,
  * `-infinity` and a ` BC` suffix are the same in both.
  */
-function writeTimestamp(src: Buffer, p: number, end: number, out: Buffer, u: number, withZone: boolean): number {
+function writeTimestamp(src: Buffer, p: number, out: Buffer, u: number, withZone: boolean): number {
   let stop = p;
-  while (stop < end && src[stop] !== TAB && src[stop] !== NEWLINE) stop++;
+  let b = src[stop]!;
+  while (b !== TAB && b !== NEWLINE) b = src[++stop]!;
   fieldStop = stop;
   out[u++] = QUOTE;
   if (src[p] === LETTER_I || (src[p] === MINUS && src[p + 1] === LETTER_I)) {
