@@ -1,0 +1,72 @@
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { runCli } from '../helpers/cli.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REGISTER = path.join(HERE, '../fixtures/module-log/register.mjs');
+const LEGACY = path.join(HERE, '../fixtures/legacy-backups');
+const ID = '2024-01-15T02-00-00-000Z';
+
+/**
+ * Whether the modules a CLI process imported include the pg driver: from the TypeScript sources
+ * (tsx) pg resolves from node_modules; from the bundle (dist/cli) it lives inside a chunk, which its
+ * source map names.
+ */
+async function loadedPg(moduleLog: string): Promise<boolean> {
+  const urls = (await readFile(moduleLog, 'utf8')).split('\n').filter((u) => u.startsWith('file:'));
+  if (!urls.length) throw new Error('the module log is empty: the preloaded hook did not run');
+  for (const url of urls) {
+    const file = fileURLToPath(url);
+    if (/[\\/]node_modules[\\/]pg[\\/]/.test(file)) return true;
+    if (file.includes(`${path.sep}dist${path.sep}cli${path.sep}`) && existsSync(`${file}.map`)) {
+      const sources = (JSON.parse(await readFile(`${file}.map`, 'utf8')) as { sources: string[] }).sources;
+      if (sources.some((s) => /node_modules\/pg\//.test(s))) return true;
+    }
+  }
+  return false;
+}
+
+describe('CLI start-up (docs/performance.md "Tenth session")', () => {
+  let dir: string;
+  let root: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'iconic-startup-'));
+    root = path.join(dir, 'backups');
+    await cp(LEGACY, root, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const withModuleLog = (name: string) => {
+    const log = path.join(dir, `${name}.modules`);
+    return { log, env: { NODE_OPTIONS: `--import ${pathToFileURL(REGISTER).href}`, ICONIC_DR_TEST_MODULE_LOG: log } };
+  };
+
+  it('list and validate run without loading the PostgreSQL driver', async () => {
+    const list = withModuleLog('list');
+    const listed = await runCli(['list', '--from', root, '--json'], list.env);
+    expect(listed.code).toBe(0);
+    expect(await loadedPg(list.log)).toBe(false);
+
+    const validate = withModuleLog('validate');
+    const validated = await runCli(['validate', ID, '--from', root, '--json'], validate.env);
+    expect(validated.code).toBe(0);
+    expect(JSON.parse(validated.stdout).valid).toBe(true);
+    expect(await loadedPg(validate.log)).toBe(false);
+  });
+
+  it('a command that connects loads it (the check above can see the driver)', async () => {
+    const check = withModuleLog('check');
+    // Nothing listens on port 1: the connection fails after the driver was loaded.
+    const result = await runCli(['check', '--db', 'postgres://postgres@127.0.0.1:1/none', '--json'], check.env);
+    expect(result.code).toBe(3);
+    expect(await loadedPg(check.log)).toBe(true);
+  });
+});
