@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 // The engine's heavy modules (the PostgreSQL driver, the row converters, the sample shop) are
 // imported by the commands that use them, so that `list`, `validate` and `--help` start without
-// them (docs/performance.md "CLI start-up").
+// them (docs/performance.md, "Tenth session").
 import { listBackups, readManifest } from '../../lambdas/core/catalog.js';
 import { completionOf, snapshotIds, snapshotsAt } from '../../lambdas/core/media/catalog.js';
 import { DrError, InvalidBackupError, LockTimeoutError, SchemaDriftError, UsageError, describeError } from '../../lambdas/core/errors.js';
@@ -154,7 +154,8 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       const started = Date.now();
       let result;
       try {
-        const [source, { createBackup }] = await Promise.all([openSource(opts), import('../../lambdas/core/backup.js')]);
+        const { createBackup } = await import('../../lambdas/core/backup.js');
+        const source = await openSource(opts);
         const rows = ROWS_CHOICES[(opts.rows as RowsChoice | undefined) ?? loadEnv().ICONIC_DR_ROWS ?? 'json'];
         if (!(source.rowEncodings ?? ['ndjson']).includes(rows)) out.warn(`Rows are written as json: the ${source.info.driver} driver cannot write ${rows}`);
         try {

@@ -43,7 +43,6 @@ export interface BackupOptions {
   readonly onProgress?: (event: BackupProgress) => void;
 }
 
-
 export interface BackupResult {
   readonly backupId: string;
   readonly location: string;

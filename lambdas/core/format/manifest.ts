@@ -181,10 +181,10 @@ export type TableEntry = z.infer<typeof tableEntrySchema>;
 export type SequenceInfo = z.infer<typeof sequenceSchema>;
 export type SourceInfo = z.infer<typeof sourceSchema>;
 export type SuspectInfo = z.infer<typeof suspectSchema>;
+export type Manifest = z.infer<typeof manifestSchema>;
 
 /** The mass-deletion canary's default: half the rows gone since the last good backup is a deletion, not trade. */
 export const DEFAULT_SUSPECT_DROP_PERCENT = 50;
-export type Manifest = z.infer<typeof manifestSchema>;
 
 /** The plan's original metadata.json, written by `scripts/backup/database-backup.ts`. */
 export const legacyManifestSchema = z.object({

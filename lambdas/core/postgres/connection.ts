@@ -6,7 +6,7 @@ let driver: Promise<typeof pg> | undefined;
 
 /**
  * The pg driver, loaded by the first connection: commands that never connect (list, validate) start
- * without it (docs/performance.md "CLI start-up").
+ * without it (docs/performance.md, "Tenth session").
  */
 function pgDriver(): Promise<typeof pg> {
   driver ??= import('pg').then((module) => {

@@ -72,7 +72,7 @@ export class CopyTextToJson {
     let p = start;
     let u = at;
     // The row's newline stops every scan below (it is a control character): no bound check per byte.
-    if (src[end - 1] !== NEWLINE) return -1;
+    if (end <= start || src[end - 1] !== NEWLINE) return -1;
     if (columns === 0) {
       if (end - start !== 1 || src[start] !== NEWLINE) return -1;
       out[u++] = OPEN_BRACE;

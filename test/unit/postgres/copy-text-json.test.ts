@@ -61,6 +61,24 @@ describe('CopyTextToJson: a COPY text row as row_to_json writes it', () => {
     expect(line([['t', 'timestamp']], '2024-01-31')).toBeUndefined();
   });
 
+  it("refuses a row that does not end in its newline, without reading past it (the scans stop only at the row's newline)", () => {
+    const columns: [string, JsonKind][] = [['a', 'string'], ['b', 'number'], ['c', 'timestamptz']];
+    const writer = new CopyTextToJson(columns.map(([name, kind]) => ({ name, kind })));
+    // Each range holds a whole row but its newline; the previous row's newline sits just before it.
+    const src = Buffer.from('x\t1\t2024-01-01 00:00:00+00\nabc\t2\t2024-01-02 00:00:00+00\n');
+    const second = src.indexOf('abc');
+    for (const [start, end] of [[second, src.length - 1], [second, second], [second, second + 3]]) {
+      const bound = writer.maxBytes(Math.max(0, end! - start!));
+      const out = Buffer.alloc(bound + 64, 0xee);
+      const used = writer.convert(src, start!, end!, out, 0);
+      because(`[${start}, ${end})`, () => {
+        expect(used).toBe(-1);
+        expect(out.subarray(bound)).toEqual(Buffer.alloc(64, 0xee));
+      });
+    }
+    expect(writer.convert(src, second, src.length, Buffer.alloc(writer.maxBytes(src.length - second)), 0)).toBeGreaterThan(0);
+  });
+
   it('never writes past maxBytes: rows of nothing but control characters and NULLs', () => {
     const columns: [string, JsonKind][] = [['a', 'string'], ['b', 'bool'], ['c', 'timestamptz'], ['d', 'number']];
     const writer = new CopyTextToJson(columns.map(([name, kind]) => ({ name, kind })));
