@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { TableFingerprint } from '../lambdas/core/sample/shop.js';
 import { ArgsError, USAGE, parseBenchArgs, type BenchOptions } from './bench/args.js';
 import { Cleanup } from './bench/cleanup.js';
-import { Targets, checkpoint, differences, dropSource, fingerprint, prepareSource } from './bench/dataset.js';
+import { Targets, differences, dropSource, fingerprint, prepareSource, settle } from './bench/dataset.js';
 import { killRunning, type Measured } from './bench/measure.js';
 import { BACKUP_METHODS, RESTORE_METHODS, buildCliBundle, cliStartup, iconicRestore, iconicValidate, removeArtifact, type Artifact, type BackupKey, type BenchContext } from './bench/methods.js';
 import { median, renderReport, type MethodResult, type RunSample, type YesNo } from './bench/report.js';
@@ -58,7 +58,7 @@ async function backupPhase(ctx: BenchContext, cleanup: Cleanup, options: BenchOp
       const result = results[i]!;
       if (result.error) continue;
       cleanup.throwIfStopped();
-      await checkpoint(ctx.server.adminUrl);
+      await settle(ctx.server.adminUrl);
       try {
         const run = await method.run(ctx, runNo);
         result.runs.push(sample(run));
@@ -81,11 +81,12 @@ async function backupPhase(ctx: BenchContext, cleanup: Cleanup, options: BenchOp
 }
 
 /** Times `iconic-dr validate` (full: every row) of the iconic-dr backup; its ratio is to that backup's time. */
-async function validatePhase(options: BenchOptions, artifact: Artifact | undefined): Promise<MethodResult> {
+async function validatePhase(ctx: BenchContext, options: BenchOptions, artifact: Artifact | undefined): Promise<MethodResult> {
   const result: MethodResult = { key: 'iconic_validate', label: 'iconic-dr validate (every file, every row)', phase: 'validate', runs: [] };
   if (!artifact) return { ...result, error: 'no iconic-dr backup to validate' };
   for (let runNo = 1; runNo <= options.runs; runNo++) {
     try {
+      await settle(ctx.server.adminUrl);
       const run = await iconicValidate(artifact);
       if (!run.valid) throw new Error('the backup is not valid');
       result.runs.push(sample(run));
@@ -114,7 +115,7 @@ async function restorePhase(ctx: BenchContext, targets: Targets, options: BenchO
       }
       const target = await targets.next();
       try {
-        await checkpoint(ctx.server.adminUrl);
+        await settle(ctx.server.adminUrl);
         const run = await method.run(ctx, artifact, target);
         result.runs.push(sample(run));
         log(`restore: ${method.label} [${runNo}/${options.runs}]: ${describeRun(run.measured.seconds, run.measured.peakRssBytes)}`);
@@ -193,7 +194,7 @@ async function main(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   const artifacts = new Map<BackupKey, Artifact>();
   const pgDumpTables = new Map<string, number>();
   const backups = await backupPhase(ctx, cleanup, options, options.only !== 'restore', artifacts, pgDumpTables);
-  if (options.only !== 'restore') backups.push(await validatePhase(options, artifacts.get('iconic')));
+  if (options.only !== 'restore') backups.push(await validatePhase(ctx, options, artifacts.get('iconic')));
   const iconicArtifact = artifacts.get('iconic');
   let tableSizes: { iconic: TableSizes; pgDump: TableSizes; codec: string } | undefined;
   if (iconicArtifact && pgDumpTables.size) {
