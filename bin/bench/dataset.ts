@@ -224,7 +224,7 @@ export async function dropSource(adminUrl: string, name: string): Promise<void> 
  * Before a timed command, untimed: flushes the server's dirty buffers (a checkpoint the previous
  * restore's writes would otherwise trigger lands inside whichever command runs next) and the files
  * the previous commands wrote (the kernel writes them back ~30 s later, in the middle of a later
- * run: three validate runs right after the backups took 1.27, 1.47 and 1.62 s).
+ * run: three validate runs right after the backups took 1.27, 1.47 and 1.62 s; 1.14-1.19 s after).
  */
 export async function settle(adminUrl: string): Promise<void> {
   await withClient(adminUrl, (admin) => admin.query('CHECKPOINT'));
