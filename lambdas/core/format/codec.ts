@@ -277,9 +277,9 @@ class ZstdFrameReader extends Transform {
       if (!scan.data) continue;
       const content = await z.decompress(frame, MAX_ZSTD_FRAME_CONTENT + BLOCK_MAXIMUM);
       COLLECTIONS.decompress.count(content.length);
-      // A Buffer made here over the binding's bytes (no copy): the binding's own Buffers have another
-      // hidden class, and readers fed both kinds (a row split across chunks is joined by Buffer.concat)
-      // fell out of their optimized code again and again (docs/performance.md, "Tenth session").
+      // A Buffer Node makes over the binding's bytes (no copy): the binding's own are of another hidden
+      // class, and restore's line splitter, fed them, fell out of its optimized code 21 times per
+      // restore of the bench shop, against 3 (docs/performance.md, "Tenth session").
       this.push(Buffer.from(content.buffer, content.byteOffset, content.length));
     }
   }
