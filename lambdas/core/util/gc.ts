@@ -30,6 +30,29 @@ export function collectGarbage(kind: 'minor' | 'major' = 'major'): void {
 }
 
 /**
+ * Whether glibc's malloc keeps at most two arenas (`MALLOC_ARENA_MAX` 1 or 2, which the CLI's `#!`
+ * line sets; glibc reads it only at start-up, so a running process cannot set it for itself). The
+ * zstd binding allocates its output on the libuv threads, and uncapped, each of those threads gets an
+ * arena of its own that keeps freed megabytes. Capped, the freed memory is reused, and readers can
+ * ask for full collections half as often within the same peak RSS (docs/performance.md, eleventh
+ * session). False off Linux, where the variable means nothing: the cautious schedule.
+ */
+export function mallocArenasCapped(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): boolean {
+  return platform === 'linux' && /^\s*[12]\s*$/.test(env.MALLOC_ARENA_MAX ?? '');
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * When the readers (validate, restore) ask for collections as decompressed bytes go by: a scavenge
+ * every 4 MiB, and a full collection every 24 MiB, or every 48 MiB with glibc's arenas capped. The
+ * measurements behind both are in format/codec.ts.
+ */
+export function readerCollections(arenasCapped: boolean = mallocArenasCapped()): { readonly minor: number; readonly major: number } {
+  return { minor: 4 * MiB, major: (arenasCapped ? 48 : 24) * MiB };
+}
+
+/**
  * Collections asked for as bytes of outside-the-heap buffers go by: a full collection every `major`
  * bytes when set, a scavenge every `minor` bytes in between. A scavenge frees what died young (a
  * chunk let go of once used); what a scavenge found still in use is promoted, and only a full

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { CollectionSchedule } from '../../../lambdas/core/util/gc.js';
+import { CollectionSchedule, mallocArenasCapped, readerCollections } from '../../../lambdas/core/util/gc.js';
 
 describe('CollectionSchedule', () => {
   it('asks for a scavenge every `minor` bytes and a full collection every `major` bytes, the full one resetting both counts', () => {
@@ -18,5 +18,20 @@ describe('CollectionSchedule', () => {
     schedule.count(1);
     expect(asked).toEqual(['minor', 'minor']);
   });
+});
 
+describe('mallocArenasCapped', () => {
+  it('is true only for MALLOC_ARENA_MAX 1 or 2 on Linux, where glibc reads it', () => {
+    expect(mallocArenasCapped({ MALLOC_ARENA_MAX: '2' }, 'linux')).toBe(true);
+    expect(mallocArenasCapped({ MALLOC_ARENA_MAX: ' 1 ' }, 'linux')).toBe(true);
+    expect(mallocArenasCapped({}, 'linux')).toBe(false);
+    for (const value of ['', '0', '4', '8', '2x', '12']) expect(mallocArenasCapped({ MALLOC_ARENA_MAX: value }, 'linux')).toBe(false);
+    expect(mallocArenasCapped({ MALLOC_ARENA_MAX: '2' }, 'darwin')).toBe(false);
+    expect(mallocArenasCapped({ MALLOC_ARENA_MAX: '2' }, 'win32')).toBe(false);
+  });
+
+  it('the readers ask for full collections half as often with the arenas capped', () => {
+    expect(readerCollections(true)).toEqual({ minor: 4 * 1024 * 1024, major: 48 * 1024 * 1024 });
+    expect(readerCollections(false)).toEqual({ minor: 4 * 1024 * 1024, major: 24 * 1024 * 1024 });
+  });
 });
