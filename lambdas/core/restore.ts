@@ -9,7 +9,7 @@ import type { RowEncoding } from './format/row-encoding.js';
 import { fileCodec, fileRows, legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
 import { connect, describeDatabase, pgCode, quoteIdent, quoteLiteral, quoteQualified } from './postgres/connection.js';
 import { dropDeferrableIndexes, rebuildIndexes, type DeferredIndex } from './restore-indexes.js';
-import { columnBaseTypes, compositeColumns, describeTables, foreignKeyOrder, ownedSequences, type TableShape } from './postgres/catalog.js';
+import { columnBaseTypes, compositeColumns, describeTables, foreignKeyOrder, ownedSequences, tableRows, type TableShape } from './postgres/catalog.js';
 import { NdjsonToCopyBytes, convertNdjsonBytes, type RowConverter } from './copy-text.js';
 import { BINARY_KIND_BY_OID, NdjsonToCopyBinary, type BinaryKind } from './copy-binary.js';
 import { EXACT_OUTPUT_SETTINGS } from './postgres/source.js';
@@ -534,7 +534,7 @@ async function checkForeignKeys(ctx: RestoreContext, targets: readonly TableShap
 async function checkCounts(ctx: RestoreContext, targets: readonly TableShape[]): Promise<void> {
   for (const t of targets) {
     const expected = ctx.options.schemaOnly ? 0 : ctx.plans.find((p) => p.qualified === t.qualified)!.expectedRecords;
-    const { rows } = await ctx.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t.partitioned ? '' : 'ONLY '}${quoteQualified(t.schema, t.name)}`);
+    const { rows } = await ctx.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${tableRows(t)}`);
     const actual = Number(rows[0]!.n);
     if (actual !== expected) throw new CountMismatchError(`${t.qualified} holds ${actual} rows after the restore, the backup says ${expected}; rolled back`);
   }

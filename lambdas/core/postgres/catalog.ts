@@ -13,6 +13,15 @@ export interface TableShape extends SourceTable {
   readonly partitioned: boolean;
 }
 
+/**
+ * What a query reads a table's own rows from: `ONLY schema.table`, so that rows of tables inheriting
+ * from it are not counted as its own, or `schema.table` for a partitioned parent, whose rows are all
+ * in its partitions.
+ */
+export function tableRows(table: Pick<TableShape, 'schema' | 'name' | 'partitioned'>): string {
+  return `${table.partitioned ? '' : 'ONLY '}${quoteQualified(table.schema, table.name)}`;
+}
+
 export interface OwnedSequence {
   readonly schema: string;
   readonly name: string;
@@ -255,7 +264,7 @@ export async function jsonKinds(client: pg.Client, tables: readonly TableShape[]
     // locked. A column type changed in between (ALTER … TYPE without a rewrite committed while the
     // backup waited for its lock) would be written as the old type: such a table keeps row_to_json.
     // A query's row description gives each column's base type as it is now.
-    const { fields } = await client.query(`SELECT ${table.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${table.partitioned ? '' : 'ONLY '}${quoteQualified(table.schema, table.name)} LIMIT 0`);
+    const { fields } = await client.query(`SELECT ${table.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${tableRows(table)} LIMIT 0`);
     const unchanged = fields.length === table.columns.length && table.columns.every((c, i) => fields[i]!.dataTypeID === base.get(`${table.oid}:${c.name}`)?.oid);
     kinds.set(table.oid, unchanged ? (columnKinds as JsonKind[]) : undefined);
   }

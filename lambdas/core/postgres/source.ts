@@ -4,7 +4,7 @@ import { LockTimeoutError, PrivilegeError, UsageError } from '../errors.js';
 import type { SequenceInfo } from '../format/manifest.js';
 import type { RowEncoding } from '../format/row-encoding.js';
 import { connect, databaseIdentity, pgCode, quoteIdent, quoteQualified } from './connection.js';
-import { describeTables, jsonKinds, ownedSequences, type TableShape } from './catalog.js';
+import { describeTables, jsonKinds, ownedSequences, tableRows, type TableShape } from './catalog.js';
 import { CopyTextToJson } from './copy-text-json.js';
 import type { SourceSession } from '../sources/source.js';
 import { CopyOutStream } from './copy-out.js';
@@ -50,8 +50,7 @@ export interface PostgresSourceOptions {
 /** The SELECT that renders each row as exactly the JSON Postgres produces, generated columns left out. */
 export function exportQuery(table: TableShape): string {
   const columns = table.columns.map((c) => (c.encoding === 'text' ? `${quoteIdent(c.name)}::text AS ${quoteIdent(c.name)}` : quoteIdent(c.name)));
-  const from = `${table.partitioned ? '' : 'ONLY '}${quoteQualified(table.schema, table.name)}`;
-  return `SELECT row_to_json(x.*) FROM (SELECT ${columns.join(', ')} FROM ${from}) x`;
+  return `SELECT row_to_json(x.*) FROM (SELECT ${columns.join(', ')} FROM ${tableRows(table)}) x`;
 }
 
 /**
