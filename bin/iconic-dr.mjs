@@ -1,8 +1,5 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node
-// Entry of `npx iconic-dr`. MALLOC_ARENA_MAX=2 on the first line: glibc reads it only when a process
-// starts, and with it the zstd binding's threads stop keeping freed megabytes in arenas of their own,
-// which lets the readers skip forced full collections (lambdas/core/util/gc.ts). npm's Windows shims
-// set such variables too; `node bin/iconic-dr.mjs` runs without it, on the cautious schedule. Runs the bundle that `npm ci` builds (bin/build-cli.mjs) when it is
+#!/usr/bin/env node
+// Entry of `npx iconic-dr`. Runs the bundle that `npm ci` builds (bin/build-cli.mjs) when it is
 // newer than every source file, else the TypeScript sources through tsx, so no build step is ever
 // needed and an edited checkout never runs stale code.
 import { existsSync, readdirSync, statSync } from 'node:fs';

@@ -12,23 +12,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 /** The real CLI, as users run it (`npx iconic-dr`): its startup is part of what they wait for. */
 export const CLI = path.join(ROOT, 'bin', 'iconic-dr.mjs');
 
-/**
- * The variables and node flags of the CLI's `#!/usr/bin/env -S [NAME=value …] node […]` line: what
- * `npx iconic-dr` runs with (npm's shims on Windows set the variables too).
- */
-export function shebangLaunch(firstLine: string): { readonly env: Readonly<Record<string, string>>; readonly nodeFlags: readonly string[] } {
-  const words = firstLine.replace(/^#!\/usr\/bin\/env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean);
-  const env: Record<string, string> = {};
-  while (words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!)) {
-    const [name, ...value] = words.shift()!.split('=');
-    env[name!] = value.join('=');
-  }
-  if (words.shift() !== 'node') throw new Error(`the CLI's first line does not start node: ${firstLine}`);
-  return { env, nodeFlags: words };
-}
-
-export const CLI_LAUNCH = shebangLaunch(readFileSync(CLI, 'utf8').split('\n', 1)[0]!);
-const CLI_NODE_FLAGS = CLI_LAUNCH.nodeFlags;
+/** The node flags of the CLI's `#!/usr/bin/env -S node …` line: what `npx iconic-dr` runs with. */
+const CLI_NODE_FLAGS = readFileSync(CLI, 'utf8').split('\n', 1)[0]!.replace(/^#!\/usr\/bin\/env\s+(-S\s+)?node\s*/, '').split(/\s+/).filter(Boolean);
 
 /** How to start the CLI as `npx iconic-dr ARGS` does: node, the shebang's flags, the entry. */
 export function cliArgs(args: readonly string[]): string[] {
@@ -86,8 +71,7 @@ export async function pathSize(p: string): Promise<number> {
 
 /** The CLI must act only on what the bench passes, not on DATABASE_URL, SUPABASE_* or BACKUP_* from the shell. */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  // The `#!` line's variables win over the bench's own environment, as `env -S` makes them.
-  const env: NodeJS.ProcessEnv = { ...process.env, ...CLI_LAUNCH.env, ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   for (const key of ['DATABASE_URL', 'BACKUP_LOCATION', 'BACKUP_SCHEMAS', 'BACKUP_TABLES', 'SKIP_RESTORE_CONFIRMATION', 'SUPABASE_URL', 'SUPABASE_SERVICE_ROLE_KEY']) {
     if (!(key in extra)) delete env[key];
   }

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { SourceData } from './dataset.js';
-import { CLI_LAUNCH, type BackupKey, type RestoreKey, type ValidateKey } from './methods.js';
+import type { BackupKey, RestoreKey, ValidateKey } from './methods.js';
 import type { TableSizes } from './table-sizes.js';
 
 export interface RunSample {
@@ -110,8 +110,7 @@ export function renderReport(input: ReportInput): string[] {
   out.push('  MB/s: table data (pg_table_size = heap + TOAST, no indexes) / seconds; MB = 10^6 bytes.');
   out.push('  ratio: backups to pg_dump -Fc, restores to pg_restore --single-transaction --data-only --disable-triggers, validate to the iconic-dr backup (wall clock, median).');
   out.push('  pg_restore needs --disable-triggers: data-only restores load in archive order and would trip the foreign keys.');
-  const launchEnv = Object.entries(CLI_LAUNCH.env).map(([name, value]) => `${name}=${value}`).join(' ');
-  out.push(`  peak RSS: the command's process tree (not the server); iconic-dr rows run the real CLI (the bundle npm ci builds${launchEnv ? `, with its #! line's ${launchEnv}` : ''}): node startup included.`);
+  out.push('  peak RSS: the command\'s process tree (not the server); iconic-dr rows run the real CLI (the bundle npm ci builds): node startup included.');
   for (const r of input.results) {
     if (r.error) out.push(`  ${r.label} FAILED: ${r.error}`);
     else if (r.runs.length > 1) out.push(`  ${r.label}: runs ${r.runs.map((x) => x.seconds.toFixed(2)).join(', ')} s`);

@@ -30,12 +30,12 @@ export function collectGarbage(kind: 'minor' | 'major' = 'major'): void {
 }
 
 /**
- * Whether glibc's malloc keeps at most two arenas (`MALLOC_ARENA_MAX` 1 or 2, which the CLI's `#!`
- * line sets; glibc reads it only at start-up, so a running process cannot set it for itself). The
- * zstd binding allocates its output on the libuv threads, and uncapped, each of those threads gets an
- * arena of its own that keeps freed megabytes. Capped, the freed memory is reused, and readers can
- * ask for full collections half as often within the same peak RSS (docs/performance.md, eleventh
- * session). False off Linux, where the variable means nothing: the cautious schedule.
+ * Whether glibc's malloc keeps at most two arenas (`MALLOC_ARENA_MAX` 1 or 2 in the environment the
+ * process started with: glibc reads it only then, so a running process cannot set it for itself).
+ * The zstd binding allocates its output on the libuv threads, and uncapped, each of those threads
+ * gets an arena of its own that keeps freed megabytes. Capped, the freed memory is reused, and
+ * readers can ask for full collections half as often within the same peak RSS (docs/performance.md,
+ * eleventh session; README "Speed"). False off Linux, where the variable means nothing.
  */
 export function mallocArenasCapped(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): boolean {
   return platform === 'linux' && /^\s*[12]\s*$/.test(env.MALLOC_ARENA_MAX ?? '');
