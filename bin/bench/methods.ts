@@ -1,5 +1,4 @@
 import { readdir, rm, stat } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RestoreTarget, SourceData } from './dataset.js';
@@ -12,12 +11,12 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 /** The real CLI, as users run it (`npx iconic-dr`): its startup is part of what they wait for. */
 export const CLI = path.join(ROOT, 'bin', 'iconic-dr.mjs');
 
-/** The node flags of the CLI's `#!/usr/bin/env -S node …` line: what `npx iconic-dr` runs with. */
-const CLI_NODE_FLAGS = readFileSync(CLI, 'utf8').split('\n', 1)[0]!.replace(/^#!\/usr\/bin\/env\s+(-S\s+)?node\s*/, '').split(/\s+/).filter(Boolean);
-
-/** How to start the CLI as `npx iconic-dr ARGS` does: node, the shebang's flags, the entry. */
+/**
+ * How to start the CLI as `npx iconic-dr ARGS` does: node and the entry. Its `#!` line is plain
+ * `#!/usr/bin/env node` (no variables or flags: busybox's env refuses `-S`; a test keeps it so).
+ */
 export function cliArgs(args: readonly string[]): string[] {
-  return [...CLI_NODE_FLAGS, CLI, ...args];
+  return [CLI, ...args];
 }
 
 export interface BenchContext {
