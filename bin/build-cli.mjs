@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { pgOnNode } from './build/pg-on-node.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 let esbuild;
@@ -40,5 +41,7 @@ await esbuild.build({
   // Bundled CommonJS dependencies call require() for Node's built-ins.
   banner: { js: "import { createRequire as __iconicDrRequire } from 'node:module'; const require = __iconicDrRequire(import.meta.url);" },
   sourcemap: true,
+  // Node only: pg's Cloudflare probe would load undici (bin/build/pg-on-node.mjs).
+  plugins: [pgOnNode],
   logLevel: 'warning',
 });

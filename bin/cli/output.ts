@@ -3,18 +3,12 @@ import cliProgress from 'cli-progress';
 export const OK = '✓';
 export const FAIL = '✗';
 
-export { formatBytes, formatCount } from '../../lambdas/core/util/format.js';
+export { formatBytes, formatCount, formatDate } from '../../lambdas/core/util/format.js';
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
-export function formatDate(iso: string | undefined): string {
-  if (!iso) return '-';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleDateString('en-US', { month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC' }) + ` ${d.toISOString().slice(11, 16)} UTC`;
 }
 
 /** Left-aligned columns, the plan's `backup:list` look. */
