@@ -94,4 +94,55 @@ describe('CopyTextToJson: a COPY text row as row_to_json writes it', () => {
       });
     }
   });
+
+  it('moves text four bytes at a time exactly: every special byte at every place in a word, rows at any alignment, up to the end of the buffer', () => {
+    // What the COPY text of a value decodes to, and how escape_json writes it (JSON.stringify agrees for these).
+    const copyEscape = (text: string) => text.replace(/[\\\t\n\r\b\f\v]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\b': '\\b', '\f': '\\f', '\v': '\\v' })[c]!);
+    const specials = ['"', '\\', '\t', '\n', '\u0001', '\u001f', '\v', 'é', '€'];
+    const writer = new CopyTextToJson([{ name: 's', kind: 'string' }, { name: 'n', kind: 'number' }]);
+    for (let length = 0; length <= 13; length++) {
+      for (let at = 0; at <= length; at++) {
+        for (const special of specials) {
+          const value = 'abcdefghijklmnopq'.slice(0, length).split('');
+          if (at < length) value[at] = special;
+          const text = value.join('');
+          const row = `${copyEscape(text)}\t7\n`;
+          for (const lead of ['', 'x', 'xy', 'xyz']) {
+            // The row alone (its newline the buffer's last byte), and followed by more bytes.
+            for (const tail of ['', 'tail']) {
+              const src = Buffer.from(lead + row + tail);
+              const start = Buffer.byteLength(lead);
+              const end = start + Buffer.byteLength(row);
+              const out = Buffer.alloc(writer.maxBytes(end - start));
+              const used = writer.convert(src, start, end, out, 0);
+              because(JSON.stringify({ text, lead, tail }), () => expect(out.toString('utf8', 0, used)).toBe(`{"s":${JSON.stringify(text)},"n":7}\n`));
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it('writes keys of every length and timestamps at the end of the buffer exactly, into an output of exactly maxBytes', () => {
+    const names = ['a', 'bb', 'ccc', 'dddd', 'eeeee', 'ffffff', 'ggggggg', 'hhhhhhhh', 'iiiiiiiii'];
+    const columns = [...names.map((name) => ({ name, kind: 'number' as JsonKind })), { name: 'at', kind: 'timestamptz' as JsonKind }, { name: 'local', kind: 'timestamp' as JsonKind }];
+    const writer = new CopyTextToJson(columns);
+    const stamps: [string, string, string, string][] = [
+      ['2024-01-31 12:00:00+00', '2024-01-31 12:00:00', '2024-01-31T12:00:00+00:00', '2024-01-31T12:00:00'],
+      ['2024-01-31 12:00:00.5-03', '2024-01-31 12:00:00.123456', '2024-01-31T12:00:00.5-03:00', '2024-01-31T12:00:00.123456'],
+      ['2024-01-31 12:00:00.12+05:30', '0044-03-15 12:00:00 BC', '2024-01-31T12:00:00.12+05:30', '0044-03-15T12:00:00 BC'],
+      ['infinity', '2024-12-31 23:59:59.999999', 'infinity', '2024-12-31T23:59:59.999999'],
+    ];
+    for (const [tz, local, tzJson, localJson] of stamps) {
+      const row = `${names.map((_, i) => i).join('\t')}\t${tz}\t${local}\n`;
+      const expected = `{${names.map((name, i) => `"${name}":${i}`).join(',')},"at":"${tzJson}","local":"${localJson}"}\n`;
+      for (const tail of ['', '\t', 'more bytes after the row']) {
+        const src = Buffer.from(row + tail);
+        const out = Buffer.alloc(writer.maxBytes(Buffer.byteLength(row)));
+        const used = writer.convert(src, 0, Buffer.byteLength(row), out, 0);
+        because(`${tz} / ${local} + ${JSON.stringify(tail)}`, () => expect(out.toString('utf8', 0, used)).toBe(expected));
+      }
+    }
+  });
 });
+
