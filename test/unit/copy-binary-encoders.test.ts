@@ -271,6 +271,29 @@ describe('binary COPY encoders, one type at a time', () => {
     }
   });
 
+  it('text: a quote or backslash escape at every place in a four-byte word, the value at every alignment in its buffer', () => {
+    const scratch = encodeScratch();
+    for (const special of ['"', '\\', '\n', 'é']) {
+      for (let length = 0; length <= 12; length++) {
+        for (let at = 0; at <= length; at++) {
+          const value = 'abcdefghijklm'.slice(0, length).split('');
+          if (at < length) value[at] = special;
+          const json = JSON.stringify(value.join(''));
+          const expected = Buffer.from(JSON.parse(json) as string);
+          for (const lead of ['', ' ', '  ', '   ']) {
+            const sink = new TestSink();
+            const buf = Buffer.from(`${lead}${json},`);
+            because(`${lead.length} + ${json}`, () => {
+              expect(encodeText(sink, buf, lead.length, buf.length, false, scratch)).toBe(buf.length - 1);
+              expect(sink.out.readInt32BE(0)).toBe(expected.length);
+              expect(sink.out.subarray(4, sink.used)).toEqual(expected);
+            });
+          }
+        }
+      }
+    }
+  });
+
   it('arrays: empty, with NULLs (and the has-null flag), of several dimensions, with the element type asked for', () => {
     expect(field('[]', array())).toEqual(arrayField(25, [], []));
     expect(field('["a"]', array(1043))).toEqual(arrayField(1043, [1], ['a']));
