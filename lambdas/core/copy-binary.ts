@@ -30,7 +30,7 @@ import {
 } from './copy-binary-encoders.js';
 import type { RowConverter } from './copy-text.js';
 import { RowConversionError } from './errors.js';
-import { BACKSLASH, CARRIAGE_RETURN, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, LETTER_L, LETTER_N, LETTER_U, NEWLINE, OPEN_BRACE, OPEN_BRACKET, QUOTE, SPACE, Scanner, TAB, afterKey } from './json-bytes.js';
+import { BACKSLASH, CARRIAGE_RETURN, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, LETTER_L, LETTER_N, LETTER_U, NEWLINE, OPEN_BRACE, OPEN_BRACKET, QUOTE, RowKeys, SPACE, Scanner, TAB } from './json-bytes.js';
 import { SlabOutput } from './slab-output.js';
 
 /** Column types this converter writes in binary (domains count as their base type; enums as text). */
@@ -88,7 +88,7 @@ function compactArray(s: Scanner): string {
  * normalised to that shape through the JSON scanner.
  */
 export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
-  private readonly keys: Buffer[];
+  private readonly keys: RowKeys;
   private readonly kinds: (BinaryKind | undefined)[];
   /** Per column: whether its kind is an array, so its value may be a JSON array. */
   private readonly arrayColumns: boolean[];
@@ -106,7 +106,7 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
   constructor(columns: readonly { readonly name: string; readonly kind: BinaryKind | undefined }[], batchBytes = 256 * 1024) {
     super(batchBytes);
     this.names = columns.map((c) => c.name);
-    this.keys = columns.map((c) => Buffer.from(`${JSON.stringify(c.name)}:`));
+    this.keys = new RowKeys(columns.map((c) => Buffer.from(`${JSON.stringify(c.name)}:`)));
     this.kinds = columns.map((c) => c.kind);
     this.fieldCount = columns.filter((c) => c.kind !== undefined).length;
     // Binary never takes more than 24 bytes over a scalar's JSON text (`1` as int8 is 4 + 8 bytes).
@@ -126,12 +126,12 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
   }
 
   convert(buf: Buffer, start: number, end: number): void {
-    this.ensure((end - start) * this.bytesPerInputByte + this.keys.length * this.bytesPerColumn + 2);
+    this.ensure((end - start) * this.bytesPerInputByte + this.keys.count * this.bytesPerColumn + 2);
     const mark = this.used;
     if (this.row(buf, start, end)) return;
     this.used = mark;
     const normal = this.normalise(buf.toString('utf8', start, end));
-    this.ensure(normal.length * this.bytesPerInputByte + this.keys.length * this.bytesPerColumn + 2);
+    this.ensure(normal.length * this.bytesPerInputByte + this.keys.count * this.bytesPerColumn + 2);
     if (this.row(normal, 0, normal.length)) return;
     throw new RowConversionError('a value does not have the shape PostgreSQL writes for its column type');
   }
@@ -171,15 +171,15 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
     this.used += 2;
     let i = 0;
     try {
-      for (; i < this.keys.length; i++) {
-        p = afterKey(buf, p, end, this.keys[i]!);
+      for (; i < this.keys.count; i++) {
+        p = this.keys.after(buf, p, end, i);
         if (p < 0) return false;
         const kind = this.kinds[i];
         const valueEnd = kind === undefined ? skipValue(buf, p, end) : this.value(kind, buf, p, end);
         if (valueEnd < 0) return false;
         p = valueEnd;
         const sep = buf[p++];
-        if (i < this.keys.length - 1 ? sep !== COMMA : sep !== CLOSE_BRACE) return false;
+        if (i < this.keys.count - 1 ? sep !== COMMA : sep !== CLOSE_BRACE) return false;
       }
     } catch (error) {
       if (error instanceof EncodeFailure) throw new RowConversionError(`column "${this.names[i]}": ${error.message}`);

@@ -30,11 +30,11 @@ import {
   OPEN_BRACE,
   OPEN_BRACKET,
   QUOTE,
+  RowKeys,
   SLASH,
   Scanner,
   TAB,
   ZERO,
-  afterKey,
   unicodeEscape,
   unicodeEscapeLength,
 } from './json-bytes.js';
@@ -164,13 +164,13 @@ const NULL_FIELD = Buffer.from('\\N');
  * Any other row (arrays, whitespace, unusual keys) goes through the string converter.
  */
 export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
-  private readonly keys: Buffer[];
+  private readonly keys: RowKeys;
   private readonly keep: boolean[];
   private readonly slow: (line: string) => string;
 
   constructor(columns: readonly string[], skip: ReadonlySet<string> = new Set(), batchBytes = 256 * 1024) {
     super(batchBytes);
-    this.keys = columns.map((n) => Buffer.from(`${JSON.stringify(n)}:`));
+    this.keys = new RowKeys(columns.map((n) => Buffer.from(`${JSON.stringify(n)}:`)));
     this.keep = columns.map((n) => !skip.has(n));
     this.slow = ndjsonToCopyConverter(columns, skip);
   }
@@ -181,7 +181,7 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
 
   convert(buf: Buffer, start: number, end: number): void {
     // Escapes never grow a value (\uXXXX -> at most 4 bytes), so the line's size bounds the output.
-    this.ensure(end - start + this.keys.length * 2 + 1);
+    this.ensure(end - start + this.keys.count * 2 + 1);
     const mark = this.used;
     if (!this.fast(buf, start, end)) {
       this.used = mark;
@@ -197,8 +197,8 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
     let p = start;
     if (buf[p++] !== OPEN_BRACE) return false;
     let first = true;
-    for (let i = 0; i < this.keys.length; i++) {
-      p = afterKey(buf, p, end, this.keys[i]!);
+    for (let i = 0; i < this.keys.count; i++) {
+      p = this.keys.after(buf, p, end, i);
       if (p < 0) return false;
       const keep = this.keep[i]!;
       if (keep && !first) out[this.used++] = TAB;
@@ -253,7 +253,7 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
       } else return false; // arrays, objects, whitespace: the string converter handles them
       if (keep) first = false;
       const sep = buf[p++];
-      if (i < this.keys.length - 1 ? sep !== COMMA : sep !== CLOSE_BRACE) return false;
+      if (i < this.keys.count - 1 ? sep !== COMMA : sep !== CLOSE_BRACE) return false;
     }
     if (p !== end) return false;
     out[this.used++] = NEWLINE;

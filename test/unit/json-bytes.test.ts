@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { jsonObjectMembers } from '../../lambdas/core/json-bytes.js';
+import { RowKeys, afterKey, jsonObjectMembers } from '../../lambdas/core/json-bytes.js';
 import { seededRandom } from '../helpers/random.js';
 
 /** What validate asked before the byte check: JSON.parse of the line as UTF-8, and its keys if it is an object. */
@@ -127,3 +127,36 @@ describe('jsonObjectMembers: the row check of NDJSON validate, byte by byte', ()
     expect(refused).toBeGreaterThan(2000);
   });
 });
+
+describe('RowKeys: a row\'s keys compared four bytes at a time', () => {
+  const names = ['a', 'id', 'sku', 'name', 'price', 'status', 'user_id', 'currency', 'full_name', 'created_at', 'order_items', 'shipping_fee', 'é'];
+  const keys = names.map((n) => Buffer.from(`${JSON.stringify(n)}:`));
+  const rowKeys = new RowKeys(keys);
+
+  it('matches exactly where afterKey does: every key, every alignment, a wrong byte anywhere in it, the value after it ignored', () => {
+    let checked = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      for (const lead of ['', 'x', 'xy', 'xyz']) {
+        for (const value of ['1,', '"v"}', '', 'nu']) {
+          const buf = Buffer.from(`${lead}${key.toString()}${value}`);
+          const p = lead.length;
+          expect(rowKeys.after(buf, p, buf.length, i)).toBe(p + key.length);
+          // One byte changed anywhere in the key: no match. Another key's place: no match either.
+          for (let k = 0; k < key.length; k++) {
+            const wrong = Buffer.from(buf);
+            wrong[p + k] ^= 0x20;
+            expect(rowKeys.after(wrong, p, wrong.length, i)).toBe(afterKey(wrong, p, wrong.length, key));
+            expect(rowKeys.after(wrong, p, wrong.length, i)).toBe(-1);
+            checked++;
+          }
+          expect(rowKeys.after(buf, p, buf.length, (i + 1) % keys.length)).toBe(-1);
+          // A row that ends inside the key.
+          expect(rowKeys.after(buf, p, p + key.length - 1, i)).toBe(-1);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(500);
+  });
+});
+
