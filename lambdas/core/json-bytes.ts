@@ -394,6 +394,34 @@ export function jsonObjectMembers(buf: Uint8Array, start: number, end: number): 
   return p === end ? members : -1;
 }
 
+/**
+ * What {@link jsonObjectMembers} answers, faster for the rows backups write: `{"k1":v1,"k2":v2,…}`
+ * with exactly these keys in this order, no whitespace, scalar values. The keys are compared as
+ * words (RowKeys) instead of scanned as strings; any other line (arrays or objects as values,
+ * whitespace, other keys, a malformed value) gets the general check, so the answer is always its.
+ */
+export function rowObjectMembers(buf: Uint8Array, start: number, end: number, keys: RowKeys): number {
+  let p = start;
+  if (buf[p] !== OPEN_BRACE) return jsonObjectMembers(buf, start, end);
+  p++;
+  const count = keys.count;
+  for (let i = 0; i < count; i++) {
+    p = keys.after(buf, p, end, i);
+    if (p < 0) return jsonObjectMembers(buf, start, end);
+    const c = buf[p]!;
+    if (c === QUOTE) p = jsonStringEnd(buf, p, end);
+    else if (c === MINUS || DIGIT[c] === 1) p = jsonNumberEnd(buf, p, end);
+    else if (c === LETTER_N) p = buf[p + 1] === LETTER_U && buf[p + 2] === LETTER_L && buf[p + 3] === LETTER_L && p + 4 <= end ? p + 4 : -1;
+    else if (c === LETTER_T) p = buf[p + 1] === LETTER_R && buf[p + 2] === LETTER_U && buf[p + 3] === LETTER_E && p + 4 <= end ? p + 4 : -1;
+    else if (c === LETTER_F) p = buf[p + 1] === LETTER_A && buf[p + 2] === LETTER_L && buf[p + 3] === LETTER_S && buf[p + 4] === LETTER_E && p + 5 <= end ? p + 5 : -1;
+    else p = -1;
+    if (p < 0) return jsonObjectMembers(buf, start, end);
+    const separator = buf[p++];
+    if (i < count - 1 ? separator !== COMMA : separator !== CLOSE_BRACE) return jsonObjectMembers(buf, start, end);
+  }
+  return p === end ? count : jsonObjectMembers(buf, start, end);
+}
+
 /** A member's name and its colon at p (no whitespace before the name): the index after the colon, or -1. */
 function jsonMemberName(buf: Uint8Array, p: number, end: number): number {
   if (buf[p] !== QUOTE) return -1;

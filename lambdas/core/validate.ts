@@ -4,7 +4,7 @@ import { readManifest } from './catalog.js';
 import { schemaFileProblem, schemaFiles } from './schema/files.js';
 import { decompressor, type Codec } from './format/codec.js';
 import { CopyTextRows } from './format/copy-text-lines.js';
-import { jsonObjectMembers } from './json-bytes.js';
+import { RowKeys, rowObjectMembers } from './json-bytes.js';
 import { MANIFEST_FILE, fileCodec, fileRows, legacyTableFileKey, type LegacyManifest, type Manifest, type TableEntry } from './format/manifest.js';
 import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
 import type { BackupStore } from './storage/store.js';
@@ -120,6 +120,7 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
       // slower; without the view, 21 bailouts in the line splitter per validate of the bench shop).
       let chunk: Buffer | undefined;
       let bytes: Uint8Array = new Uint8Array(0);
+      const keys = new RowKeys(table.columns.map((c) => Buffer.from(`${JSON.stringify(c.name)}:`)));
       const rows = new LineSplitter((buf, start, end) => {
         records++;
         if (records > file.records) {
@@ -130,8 +131,8 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
           chunk = buf;
           bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
         }
-        // Checked as bytes: no string or object per row (json-bytes.ts).
-        if (jsonObjectMembers(bytes, start, end) !== expectedKeys && ++badLines <= MAX_PROBLEMS_PER_FILE) {
+        // Checked as bytes: no string or object per row; the table's keys compared as words (json-bytes.ts).
+        if (rowObjectMembers(bytes, start, end, keys) !== expectedKeys && ++badLines <= MAX_PROBLEMS_PER_FILE) {
           problems.push(`${file.key}: line ${records} is not a JSON object with the table's ${expectedKeys} columns`);
         }
         return true;

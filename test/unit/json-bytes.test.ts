@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { RowKeys, afterKey, jsonObjectMembers } from '../../lambdas/core/json-bytes.js';
+import { RowKeys, afterKey, jsonObjectMembers, rowObjectMembers } from '../../lambdas/core/json-bytes.js';
 import { seededRandom } from '../helpers/random.js';
 
 /** What validate asked before the byte check: JSON.parse of the line as UTF-8, and its keys if it is an object. */
@@ -157,6 +157,31 @@ describe('RowKeys: a row\'s keys compared four bytes at a time', () => {
       }
     }
     expect(checked).toBeGreaterThan(500);
+  });
+});
+
+describe('rowObjectMembers: the same answer as jsonObjectMembers, faster for rows as backups write them', () => {
+  it('agrees on thousands of rows in the backup layout (these keys, no whitespace), rows in other layouts, and one- and two-byte corruptions of both', () => {
+    const keys = new RowKeys(NAMES.map((n) => Buffer.from(`${JSON.stringify(n)}:`)));
+    const next = seededRandom(20261202);
+    let fast = 0;
+    let refused = 0;
+    for (let i = 0; i < 4000; i++) {
+      // Backup layout: every key in order, no whitespace; now and then an array value or a general row.
+      const members = NAMES.map((n) => `"${n}":${next() < 0.05 ? `[${value(next, 4)}]` : value(next, 4).trim()}`);
+      const row = Buffer.from(next() < 0.1 ? object(next, 0) : `{${members.join(',')}}`);
+      for (const line of [row, mutate(row, next), mutate(mutate(row, next), next)]) {
+        const chunk = Buffer.concat([Buffer.from('{"before":1}\n'), line, Buffer.from('\n')]);
+        const view = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+        const expected = jsonObjectMembers(view, 13, 13 + line.length);
+        expect({ line: line.toString('latin1'), members: rowObjectMembers(view, 13, 13 + line.length, keys) }).toEqual({ line: line.toString('latin1'), members: expected });
+        expect(expected).toBe(byJsonParse(line));
+        if (expected === NAMES.length) fast++;
+        if (expected < 0) refused++;
+      }
+    }
+    expect(fast).toBeGreaterThan(3000);
+    expect(refused).toBeGreaterThan(2000);
   });
 });
 
