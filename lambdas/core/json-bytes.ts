@@ -87,15 +87,33 @@ export function afterKey(buf: Uint8Array, p: number, end: number, key: Uint8Arra
   return p + keyLength;
 }
 
+/** Byte strings as little-endian 32-bit words, each zero-padded to whole words, all in a row. */
+export interface Words {
+  readonly words: Int32Array;
+  /** Where string i's words start in `words` (and end, at i + 1). */
+  readonly at: Int32Array;
+}
+
+export function asWords(strings: readonly Uint8Array[]): Words {
+  const at = new Int32Array(strings.length + 1);
+  const words: number[] = [];
+  strings.forEach((bytes, i) => {
+    at[i] = words.length;
+    const padded = Buffer.alloc(4 * Math.ceil(bytes.length / 4));
+    padded.set(bytes);
+    for (let k = 0; k < padded.length; k += 4) words.push(padded.readInt32LE(k));
+  });
+  at[strings.length] = words.length;
+  return { words: Int32Array.from(words), at };
+}
+
 /**
  * A row's keys (`"name":` as row_to_json writes them), compared four bytes at a time: a key of ten
  * bytes is three word compares instead of ten byte compares (docs/performance.md, "Twelfth
  * session"). Matches exactly what {@link afterKey} matches.
  */
 export class RowKeys {
-  /** Each key as little-endian 32-bit words, the last one zero-padded, all in a row. */
   private readonly words: Int32Array;
-  /** Where key i's words start (and end, at i + 1). */
   private readonly wordAt: Int32Array;
   /** The bytes of each key's last word that are the key's (the rest of that word is the value's). */
   private readonly lastMask: Int32Array;
@@ -107,19 +125,8 @@ export class RowKeys {
   constructor(readonly keys: readonly Buffer[]) {
     this.count = keys.length;
     this.lengths = Int32Array.from(keys.map((key) => key.length));
-    this.wordAt = new Int32Array(keys.length + 1);
-    this.lastMask = new Int32Array(keys.length);
-    const words: number[] = [];
-    keys.forEach((key, i) => {
-      this.wordAt[i] = words.length;
-      const padded = Buffer.alloc(4 * Math.ceil(key.length / 4));
-      key.copy(padded);
-      for (let at = 0; at < padded.length; at += 4) words.push(padded.readInt32LE(at));
-      const tail = key.length % 4;
-      this.lastMask[i] = tail === 0 ? -1 : (1 << (8 * tail)) - 1;
-    });
-    this.wordAt[keys.length] = words.length;
-    this.words = Int32Array.from(words);
+    ({ words: this.words, at: this.wordAt } = asWords(keys));
+    this.lastMask = Int32Array.from(keys.map((key) => (key.length % 4 === 0 ? -1 : (1 << (8 * (key.length % 4))) - 1)));
   }
 
   /** Position just after key `i` at `p` in `buf`, or -1. */

@@ -1,4 +1,4 @@
-import { BACKSLASH, CLOSE_BRACE, COLON, LETTER_F, LETTER_T, MINUS, NEWLINE, OPEN_BRACE, PLUS, QUOTE, SPACE, TAB } from '../json-bytes.js';
+import { BACKSLASH, CLOSE_BRACE, COLON, LETTER_F, LETTER_T, MINUS, NEWLINE, OPEN_BRACE, PLUS, QUOTE, SPACE, TAB, asWords } from '../json-bytes.js';
 
 /**
  * How `row_to_json` renders a column's value, for the types whose COPY text it can be written from
@@ -86,9 +86,8 @@ const KIND_CODES: Readonly<Record<JsonKind, number>> = { string: 0, number: 1, b
 export class CopyTextToJson {
   private readonly kinds: Uint8Array;
   private readonly keyBytes: number;
-  /** Each column's `{"name":` or `,"name":`, as little-endian 32-bit words (the last one padded), all in a row. */
+  /** Each column's `{"name":` or `,"name":` as words (asWords), and where column i's start. */
   private readonly keyWords: Int32Array;
-  /** Where column i's words start in keyWords (and end, at i + 1). */
   private readonly keyWordAt: Int32Array;
   private readonly keyLength: Int32Array;
   private readonly views = new WordViews();
@@ -98,16 +97,7 @@ export class CopyTextToJson {
     this.kinds = Uint8Array.from(columns.map((c) => KIND_CODES[c.kind]));
     this.keyBytes = keys.reduce((sum, key) => sum + key.length, 0);
     this.keyLength = Int32Array.from(keys.map((key) => key.length));
-    this.keyWordAt = new Int32Array(keys.length + 1);
-    const words: number[] = [];
-    keys.forEach((key, i) => {
-      this.keyWordAt[i] = words.length;
-      const padded = Buffer.alloc(4 * Math.ceil(key.length / 4));
-      key.copy(padded);
-      for (let at = 0; at < padded.length; at += 4) words.push(padded.readInt32LE(at));
-    });
-    this.keyWordAt[keys.length] = words.length;
-    this.keyWords = Int32Array.from(words);
+    ({ words: this.keyWords, at: this.keyWordAt } = asWords(keys));
   }
 
   /**
