@@ -1,4 +1,4 @@
-/** Human numbers shared by the CLI and the alerts. */
+/** Human numbers and dates shared by the CLI and the alerts. */
 
 /**
  * `1,234,567`, as `toLocaleString('en-US')` writes it. Integers are grouped by hand: the first use of
