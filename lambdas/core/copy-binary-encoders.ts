@@ -43,7 +43,9 @@ import {
   SLASH,
   SPACE,
   TAB,
+  ViewCache,
   ZERO,
+  holdsQuoteOrBackslash,
   isWhitespace,
   unicodeEscape,
   unicodeEscapeLength,
@@ -94,16 +96,13 @@ export interface EncodeScratch {
   nextBackslash: number;
   readonly arraySizes: Int32Array;
   arrayHasNull: boolean;
-  /** The input and output buffers last read and written as 32-bit words (encodeText), and their views. */
-  wordsFrom: Buffer | undefined;
-  wordsFromView: DataView;
-  wordsTo: Buffer | undefined;
-  wordsToView: DataView;
+  /** Views of the input and output buffers encodeText reads and writes as 32-bit words. */
+  readonly wordsFrom: ViewCache;
+  readonly wordsTo: ViewCache;
 }
 
 export function encodeScratch(): EncodeScratch {
-  const none = new DataView(new ArrayBuffer(4));
-  return { backslashIn: undefined, nextBackslash: -1, arraySizes: new Int32Array(MAX_ARRAY_DIMS), arrayHasNull: false, wordsFrom: undefined, wordsFromView: none, wordsTo: undefined, wordsToView: none };
+  return { backslashIn: undefined, nextBackslash: -1, arraySizes: new Int32Array(MAX_ARRAY_DIMS), arrayHasNull: false, wordsFrom: new ViewCache(), wordsTo: new ViewCache() };
 }
 
 /** Big-endian 32-bit store; plain byte stores beat Buffer#writeInt32BE's checks in this loop. */
@@ -446,16 +445,8 @@ export function encodeText(sink: ByteSink, buf: Buffer, p: number, end: number, 
   const lengthAt = sink.used;
   let u = lengthAt + 4;
   if (jsonb) out[u++] = 1;
-  if (buf !== scratch.wordsFrom) {
-    scratch.wordsFrom = buf;
-    scratch.wordsFromView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-  if (out !== scratch.wordsTo) {
-    scratch.wordsTo = out;
-    scratch.wordsToView = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  }
-  const source = scratch.wordsFromView;
-  const target = scratch.wordsToView;
+  const source = scratch.wordsFrom.of(buf);
+  const target = scratch.wordsTo.of(out);
   for (;;) {
     // Short runs are copied four bytes at a time while a word holds neither a quote nor a backslash
     // (bit tests that never miss one), then byte by byte; a run longer than 32 bytes is found and
@@ -463,9 +454,7 @@ export function encodeText(sink: ByteSink, buf: Buffer, p: number, end: number, 
     const limit = p + 32 < end ? p + 32 : end;
     while (p + 4 <= limit) {
       const word = source.getInt32(p, true);
-      const quotes = word ^ 0x22222222;
-      const backslashes = word ^ 0x5c5c5c5c;
-      if ((((quotes - 0x01010101) & ~quotes) | ((backslashes - 0x01010101) & ~backslashes)) & 0x80808080) break;
+      if (holdsQuoteOrBackslash(word)) break;
       target.setInt32(u, word, true);
       p += 4;
       u += 4;

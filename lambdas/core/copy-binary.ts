@@ -106,7 +106,7 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
   constructor(columns: readonly { readonly name: string; readonly kind: BinaryKind | undefined }[], batchBytes = 256 * 1024) {
     super(batchBytes);
     this.names = columns.map((c) => c.name);
-    this.keys = new RowKeys(columns.map((c) => Buffer.from(`${JSON.stringify(c.name)}:`)));
+    this.keys = RowKeys.of(this.names);
     this.kinds = columns.map((c) => c.kind);
     this.fieldCount = columns.filter((c) => c.kind !== undefined).length;
     // Binary never takes more than 24 bytes over a scalar's JSON text (`1` as int8 is 4 + 8 bytes).

@@ -170,7 +170,7 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
 
   constructor(columns: readonly string[], skip: ReadonlySet<string> = new Set(), batchBytes = 256 * 1024) {
     super(batchBytes);
-    this.keys = new RowKeys(columns.map((n) => Buffer.from(`${JSON.stringify(n)}:`)));
+    this.keys = RowKeys.of(columns);
     this.keep = columns.map((n) => !skip.has(n));
     this.slow = ndjsonToCopyConverter(columns, skip);
   }

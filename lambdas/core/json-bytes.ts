@@ -87,6 +87,39 @@ export function afterKey(buf: Uint8Array, p: number, end: number, key: Uint8Arra
   return p + keyLength;
 }
 
+/**
+ * A DataView of the buffer last asked for, made again only when the buffer changes: the word loops
+ * below and in the converters read and write 32-bit words through it, and one input or output chunk
+ * serves many rows. Each owner (a converter, a writer) keeps its own, so no chunk outlives it.
+ */
+export class ViewCache {
+  private buffer: Uint8Array | undefined;
+  private view: DataView = new DataView(new ArrayBuffer(4));
+
+  of(buf: Uint8Array): DataView {
+    if (buf !== this.buffer) {
+      this.buffer = buf;
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    return this.view;
+  }
+}
+
+/**
+ * Whether any of the four bytes of `word` is a `"` or a `\`. The bit test for "a byte is zero" may
+ * also flag a harmless byte above a flagged one, never miss one: a flagged word goes byte by byte.
+ */
+export function holdsQuoteOrBackslash(word: number): boolean {
+  const quotes = word ^ 0x22222222;
+  const backslashes = word ^ 0x5c5c5c5c;
+  return ((((quotes - 0x01010101) & ~quotes) | ((backslashes - 0x01010101) & ~backslashes)) & 0x80808080) !== 0;
+}
+
+/** {@link holdsQuoteOrBackslash}, or a byte below 0x20 (a control character, which JSON strings escape). */
+export function holdsQuoteBackslashOrControl(word: number): boolean {
+  return holdsQuoteOrBackslash(word) || (((word - 0x20202020) & ~word & 0x80808080) !== 0);
+}
+
 /** Byte strings as little-endian 32-bit words, each zero-padded to whole words, all in a row. */
 export interface Words {
   readonly words: Int32Array;
@@ -119,8 +152,12 @@ export class RowKeys {
   private readonly lastMask: Int32Array;
   private readonly lengths: Int32Array;
   readonly count: number;
-  private viewOf: Uint8Array | undefined;
-  private view: DataView = new DataView(new ArrayBuffer(4));
+  private readonly views = new ViewCache();
+
+  /** The keys of rows with these columns, in this order, as row_to_json writes them (`"name":`). */
+  static of(columns: readonly string[]): RowKeys {
+    return new RowKeys(columns.map((name) => Buffer.from(`${JSON.stringify(name)}:`)));
+  }
 
   constructor(readonly keys: readonly Buffer[]) {
     this.count = keys.length;
@@ -138,11 +175,7 @@ export class RowKeys {
     const last = this.wordAt[i + 1]! - 1;
     // The last word is read whole: near the buffer's end, byte by byte instead.
     if (p + 4 * (last - from + 1) > buf.length) return afterKey(buf, p, end, this.keys[i]!);
-    if (buf !== this.viewOf) {
-      this.viewOf = buf;
-      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-    const view = this.view;
+    const view = this.views.of(buf);
     const words = this.words;
     let at = p;
     for (let w = from; w < last; w++, at += 4) if (view.getInt32(at, true) !== words[w]) return -1;

@@ -120,7 +120,7 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
       // slower; without the view, 21 bailouts in the line splitter per validate of the bench shop).
       let chunk: Buffer | undefined;
       let bytes: Uint8Array = new Uint8Array(0);
-      const keys = new RowKeys(table.columns.map((c) => Buffer.from(`${JSON.stringify(c.name)}:`)));
+      const keys = RowKeys.of(table.columns.map((c) => c.name));
       const rows = new LineSplitter((buf, start, end) => {
         records++;
         if (records > file.records) {

@@ -1,4 +1,4 @@
-import { BACKSLASH, CLOSE_BRACE, COLON, LETTER_F, LETTER_T, MINUS, NEWLINE, OPEN_BRACE, PLUS, QUOTE, SPACE, TAB, asWords } from '../json-bytes.js';
+import { BACKSLASH, CLOSE_BRACE, COLON, LETTER_F, LETTER_T, MINUS, NEWLINE, OPEN_BRACE, PLUS, QUOTE, SPACE, TAB, ViewCache, asWords, holdsQuoteBackslashOrControl } from '../json-bytes.js';
 
 /**
  * How `row_to_json` renders a column's value, for the types whose COPY text it can be written from
@@ -34,47 +34,6 @@ SPECIAL[BACKSLASH] = 1;
 /** Where the field the last writer read ends (its tab or the row's newline: COPY escapes both inside values). */
 let fieldStop = 0;
 
-/**
- * Four bytes at a time: the writers below move the common runs (plain text, keys, a timestamp's
- * digits) as 32-bit words through a DataView on each buffer, one load and one store where a byte
- * loop takes four of each, plus a table lookup per byte (docs/performance.md, "Twelfth session":
- * the writer ~25 % faster). Each writer keeps a view of the buffers it last used (one input chunk
- * serves many rows, one output chunk many more), and lets go of them with itself, after its table.
- */
-class WordViews {
-  private sourceBuffer: Buffer | undefined;
-  private sourceView: DataView = new DataView(new ArrayBuffer(4));
-  private targetBuffer: Buffer | undefined;
-  private targetView: DataView = new DataView(new ArrayBuffer(4));
-
-  source(src: Buffer): DataView {
-    if (src !== this.sourceBuffer) {
-      this.sourceBuffer = src;
-      this.sourceView = new DataView(src.buffer, src.byteOffset, src.byteLength);
-    }
-    return this.sourceView;
-  }
-
-  target(out: Buffer): DataView {
-    if (out !== this.targetBuffer) {
-      this.targetBuffer = out;
-      this.targetView = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    }
-    return this.targetView;
-  }
-}
-
-/**
- * Whether the four bytes of `word` hold a byte a text field cannot copy as it is (SPECIAL): one
- * below 0x20, a `"` or a `\`. The bit tests for "a byte is zero" and "a byte is below n" may also
- * flag a harmless byte above a flagged one, never miss one; flagged words go byte by byte.
- */
-function holdsSpecial(word: number): boolean {
-  const quotes = word ^ 0x22222222;
-  const backslashes = word ^ 0x5c5c5c5c;
-  return ((((word - 0x20202020) & ~word) | ((quotes - 0x01010101) & ~quotes) | ((backslashes - 0x01010101) & ~backslashes)) & 0x80808080) !== 0;
-}
-
 const KIND_CODES: Readonly<Record<JsonKind, number>> = { string: 0, number: 1, bool: 2, timestamp: 3, timestamptz: 4 };
 
 /**
@@ -90,7 +49,13 @@ export class CopyTextToJson {
   private readonly keyWords: Int32Array;
   private readonly keyWordAt: Int32Array;
   private readonly keyLength: Int32Array;
-  private readonly views = new WordViews();
+  /**
+   * The writers move the common runs (plain text, keys, a timestamp's digits) as 32-bit words through
+   * these views, one load and one store where a byte loop takes four of each plus a table lookup per
+   * byte (docs/performance.md, "Twelfth session": the writer ~25 % faster).
+   */
+  private readonly sourceViews = new ViewCache();
+  private readonly targetViews = new ViewCache();
 
   constructor(columns: readonly { readonly name: string; readonly kind: JsonKind }[]) {
     const keys = columns.map((c, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`));
@@ -129,8 +94,8 @@ export class CopyTextToJson {
       out[u++] = NEWLINE;
       return u;
     }
-    const source = this.views.source(src);
-    const target = this.views.target(out);
+    const source = this.sourceViews.of(src);
+    const target = this.targetViews.of(out);
     const keyWords = this.keyWords;
     const keyWordAt = this.keyWordAt;
     for (let i = 0; i < columns; i++) {
@@ -180,7 +145,7 @@ function writeString(src: Buffer, source: DataView, p: number, out: Buffer, targ
     // row's newline stops this too: it is one); then byte by byte up to it.
     while (p <= lastWord) {
       const word = source.getInt32(p, true);
-      if (holdsSpecial(word)) break;
+      if (holdsQuoteBackslashOrControl(word)) break;
       target.setInt32(u, word, true);
       p += 4;
       u += 4;
