@@ -40,6 +40,7 @@ import {
 } from './json-bytes.js';
 import { SlabOutput } from './slab-output.js';
 import { LineSplitter } from './util/streams.js';
+import { streamBuffers } from './util/buffer-pool.js';
 
 const COPY_SPECIAL = /[\\\n\r\t]/;
 
@@ -281,9 +282,10 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
 
 /**
  * NDJSON byte chunks (any split) to COPY Buffers, converting each row on bytes. `onRows` hears
- * the running row count once per input chunk (for progress displays).
+ * the running row count once per input chunk (for progress displays). `giveBackChunks`: each input
+ * chunk goes back to `streamBuffers` once converted (a decompressor's `pooledOutput`, format/codec.ts).
  */
-export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, converter: RowConverter, onRows?: (rows: number) => void): AsyncGenerator<Buffer> {
+export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, converter: RowConverter, onRows?: (rows: number) => void, options: { readonly giveBackChunks?: boolean } = {}): AsyncGenerator<Buffer> {
   let row = 0;
   const lines = new LineSplitter((buf, start, end) => {
     row++;
@@ -296,6 +298,8 @@ export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, convert
   });
   for await (const chunk of chunks) {
     lines.push(chunk);
+    // The converter copied the chunk's rows and the splitter the cut-off end: nothing reads it any more.
+    if (options.giveBackChunks) streamBuffers.give(chunk);
     onRows?.(row);
     const ready = converter.take();
     if (ready) yield ready;

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, RowConversionError, SchemaDriftError, StorageError, ObjectNotFoundError, UsageError, LockTimeoutError } from './errors.js';
-import { decompressor, type Codec } from './format/codec.js';
+import { decompressor, type Codec, type DecompressorOptions } from './format/codec.js';
 import { CopyTextLimit } from './format/copy-text-lines.js';
 import type { RowEncoding } from './format/row-encoding.js';
 import { fileCodec, fileRows, legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
@@ -215,8 +215,8 @@ async function copyTextRows(client: pg.Client, target: TableShape, columns: read
 }
 
 /** Decompresses with errors of the source forwarded (a plain .pipe() would drop them and hang). */
-function decompress(source: Readable, codec: Codec): Readable {
-  return streamPipeline(source, decompressor(codec), () => undefined);
+function decompress(source: Readable, codec: Codec, options: DecompressorOptions = {}): Readable {
+  return streamPipeline(source, decompressor(codec, options), () => undefined);
 }
 
 /**
@@ -235,7 +235,7 @@ async function copyRows(client: pg.Client, target: TableShape, columns: readonly
   const options = [...(binaryKinds ? ['FORMAT binary'] : []), ...(target.partitioned ? [] : ['FREEZE'])];
   const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)} (${loaded.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN${options.length ? ` WITH (${options.join(', ')})` : ''}`)) as unknown as Writable & { rowCount?: number };
   try {
-    await pipeline(Readable.from(convertNdjsonBytes(ndjson, converter, onRows), { objectMode: false, highWaterMark: 256 * 1024 }), copy);
+    await pipeline(Readable.from(convertNdjsonBytes(ndjson, converter, onRows, { giveBackChunks: true }), { objectMode: false, highWaterMark: 256 * 1024 }), copy);
   } catch (error) {
     if (error instanceof RowConversionError) throw new OperationFailedError(`${target.qualified}: ${error.message}`, { cause: error });
     throw error;
@@ -453,7 +453,10 @@ async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePl
   let records = 0;
   for (const file of plan.source.files) {
     const hasher = new HashingPassThrough();
-    const rows = decompress(streamPipeline(await store.readObject(file.key), hasher, () => undefined), file.codec);
+    // The converters read each chunk once and copy what they keep, so chunks go back to the pool
+    // (copyRows); COPY text and staged lines go to the socket as they are.
+    const converted = viaCopy && file.rows !== 'copy-text';
+    const rows = decompress(streamPipeline(await store.readObject(file.key), hasher, () => undefined), file.codec, { pooledOutput: converted });
     const before = records;
     let lastReport = 0;
     const onRows = (loadedRows: number) => {

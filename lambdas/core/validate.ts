@@ -9,6 +9,7 @@ import { MANIFEST_FILE, fileCodec, fileRows, legacyTableFileKey, type LegacyMani
 import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
 import type { BackupStore } from './storage/store.js';
 import { CLAIM_FILE, ObjectTooLargeError, readText } from './storage/store.js';
+import { streamBuffers } from './util/buffer-pool.js';
 import { HashingPassThrough, LineSplitter, LineTooLongError, runPool } from './util/streams.js';
 
 export interface TableValidation {
@@ -92,7 +93,8 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
     return { problems: bad ? [...problems, bad] : problems };
   }
 
-  const lines = pipeline(source, hasher, decompressor(codec), onError);
+  // Every chunk is checked where it lies and given back before the next is read (pooledOutput).
+  const lines = pipeline(source, hasher, decompressor(codec, { pooledOutput: true }), onError);
   let records = 0;
   let badLines = 0;
   let stopped: string | undefined;
@@ -109,7 +111,11 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
   try {
     if (copyRows) {
       // COPY text is checked chunk by chunk: no per-row buffer or await (format/copy-text-lines.ts).
-      for await (const chunk of lines) if (!copyRows.push(chunk as Buffer)) break;
+      for await (const chunk of lines) {
+        const more = copyRows.push(chunk as Buffer);
+        streamBuffers.give(chunk as Buffer);
+        if (!more) break;
+      }
       copyRows.finish();
       records = copyRows.records;
       if (copyRows.stopped === 'too-many-records') stopped = tooMany;
@@ -138,7 +144,11 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
         return true;
       }, lineLimit);
       // Chunk by chunk, the rows of each checked with no per-row await (util/streams.ts).
-      for await (const chunk of lines) if (!rows.push(chunk as Buffer)) break;
+      for await (const chunk of lines) {
+        const more = rows.push(chunk as Buffer);
+        streamBuffers.give(chunk as Buffer);
+        if (!more) break;
+      }
       if (!stopped) rows.finish();
     }
   } catch (error) {

@@ -1,13 +1,18 @@
+import { createHash } from 'node:crypto';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { decompress as bindingDecompress } from '@mongodb-js/zstd';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createBackup, type BackupResult } from '../../lambdas/core/backup.js';
 import { InvalidBackupError } from '../../lambdas/core/errors.js';
-import type { Codec } from '../../lambdas/core/format/codec.js';
+import { ZSTD_FRAME_BYTES, compressor, type Codec } from '../../lambdas/core/format/codec.js';
 import { restoreBackup } from '../../lambdas/core/restore.js';
 import { createShop, SHOP_SCHEMA_SQL, SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/postgres/connection.js';
 import { openPostgresSource } from '../../lambdas/core/postgres/source.js';
+import { streamBuffers } from '../../lambdas/core/util/buffer-pool.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
 import { snapshotTables } from '../helpers/compare.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -114,5 +119,104 @@ describe('table file codecs end to end: zstd (default) and gzip backups validate
     expect(report.problems.join('\n')).toMatch(/orders\.ndjson\.zst: (SHA-256|cannot be decompressed)/);
     const error = await restoreBackup({ store: files.store, backupId: id, databaseUrl: target.url }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidBackupError);
+  });
+});
+
+describe('files of many zstd frames: validate and restore read each frame in a pooled block and give it back (real Postgres)', () => {
+  let source: TestDatabase;
+  let target: TestDatabase;
+  let files: Awaited<ReturnType<typeof tempFileStore>>;
+  let backupId: string;
+  let fileBytes: number;
+
+  /** Holds every idle block of the pool, so that a block not given back shows as a new one made. */
+  async function blocksMadeWhile(run: () => Promise<unknown>): Promise<number> {
+    const held = Array.from({ length: 32 }, () => streamBuffers.take());
+    const before = streamBuffers.madeBytes;
+    try {
+      await run();
+      return streamBuffers.madeBytes - before;
+    } finally {
+      for (const block of held) streamBuffers.give(block);
+    }
+  }
+
+  beforeAll(async () => {
+    source = await createTestDatabase('frames_src');
+    target = await createTestDatabase('frames_dst');
+    // ~9 MiB of NDJSON: nine frames, rows cut at every frame's end; text, jsonb and NULLs.
+    const schema = "CREATE TABLE notes (id int PRIMARY KEY, body text, details jsonb, tags text[])";
+    const s = await connect(source.url);
+    await s.query(schema);
+    await s.query(`INSERT INTO notes SELECT i,
+        'Order ' || i || ' left the ' || (ARRAY['Amsterdam','Lisbon','Oslo','Austin'])[1 + i % 4] || ' warehouse on ' || (DATE '2026-01-01' + i % 300) || E'; the courier said "ring twice"\\n',
+        CASE WHEN i % 7 = 0 THEN NULL ELSE jsonb_build_object('carrier', (ARRAY['dhl','ups','postnl'])[1 + i % 3], 'weight_g', i % 5000, 'signed', i % 2 = 0) END,
+        ARRAY['gift', 'priority ' || i % 3]
+      FROM generate_series(1, 60000) AS i`);
+    await s.end();
+    const t = await connect(target.url);
+    await t.query(schema);
+    await t.end();
+    files = await tempFileStore();
+    const session = await openPostgresSource({ databaseUrl: source.url, jobs: 1 });
+    try {
+      const written = await createBackup({ store: files.store, source: session, startedAt: new Date('2026-03-05T00:00:00Z') });
+      backupId = written.backupId;
+      fileBytes = written.manifest.tableDetails['notes']!.files[0]!.bytes;
+    } finally {
+      await session.close();
+    }
+  });
+
+  afterAll(async () => {
+    await source?.drop();
+    await target?.drop();
+    await files?.cleanup();
+  });
+
+  it('the backup holds one file of many frames', async () => {
+    const compressed = await readFile(path.join(files.root, backupId, 'notes.ndjson.zst'));
+    expect(compressed.length).toBe(fileBytes);
+    expect((await bindingDecompress(compressed)).length).toBeGreaterThan(8 * ZSTD_FRAME_BYTES);
+  });
+
+  it('validate checks every row and makes at most a few blocks: each frame goes back to the pool once checked', async () => {
+    let report: Awaited<ReturnType<typeof validateBackup>> | undefined;
+    const made = await blocksMadeWhile(async () => (report = await validateBackup(files.store, backupId)));
+    expect(report!.problems).toEqual([]);
+    expect(report!.valid).toBe(true);
+    expect(made).toBeLessThanOrEqual(3 * ZSTD_FRAME_BYTES);
+  });
+
+  it('validate still finds a bad row in a later frame, by its line number', async () => {
+    const id = '2026-03-06T00-00-00-000Z';
+    await cp(path.join(files.root, backupId), path.join(files.root, id), { recursive: true });
+    const file = path.join(files.root, id, 'notes.ndjson.zst');
+    const text = await bindingDecompress(await readFile(file));
+    const lines = text.toString().split('\n');
+    lines[50_000 - 1] = lines[50_000 - 1]!.replace('"tags":', '"tags"');
+    // Written again as the backup writes it, in frames of 1 MiB.
+    const frames: Buffer[] = [];
+    await pipeline(Readable.from([Buffer.from(lines.join('\n'))]), compressor('zstd'), async (out: AsyncIterable<Buffer>) => {
+      for await (const frame of out) frames.push(frame);
+    });
+    const bytes = Buffer.concat(frames);
+    await writeFile(file, bytes);
+    const manifestFile = path.join(files.root, id, 'metadata.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+    manifest.backupId = id;
+    manifest.tableDetails.notes.bytes = bytes.length;
+    manifest.totalBytes += bytes.length - manifest.tableDetails.notes.files[0].bytes;
+    manifest.tableDetails.notes.files[0].bytes = bytes.length;
+    manifest.tableDetails.notes.files[0].sha256 = createHash('sha256').update(bytes).digest('hex');
+    await writeFile(manifestFile, JSON.stringify(manifest, null, 2));
+    const report = await validateBackup(files.store, id);
+    expect(report.problems).toEqual(['notes.ndjson.zst: line 50000 is not a JSON object with the table\'s 4 columns']);
+  });
+
+  it('restore converts every frame, gives each back, and the rows are the source\'s exactly', async () => {
+    const made = await blocksMadeWhile(() => restoreBackup({ store: files.store, backupId, databaseUrl: target.url }));
+    expect(await snapshotTables(target, ['notes'])).toEqual(await snapshotTables(source, ['notes']));
+    expect(made).toBeLessThanOrEqual(3 * ZSTD_FRAME_BYTES);
   });
 });

@@ -117,6 +117,47 @@ describe('table file codecs', () => {
     streamBuffers.give(next);
   });
 
+  it('zstd reader with pooledOutput hands out each frame in a pooled block, which the reader reuses once given back; the bytes are the same', async () => {
+    const compressed = await run(compressor('zstd'), text, 1 << 20);
+    const blocks = new Set<ArrayBufferLike>();
+    const out: Buffer[] = [];
+    let frames = 0;
+    await pipeline(Readable.from([compressed]), decompressor('zstd', { pooledOutput: true }), async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) {
+        frames++;
+        expect(streamBuffers.owns(chunk)).toBe(true);
+        blocks.add(chunk.buffer);
+        out.push(Buffer.from(chunk));
+        // Written over once given back: a block still in the stream when it is reused would show it.
+        streamBuffers.give(chunk);
+        const idle = streamBuffers.take();
+        idle.fill(0xee);
+        streamBuffers.give(idle);
+      }
+    });
+    expect(Buffer.concat(out).equals(text)).toBe(true);
+    expect(frames).toBeGreaterThan(2);
+    expect(blocks.size).toBeLessThan(frames);
+  });
+
+  it('zstd reader with pooledOutput hands a frame larger than a pooled block on as the binding made it', async () => {
+    const frame = rleFrame(12); // 1.5 MiB of 'a' in one frame, as another zstd writer may make
+    const chunks: Buffer[] = [];
+    await pipeline(Readable.from([frame]), decompressor('zstd', { pooledOutput: true }), async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) chunks.push(chunk);
+    });
+    expect(chunks).toHaveLength(1);
+    expect(streamBuffers.owns(chunks[0]!)).toBe(false);
+    expect(chunks[0]!.equals(Buffer.alloc(12 * 128 * 1024, 'a'))).toBe(true);
+  });
+
+  it('zstd reader without pooledOutput hands out buffers of its own', async () => {
+    const compressed = await run(compressor('zstd'), text, 1 << 20);
+    await pipeline(Readable.from([compressed]), decompressor('zstd'), async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) expect(streamBuffers.owns(chunk)).toBe(false);
+    });
+  });
+
   it('zstd reader refuses bytes that are not zstd, and a stream cut inside a frame', async () => {
     await expect(run(decompressor('zstd'), Buffer.from('{"id":1}\n{"id":2}\n'), 1024)).rejects.toThrow(/not a zstd frame/);
     await expect(run(decompressor('zstd'), Buffer.alloc(0), 1024)).rejects.toThrow(/no zstd frame/);
