@@ -456,7 +456,7 @@ async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePl
     // The converters read each chunk once and copy what they keep, so chunks go back to the pool
     // (copyRows); COPY text and staged lines go to the socket as they are.
     const converted = viaCopy && file.rows !== 'copy-text';
-    const rows = decompress(streamPipeline(await store.readObject(file.key), hasher, () => undefined), file.codec, { pooledOutput: converted });
+    const rows = decompress(streamPipeline(await store.readObject(file.key), hasher, () => undefined), file.codec, converted ? { pooledOutput: 'passed-on' } : {});
     const before = records;
     let lastReport = 0;
     const onRows = (loadedRows: number) => {

@@ -94,7 +94,7 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
   }
 
   // Every chunk is checked where it lies and given back before the next is read (pooledOutput).
-  const lines = pipeline(source, hasher, decompressor(codec, { pooledOutput: true }), onError);
+  const lines = pipeline(source, hasher, decompressor(codec, { pooledOutput: 'read-at-once' }), onError);
   let records = 0;
   let badLines = 0;
   let stopped: string | undefined;

@@ -76,13 +76,15 @@ const COLLECTIONS = {
   compress: new CollectionSchedule({ minor: 4 * MiB }),
   decompress: new CollectionSchedule(readerCollections()),
   /**
-   * Decompressing into pooled blocks (`pooledOutput`): the binding's buffer is dropped as soon as it
-   * is copied, so it dies young and a scavenge every 4 MiB frees it; a full collection every 48 MiB
-   * for what the streams around it promote. NDJSON validate, six alternated runs: 1.44 s median /
-   * 2.09 CPU-s / 109-114 MiB, against 1.56 s / 2.22 CPU-s / 106-112 MiB with the binding's buffers
-   * handed on (docs/performance.md, "Thirteenth session").
+   * Decompressing into pooled blocks for a reader that reads each chunk as it arrives
+   * (`pooledOutput: 'read-at-once'`): the binding's buffer is dropped as soon as it is copied, so it
+   * dies young and a scavenge every 4 MiB frees it, and a full collection every 48 MiB is enough.
+   * NDJSON validate, six alternated runs: 1.48 s median / 2.12 CPU-s / 109-117 MiB, against
+   * 1.67 s / 2.40 CPU-s / 108-112 MiB with the binding's buffers handed on and a full collection
+   * every 24 MiB (docs/performance.md, "Thirteenth session"). Restore's chunks pass through more
+   * stages (`'passed-on'`): every 48 MiB raised its peak to 119-130 MiB, so it keeps `decompress`.
    */
-  pooledDecompress: new CollectionSchedule({ minor: 4 * MiB, major: 48 * MiB }),
+  readAtOnce: new CollectionSchedule({ minor: 4 * MiB, major: 48 * MiB }),
 };
 
 /**
@@ -260,7 +262,7 @@ class ZstdFrameReader extends Transform {
   private sawFrame = false;
   private writeAt = 0;
 
-  constructor(private readonly pooledOutput: boolean) {
+  constructor(private readonly pooledOutput: PooledOutput | undefined) {
     super({ highWaterMark: 256 * 1024 });
   }
 
@@ -294,7 +296,7 @@ class ZstdFrameReader extends Transform {
       if (this.pooledOutput && content.length <= streamBuffers.bufferBytes) {
         const block = streamBuffers.take();
         content.copy(block);
-        COLLECTIONS.pooledDecompress.count(content.length);
+        (this.pooledOutput === 'read-at-once' ? COLLECTIONS.readAtOnce : COLLECTIONS.decompress).count(content.length);
         this.push(block.subarray(0, content.length));
         continue;
       }
@@ -335,18 +337,25 @@ export function compressor(codec: Codec, level = DEFAULT_LEVELS[codec], options:
   return codec === 'zstd' ? new ZstdFrameWriter(level, options.releaseInput === true) : zlib.createGzip({ level, windowBits: 12, memLevel: 8, chunkSize: 256 * 1024 });
 }
 
+/**
+ * Pooled output, and how the reader takes it: `read-at-once`, each chunk read where it lies as it
+ * arrives (validate's row checks); `passed-on`, through further stream stages first (restore's row
+ * limit and converter). The second asks for full collections twice as often (COLLECTIONS).
+ */
+export type PooledOutput = 'read-at-once' | 'passed-on';
+
 /** How a decompressor may hand out its output. */
 export interface DecompressorOptions {
   /**
    * Hand out each zstd frame of up to 1 MiB (every frame our writers make) in a block of
    * `streamBuffers`, which the reader gives back (`streamBuffers.give`) once it has read the chunk
    * and keeps no view of it; the binding's own buffer is dropped at once. Only for a reader that
-   * takes every chunk as it comes and gives it back: validate's row checks, restore's converters.
-   * A chunk given back while anything still reads it would be overwritten. @default false
+   * gives back every chunk once read: a chunk given back while anything still reads it would be
+   * overwritten. Unset: the binding's buffers are handed on. @default undefined
    */
-  readonly pooledOutput?: boolean;
+  readonly pooledOutput?: PooledOutput;
 }
 
 export function decompressor(codec: Codec, options: DecompressorOptions = {}): Transform {
-  return codec === 'zstd' ? new ZstdFrameReader(options.pooledOutput === true) : zlib.createGunzip({ chunkSize: 256 * 1024 });
+  return codec === 'zstd' ? new ZstdFrameReader(options.pooledOutput) : zlib.createGunzip({ chunkSize: 256 * 1024 });
 }
