@@ -44,9 +44,10 @@ export function mallocArenasCapped(env: NodeJS.ProcessEnv = process.env, platfor
 const MiB = 1024 * 1024;
 
 /**
- * When the readers (validate, restore) ask for collections as decompressed bytes go by: a scavenge
- * every 4 MiB, and a full collection every 24 MiB, or every 48 MiB with glibc's arenas capped. The
- * measurements behind both are in format/codec.ts.
+ * When readers of decompressed chunks ask for collections as the bytes go by: a scavenge every 4 MiB,
+ * and a full collection every 24 MiB, or every 48 MiB with glibc's arenas capped. Restore reads so;
+ * validate, which reads each chunk where it lies as it arrives, collects every 48 MiB either way
+ * (format/codec.ts `pooledOutput`, with the measurements behind all three).
  */
 export function readerCollections(arenasCapped: boolean = mallocArenasCapped()): { readonly minor: number; readonly major: number } {
   return { minor: 4 * MiB, major: (arenasCapped ? 48 : 24) * MiB };
