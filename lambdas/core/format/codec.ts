@@ -67,10 +67,11 @@ export const MAX_ZSTD_FRAME_CONTENT = 32 * MiB;
  *
  * With glibc's arenas capped (`MALLOC_ARENA_MAX=2` in the environment, util/gc.ts), freed buffers
  * are reused instead of kept per thread, which leaves room for a full collection every 48 MiB
- * instead (readerCollections; validate now decompresses into pooled blocks, `readAtOnce` below). NDJSON validate, five alternated runs: 1.03 s / 1.42 CPU-s /
+ * instead (readerCollections). NDJSON validate, five alternated runs: 1.03 s / 1.42 CPU-s /
  * 107-112 MiB, against 1.11 s / 1.56 CPU-s / 113-119 MiB uncapped every 24 MiB; 118-135 MiB at
  * scale 4 (uncapped 120-124). With no forced full collection at all it was faster again (0.97 s) but
  * peaked at 137-143 MiB at scale 4: V8's own collections let dead buffers pile up as data grows.
+ * (Measured before validate decompressed into pooled blocks: `readAtOnce` below.)
  */
 const COLLECTIONS = {
   compress: new CollectionSchedule({ minor: 4 * MiB }),
