@@ -4,13 +4,13 @@ import { readManifest } from './catalog.js';
 import { schemaFileProblem, schemaFiles } from './schema/files.js';
 import { decompressor, type Codec } from './format/codec.js';
 import { CopyTextRows } from './format/copy-text-lines.js';
-import { RowKeys, rowObjectMembers } from './json-bytes.js';
+import { NdjsonRows } from './format/ndjson-rows.js';
 import { MANIFEST_FILE, fileCodec, fileRows, legacyTableFileKey, type LegacyManifest, type Manifest, type TableEntry } from './format/manifest.js';
 import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
 import type { BackupStore } from './storage/store.js';
 import { CLAIM_FILE, ObjectTooLargeError, readText } from './storage/store.js';
 import { streamBuffers } from './util/buffer-pool.js';
-import { HashingPassThrough, LineSplitter, LineTooLongError, runPool } from './util/streams.js';
+import { HashingPassThrough, LineTooLongError, runPool } from './util/streams.js';
 
 export interface TableValidation {
   readonly table: string;
@@ -108,49 +108,28 @@ async function checkV1File(store: BackupStore, backupId: string, table: TableEnt
           if (++badLines <= MAX_PROBLEMS_PER_FILE) problems.push(`${file.key}: line ${row} ${problem}`);
         })
       : undefined;
+  // Checked chunk by chunk, as bytes where they lie: no per-row buffer, string or await
+  // (format/copy-text-lines.ts, format/ndjson-rows.ts).
+  const rows =
+    copyRows ??
+    new NdjsonRows(
+      table.columns.map((c) => c.name),
+      file.records,
+      lineLimit,
+      (row) => {
+        if (++badLines <= MAX_PROBLEMS_PER_FILE) problems.push(`${file.key}: line ${row} is not a JSON object with the table's ${expectedKeys} columns`);
+      },
+    );
   try {
-    if (copyRows) {
-      // COPY text is checked chunk by chunk: no per-row buffer or await (format/copy-text-lines.ts).
-      for await (const chunk of lines) {
-        const more = copyRows.push(chunk as Buffer);
-        streamBuffers.give(chunk as Buffer);
-        if (!more) break;
-      }
-      copyRows.finish();
-      records = copyRows.records;
-      if (copyRows.stopped === 'too-many-records') stopped = tooMany;
-      else if (copyRows.stopped) throw copyRows.stopped;
-    } else {
-      // The checker always reads a plain Uint8Array: decompressed chunks and the lines Buffer.concat
-      // joins across two of them have different hidden classes, and mixing them deoptimised it (2x
-      // slower; without the view, 21 bailouts in the line splitter per validate of the bench shop).
-      let chunk: Buffer | undefined;
-      let bytes: Uint8Array = new Uint8Array(0);
-      const keys = RowKeys.of(table.columns.map((c) => c.name));
-      const rows = new LineSplitter((buf, start, end) => {
-        records++;
-        if (records > file.records) {
-          stopped = tooMany;
-          return false;
-        }
-        if (buf !== chunk) {
-          chunk = buf;
-          bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-        }
-        // Checked as bytes: no string or object per row; the table's keys compared as words (json-bytes.ts).
-        if (rowObjectMembers(bytes, start, end, keys) !== expectedKeys && ++badLines <= MAX_PROBLEMS_PER_FILE) {
-          problems.push(`${file.key}: line ${records} is not a JSON object with the table's ${expectedKeys} columns`);
-        }
-        return true;
-      }, lineLimit);
-      // Chunk by chunk, the rows of each checked with no per-row await (util/streams.ts).
-      for await (const chunk of lines) {
-        const more = rows.push(chunk as Buffer);
-        streamBuffers.give(chunk as Buffer);
-        if (!more) break;
-      }
-      if (!stopped) rows.finish();
+    for await (const chunk of lines) {
+      const more = rows.push(chunk as Buffer);
+      streamBuffers.give(chunk as Buffer);
+      if (!more) break;
     }
+    rows.finish();
+    records = rows.records;
+    if (rows.stopped === 'too-many-records') stopped = tooMany;
+    else if (rows.stopped) throw rows.stopped;
   } catch (error) {
     if (error instanceof LineTooLongError) stopped = `${file.key}: ${error.message} (the limit for one row); stopped reading there`;
     else streamError ??= error as Error;

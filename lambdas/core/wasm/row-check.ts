@@ -1,0 +1,110 @@
+import { ROW_CHECK_WASM_BASE64 } from './row-check.wasm.js';
+
+/** The part of the WebAssembly API used here (the project's type libraries do not declare it). */
+interface WebAssemblyApi {
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: unknown };
+}
+
+/** What row-check.c exports. */
+interface RowCheckExports {
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly __heap_base: { readonly value: number };
+  accept_rows(buffer: number, from: number, end: number, keys: number, keyLengths: number, count: number, maxRows: number, maxLine: number): number;
+  stop(): number;
+}
+
+const PAGE = 64 * 1024;
+/** Bytes after the data the module may read (vector loads, look-ahead), kept zero: no digit, letter or quote. */
+const SLACK = 64;
+const MAX_INT32 = 2 ** 31 - 1;
+
+const wasm = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
+let compiled: object | null | undefined;
+
+/** The module, compiled once per process; null where this runtime has no WebAssembly with SIMD. */
+function rowCheckModule(): object | null {
+  if (compiled === undefined) {
+    try {
+      compiled = wasm ? new wasm.Module(Buffer.from(ROW_CHECK_WASM_BASE64, 'base64')) : null;
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+const align = (n: number, to: number) => Math.ceil(n / to) * to;
+
+/**
+ * Validate's fast row check (row-check.c, WebAssembly with 128-bit SIMD): counts the complete rows of
+ * a chunk that are exactly in the layout backups write for a table, sixteen bytes at a time, and
+ * stops at the first line that is not, for the caller to check in JavaScript. A chunk is copied into
+ * the module's memory once (`load`), then `accept` is called from any line start inside it.
+ */
+export class WasmRowCheck {
+  private readonly exports: RowCheckExports;
+  private readonly keys: number;
+  private readonly keyLengths: number;
+  private readonly count: number;
+  private readonly data: number;
+  private memory: Uint8Array;
+  private loadedFrom = 0;
+  private loadedTo = 0;
+  /** Where the last `accept` stopped: an index into the loaded chunk, at a line start. */
+  stoppedAt = 0;
+
+  /** A check for rows with these keys (`"name":`, in order); undefined where WebAssembly SIMD is not available. */
+  static for(keys: readonly Uint8Array[]): WasmRowCheck | undefined {
+    const module = rowCheckModule();
+    if (!module || !wasm) return undefined;
+    return new WasmRowCheck(new wasm.Instance(module, {}).exports as RowCheckExports, keys);
+  }
+
+  private constructor(exports: RowCheckExports, keys: readonly Uint8Array[]) {
+    this.exports = exports;
+    this.count = keys.length;
+    const keyBytes = keys.reduce((sum, key) => sum + key.length, 0);
+    this.keys = align(exports.__heap_base.value, 16);
+    this.keyLengths = align(this.keys + keyBytes + SLACK, 16);
+    this.data = align(this.keyLengths + 4 * keys.length, 16);
+    this.memory = this.room(0);
+    let at = this.keys;
+    for (const key of keys) {
+      this.memory.set(key, at);
+      at += key.length;
+    }
+    this.memory.fill(0, at, at + SLACK);
+    const lengths = new Int32Array(this.memory.buffer, this.keyLengths, keys.length);
+    keys.forEach((key, i) => (lengths[i] = key.length));
+  }
+
+  /** The module's memory as bytes, grown to hold `bytes` of data and the slack after them. */
+  private room(bytes: number): Uint8Array {
+    const memory = this.exports.memory;
+    const needed = this.data + bytes + SLACK;
+    if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
+    // A grown memory has a new buffer (the old one is detached).
+    return new Uint8Array(memory.buffer);
+  }
+
+  /** Copies `chunk[from, to)` (whole lines: `to` just after a newline) into the module's memory. */
+  load(chunk: Uint8Array, from: number, to: number): void {
+    if (this.data + (to - from) + SLACK > this.memory.length) this.memory = this.room(align(to - from, PAGE));
+    this.memory.set(chunk.subarray(from, to), this.data);
+    this.memory.fill(0, this.data + (to - from), this.data + (to - from) + SLACK);
+    this.loadedFrom = from;
+    this.loadedTo = to;
+  }
+
+  /**
+   * Rows accepted from `at` (a line start in the loaded part of the chunk): each the table's row,
+   * ended by its newline, at most `maxLine` bytes long, and at most `maxRows` of them. `stoppedAt`
+   * then says where the first line not accepted starts (the loaded part's end when there is none).
+   */
+  accept(at: number, maxRows: number, maxLine: number): number {
+    const rows = this.exports.accept_rows(this.data, at - this.loadedFrom, this.loadedTo - this.loadedFrom, this.keys, this.keyLengths, this.count, Math.min(maxRows, MAX_INT32), Math.min(maxLine, MAX_INT32));
+    this.stoppedAt = this.loadedFrom + this.exports.stop();
+    return rows;
+  }
+}
