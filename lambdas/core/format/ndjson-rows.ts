@@ -73,10 +73,17 @@ export class NdjsonRows {
       if (!this.row(line, 0, line.length)) return false;
       start = index + 1;
     }
-    const fast = this.fast;
     // The whole lines of the chunk go into the module once; it is called again after each line it gave back.
+    let fast = this.fast;
     const wholeLinesEnd = fast ? chunk.lastIndexOf(NEWLINE) + 1 : 0;
-    if (fast && wholeLinesEnd > start) fast.load(chunk, start, wholeLinesEnd);
+    if (fast && wholeLinesEnd > start) {
+      try {
+        fast.load(chunk, start, wholeLinesEnd);
+      } catch {
+        // Its memory could not grow for a chunk this large: the JavaScript check does without it.
+        fast = this.fast = undefined;
+      }
+    }
     for (;;) {
       if (fast && start < wholeLinesEnd) {
         const accepted = fast.accept(start, this.maxRecords - this.records, this.maxLineBytes);

@@ -54,11 +54,18 @@ export class WasmRowCheck {
   /** Where the last `accept` stopped: an index into the loaded chunk, at a line start. */
   stoppedAt = 0;
 
-  /** A check for rows with these keys (`"name":`, in order); undefined where WebAssembly SIMD is not available. */
+  /**
+   * A check for rows with these keys (`"name":`, in order); undefined where WebAssembly SIMD is not
+   * available or its memory cannot be had (the caller checks every row in JavaScript then).
+   */
   static for(keys: readonly Uint8Array[]): WasmRowCheck | undefined {
     const module = rowCheckModule();
     if (!module || !wasm) return undefined;
-    return new WasmRowCheck(new wasm.Instance(module, {}).exports as RowCheckExports, keys);
+    try {
+      return new WasmRowCheck(new wasm.Instance(module, {}).exports as RowCheckExports, keys);
+    } catch {
+      return undefined;
+    }
   }
 
   private constructor(exports: RowCheckExports, keys: readonly Uint8Array[]) {
@@ -88,7 +95,10 @@ export class WasmRowCheck {
     return new Uint8Array(memory.buffer);
   }
 
-  /** Copies `chunk[from, to)` (whole lines: `to` just after a newline) into the module's memory. */
+  /**
+   * Copies `chunk[from, to)` (whole lines: `to` just after a newline) into the module's memory.
+   * Throws a RangeError when the memory cannot grow to hold them.
+   */
   load(chunk: Uint8Array, from: number, to: number): void {
     if (this.data + (to - from) + SLACK > this.memory.length) this.memory = this.room(align(to - from, PAGE));
     this.memory.set(chunk.subarray(from, to), this.data);

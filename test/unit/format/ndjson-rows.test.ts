@@ -1,6 +1,7 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { NdjsonRows } from '../../../lambdas/core/format/ndjson-rows.js';
 import { LineTooLongError } from '../../../lambdas/core/util/streams.js';
+import { WasmRowCheck } from '../../../lambdas/core/wasm/row-check.js';
 import { mutate, value } from '../../helpers/json-rows.js';
 import { seededRandom } from '../../helpers/random.js';
 
@@ -84,5 +85,20 @@ describe('NdjsonRows: validate\'s NDJSON row check, the same with and without th
     expect(reference.bad).toHaveLength(Math.ceil(3000 / 7));
     expect(check(data, [4096], true)).toEqual(reference);
     expect(fastRecords.at(-1)).toBe(0);
+  });
+
+  it('checks in JavaScript alone when the module\'s memory cannot grow for a chunk (RangeError), with the same answers', () => {
+    const data = generated(2000, 11);
+    const reference = check(data, [1 << 16], false);
+    const load = jest.spyOn(WasmRowCheck.prototype, 'load').mockImplementation(() => {
+      throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+    });
+    try {
+      expect(check(data, [1 << 16], true)).toEqual(reference);
+      expect(fastRecords.at(-1)).toBe(0);
+      expect(load).toHaveBeenCalledTimes(1);
+    } finally {
+      load.mockRestore();
+    }
   });
 });
