@@ -155,6 +155,8 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
       const sep = s.text.charCodeAt(s.pos++);
       if (i < this.names.length - 1 ? sep !== COMMA : sep !== CLOSE_BRACE) s.fail(i < this.names.length - 1 ? 'expected ,' : 'expected } (more keys than columns)');
     }
+    // A table without columns: the loop above read no `}`.
+    if (this.names.length === 0) s.expect(CLOSE_BRACE, '} (the table has no columns)');
     s.skipSpace();
     if (s.pos !== line.length) s.fail('trailing data');
     return Buffer.from(`{${parts.join(',')}}`);
@@ -185,6 +187,8 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
       if (error instanceof EncodeFailure) throw new RowConversionError(`column "${this.names[i]}": ${error.message}`);
       throw error;
     }
+    // A table without columns: its rows are `{}`, and the loop above read no `}`.
+    if (this.keys.count === 0 && buf[p++] !== CLOSE_BRACE) return false;
     return p === end;
   }
 

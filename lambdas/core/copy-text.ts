@@ -150,6 +150,8 @@ export function ndjsonToCopyConverter(columns: readonly string[], skip: Readonly
       const sep = s.text.charCodeAt(s.pos++);
       if (i < names.length - 1 ? sep !== COMMA : sep !== CLOSE_BRACE) s.fail(i < names.length - 1 ? 'expected ,' : 'expected } (more keys than columns)');
     }
+    // A table without columns: the loop above read no `}`.
+    if (names.length === 0) s.expect(CLOSE_BRACE, '} (the table has no columns)');
     s.skipSpace();
     if (s.pos !== line.length) s.fail('trailing data');
     return `${fields.join('\t')}\n`;
@@ -256,6 +258,8 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
       const sep = buf[p++];
       if (i < this.keys.count - 1 ? sep !== COMMA : sep !== CLOSE_BRACE) return false;
     }
+    // A table without columns: its rows are `{}`, and the loop above read no `}`.
+    if (this.keys.count === 0 && buf[p++] !== CLOSE_BRACE) return false;
     if (p !== end) return false;
     out[this.used++] = NEWLINE;
     return true;

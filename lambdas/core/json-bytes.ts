@@ -459,6 +459,8 @@ export function rowObjectMembers(buf: Uint8Array, start: number, end: number, ke
     const separator = buf[p++];
     if (i < count - 1 ? separator !== COMMA : separator !== CLOSE_BRACE) return jsonObjectMembers(buf, start, end);
   }
+  // A table without columns: its rows are `{}`, and the loop above read no `}`.
+  if (count === 0 && buf[p++] !== CLOSE_BRACE) return jsonObjectMembers(buf, start, end);
   return p === end ? count : jsonObjectMembers(buf, start, end);
 }
 

@@ -209,9 +209,14 @@ async function copyTextRows(client: pg.Client, target: TableShape, columns: read
   const name = file.key.slice(backupId.length + 1);
   const tooMany = (max: number) => new InvalidBackupError(`Backup ${backupId} is not valid: ${name} holds more than the manifest's ${max} rows; rolled back, the target is unchanged`, [`${name}: more than the manifest's ${max} records`]);
   // FREEZE as in copyRows: the table was truncated in this transaction.
-  const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN${target.partitioned ? '' : ' WITH (FREEZE)'}`)) as unknown as Writable & { rowCount?: number };
+  const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)}${columnList(columns)} FROM STDIN${target.partitioned ? '' : ' WITH (FREEZE)'}`)) as unknown as Writable & { rowCount?: number };
   await pipeline(rows, new CopyTextLimit(file.records, maxLineBytes(), tooMany, onRows), copy);
   return copy.rowCount ?? 0;
+}
+
+/** A COPY's column list; none for a table without columns (`()` is a syntax error, and COPY then takes the table's no columns). */
+function columnList(columns: readonly ColumnInfo[]): string {
+  return columns.length ? ` (${columns.map((c) => quoteIdent(c.name)).join(', ')})` : '';
 }
 
 /** Decompresses with errors of the source forwarded (a plain .pipe() would drop them and hang). */
@@ -233,7 +238,7 @@ async function copyRows(client: pg.Client, target: TableShape, columns: readonly
   // FREEZE: the table was truncated in this (sub)transaction, so rows can be written frozen and
   // all-visible (no hint-bit rewrite or vacuum freeze later). Not allowed on partitioned tables.
   const options = [...(binaryKinds ? ['FORMAT binary'] : []), ...(target.partitioned ? [] : ['FREEZE'])];
-  const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)} (${loaded.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN${options.length ? ` WITH (${options.join(', ')})` : ''}`)) as unknown as Writable & { rowCount?: number };
+  const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)}${columnList(loaded)} FROM STDIN${options.length ? ` WITH (${options.join(', ')})` : ''}`)) as unknown as Writable & { rowCount?: number };
   try {
     await pipeline(Readable.from(convertNdjsonBytes(ndjson, converter, onRows, { giveBackChunks: true }), { objectMode: false, highWaterMark: 256 * 1024 }), copy);
   } catch (error) {

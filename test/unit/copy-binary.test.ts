@@ -182,3 +182,11 @@ describe('NDJSON row -> binary COPY: each type as PostgreSQL receives it', () =>
     await expect(convert([{ name: 'a', kind: 'text[]' }], ['{"a":"{a,b}"}'])).rejects.toThrow(/column "a": expected an array/);
   });
 });
+
+describe('NDJSON row -> binary COPY for a table without columns', () => {
+  it('writes each `{}` (spaces allowed) as a row of no fields, and refuses a row cut after `{` or one with members', async () => {
+    expect(decode(await convert([], ['{}', '{ }']))).toEqual([[], []]);
+    await expect(convert([], ['{}', '{'])).rejects.toThrow(/row 2: expected } \(the table has no columns\)/);
+    await expect(convert([], ['{"a":1}'])).rejects.toThrow(/row 1: expected }/);
+  });
+});

@@ -57,3 +57,22 @@ describe('NDJSON row -> COPY text on bytes (the restore path) agrees with the st
     await expect(viaBytes([rows[0]!, '{"id":1}'], 8)).rejects.toThrow(/row 2: expected ,/);
   });
 });
+
+describe('NDJSON row -> COPY text for a table without columns', () => {
+  async function zeroColumns(lines: string[]): Promise<string> {
+    async function* chunks() {
+      yield Buffer.from(lines.map((l) => `${l}\n`).join(''));
+    }
+    const out: Buffer[] = [];
+    for await (const b of convertNdjsonBytes(chunks(), new NdjsonToCopyBytes([], new Set(), 16))) out.push(b);
+    return Buffer.concat(out).toString('utf8');
+  }
+
+  it('turns each `{}` (spaces allowed) into an empty row, and refuses a row cut after `{` or one with members', async () => {
+    expect(await zeroColumns(['{}', '{ }', '{}'])).toBe('\n\n\n');
+    expect(ndjsonToCopyConverter([])('{}')).toBe('\n');
+    await expect(zeroColumns(['{}', '{'])).rejects.toThrow(/row 2: expected } \(the table has no columns\)/);
+    await expect(zeroColumns(['{"a":1}'])).rejects.toThrow(/row 1: expected }/);
+    expect(() => ndjsonToCopyConverter([])('{')).toThrow(/expected }/);
+  });
+});

@@ -147,3 +147,13 @@ describe('rowObjectMembers: the same answer as jsonObjectMembers, faster for row
   });
 });
 
+describe('rowObjectMembers for a table without columns', () => {
+  it('counts `{}` as a row of no members and refuses `{` alone, as jsonObjectMembers does', () => {
+    const keys = RowKeys.of([]);
+    for (const [line, members] of [['{}', 0], ['{ }', 0], ['{', -1], ['{"a":1}', 1], ['{}}', -1], ['', -1]] as const) {
+      const bytes = new Uint8Array(Buffer.from(line));
+      expect({ line, members: rowObjectMembers(bytes, 0, bytes.length, keys) }).toEqual({ line, members });
+      expect(jsonObjectMembers(bytes, 0, bytes.length)).toBe(members);
+    }
+  });
+});

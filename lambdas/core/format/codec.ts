@@ -294,6 +294,8 @@ class ZstdFrameReader extends Transform {
       this.sawFrame = true;
       if (!scan.data) continue;
       const content = await z.decompress(frame, MAX_ZSTD_FRAME_CONTENT + BLOCK_MAXIMUM);
+      // An empty table's one frame holds nothing: nothing to push, and no block to take.
+      if (content.length === 0) continue;
       if (this.pooledOutput && content.length <= streamBuffers.bufferBytes) {
         const block = streamBuffers.take();
         content.copy(block);

@@ -20,7 +20,13 @@ const PERIOD = 0x2e;
  * without escapes.
  */
 export function copyTextLineProblem(line: Buffer, columns: number): string | undefined {
+  if (columns === 0) return noColumnsProblem(line.length);
   return fieldsProblem(walkLine(line, 0, line.length), columns);
+}
+
+/** A table without columns: COPY writes each of its rows as an empty line. */
+function noColumnsProblem(length: number): string | undefined {
+  return length === 0 ? undefined : 'is not empty, and the table has no columns';
 }
 
 /** Walks buf[start, end) byte by byte (escapes honoured): its field count, or what is wrong with it. */
@@ -115,6 +121,7 @@ export class CopyTextRows {
 
   /** The problem of the current chunk's row [start, end), moving the cursors past it. */
   private rowProblem(start: number, end: number): string | undefined {
+    if (this.columns === 0) return noColumnsProblem(end - start);
     if (this.backslash < start) this.backslash = this.find(BACKSLASH, start);
     if (this.cr < start) this.cr = this.find(CR, start);
     if (this.tab < start) this.tab = this.find(TAB, start);

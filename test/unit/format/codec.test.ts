@@ -142,6 +142,18 @@ describe('table file codecs', () => {
     });
   }
 
+  it('zstd reader with pooledOutput takes no block for an empty table\'s frame (nothing to hand out, nothing given back)', async () => {
+    const empty = await run(compressor('zstd'), Buffer.alloc(0), 1024);
+    const held = Array.from({ length: 32 }, () => streamBuffers.take());
+    const before = streamBuffers.madeBytes;
+    try {
+      for (let i = 0; i < 4; i++) expect((await run(decompressor('zstd', { pooledOutput: 'read-at-once' }), empty, 1024)).length).toBe(0);
+      expect(streamBuffers.madeBytes).toBe(before);
+    } finally {
+      for (const block of held) streamBuffers.give(block);
+    }
+  });
+
   it('zstd reader with pooledOutput hands a frame larger than a pooled block on as the binding made it', async () => {
     const frame = rleFrame(12); // 1.5 MiB of 'a' in one frame, as another zstd writer may make
     const chunks: Buffer[] = [];

@@ -62,6 +62,16 @@ describe('CopyTextRows: a file checked chunk by chunk', () => {
     }
   });
 
+  it('a table without columns: every row is an empty line, and a line with anything in it is not its row', () => {
+    for (const size of [1, 3, 1024]) {
+      expect(scan('\n\n\n', 0, size)).toEqual({ records: 3, bad: [], stopped: undefined, endsMidLine: false });
+      expect(scan('\nx\n\t\n\n', 0, size).bad).toEqual(['2: is not empty, and the table has no columns', '3: is not empty, and the table has no columns']);
+    }
+    expect(copyTextLineProblem(Buffer.alloc(0), 0)).toBeUndefined();
+    expect(copyTextLineProblem(Buffer.alloc(0), 1)).toBeUndefined();
+    expect(copyTextLineProblem(Buffer.from('\\N'), 0)).toBe('is not empty, and the table has no columns');
+  });
+
   it('a one-column table with no tab anywhere: every row has one field (the tab cursor never runs ahead)', () => {
     const text = Array.from({ length: 500 }, (_, i) => `row ${i}`).join('\n') + '\n';
     expect(scan(text, 1, 4096)).toEqual({ records: 500, bad: [], stopped: undefined, endsMidLine: false });

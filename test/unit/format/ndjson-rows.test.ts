@@ -101,4 +101,14 @@ describe('NdjsonRows: validate\'s NDJSON row check, the same with and without th
       load.mockRestore();
     }
   });
+
+  it('takes `{}` as a row of a table without columns and `{` alone as a bad row, with and without the module', () => {
+    for (const fast of [true, false]) {
+      const bad: number[] = [];
+      const rows = new NdjsonRows([], 10, 1000, (row) => bad.push(row), { fast });
+      rows.push(Buffer.from('{}\n{\n{}\n{ }\n'));
+      rows.finish();
+      expect({ fast, records: rows.records, bad }).toEqual({ fast, records: 4, bad: [2] });
+    }
+  });
 });

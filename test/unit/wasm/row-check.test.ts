@@ -112,6 +112,11 @@ describe('WasmRowCheck: validate\'s fast row check (row-check.c in WebAssembly w
     }
   });
 
+  it('accepts `{}` and nothing else for a table without columns', () => {
+    const lines = ['{}', '{', '{ }', '{"a":1}', '{}}', ''].map((line) => Buffer.from(line));
+    expect(acceptedLines(checkFor([]), lines)).toEqual([true, false, false, false, false, false]);
+  });
+
   it('accepts at most maxRows rows and no line longer than maxLine, and never a line without its newline', () => {
     const check = checkFor(['a']);
     const row = Buffer.from('{"a":"0123456789"}\n');
