@@ -32,6 +32,7 @@ import {
   QUOTE,
   RowKeys,
   SLASH,
+  closingBrace,
   Scanner,
   TAB,
   ZERO,
@@ -136,6 +137,7 @@ export function ndjsonToCopyConverter(columns: readonly string[], skip: Readonly
     s.expect(OPEN_BRACE, '{');
     const fields: string[] = [];
     for (let i = 0; i < names.length; i++) {
+      if (i > 0) s.expect(COMMA, ',');
       if (line.startsWith(keyTokens[i]!, s.pos)) s.pos += keyTokens[i]!.length;
       else {
         s.skipSpace();
@@ -146,12 +148,8 @@ export function ndjsonToCopyConverter(columns: readonly string[], skip: Readonly
       }
       const value = field(s);
       if (keep[i]) fields.push(value);
-      s.skipSpace();
-      const sep = s.text.charCodeAt(s.pos++);
-      if (i < names.length - 1 ? sep !== COMMA : sep !== CLOSE_BRACE) s.fail(i < names.length - 1 ? 'expected ,' : 'expected } (more keys than columns)');
     }
-    // A table without columns: the loop above read no `}`.
-    if (names.length === 0) s.expect(CLOSE_BRACE, '} (the table has no columns)');
+    s.expect(CLOSE_BRACE, closingBrace(names.length));
     s.skipSpace();
     if (s.pos !== line.length) s.fail('trailing data');
     return `${fields.join('\t')}\n`;
@@ -201,6 +199,7 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
     if (buf[p++] !== OPEN_BRACE) return false;
     let first = true;
     for (let i = 0; i < this.keys.count; i++) {
+      if (i > 0 && buf[p++] !== COMMA) return false;
       p = this.keys.after(buf, p, end, i);
       if (p < 0) return false;
       const keep = this.keep[i]!;
@@ -255,12 +254,8 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
         if (keep) this.copySpan(buf, from, p);
       } else return false; // arrays, objects, whitespace: the string converter handles them
       if (keep) first = false;
-      const sep = buf[p++];
-      if (i < this.keys.count - 1 ? sep !== COMMA : sep !== CLOSE_BRACE) return false;
     }
-    // A table without columns: its rows are `{}`, and the loop above read no `}`.
-    if (this.keys.count === 0 && buf[p++] !== CLOSE_BRACE) return false;
-    if (p !== end) return false;
+    if (buf[p++] !== CLOSE_BRACE || p !== end) return false;
     out[this.used++] = NEWLINE;
     return true;
   }

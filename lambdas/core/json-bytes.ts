@@ -183,6 +183,11 @@ export class RowKeys {
   }
 }
 
+/** What the converters' scanners say is missing after a row's last member (for a table without columns, right after `{`). */
+export function closingBrace(columns: number): string {
+  return columns === 0 ? '} (the table has no columns)' : '} (more keys than columns)';
+}
+
 /** A cursor over one line of JSON text (the converters' path for rows of unusual layout). */
 export class Scanner {
   pos = 0;
@@ -446,6 +451,7 @@ export function rowObjectMembers(buf: Uint8Array, start: number, end: number, ke
   p++;
   const count = keys.count;
   for (let i = 0; i < count; i++) {
+    if (i > 0 && buf[p++] !== COMMA) return jsonObjectMembers(buf, start, end);
     p = keys.after(buf, p, end, i);
     if (p < 0) return jsonObjectMembers(buf, start, end);
     const c = buf[p]!;
@@ -456,11 +462,8 @@ export function rowObjectMembers(buf: Uint8Array, start: number, end: number, ke
     else if (c === LETTER_F) p = buf[p + 1] === LETTER_A && buf[p + 2] === LETTER_L && buf[p + 3] === LETTER_S && buf[p + 4] === LETTER_E && p + 5 <= end ? p + 5 : -1;
     else p = -1;
     if (p < 0) return jsonObjectMembers(buf, start, end);
-    const separator = buf[p++];
-    if (i < count - 1 ? separator !== COMMA : separator !== CLOSE_BRACE) return jsonObjectMembers(buf, start, end);
   }
-  // A table without columns: its rows are `{}`, and the loop above read no `}`.
-  if (count === 0 && buf[p++] !== CLOSE_BRACE) return jsonObjectMembers(buf, start, end);
+  if (buf[p++] !== CLOSE_BRACE) return jsonObjectMembers(buf, start, end);
   return p === end ? count : jsonObjectMembers(buf, start, end);
 }
 

@@ -20,13 +20,7 @@ const PERIOD = 0x2e;
  * without escapes.
  */
 export function copyTextLineProblem(line: Buffer, columns: number): string | undefined {
-  if (columns === 0) return noColumnsProblem(line.length);
-  return fieldsProblem(walkLine(line, 0, line.length), columns);
-}
-
-/** A table without columns: COPY writes each of its rows as an empty line. */
-function noColumnsProblem(length: number): string | undefined {
-  return length === 0 ? undefined : 'is not empty, and the table has no columns';
+  return fieldsProblem(walkLine(line, 0, line.length), columns, line.length);
 }
 
 /** Walks buf[start, end) byte by byte (escapes honoured): its field count, or what is wrong with it. */
@@ -44,8 +38,11 @@ function walkLine(buf: Buffer, start: number, end: number): number | string {
   return fields;
 }
 
-function fieldsProblem(fields: number | string, columns: number): string | undefined {
+/** `fields` of a line of `length` bytes against the table's `columns`. */
+function fieldsProblem(fields: number | string, columns: number, length: number): string | undefined {
   if (typeof fields === 'string') return fields;
+  // A table without columns: COPY writes each of its rows as an empty line (which has one field of any other table).
+  if (columns === 0) return length === 0 ? undefined : 'is not empty, and the table has no columns';
   return fields === columns ? undefined : `has ${fields} field${fields === 1 ? '' : 's'}, the table has ${columns} column${columns === 1 ? '' : 's'}`;
 }
 
@@ -121,17 +118,16 @@ export class CopyTextRows {
 
   /** The problem of the current chunk's row [start, end), moving the cursors past it. */
   private rowProblem(start: number, end: number): string | undefined {
-    if (this.columns === 0) return noColumnsProblem(end - start);
     if (this.backslash < start) this.backslash = this.find(BACKSLASH, start);
     if (this.cr < start) this.cr = this.find(CR, start);
     if (this.tab < start) this.tab = this.find(TAB, start);
-    if (this.backslash < end || this.cr < end) return fieldsProblem(walkLine(this.chunk, start, end), this.columns);
+    if (this.backslash < end || this.cr < end) return fieldsProblem(walkLine(this.chunk, start, end), this.columns, end - start);
     let fields = 1;
     while (this.tab < end) {
       fields++;
       this.tab = this.find(TAB, this.tab + 1);
     }
-    return fieldsProblem(fields, this.columns);
+    return fieldsProblem(fields, this.columns, end - start);
   }
 
   private stop(reason: NonNullable<CopyTextRows['stopped']>): false {

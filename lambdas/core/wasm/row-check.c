@@ -92,6 +92,7 @@ static inline int32_t row_end(const uint8_t *b, int32_t p, int32_t end, const ui
   p++;
   const uint8_t *key = keys;
   for (int32_t i = 0; i < count; i++) {
+    if (i > 0 && b[p++] != ',') return -1;
     int32_t length = key_lengths[i];
     if (p + length > end) return -1;
     int32_t j = 0;
@@ -108,12 +109,8 @@ static inline int32_t row_end(const uint8_t *b, int32_t p, int32_t end, const ui
     else if (c == 'f') p = b[p + 1] == 'a' && b[p + 2] == 'l' && b[p + 3] == 's' && b[p + 4] == 'e' && p + 5 <= end ? p + 5 : -1;
     else return -1;
     if (p < 0 || p >= end) return -1;
-    uint8_t separator = b[p++];
-    if (i < count - 1 ? separator != ',' : separator != '}') return -1;
   }
-  /* A table without columns: its rows are `{}`, and the loop above read no `}`. */
-  if (count == 0 && b[p++] != '}') return -1;
-  return p;
+  return b[p] == '}' ? p + 1 : -1;
 }
 
 static int32_t stopped_at;
