@@ -67,6 +67,8 @@ export interface RowConverter {
   take(force?: boolean): Buffer | undefined;
   /** Appends whatever the format needs after the last row. */
   finish(): void;
+  /** Done with the output (after the last take): its memory may be reused once the batches are written (slab-output.ts `batchWritten`). */
+  release(): void;
 }
 
 const NEEDS_NO_QUOTES = /^[^\s"\\{},]+$/;
@@ -306,5 +308,6 @@ export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, convert
   lines.finish();
   converter.finish();
   const rest = converter.take(true);
+  converter.release();
   if (rest) yield rest;
 }

@@ -1,16 +1,17 @@
 import { Readable, Writable, pipeline as streamPipeline } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { CountMismatchError, DrError, IntegrityError, InvalidBackupError, OperationFailedError, PrivilegeError, RowConversionError, SchemaDriftError, StorageError, ObjectNotFoundError, UsageError, LockTimeoutError } from './errors.js';
 import { decompressor, type Codec, type DecompressorOptions } from './format/codec.js';
 import { CopyTextLimit } from './format/copy-text-lines.js';
 import type { RowEncoding } from './format/row-encoding.js';
 import { fileCodec, fileRows, legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
+import { copyIn } from './postgres/copy-in.js';
 import { connect, describeDatabase, pgCode, quoteIdent, quoteLiteral, quoteQualified } from './postgres/connection.js';
 import { dropDeferrableIndexes, rebuildIndexes, type DeferredIndex } from './restore-indexes.js';
 import { columnBaseTypes, compositeColumns, describeTables, foreignKeyOrder, ownedSequences, tableRows, type TableShape } from './postgres/catalog.js';
 import { NdjsonToCopyBytes, convertNdjsonBytes, type RowConverter } from './copy-text.js';
+import { batchWritten } from './slab-output.js';
 import { BINARY_KIND_BY_OID, NdjsonToCopyBinary, type BinaryKind } from './copy-binary.js';
 import { EXACT_OUTPUT_SETTINGS } from './postgres/source.js';
 import type { BackupStore } from './storage/store.js';
@@ -209,7 +210,7 @@ async function copyTextRows(client: pg.Client, target: TableShape, columns: read
   const name = file.key.slice(backupId.length + 1);
   const tooMany = (max: number) => new InvalidBackupError(`Backup ${backupId} is not valid: ${name} holds more than the manifest's ${max} rows; rolled back, the target is unchanged`, [`${name}: more than the manifest's ${max} records`]);
   // FREEZE as in copyRows: the table was truncated in this transaction.
-  const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)}${columnList(columns)} FROM STDIN${target.partitioned ? '' : ' WITH (FREEZE)'}`)) as unknown as Writable & { rowCount?: number };
+  const copy = client.query(copyIn(`COPY ${quoteQualified(target.schema, target.name)}${columnList(columns)} FROM STDIN${target.partitioned ? '' : ' WITH (FREEZE)'}`));
   await pipeline(rows, new CopyTextLimit(file.records, maxLineBytes(), tooMany, onRows), copy);
   return copy.rowCount ?? 0;
 }
@@ -238,7 +239,8 @@ async function copyRows(client: pg.Client, target: TableShape, columns: readonly
   // FREEZE: the table was truncated in this (sub)transaction, so rows can be written frozen and
   // all-visible (no hint-bit rewrite or vacuum freeze later). Not allowed on partitioned tables.
   const options = [...(binaryKinds ? ['FORMAT binary'] : []), ...(target.partitioned ? [] : ['FREEZE'])];
-  const copy = client.query(copyFrom(`COPY ${quoteQualified(target.schema, target.name)}${columnList(loaded)} FROM STDIN${options.length ? ` WITH (${options.join(', ')})` : ''}`)) as unknown as Writable & { rowCount?: number };
+  // Each batch's slab goes back to the pool once the socket has written it (slab-output.ts).
+  const copy = client.query(copyIn(`COPY ${quoteQualified(target.schema, target.name)}${columnList(loaded)} FROM STDIN${options.length ? ` WITH (${options.join(', ')})` : ''}`, batchWritten));
   try {
     await pipeline(Readable.from(convertNdjsonBytes(ndjson, converter, onRows, { giveBackChunks: true }), { objectMode: false, highWaterMark: 256 * 1024 }), copy);
   } catch (error) {
@@ -250,7 +252,7 @@ async function copyRows(client: pg.Client, target: TableShape, columns: readonly
 
 async function stageLines(client: pg.Client, lines: Readable): Promise<void> {
   await client.query('TRUNCATE pg_temp.iconic_dr_load');
-  const copy = client.query(copyFrom(`COPY pg_temp.iconic_dr_load (line) FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')`)) as unknown as Writable;
+  const copy = client.query(copyIn(`COPY pg_temp.iconic_dr_load (line) FROM STDIN WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')`));
   await pipeline(lines, copy);
 }
 

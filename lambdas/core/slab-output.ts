@@ -1,5 +1,7 @@
-/** Output slabs are this big: one allocation per MiB of output, not per batch. */
-const SLAB_BYTES = 1024 * 1024;
+import { streamBuffers } from './util/buffer-pool.js';
+
+/** Output slabs are this big (the stream pool's buffers): one allocation per MiB of output at most, not per batch. */
+const SLAB_BYTES = streamBuffers.bufferBytes;
 
 /** Where the COPY converters and their encoders write: a buffer, how much of it is filled, and a copy into it. */
 export interface ByteSink {
@@ -9,16 +11,53 @@ export interface ByteSink {
   copySpan(buf: Buffer, from: number, to: number): void;
 }
 
+/** A pooled slab, its batches not yet written, and whether its converter has moved on from it. */
+interface SlabUse {
+  readonly slab: Buffer;
+  batches: number;
+  retired: boolean;
+}
+
+/** Each pooled slab's use, by its memory; weak, so that a slab whose batches are never acknowledged is simply collected. */
+const slabUse = new WeakMap<ArrayBufferLike, SlabUse>();
+/** The batches handed out and not yet acknowledged, each with its slab's use: a batch counts once, however often it is acknowledged. */
+const batchesOut = new WeakMap<Uint8Array, SlabUse>();
+
+function returnWhenDone(use: SlabUse): void {
+  if (use.retired && use.batches === 0) {
+    slabUse.delete(use.slab.buffer);
+    streamBuffers.give(use.slab);
+  }
+}
+
+/**
+ * Tells the slab pool that a batch from {@link SlabOutput.take} has been written and nothing reads
+ * it any more (the socket's write callback). Once a slab's converter has moved on and every batch
+ * handed out from it was acknowledged, the slab goes back to `streamBuffers` for the next frame or
+ * slab. Only then: a batch never acknowledged keeps its slab out of the pool (it is collected like
+ * any buffer), and one acknowledged while still being sent would be overwritten. Anything that is
+ * not a batch still out (another buffer, a batch acknowledged before) is ignored.
+ */
+export function batchWritten(batch: Uint8Array): void {
+  const use = batchesOut.get(batch);
+  if (!use) return;
+  batchesOut.delete(batch);
+  use.batches--;
+  returnWhenDone(use);
+}
+
 /**
  * Converted bytes accumulate in a slab and batches are handed out as views of it, so the output
- * costs one allocation per slab instead of one per batch. Fewer, fuller buffers means far less
- * external memory churn, which is what made V8 run a full GC every few megabytes of restored data.
+ * costs one allocation per slab instead of one per batch; slabs of the usual size come from
+ * `streamBuffers` and go back to it once every batch taken from them was written ({@link
+ * batchWritten}). Made fresh each time, the restore's ~200 MiB of output slabs were external memory
+ * that only full collections freed (docs/performance.md, fourteenth session).
  *
  * It is the binary encoders' sink (copy-binary-encoders.ts takes the converter itself), hence the
  * public `out`, `used` and `copySpan`; only the converter and what it calls write them.
  */
 export abstract class SlabOutput implements ByteSink {
-  out: Buffer = Buffer.allocUnsafe(SLAB_BYTES);
+  out: Buffer = pooledSlab();
   used = 0;
   private batchStart = 0;
 
@@ -30,18 +69,42 @@ export abstract class SlabOutput implements ByteSink {
     if (size === 0 || (!force && size < this.batchBytes)) return undefined;
     const batch = this.out.subarray(this.batchStart, this.used);
     this.batchStart = this.used;
+    const use = slabUse.get(this.out.buffer);
+    if (use) {
+      use.batches++;
+      batchesOut.set(batch, use);
+    }
     return batch;
+  }
+
+  /**
+   * The converter is done with its slab (after the last {@link take}): it goes back to the pool once
+   * its batches are written. Nothing may be converted after this.
+   */
+  release(): void {
+    this.retire(this.out);
+    this.out = Buffer.alloc(0);
+    this.used = this.batchStart = 0;
   }
 
   /** Makes room for `bytes` more; may move the unsent batch to a new slab (so take marks after calling it). */
   protected ensure(bytes: number): void {
     if (this.used + bytes <= this.out.length) return;
     const pending = this.used - this.batchStart;
-    const next = Buffer.allocUnsafe(Math.max(SLAB_BYTES, (pending + bytes) * 2));
+    const size = Math.max(SLAB_BYTES, (pending + bytes) * 2);
+    const next = size === SLAB_BYTES ? pooledSlab() : Buffer.allocUnsafe(size);
     this.out.copy(next, 0, this.batchStart, this.used);
+    this.retire(this.out);
     this.out = next;
     this.used = pending;
     this.batchStart = 0;
+  }
+
+  private retire(slab: Buffer): void {
+    const use = slabUse.get(slab.buffer);
+    if (!use) return;
+    use.retired = true;
+    returnWhenDone(use);
   }
 
   /**
@@ -60,4 +123,10 @@ export abstract class SlabOutput implements ByteSink {
     for (let k = from; k < to; k++) out[u++] = buf[k]!;
     this.used = u;
   }
+}
+
+function pooledSlab(): Buffer {
+  const slab = streamBuffers.take();
+  slabUse.set(slab.buffer, { slab, batches: 0, retired: false });
+  return slab;
 }

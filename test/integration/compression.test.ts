@@ -122,7 +122,7 @@ describe('table file codecs end to end: zstd (default) and gzip backups validate
   });
 });
 
-describe('files of many zstd frames: validate and restore read each frame in a pooled block and give it back (real Postgres)', () => {
+describe('files of many zstd frames: validate and restore read each frame in a pooled block and give it back, restore\'s output slabs too (real Postgres)', () => {
   let source: TestDatabase;
   let target: TestDatabase;
   let files: Awaited<ReturnType<typeof tempFileStore>>;
@@ -214,7 +214,7 @@ describe('files of many zstd frames: validate and restore read each frame in a p
     expect(report.problems).toEqual(['notes.ndjson.zst: line 50000 is not a JSON object with the table\'s 4 columns']);
   });
 
-  it('restore converts every frame, gives each back, and the rows are the source\'s exactly', async () => {
+  it('restore converts every frame, gives each back and each output slab once the socket has written it, and the rows are the source\'s exactly', async () => {
     const made = await blocksMadeWhile(() => restoreBackup({ store: files.store, backupId, databaseUrl: target.url }));
     expect(await snapshotTables(target, ['notes'])).toEqual(await snapshotTables(source, ['notes']));
     expect(made).toBeLessThanOrEqual(3 * ZSTD_FRAME_BYTES);
