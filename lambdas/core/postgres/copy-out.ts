@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { streamBuffers } from '../util/buffer-pool.js';
 import type { CopyTextToJson } from './copy-text-json.js';
+import { CopyJsonStop, type WasmCopyJson } from '../wasm/copy-json.js';
 
 const COPY_DATA = 0x64; // d
 const COPY_DONE = 0x63; // c
@@ -83,6 +84,10 @@ export class CopyOutStream extends Readable {
 
   private readonly singleFieldLines: boolean;
   private readonly jsonRows: CopyTextToJson | undefined;
+  /** The WebAssembly writer of jsonRows' common rows, until it gives back too many (see convertFast). */
+  private wasmJson: WasmCopyJson | undefined;
+  private wasmRows = 0;
+  private wasmGiveBacks = 0;
   private sawBinaryHeader = false;
 
   constructor(
@@ -92,6 +97,7 @@ export class CopyOutStream extends Readable {
     super({ highWaterMark: 1024 * 1024 });
     this.singleFieldLines = options.singleFieldLines === true;
     this.jsonRows = options.jsonRows;
+    this.wasmJson = options.jsonRows?.wasmWriter();
   }
 
   submit(connection: PgConnection): void {
@@ -162,7 +168,11 @@ export class CopyOutStream extends Readable {
   private scan(buf: Buffer): { offset: number; more: boolean; end?: 'copy-done' | 'error' } {
     let offset = 0;
     let more = true;
+    if (this.wasmJson && !this.loadForWasm(this.wasmJson, buf)) this.wasmJson = undefined;
     while (offset + 5 <= buf.length) {
+      // The module writes the rows it can; the message it stopped at (another type, a row it gives
+      // back, one that needs a fresh output chunk, one cut at the chunk's end) goes the JavaScript way.
+      if (this.wasmJson && (offset = this.convertFast(this.wasmJson, offset)) + 5 > buf.length) break;
       const code = buf[offset]!;
       if (code === ERROR_RESPONSE) return { offset, more, end: 'error' };
       const length = buf.readUInt32BE(offset + 1);
@@ -174,6 +184,29 @@ export class CopyOutStream extends Readable {
       offset = next;
     }
     return { offset, more };
+  }
+
+  private loadForWasm(writer: WasmCopyJson, buf: Buffer): boolean {
+    try {
+      writer.load(buf, 0, buf.length);
+      return true;
+    } catch (error) {
+      // Memory that cannot grow: the JavaScript writer does it all.
+      if (error instanceof RangeError) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Rows from `offset` written by the WebAssembly writer into the output chunk; returns where it
+   * stopped. A table whose rows it mostly gives back (values in forms it leaves to JavaScript) stops
+   * using it after 64 of them.
+   */
+  private convertFast(writer: WasmCopyJson, offset: number): number {
+    this.used += writer.convert(offset, this.out, this.used, this.out.length - this.used);
+    this.wasmRows += writer.rows;
+    if (writer.stopReason === CopyJsonStop.givenBack && ++this.wasmGiveBacks >= 64 && this.wasmGiveBacks * 4 > this.wasmRows) this.wasmJson = undefined;
+    return writer.stoppedAt;
   }
 
   /** The COPY ended: the last rows go out, and the socket goes back to node-postgres with the bytes after it. */

@@ -1,3 +1,4 @@
+import { WasmCopyJson } from '../wasm/copy-json.js';
 import { BACKSLASH, CLOSE_BRACE, COLON, LETTER_F, LETTER_T, MINUS, NEWLINE, OPEN_BRACE, PLUS, QUOTE, SPACE, TAB, ViewCache, asWords, holdsQuoteBackslashOrControl } from '../json-bytes.js';
 
 /**
@@ -49,6 +50,7 @@ export class CopyTextToJson {
   private readonly keyWords: Int32Array;
   private readonly keyWordAt: Int32Array;
   private readonly keyLength: Int32Array;
+  private readonly keys: readonly Buffer[];
   /**
    * The writers move the common runs (plain text, keys, a timestamp's digits) as 32-bit words through
    * these views, one load and one store where a byte loop takes four of each plus a table lookup per
@@ -63,6 +65,16 @@ export class CopyTextToJson {
     this.keyBytes = keys.reduce((sum, key) => sum + key.length, 0);
     this.keyLength = Int32Array.from(keys.map((key) => key.length));
     ({ words: this.keyWords, at: this.keyWordAt } = asWords(keys));
+    this.keys = keys;
+  }
+
+  /**
+   * The WebAssembly writer of the same rows (wasm/copy-json.c): the common rows sixteen bytes at a
+   * time, any other given back to {@link convert}, with the same output. Undefined where WebAssembly
+   * SIMD is not available. One per stream: it holds the stream's current chunk.
+   */
+  wasmWriter(): WasmCopyJson | undefined {
+    return WasmCopyJson.for(this.keys, this.kinds, this.keyBytes + 11 * this.kinds.length + 4);
   }
 
   /**

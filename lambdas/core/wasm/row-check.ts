@@ -1,40 +1,14 @@
+import { MAX_INT32, PAGE, align, instantiate, memoryOf, type ModuleMemory } from './module.js';
 import { ROW_CHECK_WASM_BASE64 } from './row-check.wasm.js';
 
-/** The part of the WebAssembly API used here (the project's type libraries do not declare it). */
-interface WebAssemblyApi {
-  readonly Module: new (bytes: Uint8Array) => object;
-  readonly Instance: new (module: object, imports: object) => { readonly exports: unknown };
-}
-
 /** What row-check.c exports. */
-interface RowCheckExports {
-  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
-  readonly __heap_base: { readonly value: number };
+interface RowCheckExports extends ModuleMemory {
   accept_rows(buffer: number, from: number, end: number, keys: number, keyLengths: number, count: number, maxRows: number, maxLine: number): number;
   stop(): number;
 }
 
-const PAGE = 64 * 1024;
 /** Bytes after the data the module may read (vector loads, look-ahead), kept zero: no digit, letter or quote. */
 const SLACK = 64;
-const MAX_INT32 = 2 ** 31 - 1;
-
-const wasm = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
-let compiled: object | null | undefined;
-
-/** The module, compiled once per process; null where this runtime has no WebAssembly with SIMD. */
-function rowCheckModule(): object | null {
-  if (compiled === undefined) {
-    try {
-      compiled = wasm ? new wasm.Module(Buffer.from(ROW_CHECK_WASM_BASE64, 'base64')) : null;
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}
-
-const align = (n: number, to: number) => Math.ceil(n / to) * to;
 
 /**
  * Validate's fast row check (row-check.c, WebAssembly with 128-bit SIMD): counts the complete rows of
@@ -59,10 +33,9 @@ export class WasmRowCheck {
    * available or its memory cannot be had (the caller checks every row in JavaScript then).
    */
   static for(keys: readonly Uint8Array[]): WasmRowCheck | undefined {
-    const module = rowCheckModule();
-    if (!module || !wasm) return undefined;
+    const exports = instantiate<RowCheckExports>(ROW_CHECK_WASM_BASE64);
     try {
-      return new WasmRowCheck(new wasm.Instance(module, {}).exports as RowCheckExports, keys);
+      return exports && new WasmRowCheck(exports, keys);
     } catch {
       return undefined;
     }
@@ -88,11 +61,7 @@ export class WasmRowCheck {
 
   /** The module's memory as bytes, grown to hold `bytes` of data and the slack after them. */
   private room(bytes: number): Uint8Array {
-    const memory = this.exports.memory;
-    const needed = this.data + bytes + SLACK;
-    if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
-    // A grown memory has a new buffer (the old one is detached).
-    return new Uint8Array(memory.buffer);
+    return memoryOf(this.exports, this.data + bytes + SLACK);
   }
 
   /**

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import { CopyOutStream } from '../../../lambdas/core/postgres/copy-out.js';
+import { CopyTextToJson } from '../../../lambdas/core/postgres/copy-text-json.js';
 import { because } from '../../helpers/expect-message.js';
 
 /** One backend message: type byte, length (itself included), body. */
@@ -134,5 +135,54 @@ describe('CopyOutStream, singleFieldLines: binary COPY rows of one field become 
       const { error } = await run([Buffer.concat([first, message('d', TRAILER), message('c', ''), afterCopy])], { singleFieldLines: true });
       because(String(reason), () => expect(error?.message).toMatch(reason));
     }
+  });
+});
+
+describe('CopyOutStream, jsonRows: COPY text rows become JSON lines, the common ones written by the WebAssembly writer', () => {
+  const columns = [
+    { name: 'id', kind: 'number' as const },
+    { name: 'note', kind: 'string' as const },
+    { name: 'paid', kind: 'bool' as const },
+    { name: 'at', kind: 'timestamptz' as const },
+  ];
+  /** Common rows, and now and then one the module gives back (NaN, an offset with minutes, infinity). */
+  const copyRows = Array.from({ length: 60 }, (_, i) => `${i % 13 === 0 ? 'NaN' : i * 7}\tnote ${i} "q" \\t é\t${i % 2 ? 't' : 'f'}\t${i % 11 === 0 ? 'infinity' : i % 7 === 0 ? '2026-12-01 10:00:00+05:30' : `2026-12-01 10:00:0${i % 10}+01`}\n`);
+  const wire = Buffer.concat([message('H', Buffer.from([0, 0, 2, 0, 0, 0, 0])), ...copyRows.slice(0, 30).map((r) => message('d', r)), message('N', 'Snotice\0\0'), ...copyRows.slice(30).map((r) => message('d', r)), message('c', ''), afterCopy]);
+
+  /** The writer, with the WebAssembly one counted (`rows`), or left out (`javascriptOnly`). */
+  function writer(mode: 'javascriptOnly' | 'counted'): { writer: CopyTextToJson; rows: () => number } {
+    let rows = 0;
+    const json = new CopyTextToJson(columns);
+    const make = json.wasmWriter.bind(json);
+    json.wasmWriter = () => {
+      if (mode === 'javascriptOnly') return undefined;
+      const wasm = make();
+      if (!wasm) throw new Error('this Node has no WebAssembly with SIMD');
+      const convert = wasm.convert.bind(wasm);
+      wasm.convert = (...args: Parameters<typeof convert>) => {
+        const written = convert(...args);
+        rows += wasm.rows;
+        return written;
+      };
+      return wasm;
+    };
+    return { writer: json, rows: () => rows };
+  }
+
+  it('writes the same lines as the JavaScript writer alone, at every cut point and one byte per read, most rows through the module', async () => {
+    const reference = await run([wire], { jsonRows: writer('javascriptOnly').writer });
+    expect(reference.output.toString().split('\n')).toHaveLength(copyRows.length + 1);
+    expect(reference.output.toString()).toContain('{"id":"NaN","note":"note 0 \\"q\\" \\t é","paid":false,"at":"infinity"}\n');
+    const cuts = [...Array.from({ length: wire.length - 1 }, (_, i) => [wire.subarray(0, i + 1), wire.subarray(i + 1)]), [...wire].map((byte) => Buffer.from([byte]))];
+    for (const chunks of cuts) {
+      const counted = writer('counted');
+      const { output, handedBack } = await run(chunks, { jsonRows: counted.writer });
+      because(`${chunks.length} reads, the first of ${chunks[0]!.length} bytes`, () => expect(output.toString()).toBe(reference.output.toString()));
+      because(`${chunks.length} reads`, () => expect(handedBack.equals(afterCopy)).toBe(true));
+    }
+    const whole = writer('counted');
+    expect((await run([wire], { jsonRows: whole.writer })).output.equals(reference.output)).toBe(true);
+    // Every row but the 18 it gives back (NaN, infinity, an offset with minutes).
+    expect(whole.rows()).toBe(42);
   });
 });
