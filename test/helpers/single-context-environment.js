@@ -10,7 +10,8 @@
  * SyntheticModule, passing the environment's context; for the context of this environment, those
  * calls go to the main context instead (no context given). Jest still creates one module registry
  * per test file, so modules stay fresh per file; what Node itself holds (process.env, listeners)
- * is shared by the files one worker runs, as in any single process.
+ * is shared by the files one worker runs, as in any single process, and so is what a library puts
+ * on the global object (see setup).
  */
 import vm from 'node:vm';
 import { LegacyFakeTimers, ModernFakeTimers } from '@jest/fake-timers';
@@ -74,6 +75,18 @@ export default class SingleContextEnvironment extends TestEnvironment {
       timerConfig: { idToRef: timerIdToRef, refToId: (timer) => timer?.id },
     });
     this.fakeTimersModern = new ModernFakeTimers({ config: config.projectConfig, global: globalThis });
+  }
+
+  /**
+   * aws-cdk-lib keeps its token map on the global object (`__cdkTokenMap`), made by the first file
+   * that synthesizes and holding that file's modules. Shared, a later file's synth called into the
+   * earlier file's module registry, which Jest tears down after each file: "TokenizedStringFragments
+   * is not a constructor", in whichever CDK tests a worker happened to run after another. Each file
+   * starts without one.
+   */
+  async setup() {
+    await super.setup();
+    delete globalThis.__cdkTokenMap;
   }
 
   getVmContext() {
