@@ -32,6 +32,8 @@ import type { RowConverter } from './copy-text.js';
 import { RowConversionError } from './errors.js';
 import { BACKSLASH, CARRIAGE_RETURN, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, LETTER_L, LETTER_N, LETTER_U, NEWLINE, OPEN_BRACE, OPEN_BRACKET, QUOTE, RowKeys, SPACE, Scanner, TAB, closingBrace } from './json-bytes.js';
 import { SlabOutput } from './slab-output.js';
+import { WasmCopyBinary } from './wasm/copy-binary.js';
+import { CONVERTER_OUTPUT_BYTES, ConverterStop } from './wasm/module.js';
 
 /** Column types this converter writes in binary (domains count as their base type; enums as text). */
 export type BinaryKind = 'bool' | 'int2' | 'int4' | 'int8' | 'numeric' | 'text' | 'json' | 'jsonb' | 'uuid' | 'timestamptz' | 'timestamp' | 'date' | 'bytea' | 'text[]' | 'varchar[]';
@@ -98,6 +100,12 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
   /** Output bytes a row may need per input byte, and per column: arrays can outgrow their JSON. */
   private readonly bytesPerInputByte: number;
   private readonly bytesPerColumn: number;
+  /** The WebAssembly converter of the common rows, made on first use; null when there is none or it gave back too many rows. */
+  private wasm: WasmCopyBinary | null | undefined;
+  private wasmRows = 0;
+  private wasmGiveBacks = 0;
+  /** Rows the last {@link convertLines} converted. */
+  linesConverted = 0;
 
   /**
    * @param kinds each column's kind, or undefined for a column the target generates itself (read
@@ -116,6 +124,44 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
     this.bytesPerInputByte = arrays ? 2 : 1;
     this.bytesPerColumn = arrays ? 24 + 12 + 8 * MAX_ARRAY_DIMS : 24;
     this.used = SIGNATURE.copy(this.out, 0);
+  }
+
+  /**
+   * Converts whole lines of `chunk[from, to)` (`to` just after a newline) with the WebAssembly
+   * converter (wasm/copy-binary.c) as far as it goes, the same tuples {@link convert} writes; returns
+   * where it stopped (a line start, `to` when it converted them all) for the caller to convert the
+   * line there with {@link convert}, or -1 when there is no WebAssembly converter for this table
+   * (a kind it does not write, a generated column, no WebAssembly SIMD) or it gave back more than a
+   * quarter of the rows after 64 (values in forms it leaves to JavaScript): convert them all then.
+   * `load`: the chunk's lines are new to it (false when continuing after a line it gave back).
+   * `linesConverted` says how many rows it converted.
+   */
+  convertLines(chunk: Buffer, from: number, to: number, load: boolean): number {
+    this.linesConverted = 0;
+    if (this.wasm === undefined) this.wasm = (this.fieldCount === this.keys.count && WasmCopyBinary.for(this.keys.keys, this.kinds)) || null;
+    const wasm = this.wasm;
+    if (!wasm) return -1;
+    if (load) {
+      try {
+        wasm.load(chunk, from, to);
+      } catch (error) {
+        // Memory that cannot grow: the JavaScript converter does it all.
+        if (!(error instanceof RangeError)) throw error;
+        this.wasm = null;
+        return -1;
+      }
+    }
+    let at = from;
+    for (;;) {
+      this.used += wasm.convert(at, this.out, this.used, this.out.length - this.used);
+      this.linesConverted += wasm.rows;
+      at = wasm.stoppedAt;
+      if (wasm.stopReason !== ConverterStop.outputFull || wasm.needed > CONVERTER_OUTPUT_BYTES) break;
+      this.ensure(wasm.needed);
+    }
+    this.wasmRows += this.linesConverted;
+    if (wasm.stopReason === ConverterStop.givenBack && ++this.wasmGiveBacks >= 64 && this.wasmGiveBacks * 4 > this.wasmRows) this.wasm = null;
+    return at;
   }
 
   /** Appends the end-of-data marker; call once, after the last row. */

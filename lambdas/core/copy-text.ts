@@ -69,6 +69,13 @@ export interface RowConverter {
   finish(): void;
   /** Done with the output (after the last take): its memory may be reused once the batches are written (slab-output.ts `batchWritten`). */
   release(): void;
+  /**
+   * Converts many whole lines at once where the converter can (copy-binary.ts): returns where it
+   * stopped, for {@link convert} to take the line there, or -1 to convert every line with
+   * {@link convert}; `linesConverted` counts its rows.
+   */
+  convertLines?(chunk: Buffer, from: number, to: number, load: boolean): number;
+  readonly linesConverted?: number;
 }
 
 const NEEDS_NO_QUOTES = /^[^\s"\\{},]+$/;
@@ -297,8 +304,40 @@ export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, convert
     }
     return true;
   });
+  /**
+   * A chunk through the converter's many-lines path: the line cut at the previous chunk's end is
+   * completed through the splitter, then the whole lines go to `convertLines`, any line it stops at
+   * to `convert` (through the splitter, one line), and the cut end stays with the splitter.
+   */
+  const pushLines = (chunk: Buffer, fast: Required<RowConverter>) => {
+    let at = 0;
+    if (lines.holdsPartialLine) {
+      const first = chunk.indexOf(NEWLINE);
+      if (first < 0) {
+        lines.push(chunk);
+        return;
+      }
+      lines.push(chunk.subarray(0, first + 1));
+      at = first + 1;
+    }
+    const last = chunk.lastIndexOf(NEWLINE);
+    let load = true;
+    while (at <= last) {
+      const stop = fast.convertLines(chunk, at, last + 1, load);
+      if (stop < 0) break;
+      row += fast.linesConverted;
+      load = false;
+      at = stop;
+      if (at > last) break;
+      const end = chunk.indexOf(NEWLINE, at);
+      lines.push(chunk.subarray(at, end + 1));
+      at = end + 1;
+    }
+    if (at < chunk.length) lines.push(at === 0 ? chunk : chunk.subarray(at));
+  };
   for await (const chunk of chunks) {
-    lines.push(chunk);
+    if (converter.convertLines) pushLines(chunk, converter as Required<RowConverter>);
+    else lines.push(chunk);
     // The converter copied the chunk's rows and the splitter the cut-off end: nothing reads it any more.
     if (options.giveBackChunks) streamBuffers.give(chunk);
     onRows?.(row);

@@ -190,3 +190,56 @@ describe('NDJSON row -> binary COPY for a table without columns', () => {
     await expect(convert([], ['{"a":1}'])).rejects.toThrow(/row 1: expected }/);
   });
 });
+
+describe('NDJSON chunks -> binary COPY with the WebAssembly converter for common rows', () => {
+  const columns = [
+    { name: 'id', kind: 'int8' as const },
+    { name: 'note', kind: 'text' as const },
+    { name: 'at', kind: 'timestamptz' as const },
+  ];
+  /** Common rows; every 9th one holds a `\u` escape and every 13th an offset with seconds it gives back or converts; one is over 1 MiB. */
+  const lines = Array.from({ length: 400 }, (_, i) => {
+    const note = i === 200 ? 'long '.repeat(240_000) : i % 9 === 0 ? `caf\\u00e9 ${i}` : `note ${i} \\"q\\" é`;
+    const at = i % 13 === 0 ? '2026-12-01T10:00:00+05:30:15' : `2026-12-01T10:00:0${i % 10}.5+01:00`;
+    return `{"id":${i * 1_000_003},"note":"${note}","at":"${at}"}`;
+  });
+  const ndjson = Buffer.from(lines.map((line) => `${line}\n`).join(''));
+
+  /** The COPY bytes for the data cut into chunks of `size`, with the WebAssembly converter or without it. */
+  async function convert(data: Buffer, size: number, wasm: boolean, onRows?: (rows: number) => void): Promise<{ copy: Buffer; rowsInLines: number }> {
+    const converter = new NdjsonToCopyBinary(columns);
+    if (!wasm) Object.assign(converter, { convertLines: undefined });
+    let rowsInLines = 0;
+    const convertLines = converter.convertLines?.bind(converter);
+    if (convertLines)
+      converter.convertLines = (...args) => {
+        const stop = convertLines(...args);
+        rowsInLines += converter.linesConverted;
+        return stop;
+      };
+    async function* chunks() {
+      for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
+    }
+    const out: Buffer[] = [];
+    for await (const b of convertNdjsonBytes(chunks(), converter, onRows)) out.push(Buffer.from(b));
+    return { copy: Buffer.concat(out), rowsInLines };
+  }
+
+  it('gives the JavaScript converter\'s bytes for every chunking, rows cut across chunks and lines given back included', async () => {
+    const reference = await convert(ndjson, ndjson.length, false);
+    expect(reference.rowsInLines).toBe(0);
+    for (const size of [ndjson.length, 1 << 20, 65_536, 4096, 333, 64]) {
+      const counts: number[] = [];
+      const { copy, rowsInLines } = await convert(ndjson, size, true, (rows) => counts.push(rows));
+      expect(copy.equals(reference.copy)).toBe(true);
+      expect(counts.at(-1)).toBe(lines.length);
+      // Chunks holding whole lines: most rows through the module (not those it gives back: \u escapes, the long one).
+      if (size >= 4096) expect(rowsInLines).toBeGreaterThan(300);
+    }
+  });
+
+  it('names a bad row by the same row number either way', async () => {
+    const bad = Buffer.from(lines.map((line, i) => `${i === 321 ? line.replace('"id":', '"id":"x",') : line}\n`).join('').replace('"id":"x",', '"id":"x"'));
+    for (const wasm of [false, true]) await expect(convert(bad, 65_536, wasm)).rejects.toThrow(/^row 322: /);
+  });
+});

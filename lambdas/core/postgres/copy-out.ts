@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { streamBuffers } from '../util/buffer-pool.js';
 import type { CopyTextToJson } from './copy-text-json.js';
-import { CopyJsonStop, type WasmCopyJson } from '../wasm/copy-json.js';
+import type { WasmCopyJson } from '../wasm/copy-json.js';
+import { ConverterStop } from '../wasm/module.js';
 
 const COPY_DATA = 0x64; // d
 const COPY_DONE = 0x63; // c
@@ -205,7 +206,7 @@ export class CopyOutStream extends Readable {
   private convertFast(writer: WasmCopyJson, offset: number): number {
     this.used += writer.convert(offset, this.out, this.used, this.out.length - this.used);
     this.wasmRows += writer.rows;
-    if (writer.stopReason === CopyJsonStop.givenBack && ++this.wasmGiveBacks >= 64 && this.wasmGiveBacks * 4 > this.wasmRows) this.wasmJson = undefined;
+    if (writer.stopReason === ConverterStop.givenBack && ++this.wasmGiveBacks >= 64 && this.wasmGiveBacks * 4 > this.wasmRows) this.wasmJson = undefined;
     return writer.stoppedAt;
   }
 

@@ -107,6 +107,11 @@ export class LineSplitter {
     private readonly maxLineBytes = Number.POSITIVE_INFINITY,
   ) {}
 
+  /** Whether it holds the start of a line whose newline has not come yet. */
+  get holdsPartialLine(): boolean {
+    return this.pendingBytes > 0;
+  }
+
   /** Splits one chunk; false once `onLine` asked to stop. */
   push(chunk: Buffer): boolean {
     let start = 0;

@@ -49,3 +49,87 @@ export function memoryOf(exports: ModuleMemory, bytes = 0): Uint8Array {
   // A grown memory has a new buffer (the old one is detached).
   return new Uint8Array(memory.buffer);
 }
+
+/** What a row converter module exports (copy-json.c, copy-binary.c) besides its convert_rows. */
+export interface ConverterExports extends ModuleMemory {
+  stop(): number;
+  reason(): number;
+  rows(): number;
+}
+
+/** Why a converter module stopped (STOP_* in its C source). */
+export const ConverterStop = { end: 0, outputFull: 1, givenBack: 2 } as const;
+
+/** Bytes after each region a converter module may read or write past its end (vector loads and stores, positional reads). */
+const SLACK = 64;
+/** Output a converter module writes per call at most; the caller copies it out. */
+export const CONVERTER_OUTPUT_BYTES = 1024 * 1024;
+
+/**
+ * A row converter module's instance and memory: the table's keys (back to back, with their lengths)
+ * and each column's kind code, an output region, and the input (last, so that it can grow). A chunk
+ * is copied in once (`load`); the subclass's `convert` then runs from any row start inside it and
+ * copies what the module wrote out (`copyOut`).
+ */
+export abstract class ChunkConverter<Exports extends ConverterExports> {
+  protected readonly keys: number;
+  protected readonly keyLengths: number;
+  protected readonly kinds: number;
+  protected readonly count: number;
+  protected readonly output: number;
+  protected readonly input: number;
+  private memory: Uint8Array;
+  protected loadedFrom = 0;
+  protected loadedTo = 0;
+  /** Where the last `convert` stopped: an index into the loaded chunk, at a row start. */
+  stoppedAt = 0;
+  /** Why it stopped (ConverterStop). */
+  stopReason = 0;
+  /** Rows the last `convert` wrote. */
+  rows = 0;
+
+  /** Throws when the memory cannot be had (callers' `for` gives undefined then). */
+  protected constructor(
+    protected readonly exports: Exports,
+    keys: readonly Uint8Array[],
+    kinds: Uint8Array,
+  ) {
+    this.count = keys.length;
+    const keyBytes = keys.reduce((sum, key) => sum + key.length, 0);
+    this.keys = align(exports.__heap_base.value, 16);
+    this.keyLengths = align(this.keys + keyBytes + SLACK, 16);
+    this.kinds = align(this.keyLengths + 4 * keys.length, 16);
+    this.output = align(this.kinds + keys.length, 16);
+    this.input = align(this.output + CONVERTER_OUTPUT_BYTES + SLACK, PAGE);
+    this.memory = memoryOf(exports, this.input + 64 * 1024 + SLACK);
+    let at = this.keys;
+    for (const key of keys) {
+      this.memory.set(key, at);
+      at += key.length;
+    }
+    this.memory.fill(0, at, at + SLACK);
+    const lengths = new Int32Array(this.memory.buffer, this.keyLengths, keys.length);
+    keys.forEach((key, i) => (lengths[i] = key.length));
+    this.memory.set(kinds, this.kinds);
+  }
+
+  /** Copies `chunk[from, to)` into the module's memory. Throws a RangeError when the memory cannot grow to hold it. */
+  load(chunk: Uint8Array, from: number, to: number): void {
+    const needed = this.input + (to - from) + SLACK;
+    if (needed > this.memory.length) this.memory = memoryOf(this.exports, align(needed, PAGE));
+    this.memory.set(chunk.subarray(from, to), this.input);
+    this.memory.fill(0, this.input + (to - from), needed);
+    this.loadedFrom = from;
+    this.loadedTo = to;
+  }
+
+  /** Records where and why the module stopped, and copies the `written` bytes it wrote to `target[targetAt]`. */
+  protected copyOut(written: number, target: Uint8Array, targetAt: number): number {
+    const e = this.exports;
+    this.stoppedAt = this.loadedFrom + e.stop();
+    this.stopReason = e.reason();
+    this.rows = e.rows();
+    if (written > 0) target.set(this.memory.subarray(this.output, this.output + written), targetAt);
+    return written;
+  }
+}

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { CopyTextToJson, type JsonKind } from '../../../lambdas/core/postgres/copy-text-json.js';
-import { CopyJsonStop, WasmCopyJson } from '../../../lambdas/core/wasm/copy-json.js';
+import { WasmCopyJson } from '../../../lambdas/core/wasm/copy-json.js';
+import { ConverterStop as CopyJsonStop } from '../../../lambdas/core/wasm/module.js';
 import { COPY_JSON_SOURCE_SHA256 } from '../../../lambdas/core/wasm/copy-json.wasm.js';
 import { seededRandom } from '../../helpers/random.js';
 

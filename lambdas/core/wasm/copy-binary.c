@@ -1,0 +1,443 @@
+/*
+ * The restore's NDJSON-to-binary-COPY converter for the rows that make up nearly all of a shop's
+ * data, compiled to WebAssembly with 128-bit SIMD (bin/build-wasm.mjs; embedded in
+ * copy-binary.wasm.ts). It reads whole NDJSON lines and writes each row as the binary COPY tuple
+ * copy-binary.ts `NdjsonToCopyBinary` writes for it, byte for byte, for the common forms only: a
+ * row in the backup layout (`{`, the table's keys in order, no whitespace, `}`), each value null or
+ * of its column's kind: a string without `\u` escapes (text, json, jsonb), true/false, an integer of
+ * at most 18 digits in range, a plain decimal (numeric), a uuid, a timestamp / timestamptz / date of
+ * a 4-digit year, AD, with at most six fraction digits. At any other line it stops, and the caller
+ * gives that line to the JavaScript converter, which converts it or names what is wrong with it (so
+ * whatever is written is the JavaScript converter's answer).
+ *
+ * Reads run up to 64 bytes past the input's end and writes up to 16 bytes past the output's end
+ * (vector loads and stores, positional reads): the caller leaves that much slack after both regions.
+ */
+#include <stdint.h>
+
+typedef uint8_t bytes16 __attribute__((vector_size(16), aligned(1)));
+
+#if defined(__wasm__)
+#include <wasm_simd128.h>
+static inline unsigned mask_of(bytes16 m) { return wasm_i8x16_bitmask((v128_t)m); }
+#else
+#include <emmintrin.h>
+static inline unsigned mask_of(bytes16 m) { return (unsigned)_mm_movemask_epi8((__m128i)m); }
+#endif
+
+static inline bytes16 load16(const uint8_t *p) {
+  bytes16 v;
+  __builtin_memcpy(&v, p, 16);
+  return v;
+}
+
+static inline void store16(uint8_t *p, bytes16 v) { __builtin_memcpy(p, &v, 16); }
+
+enum {
+  KIND_TEXT = 0,
+  KIND_JSON = 1,
+  KIND_JSONB = 2,
+  KIND_BOOL = 3,
+  KIND_INT2 = 4,
+  KIND_INT4 = 5,
+  KIND_INT8 = 6,
+  KIND_NUMERIC = 7,
+  KIND_UUID = 8,
+  KIND_TIMESTAMPTZ = 9,
+  KIND_TIMESTAMP = 10,
+  KIND_DATE = 11,
+};
+enum { STOP_END = 0, STOP_OUTPUT_FULL = 1, STOP_GIVE_BACK = 2 };
+
+static inline void put16(uint8_t *out, int32_t value) {
+  out[0] = (uint8_t)(value >> 8);
+  out[1] = (uint8_t)value;
+}
+
+static inline void put32(uint8_t *out, int32_t value) {
+  out[0] = (uint8_t)(value >> 24);
+  out[1] = (uint8_t)(value >> 16);
+  out[2] = (uint8_t)(value >> 8);
+  out[3] = (uint8_t)value;
+}
+
+static inline void put64(uint8_t *out, int64_t value) {
+  put32(out, (int32_t)(value >> 32));
+  put32(out + 4, (int32_t)value);
+}
+
+static inline int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+
+static inline int hex_value(uint8_t c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Two decimal digits at p, or -1. */
+static inline int32_t two_digits(const uint8_t *b, int32_t p) {
+  if (!is_digit(b[p]) || !is_digit(b[p + 1])) return -1;
+  return (b[p] - '0') * 10 + (b[p + 1] - '0');
+}
+
+/* A string value (text, json; jsonb with its version byte): returns the index after its closing quote, or -1. */
+static inline int32_t string_value(const uint8_t *b, int32_t p, int32_t line_end, uint8_t *out, int32_t *used, int jsonb) {
+  if (b[p] != '"') return -1;
+  p++;
+  int32_t length_at = *used;
+  int32_t u = length_at + 4;
+  if (jsonb) out[u++] = 1;
+  const bytes16 quote = (bytes16){0} + '"';
+  const bytes16 backslash = (bytes16){0} + '\\';
+  const bytes16 newline = (bytes16){0} + '\n';
+  for (;;) {
+    bytes16 v = load16(b + p);
+    store16(out + u, v);
+    unsigned stops = mask_of((bytes16)((v == quote) | (v == backslash) | (v == newline)));
+    if (!stops) {
+      p += 16;
+      u += 16;
+      continue;
+    }
+    int32_t plain = __builtin_ctz(stops);
+    p += plain;
+    u += plain;
+    if (p >= line_end) return -1;
+    uint8_t c = b[p];
+    if (c == '"') break;
+    if (c == '\n') return -1;
+    uint8_t e = b[p + 1];
+    uint8_t unescaped;
+    if (e == '"' || e == '\\' || e == '/') unescaped = e;
+    else if (e == 'n') unescaped = '\n';
+    else if (e == 'r') unescaped = '\r';
+    else if (e == 't') unescaped = '\t';
+    else if (e == 'b') unescaped = 0x08;
+    else if (e == 'f') unescaped = 0x0c;
+    else return -1;
+    out[u++] = unescaped;
+    p += 2;
+  }
+  put32(out + length_at, u - length_at - 4);
+  *used = u;
+  return p + 1;
+}
+
+/* An integer (int2/int4/int8) of at most 18 digits, in range: the index after it, or -1. */
+static inline int32_t integer_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used, int kind) {
+  int negative = b[p] == '-';
+  if (negative) p++;
+  int32_t from = p;
+  int64_t n = 0;
+  while (is_digit(b[p]) && p - from < 19) n = n * 10 + (b[p++] - '0');
+  int32_t count = p - from;
+  if (count == 0 || count > 18 || (b[p] != ',' && b[p] != '}')) return -1;
+  if (negative) n = -n;
+  int32_t u = *used;
+  if (kind == KIND_INT8) {
+    put32(out + u, 8);
+    put64(out + u + 4, n);
+    *used = u + 12;
+  } else if (kind == KIND_INT4) {
+    if (n > 2147483647LL || n < -2147483648LL) return -1;
+    put32(out + u, 4);
+    put32(out + u + 4, (int32_t)n);
+    *used = u + 8;
+  } else {
+    if (n > 32767 || n < -32768) return -1;
+    put32(out + u, 2);
+    put16(out + u + 4, (int32_t)n);
+    *used = u + 6;
+  }
+  return p;
+}
+
+/* A plain decimal `-?[0-9]+(\.[0-9]+)?` as numeric's base-10000 groups (copy-binary-encoders.ts encodeNumeric). */
+static inline int32_t numeric_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used) {
+  int negative = b[p] == '-';
+  if (negative) p++;
+  int32_t int_from = p;
+  while (is_digit(b[p])) p++;
+  int32_t int_to = p;
+  int32_t frac_from = p;
+  int32_t frac_to = p;
+  if (b[p] == '.') {
+    frac_from = ++p;
+    while (is_digit(b[p])) p++;
+    frac_to = p;
+    if (frac_to == frac_from) return -1;
+  }
+  if (int_to == int_from || (b[p] != ',' && b[p] != '}')) return -1;
+  int32_t lead = int_from;
+  while (lead < int_to && b[lead] == '0') lead++;
+  int32_t dscale = frac_to - frac_from;
+  if (dscale > 0x3fff) return -1;
+  int32_t int_digits = int_to - lead;
+  int32_t at = *used;
+  uint8_t *digits_at = out + at + 12;
+  int32_t weight = (int_digits + 3) / 4 - 1;
+  int32_t count = 0;
+  int32_t last_non_zero = 0;
+  int32_t group = 0;
+  int32_t in_group = (4 - (int_digits % 4)) % 4;
+  int32_t total = int_digits + dscale;
+  for (int32_t k = 0; k < total; k++) {
+    int32_t digit_at = k < int_digits ? lead + k : frac_from + (k - int_digits);
+    group = group * 10 + (b[digit_at] - '0');
+    if (++in_group == 4 || k == total - 1) {
+      for (; in_group < 4; in_group++) group *= 10;
+      if (count == 0 && group == 0) weight--;
+      else {
+        put16(digits_at + count * 2, group);
+        count++;
+        if (group != 0) last_non_zero = count;
+      }
+      group = 0;
+      in_group = 0;
+    }
+  }
+  count = last_non_zero;
+  put32(out + at, 8 + count * 2);
+  put16(out + at + 4, count);
+  put16(out + at + 6, count == 0 ? 0 : weight);
+  put16(out + at + 8, count == 0 || !negative ? 0x0000 : 0x4000);
+  put16(out + at + 10, dscale);
+  *used = at + 12 + count * 2;
+  return p;
+}
+
+/* A uuid string (either case) as its 16 bytes. */
+static inline int32_t uuid_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used) {
+  if (b[p] != '"' || b[p + 37] != '"' || b[p + 9] != '-' || b[p + 14] != '-' || b[p + 19] != '-' || b[p + 24] != '-') return -1;
+  int32_t u = *used;
+  put32(out + u, 16);
+  u += 4;
+  int32_t q = p + 1;
+  for (int k = 0; k < 16; k++) {
+    if (q == p + 9 || q == p + 14 || q == p + 19 || q == p + 24) q++;
+    int h = hex_value(b[q]);
+    int l = hex_value(b[q + 1]);
+    if (h < 0 || l < 0) return -1;
+    out[u++] = (uint8_t)((h << 4) | l);
+    q += 2;
+  }
+  *used = u;
+  return p + 38;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date of a positive year (copy-binary-encoders.ts daysFromCivil). */
+static inline int32_t days_from_civil(int32_t year, int32_t month, int32_t day) {
+  int32_t y = month <= 2 ? year - 1 : year;
+  int32_t era = y / 400;
+  int32_t yoe = y - era * 400;
+  int32_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  int32_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/* `"YYYY-MM-DD"` (date) or `"YYYY-MM-DDTHH:MM:SS[.ffffff][±HH[:MM[:SS]]]"` (the zone for timestamptz only), AD. */
+static inline int32_t datetime_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used, int kind) {
+  if (b[p] != '"') return -1;
+  int32_t q = p + 1;
+  int32_t century = two_digits(b, q);
+  int32_t years = two_digits(b, q + 2);
+  if (century < 0 || years < 0 || b[q + 4] != '-' || b[q + 7] != '-') return -1;
+  int32_t year = century * 100 + years;
+  int32_t month = two_digits(b, q + 5);
+  int32_t day = two_digits(b, q + 8);
+  if (month < 1 || month > 12 || day < 1 || day > 31) return -1;
+  q += 10;
+  int64_t seconds = 0;
+  int32_t micros = 0;
+  int32_t offset = 0;
+  if (kind != KIND_DATE) {
+    if (b[q] != 'T' || b[q + 3] != ':' || b[q + 6] != ':') return -1;
+    int32_t hour = two_digits(b, q + 1);
+    int32_t minute = two_digits(b, q + 4);
+    int32_t second = two_digits(b, q + 7);
+    if (hour < 0 || minute < 0 || second < 0) return -1;
+    seconds = hour * 3600 + minute * 60 + second;
+    q += 9;
+    if (b[q] == '.') {
+      q++;
+      int32_t places = 0;
+      while (is_digit(b[q])) {
+        if (++places > 6) return -1;
+        micros = micros * 10 + (b[q++] - '0');
+      }
+      if (places == 0) return -1;
+      for (; places < 6; places++) micros *= 10;
+    }
+    if (b[q] == '+' || b[q] == '-') {
+      if (kind == KIND_TIMESTAMP) return -1;
+      int32_t sign = b[q] == '-' ? -1 : 1;
+      int32_t oh = two_digits(b, q + 1);
+      if (oh < 0) return -1;
+      q += 3;
+      int32_t om = 0;
+      int32_t os = 0;
+      if (b[q] == ':') {
+        om = two_digits(b, q + 1);
+        q += 3;
+        if (om >= 0 && b[q] == ':') {
+          os = two_digits(b, q + 1);
+          q += 3;
+        }
+      }
+      if (om < 0 || os < 0) return -1;
+      offset = sign * (oh * 3600 + om * 60 + os);
+    }
+  }
+  if (b[q] != '"') return -1;
+  int32_t days = days_from_civil(year, month, day) - 10957;
+  int32_t u = *used;
+  if (kind == KIND_DATE) {
+    put32(out + u, 4);
+    put32(out + u + 4, days);
+    *used = u + 8;
+  } else {
+    int64_t total = (int64_t)days * 86400 + seconds - offset;
+    put32(out + u, 8);
+    put64(out + u + 4, total * 1000000 + micros);
+    *used = u + 12;
+  }
+  return q + 1;
+}
+
+/* One value of the column's kind at p, written with its length: the index after it, or -1. */
+static inline int32_t value(const uint8_t *b, int32_t p, int32_t line_end, uint8_t *out, int32_t *used, int kind) {
+  uint8_t c = b[p];
+  if (c == 'n') {
+    if (b[p + 1] != 'u' || b[p + 2] != 'l' || b[p + 3] != 'l') return -1;
+    put32(out + *used, -1);
+    *used += 4;
+    return p + 4;
+  }
+  switch (kind) {
+    case KIND_TEXT:
+    case KIND_JSON:
+      return string_value(b, p, line_end, out, used, 0);
+    case KIND_JSONB:
+      return string_value(b, p, line_end, out, used, 1);
+    case KIND_BOOL: {
+      int32_t u = *used;
+      put32(out + u, 1);
+      if (c == 't' && b[p + 1] == 'r' && b[p + 2] == 'u' && b[p + 3] == 'e') {
+        out[u + 4] = 1;
+        *used = u + 5;
+        return p + 4;
+      }
+      if (c == 'f' && b[p + 1] == 'a' && b[p + 2] == 'l' && b[p + 3] == 's' && b[p + 4] == 'e') {
+        out[u + 4] = 0;
+        *used = u + 5;
+        return p + 5;
+      }
+      return -1;
+    }
+    case KIND_INT2:
+    case KIND_INT4:
+    case KIND_INT8:
+      return integer_value(b, p, out, used, kind);
+    case KIND_NUMERIC:
+      return numeric_value(b, p, out, used);
+    case KIND_UUID:
+      return uuid_value(b, p, out, used);
+    case KIND_TIMESTAMPTZ:
+    case KIND_TIMESTAMP:
+    case KIND_DATE:
+      return datetime_value(b, p, out, used, kind);
+    default:
+      return -1;
+  }
+}
+
+/* The row of the line b[p, line_end) as its binary COPY tuple at out[u]: where the tuple ends, or -1. */
+static inline int32_t convert_row(const uint8_t *b, int32_t p, int32_t line_end, uint8_t *out, int32_t u, const uint8_t *keys, const int32_t *key_lengths, const uint8_t *kinds, int32_t count) {
+  if (b[p] != '{') return -1;
+  p++;
+  put16(out + u, count);
+  u += 2;
+  const uint8_t *key = keys;
+  for (int32_t i = 0; i < count; i++) {
+    if (i > 0 && b[p++] != ',') return -1;
+    int32_t length = key_lengths[i];
+    if (p + length > line_end) return -1;
+    int32_t j = 0;
+    for (; j + 16 <= length; j += 16)
+      if (mask_of((bytes16)(load16(b + p + j) != load16(key + j)))) return -1;
+    if (j < length && (mask_of((bytes16)(load16(b + p + j) != load16(key + j))) & ((1u << (length - j)) - 1))) return -1;
+    p += length;
+    key += length;
+    p = value(b, p, line_end, out, &u, kinds[i]);
+    if (p < 0 || p >= line_end) return -1;
+  }
+  return b[p] == '}' && p + 1 == line_end ? u : -1;
+}
+
+/* The index of the next newline at or after p (one is there: the caller loads whole lines). */
+static inline int32_t line_end_from(const uint8_t *b, int32_t p) {
+  const bytes16 newline = (bytes16){0} + '\n';
+  for (;;) {
+    unsigned stops = mask_of((bytes16)(load16(b + p) == newline));
+    if (stops) return p + __builtin_ctz(stops);
+    p += 16;
+  }
+}
+
+static int32_t stopped_at;
+static int32_t stop_reason;
+static int32_t rows_written;
+static int32_t bytes_needed;
+
+/*
+ * Converts the lines of b[from, end) (whole lines: b[end - 1] is a newline) into out[0, out_room),
+ * row after row, while each line is a row this module writes and its bound (its length + 24 per
+ * column + 2: NdjsonToCopyBinary's) fits in what is left of the output. Returns the output bytes
+ * written; `stop()` gives where it stopped (a line start), `reason()` why (STOP_*), `rows()` how many
+ * rows it wrote and, after STOP_OUTPUT_FULL, `needed()` the bound of the line it stopped at.
+ */
+__attribute__((export_name("convert_rows")))
+int32_t convert_rows(const uint8_t *b, int32_t from, int32_t end, uint8_t *out, int32_t out_room, const uint8_t *keys, const int32_t *key_lengths, const uint8_t *kinds, int32_t count) {
+  int32_t p = from;
+  int32_t u = 0;
+  int32_t rows = 0;
+  int32_t reason = STOP_END;
+  while (p < end) {
+    int32_t line_end = line_end_from(b, p);
+    if (line_end >= end) {
+      reason = STOP_GIVE_BACK;
+      break;
+    }
+    int32_t bound = (line_end - p) + count * 24 + 2;
+    if (bound > out_room - u) {
+      reason = STOP_OUTPUT_FULL;
+      bytes_needed = bound;
+      break;
+    }
+    int32_t written = convert_row(b, p, line_end, out, u, keys, key_lengths, kinds, count);
+    if (written < 0) {
+      reason = STOP_GIVE_BACK;
+      break;
+    }
+    u = written;
+    rows++;
+    p = line_end + 1;
+  }
+  stopped_at = p;
+  stop_reason = reason;
+  rows_written = rows;
+  return u;
+}
+
+__attribute__((export_name("stop")))
+int32_t stop(void) { return stopped_at; }
+
+__attribute__((export_name("reason")))
+int32_t reason(void) { return stop_reason; }
+
+__attribute__((export_name("rows")))
+int32_t rows(void) { return rows_written; }
+
+__attribute__((export_name("needed")))
+int32_t needed(void) { return bytes_needed; }

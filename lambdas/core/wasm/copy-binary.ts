@@ -1,0 +1,56 @@
+import type { BinaryKind } from '../copy-binary.js';
+import { COPY_BINARY_WASM_BASE64 } from './copy-binary.wasm.js';
+import { CONVERTER_OUTPUT_BYTES, ChunkConverter, instantiate, type ConverterExports } from './module.js';
+
+/** What copy-binary.c exports. */
+interface CopyBinaryExports extends ConverterExports {
+  convert_rows(input: number, from: number, end: number, out: number, outRoom: number, keys: number, keyLengths: number, kinds: number, count: number): number;
+  needed(): number;
+}
+
+/** Each kind's code in copy-binary.c (KIND_*); kinds without one (bytea, arrays) are the JavaScript converter's alone. */
+const KIND_CODES: Partial<Record<BinaryKind, number>> = { text: 0, json: 1, jsonb: 2, bool: 3, int2: 4, int4: 5, int8: 6, numeric: 7, uuid: 8, timestamptz: 9, timestamp: 10, date: 11 };
+
+/**
+ * The restore's NDJSON-to-binary-COPY converter for common rows (copy-binary.c, WebAssembly with
+ * 128-bit SIMD): converts the whole lines of a chunk row after row and stops at the first line it
+ * does not write (another layout, a value in an unusual form, anything wrong), for the caller to
+ * give that line to the JavaScript converter (copy-binary.ts), whose output it matches byte for
+ * byte. A chunk is copied into the module's memory once (`load`), then `convert` is called from any
+ * line start inside it.
+ */
+export class WasmCopyBinary extends ChunkConverter<CopyBinaryExports> {
+  /** After a stop for want of room: the output bytes the line it stopped at may take (its bound). */
+  needed = 0;
+
+  /**
+   * A converter for rows of these columns (each `"name":`, in order), or undefined when a column's
+   * kind has no code here (or the target generates one), or where WebAssembly SIMD or its memory is
+   * not available: the caller converts every row in JavaScript then.
+   */
+  static for(keys: readonly Uint8Array[], kinds: readonly (BinaryKind | undefined)[]): WasmCopyBinary | undefined {
+    const codes = kinds.map((kind) => (kind === undefined ? undefined : KIND_CODES[kind]));
+    if (codes.some((code) => code === undefined)) return undefined;
+    const exports = instantiate<CopyBinaryExports>(COPY_BINARY_WASM_BASE64);
+    try {
+      return exports && new WasmCopyBinary(exports, keys, Uint8Array.from(codes as number[]));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private constructor(exports: CopyBinaryExports, keys: readonly Uint8Array[], kinds: Uint8Array) {
+    super(exports, keys, kinds);
+  }
+
+  /**
+   * Converts the loaded chunk's lines from `at` (a line start in it; the loaded part ends with a
+   * newline) and writes the tuples to `target[targetAt, targetAt + room)`; returns the bytes written.
+   * `stoppedAt`, `stopReason`, `rows` and `needed` then say where and why it stopped.
+   */
+  convert(at: number, target: Uint8Array, targetAt: number, room: number): number {
+    const written = this.exports.convert_rows(this.input, at - this.loadedFrom, this.loadedTo - this.loadedFrom, this.output, Math.min(room, CONVERTER_OUTPUT_BYTES), this.keys, this.keyLengths, this.kinds, this.count);
+    this.needed = this.exports.needed();
+    return this.copyOut(written, target, targetAt);
+  }
+}
