@@ -79,13 +79,14 @@ const COLLECTIONS = {
   /**
    * Decompressing into pooled blocks for a reader that reads each chunk as it arrives
    * (`pooledOutput: 'read-at-once'`): the binding's buffer is dropped as soon as it is copied, so it
-   * dies young and a scavenge every 4 MiB frees it, and a full collection every 48 MiB is enough.
-   * NDJSON validate, six alternated runs: 1.48 s median / 2.12 CPU-s / 109-117 MiB, against
-   * 1.67 s / 2.40 CPU-s / 108-112 MiB with the binding's buffers handed on and a full collection
-   * every 24 MiB (docs/performance.md, "Thirteenth session"). Restore's chunks pass through more
-   * stages (`'passed-on'`): every 48 MiB raised its peak to 119-130 MiB, so it keeps `decompress`.
+   * dies young and a scavenge frees it. A scavenge every 16 MiB and a full collection every 96 MiB:
+   * NDJSON validate with the WebAssembly row check, five alternated runs on the bench shop, 0.70 s
+   * median / 1.03 CPU-s / 123-130 MiB against 0.77 s / 1.10 / 110-114 every 4 and 48 MiB; at scale
+   * 4, 2.33 s / 128-137 MiB against 2.60 s / 114-116 (none at all: 2.24 s / 136-137 MiB; docs/
+   * performance.md, "Fourteenth session"). Restore's chunks pass through more stages
+   * (`'passed-on'`): every 48 MiB raised its peak to 119-130 MiB, so it keeps `decompress`.
    */
-  readAtOnce: new CollectionSchedule({ minor: 4 * MiB, major: 48 * MiB }),
+  readAtOnce: new CollectionSchedule({ minor: 16 * MiB, major: 96 * MiB }),
 };
 
 /**

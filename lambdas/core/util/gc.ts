@@ -46,8 +46,8 @@ const MiB = 1024 * 1024;
 /**
  * When readers of decompressed chunks ask for collections as the bytes go by: a scavenge every 4 MiB,
  * and a full collection every 24 MiB, or every 48 MiB with glibc's arenas capped. Restore reads so;
- * validate, which reads each chunk where it lies as it arrives, collects every 48 MiB either way
- * (format/codec.ts `pooledOutput`, with the measurements behind all three).
+ * validate, which reads each chunk where it lies as it arrives, scavenges every 16 MiB and collects
+ * every 96 MiB either way (format/codec.ts `pooledOutput`, with the measurements behind all three).
  */
 export function readerCollections(arenasCapped: boolean = mallocArenasCapped()): { readonly minor: number; readonly major: number } {
   return { minor: 4 * MiB, major: (arenasCapped ? 48 : 24) * MiB };
