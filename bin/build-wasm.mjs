@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Compiles each C source in lambdas/core/wasm/ (row-check.c, copy-json.c) to WebAssembly (128-bit
-// SIMD) and writes the module, as base64, into <name>.wasm.ts beside it with the SHA-256 of the
-// source it came from. Run it after changing a C source; it needs clang and wasm-ld (Debian:
-// `apt-get install clang-16 lld-16`; CLANG / WASM_LD to name others). Nothing else needs them: the
+// Compiles each C source in lambdas/core/wasm/ (row-check.c, copy-json.c, copy-binary.c) to
+// WebAssembly (128-bit SIMD) and writes the module, as base64, into <name>.wasm.ts beside it with the
+// SHA-256 of the source it came from (with the folder's headers, simd.h and converter.h). Run it after
+// changing a C source; it needs clang and wasm-ld (Debian: `apt-get install clang-16 lld-16`;
+// CLANG / WASM_LD to name others). Nothing else needs them: the
 // generated files are committed, and a test fails when one was not made from the current source.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,7 +23,9 @@ const constantName = (name) => name.toUpperCase().replace(/-/g, '_');
 
 const dir = await mkdtemp(path.join(tmpdir(), 'build-wasm-'));
 try {
-  for (const file of (await readdir(folder)).filter((f) => f.endsWith('.c')).sort()) {
+  const files = (await readdir(folder)).sort();
+  const headers = files.filter((f) => f.endsWith('.h'));
+  for (const file of files.filter((f) => f.endsWith('.c'))) {
     const name = file.slice(0, -2);
     const source = path.join(folder, file);
     const target = path.join(folder, `${name}.wasm.ts`);
@@ -30,7 +33,10 @@ try {
     // No libc: the module imports nothing. 128 KiB of memory to start (stack, keys); the reader grows it for data.
     execFileSync(clang, ['--target=wasm32', '-O2', '-msimd128', '-nostdlib', '-Wno-unused-command-line-argument', `--ld-path=${wasmLd}`, '-Wl,--no-entry', '-Wl,--export=__heap_base', '-Wl,--export-memory', '-Wl,--initial-memory=131072', '-Wl,-z,stack-size=16384', '-o', out, source], { stdio: 'inherit' });
     const wasm = await readFile(out);
-    const sha256 = createHash('sha256').update(await readFile(source)).digest('hex');
+    // The source, then every header of the folder by name (test/helpers/wasm-source.ts hashes the same).
+    const hash = createHash('sha256').update(await readFile(source));
+    for (const header of headers) hash.update(await readFile(path.join(folder, header)));
+    const sha256 = hash.digest('hex');
     const lines = wasm.toString('base64').match(/.{1,100}/g) ?? [];
     const prefix = constantName(name);
     await writeFile(

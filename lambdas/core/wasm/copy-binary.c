@@ -13,25 +13,8 @@
  * Reads run up to 64 bytes past the input's end and writes up to 16 bytes past the output's end
  * (vector loads and stores, positional reads): the caller leaves that much slack after both regions.
  */
-#include <stdint.h>
-
-typedef uint8_t bytes16 __attribute__((vector_size(16), aligned(1)));
-
-#if defined(__wasm__)
-#include <wasm_simd128.h>
-static inline unsigned mask_of(bytes16 m) { return wasm_i8x16_bitmask((v128_t)m); }
-#else
-#include <emmintrin.h>
-static inline unsigned mask_of(bytes16 m) { return (unsigned)_mm_movemask_epi8((__m128i)m); }
-#endif
-
-static inline bytes16 load16(const uint8_t *p) {
-  bytes16 v;
-  __builtin_memcpy(&v, p, 16);
-  return v;
-}
-
-static inline void store16(uint8_t *p, bytes16 v) { __builtin_memcpy(p, &v, 16); }
+#include "converter.h"
+#include "simd.h"
 
 enum {
   KIND_TEXT = 0,
@@ -47,7 +30,6 @@ enum {
   KIND_TIMESTAMP = 10,
   KIND_DATE = 11,
 };
-enum { STOP_END = 0, STOP_OUTPUT_FULL = 1, STOP_GIVE_BACK = 2 };
 
 static inline void put16(uint8_t *out, int32_t value) {
   out[0] = (uint8_t)(value >> 8);
@@ -66,7 +48,6 @@ static inline void put64(uint8_t *out, int64_t value) {
   put32(out + 4, (int32_t)value);
 }
 
-static inline int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 
 static inline int hex_value(uint8_t c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -363,10 +344,7 @@ static inline int32_t convert_row(const uint8_t *b, int32_t p, int32_t line_end,
     if (i > 0 && b[p++] != ',') return -1;
     int32_t length = key_lengths[i];
     if (p + length > line_end) return -1;
-    int32_t j = 0;
-    for (; j + 16 <= length; j += 16)
-      if (mask_of((bytes16)(load16(b + p + j) != load16(key + j)))) return -1;
-    if (j < length && (mask_of((bytes16)(load16(b + p + j) != load16(key + j))) & ((1u << (length - j)) - 1))) return -1;
+    if (!key_matches(b, p, key, length)) return -1;
     p += length;
     key += length;
     p = value(b, p, line_end, out, &u, kinds[i]);
@@ -385,9 +363,6 @@ static inline int32_t line_end_from(const uint8_t *b, int32_t p) {
   }
 }
 
-static int32_t stopped_at;
-static int32_t stop_reason;
-static int32_t rows_written;
 static int32_t bytes_needed;
 
 /*
@@ -401,43 +376,31 @@ __attribute__((export_name("convert_rows")))
 int32_t convert_rows(const uint8_t *b, int32_t from, int32_t end, uint8_t *out, int32_t out_room, const uint8_t *keys, const int32_t *key_lengths, const uint8_t *kinds, int32_t count) {
   int32_t p = from;
   int32_t u = 0;
-  int32_t rows = 0;
-  int32_t reason = STOP_END;
+  int32_t written_rows = 0;
+  int32_t why = STOP_END;
   while (p < end) {
     int32_t line_end = line_end_from(b, p);
     if (line_end >= end) {
-      reason = STOP_GIVE_BACK;
+      why = STOP_GIVE_BACK;
       break;
     }
     int32_t bound = (line_end - p) + count * 24 + 2;
     if (bound > out_room - u) {
-      reason = STOP_OUTPUT_FULL;
+      why = STOP_OUTPUT_FULL;
       bytes_needed = bound;
       break;
     }
     int32_t written = convert_row(b, p, line_end, out, u, keys, key_lengths, kinds, count);
     if (written < 0) {
-      reason = STOP_GIVE_BACK;
+      why = STOP_GIVE_BACK;
       break;
     }
     u = written;
-    rows++;
+    written_rows++;
     p = line_end + 1;
   }
-  stopped_at = p;
-  stop_reason = reason;
-  rows_written = rows;
-  return u;
+  return stopped(p, why, written_rows, u);
 }
-
-__attribute__((export_name("stop")))
-int32_t stop(void) { return stopped_at; }
-
-__attribute__((export_name("reason")))
-int32_t reason(void) { return stop_reason; }
-
-__attribute__((export_name("rows")))
-int32_t rows(void) { return rows_written; }
 
 __attribute__((export_name("needed")))
 int32_t needed(void) { return bytes_needed; }

@@ -13,25 +13,8 @@
  * (vector loads and stores): the caller leaves that much slack after both regions. Every field
  * scan stops at the row's newline (a control character), which the message's length puts in place.
  */
-#include <stdint.h>
-
-typedef uint8_t bytes16 __attribute__((vector_size(16), aligned(1)));
-
-#if defined(__wasm__)
-#include <wasm_simd128.h>
-static inline unsigned mask_of(bytes16 m) { return wasm_i8x16_bitmask((v128_t)m); }
-#else
-#include <emmintrin.h>
-static inline unsigned mask_of(bytes16 m) { return (unsigned)_mm_movemask_epi8((__m128i)m); }
-#endif
-
-static inline bytes16 load16(const uint8_t *p) {
-  bytes16 v;
-  __builtin_memcpy(&v, p, 16);
-  return v;
-}
-
-static inline void store16(uint8_t *p, bytes16 v) { __builtin_memcpy(p, &v, 16); }
+#include "converter.h"
+#include "simd.h"
 
 /* Copies n bytes, 16 at a time: may write up to 15 bytes past out + n. */
 static inline void copy_over(uint8_t *out, const uint8_t *in, int32_t n) {
@@ -39,7 +22,6 @@ static inline void copy_over(uint8_t *out, const uint8_t *in, int32_t n) {
 }
 
 enum { KIND_STRING = 0, KIND_NUMBER = 1, KIND_BOOL = 2, KIND_TIMESTAMP = 3, KIND_TIMESTAMPTZ = 4 };
-enum { STOP_END = 0, STOP_OUTPUT_FULL = 1, STOP_GIVE_BACK = 2 };
 
 static const uint8_t HEX[16] = "0123456789abcdef";
 
@@ -223,9 +205,6 @@ static inline int32_t convert_row(const uint8_t *src, int32_t start, int32_t end
   return u + 2;
 }
 
-static int32_t stopped_at;
-static int32_t stop_reason;
-static int32_t rows_written;
 
 /*
  * Converts the CopyData messages of in[from, end) into out[0, out_room), row after row, while each
@@ -238,45 +217,33 @@ __attribute__((export_name("convert_rows")))
 int32_t convert_rows(const uint8_t *in, int32_t from, int32_t end, uint8_t *out, int32_t out_room, const uint8_t *keys, const int32_t *key_lengths, const uint8_t *kinds, int32_t count, int32_t bound_fixed, int32_t bound_per_byte) {
   int32_t p = from;
   int32_t u = 0;
-  int32_t rows = 0;
-  int32_t reason = STOP_END;
+  int32_t written_rows = 0;
+  int32_t why = STOP_END;
   while (p + 5 <= end) {
     if (in[p] != 'd') {
-      reason = STOP_GIVE_BACK;
+      why = STOP_GIVE_BACK;
       break;
     }
     uint32_t length = ((uint32_t)in[p + 1] << 24) | ((uint32_t)in[p + 2] << 16) | ((uint32_t)in[p + 3] << 8) | (uint32_t)in[p + 4];
     if (length < 4) {
-      reason = STOP_GIVE_BACK;
+      why = STOP_GIVE_BACK;
       break;
     }
     if (length > (uint32_t)(end - p - 1)) break;
     int32_t next = p + 1 + (int32_t)length;
     int32_t payload = (int32_t)length - 4;
     if ((int64_t)bound_fixed + (int64_t)bound_per_byte * payload > (int64_t)(out_room - u)) {
-      reason = STOP_OUTPUT_FULL;
+      why = STOP_OUTPUT_FULL;
       break;
     }
     int32_t written = convert_row(in, p + 5, next, out, u, keys, key_lengths, kinds, count);
     if (written < 0) {
-      reason = STOP_GIVE_BACK;
+      why = STOP_GIVE_BACK;
       break;
     }
     u = written;
-    rows++;
+    written_rows++;
     p = next;
   }
-  stopped_at = p;
-  stop_reason = reason;
-  rows_written = rows;
-  return u;
+  return stopped(p, why, written_rows, u);
 }
-
-__attribute__((export_name("stop")))
-int32_t stop(void) { return stopped_at; }
-
-__attribute__((export_name("reason")))
-int32_t reason(void) { return stop_reason; }
-
-__attribute__((export_name("rows")))
-int32_t rows(void) { return rows_written; }

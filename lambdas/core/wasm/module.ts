@@ -50,6 +50,21 @@ export function memoryOf(exports: ModuleMemory, bytes = 0): Uint8Array {
   return new Uint8Array(memory.buffer);
 }
 
+/**
+ * Writes a table's keys into a module's memory back to back at `keysAt`, zeroes `slack` bytes after
+ * them (the module reads 16 bytes at a time), and their lengths as int32s at `lengthsAt`.
+ */
+export function placeKeys(memory: Uint8Array, keysAt: number, lengthsAt: number, keys: readonly Uint8Array[], slack: number): void {
+  let at = keysAt;
+  for (const key of keys) {
+    memory.set(key, at);
+    at += key.length;
+  }
+  memory.fill(0, at, at + slack);
+  const lengths = new Int32Array(memory.buffer, lengthsAt, keys.length);
+  keys.forEach((key, i) => (lengths[i] = key.length));
+}
+
 /** What a row converter module exports (copy-json.c, copy-binary.c) besides its convert_rows. */
 export interface ConverterExports extends ModuleMemory {
   stop(): number;
@@ -102,14 +117,7 @@ export abstract class ChunkConverter<Exports extends ConverterExports> {
     this.output = align(this.kinds + keys.length, 16);
     this.input = align(this.output + CONVERTER_OUTPUT_BYTES + SLACK, PAGE);
     this.memory = memoryOf(exports, this.input + 64 * 1024 + SLACK);
-    let at = this.keys;
-    for (const key of keys) {
-      this.memory.set(key, at);
-      at += key.length;
-    }
-    this.memory.fill(0, at, at + SLACK);
-    const lengths = new Int32Array(this.memory.buffer, this.keyLengths, keys.length);
-    keys.forEach((key, i) => (lengths[i] = key.length));
+    placeKeys(this.memory, this.keys, this.keyLengths, keys, SLACK);
     this.memory.set(kinds, this.kinds);
   }
 

@@ -11,26 +11,10 @@
  * Reads run up to 16 bytes past the region's end (vector loads, literal look-ahead): the caller
  * leaves that many bytes of slack after it. Offsets are 32-bit (wasm32).
  */
-#include <stdint.h>
+#include "simd.h"
 
-typedef uint8_t bytes16 __attribute__((vector_size(16), aligned(1)));
 typedef int8_t signed16 __attribute__((vector_size(16)));
 
-#if defined(__wasm__)
-#include <wasm_simd128.h>
-static inline unsigned mask_of(bytes16 m) { return wasm_i8x16_bitmask((v128_t)m); }
-#else
-#include <emmintrin.h>
-static inline unsigned mask_of(bytes16 m) { return (unsigned)_mm_movemask_epi8((__m128i)m); }
-#endif
-
-static inline bytes16 load16(const uint8_t *p) {
-  bytes16 v;
-  __builtin_memcpy(&v, p, 16);
-  return v;
-}
-
-static inline int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 static inline int is_hex(uint8_t c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 static inline int is_simple_escape(uint8_t c) {
   return c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' || c == 't';
@@ -95,10 +79,7 @@ static inline int32_t row_end(const uint8_t *b, int32_t p, int32_t end, const ui
     if (i > 0 && b[p++] != ',') return -1;
     int32_t length = key_lengths[i];
     if (p + length > end) return -1;
-    int32_t j = 0;
-    for (; j + 16 <= length; j += 16)
-      if (mask_of((bytes16)(load16(b + p + j) != load16(key + j)))) return -1;
-    if (j < length && (mask_of((bytes16)(load16(b + p + j) != load16(key + j))) & ((1u << (length - j)) - 1))) return -1;
+    if (!key_matches(b, p, key, length)) return -1;
     p += length;
     key += length;
     uint8_t c = b[p];

@@ -1,4 +1,4 @@
-import { MAX_INT32, PAGE, align, instantiate, memoryOf, type ModuleMemory } from './module.js';
+import { MAX_INT32, PAGE, align, instantiate, memoryOf, placeKeys, type ModuleMemory } from './module.js';
 import { ROW_CHECK_WASM_BASE64 } from './row-check.wasm.js';
 
 /** What row-check.c exports. */
@@ -49,14 +49,7 @@ export class WasmRowCheck {
     this.keyLengths = align(this.keys + keyBytes + SLACK, 16);
     this.data = align(this.keyLengths + 4 * keys.length, 16);
     this.memory = this.room(0);
-    let at = this.keys;
-    for (const key of keys) {
-      this.memory.set(key, at);
-      at += key.length;
-    }
-    this.memory.fill(0, at, at + SLACK);
-    const lengths = new Int32Array(this.memory.buffer, this.keyLengths, keys.length);
-    keys.forEach((key, i) => (lengths[i] = key.length));
+    placeKeys(this.memory, this.keys, this.keyLengths, keys, SLACK);
   }
 
   /** The module's memory as bytes, grown to hold `bytes` of data and the slack after them. */

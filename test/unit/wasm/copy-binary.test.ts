@@ -1,7 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { NdjsonToCopyBinary, type BinaryKind } from '../../../lambdas/core/copy-binary.js';
 import { RowKeys } from '../../../lambdas/core/json-bytes.js';
@@ -9,8 +5,7 @@ import { WasmCopyBinary } from '../../../lambdas/core/wasm/copy-binary.js';
 import { COPY_BINARY_SOURCE_SHA256 } from '../../../lambdas/core/wasm/copy-binary.wasm.js';
 import { ConverterStop } from '../../../lambdas/core/wasm/module.js';
 import { seededRandom } from '../../helpers/random.js';
-
-const SOURCE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../lambdas/core/wasm/copy-binary.c');
+import { wasmSourceSha256 } from '../../helpers/wasm-source.js';
 
 type Column = { readonly name: string; readonly kind: BinaryKind };
 
@@ -126,7 +121,7 @@ function commonValue(kind: BinaryKind, random: () => number): string {
 
 describe('WasmCopyBinary: the restore\'s NDJSON-to-binary-COPY converter for common rows (copy-binary.c in WebAssembly with SIMD)', () => {
   it('was compiled from the copy-binary.c in the repository (run `node bin/build-wasm.mjs` after changing it)', () => {
-    expect(createHash('sha256').update(readFileSync(SOURCE)).digest('hex')).toBe(COPY_BINARY_SOURCE_SHA256);
+    expect(wasmSourceSha256('copy-binary')).toBe(COPY_BINARY_SOURCE_SHA256);
   });
 
   it('writes every row it does not give back exactly as the JavaScript converter does, and never one it refuses (30,000 generated rows)', () => {

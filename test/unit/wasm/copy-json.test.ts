@@ -1,15 +1,10 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { CopyTextToJson, type JsonKind } from '../../../lambdas/core/postgres/copy-text-json.js';
 import { WasmCopyJson } from '../../../lambdas/core/wasm/copy-json.js';
 import { ConverterStop as CopyJsonStop } from '../../../lambdas/core/wasm/module.js';
 import { COPY_JSON_SOURCE_SHA256 } from '../../../lambdas/core/wasm/copy-json.wasm.js';
 import { seededRandom } from '../../helpers/random.js';
-
-const SOURCE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../lambdas/core/wasm/copy-json.c');
+import { wasmSourceSha256 } from '../../helpers/wasm-source.js';
 
 type Columns = readonly { readonly name: string; readonly kind: JsonKind }[];
 
@@ -81,7 +76,7 @@ function copyValue(kind: JsonKind, random: () => number): string {
 
 describe('WasmCopyJson: the backup\'s COPY-text-to-JSON writer for common rows (copy-json.c in WebAssembly with SIMD)', () => {
   it('was compiled from the copy-json.c in the repository (run `node bin/build-wasm.mjs` after changing it)', () => {
-    expect(createHash('sha256').update(readFileSync(SOURCE)).digest('hex')).toBe(COPY_JSON_SOURCE_SHA256);
+    expect(wasmSourceSha256('copy-json')).toBe(COPY_JSON_SOURCE_SHA256);
   });
 
   it('writes every row it does not give back exactly as the JavaScript writer does, and gives back only rows in forms it leaves to it (20,000 generated rows)', () => {

@@ -1,15 +1,10 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { RowKeys, jsonObjectMembers } from '../../../lambdas/core/json-bytes.js';
 import { WasmRowCheck } from '../../../lambdas/core/wasm/row-check.js';
 import { ROW_CHECK_SOURCE_SHA256 } from '../../../lambdas/core/wasm/row-check.wasm.js';
 import { mutate, value } from '../../helpers/json-rows.js';
 import { seededRandom } from '../../helpers/random.js';
-
-const SOURCE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../lambdas/core/wasm/row-check.c');
+import { wasmSourceSha256 } from '../../helpers/wasm-source.js';
 
 /** Names one edit never turns into one another, one of them longer than a 16-byte vector. */
 const COLUMNS = ['id', 'status', 'a_column_name_longer_than_sixteen', 'x', 'total_amount'];
@@ -38,7 +33,7 @@ const members = (line: Buffer) => jsonObjectMembers(new Uint8Array(line), 0, lin
 
 describe('WasmRowCheck: validate\'s fast row check (row-check.c in WebAssembly with SIMD)', () => {
   it('was compiled from the row-check.c in the repository (run `node bin/build-wasm.mjs` after changing it)', () => {
-    expect(createHash('sha256').update(readFileSync(SOURCE)).digest('hex')).toBe(ROW_CHECK_SOURCE_SHA256);
+    expect(wasmSourceSha256('row-check')).toBe(ROW_CHECK_SOURCE_SHA256);
   });
 
   it('accepts only lines the general check takes as rows of the table, on thousands of generated rows and their one- and two-byte corruptions, and accepts the rows backups write', () => {
