@@ -1,6 +1,7 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { NdjsonToCopyBinary, type BinaryKind } from '../../lambdas/core/copy-binary.js';
 import { convertNdjsonBytes } from '../../lambdas/core/copy-text.js';
+import { WasmCopyBinary } from '../../lambdas/core/wasm/copy-binary.js';
 import { arrayField, numeric } from '../helpers/pg-binary.js';
 
 type Column = { name: string; kind: BinaryKind | undefined };
@@ -235,6 +236,21 @@ describe('NDJSON chunks -> binary COPY with the WebAssembly converter for common
       expect(counts.at(-1)).toBe(lines.length);
       // Chunks holding whole lines: most rows through the module (not those it gives back: \u escapes, the long one).
       if (size >= 4096) expect(rowsInLines).toBeGreaterThan(300);
+    }
+  });
+
+  it('converts every row in JavaScript when the module\'s memory cannot grow for a chunk', async () => {
+    const reference = await convert(ndjson, 65_536, false);
+    const load = jest.spyOn(WasmCopyBinary.prototype, 'load').mockImplementation(() => {
+      throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+    });
+    try {
+      const { copy, rowsInLines } = await convert(ndjson, 65_536, true);
+      expect(load).toHaveBeenCalledTimes(1);
+      expect(rowsInLines).toBe(0);
+      expect(copy.equals(reference.copy)).toBe(true);
+    } finally {
+      load.mockRestore();
     }
   });
 

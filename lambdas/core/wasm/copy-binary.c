@@ -111,9 +111,9 @@ static inline int32_t integer_value(const uint8_t *b, int32_t p, uint8_t *out, i
   if (negative) p++;
   int32_t from = p;
   int64_t n = 0;
-  while (is_digit(b[p]) && p - from < 19) n = n * 10 + (b[p++] - '0');
-  int32_t count = p - from;
-  if (count == 0 || count > 18 || (b[p] != ',' && b[p] != '}')) return -1;
+  // At most 18 digits (below 2^63, no overflow); a longer one is the JavaScript side's (BigInt).
+  while (is_digit(b[p]) && p - from < 18) n = n * 10 + (b[p++] - '0');
+  if (p == from || (b[p] != ',' && b[p] != '}')) return -1;
   if (negative) n = -n;
   int32_t u = *used;
   if (kind == KIND_INT8) {

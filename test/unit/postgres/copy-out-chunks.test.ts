@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { CopyOutStream } from '../../../lambdas/core/postgres/copy-out.js';
 import { CopyTextToJson } from '../../../lambdas/core/postgres/copy-text-json.js';
+import { WasmCopyJson } from '../../../lambdas/core/wasm/copy-json.js';
 import { because } from '../../helpers/expect-message.js';
 
 /** One backend message: type byte, length (itself included), body. */
@@ -179,6 +180,17 @@ describe('CopyOutStream, jsonRows: COPY text rows become JSON lines, the common 
       const { output, handedBack } = await run(chunks, { jsonRows: counted.writer });
       because(`${chunks.length} reads, the first of ${chunks[0]!.length} bytes`, () => expect(output.toString()).toBe(reference.output.toString()));
       because(`${chunks.length} reads`, () => expect(handedBack.equals(afterCopy)).toBe(true));
+    }
+    // Memory that cannot grow for a chunk: every row in JavaScript, the same lines.
+    const load = jest.spyOn(WasmCopyJson.prototype, 'load').mockImplementation(() => {
+      throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+    });
+    const failing = writer('counted');
+    try {
+      expect((await run([wire], { jsonRows: failing.writer })).output.equals(reference.output)).toBe(true);
+      expect(failing.rows()).toBe(0);
+    } finally {
+      load.mockRestore();
     }
     const whole = writer('counted');
     expect((await run([wire], { jsonRows: whole.writer })).output.equals(reference.output)).toBe(true);
