@@ -220,6 +220,21 @@ function writeNumber(src: Buffer, p: number, out: Buffer, u: number): number {
 }
 
 /**
+ * Whether the date at p has its eight digits (`YYYY-MM-DD`). Without it the form below is not the
+ * fast path's to take: the slow path puts the `T` at the first space, which could come earlier, and
+ * the answer would depend on where the row lies in the buffer (`stop + 4`).
+ */
+function isoDateDigits(src: Buffer, p: number): boolean {
+  for (const k of DATE_DIGIT_OFFSETS) {
+    const c = src[p + k]!;
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+const DATE_DIGIT_OFFSETS = [0, 1, 2, 3, 5, 6, 8, 9];
+
+/**
  * ISO (`2024-01-31 12:00:00.5+00`, DateStyle ISO) to XSD (`2024-01-31T12:00:00.5+00:00`): the
  * separator becomes `T`, and an offset of whole hours gains `:00` (EncodeTimezone writes minutes
  * always for XSD, only when not zero for ISO; seconds, when not zero, in both). `infinity`,
@@ -233,7 +248,7 @@ function writeTimestamp(src: Buffer, source: DataView, p: number, out: Buffer, t
   let b = src[stop]!;
   while (b !== TAB && b !== NEWLINE) b = src[++stop]!;
   fieldStop = stop;
-  if (stop - p >= 19 && src[p + 4] === MINUS && src[p + 7] === MINUS && src[p + 10] === SPACE && src[p + 13] === COLON && src[p + 16] === COLON) {
+  if (stop - p >= 19 && src[p + 4] === MINUS && src[p + 7] === MINUS && src[p + 10] === SPACE && src[p + 13] === COLON && src[p + 16] === COLON && isoDateDigits(src, p)) {
     const sign = src[stop - 3];
     if (stop + 4 <= src.length && src[stop - 1] !== LETTER_C_UPPER && (!withZone || sign === PLUS || sign === MINUS)) {
       out[u] = QUOTE;

@@ -115,18 +115,20 @@ static inline int32_t integer_value(const uint8_t *b, int32_t p, uint8_t *out, i
   while (is_digit(b[p]) && p - from < 18) n = n * 10 + (b[p++] - '0');
   if (p == from || (b[p] != ',' && b[p] != '}')) return -1;
   if (negative) n = -n;
+  int32_t count = p - from;
   int32_t u = *used;
   if (kind == KIND_INT8) {
     put32(out + u, 8);
     put64(out + u + 4, n);
     *used = u + 12;
   } else if (kind == KIND_INT4) {
-    if (n > 2147483647LL || n < -2147483648LL) return -1;
+    // Digits counted as the JavaScript side counts them (leading zeros too), which refuses more than 10.
+    if (count > 10 || n > 2147483647LL || n < -2147483648LL) return -1;
     put32(out + u, 4);
     put32(out + u + 4, (int32_t)n);
     *used = u + 8;
   } else {
-    if (n > 32767 || n < -32768) return -1;
+    if (count > 5 || n > 32767 || n < -32768) return -1;
     put32(out + u, 2);
     put16(out + u + 4, (int32_t)n);
     *used = u + 6;
@@ -207,7 +209,7 @@ static inline int32_t uuid_value(const uint8_t *b, int32_t p, uint8_t *out, int3
   return p + 38;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date of a positive year (copy-binary-encoders.ts daysFromCivil). */
+/* Days since 1970-01-01 of a proleptic Gregorian date of a year from 1 (copy-binary-encoders.ts daysFromCivil; C's division truncates, so only for y >= 0). */
 static inline int32_t days_from_civil(int32_t year, int32_t month, int32_t day) {
   int32_t y = month <= 2 ? year - 1 : year;
   int32_t era = y / 400;
@@ -225,6 +227,8 @@ static inline int32_t datetime_value(const uint8_t *b, int32_t p, uint8_t *out, 
   int32_t years = two_digits(b, q + 2);
   if (century < 0 || years < 0 || b[q + 4] != '-' || b[q + 7] != '-') return -1;
   int32_t year = century * 100 + years;
+  // Year 0 (which PostgreSQL never writes: 1 BC is `0001-… BC`) would need floor division below.
+  if (year == 0) return -1;
   int32_t month = two_digits(b, q + 5);
   int32_t day = two_digits(b, q + 8);
   if (month < 1 || month > 12 || day < 1 || day > 31) return -1;
@@ -353,14 +357,14 @@ static inline int32_t convert_row(const uint8_t *b, int32_t p, int32_t line_end,
   return b[p] == '}' && p + 1 == line_end ? u : -1;
 }
 
-/* The index of the next newline at or after p (one is there: the caller loads whole lines). */
-static inline int32_t line_end_from(const uint8_t *b, int32_t p) {
+/* The index of the next newline at or after p, or `end` when there is none before it (the caller loads whole lines). */
+static inline int32_t line_end_from(const uint8_t *b, int32_t p, int32_t end) {
   const bytes16 newline = (bytes16){0} + '\n';
-  for (;;) {
+  for (; p < end; p += 16) {
     unsigned stops = mask_of((bytes16)(load16(b + p) == newline));
     if (stops) return p + __builtin_ctz(stops);
-    p += 16;
   }
+  return end;
 }
 
 static int32_t bytes_needed;
@@ -379,7 +383,7 @@ int32_t convert_rows(const uint8_t *b, int32_t from, int32_t end, uint8_t *out, 
   int32_t written_rows = 0;
   int32_t why = STOP_END;
   while (p < end) {
-    int32_t line_end = line_end_from(b, p);
+    int32_t line_end = line_end_from(b, p, end);
     if (line_end >= end) {
       why = STOP_GIVE_BACK;
       break;

@@ -121,6 +121,8 @@ static inline int32_t write_timestamp(const uint8_t *src, int32_t p, uint8_t *ou
     stop += 16;
   }
   if (stop - p < 19 || src[p + 4] != '-' || src[p + 7] != '-' || src[p + 10] != ' ' || src[p + 13] != ':' || src[p + 16] != ':') return -1;
+  /* The date's eight digits, as the JavaScript fast path asks (copy-text-json.ts isoDateDigits). */
+  if (!is_digit(src[p]) || !is_digit(src[p + 1]) || !is_digit(src[p + 2]) || !is_digit(src[p + 3]) || !is_digit(src[p + 5]) || !is_digit(src[p + 6]) || !is_digit(src[p + 8]) || !is_digit(src[p + 9])) return -1;
   uint8_t sign = src[stop - 3];
   if (src[stop - 1] == 'C' || (with_zone && sign != '+' && sign != '-')) return -1;
   out[u] = '"';

@@ -52,6 +52,20 @@ describe('CopyTextToJson: a COPY text row as row_to_json writes it', () => {
     for (const [kind, copy, json] of cases) because(copy, () => expect(line([['t', kind]], copy)).toBe(`{"t":"${json}"}`));
   });
 
+  it('writes a timestamp the same wherever the row lies in the buffer, also one not in the usual form (a space before the time)', () => {
+    const columns = [{ name: 't', kind: 'timestamp' as const }, { name: 'z', kind: 'timestamptz' as const }];
+    for (const row of ['2024-01-31 12:00:00\t2024-01-31 12:00:00+00', ' 024-01-31 12:00:00\t2024-01-3 12:00:00+02', '2024-01-31 12:00:00\t 024-01-31 12:00:00+00']) {
+      const written = (src: Buffer, start: number, end: number) => {
+        const writer = new CopyTextToJson(columns);
+        const out = Buffer.alloc(writer.maxBytes(end - start));
+        return out.subarray(0, writer.convert(src, start, end, out, 0)).toString();
+      };
+      const alone = Buffer.from(`${row}\n`);
+      const inside = Buffer.from(`${row}\nmore bytes after the row`);
+      because(row, () => expect(written(alone, 0, alone.length)).toBe(written(inside, 0, alone.length)));
+    }
+  });
+
   it('refuses what is not a COPY text row of these columns', () => {
     const two: [string, JsonKind][] = [['a', 'number'], ['b', 'string']];
     for (const bad of ['1', '1\tx\ty', '1\tx\\q', '\tx', '1\tx\\']) because(bad, () => expect(line(two, bad)).toBeUndefined());

@@ -69,9 +69,9 @@ function jsonValue(kind: BinaryKind, random: () => number): string {
     case 'bool':
       return pick(['true', 'false', 'tru', '"true"', '1']);
     case 'int2':
-      return pick(['0', '-0', '007', '32767', '-32768', '32768', '-32769', String(Math.floor(random() * 65536) - 32768), '1.5', '1e3', '"1"', '-', '99999']);
+      return pick(['0', '-0', '007', '00007', '000007', '32767', '-32768', '32768', '-32769', String(Math.floor(random() * 65536) - 32768), '1.5', '1e3', '"1"', '-', '99999']);
     case 'int4':
-      return pick(['2147483647', '-2147483648', '2147483648', '-2147483649', String(Math.floor(random() * 2 ** 32) - 2 ** 31), '12345678901', '0', '-1']);
+      return pick(['2147483647', '-2147483648', '2147483648', '-2147483649', String(Math.floor(random() * 2 ** 32) - 2 ** 31), '12345678901', '0', '-1', '0000000001', '00000000001']);
     case 'int8':
       return pick(['9223372036854775807', '-9223372036854775808', '9223372036854775808', digits(18), `-${digits(18)}`, digits(15), digits(16), '0', `${digits(1)}${digits(17)}`, '1e5']);
     case 'numeric':
@@ -79,7 +79,7 @@ function jsonValue(kind: BinaryKind, random: () => number): string {
     case 'uuid':
       return pick([`"${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}"`, `"${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(11)}g"`, `"${hex(32)}"`, '"not-a-uuid"']);
     default: {
-      const year = pick(['2026', '1999', '0001', '1000', '9999', '12026']);
+      const year = pick(['2026', '1999', '0001', '0000', '1000', '9999', '12026']);
       const date = `${year}-${pick(['01', '02', '12', '00', '13'])}-${pick(['01', '28', '29', '31', '00', '32'])}`;
       if (kind === 'date') return pick([`"${date}"`, `"${date}"`, `"${date} BC"`, '"infinity"', '"-infinity"', `"${date}T00:00:00"`]);
       const time = `${pick(['00', '12', '23', '24'])}:${pick(['00', '59', '60'])}:${pick(['00', '59', '60'])}${pick(['', '.5', '.123456', '.1234567', '.'])}`;
