@@ -4,11 +4,12 @@
  * copy-binary.wasm.ts). It reads whole NDJSON lines and writes each row as the binary COPY tuple
  * copy-binary.ts `NdjsonToCopyBinary` writes for it, byte for byte, for the common forms only: a
  * row in the backup layout (`{`, the table's keys in order, no whitespace, `}`), each value null or
- * of its column's kind: a string without `\u` escapes (text, json, jsonb), true/false, an integer of
- * at most 18 digits in range, a plain decimal (numeric), a uuid, a timestamp / timestamptz / date of
- * a 4-digit year, AD, with at most six fraction digits. At any other line it stops, and the caller
- * gives that line to the JavaScript converter, which converts it or names what is wrong with it (so
- * whatever is written is the JavaScript converter's answer).
+ * of its column's kind: a string without `\u` escapes (text, json, jsonb), true/false, an integer in
+ * range of at most 18 digits (5 for int2, 10 for int4, leading zeros counted), a plain decimal
+ * (numeric), a uuid, a timestamp / timestamptz / date of a 4-digit year from 0001, AD, with at most
+ * six fraction digits. At any other line it stops, and the caller gives that line to the
+ * JavaScript converter, which converts it or names what is wrong with it (so whatever is written is
+ * the JavaScript converter's answer).
  *
  * Reads run up to 64 bytes past the input's end and writes up to 16 bytes past the output's end
  * (vector loads and stores, positional reads): the caller leaves that much slack after both regions.
@@ -47,7 +48,6 @@ static inline void put64(uint8_t *out, int64_t value) {
   put32(out, (int32_t)(value >> 32));
   put32(out + 4, (int32_t)value);
 }
-
 
 static inline int hex_value(uint8_t c) {
   if (c >= '0' && c <= '9') return c - '0';
