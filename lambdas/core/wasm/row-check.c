@@ -2,11 +2,12 @@
  * Validate's fast row check, compiled to WebAssembly with 128-bit SIMD (bin/build-wasm.mjs; the
  * module is embedded in row-check.wasm.ts). It accepts a line only when it is exactly a row in the
  * layout backups write: `{` then the table's keys in order, each `"name":` followed by a JSON string,
- * number, true, false or null, `,` between members, `}` and the line's `\n`. Any other line, and any
- * line longer than the caller's limit, stops it, and the caller gives that line the general check in
- * JavaScript (json-bytes.ts `rowObjectMembers`), so a line is never accepted here that the general
- * check would refuse: every byte it accepts is compared or classified exactly as `rowObjectMembers`
- * does (json-bytes.ts), only sixteen string bytes at a time.
+ * number, true, false or null, or a flat array of them (`[]` too, no whitespace: a text[] column),
+ * `,` between members, `}` and the line's `\n`. Any other line, and any line longer than the
+ * caller's limit, stops it, and the caller gives that line the general check in JavaScript
+ * (json-bytes.ts `rowObjectMembers`), so a line is never accepted here that the general check would
+ * refuse: every byte it accepts is compared or classified as JSON's grammar and `rowObjectMembers`
+ * do, only sixteen string bytes at a time.
  *
  * Reads run up to 16 bytes past the region's end (vector loads, literal look-ahead): the caller
  * leaves that many bytes of slack after it. Offsets are 32-bit (wasm32).
@@ -70,6 +71,30 @@ static inline int32_t number_end(const uint8_t *b, int32_t p, int32_t end) {
   return p <= end ? p : -1;
 }
 
+/* The index after the JSON string, number, true, false or null at p, or -1. */
+static inline int32_t scalar_end(const uint8_t *b, int32_t p, int32_t end) {
+  uint8_t c = b[p];
+  if (c == '"') return string_end(b, p + 1, end);
+  if (c == '-' || is_digit(c)) return number_end(b, p, end);
+  if (c == 'n') return b[p + 1] == 'u' && b[p + 2] == 'l' && b[p + 3] == 'l' && p + 4 <= end ? p + 4 : -1;
+  if (c == 't') return b[p + 1] == 'r' && b[p + 2] == 'u' && b[p + 3] == 'e' && p + 4 <= end ? p + 4 : -1;
+  if (c == 'f') return b[p + 1] == 'a' && b[p + 2] == 'l' && b[p + 3] == 's' && b[p + 4] == 'e' && p + 5 <= end ? p + 5 : -1;
+  return -1;
+}
+
+/* After a `[` at p: the index after a flat array of scalars without whitespace (`[]` too), or -1 (nested values are the JavaScript check's). */
+static inline int32_t array_end(const uint8_t *b, int32_t p, int32_t end) {
+  p++;
+  if (b[p] == ']') return p + 1;
+  for (;;) {
+    p = scalar_end(b, p, end);
+    if (p < 0 || p >= end) return -1;
+    uint8_t separator = b[p++];
+    if (separator == ']') return p;
+    if (separator != ',') return -1;
+  }
+}
+
 /* The index after the row starting at p (after its `}`), or -1 when it is not the table's row. */
 static inline int32_t row_end(const uint8_t *b, int32_t p, int32_t end, const uint8_t *keys, const int32_t *key_lengths, int32_t count) {
   if (b[p] != '{') return -1;
@@ -82,13 +107,7 @@ static inline int32_t row_end(const uint8_t *b, int32_t p, int32_t end, const ui
     if (!key_matches(b, p, key, length)) return -1;
     p += length;
     key += length;
-    uint8_t c = b[p];
-    if (c == '"') p = string_end(b, p + 1, end);
-    else if (c == '-' || is_digit(c)) p = number_end(b, p, end);
-    else if (c == 'n') p = b[p + 1] == 'u' && b[p + 2] == 'l' && b[p + 3] == 'l' && p + 4 <= end ? p + 4 : -1;
-    else if (c == 't') p = b[p + 1] == 'r' && b[p + 2] == 'u' && b[p + 3] == 'e' && p + 4 <= end ? p + 4 : -1;
-    else if (c == 'f') p = b[p + 1] == 'a' && b[p + 2] == 'l' && b[p + 3] == 's' && b[p + 4] == 'e' && p + 5 <= end ? p + 5 : -1;
-    else return -1;
+    p = b[p] == '[' ? array_end(b, p, end) : scalar_end(b, p, end);
     if (p < 0 || p >= end) return -1;
   }
   return b[p] == '}' ? p + 1 : -1;
