@@ -131,14 +131,14 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
    * converter (wasm/copy-binary.c) as far as it goes, the same tuples {@link convert} writes; returns
    * where it stopped (a line start, `to` when it converted them all) for the caller to convert the
    * line there with {@link convert}, or -1 when there is no WebAssembly converter for this table
-   * (a kind it does not write, a generated column, no WebAssembly SIMD) or it gave back more than a
+   * (a bytea column, a generated column, no WebAssembly SIMD) or it gave back more than a
    * quarter of the rows after 64 (values in forms it leaves to JavaScript): convert them all then.
    * `load`: the chunk's lines are new to it (false when continuing after a line it gave back).
    * `linesConverted` says how many rows it converted.
    */
   convertLines(chunk: Buffer, from: number, to: number, load: boolean): number {
     this.linesConverted = 0;
-    if (this.wasm === undefined) this.wasm = (this.fieldCount === this.keys.count && WasmCopyBinary.for(this.keys.keys, this.kinds)) || null;
+    if (this.wasm === undefined) this.wasm = (this.fieldCount === this.keys.count && WasmCopyBinary.for(this.keys.keys, this.kinds, { perByte: this.bytesPerInputByte, perColumn: this.bytesPerColumn })) || null;
     const wasm = this.wasm;
     if (!wasm) return -1;
     if (load) {

@@ -4,12 +4,12 @@
  * copy-binary.wasm.ts). It reads whole NDJSON lines and writes each row as the binary COPY tuple
  * copy-binary.ts `NdjsonToCopyBinary` writes for it, byte for byte, for the common forms only: a
  * row in the backup layout (`{`, the table's keys in order, no whitespace, `}`), each value null or
- * of its column's kind: a string without `\u` escapes (text, json, jsonb), true/false, an integer in
- * range of at most 18 digits (5 for int2, 10 for int4, leading zeros counted), a plain decimal
- * (numeric), a uuid, a timestamp / timestamptz / date of a 4-digit year from 0001, AD, with at most
- * six fraction digits. At any other line it stops, and the caller gives that line to the
- * JavaScript converter, which converts it or names what is wrong with it (so whatever is written is
- * the JavaScript converter's answer).
+ * of its column's kind: a string without `\u` escapes (text, json, jsonb), a flat array of them and
+ * nulls (text[], varchar[]), true/false, an integer in range of at most 18 digits (5 for int2, 10
+ * for int4, leading zeros counted), a plain decimal (numeric), a uuid, a timestamp / timestamptz /
+ * date of a 4-digit year from 0001, AD, with at most six fraction digits. At any other line it
+ * stops, and the caller gives that line to the JavaScript converter, which converts it or names
+ * what is wrong with it (so whatever is written is the JavaScript converter's answer).
  *
  * Reads run up to 64 bytes past the input's end and writes up to 16 bytes past the output's end
  * (vector loads and stores, positional reads): the caller leaves that much slack after both regions.
@@ -30,6 +30,8 @@ enum {
   KIND_TIMESTAMPTZ = 9,
   KIND_TIMESTAMP = 10,
   KIND_DATE = 11,
+  KIND_TEXT_ARRAY = 12,
+  KIND_VARCHAR_ARRAY = 13,
 };
 
 static inline void put16(uint8_t *out, int32_t value) {
@@ -103,6 +105,51 @@ static inline int32_t string_value(const uint8_t *b, int32_t p, int32_t line_end
   put32(out + length_at, u - length_at - 4);
   *used = u;
   return p + 1;
+}
+
+/*
+ * A one-dimensional JSON array of strings and nulls (text[], varchar[]) in array_send's layout:
+ * dimensions, null flag, element type, the size and lower bound 1, then each element (copy-binary-
+ * encoders.ts encodeArray). Nested arrays and anything else are given back.
+ */
+static inline int32_t array_value(const uint8_t *b, int32_t p, int32_t line_end, uint8_t *out, int32_t *used, int32_t element_oid) {
+  if (b[p] != '[') return -1;
+  int32_t length_at = *used;
+  if (b[p + 1] == ']') {
+    put32(out + length_at, 12);
+    put32(out + length_at + 4, 0);
+    put32(out + length_at + 8, 0);
+    put32(out + length_at + 12, element_oid);
+    *used = length_at + 16;
+    return p + 2;
+  }
+  int32_t header_at = length_at + 4;
+  int32_t u = header_at + 20;
+  int32_t count = 0;
+  int32_t has_null = 0;
+  p++;
+  for (;;) {
+    if (b[p] == '"') p = string_value(b, p, line_end, out, &u, 0);
+    else if (b[p] == 'n' && b[p + 1] == 'u' && b[p + 2] == 'l' && b[p + 3] == 'l') {
+      put32(out + u, -1);
+      u += 4;
+      has_null = 1;
+      p += 4;
+    } else return -1;
+    if (p < 0 || p >= line_end) return -1;
+    count++;
+    uint8_t separator = b[p++];
+    if (separator == ']') break;
+    if (separator != ',') return -1;
+  }
+  put32(out + header_at, 1);
+  put32(out + header_at + 4, has_null);
+  put32(out + header_at + 8, element_oid);
+  put32(out + header_at + 12, count);
+  put32(out + header_at + 16, 1);
+  put32(out + length_at, u - length_at - 4);
+  *used = u;
+  return p;
 }
 
 /* An integer (int2/int4/int8) of at most 18 digits, in range: the index after it, or -1. */
@@ -332,6 +379,10 @@ static inline int32_t value(const uint8_t *b, int32_t p, int32_t line_end, uint8
     case KIND_TIMESTAMP:
     case KIND_DATE:
       return datetime_value(b, p, out, used, kind);
+    case KIND_TEXT_ARRAY:
+      return array_value(b, p, line_end, out, used, 25);
+    case KIND_VARCHAR_ARRAY:
+      return array_value(b, p, line_end, out, used, 1043);
     default:
       return -1;
   }
@@ -371,13 +422,14 @@ static int32_t bytes_needed;
 
 /*
  * Converts the lines of b[from, end) (whole lines: b[end - 1] is a newline) into out[0, out_room),
- * row after row, while each line is a row this module writes and its bound (its length + 24 per
- * column + 2: NdjsonToCopyBinary's) fits in what is left of the output. Returns the output bytes
+ * row after row, while each line is a row this module writes and its bound (its length times
+ * `bound_per_byte`, plus `bound_per_column` per column and 2: NdjsonToCopyBinary's) fits in what is
+ * left of the output. Returns the output bytes
  * written; `stop()` gives where it stopped (a line start), `reason()` why (STOP_*), `rows()` how many
  * rows it wrote and, after STOP_OUTPUT_FULL, `needed()` the bound of the line it stopped at.
  */
 __attribute__((export_name("convert_rows")))
-int32_t convert_rows(const uint8_t *b, int32_t from, int32_t end, uint8_t *out, int32_t out_room, const uint8_t *keys, const int32_t *key_lengths, const uint8_t *kinds, int32_t count) {
+int32_t convert_rows(const uint8_t *b, int32_t from, int32_t end, uint8_t *out, int32_t out_room, const uint8_t *keys, const int32_t *key_lengths, const uint8_t *kinds, int32_t count, int32_t bound_per_byte, int32_t bound_per_column) {
   int32_t p = from;
   int32_t u = 0;
   int32_t written_rows = 0;
@@ -388,10 +440,10 @@ int32_t convert_rows(const uint8_t *b, int32_t from, int32_t end, uint8_t *out, 
       why = STOP_GIVE_BACK;
       break;
     }
-    int32_t bound = (line_end - p) + count * 24 + 2;
+    int64_t bound = (int64_t)(line_end - p) * bound_per_byte + (int64_t)count * bound_per_column + 2;
     if (bound > out_room - u) {
       why = STOP_OUTPUT_FULL;
-      bytes_needed = bound;
+      bytes_needed = bound > 0x7fffffff ? 0x7fffffff : (int32_t)bound;
       break;
     }
     int32_t written = convert_row(b, p, line_end, out, u, keys, key_lengths, kinds, count);

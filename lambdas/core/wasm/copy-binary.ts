@@ -4,12 +4,12 @@ import { CONVERTER_OUTPUT_BYTES, ChunkConverter, instantiate, type ConverterExpo
 
 /** What copy-binary.c exports. */
 interface CopyBinaryExports extends ConverterExports {
-  convert_rows(input: number, from: number, end: number, out: number, outRoom: number, keys: number, keyLengths: number, kinds: number, count: number): number;
+  convert_rows(input: number, from: number, end: number, out: number, outRoom: number, keys: number, keyLengths: number, kinds: number, count: number, boundPerByte: number, boundPerColumn: number): number;
   needed(): number;
 }
 
-/** Each kind's code in copy-binary.c (KIND_*); kinds without one (bytea, arrays) are the JavaScript converter's alone. */
-const KIND_CODES: Partial<Record<BinaryKind, number>> = { text: 0, json: 1, jsonb: 2, bool: 3, int2: 4, int4: 5, int8: 6, numeric: 7, uuid: 8, timestamptz: 9, timestamp: 10, date: 11 };
+/** Each kind's code in copy-binary.c (KIND_*); a kind without one (bytea) is the JavaScript converter's alone. */
+const KIND_CODES: Partial<Record<BinaryKind, number>> = { text: 0, json: 1, jsonb: 2, bool: 3, int2: 4, int4: 5, int8: 6, numeric: 7, uuid: 8, timestamptz: 9, timestamp: 10, date: 11, 'text[]': 12, 'varchar[]': 13 };
 
 /**
  * The restore's NDJSON-to-binary-COPY converter for common rows (copy-binary.c, WebAssembly with
@@ -26,20 +26,26 @@ export class WasmCopyBinary extends ChunkConverter<CopyBinaryExports> {
   /**
    * A converter for rows of these columns (each `"name":`, in order), or undefined when a column's
    * kind has no code here (or the target generates one), or where WebAssembly SIMD or its memory is
-   * not available: the caller converts every row in JavaScript then.
+   * not available: the caller converts every row in JavaScript then. A line's room is the caller's
+   * bound: `bound.perByte` per byte of the line and `bound.perColumn` per column, plus 2.
    */
-  static for(keys: readonly Uint8Array[], kinds: readonly (BinaryKind | undefined)[]): WasmCopyBinary | undefined {
+  static for(keys: readonly Uint8Array[], kinds: readonly (BinaryKind | undefined)[], bound: { readonly perByte: number; readonly perColumn: number }): WasmCopyBinary | undefined {
     const codes = kinds.map((kind) => (kind === undefined ? undefined : KIND_CODES[kind]));
     if (codes.some((code) => code === undefined)) return undefined;
     const exports = instantiate<CopyBinaryExports>(COPY_BINARY_WASM_BASE64);
     try {
-      return exports && new WasmCopyBinary(exports, keys, Uint8Array.from(codes as number[]));
+      return exports && new WasmCopyBinary(exports, keys, Uint8Array.from(codes as number[]), bound);
     } catch {
       return undefined;
     }
   }
 
-  private constructor(exports: CopyBinaryExports, keys: readonly Uint8Array[], kinds: Uint8Array) {
+  private constructor(
+    exports: CopyBinaryExports,
+    keys: readonly Uint8Array[],
+    kinds: Uint8Array,
+    private readonly bound: { readonly perByte: number; readonly perColumn: number },
+  ) {
     super(exports, keys, kinds);
   }
 
@@ -49,7 +55,7 @@ export class WasmCopyBinary extends ChunkConverter<CopyBinaryExports> {
    * `stoppedAt`, `stopReason`, `rows` and `needed` then say where and why it stopped.
    */
   convert(at: number, target: Uint8Array, targetAt: number, room: number): number {
-    const written = this.exports.convert_rows(this.input, at - this.loadedFrom, this.loadedTo - this.loadedFrom, this.output, Math.min(room, CONVERTER_OUTPUT_BYTES), this.keys, this.keyLengths, this.kinds, this.count);
+    const written = this.exports.convert_rows(this.input, at - this.loadedFrom, this.loadedTo - this.loadedFrom, this.output, Math.min(room, CONVERTER_OUTPUT_BYTES), this.keys, this.keyLengths, this.kinds, this.count, this.bound.perByte, this.bound.perColumn);
     this.needed = this.exports.needed();
     return this.copyOut(written, target, targetAt);
   }
