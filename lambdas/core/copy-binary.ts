@@ -131,7 +131,7 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
    * converter (wasm/copy-binary.c) as far as it goes, the same tuples {@link convert} writes; returns
    * where it stopped (a line start, `to` when it converted them all) for the caller to convert the
    * line there with {@link convert}, or -1 when there is no WebAssembly converter for this table
-   * (a bytea column, a generated column, no WebAssembly SIMD) or it gave back more than a
+   * (a generated column, no WebAssembly SIMD) or it gave back more than a
    * quarter of the rows after 64 (values in forms it leaves to JavaScript): convert them all then.
    * `load`: the chunk's lines are new to it (false when continuing after a line it gave back).
    * `linesConverted` says how many rows it converted.

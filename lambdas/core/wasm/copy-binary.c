@@ -5,9 +5,9 @@
  * copy-binary.ts `NdjsonToCopyBinary` writes for it, byte for byte, for the common forms only: a
  * row in the backup layout (`{`, the table's keys in order, no whitespace, `}`), each value null or
  * of its column's kind: a string without `\u` escapes (text, json, jsonb), a flat array of them and
- * nulls (text[], varchar[]), true/false, an integer in range of at most 18 digits (5 for int2, 10
- * for int4, leading zeros counted), a plain decimal (numeric), a uuid, a timestamp / timestamptz /
- * date of a 4-digit year from 0001, AD, with at most six fraction digits. At any other line it
+ * nulls (text[], varchar[]), bytea in hex, true/false, an integer in range of at most 18 digits (5
+ * for int2, 10 for int4, leading zeros counted), a plain decimal (numeric), a uuid, a timestamp /
+ * timestamptz / date of a 4-digit year from 0001, AD, with at most six fraction digits. At any other line it
  * stops, and the caller gives that line to the JavaScript converter, which converts it or names
  * what is wrong with it (so whatever is written is the JavaScript converter's answer).
  *
@@ -32,6 +32,7 @@ enum {
   KIND_DATE = 11,
   KIND_TEXT_ARRAY = 12,
   KIND_VARCHAR_ARRAY = 13,
+  KIND_BYTEA = 14,
 };
 
 static inline void put16(uint8_t *out, int32_t value) {
@@ -256,6 +257,26 @@ static inline int32_t uuid_value(const uint8_t *b, int32_t p, uint8_t *out, int3
   return p + 38;
 }
 
+/* bytea in its hex output (`"\\x0a1b"` in the JSON) as its bytes; the escape output is given back. */
+static inline int32_t bytea_value(const uint8_t *b, int32_t p, int32_t line_end, uint8_t *out, int32_t *used) {
+  if (b[p] != '"' || b[p + 1] != '\\' || b[p + 2] != '\\' || b[p + 3] != 'x') return -1;
+  int32_t q = p + 4;
+  int32_t length_at = *used;
+  int32_t u = length_at + 4;
+  for (;;) {
+    if (q >= line_end) return -1;
+    if (b[q] == '"') break;
+    int h = hex_value(b[q]);
+    int l = hex_value(b[q + 1]);
+    if (h < 0 || l < 0) return -1;
+    out[u++] = (uint8_t)((h << 4) | l);
+    q += 2;
+  }
+  put32(out + length_at, u - length_at - 4);
+  *used = u;
+  return q + 1;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date of a year from 1 (copy-binary-encoders.ts daysFromCivil; C's division truncates, so only for y >= 0). */
 static inline int32_t days_from_civil(int32_t year, int32_t month, int32_t day) {
   int32_t y = month <= 2 ? year - 1 : year;
@@ -383,6 +404,8 @@ static inline int32_t value(const uint8_t *b, int32_t p, int32_t line_end, uint8
       return array_value(b, p, line_end, out, used, 25);
     case KIND_VARCHAR_ARRAY:
       return array_value(b, p, line_end, out, used, 1043);
+    case KIND_BYTEA:
+      return bytea_value(b, p, line_end, out, used);
     default:
       return -1;
   }

@@ -8,8 +8,8 @@ interface CopyBinaryExports extends ConverterExports {
   needed(): number;
 }
 
-/** Each kind's code in copy-binary.c (KIND_*); a kind without one (bytea) is the JavaScript converter's alone. */
-const KIND_CODES: Partial<Record<BinaryKind, number>> = { text: 0, json: 1, jsonb: 2, bool: 3, int2: 4, int4: 5, int8: 6, numeric: 7, uuid: 8, timestamptz: 9, timestamp: 10, date: 11, 'text[]': 12, 'varchar[]': 13 };
+/** Each kind's code in copy-binary.c (KIND_*): every BinaryKind has one. */
+const KIND_CODES: Record<BinaryKind, number> = { text: 0, json: 1, jsonb: 2, bool: 3, int2: 4, int4: 5, int8: 6, numeric: 7, uuid: 8, timestamptz: 9, timestamp: 10, date: 11, 'text[]': 12, 'varchar[]': 13, bytea: 14 };
 
 /**
  * The restore's NDJSON-to-binary-COPY converter for common rows (copy-binary.c, WebAssembly with
@@ -24,17 +24,17 @@ export class WasmCopyBinary extends ChunkConverter<CopyBinaryExports> {
   needed = 0;
 
   /**
-   * A converter for rows of these columns (each `"name":`, in order), or undefined when a column's
-   * kind has no code here (or the target generates one), or where WebAssembly SIMD or its memory is
-   * not available: the caller converts every row in JavaScript then. A line's room is the caller's
+   * A converter for rows of these columns (each `"name":`, in order), or undefined when the target
+   * generates a column (its kind is undefined), or where WebAssembly SIMD or its memory is not
+   * available: the caller converts every row in JavaScript then. A line's room is the caller's
    * bound: `bound.perByte` per byte of the line and `bound.perColumn` per column, plus 2.
    */
   static for(keys: readonly Uint8Array[], kinds: readonly (BinaryKind | undefined)[], bound: { readonly perByte: number; readonly perColumn: number }): WasmCopyBinary | undefined {
-    const codes = kinds.map((kind) => (kind === undefined ? undefined : KIND_CODES[kind]));
-    if (codes.some((code) => code === undefined)) return undefined;
+    if (kinds.some((kind) => kind === undefined)) return undefined;
+    const codes = (kinds as readonly BinaryKind[]).map((kind) => KIND_CODES[kind]);
     const exports = instantiate<CopyBinaryExports>(COPY_BINARY_WASM_BASE64);
     try {
-      return exports && new WasmCopyBinary(exports, keys, Uint8Array.from(codes as number[]), bound);
+      return exports && new WasmCopyBinary(exports, keys, Uint8Array.from(codes), bound);
     } catch {
       return undefined;
     }

@@ -52,7 +52,7 @@ function throughModule(columns: readonly Column[], lines: readonly Buffer[]): (B
   });
 }
 
-const KINDS: readonly BinaryKind[] = ['text', 'json', 'jsonb', 'bool', 'int2', 'int4', 'int8', 'numeric', 'uuid', 'timestamptz', 'timestamp', 'date', 'text[]', 'varchar[]'];
+const KINDS: readonly BinaryKind[] = ['text', 'json', 'jsonb', 'bool', 'int2', 'int4', 'int8', 'numeric', 'uuid', 'timestamptz', 'timestamp', 'date', 'text[]', 'varchar[]', 'bytea'];
 
 /** JSON values of a kind as a backup holds them: the common forms, the unusual and the wrong ones. */
 function jsonValue(kind: BinaryKind, random: () => number): string {
@@ -83,6 +83,8 @@ function jsonValue(kind: BinaryKind, random: () => number): string {
     case 'text[]':
     case 'varchar[]':
       return pick(['[]', '["a"]', '[null]', '["a",null,"b \\"c\\""]', '[["a"]]', '[ "a"]', '["a" ]', '["a",]', '[,"a"]', '[1]', '["a"', '"a"', '["\\u00e9"]', '[nul]', `["${'x'.repeat(20)}","\\n"]`]);
+    case 'bytea':
+      return pick(['"\\\\x"', '"\\\\x0aff"', `"\\\\x${hex(32)}"`, '"\\\\xabc"', '"\\\\xgg"', '"\\\\X00"', '"abc"', '"12x00"', '"\\\\000"', '"\\\\x00', '"\\x00"']);
     case 'uuid':
       return pick([`"${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}"`, `"${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(11)}g"`, `"${hex(32)}"`, '"not-a-uuid"']);
     default: {
@@ -107,6 +109,8 @@ function commonValue(kind: BinaryKind, random: () => number): string {
       return `"${['Amsterdam', 'é', '\\"quoted\\"', 'tab\\t', '{\\"k\\": 1}', 'x'.repeat(int(40))].slice(0, 1 + int(6)).join(' ')}"`;
     case 'bool':
       return random() < 0.5 ? 'true' : 'false';
+    case 'bytea':
+      return `"\\\\x${Array.from({ length: int(20) }, () => '0123456789abcdefABCDEF'[int(22)]! + '0123456789abcdef'[int(16)]!).join('')}"`;
     case 'text[]':
     case 'varchar[]':
       return `[${Array.from({ length: int(4) }, () => (random() < 0.1 ? 'null' : `"tag ${int(100)} é"`)).join(',')}]`;
