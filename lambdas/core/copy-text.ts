@@ -40,7 +40,7 @@ import {
   unicodeEscapeLength,
 } from './json-bytes.js';
 import { SlabOutput } from './slab-output.js';
-import { LineSplitter } from './util/streams.js';
+import { LineSplitter, type FastLines } from './util/streams.js';
 import { streamBuffers } from './util/buffer-pool.js';
 
 const COPY_SPECIAL = /[\\\n\r\t]/;
@@ -294,53 +294,27 @@ export class NdjsonToCopyBytes extends SlabOutput implements RowConverter {
  * chunk goes back to `streamBuffers` once converted (a decompressor's `pooledOutput`, format/codec.ts).
  */
 export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, converter: RowConverter, onRows?: (rows: number) => void, options: { readonly giveBackChunks?: boolean } = {}): AsyncGenerator<Buffer> {
-  let row = 0;
+  // Rows converted many at a time (copy-binary.ts convertLines) count in the splitter's lines too.
+  const fast: FastLines | undefined = converter.convertLines && {
+    take: converter.convertLines.bind(converter),
+    get taken() {
+      return converter.linesConverted ?? 0;
+    },
+  };
   const lines = new LineSplitter((buf, start, end) => {
-    row++;
     try {
       converter.convert(buf, start, end);
     } catch (error) {
-      throw new RowConversionError(`row ${row}: ${(error as Error).message}`);
+      throw new RowConversionError(`row ${lines.lines}: ${(error as Error).message}`);
     }
     return true;
   });
-  /**
-   * A chunk through the converter's many-lines path: the line cut at the previous chunk's end is
-   * completed through the splitter, then the whole lines go to `convertLines`, any line it stops at
-   * to `convert` (through the splitter, one line), and the cut end stays with the splitter.
-   */
-  const pushLines = (chunk: Buffer, fast: Required<RowConverter>) => {
-    let at = 0;
-    if (lines.holdsPartialLine) {
-      const first = chunk.indexOf(NEWLINE);
-      if (first < 0) {
-        lines.push(chunk);
-        return;
-      }
-      lines.push(chunk.subarray(0, first + 1));
-      at = first + 1;
-    }
-    const last = chunk.lastIndexOf(NEWLINE);
-    let load = true;
-    while (at <= last) {
-      const stop = fast.convertLines(chunk, at, last + 1, load);
-      if (stop < 0) break;
-      row += fast.linesConverted;
-      load = false;
-      at = stop;
-      if (at > last) break;
-      const end = chunk.indexOf(NEWLINE, at);
-      lines.push(chunk.subarray(at, end + 1));
-      at = end + 1;
-    }
-    if (at < chunk.length) lines.push(at === 0 ? chunk : chunk.subarray(at));
-  };
   for await (const chunk of chunks) {
-    if (converter.convertLines) pushLines(chunk, converter as Required<RowConverter>);
+    if (fast) lines.pushOffering(chunk, fast);
     else lines.push(chunk);
     // The converter copied the chunk's rows and the splitter the cut-off end: nothing reads it any more.
     if (options.giveBackChunks) streamBuffers.give(chunk);
-    onRows?.(row);
+    onRows?.(lines.lines);
     const ready = converter.take();
     if (ready) yield ready;
   }
