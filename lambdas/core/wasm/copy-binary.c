@@ -65,6 +65,11 @@ static inline int32_t two_digits(const uint8_t *b, int32_t p) {
   return (b[p] - '0') * 10 + (b[p + 1] - '0');
 }
 
+/* `"`, `\\` and the line's newline. */
+static inline unsigned string_stops(bytes16 v) {
+  return mask_of((bytes16)((v == (bytes16){0} + '"') | (v == (bytes16){0} + '\\') | (v == (bytes16){0} + '\n')));
+}
+
 /* A string value (text, json; jsonb with its version byte): returns the index after its closing quote, or -1. */
 static inline int32_t string_value(const uint8_t *b, int32_t p, int32_t line_end, uint8_t *out, int32_t *used, int jsonb) {
   if (b[p] != '"') return -1;
@@ -72,21 +77,8 @@ static inline int32_t string_value(const uint8_t *b, int32_t p, int32_t line_end
   int32_t length_at = *used;
   int32_t u = length_at + 4;
   if (jsonb) out[u++] = 1;
-  const bytes16 quote = (bytes16){0} + '"';
-  const bytes16 backslash = (bytes16){0} + '\\';
-  const bytes16 newline = (bytes16){0} + '\n';
   for (;;) {
-    bytes16 v = load16(b + p);
-    store16(out + u, v);
-    unsigned stops = mask_of((bytes16)((v == quote) | (v == backslash) | (v == newline)));
-    if (!stops) {
-      p += 16;
-      u += 16;
-      continue;
-    }
-    int32_t plain = __builtin_ctz(stops);
-    p += plain;
-    u += plain;
+    p = copy_to_stop(b, p, out, &u, string_stops);
     if (p >= line_end) return -1;
     uint8_t c = b[p];
     if (c == '"') break;
@@ -419,12 +411,9 @@ static inline int32_t convert_row(const uint8_t *b, int32_t p, int32_t line_end,
   u += 2;
   const uint8_t *key = keys;
   for (int32_t i = 0; i < count; i++) {
-    if (i > 0 && b[p++] != ',') return -1;
-    int32_t length = key_lengths[i];
-    if (p + length > line_end) return -1;
-    if (!key_matches(b, p, key, length)) return -1;
-    p += length;
-    key += length;
+    p = member_key_end(b, p, line_end, key, key_lengths[i], i == 0);
+    if (p < 0) return -1;
+    key += key_lengths[i];
     p = value(b, p, line_end, out, &u, kinds[i]);
     if (p < 0 || p >= line_end) return -1;
   }

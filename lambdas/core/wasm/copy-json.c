@@ -38,24 +38,16 @@ static inline int32_t unicode_escape(uint8_t *out, int32_t u, uint8_t c) {
   return u + 6;
 }
 
+/* `"`, `\\` and control characters (the field's tab and the row's newline among them). */
+static inline unsigned text_stops(bytes16 v) {
+  return mask_of((bytes16)((v == (bytes16){0} + '"') | (v == (bytes16){0} + '\\') | (bytes16)(v < (bytes16){0} + 0x20)));
+}
+
 /* A text field as escape_json writes it (copy-text-json.ts writeString). */
 static inline int32_t write_string(const uint8_t *src, int32_t p, uint8_t *out, int32_t u) {
-  const bytes16 quote = (bytes16){0} + '"';
-  const bytes16 backslash = (bytes16){0} + '\\';
-  const bytes16 space = (bytes16){0} + 0x20;
   out[u++] = '"';
   for (;;) {
-    bytes16 v = load16(src + p);
-    store16(out + u, v);
-    unsigned stops = mask_of((bytes16)((v == quote) | (v == backslash) | (bytes16)(v < space)));
-    if (!stops) {
-      p += 16;
-      u += 16;
-      continue;
-    }
-    int32_t plain = __builtin_ctz(stops);
-    p += plain;
-    u += plain;
+    p = copy_to_stop(src, p, out, &u, text_stops);
     uint8_t c = src[p];
     if (c == '\t' || c == '\n') break;
     if (c == '"') {

@@ -101,12 +101,9 @@ static inline int32_t row_end(const uint8_t *b, int32_t p, int32_t end, const ui
   p++;
   const uint8_t *key = keys;
   for (int32_t i = 0; i < count; i++) {
-    if (i > 0 && b[p++] != ',') return -1;
-    int32_t length = key_lengths[i];
-    if (p + length > end) return -1;
-    if (!key_matches(b, p, key, length)) return -1;
-    p += length;
-    key += length;
+    p = member_key_end(b, p, end, key, key_lengths[i], i == 0);
+    if (p < 0) return -1;
+    key += key_lengths[i];
     p = b[p] == '[' ? array_end(b, p, end) : scalar_end(b, p, end);
     if (p < 0 || p >= end) return -1;
   }

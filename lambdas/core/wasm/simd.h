@@ -36,4 +36,38 @@ static inline int key_matches(const uint8_t *b, int32_t p, const uint8_t *key, i
   return j == length || !(mask_of((bytes16)(load16(b + p + j) != load16(key + j))) & ((1u << (length - j)) - 1));
 }
 
+/*
+ * After a row's previous member (or its `{`, for the first): the `,` unless `first`, then the key's
+ * bytes (`"name":`). Returns the index after them, or -1.
+ */
+static inline int32_t member_key_end(const uint8_t *b, int32_t p, int32_t end, const uint8_t *key, int32_t length, int first) {
+  if (!first && b[p++] != ',') return -1;
+  if (p + length > end || !key_matches(b, p, key, length)) return -1;
+  return p + length;
+}
+
+/* Which bytes of a vector end a run of plain bytes (a mask bit per byte). */
+typedef unsigned (*vector_stops)(bytes16 v);
+
+/*
+ * Copies src[p...] to out[*u...] sixteen bytes at a time up to the first byte `stops` flags (one
+ * must come before the readable end); returns its index and leaves *u where it would go. Writes up
+ * to 15 bytes past that.
+ */
+static inline int32_t copy_to_stop(const uint8_t *src, int32_t p, uint8_t *out, int32_t *u, vector_stops stops) {
+  int32_t w = *u;
+  for (;;) {
+    bytes16 v = load16(src + p);
+    store16(out + w, v);
+    unsigned found = stops(v);
+    if (found) {
+      int32_t plain = __builtin_ctz(found);
+      *u = w + plain;
+      return p + plain;
+    }
+    p += 16;
+    w += 16;
+  }
+}
+
 #endif
