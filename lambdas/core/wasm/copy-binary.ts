@@ -1,6 +1,6 @@
 import type { BinaryKind } from '../copy-binary.js';
 import { COPY_BINARY_WASM_BASE64 } from './copy-binary.wasm.js';
-import { CONVERTER_OUTPUT_BYTES, ChunkConverter, instantiate, type ConverterExports } from './module.js';
+import { CONVERTER_OUTPUT_BYTES, ChunkConverter, withInstance, type ConverterExports } from './module.js';
 
 /** What copy-binary.c exports. */
 interface CopyBinaryExports extends ConverterExports {
@@ -32,12 +32,7 @@ export class WasmCopyBinary extends ChunkConverter<CopyBinaryExports> {
   static for(keys: readonly Uint8Array[], kinds: readonly (BinaryKind | undefined)[], bound: { readonly perByte: number; readonly perColumn: number }): WasmCopyBinary | undefined {
     if (kinds.some((kind) => kind === undefined)) return undefined;
     const codes = (kinds as readonly BinaryKind[]).map((kind) => KIND_CODES[kind]);
-    const exports = instantiate<CopyBinaryExports>(COPY_BINARY_WASM_BASE64);
-    try {
-      return exports && new WasmCopyBinary(exports, keys, Uint8Array.from(codes), bound);
-    } catch {
-      return undefined;
-    }
+    return withInstance<CopyBinaryExports, WasmCopyBinary>(COPY_BINARY_WASM_BASE64, (exports) => new WasmCopyBinary(exports, keys, Uint8Array.from(codes), bound));
   }
 
   private constructor(

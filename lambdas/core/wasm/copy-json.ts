@@ -1,5 +1,5 @@
 import { COPY_JSON_WASM_BASE64 } from './copy-json.wasm.js';
-import { CONVERTER_OUTPUT_BYTES, ChunkConverter, instantiate, type ConverterExports } from './module.js';
+import { CONVERTER_OUTPUT_BYTES, ChunkConverter, withInstance, type ConverterExports } from './module.js';
 
 /** What copy-json.c exports. */
 interface CopyJsonExports extends ConverterExports {
@@ -22,12 +22,7 @@ export class WasmCopyJson extends ChunkConverter<CopyJsonExports> {
    * JavaScript then).
    */
   static for(keys: readonly Uint8Array[], kinds: Uint8Array, boundFixed: number): WasmCopyJson | undefined {
-    const exports = instantiate<CopyJsonExports>(COPY_JSON_WASM_BASE64);
-    try {
-      return exports && new WasmCopyJson(exports, keys, kinds, boundFixed);
-    } catch {
-      return undefined;
-    }
+    return withInstance<CopyJsonExports, WasmCopyJson>(COPY_JSON_WASM_BASE64, (exports) => new WasmCopyJson(exports, keys, kinds, boundFixed));
   }
 
   private constructor(

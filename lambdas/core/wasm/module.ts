@@ -23,7 +23,7 @@ export const align = (n: number, to: number) => Math.ceil(n / to) * to;
  * runtime has no WebAssembly with SIMD or the instance cannot be made: callers then do the work in
  * JavaScript.
  */
-export function instantiate<Exports extends ModuleMemory>(base64: string): Exports | undefined {
+function instantiate<Exports extends ModuleMemory>(base64: string): Exports | undefined {
   if (!wasm) return undefined;
   let module = compiled.get(base64);
   if (module === undefined) {
@@ -40,6 +40,31 @@ export function instantiate<Exports extends ModuleMemory>(base64: string): Expor
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `make(exports)` on a new instance of the embedded module, or undefined where that cannot be had
+ * (no WebAssembly SIMD, memory refused): callers then do the work in JavaScript.
+ */
+export function withInstance<Exports extends ModuleMemory, T>(base64: string, make: (exports: Exports) => T): T | undefined {
+  const exports = instantiate<Exports>(base64);
+  if (!exports) return undefined;
+  try {
+    return make(exports);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where a table's keys go in a module's memory: back to back from the heap's start (16-byte aligned),
+ * `slack` zero bytes after them, then their lengths as int32s; `end` is the first byte after.
+ */
+export function keyRegions(exports: ModuleMemory, keys: readonly Uint8Array[], slack: number): { readonly keys: number; readonly keyLengths: number; readonly end: number } {
+  const keyBytes = keys.reduce((sum, key) => sum + key.length, 0);
+  const at = align(exports.__heap_base.value, 16);
+  const keyLengths = align(at + keyBytes + slack, 16);
+  return { keys: at, keyLengths, end: keyLengths + 4 * keys.length };
 }
 
 /** The module's memory as bytes, grown to at least `bytes` (throws a RangeError when it cannot grow). */
@@ -110,10 +135,10 @@ export abstract class ChunkConverter<Exports extends ConverterExports> {
     kinds: Uint8Array,
   ) {
     this.count = keys.length;
-    const keyBytes = keys.reduce((sum, key) => sum + key.length, 0);
-    this.keys = align(exports.__heap_base.value, 16);
-    this.keyLengths = align(this.keys + keyBytes + SLACK, 16);
-    this.kinds = align(this.keyLengths + 4 * keys.length, 16);
+    const regions = keyRegions(exports, keys, SLACK);
+    this.keys = regions.keys;
+    this.keyLengths = regions.keyLengths;
+    this.kinds = align(regions.end, 16);
     this.output = align(this.kinds + keys.length, 16);
     this.input = align(this.output + CONVERTER_OUTPUT_BYTES + SLACK, PAGE);
     this.memory = memoryOf(exports, this.input + 64 * 1024 + SLACK);

@@ -1,4 +1,4 @@
-import { MAX_INT32, PAGE, align, instantiate, memoryOf, placeKeys, type ModuleMemory } from './module.js';
+import { MAX_INT32, PAGE, align, keyRegions, memoryOf, placeKeys, withInstance, type ModuleMemory } from './module.js';
 import { ROW_CHECK_WASM_BASE64 } from './row-check.wasm.js';
 
 /** What row-check.c exports. */
@@ -33,21 +33,16 @@ export class WasmRowCheck {
    * available or its memory cannot be had (the caller checks every row in JavaScript then).
    */
   static for(keys: readonly Uint8Array[]): WasmRowCheck | undefined {
-    const exports = instantiate<RowCheckExports>(ROW_CHECK_WASM_BASE64);
-    try {
-      return exports && new WasmRowCheck(exports, keys);
-    } catch {
-      return undefined;
-    }
+    return withInstance<RowCheckExports, WasmRowCheck>(ROW_CHECK_WASM_BASE64, (exports) => new WasmRowCheck(exports, keys));
   }
 
   private constructor(exports: RowCheckExports, keys: readonly Uint8Array[]) {
     this.exports = exports;
     this.count = keys.length;
-    const keyBytes = keys.reduce((sum, key) => sum + key.length, 0);
-    this.keys = align(exports.__heap_base.value, 16);
-    this.keyLengths = align(this.keys + keyBytes + SLACK, 16);
-    this.data = align(this.keyLengths + 4 * keys.length, 16);
+    const regions = keyRegions(exports, keys, SLACK);
+    this.keys = regions.keys;
+    this.keyLengths = regions.keyLengths;
+    this.data = align(regions.end, 16);
     this.memory = this.room(0);
     placeKeys(this.memory, this.keys, this.keyLengths, keys, SLACK);
   }
