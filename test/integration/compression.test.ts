@@ -217,9 +217,11 @@ describe('files of many zstd frames: validate and restore read each frame in a p
   it('restore converts every frame, gives each back and each output slab once the socket has written it, and the rows are the source\'s exactly', async () => {
     const made = await blocksMadeWhile(() => restoreBackup({ store: files.store, backupId, databaseUrl: target.url }));
     expect(await snapshotTables(target, ['notes'])).toEqual(await snapshotTables(source, ['notes']));
-    // Frames and output slabs in flight at once: 3 on a quiet machine, 5 seen while another test
-    // file kept the server busy (slabs wait for the socket). Nothing given back would be 13 or more:
-    // every frame and every output slab a new block.
-    expect(made).toBeLessThanOrEqual(6 * ZSTD_FRAME_BYTES);
+    // Blocks in flight at once, at most: a frame each in the decompressor, the row limit and the
+    // converter, and four output slabs (the one being written, and one per batch waiting in the
+    // Readable, the COPY stream and the socket until it is written). 3 on a quiet machine, 4-7 when
+    // the server is slower to take the data. Nothing given back would be 13 or more: every frame and
+    // every output slab a new block.
+    expect(made).toBeLessThanOrEqual(7 * ZSTD_FRAME_BYTES);
   });
 });
