@@ -98,8 +98,8 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
   private readonly fieldCount: number;
   private readonly scratch = encodeScratch();
   /** Output bytes a row may need per input byte, and per column: arrays can outgrow their JSON. */
-  private readonly bytesPerInputByte: number;
-  private readonly bytesPerColumn: number;
+  protected readonly bytesPerInputByte: number;
+  protected readonly bytesPerColumn: number;
   /** The WebAssembly converter of the common rows, made on first use; null when there is none or it gave back too many rows. */
   private wasm: WasmCopyBinary | null | undefined;
   private wasmRows = 0;
@@ -138,7 +138,7 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
    */
   convertLines(chunk: Buffer, from: number, to: number, load: boolean): number {
     this.linesConverted = 0;
-    if (this.wasm === undefined) this.wasm = (this.fieldCount === this.keys.count && WasmCopyBinary.for(this.keys.keys, this.kinds, { perByte: this.bytesPerInputByte, perColumn: this.bytesPerColumn })) || null;
+    if (this.wasm === undefined) this.wasm = this.makeWasm() ?? null;
     const wasm = this.wasm;
     if (!wasm) return -1;
     if (load) {
@@ -162,6 +162,11 @@ export class NdjsonToCopyBinary extends SlabOutput implements RowConverter {
     this.wasmRows += this.linesConverted;
     if (wasm.stopReason === ConverterStop.givenBack && ++this.wasmGiveBacks >= 64 && this.wasmGiveBacks * 4 > this.wasmRows) this.wasm = null;
     return at;
+  }
+
+  /** The WebAssembly converter of this table's lines, or undefined when there is none (a generated column, no WebAssembly SIMD). */
+  protected makeWasm(): WasmCopyBinary | undefined {
+    return this.fieldCount === this.keys.count ? WasmCopyBinary.for(this.keys.keys, this.kinds, { perByte: this.bytesPerInputByte, perColumn: this.bytesPerColumn }) : undefined;
   }
 
   /** Appends the end-of-data marker; call once, after the last row. */

@@ -11,6 +11,7 @@ import { connect, describeDatabase, pgCode, quoteIdent, quoteLiteral, quoteQuali
 import { dropDeferrableIndexes, rebuildIndexes, type DeferredIndex } from './restore-indexes.js';
 import { columnBaseTypes, compositeColumns, describeTables, foreignKeyOrder, ownedSequences, tableRows, type TableShape } from './postgres/catalog.js';
 import { NdjsonToCopyBytes, convertNdjsonBytes, type RowConverter } from './copy-text.js';
+import { CopyTextToCopyBinary, copyTextBinaryKind } from './copy-text-binary.js';
 import { batchWritten } from './slab-output.js';
 import { BINARY_KIND_BY_OID, NdjsonToCopyBinary, type BinaryKind } from './copy-binary.js';
 import { EXACT_OUTPUT_SETTINGS } from './postgres/source.js';
@@ -196,22 +197,29 @@ function insertStatement(target: TableShape, columns: readonly ColumnInfo[], jso
  * decompression bomb is not inflated (and not sent to the server) past what the manifest promised.
  */
 function limitRows(ndjson: Readable, backupId: string, file: RestoreFile): Readable {
+  return streamPipeline(ndjson, new NdjsonLimit(file.records, maxLineBytes(), tooManyRows(backupId, file)), () => undefined);
+}
+
+/** limitRows for a copy-text file (its rows need not start with `{`). */
+function limitCopyTextRows(rows: Readable, backupId: string, file: RestoreFile, onRows?: (rows: number) => void): Readable {
+  return streamPipeline(rows, new CopyTextLimit(file.records, maxLineBytes(), tooManyRows(backupId, file), onRows), () => undefined);
+}
+
+function tooManyRows(backupId: string, file: RestoreFile): (max: number) => Error {
   const name = file.key.slice(backupId.length + 1);
-  const tooMany = (max: number) => new InvalidBackupError(`Backup ${backupId} is not valid: ${name} holds more than the manifest's ${max} rows; rolled back, the target is unchanged`, [`${name}: more than the manifest's ${max} records`]);
-  return streamPipeline(ndjson, new NdjsonLimit(file.records, maxLineBytes(), tooMany), () => undefined);
+  return (max) => new InvalidBackupError(`Backup ${backupId} is not valid: ${name} holds more than the manifest's ${max} rows; rolled back, the target is unchanged`, [`${name}: more than the manifest's ${max} records`]);
 }
 
 /**
  * Streams a copy-text file's rows into the table as they are: the server parses its own COPY text,
  * under the session settings the backup wrote it with (EXACT_OUTPUT_SETTINGS). Resolves with the
- * rows the server loaded.
+ * rows the server loaded. For tables {@link copyTextBinaryKinds} leaves out; the others are
+ * converted to binary (copy-text-binary.ts).
  */
 async function copyTextRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], rows: Readable, backupId: string, file: RestoreFile, onRows?: (rows: number) => void): Promise<number> {
-  const name = file.key.slice(backupId.length + 1);
-  const tooMany = (max: number) => new InvalidBackupError(`Backup ${backupId} is not valid: ${name} holds more than the manifest's ${max} rows; rolled back, the target is unchanged`, [`${name}: more than the manifest's ${max} records`]);
   // FREEZE as in copyRows: the table was truncated in this transaction.
   const copy = client.query(copyIn(`COPY ${quoteQualified(target.schema, target.name)}${columnList(columns)} FROM STDIN${target.partitioned ? '' : ' WITH (FREEZE)'}`));
-  await pipeline(rows, new CopyTextLimit(file.records, maxLineBytes(), tooMany, onRows), copy);
+  await pipeline(limitCopyTextRows(rows, backupId, file, onRows), copy);
   return copy.rowCount ?? 0;
 }
 
@@ -230,11 +238,14 @@ function decompress(source: Readable, codec: Codec, options: DecompressorOptions
  * text; resolves with the rows the server loaded. Values of columns the target generates itself are
  * read and dropped.
  */
-async function copyRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], binaryKinds: readonly (BinaryKind | undefined)[] | undefined, ndjson: Readable, onRows?: (rows: number) => void): Promise<number> {
+async function copyRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], binaryKinds: readonly (BinaryKind | undefined)[] | undefined, ndjson: Readable, onRows?: (rows: number) => void, rowsIn: 'ndjson' | 'copy-text' = 'ndjson'): Promise<number> {
   const generated = new Set(target.generatedColumns);
-  const converter: RowConverter = binaryKinds
-    ? new NdjsonToCopyBinary(columns.map((c, i) => ({ name: c.name, kind: binaryKinds[i] })))
-    : new NdjsonToCopyBytes(columns.map((c) => c.name), generated);
+  const converter: RowConverter =
+    rowsIn === 'copy-text'
+      ? new CopyTextToCopyBinary(columns.map((c, i) => ({ name: c.name, kind: binaryKinds![i]! })))
+      : binaryKinds
+        ? new NdjsonToCopyBinary(columns.map((c, i) => ({ name: c.name, kind: binaryKinds[i] })))
+        : new NdjsonToCopyBytes(columns.map((c) => c.name), generated);
   const loaded = columns.filter((c) => !generated.has(c.name));
   // FREEZE: the table was truncated in this (sub)transaction, so rows can be written frozen and
   // all-visible (no hint-bit rewrite or vacuum freeze later). Not allowed on partitioned tables.
@@ -309,6 +320,26 @@ function binaryKinds(target: TableShape, columns: readonly ColumnInfo[], baseTyp
     const kind = base === 'enum' ? 'text' : base === undefined ? undefined : BINARY_KIND_BY_OID.get(base);
     // json/jsonb arrive as strings holding the JSON text (both drivers encode them so); all else as JSON values.
     if (kind === undefined || (kind === 'json' || kind === 'jsonb') !== (column.encoding === 'text')) return undefined;
+    kinds.push(kind);
+  }
+  return kinds;
+}
+
+/**
+ * Each column's kind when a copy-text file of these columns can be converted to binary COPY in the
+ * client (copy-text-binary.ts), else undefined (its COPY text loads as it is): every column must be
+ * stored in the target with the type the backup wrote it from (so the conversion reads the text it
+ * expects) and of a kind with a binary writer for COPY text.
+ */
+function copyTextBinaryKinds(target: TableShape, columns: readonly ColumnInfo[], baseTypes: ReadonlyMap<string, number | 'enum'>): BinaryKind[] | undefined {
+  if (!columns.length) return undefined;
+  const kinds: BinaryKind[] = [];
+  for (const column of columns) {
+    if (target.generatedColumns.includes(column.name)) return undefined;
+    if (target.columns.find((c) => c.name === column.name)?.type !== column.type) return undefined;
+    const base = baseTypes.get(`${target.oid}:${column.name}`);
+    const kind = base === 'enum' ? 'text' : base === undefined ? undefined : BINARY_KIND_BY_OID.get(base);
+    if (!copyTextBinaryKind(kind)) return undefined;
     kinds.push(kind);
   }
   return kinds;
@@ -456,13 +487,14 @@ async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePl
   const columns = plan.source.columns;
   const viaCopy = options.loadMethod !== 'json' && !columns.some((c) => types.composite.has(`${shape.oid}:${c.name}`));
   const kinds = viaCopy && options.loadMethod !== 'text' ? binaryKinds(shape, columns, types.baseTypes) : undefined;
+  const copyTextKinds = options.loadMethod !== 'text' ? copyTextBinaryKinds(shape, columns, types.baseTypes) : undefined;
   const insert = insertStatement(shape, columns.filter((c) => !shape.generatedColumns.includes(c.name)), true);
   let records = 0;
   for (const file of plan.source.files) {
     const hasher = new HashingPassThrough();
     // The converters read each chunk once and copy what they keep, so chunks go back to the pool
     // (copyRows); COPY text and staged lines go to the socket as they are.
-    const converted = viaCopy && file.rows !== 'copy-text';
+    const converted = file.rows === 'copy-text' ? copyTextKinds !== undefined : viaCopy;
     const rows = decompress(streamPipeline(await store.readObject(file.key), hasher, () => undefined), file.codec, converted ? { pooledOutput: 'passed-on' } : {});
     const before = records;
     let lastReport = 0;
@@ -475,7 +507,9 @@ async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePl
     const ndjson = file.rows === 'ndjson' ? limitRows(rows, backupId, file) : rows;
     let loaded: number;
     try {
-      if (file.rows === 'copy-text') {
+      if (file.rows === 'copy-text' && copyTextKinds) {
+        loaded = await copyRows(client, shape, columns, copyTextKinds, limitCopyTextRows(rows, backupId, file), onRows, 'copy-text');
+      } else if (file.rows === 'copy-text') {
         loaded = await copyTextRows(client, shape, columns, rows, backupId, file, onRows);
       } else if (viaCopy) {
         loaded = await copyRows(client, shape, columns, kinds, ndjson, onRows);

@@ -2,11 +2,12 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createBackup, type BackupResult } from '../../lambdas/core/backup.js';
 import { listBackups } from '../../lambdas/core/catalog.js';
 import { copyBackup } from '../../lambdas/core/download.js';
 import { InvalidBackupError } from '../../lambdas/core/errors.js';
+import { CopyTextToCopyBinary } from '../../lambdas/core/copy-text-binary.js';
 import { compressor, decompressor } from '../../lambdas/core/format/codec.js';
 import type { Manifest } from '../../lambdas/core/format/manifest.js';
 import { openPostgresSource } from '../../lambdas/core/postgres/source.js';
@@ -120,6 +121,36 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
     expect(rows[2]).toMatchObject({ jb: null, jb_is_null: true });
     const { rows: floats } = await target.query<{ f8: string }>('SELECT f8::text FROM everything ORDER BY id');
     expect(floats.map((r) => r.f8)).toEqual(['2.2250738585072014e-308', 'Infinity', '-Infinity', '5e-324']);
+  });
+
+  it('converts the tables whose columns all have a binary writer to binary COPY in the client, the others load as COPY text; loadMethod text leaves all to the server; both exact', async () => {
+    const binaryTables = ['Mixed Case Table', 'employees', 'chicken', 'egg', 'region_store', 'store_sale', 'event_log', 'audit', 'guarded', 'secrets'];
+    const count = (tables: readonly string[]) => tables.reduce((sum, t) => sum + backup.manifest.recordCounts[t]!, 0);
+    let inModule = 0;
+    const convertLines = CopyTextToCopyBinary.prototype.convertLines;
+    const lines = jest.spyOn(CopyTextToCopyBinary.prototype, 'convertLines').mockImplementation(function (this: CopyTextToCopyBinary, ...args: Parameters<typeof convertLines>) {
+      const stop = convertLines.apply(this, args);
+      inModule += this.linesConverted;
+      return stop;
+    });
+    const oneByOne = jest.spyOn(CopyTextToCopyBinary.prototype, 'convert');
+    try {
+      await restoreBackup({ store, backupId: backup.backupId, databaseUrl: target.url });
+      // everything (floats, intervals, arrays...), with_composite and measurements (a float) as COPY text.
+      expect(inModule + oneByOne.mock.calls.length).toBe(count(binaryTables));
+      expect(inModule).toBeGreaterThan(0);
+      let actual = await snapshotTables(target, HARD_TABLES);
+      for (const table of HARD_TABLES) because(table, () => expect(actual[table]).toEqual(expected[table]));
+      inModule = 0;
+      oneByOne.mockClear();
+      await restoreBackup({ store, backupId: backup.backupId, databaseUrl: target.url, loadMethod: 'text' });
+      expect([inModule, oneByOne.mock.calls.length]).toEqual([0, 0]);
+      actual = await snapshotTables(target, HARD_TABLES);
+      for (const table of HARD_TABLES) because(table, () => expect(actual[table]).toEqual(expected[table]));
+    } finally {
+      lines.mockRestore();
+      oneByOne.mockRestore();
+    }
   });
 
   it('resets sequences and identities after a copy-text load, and verify compares the target with the backup', async () => {

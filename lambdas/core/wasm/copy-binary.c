@@ -11,6 +11,11 @@
  * stops, and the caller gives that line to the JavaScript converter, which converts it or names
  * what is wrong with it (so whatever is written is the JavaScript converter's answer).
  *
+ * `convert_copy_rows` does the same for the lines of a copy-text backup (COPY's text format: fields
+ * separated by tabs, `\N` for NULL, backslash escapes), for tables of the same kinds but arrays,
+ * with the values in the text COPY writes under the backup's settings (copy-binary.ts
+ * `CopyTextToCopyBinary`, whose JavaScript side converts the lines given back).
+ *
  * Reads run up to 64 bytes past the input's end and writes up to 16 bytes past the output's end
  * (vector loads and stores, positional reads): the caller leaves that much slack after both regions.
  */
@@ -63,6 +68,11 @@ static inline int hex_value(uint8_t c) {
 static inline int32_t two_digits(const uint8_t *b, int32_t p) {
   if (!is_digit(b[p]) || !is_digit(b[p + 1])) return -1;
   return (b[p] - '0') * 10 + (b[p + 1] - '0');
+}
+
+/* Whether c ends a bare value: `,` or `}` in an NDJSON row, a tab or the newline in a COPY text row. */
+static inline int value_ends(uint8_t c, int copy_text) {
+  return copy_text ? c == '\t' || c == '\n' : c == ',' || c == '}';
 }
 
 /* `"`, `\\` and the line's newline. */
@@ -146,14 +156,14 @@ static inline int32_t array_value(const uint8_t *b, int32_t p, int32_t line_end,
 }
 
 /* An integer (int2/int4/int8) of at most 18 digits, in range: the index after it, or -1. */
-static inline int32_t integer_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used, int kind) {
+static inline int32_t integer_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used, int kind, int copy_text) {
   int negative = b[p] == '-';
   if (negative) p++;
   int32_t from = p;
   int64_t n = 0;
   // At most 18 digits (below 2^63, no overflow); a longer one is the JavaScript side's (BigInt).
   while (is_digit(b[p]) && p - from < 18) n = n * 10 + (b[p++] - '0');
-  if (p == from || (b[p] != ',' && b[p] != '}')) return -1;
+  if (p == from || !value_ends(b[p], copy_text)) return -1;
   if (negative) n = -n;
   int32_t count = p - from;
   int32_t u = *used;
@@ -177,7 +187,7 @@ static inline int32_t integer_value(const uint8_t *b, int32_t p, uint8_t *out, i
 }
 
 /* A plain decimal `-?[0-9]+(\.[0-9]+)?` as numeric's base-10000 groups (copy-binary-encoders.ts encodeNumeric). */
-static inline int32_t numeric_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used) {
+static inline int32_t numeric_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used, int copy_text) {
   int negative = b[p] == '-';
   if (negative) p++;
   int32_t int_from = p;
@@ -191,7 +201,7 @@ static inline int32_t numeric_value(const uint8_t *b, int32_t p, uint8_t *out, i
     frac_to = p;
     if (frac_to == frac_from) return -1;
   }
-  if (int_to == int_from || (b[p] != ',' && b[p] != '}')) return -1;
+  if (int_to == int_from || !value_ends(b[p], copy_text)) return -1;
   int32_t lead = int_from;
   while (lead < int_to && b[lead] == '0') lead++;
   int32_t dscale = frac_to - frac_from;
@@ -230,15 +240,15 @@ static inline int32_t numeric_value(const uint8_t *b, int32_t p, uint8_t *out, i
   return p;
 }
 
-/* A uuid string (either case) as its 16 bytes. */
-static inline int32_t uuid_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used) {
-  if (b[p] != '"' || b[p + 37] != '"' || b[p + 9] != '-' || b[p + 14] != '-' || b[p + 19] != '-' || b[p + 24] != '-') return -1;
+/* The 36 characters of a uuid (either case) at q as its 16 bytes: 0, or -1. */
+static inline int32_t uuid_bytes(const uint8_t *b, int32_t q, uint8_t *out, int32_t *used) {
+  if (b[q + 8] != '-' || b[q + 13] != '-' || b[q + 18] != '-' || b[q + 23] != '-') return -1;
   int32_t u = *used;
   put32(out + u, 16);
   u += 4;
-  int32_t q = p + 1;
+  int32_t from = q;
   for (int k = 0; k < 16; k++) {
-    if (q == p + 9 || q == p + 14 || q == p + 19 || q == p + 24) q++;
+    if (q == from + 8 || q == from + 13 || q == from + 18 || q == from + 23) q++;
     int h = hex_value(b[q]);
     int l = hex_value(b[q + 1]);
     if (h < 0 || l < 0) return -1;
@@ -246,18 +256,30 @@ static inline int32_t uuid_value(const uint8_t *b, int32_t p, uint8_t *out, int3
     q += 2;
   }
   *used = u;
+  return 0;
+}
+
+/* A uuid as its 16 bytes: a JSON string, or a COPY text field. */
+static inline int32_t uuid_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used, int copy_text) {
+  if (copy_text) return value_ends(b[p + 36], 1) && uuid_bytes(b, p, out, used) == 0 ? p + 36 : -1;
+  if (b[p] != '"' || b[p + 37] != '"' || uuid_bytes(b, p + 1, out, used) < 0) return -1;
   return p + 38;
 }
 
-/* bytea in its hex output (`"\\x0a1b"` in the JSON) as its bytes; the escape output is given back. */
-static inline int32_t bytea_value(const uint8_t *b, int32_t p, int32_t line_end, uint8_t *out, int32_t *used) {
-  if (b[p] != '"' || b[p + 1] != '\\' || b[p + 2] != '\\' || b[p + 3] != 'x') return -1;
-  int32_t q = p + 4;
+/*
+ * bytea in its hex output as its bytes: `"\\x0a1b"` in the JSON, `\\x0a1b` in COPY text (the output's
+ * backslash escaped in both); the escape output is given back.
+ */
+static inline int32_t bytea_value(const uint8_t *b, int32_t p, int32_t line_end, uint8_t *out, int32_t *used, int copy_text) {
+  if (!copy_text && b[p++] != '"') return -1;
+  if (b[p] != '\\' || b[p + 1] != '\\' || b[p + 2] != 'x') return -1;
+  int32_t q = p + 3;
   int32_t length_at = *used;
   int32_t u = length_at + 4;
   for (;;) {
+    if (copy_text && value_ends(b[q], 1)) break;
     if (q >= line_end) return -1;
-    if (b[q] == '"') break;
+    if (!copy_text && b[q] == '"') break;
     int h = hex_value(b[q]);
     int l = hex_value(b[q + 1]);
     if (h < 0 || l < 0) return -1;
@@ -266,7 +288,7 @@ static inline int32_t bytea_value(const uint8_t *b, int32_t p, int32_t line_end,
   }
   put32(out + length_at, u - length_at - 4);
   *used = u;
-  return q + 1;
+  return copy_text ? q : q + 1;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date of a year from 1 (copy-binary-encoders.ts daysFromCivil; C's division truncates, so only for y >= 0). */
@@ -279,10 +301,13 @@ static inline int32_t days_from_civil(int32_t year, int32_t month, int32_t day) 
   return era * 146097 + doe - 719468;
 }
 
-/* `"YYYY-MM-DD"` (date) or `"YYYY-MM-DDTHH:MM:SS[.ffffff][±HH[:MM[:SS]]]"` (the zone for timestamptz only), AD. */
-static inline int32_t datetime_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used, int kind) {
-  if (b[p] != '"') return -1;
-  int32_t q = p + 1;
+/*
+ * `"YYYY-MM-DD"` (date) or `"YYYY-MM-DDTHH:MM:SS[.ffffff][±HH[:MM[:SS]]]"` (the zone for timestamptz
+ * only), AD; in COPY text the same without the quotes and with a space for the `T`.
+ */
+static inline int32_t datetime_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used, int kind, int copy_text) {
+  if (!copy_text && b[p] != '"') return -1;
+  int32_t q = copy_text ? p : p + 1;
   int32_t century = two_digits(b, q);
   int32_t years = two_digits(b, q + 2);
   if (century < 0 || years < 0 || b[q + 4] != '-' || b[q + 7] != '-') return -1;
@@ -297,7 +322,7 @@ static inline int32_t datetime_value(const uint8_t *b, int32_t p, uint8_t *out, 
   int32_t micros = 0;
   int32_t offset = 0;
   if (kind != KIND_DATE) {
-    if (b[q] != 'T' || b[q + 3] != ':' || b[q + 6] != ':') return -1;
+    if (b[q] != (copy_text ? ' ' : 'T') || b[q + 3] != ':' || b[q + 6] != ':') return -1;
     int32_t hour = two_digits(b, q + 1);
     int32_t minute = two_digits(b, q + 4);
     int32_t second = two_digits(b, q + 7);
@@ -334,7 +359,7 @@ static inline int32_t datetime_value(const uint8_t *b, int32_t p, uint8_t *out, 
       offset = sign * (oh * 3600 + om * 60 + os);
     }
   }
-  if (b[q] != '"') return -1;
+  if (copy_text ? !value_ends(b[q], 1) : b[q] != '"') return -1;
   int32_t days = days_from_civil(year, month, day) - 10957;
   int32_t u = *used;
   if (kind == KIND_DATE) {
@@ -347,63 +372,103 @@ static inline int32_t datetime_value(const uint8_t *b, int32_t p, uint8_t *out, 
     put64(out + u + 4, total * 1000000 + micros);
     *used = u + 12;
   }
-  return q + 1;
+  return copy_text ? q : q + 1;
 }
 
-/* One value of the column's kind at p, written with its length: the index after it, or -1. */
-static inline int32_t value(const uint8_t *b, int32_t p, int32_t line_end, uint8_t *out, int32_t *used, int kind) {
+/* A boolean: `true`/`false` in JSON, `t`/`f` in COPY text. */
+static inline int32_t bool_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used, int copy_text) {
+  int32_t u = *used;
+  put32(out + u, 1);
   uint8_t c = b[p];
-  if (c == 'n') {
-    if (b[p + 1] != 'u' || b[p + 2] != 'l' || b[p + 3] != 'l') return -1;
+  int32_t after;
+  if (copy_text) after = (c == 't' || c == 'f') && value_ends(b[p + 1], 1) ? p + 1 : -1;
+  else if (c == 't') after = b[p + 1] == 'r' && b[p + 2] == 'u' && b[p + 3] == 'e' ? p + 4 : -1;
+  else after = c == 'f' && b[p + 1] == 'a' && b[p + 2] == 'l' && b[p + 3] == 's' && b[p + 4] == 'e' ? p + 5 : -1;
+  if (after < 0) return -1;
+  out[u + 4] = c == 't';
+  *used = u + 5;
+  return after;
+}
+
+/* A tab, a backslash and the line's newline: where a COPY text field's plain run stops. */
+static inline unsigned copy_text_stops(bytes16 v) {
+  return mask_of((bytes16)((v == (bytes16){0} + '\t') | (v == (bytes16){0} + '\\') | (v == (bytes16){0} + '\n')));
+}
+
+/*
+ * A COPY text field as text (json, jsonb with its version byte): its bytes with the escapes COPY
+ * writes (`\b \f \n \r \t \v \\`) undone; any other backslash sequence (octal, `\x`, `\N` inside a
+ * value), which COPY TO does not write, is given back. Returns the index of the tab or newline after it.
+ */
+static inline int32_t copy_text_string(const uint8_t *b, int32_t p, int32_t line_end, uint8_t *out, int32_t *used, int jsonb) {
+  int32_t length_at = *used;
+  int32_t u = length_at + 4;
+  if (jsonb) out[u++] = 1;
+  for (;;) {
+    p = copy_to_stop(b, p, out, &u, copy_text_stops);
+    if (p >= line_end || b[p] == '\t') break;
+    uint8_t e = b[p + 1];
+    uint8_t unescaped;
+    if (e == '\\') unescaped = '\\';
+    else if (e == 'n') unescaped = '\n';
+    else if (e == 't') unescaped = '\t';
+    else if (e == 'r') unescaped = '\r';
+    else if (e == 'b') unescaped = 0x08;
+    else if (e == 'f') unescaped = 0x0c;
+    else if (e == 'v') unescaped = 0x0b;
+    else return -1;
+    out[u++] = unescaped;
+    p += 2;
+  }
+  put32(out + length_at, u - length_at - 4);
+  *used = u;
+  return p;
+}
+
+/*
+ * One value of the column's kind at p, written with its length: the index after it, or -1. An
+ * NDJSON row's value (`copy_text` 0) or a COPY text field (1, `\N` for NULL; no arrays).
+ */
+static inline int32_t value(const uint8_t *b, int32_t p, int32_t line_end, uint8_t *out, int32_t *used, int kind, int copy_text) {
+  uint8_t c = b[p];
+  if (copy_text ? c == '\\' && b[p + 1] == 'N' && value_ends(b[p + 2], 1) : c == 'n') {
+    if (!copy_text && (b[p + 1] != 'u' || b[p + 2] != 'l' || b[p + 3] != 'l')) return -1;
     put32(out + *used, -1);
     *used += 4;
-    return p + 4;
+    return copy_text ? p + 2 : p + 4;
   }
   switch (kind) {
     case KIND_TEXT:
     case KIND_JSON:
-      return string_value(b, p, line_end, out, used, 0);
+      return copy_text ? copy_text_string(b, p, line_end, out, used, 0) : string_value(b, p, line_end, out, used, 0);
     case KIND_JSONB:
-      return string_value(b, p, line_end, out, used, 1);
-    case KIND_BOOL: {
-      int32_t u = *used;
-      put32(out + u, 1);
-      if (c == 't' && b[p + 1] == 'r' && b[p + 2] == 'u' && b[p + 3] == 'e') {
-        out[u + 4] = 1;
-        *used = u + 5;
-        return p + 4;
-      }
-      if (c == 'f' && b[p + 1] == 'a' && b[p + 2] == 'l' && b[p + 3] == 's' && b[p + 4] == 'e') {
-        out[u + 4] = 0;
-        *used = u + 5;
-        return p + 5;
-      }
-      return -1;
-    }
+      return copy_text ? copy_text_string(b, p, line_end, out, used, 1) : string_value(b, p, line_end, out, used, 1);
+    case KIND_BOOL:
+      return bool_value(b, p, out, used, copy_text);
     case KIND_INT2:
     case KIND_INT4:
     case KIND_INT8:
-      return integer_value(b, p, out, used, kind);
+      return integer_value(b, p, out, used, kind, copy_text);
     case KIND_NUMERIC:
-      return numeric_value(b, p, out, used);
+      return numeric_value(b, p, out, used, copy_text);
     case KIND_UUID:
-      return uuid_value(b, p, out, used);
+      return uuid_value(b, p, out, used, copy_text);
     case KIND_TIMESTAMPTZ:
     case KIND_TIMESTAMP:
     case KIND_DATE:
-      return datetime_value(b, p, out, used, kind);
+      return datetime_value(b, p, out, used, kind, copy_text);
     case KIND_TEXT_ARRAY:
-      return array_value(b, p, line_end, out, used, 25);
+      return copy_text ? -1 : array_value(b, p, line_end, out, used, 25);
     case KIND_VARCHAR_ARRAY:
-      return array_value(b, p, line_end, out, used, 1043);
+      return copy_text ? -1 : array_value(b, p, line_end, out, used, 1043);
     case KIND_BYTEA:
-      return bytea_value(b, p, line_end, out, used);
+      return bytea_value(b, p, line_end, out, used, copy_text);
     default:
       return -1;
   }
 }
 
-/* The row of the line b[p, line_end) as its binary COPY tuple at out[u]: where the tuple ends, or -1. */
+/* The row of the NDJSON line b[p, line_end) as its binary COPY tuple at out[u]: where the tuple ends, or -1. */
 static inline int32_t convert_row(const uint8_t *b, int32_t p, int32_t line_end, uint8_t *out, int32_t u, const uint8_t *keys, const int32_t *key_lengths, const uint8_t *kinds, int32_t count) {
   if (b[p] != '{') return -1;
   p++;
@@ -414,10 +479,22 @@ static inline int32_t convert_row(const uint8_t *b, int32_t p, int32_t line_end,
     p = member_key_end(b, p, line_end, key, key_lengths[i], i == 0);
     if (p < 0) return -1;
     key += key_lengths[i];
-    p = value(b, p, line_end, out, &u, kinds[i]);
+    p = value(b, p, line_end, out, &u, kinds[i], 0);
     if (p < 0 || p >= line_end) return -1;
   }
   return b[p] == '}' && p + 1 == line_end ? u : -1;
+}
+
+/* The row of the COPY text line b[p, line_end) (`count` fields, at least one) as its binary COPY tuple at out[u]: where the tuple ends, or -1. */
+static inline int32_t convert_copy_row(const uint8_t *b, int32_t p, int32_t line_end, uint8_t *out, int32_t u, const uint8_t *kinds, int32_t count) {
+  put16(out + u, count);
+  u += 2;
+  for (int32_t i = 0; i < count; i++) {
+    if (i > 0 && b[p++] != '\t') return -1;
+    p = value(b, p, line_end, out, &u, kinds[i], 1);
+    if (p < 0 || p > line_end) return -1;
+  }
+  return p == line_end ? u : -1;
 }
 
 /* The index of the next newline at or after p, or `end` when there is none before it (the caller loads whole lines). */
@@ -432,16 +509,8 @@ static inline int32_t line_end_from(const uint8_t *b, int32_t p, int32_t end) {
 
 static int32_t bytes_needed;
 
-/*
- * Converts the lines of b[from, end) (whole lines: b[end - 1] is a newline) into out[0, out_room),
- * row after row, while each line is a row this module writes and its bound (its length times
- * `bound_per_byte`, plus `bound_per_column` per column and 2: NdjsonToCopyBinary's) fits in what is
- * left of the output. Returns the output bytes
- * written; `stop()` gives where it stopped (a line start), `reason()` why (STOP_*), `rows()` how many
- * rows it wrote and, after STOP_OUTPUT_FULL, `needed()` the bound of the line it stopped at.
- */
-__attribute__((export_name("convert_rows")))
-int32_t convert_rows(const uint8_t *b, int32_t from, int32_t end, uint8_t *out, int32_t out_room, const uint8_t *keys, const int32_t *key_lengths, const uint8_t *kinds, int32_t count, int32_t bound_per_byte, int32_t bound_per_column) {
+/* convert_rows and convert_copy_rows: the row loop, an NDJSON or a COPY text row at a time. */
+static inline int32_t convert_lines(const uint8_t *b, int32_t from, int32_t end, uint8_t *out, int32_t out_room, const uint8_t *keys, const int32_t *key_lengths, const uint8_t *kinds, int32_t count, int32_t bound_per_byte, int32_t bound_per_column, int copy_text) {
   int32_t p = from;
   int32_t u = 0;
   int32_t written_rows = 0;
@@ -458,7 +527,7 @@ int32_t convert_rows(const uint8_t *b, int32_t from, int32_t end, uint8_t *out, 
       bytes_needed = bound > 0x7fffffff ? 0x7fffffff : (int32_t)bound;
       break;
     }
-    int32_t written = convert_row(b, p, line_end, out, u, keys, key_lengths, kinds, count);
+    int32_t written = copy_text ? convert_copy_row(b, p, line_end, out, u, kinds, count) : convert_row(b, p, line_end, out, u, keys, key_lengths, kinds, count);
     if (written < 0) {
       why = STOP_GIVE_BACK;
       break;
@@ -468,6 +537,25 @@ int32_t convert_rows(const uint8_t *b, int32_t from, int32_t end, uint8_t *out, 
     p = line_end + 1;
   }
   return stopped(p, why, written_rows, u);
+}
+
+/*
+ * Converts the NDJSON lines of b[from, end) (whole lines: b[end - 1] is a newline) into
+ * out[0, out_room), row after row, while each line is a row this module writes and its bound (its
+ * length times `bound_per_byte`, plus `bound_per_column` per column and 2: NdjsonToCopyBinary's) fits
+ * in what is left of the output. Returns the output bytes written; `stop()` gives where it stopped
+ * (a line start), `reason()` why (STOP_*), `rows()` how many rows it wrote and, after
+ * STOP_OUTPUT_FULL, `needed()` the bound of the line it stopped at.
+ */
+__attribute__((export_name("convert_rows")))
+int32_t convert_rows(const uint8_t *b, int32_t from, int32_t end, uint8_t *out, int32_t out_room, const uint8_t *keys, const int32_t *key_lengths, const uint8_t *kinds, int32_t count, int32_t bound_per_byte, int32_t bound_per_column) {
+  return convert_lines(b, from, end, out, out_room, keys, key_lengths, kinds, count, bound_per_byte, bound_per_column, 0);
+}
+
+/* convert_rows for COPY text lines (`count` of at least one field each; the keys are not used). */
+__attribute__((export_name("convert_copy_rows")))
+int32_t convert_copy_rows(const uint8_t *b, int32_t from, int32_t end, uint8_t *out, int32_t out_room, const uint8_t *kinds, int32_t count, int32_t bound_per_byte, int32_t bound_per_column) {
+  return convert_lines(b, from, end, out, out_room, 0, 0, kinds, count, bound_per_byte, bound_per_column, 1);
 }
 
 __attribute__((export_name("needed")))

@@ -5,11 +5,14 @@ import { CONVERTER_OUTPUT_BYTES, ChunkConverter, withInstance, type ConverterExp
 /** What copy-binary.c exports. */
 interface CopyBinaryExports extends ConverterExports {
   convert_rows(input: number, from: number, end: number, out: number, outRoom: number, keys: number, keyLengths: number, kinds: number, count: number, boundPerByte: number, boundPerColumn: number): number;
+  convert_copy_rows(input: number, from: number, end: number, out: number, outRoom: number, kinds: number, count: number, boundPerByte: number, boundPerColumn: number): number;
   needed(): number;
 }
 
 /** Each kind's code in copy-binary.c (KIND_*): every BinaryKind has one. */
 const KIND_CODES: Record<BinaryKind, number> = { text: 0, json: 1, jsonb: 2, bool: 3, int2: 4, int4: 5, int8: 6, numeric: 7, uuid: 8, timestamptz: 9, timestamp: 10, date: 11, 'text[]': 12, 'varchar[]': 13, bytea: 14 };
+/** Kinds the module writes from NDJSON only (a COPY text array literal is the JavaScript side's). */
+const ARRAY_KINDS: ReadonlySet<BinaryKind> = new Set(['text[]', 'varchar[]']);
 
 /**
  * The restore's NDJSON-to-binary-COPY converter for common rows (copy-binary.c, WebAssembly with
@@ -32,7 +35,17 @@ export class WasmCopyBinary extends ChunkConverter<CopyBinaryExports> {
   static for(keys: readonly Uint8Array[], kinds: readonly (BinaryKind | undefined)[], bound: { readonly perByte: number; readonly perColumn: number }): WasmCopyBinary | undefined {
     if (kinds.some((kind) => kind === undefined)) return undefined;
     const codes = (kinds as readonly BinaryKind[]).map((kind) => KIND_CODES[kind]);
-    return withInstance<CopyBinaryExports, WasmCopyBinary>(COPY_BINARY_WASM_BASE64, (exports) => new WasmCopyBinary(exports, keys, Uint8Array.from(codes), bound));
+    return withInstance<CopyBinaryExports, WasmCopyBinary>(COPY_BINARY_WASM_BASE64, (exports) => new WasmCopyBinary(exports, keys, Uint8Array.from(codes), bound, false));
+  }
+
+  /**
+   * The same for the lines of a copy-text file (COPY's text format, one field per column, at least
+   * one column; no array columns): copy-binary.ts `CopyTextToCopyBinary`.
+   */
+  static forCopyText(kinds: readonly BinaryKind[], bound: { readonly perByte: number; readonly perColumn: number }): WasmCopyBinary | undefined {
+    if (kinds.length === 0 || kinds.some((kind) => ARRAY_KINDS.has(kind))) return undefined;
+    const codes = kinds.map((kind) => KIND_CODES[kind]);
+    return withInstance<CopyBinaryExports, WasmCopyBinary>(COPY_BINARY_WASM_BASE64, (exports) => new WasmCopyBinary(exports, [], Uint8Array.from(codes), bound, true));
   }
 
   private constructor(
@@ -40,6 +53,7 @@ export class WasmCopyBinary extends ChunkConverter<CopyBinaryExports> {
     keys: readonly Uint8Array[],
     kinds: Uint8Array,
     private readonly bound: { readonly perByte: number; readonly perColumn: number },
+    private readonly copyText: boolean,
   ) {
     super(exports, keys, kinds);
   }
@@ -50,7 +64,12 @@ export class WasmCopyBinary extends ChunkConverter<CopyBinaryExports> {
    * `stoppedAt`, `stopReason`, `rows` and `needed` then say where and why it stopped.
    */
   convert(at: number, target: Uint8Array, targetAt: number, room: number): number {
-    const written = this.exports.convert_rows(this.input, at - this.loadedFrom, this.loadedTo - this.loadedFrom, this.output, Math.min(room, CONVERTER_OUTPUT_BYTES), this.keys, this.keyLengths, this.kinds, this.count, this.bound.perByte, this.bound.perColumn);
+    const from = at - this.loadedFrom;
+    const end = this.loadedTo - this.loadedFrom;
+    const outRoom = Math.min(room, CONVERTER_OUTPUT_BYTES);
+    const written = this.copyText
+      ? this.exports.convert_copy_rows(this.input, from, end, this.output, outRoom, this.kinds, this.count, this.bound.perByte, this.bound.perColumn)
+      : this.exports.convert_rows(this.input, from, end, this.output, outRoom, this.keys, this.keyLengths, this.kinds, this.count, this.bound.perByte, this.bound.perColumn);
     this.needed = this.exports.needed();
     return this.copyOut(written, target, targetAt);
   }

@@ -134,12 +134,13 @@ export abstract class ChunkConverter<Exports extends ConverterExports> {
     keys: readonly Uint8Array[],
     kinds: Uint8Array,
   ) {
-    this.count = keys.length;
+    // The columns: one kind each, and one key each where the rows name them (NDJSON; none in COPY text).
+    this.count = kinds.length;
     const regions = keyRegions(exports, keys, SLACK);
     this.keys = regions.keys;
     this.keyLengths = regions.keyLengths;
     this.kinds = align(regions.end, 16);
-    this.output = align(this.kinds + keys.length, 16);
+    this.output = align(this.kinds + kinds.length, 16);
     this.input = align(this.output + CONVERTER_OUTPUT_BYTES + SLACK, PAGE);
     this.memory = memoryOf(exports, this.input + 64 * 1024 + SLACK);
     placeKeys(this.memory, this.keys, this.keyLengths, keys, SLACK);
