@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_BACKUP_ROWS } from '../../lambdas/core/format/row-encoding.js';
 import { SHOP_PROFILES, type ShopProfile } from '../../lambdas/core/sample/shop.js';
 
 export interface BenchOptions {
@@ -28,8 +29,8 @@ export const USAGE = `Usage: npm run bench -- [--scale N] [--profile realistic|i
                 incompressible: the first generator's md5 hex text
   --runs N      repeat each timed command N times and report the median (default 1)
   --only P      time only the backup or the restore phase (the other runs once, untimed, if needed)
-  --rows R      row encoding of the iconic-dr postgres-driver backup: json (NDJSON, default) or
-                copy (the table's own COPY text); the supabase driver always writes json
+  --rows R      row encoding of the iconic-dr postgres-driver backup: json (NDJSON, the CLI's
+                default) or copy (the table's own COPY text); the supabase driver always writes json
   --keep        keep the work directory with the archives and backups
   --drop        drop the seeded source database at the end (default: keep it for the next run)
   --media       the media case instead: first sync of Supabase Storage (an S3 server), an unchanged
@@ -74,7 +75,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new ArgsError('--runs must be a whole number from 1 to 50');
   const only = parsed.only;
   if (only !== undefined && only !== 'backup' && only !== 'restore') throw new ArgsError('--only must be backup or restore');
-  const rows = parsed.rows ?? 'json';
+  const rows = parsed.rows ?? DEFAULT_BACKUP_ROWS;
   if (rows !== 'copy' && rows !== 'json') throw new ArgsError('--rows must be copy or json');
   const profile = parsed.profile ?? 'realistic';
   if (!(SHOP_PROFILES as readonly string[]).includes(profile)) throw new ArgsError(`--profile must be ${SHOP_PROFILES.join(' or ')}`);

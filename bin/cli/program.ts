@@ -9,7 +9,7 @@ import { pruneBackups } from '../../lambdas/core/retention.js';
 import { describeHolder } from '../../lambdas/core/restore-locks.js';
 import { lastRestore, type RestoreRecord } from '../../lambdas/core/restore-record.js';
 import { DEFAULT_RPO_HOURS, describeRpo, rpoOf, rpoStatus, type RpoStatus } from '../../lambdas/core/rpo.js';
-import { ROWS_CHOICES, type RowsChoice } from '../../lambdas/core/format/row-encoding.js';
+import { DEFAULT_BACKUP_ROWS, ROWS_CHOICES, type RowsChoice } from '../../lambdas/core/format/row-encoding.js';
 import { DEFAULT_SUSPECT_DROP_PERCENT } from '../../lambdas/core/format/manifest.js';
 import { describeDatabase } from '../../lambdas/core/postgres/connection.js';
 import type { SourceSession } from '../../lambdas/core/sources/source.js';
@@ -141,8 +141,8 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .option('--schema <names>', 'comma-separated schemas to back up (default: public)')
     .option('--tables <names>', "comma-separated tables (default: every table of the schemas; supabase driver: the plan's nine tables, '*' for all)")
     .option('--jobs <n>', 'exports in parallel: tables from the shared snapshot (postgres driver; default: CPU count, max 4), or REST requests for tables and key ranges (supabase driver; default 4)', positiveInt('--jobs', 32))
-    .option('--compression-level <n>', 'compression level 1 (fast) to 9 (small); default zstd 3, gzip 1 (ICONIC_DR_COMPRESSION)', positiveInt('--compression-level', 9))
-    .addOption(new Option('--rows <encoding>', "row encoding: copy (the table's own COPY text, postgres driver; faster) or json (NDJSON, readable by older versions); default $ICONIC_DR_ROWS or json; the supabase driver always writes json").choices(Object.keys(ROWS_CHOICES)))
+    .option('--compression-level <n>', 'compression level 1 (fast) to 9 (small); default zstd 5 for copy rows, 3 for json, gzip 1 (ICONIC_DR_COMPRESSION)', positiveInt('--compression-level', 9))
+    .addOption(new Option('--rows <encoding>', "row encoding: copy (the table's own COPY text, as pg_dump writes it, postgres driver; smaller) or json (NDJSON, readable by older versions); default $ICONIC_DR_ROWS or json; the supabase driver always writes json").choices(Object.keys(ROWS_CHOICES)))
     .addOption(new Option('--driver <driver>', 'source driver (default: supabase when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set and --db is not)').choices(['postgres', 'supabase']))
     .option('--supabase-url <url>', 'Supabase project URL (default: $SUPABASE_URL)')
     .option('--supabase-key <key>', 'service-role key (default: $SUPABASE_SERVICE_ROLE_KEY)')
@@ -156,8 +156,10 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
       try {
         const { createBackup } = await import('../../lambdas/core/backup.js');
         const source = await openSource(opts);
-        const rows = ROWS_CHOICES[(opts.rows as RowsChoice | undefined) ?? loadEnv().ICONIC_DR_ROWS ?? 'json'];
-        if (!(source.rowEncodings ?? ['ndjson']).includes(rows)) out.warn(`Rows are written as json: the ${source.info.driver} driver cannot write ${rows}`);
+        const asked = (opts.rows as RowsChoice | undefined) ?? loadEnv().ICONIC_DR_ROWS;
+        const rows = ROWS_CHOICES[asked ?? DEFAULT_BACKUP_ROWS];
+        // The default is the best the source can write; only a choice it cannot honour is worth a warning.
+        if (asked && !(source.rowEncodings ?? ['ndjson']).includes(rows)) out.warn(`Rows are written as json: the ${source.info.driver} driver cannot write ${rows}`);
         try {
           result = await createBackup({
           store,

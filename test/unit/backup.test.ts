@@ -1,8 +1,9 @@
-import { readdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { createBackup, type BackupProgress } from '../../lambdas/core/backup.js';
+import { createBackup, defaultCompressionLevel, type BackupProgress } from '../../lambdas/core/backup.js';
+import { compressor } from '../../lambdas/core/format/codec.js';
 import { UsageError } from '../../lambdas/core/errors.js';
 import type { SourceSession, SourceTable } from '../../lambdas/core/sources/source.js';
 import { validateBackup } from '../../lambdas/core/validate.js';
@@ -109,5 +110,48 @@ describe('createBackup with a table in parts', () => {
     const error = await createBackup({ store: files.store, source: partedSource({ part: 1 }) }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/the REST API went away/);
     expect(await readdir(path.join(files.root)).then((entries) => entries.filter((e) => !e.startsWith('logs')))).toEqual([]);
+  });
+});
+
+describe('createBackup: the default compression level follows the row encoding', () => {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = undefined;
+  });
+
+  /** ~400 KB of rows in a shop's words: levels 3 and 5 give different bytes for it. */
+  const content = Buffer.from(Array.from({ length: 6000 }, (_, i) => `${i}\t${['red', 'blue', 'green', 'shipped', 'pending'][(i * 7) % 5]} order ${(i * 7919) % 1000}\t${(i * 31) % 997}.${i % 100}\n`).join(''));
+
+  async function compressed(level: number): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of Readable.from([content]).pipe(compressor('zstd', level))) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async function writtenFile(rows: 'copy-text' | 'ndjson'): Promise<Buffer> {
+    const files = await tempFileStore();
+    cleanup = files.cleanup;
+    const source: SourceSession = {
+      info: { driver: 'postgres', host: 'test' },
+      consistency: 'snapshot',
+      workers: 1,
+      rowEncodings: ['ndjson', 'copy-text'],
+      tables: [table('orders', undefined, 6000)],
+      sequences: [],
+      exportTable: async () => Readable.from([content]),
+      async close() {},
+    };
+    const result = await createBackup({ store: files.store, source, rows, compression: 'zstd' });
+    return readFile(path.join(files.root, result.backupId, result.manifest.tableDetails['orders']!.files[0]!.key));
+  }
+
+  it('zstd 5 for copy text, 3 for NDJSON, gzip 1 (defaultCompressionLevel)', async () => {
+    const [level3, level5] = [await compressed(3), await compressed(5)];
+    expect(level5.equals(level3)).toBe(false);
+    expect((await writtenFile('copy-text')).equals(level5)).toBe(true);
+    await cleanup?.();
+    expect((await writtenFile('ndjson')).equals(level3)).toBe(true);
+    expect([defaultCompressionLevel('zstd', 'copy-text'), defaultCompressionLevel('zstd', 'ndjson'), defaultCompressionLevel('gzip', 'copy-text')]).toEqual([5, 3, 1]);
   });
 });

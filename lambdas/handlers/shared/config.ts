@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_RTO_SECONDS, ENV, type HandlerName } from '../../../lib/contract.js';
 import { ConfigError } from '../../core/errors.js';
+import { DEFAULT_BACKUP_ROWS } from '../../core/format/row-encoding.js';
 import { describeIssues } from './errors.js';
 
 /**
@@ -76,7 +77,7 @@ export const backupEnv = storeEnv.extend({
   [ENV.sourceSecretArn]: required,
   [ENV.backupSchemas]: commaList(['public']),
   [ENV.backupTables]: commaList([]),
-  [ENV.backupRows]: z.preprocess(blankIsUnset, z.enum(['json', 'copy']).default('json')),
+  [ENV.backupRows]: z.preprocess(blankIsUnset, z.enum(['json', 'copy']).default(DEFAULT_BACKUP_ROWS)),
 });
 
 export const pickBackupEnv = storeEnv.extend({
