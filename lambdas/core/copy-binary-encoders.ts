@@ -135,6 +135,12 @@ function daysFromCivil(year: number, month: number, day: number): number {
   return era * 146_097 + doe - 719_468;
 }
 
+/** Days in a month of a proleptic Gregorian year (astronomical: 1 BC is year 0, a leap year). */
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+}
+
 /** SQL NULL: the length -1 and no bytes. */
 export function encodeNull(sink: ByteSink): void {
   put32(sink.out, sink.used, -1);
@@ -356,7 +362,8 @@ export function encodeDatetime(sink: ByteSink, kind: 'date' | 'timestamp' | 'tim
     const hour = digits(buf, q + 1, 2);
     const minute = digits(buf, q + 4, 2);
     const second = digits(buf, q + 7, 2);
-    if (hour < 0 || minute < 0 || second < 0) badDatetime(kind, buf, p, close);
+    // PostgreSQL writes no hour 24 and no leap second, though its input takes them.
+    if (hour < 0 || minute < 0 || second < 0 || hour > 23 || minute > 59 || second > 59) badDatetime(kind, buf, p, close);
     seconds = hour * 3600 + minute * 60 + second;
     q += 9;
     if (buf[q] === DOT) {
@@ -385,16 +392,21 @@ export function encodeDatetime(sink: ByteSink, kind: 'date' | 'timestamp' | 'tim
           q += 3;
         }
       }
-      if (om < 0 || os < 0) badDatetime(kind, buf, p, close);
+      // Its zone offsets stay within ±15:59:59.
+      if (om < 0 || os < 0 || oh > 15 || om > 59 || os > 59) badDatetime(kind, buf, p, close);
       offset = sign * (oh * 3600 + om * 60 + os);
     }
   }
+  // Year 0 does not exist (1 BC is written 0001 BC).
+  if (year === 0) badDatetime(kind, buf, p, close);
   if (q + 3 === close && buf[q] === SPACE && buf[q + 1] === CAPITAL_B && buf[q + 2] === CAPITAL_C) {
     year = 1 - year;
     q += 3;
   }
-  if (q !== close) badDatetime(kind, buf, p, close);
+  if (q !== close || day > daysInMonth(year, month)) badDatetime(kind, buf, p, close);
   const days = daysFromCivil(year, month, day) - PG_EPOCH_DAYS;
+  // A day count past int32 would wrap into another, valid date: refuse it (the server's range is narrower still).
+  if (kind === 'date' && (days > INT32_MAX || days < INT32_MIN)) badDatetime(kind, buf, p, close);
   if (kind === 'date') {
     put32(out, at + 4, days);
   } else {

@@ -62,8 +62,7 @@ export class CopyTextToCopyBinary extends NdjsonToCopyBinary {
     const members: string[] = [];
     let from = start;
     for (let i = 0; i < this.columnNames.length; i++) {
-      let to = buf.indexOf(TAB, from);
-      if (to < 0 || to > end) to = end;
+      const to = fieldEnd(buf, from, end);
       members.push(this.memberPrefixes[i] + this.jsonValue(i, buf, from, to));
       from = to + 1;
     }
@@ -93,6 +92,16 @@ export class CopyTextToCopyBinary extends NdjsonToCopyBinary {
         return JSON.stringify(text);
     }
   }
+}
+
+/** Where the field starting at `from` ends: the next raw tab not escaped by a backslash (COPY FROM reads `\<tab>` as a tab in the value), else `end`. */
+function fieldEnd(buf: Buffer, from: number, end: number): number {
+  for (let p = from; p < end; p++) {
+    const c = buf[p];
+    if (c === TAB) return p;
+    if (c === BACKSLASH) p++;
+  }
+  return end;
 }
 
 const isOctal = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x37;

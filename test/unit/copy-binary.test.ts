@@ -182,6 +182,34 @@ describe('NDJSON row -> binary COPY: each type as PostgreSQL receives it', () =>
     await expect(convert([{ name: 'a', kind: 'text[]' }], ['{"a":[[[[[[["x"]]]]]]]}'])).rejects.toThrow(/more than 6 array dimensions/);
     await expect(convert([{ name: 'a', kind: 'text[]' }], ['{"a":"{a,b}"}'])).rejects.toThrow(/column "a": expected an array/);
   });
+
+  it('refuses dates and times no calendar or clock has, in JavaScript and in the WebAssembly module alike, rather than shifting them into valid ones', async () => {
+    const impossible: [BinaryKind, string][] = [
+      ['date', '2023-02-29'],
+      ['date', '2023-04-31'],
+      ['date', '0002-02-29 BC'],
+      ['date', '0000-01-01'],
+      // The day count would wrap past int32 into a valid 1969 date.
+      ['date', '11761191-01-01'],
+      ['timestamp', '2024-01-01T24:00:00'],
+      ['timestamp', '2024-01-01T23:60:00'],
+      ['timestamp', '2024-01-01T23:59:60'],
+      ['timestamptz', '2024-01-01T00:00:00+16:00'],
+      ['timestamptz', '2024-01-01T00:00:00+05:60'],
+    ];
+    for (const [kind, value] of impossible) {
+      await expect(convert([{ name: 'v', kind }], [`{"v":"${value}"}`])).rejects.toThrow(`column "v": "${value}" is not a ${kind}`);
+      const wasm = WasmCopyBinary.for([Buffer.from('"v":')], [kind], { perByte: 1, perColumn: 24 })!;
+      const line = Buffer.from(`{"v":"${value}"}\n`);
+      wasm.load(line, 0, line.length);
+      wasm.convert(0, Buffer.alloc(256), 0, 256);
+      expect([value, wasm.rows]).toEqual([value, 0]);
+    }
+    // Their neighbours that exist still convert: leap days (1 BC is a leap year), the last second, the largest offset.
+    for (const [kind, value] of [['date', '2024-02-29'], ['date', '2000-02-29'], ['date', '0001-02-29 BC'], ['timestamp', '2024-12-31T23:59:59.999999'], ['timestamptz', '2024-01-01T00:00:00-15:59:59']] as const) {
+      expect(await fieldOf(kind, `"${value}"`)).not.toBeNull();
+    }
+  });
 });
 
 describe('NDJSON row -> binary COPY for a table without columns', () => {

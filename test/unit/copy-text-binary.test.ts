@@ -1,6 +1,16 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
+import type { BinaryKind } from '../../lambdas/core/copy-binary.js';
+import { convertNdjsonBytes } from '../../lambdas/core/copy-text.js';
 import { CopyTextToCopyBinary, unescapeField } from '../../lambdas/core/copy-text-binary.js';
 import { RowConversionError } from '../../lambdas/core/errors.js';
+
+/** The converter's whole output for `text` (WebAssembly module and JavaScript as the restore runs them). */
+async function convertLines(columns: { name: string; kind: BinaryKind }[], text: Buffer): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const batch of convertNdjsonBytes(Readable.from([text]), new CopyTextToCopyBinary(columns))) out.push(Buffer.from(batch));
+  return Buffer.concat(out);
+}
 
 const unescape = (field: string) => unescapeField(Buffer.from(field, 'latin1'), 0, Buffer.byteLength(field, 'latin1'));
 
@@ -33,6 +43,15 @@ describe('CopyTextToCopyBinary: the JavaScript side (lines the WebAssembly modul
     const before = converter.used;
     convert('\\N\ta\\Nb');
     expect(converter.out.subarray(before, converter.used)).toEqual(Buffer.from([0, 2, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 3, 0x61, 0x4e, 0x62]));
+  });
+
+  it('reads a backslash before a raw tab as a tab inside the value, not as a field end, as COPY FROM does', async () => {
+    const out = await convertLines([{ name: 'note', kind: 'text' }, { name: 'n', kind: 'int4' }], Buffer.from('x\\\t5\t7\n'));
+    expect(out.subarray(19)).toEqual(Buffer.from([0, 2, 0, 0, 0, 3, 0x78, 0x09, 0x35, 0, 0, 0, 4, 0, 0, 0, 7, 0xff, 0xff]));
+  });
+
+  it('refuses a raw carriage return, which COPY TO never writes (a CRLF file), in the module and in JavaScript', async () => {
+    await expect(convertLines([{ name: 'id', kind: 'int4' }, { name: 'note', kind: 'text' }], Buffer.from('1\tabc\r\n'))).rejects.toThrow(/row 1: the line holds a raw carriage return/);
   });
 
   it('takes no array columns and no table without columns (their COPY text loads as it is)', () => {

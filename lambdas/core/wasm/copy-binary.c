@@ -291,6 +291,12 @@ static inline int32_t bytea_value(const uint8_t *b, int32_t p, int32_t line_end,
   return copy_text ? q : q + 1;
 }
 
+/* Days in a month of a year from 1. */
+static inline int32_t days_in_month(int32_t year, int32_t month) {
+  if (month != 2) return month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31;
+  return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28;
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date of a year from 1 (copy-binary-encoders.ts daysFromCivil; C's division truncates, so only for y >= 0). */
 static inline int32_t days_from_civil(int32_t year, int32_t month, int32_t day) {
   int32_t y = month <= 2 ? year - 1 : year;
@@ -316,7 +322,7 @@ static inline int32_t datetime_value(const uint8_t *b, int32_t p, uint8_t *out, 
   if (year == 0) return -1;
   int32_t month = two_digits(b, q + 5);
   int32_t day = two_digits(b, q + 8);
-  if (month < 1 || month > 12 || day < 1 || day > 31) return -1;
+  if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return -1;
   q += 10;
   int64_t seconds = 0;
   int32_t micros = 0;
@@ -326,7 +332,8 @@ static inline int32_t datetime_value(const uint8_t *b, int32_t p, uint8_t *out, 
     int32_t hour = two_digits(b, q + 1);
     int32_t minute = two_digits(b, q + 4);
     int32_t second = two_digits(b, q + 7);
-    if (hour < 0 || minute < 0 || second < 0) return -1;
+    // No hour 24 and no leap second: PostgreSQL writes neither (copy-binary-encoders.ts refuses them).
+    if (hour < 0 || minute < 0 || second < 0 || hour > 23 || minute > 59 || second > 59) return -1;
     seconds = hour * 3600 + minute * 60 + second;
     q += 9;
     if (b[q] == '.') {
@@ -355,7 +362,7 @@ static inline int32_t datetime_value(const uint8_t *b, int32_t p, uint8_t *out, 
           q += 3;
         }
       }
-      if (om < 0 || os < 0) return -1;
+      if (om < 0 || os < 0 || oh > 15 || om > 59 || os > 59) return -1;
       offset = sign * (oh * 3600 + om * 60 + os);
     }
   }
@@ -390,9 +397,9 @@ static inline int32_t bool_value(const uint8_t *b, int32_t p, uint8_t *out, int3
   return after;
 }
 
-/* A tab, a backslash and the line's newline: where a COPY text field's plain run stops. */
+/* A tab, a backslash, the line's newline and a carriage return (never raw in COPY TO's text; given back): where a COPY text field's plain run stops. */
 static inline unsigned copy_text_stops(bytes16 v) {
-  return mask_of((bytes16)((v == (bytes16){0} + '\t') | (v == (bytes16){0} + '\\') | (v == (bytes16){0} + '\n')));
+  return mask_of((bytes16)((v == (bytes16){0} + '\t') | (v == (bytes16){0} + '\\') | (v == (bytes16){0} + '\n') | (v == (bytes16){0} + '\r')));
 }
 
 /*
@@ -407,6 +414,7 @@ static inline int32_t copy_text_string(const uint8_t *b, int32_t p, int32_t line
   for (;;) {
     p = copy_to_stop(b, p, out, &u, copy_text_stops);
     if (p >= line_end || b[p] == '\t') break;
+    if (b[p] == '\r') return -1;
     uint8_t e = b[p + 1];
     uint8_t unescaped;
     if (e == '\\') unescaped = '\\';
