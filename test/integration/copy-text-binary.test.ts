@@ -8,6 +8,7 @@ import { CopyTextToCopyBinary } from '../../lambdas/core/copy-text-binary.js';
 import { convertNdjsonBytes } from '../../lambdas/core/copy-text.js';
 import { EXACT_OUTPUT_SETTINGS } from '../../lambdas/core/postgres/source.js';
 import { WasmCopyBinary } from '../../lambdas/core/wasm/copy-binary.js';
+import { spyOnConvertedRows } from '../helpers/converter-rows.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /*
@@ -152,25 +153,18 @@ describe('CopyTextToCopyBinary: COPY text rows to binary COPY in the client, aga
   });
 
   it('converts every row of the common forms in the WebAssembly module, and gives it the unusual ones back', async () => {
-    let inModule = 0;
-    const convertLines = CopyTextToCopyBinary.prototype.convertLines;
-    jest.spyOn(CopyTextToCopyBinary.prototype, 'convertLines').mockImplementation(function (this: CopyTextToCopyBinary, ...args: Parameters<typeof convertLines>) {
-      const stop = convertLines.apply(this, args);
-      inModule += this.linesConverted;
-      return stop;
-    });
-    const oneByOne = jest.spyOn(CopyTextToCopyBinary.prototype, 'convert');
+    const converted = spyOnConvertedRows(CopyTextToCopyBinary);
     // No NaN or infinities, no BC or five-digit years, no 19-digit bigints: escapes, unicode, NULLs, zones and bytea stay.
     const common = 'SELECT * FROM kinds WHERE id % 13 >= 5 AND id % 11 >= 3 AND id % 5 >= 2';
     const commonText = await copyOut(client, `COPY (${common}) TO STDOUT`);
     expectServerBinary(await convert(commonText, 1 << 20), await copyOut(client, `COPY (${common}) TO STDOUT (FORMAT binary)`));
     const rows = commonText.toString().split('\n').length - 1;
     expect(rows).toBeGreaterThan(700);
-    expect([inModule, oneByOne.mock.calls.length]).toEqual([rows, 0]);
+    expect([converted.inModule, converted.oneByOne]).toEqual([rows, 0]);
     // All of them: the module stops at the unusual rows, and gives up on a table where they are many.
-    inModule = 0;
+    converted.reset();
     expectServerBinary(await convert(text, 1 << 20), binary);
-    expect(inModule).toBeGreaterThan(0);
-    expect(inModule + oneByOne.mock.calls.length).toBe(3000);
+    expect(converted.inModule).toBeGreaterThan(0);
+    expect(converted.inModule + converted.oneByOne).toBe(3000);
   });
 });

@@ -2,7 +2,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createBackup, type BackupResult } from '../../lambdas/core/backup.js';
 import { listBackups } from '../../lambdas/core/catalog.js';
 import { copyBackup } from '../../lambdas/core/download.js';
@@ -17,6 +17,7 @@ import { validateBackup } from '../../lambdas/core/validate.js';
 import { verifyCounts } from '../../lambdas/core/verify.js';
 import { HARD_DATA_SQL, HARD_SCHEMA_SQL, HARD_TABLES } from '../fixtures/hard-schema.js';
 import { runCli } from '../helpers/cli.js';
+import { spyOnConvertedRows } from '../helpers/converter-rows.js';
 import { snapshotTables } from '../helpers/compare.js';
 import type { TestDatabase } from '../helpers/database.js';
 import { backupDatabase, tempFileStore } from '../helpers/engine.js';
@@ -126,30 +127,21 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
   it('converts the tables whose columns all have a binary writer to binary COPY in the client, the others load as COPY text; loadMethod text leaves all to the server; both exact', async () => {
     const binaryTables = ['Mixed Case Table', 'employees', 'chicken', 'egg', 'region_store', 'store_sale', 'event_log', 'audit', 'guarded', 'secrets'];
     const count = (tables: readonly string[]) => tables.reduce((sum, t) => sum + backup.manifest.recordCounts[t]!, 0);
-    let inModule = 0;
-    const convertLines = CopyTextToCopyBinary.prototype.convertLines;
-    const lines = jest.spyOn(CopyTextToCopyBinary.prototype, 'convertLines').mockImplementation(function (this: CopyTextToCopyBinary, ...args: Parameters<typeof convertLines>) {
-      const stop = convertLines.apply(this, args);
-      inModule += this.linesConverted;
-      return stop;
-    });
-    const oneByOne = jest.spyOn(CopyTextToCopyBinary.prototype, 'convert');
+    const converted = spyOnConvertedRows(CopyTextToCopyBinary);
     try {
       await restoreBackup({ store, backupId: backup.backupId, databaseUrl: target.url });
       // everything (floats, intervals, arrays...), with_composite and measurements (a float) as COPY text.
-      expect(inModule + oneByOne.mock.calls.length).toBe(count(binaryTables));
-      expect(inModule).toBeGreaterThan(0);
+      expect(converted.inModule + converted.oneByOne).toBe(count(binaryTables));
+      expect(converted.inModule).toBeGreaterThan(0);
       let actual = await snapshotTables(target, HARD_TABLES);
       for (const table of HARD_TABLES) because(table, () => expect(actual[table]).toEqual(expected[table]));
-      inModule = 0;
-      oneByOne.mockClear();
+      converted.reset();
       await restoreBackup({ store, backupId: backup.backupId, databaseUrl: target.url, loadMethod: 'text' });
-      expect([inModule, oneByOne.mock.calls.length]).toEqual([0, 0]);
+      expect([converted.inModule, converted.oneByOne]).toEqual([0, 0]);
       actual = await snapshotTables(target, HARD_TABLES);
       for (const table of HARD_TABLES) because(table, () => expect(actual[table]).toEqual(expected[table]));
     } finally {
-      lines.mockRestore();
-      oneByOne.mockRestore();
+      converted.restore();
     }
   });
 

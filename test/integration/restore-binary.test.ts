@@ -7,6 +7,7 @@ import type { TestDatabase } from '../helpers/database.js';
 import type { tempFileStore } from '../helpers/engine.js';
 import { snapshotTables } from '../helpers/compare.js';
 import { sourceTargetBackup, type RoundTrip } from '../helpers/round-trip.js';
+import { spyOnConvertedRows } from '../helpers/converter-rows.js';
 import { because } from '../helpers/expect-message.js';
 
 /** Every type the binary COPY path encodes, at its edges: what PostgreSQL's JSON encoders write for them. */
@@ -92,22 +93,15 @@ describe('binary COPY restore: every encoded type at its edges, exactly (real Po
   });
 
   it('loads the tables it can encode in binary, and they equal the source as Postgres text, row by row', async () => {
-    const binaryRows = jest.spyOn(NdjsonToCopyBinary.prototype, 'convert');
     // Rows converted many at a time by the WebAssembly converter (the common forms) count too.
-    let rowsInLines = 0;
-    const convertLines = NdjsonToCopyBinary.prototype.convertLines;
-    const lines = jest.spyOn(NdjsonToCopyBinary.prototype, 'convertLines').mockImplementation(function (this: NdjsonToCopyBinary, ...args: Parameters<typeof convertLines>) {
-      const stop = convertLines.apply(this, args);
-      rowsInLines += this.linesConverted;
-      return stop;
-    });
+    const converted = spyOnConvertedRows(NdjsonToCopyBinary);
     const textRows = jest.spyOn(NdjsonToCopyBytes.prototype, 'convert');
     const result = await restoreBackup({ store: files.store, backupId: backup.backupId, databaseUrl: target.url });
-    lines.mockRestore();
+    converted.restore();
     expect(result.totalRecords).toBe(backup.manifest.totalRecords);
     // binary_kinds, binary_with_generated and binary_arrays in binary; not_binary (interval) as COPY text.
-    expect(binaryRows.mock.calls.length + rowsInLines).toBe(backup.manifest.recordCounts['binary_kinds']! + backup.manifest.recordCounts['binary_with_generated']! + backup.manifest.recordCounts['binary_arrays']!);
-    expect(rowsInLines).toBeGreaterThan(0);
+    expect(converted.oneByOne + converted.inModule).toBe(backup.manifest.recordCounts['binary_kinds']! + backup.manifest.recordCounts['binary_with_generated']! + backup.manifest.recordCounts['binary_arrays']!);
+    expect(converted.inModule).toBeGreaterThan(0);
     expect(textRows).toHaveBeenCalledTimes(backup.manifest.recordCounts['not_binary']!);
     const actual = await snapshotTables(target, TABLES);
     for (const table of TABLES) because(table, () => expect(actual[table]).toEqual(expected[table]));
