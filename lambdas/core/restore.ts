@@ -233,23 +233,27 @@ function decompress(source: Readable, codec: Codec, options: DecompressorOptions
   return streamPipeline(source, decompressor(codec, options), () => undefined);
 }
 
+/** What copyRows reads: NDJSON rows, or copy-text rows (always converted to binary). */
+type RowsIn = { readonly rows: 'ndjson'; readonly kinds: readonly (BinaryKind | undefined)[] | undefined } | { readonly rows: 'copy-text'; readonly kinds: readonly BinaryKind[] };
+
 /**
- * Streams NDJSON rows straight into the table as binary COPY (when `binaryKinds` is given) or COPY
- * text; resolves with the rows the server loaded. Values of columns the target generates itself are
- * read and dropped.
+ * Streams rows straight into the table as binary COPY (when `rowsIn.kinds` is given) or, from
+ * NDJSON, as COPY text; resolves with the rows the server loaded. Values of columns the target
+ * generates itself are read and dropped.
  */
-async function copyRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], binaryKinds: readonly (BinaryKind | undefined)[] | undefined, ndjson: Readable, onRows?: (rows: number) => void, rowsIn: 'ndjson' | 'copy-text' = 'ndjson'): Promise<number> {
+async function copyRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], rowsIn: RowsIn, ndjson: Readable, onRows?: (rows: number) => void): Promise<number> {
   const generated = new Set(target.generatedColumns);
-  const converter: RowConverter =
-    rowsIn === 'copy-text'
-      ? new CopyTextToCopyBinary(columns.map((c, i) => ({ name: c.name, kind: binaryKinds![i]! })))
-      : binaryKinds
-        ? new NdjsonToCopyBinary(columns.map((c, i) => ({ name: c.name, kind: binaryKinds[i] })))
-        : new NdjsonToCopyBytes(columns.map((c) => c.name), generated);
+  const binary = rowsIn.kinds !== undefined;
+  let converter: RowConverter;
+  if (rowsIn.rows === 'copy-text') converter = new CopyTextToCopyBinary(columns.map((c, i) => ({ name: c.name, kind: rowsIn.kinds[i]! })));
+  else if (rowsIn.kinds) {
+    const kinds = rowsIn.kinds;
+    converter = new NdjsonToCopyBinary(columns.map((c, i) => ({ name: c.name, kind: kinds[i] })));
+  } else converter = new NdjsonToCopyBytes(columns.map((c) => c.name), generated);
   const loaded = columns.filter((c) => !generated.has(c.name));
   // FREEZE: the table was truncated in this (sub)transaction, so rows can be written frozen and
   // all-visible (no hint-bit rewrite or vacuum freeze later). Not allowed on partitioned tables.
-  const options = [...(binaryKinds ? ['FORMAT binary'] : []), ...(target.partitioned ? [] : ['FREEZE'])];
+  const options = [...(binary ? ['FORMAT binary'] : []), ...(target.partitioned ? [] : ['FREEZE'])];
   // Each batch's slab goes back to the pool once the socket has written it (slab-output.ts).
   const copy = client.query(copyIn(`COPY ${quoteQualified(target.schema, target.name)}${columnList(loaded)} FROM STDIN${options.length ? ` WITH (${options.join(', ')})` : ''}`, batchWritten));
   try {
@@ -508,11 +512,11 @@ async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePl
     let loaded: number;
     try {
       if (file.rows === 'copy-text' && copyTextKinds) {
-        loaded = await copyRows(client, shape, columns, copyTextKinds, limitCopyTextRows(rows, backupId, file), onRows, 'copy-text');
+        loaded = await copyRows(client, shape, columns, { rows: 'copy-text', kinds: copyTextKinds }, limitCopyTextRows(rows, backupId, file), onRows);
       } else if (file.rows === 'copy-text') {
         loaded = await copyTextRows(client, shape, columns, rows, backupId, file, onRows);
       } else if (viaCopy) {
-        loaded = await copyRows(client, shape, columns, kinds, ndjson, onRows);
+        loaded = await copyRows(client, shape, columns, { rows: 'ndjson', kinds }, ndjson, onRows);
       } else {
         await stageLines(client, ndjson);
         loaded = (await client.query(insert)).rowCount ?? 0;

@@ -40,7 +40,7 @@ export class WasmCopyBinary extends ChunkConverter<CopyBinaryExports> {
 
   /**
    * The same for the lines of a copy-text file (COPY's text format, one field per column, at least
-   * one column; no array columns): copy-binary.ts `CopyTextToCopyBinary`.
+   * one column; no array columns): copy-text-binary.ts `CopyTextToCopyBinary`.
    */
   static forCopyText(kinds: readonly BinaryKind[], bound: { readonly perByte: number; readonly perColumn: number }): WasmCopyBinary | undefined {
     if (kinds.length === 0 || kinds.some((kind) => ARRAY_KINDS.has(kind))) return undefined;
