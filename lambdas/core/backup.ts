@@ -52,10 +52,10 @@ export interface BackupResult {
 
 /**
  * The level a table file is compressed at unless told: zstd 5 for copy text, the codec's default
- * otherwise (DEFAULT_LEVELS). Copy text is 38 % smaller than NDJSON before compression, so zstd's
- * stronger search costs the backup less than it saves: at 5 the shop's copy text is 0.96x the
- * `pg_dump -Fc` archive in 1.6-1.75 s, against 1.02x in 1.25-1.5 s at 3 and NDJSON's 1.16x in
- * 1.43-1.52 s at 3 (docs/performance.md, fifteenth session).
+ * otherwise (codec.ts DEFAULT_LEVELS). The bench shop's copy text is 38 % smaller than its NDJSON
+ * before compression (183 against 295 MB), so zstd's stronger search costs the backup less than it
+ * saves: at 5 it is 0.96x the `pg_dump -Fc` archive in 1.59-1.75 s, against 1.02x in 1.25-1.49 s at
+ * 3 and NDJSON's 1.16x in 1.43-1.52 s at 3 (docs/performance.md, fifteenth session).
  */
 export function defaultCompressionLevel(codec: Codec, rows: RowEncoding): number {
   return codec === 'zstd' && rows === 'copy-text' ? 5 : DEFAULT_LEVELS[codec];

@@ -9,17 +9,20 @@
  * FROM's own rules (`\N` for NULL, backslash escapes), rewritten as the NDJSON row PostgreSQL would
  * have written for the same values, and handed to the NDJSON converter: so both formats share one
  * set of encoders, and a value neither converter accepts is an error naming its row and column,
- * never a guess. Tables with an array column are not converted (their COPY text loads as it is).
+ * never a guess. Tables with a column of no such kind (arrays, floats, intervals, composites, any type
+ * without a binary writer here), and tables without columns, are not converted: their COPY text loads
+ * as it is.
  */
 import { isUtf8 } from 'node:buffer';
 import { NdjsonToCopyBinary, type BinaryKind } from './copy-binary.js';
 import { RowConversionError } from './errors.js';
 import { copyTextLineProblem } from './format/copy-text-lines.js';
 import { BACKSLASH, TAB } from './json-bytes.js';
+import { MalformedLineError } from './util/streams.js';
 import { WasmCopyBinary } from './wasm/copy-binary.js';
 
-/** Kinds with a binary writer for COPY text: all of copy-binary.ts's but arrays (whose COPY text is an array literal). */
-export function copyTextBinaryKind(kind: BinaryKind | undefined): kind is Exclude<BinaryKind, 'text[]' | 'varchar[]'> {
+/** Whether a kind has a binary writer for COPY text: all of copy-binary.ts's but arrays (whose COPY text is an array literal, not JSON). */
+export function hasCopyTextBinaryWriter(kind: BinaryKind | undefined): kind is Exclude<BinaryKind, 'text[]' | 'varchar[]'> {
   return kind !== undefined && kind !== 'text[]' && kind !== 'varchar[]';
 }
 
@@ -34,10 +37,10 @@ export class CopyTextToCopyBinary extends NdjsonToCopyBinary {
   /** Each column's `"name":`, to write a line as its NDJSON row. */
   private readonly memberPrefixes: readonly string[];
 
-  /** @param columns the file's columns in order, each of a kind {@link copyTextBinaryKind} accepts; at least one. */
+  /** @param columns the file's columns in order, each of a kind {@link hasCopyTextBinaryWriter} accepts; at least one. */
   constructor(columns: readonly { readonly name: string; readonly kind: BinaryKind }[], batchBytes?: number) {
     if (columns.length === 0) throw new RangeError('a COPY text row of no columns has no binary form here');
-    const unsupported = columns.find((c) => !copyTextBinaryKind(c.kind));
+    const unsupported = columns.find((c) => !hasCopyTextBinaryWriter(c.kind));
     if (unsupported) throw new RangeError(`column "${unsupported.name}" (${unsupported.kind}) has no binary writer for COPY text`);
     super(columns, batchBytes);
     this.columnNames = columns.map((c) => c.name);
@@ -45,6 +48,7 @@ export class CopyTextToCopyBinary extends NdjsonToCopyBinary {
     this.memberPrefixes = this.columnNames.map((name) => `${JSON.stringify(name)}:`);
   }
 
+  /** The module in its COPY text mode (none without WebAssembly SIMD). */
   protected override makeWasm(): WasmCopyBinary | undefined {
     return WasmCopyBinary.forCopyText(this.columnKinds, { perByte: this.bytesPerInputByte, perColumn: this.bytesPerColumn });
   }
@@ -58,7 +62,7 @@ export class CopyTextToCopyBinary extends NdjsonToCopyBinary {
   /** The line as the NDJSON row (`row_to_json`'s layout) holding the same values. */
   private asNdjson(buf: Buffer, start: number, end: number): Buffer {
     const problem = copyTextLineProblem(buf.subarray(start, end), this.columnNames.length);
-    if (problem) throw new RowConversionError(`the line ${problem}`);
+    if (problem) throw new MalformedLineError(0, problem);
     const members: string[] = [];
     let from = start;
     for (let i = 0; i < this.columnNames.length; i++) {
@@ -114,8 +118,11 @@ const SIMPLE_ESCAPES: Readonly<Record<number, number>> = { 0x62: 0x08, 0x66: 0x0
  * digits, and a backslash before any other byte is that byte.
  */
 export function unescapeField(buf: Buffer, from: number, to: number): Buffer {
-  let backslash = buf.indexOf(BACKSLASH, from);
-  if (backslash < 0 || backslash >= to) return buf.subarray(from, to);
+  // Searched within the field: the buffer is a whole decompressed frame (up to 1 MiB) past it.
+  const field = buf.subarray(from, to);
+  const at = field.indexOf(BACKSLASH);
+  if (at < 0) return field;
+  const backslash = from + at;
   const out = Buffer.allocUnsafe(to - from);
   let u = buf.copy(out, 0, from, backslash);
   for (let p = backslash; p < to; ) {

@@ -40,7 +40,7 @@ import {
   unicodeEscapeLength,
 } from './json-bytes.js';
 import { SlabOutput } from './slab-output.js';
-import { LineSplitter, type FastLines } from './util/streams.js';
+import { LineSplitter, MalformedLineError, type FastLines } from './util/streams.js';
 import { streamBuffers } from './util/buffer-pool.js';
 
 const COPY_SPECIAL = /[\\\n\r\t]/;
@@ -305,6 +305,7 @@ export async function* convertNdjsonBytes(chunks: AsyncIterable<Buffer>, convert
     try {
       converter.convert(buf, start, end);
     } catch (error) {
+      if (error instanceof MalformedLineError) throw new MalformedLineError(lines.lines, error.problem);
       throw new RowConversionError(`row ${lines.lines}: ${(error as Error).message}`);
     }
     return true;

@@ -11,7 +11,7 @@ import { connect, describeDatabase, pgCode, quoteIdent, quoteLiteral, quoteQuali
 import { dropDeferrableIndexes, rebuildIndexes, type DeferredIndex } from './restore-indexes.js';
 import { columnBaseTypes, compositeColumns, describeTables, foreignKeyOrder, ownedSequences, tableRows, type TableShape } from './postgres/catalog.js';
 import { NdjsonToCopyBytes, convertNdjsonBytes, type RowConverter } from './copy-text.js';
-import { CopyTextToCopyBinary, copyTextBinaryKind } from './copy-text-binary.js';
+import { CopyTextToCopyBinary, hasCopyTextBinaryWriter } from './copy-text-binary.js';
 import { batchWritten } from './slab-output.js';
 import { BINARY_KIND_BY_OID, NdjsonToCopyBinary, type BinaryKind } from './copy-binary.js';
 import { EXACT_OUTPUT_SETTINGS } from './postgres/source.js';
@@ -25,7 +25,7 @@ import { recordRestore } from './restore-record.js';
 import { applySchema } from './schema/apply.js';
 import type { SchemaScript } from './schema/capture.js';
 import { readSchemaScript } from './schema/files.js';
-import { HashingPassThrough, LineTooLongError, NdjsonLimit, NotARowError } from './util/streams.js';
+import { HashingPassThrough, LineTooLongError, MalformedLineError, NdjsonLimit, NotARowError } from './util/streams.js';
 import { requireValidBackup, validateBackup, type ParsedBackup } from './validate.js';
 
 export type RestoreProgress =
@@ -64,9 +64,10 @@ export interface RestoreOptions {
   /**
    * `auto`: tables whose column types all have a binary encoder here are converted to binary COPY in
    * the client (fastest: the server parses nothing), other tables without composite columns to COPY
-   * text, and the rest go through `json_to_record`. `text`: COPY text wherever `auto` would use
-   * binary. `json`: every table through `json_to_record`. Copy-text files always load as they are,
-   * through COPY text. @default 'auto'
+   * text, and the rest go through `json_to_record`; copy-text files of tables whose columns all have
+   * a binary writer for COPY text are converted to binary too (copy-text-binary.ts). `text`: COPY
+   * text wherever `auto` would use binary. `json`: every NDJSON table through `json_to_record`.
+   * With `text` and `json`, copy-text files load their COPY text as it is. @default 'auto'
    */
   readonly loadMethod?: 'auto' | 'text' | 'json';
   /**
@@ -196,13 +197,11 @@ function insertStatement(target: TableShape, columns: readonly ColumnInfo[], jso
  * Stops a file at its first row beyond the manifest's count or at a line over the length bound, so a
  * decompression bomb is not inflated (and not sent to the server) past what the manifest promised.
  */
-function limitRows(ndjson: Readable, backupId: string, file: RestoreFile): Readable {
-  return streamPipeline(ndjson, new NdjsonLimit(file.records, maxLineBytes(), tooManyRows(backupId, file)), () => undefined);
-}
-
-/** limitRows for a copy-text file (its rows need not start with `{`). */
-function limitCopyTextRows(rows: Readable, backupId: string, file: RestoreFile, onRows?: (rows: number) => void): Readable {
-  return streamPipeline(rows, new CopyTextLimit(file.records, maxLineBytes(), tooManyRows(backupId, file), onRows), () => undefined);
+function limitRows(rows: Readable, backupId: string, file: RestoreFile, onRows?: (rows: number) => void): Readable {
+  const tooMany = tooManyRows(backupId, file);
+  // Every NDJSON row is a JSON object; copy-text rows are checked by whoever reads them (the converter, the server).
+  const limit = file.rows === 'copy-text' ? new CopyTextLimit(file.records, maxLineBytes(), tooMany, onRows) : new NdjsonLimit(file.records, maxLineBytes(), tooMany);
+  return streamPipeline(rows, limit, () => undefined);
 }
 
 function tooManyRows(backupId: string, file: RestoreFile): (max: number) => Error {
@@ -213,13 +212,13 @@ function tooManyRows(backupId: string, file: RestoreFile): (max: number) => Erro
 /**
  * Streams a copy-text file's rows into the table as they are: the server parses its own COPY text,
  * under the session settings the backup wrote it with (EXACT_OUTPUT_SETTINGS). Resolves with the
- * rows the server loaded. For tables {@link copyTextBinaryKinds} leaves out; the others are
- * converted to binary (copy-text-binary.ts).
+ * rows the server loaded. For tables {@link copyTextBinaryKinds} leaves out, and loadMethod `text`
+ * or `json`; the others are converted to binary (copy-text-binary.ts).
  */
-async function copyTextRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], rows: Readable, backupId: string, file: RestoreFile, onRows?: (rows: number) => void): Promise<number> {
+async function copyTextRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], rows: Readable): Promise<number> {
   // FREEZE as in copyRows: the table was truncated in this transaction.
   const copy = client.query(copyIn(`COPY ${quoteQualified(target.schema, target.name)}${columnList(columns)} FROM STDIN${target.partitioned ? '' : ' WITH (FREEZE)'}`));
-  await pipeline(limitCopyTextRows(rows, backupId, file, onRows), copy);
+  await pipeline(rows, copy);
   return copy.rowCount ?? 0;
 }
 
@@ -236,12 +235,15 @@ function decompress(source: Readable, codec: Codec, options: DecompressorOptions
 /** What copyRows reads: NDJSON rows, or copy-text rows (always converted to binary). */
 type RowsIn = { readonly rows: 'ndjson'; readonly kinds: readonly (BinaryKind | undefined)[] | undefined } | { readonly rows: 'copy-text'; readonly kinds: readonly BinaryKind[] };
 
+/** How one file's rows load: converted in the client by copyRows, COPY text sent as it is, or staged lines for json_to_record. */
+type LoadPath = { readonly via: 'copy'; readonly rowsIn: RowsIn } | { readonly via: 'copy-text' } | { readonly via: 'staged' };
+
 /**
  * Streams rows straight into the table as binary COPY (when `rowsIn.kinds` is given) or, from
  * NDJSON, as COPY text; resolves with the rows the server loaded. Values of columns the target
  * generates itself are read and dropped.
  */
-async function copyRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], rowsIn: RowsIn, ndjson: Readable, onRows?: (rows: number) => void): Promise<number> {
+async function copyRows(client: pg.Client, target: TableShape, columns: readonly ColumnInfo[], rowsIn: RowsIn, rows: Readable, onRows?: (rows: number) => void): Promise<number> {
   const generated = new Set(target.generatedColumns);
   const binary = rowsIn.kinds !== undefined;
   let converter: RowConverter;
@@ -257,7 +259,7 @@ async function copyRows(client: pg.Client, target: TableShape, columns: readonly
   // Each batch's slab goes back to the pool once the socket has written it (slab-output.ts).
   const copy = client.query(copyIn(`COPY ${quoteQualified(target.schema, target.name)}${columnList(loaded)} FROM STDIN${options.length ? ` WITH (${options.join(', ')})` : ''}`, batchWritten));
   try {
-    await pipeline(Readable.from(convertNdjsonBytes(ndjson, converter, onRows, { giveBackChunks: true }), { objectMode: false, highWaterMark: 256 * 1024 }), copy);
+    await pipeline(Readable.from(convertNdjsonBytes(rows, converter, onRows, { giveBackChunks: true }), { objectMode: false, highWaterMark: 256 * 1024 }), copy);
   } catch (error) {
     if (error instanceof RowConversionError) throw new OperationFailedError(`${target.qualified}: ${error.message}`, { cause: error });
     throw error;
@@ -331,9 +333,11 @@ function binaryKinds(target: TableShape, columns: readonly ColumnInfo[], baseTyp
 
 /**
  * Each column's kind when a copy-text file of these columns can be converted to binary COPY in the
- * client (copy-text-binary.ts), else undefined (its COPY text loads as it is): every column must be
- * stored in the target with the type the backup wrote it from (so the conversion reads the text it
- * expects) and of a kind with a binary writer for COPY text.
+ * client (copy-text-binary.ts), else undefined (its COPY text loads as it is): every column of a
+ * kind with a binary writer for COPY text. The type and generated-column checks are defensive: the
+ * schema check before loading already refuses a target whose column types differ from the backup's
+ * or that generates a backed-up column (SchemaDriftError), and the conversion reads the text of the
+ * backup's type.
  */
 function copyTextBinaryKinds(target: TableShape, columns: readonly ColumnInfo[], baseTypes: ReadonlyMap<string, number | 'enum'>): BinaryKind[] | undefined {
   if (!columns.length) return undefined;
@@ -343,7 +347,7 @@ function copyTextBinaryKinds(target: TableShape, columns: readonly ColumnInfo[],
     if (target.columns.find((c) => c.name === column.name)?.type !== column.type) return undefined;
     const base = baseTypes.get(`${target.oid}:${column.name}`);
     const kind = base === 'enum' ? 'text' : base === undefined ? undefined : BINARY_KIND_BY_OID.get(base);
-    if (!copyTextBinaryKind(kind)) return undefined;
+    if (!hasCopyTextBinaryWriter(kind)) return undefined;
     kinds.push(kind);
   }
   return kinds;
@@ -491,15 +495,20 @@ async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePl
   const columns = plan.source.columns;
   const viaCopy = options.loadMethod !== 'json' && !columns.some((c) => types.composite.has(`${shape.oid}:${c.name}`));
   const kinds = viaCopy && options.loadMethod !== 'text' ? binaryKinds(shape, columns, types.baseTypes) : undefined;
-  const copyTextKinds = options.loadMethod !== 'text' ? copyTextBinaryKinds(shape, columns, types.baseTypes) : undefined;
+  const copyTextKinds = (options.loadMethod ?? 'auto') === 'auto' ? copyTextBinaryKinds(shape, columns, types.baseTypes) : undefined;
   const insert = insertStatement(shape, columns.filter((c) => !shape.generatedColumns.includes(c.name)), true);
+  // How a file loads, decided once: whether its decompressed chunks may go back to the pool follows from it.
+  const loadPath = (rows: RestoreFile['rows']): LoadPath => {
+    if (rows === 'copy-text') return copyTextKinds ? { via: 'copy', rowsIn: { rows, kinds: copyTextKinds } } : { via: 'copy-text' };
+    return viaCopy ? { via: 'copy', rowsIn: { rows, kinds } } : { via: 'staged' };
+  };
   let records = 0;
   for (const file of plan.source.files) {
     const hasher = new HashingPassThrough();
+    const path = loadPath(file.rows);
     // The converters read each chunk once and copy what they keep, so chunks go back to the pool
     // (copyRows); COPY text and staged lines go to the socket as they are.
-    const converted = file.rows === 'copy-text' ? copyTextKinds !== undefined : viaCopy;
-    const rows = decompress(streamPipeline(await store.readObject(file.key), hasher, () => undefined), file.codec, converted ? { pooledOutput: 'passed-on' } : {});
+    const rows = decompress(streamPipeline(await store.readObject(file.key), hasher, () => undefined), file.codec, path.via === 'copy' ? { pooledOutput: 'passed-on' } : {});
     const before = records;
     let lastReport = 0;
     const onRows = (loadedRows: number) => {
@@ -508,17 +517,14 @@ async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePl
       lastReport = now;
       options.onProgress?.({ type: 'table-progress', table: plan.qualified, records: before + loadedRows, expectedRecords: plan.expectedRecords });
     };
-    const ndjson = file.rows === 'ndjson' ? limitRows(rows, backupId, file) : rows;
+    // Progress comes from the converter's row count, or from the limit's where nothing converts.
+    const limited = limitRows(rows, backupId, file, path.via === 'copy-text' ? onRows : undefined);
     let loaded: number;
     try {
-      if (file.rows === 'copy-text' && copyTextKinds) {
-        loaded = await copyRows(client, shape, columns, { rows: 'copy-text', kinds: copyTextKinds }, limitCopyTextRows(rows, backupId, file), onRows);
-      } else if (file.rows === 'copy-text') {
-        loaded = await copyTextRows(client, shape, columns, rows, backupId, file, onRows);
-      } else if (viaCopy) {
-        loaded = await copyRows(client, shape, columns, { rows: 'ndjson', kinds }, ndjson, onRows);
-      } else {
-        await stageLines(client, ndjson);
+      if (path.via === 'copy') loaded = await copyRows(client, shape, columns, path.rowsIn, limited, onRows);
+      else if (path.via === 'copy-text') loaded = await copyTextRows(client, shape, columns, limited);
+      else {
+        await stageLines(client, limited);
         loaded = (await client.query(insert)).rowCount ?? 0;
       }
     } catch (error) {
@@ -543,7 +549,7 @@ async function loadFailure(ctx: RestoreContext, file: RestoreFile, error: unknow
   // that it is corrupt rather than what tripped over it.
   const problem = await fileProblem(ctx.store, ctx.backupId, file);
   if (problem) return corruptBackup(ctx.backupId, problem, error);
-  if (error instanceof LineTooLongError || error instanceof NotARowError) {
+  if (error instanceof LineTooLongError || error instanceof NotARowError || error instanceof MalformedLineError) {
     return corruptBackup(ctx.backupId, `${file.key.slice(ctx.backupId.length + 1)}: ${error.message}${error instanceof LineTooLongError ? ' (the limit for one row)' : ''}`, error);
   }
   return error;

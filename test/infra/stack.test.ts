@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { DEFAULT_BACKUP_ROWS } from '../../lambdas/core/format/row-encoding.js';
 import {
   BACKUP_STATES,
   type DrFunction,
@@ -131,7 +132,9 @@ describe('Lambda functions', () => {
     const keys = (fn: DrFunction | undefined) => Object.keys(envOf(fn!)).filter((key) => !key.startsWith('POWERTOOLS_') && key !== 'NODE_OPTIONS').sort();
     const store = [ENV.backupBucket, ENV.backupPrefix];
     expect(keys(f.backup)).toEqual([...store, ENV.backupKmsKeyId, ENV.sourceSecretArn, ENV.backupSchemas, ENV.backupTables, ENV.backupRows].sort());
-    expect(envOf(f.backup!)[ENV.backupRows]).toBe('json');
+    // The stack's default is the engine's (lib/ cannot import it, so this test ties them).
+    expect(envOf(f.backup!)[ENV.backupRows]).toBe(DEFAULT_BACKUP_ROWS);
+    expect(DEFAULT_BACKUP_ROWS).toBe('json');
     for (const fn of [f.backupValidatePlan, f.backupValidate, f.restoreValidatePlan, f.restoreValidate]) expect(keys(fn)).toEqual([...store].sort());
     for (const fn of [f.backupValidateSummary, f.restoreValidateSummary]) expect(keys(fn)).toEqual([]);
     expect(keys(f.backupAge)).toEqual([...store, ENV.backupTables].sort());

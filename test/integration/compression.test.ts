@@ -129,17 +129,21 @@ describe('files of many zstd frames: validate and restore read each frame in a p
   let backupId: string;
   let fileBytes: number;
 
-  /** Holds every idle block of the pool, so that a block not given back shows as a new one made. */
-  async function blocksMadeWhile(run: () => Promise<unknown>): Promise<number> {
+  /**
+   * Holds every idle block of the pool, so that a block not given back shows as a new one made; also
+   * says how many blocks were back in the pool when `run` ended.
+   */
+  async function blocksWhile(run: () => Promise<unknown>): Promise<{ readonly made: number; readonly backAfter: number }> {
     const held = Array.from({ length: 32 }, () => streamBuffers.take());
     const before = streamBuffers.madeBytes;
     try {
       await run();
-      return streamBuffers.madeBytes - before;
+      return { made: streamBuffers.madeBytes - before, backAfter: streamBuffers.idleCount };
     } finally {
       for (const block of held) streamBuffers.give(block);
     }
   }
+  const blocksMadeWhile = async (run: () => Promise<unknown>) => (await blocksWhile(run)).made;
 
   beforeAll(async () => {
     source = await createTestDatabase('frames_src');
@@ -215,8 +219,10 @@ describe('files of many zstd frames: validate and restore read each frame in a p
   });
 
   it('restore converts every frame, gives each back and each output slab once the socket has written it, and the rows are the source\'s exactly', async () => {
-    const made = await blocksMadeWhile(() => restoreBackup({ store: files.store, backupId, databaseUrl: target.url }));
+    const { made, backAfter } = await blocksWhile(() => restoreBackup({ store: files.store, backupId, databaseUrl: target.url }));
     expect(await snapshotTables(target, ['notes'])).toEqual(await snapshotTables(source, ['notes']));
+    // Every block it made is back in the pool once it is done, whatever the load: nothing kept, nothing lost.
+    expect(backAfter).toBe(made / ZSTD_FRAME_BYTES);
     // Blocks in flight at once: a frame each in the decompressor, the row limit and the converter,
     // and the output slabs waiting in the Readable, the COPY stream and the socket until written.
     // 3 on a quiet machine; 3-7 in four runs at a load average of 8, and one full-suite run under

@@ -124,7 +124,7 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
     expect(floats.map((r) => r.f8)).toEqual(['2.2250738585072014e-308', 'Infinity', '-Infinity', '5e-324']);
   });
 
-  it('converts the tables whose columns all have a binary writer to binary COPY in the client, the others load as COPY text; loadMethod text leaves all to the server; both exact', async () => {
+  it('converts the tables whose columns all have a binary writer to binary COPY in the client, the others load as COPY text; loadMethod text or json leaves all to the server; all exact', async () => {
     const binaryTables = ['Mixed Case Table', 'employees', 'chicken', 'egg', 'region_store', 'store_sale', 'event_log', 'audit', 'guarded', 'secrets'];
     const count = (tables: readonly string[]) => tables.reduce((sum, t) => sum + backup.manifest.recordCounts[t]!, 0);
     const converted = spyOnConvertedRows(CopyTextToCopyBinary);
@@ -135,11 +135,13 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
       expect(converted.inModule).toBeGreaterThan(0);
       let actual = await snapshotTables(target, HARD_TABLES);
       for (const table of HARD_TABLES) because(table, () => expect(actual[table]).toEqual(expected[table]));
-      converted.reset();
-      await restoreBackup({ store, backupId: backup.backupId, databaseUrl: target.url, loadMethod: 'text' });
-      expect([converted.inModule, converted.oneByOne]).toEqual([0, 0]);
-      actual = await snapshotTables(target, HARD_TABLES);
-      for (const table of HARD_TABLES) because(table, () => expect(actual[table]).toEqual(expected[table]));
+      for (const loadMethod of ['text', 'json'] as const) {
+        converted.reset();
+        await restoreBackup({ store, backupId: backup.backupId, databaseUrl: target.url, loadMethod });
+        expect([loadMethod, converted.inModule, converted.oneByOne]).toEqual([loadMethod, 0, 0]);
+        actual = await snapshotTables(target, HARD_TABLES);
+        for (const table of HARD_TABLES) because(`${table}, loadMethod ${loadMethod}`, () => expect(actual[table]).toEqual(expected[table]));
+      }
     } finally {
       converted.restore();
     }
@@ -204,6 +206,14 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
     const report = await validateBackup(store, id);
     expect(report.valid).toBe(false);
     expect(report.problems).toEqual(['employees.copy.zst: line 1 has 2 fields, the table has 3 columns', 'employees.copy.zst: line 2 holds the end-of-data marker \\.']);
+    // Restore, which converts employees to binary, calls the file invalid too (exit 1), and leaves the target alone.
+    await target.query("UPDATE employees SET name = 'kept'");
+    const error = await restoreBackup({ store, backupId: id, databaseUrl: target.url }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidBackupError);
+    expect((error as InvalidBackupError).message).toContain('employees.copy.zst: line 1 has 2 fields, the table has 3 columns');
+    expect((error as InvalidBackupError).exitCode).toBe(1);
+    const { rows } = await target.query<{ n: string }>("SELECT count(*)::text AS n FROM employees WHERE name = 'kept'");
+    expect(rows[0]!.n).toBe('4');
   });
 
   it('validate finds a file that ends in the middle of a row, and one with a row too many', async () => {

@@ -102,6 +102,7 @@ const FRAMES_IN_FLIGHT = 1;
  * gzip 1 as before (docs/performance.md).
  */
 export const DEFAULT_LEVELS: Readonly<Record<Codec, number>> = { gzip: 1, zstd: 3 };
+// Copy-text backups default to zstd 5 instead: backup.ts defaultCompressionLevel.
 
 /** One-shot zstd on a buffer: node:zlib's where present, else the @mongodb-js/zstd binding. */
 interface ZstdEngine {

@@ -16,7 +16,7 @@ export type RowsChoice = keyof typeof ROWS_CHOICES;
 
 /**
  * What a backup writes unless told otherwise (CLI, Lambda, bench): NDJSON, the format's one JSON
- * object per row, which every version reads. Copy text (`copy`) is 18 % smaller at its default zstd
+ * object per row, which every version reads. Copy text (`copy`) is 17 % smaller at its default zstd
  * 5 (0.96x the `pg_dump -Fc` archive against NDJSON's 1.16x) and restores as fast, but readers
  * older than it refuse it; making it the default is this one constant (and the stack's `backupRows`
  * default in lib/backup-pipeline.ts).

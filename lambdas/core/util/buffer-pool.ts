@@ -33,6 +33,11 @@ export class BufferPool {
     return fresh;
   }
 
+  /** Buffers given back and not taken again (at most `keep`). */
+  get idleCount(): number {
+    return this.free.length;
+  }
+
   /** Whether this pool made the buffer's memory (`buf` may be a view of it). */
   owns(buf: Uint8Array): boolean {
     return this.made.has(buf.buffer);

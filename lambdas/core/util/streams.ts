@@ -193,6 +193,21 @@ export class LineSplitter {
 }
 
 /** A line of a backup's NDJSON that does not start like a JSON object: not a row of any table. */
+/**
+ * A line that is not a row of its file's format at all (a COPY text line with another count of
+ * fields, a raw carriage return, `\.`): the file is not what a backup writes, as validate would say.
+ * `line` is 0 where the converter that found it does not know the line's number.
+ */
+export class MalformedLineError extends Error {
+  constructor(
+    readonly line: number,
+    readonly problem: string,
+  ) {
+    super(`line ${line} ${problem}`);
+    this.name = 'MalformedLineError';
+  }
+}
+
 export class NotARowError extends Error {
   constructor(readonly line: number) {
     super(`line ${line} is not a JSON object`);

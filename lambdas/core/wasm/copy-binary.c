@@ -5,7 +5,7 @@
  * copy-binary.ts `NdjsonToCopyBinary` writes for it, byte for byte, for the common forms only: a
  * row in the backup layout (`{`, the table's keys in order, no whitespace, `}`), each value null or
  * of its column's kind: a string without `\u` escapes (text, json, jsonb), a flat array of them and
- * nulls (text[], varchar[]), bytea in hex, true/false, an integer in range of at most 18 digits (5
+ * nulls (text[], varchar[]), bytea in hex, true/false, an integer in range of at most 19 digits (5
  * for int2, 10 for int4, leading zeros counted), a plain decimal (numeric), a uuid, a timestamp /
  * timestamptz / date of a 4-digit year from 0001, AD, with at most six fraction digits. At any other line it
  * stops, and the caller gives that line to the JavaScript converter, which converts it or names
@@ -13,7 +13,7 @@
  *
  * `convert_copy_rows` does the same for the lines of a copy-text backup (COPY's text format: fields
  * separated by tabs, `\N` for NULL, backslash escapes), for tables of the same kinds but arrays,
- * with the values in the text COPY writes under the backup's settings (copy-binary.ts
+ * with the values in the text COPY writes under the backup's settings (copy-text-binary.ts
  * `CopyTextToCopyBinary`, whose JavaScript side converts the lines given back).
  *
  * Reads run up to 64 bytes past the input's end and writes up to 16 bytes past the output's end
@@ -155,25 +155,30 @@ static inline int32_t array_value(const uint8_t *b, int32_t p, int32_t line_end,
   return p;
 }
 
-/* An integer (int2/int4/int8) of at most 18 digits, in range: the index after it, or -1. */
+/* An integer (int2/int4/int8) of at most 19 digits, in range: the index after it, or -1. */
 static inline int32_t integer_value(const uint8_t *b, int32_t p, uint8_t *out, int32_t *used, int kind, int copy_text) {
   int negative = b[p] == '-';
   if (negative) p++;
   int32_t from = p;
-  int64_t n = 0;
-  // At most 18 digits (below 2^63, no overflow); a longer one is the JavaScript side's (BigInt).
-  while (is_digit(b[p]) && p - from < 18) n = n * 10 + (b[p++] - '0');
+  uint64_t magnitude = 0;
+  // 19 digits fit in 64 unsigned bits; a longer one (leading zeros) is the JavaScript side's (BigInt).
+  // Snowflake-style bigint keys have 19 digits: the module takes them.
+  while (is_digit(b[p]) && p - from < 19) magnitude = magnitude * 10 + (uint64_t)(b[p++] - '0');
   if (p == from || !value_ends(b[p], copy_text)) return -1;
-  if (negative) n = -n;
   int32_t count = p - from;
   int32_t u = *used;
   if (kind == KIND_INT8) {
+    if (magnitude > (negative ? 9223372036854775808ULL : 9223372036854775807ULL)) return -1;
     put32(out + u, 8);
-    put64(out + u + 4, n);
+    put64(out + u + 4, negative ? (int64_t)(0 - magnitude) : (int64_t)magnitude);
     *used = u + 12;
-  } else if (kind == KIND_INT4) {
-    // Digits counted as the JavaScript side counts them (leading zeros too), which refuses more than 10.
-    if (count > 10 || n > 2147483647LL || n < -2147483648LL) return -1;
+    return p;
+  }
+  // Digits counted as the JavaScript side counts them (leading zeros too): int4 takes at most 10, int2 5.
+  if (count > 10) return -1;
+  int64_t n = negative ? -(int64_t)magnitude : (int64_t)magnitude;
+  if (kind == KIND_INT4) {
+    if (n > 2147483647LL || n < -2147483648LL) return -1;
     put32(out + u, 4);
     put32(out + u + 4, (int32_t)n);
     *used = u + 8;

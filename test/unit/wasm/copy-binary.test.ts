@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { MAX_ARRAY_DIMS } from '../../../lambdas/core/copy-binary-encoders.js';
 import { NdjsonToCopyBinary, type BinaryKind } from '../../../lambdas/core/copy-binary.js';
+import { CopyTextToCopyBinary } from '../../../lambdas/core/copy-text-binary.js';
 import { RowKeys } from '../../../lambdas/core/json-bytes.js';
 import { WasmCopyBinary } from '../../../lambdas/core/wasm/copy-binary.js';
 import { COPY_BINARY_SOURCE_SHA256 } from '../../../lambdas/core/wasm/copy-binary.wasm.js';
@@ -50,6 +51,25 @@ function throughModule(columns: readonly Column[], lines: readonly Buffer[]): (B
     expect([wasm.rows, wasm.stopReason, wasm.stoppedAt]).toEqual([1, ConverterStop.end, chunk.length]);
     return Buffer.from(out.subarray(0, written));
   });
+}
+
+/**
+ * The lines as one chunk through the module: every row in one call, written as `expected`; then with
+ * room for half, a stop at a line start for want of room, naming that line's bound.
+ */
+function expectWholeChunk(wasm: WasmCopyBinary, lines: readonly Buffer[], expected: Buffer, columns: number): void {
+  const chunk = Buffer.concat(lines.flatMap((line) => [line, Buffer.from('\n')]));
+  wasm.load(chunk, 0, chunk.length);
+  const out = Buffer.alloc(1 << 20);
+  const written = wasm.convert(0, out, 0, out.length);
+  expect([wasm.rows, wasm.stopReason, wasm.stoppedAt]).toEqual([lines.length, ConverterStop.end, chunk.length]);
+  expect(out.subarray(0, written).equals(expected)).toBe(true);
+  const half = wasm.convert(0, out, 0, Math.floor(expected.length / 2));
+  expect(wasm.stopReason).toBe(ConverterStop.outputFull);
+  expect(wasm.rows).toBeGreaterThan(0);
+  expect(out.subarray(0, half).equals(expected.subarray(0, half))).toBe(true);
+  expect(wasm.stoppedAt).toBe(lines.slice(0, wasm.rows).reduce((sum, line) => sum + line.length + 1, 0));
+  expect(wasm.needed).toBe(lines[wasm.rows]!.length + columns * 24 + 2);
 }
 
 const KINDS: readonly BinaryKind[] = ['text', 'json', 'jsonb', 'bool', 'int2', 'int4', 'int8', 'numeric', 'uuid', 'timestamptz', 'timestamp', 'date', 'text[]', 'varchar[]', 'bytea'];
@@ -201,21 +221,42 @@ describe('WasmCopyBinary: the restore\'s NDJSON-to-binary-COPY converter for com
         `{"id":"${(i * 7919).toString(16).padStart(8, '0')}-0000-4000-8000-00000000${(i % 9999).toString().padStart(4, '0')}","n":${i * 1_000_003 - 5},"total":${i % 3 ? `${i}.${i % 100}` : 'null'},"note":"note ${'x'.repeat(i % 40)} \\"q\\" \\\\ é","doc":"{\\"carrier\\": \\"dhl\\", \\"weight\\": ${i}}","paid":${i % 2 ? 'true' : 'false'},"at":"2026-0${1 + (i % 9)}-1${i % 10}T0${i % 10}:1${i % 6}:00${i % 4 ? '.25' : ''}+0${i % 3}:00","day":"2026-12-0${1 + (i % 9)}"}`,
       ),
     );
-    const chunk = Buffer.concat(lines.flatMap((line) => [line, Buffer.from('\n')]));
-    const expected = Buffer.concat(lines.map((line) => reference(columns, line)!));
-    const wasm = moduleFor(columns);
-    wasm.load(chunk, 0, chunk.length);
-    const out = Buffer.alloc(1 << 20);
-    const written = wasm.convert(0, out, 0, out.length);
-    expect([wasm.rows, wasm.stopReason, wasm.stoppedAt]).toEqual([lines.length, ConverterStop.end, chunk.length]);
-    expect(out.subarray(0, written).equals(expected)).toBe(true);
-    // Room for half: it stops at a line start, for want of room, and names the line's bound.
-    const half = wasm.convert(0, out, 0, Math.floor(expected.length / 2));
-    expect(wasm.stopReason).toBe(ConverterStop.outputFull);
-    expect(wasm.rows).toBeGreaterThan(0);
-    expect(out.subarray(0, half).equals(expected.subarray(0, half))).toBe(true);
-    const stoppedLine = lines[wasm.rows]!;
-    expect(wasm.stoppedAt).toBe(lines.slice(0, wasm.rows).reduce((sum, line) => sum + line.length + 1, 0));
-    expect(wasm.needed).toBe(stoppedLine.length + columns.length * 24 + 2);
+    expectWholeChunk(moduleFor(columns), lines, Buffer.concat(lines.map((line) => reference(columns, line)!)), columns.length);
+  });
+
+  it('takes 19-digit bigints to the ends of their range, and gives back one past them or longer', () => {
+    const columns: Column[] = [{ name: 'n', kind: 'int8' }];
+    const inRange = ['9223372036854775807', '-9223372036854775808', '1234567890123456789', '-1000000000000000000'].map((n) => Buffer.from(`{"n":${n}}`));
+    throughModule(columns, inRange).forEach((result, i) => expect(result === 'given back' ? result : result.toString('hex')).toBe(reference(columns, inRange[i]!)!.toString('hex')));
+    const past = ['9223372036854775808', '-9223372036854775809', '09223372036854775807'].map((n) => Buffer.from(`{"n":${n}}`));
+    expect(throughModule(columns, past)).toEqual(['given back', 'given back', 'given back']);
+  });
+
+  it('in COPY text mode, converts a whole chunk as many rows as fit and says how much the next one needs, as for NDJSON', () => {
+    const kinds: BinaryKind[] = ['uuid', 'int8', 'numeric', 'text', 'jsonb', 'bool', 'timestamptz', 'date', 'bytea'];
+    const lines = Array.from({ length: 2000 }, (_, i) =>
+      Buffer.from(
+        [
+          `${(i * 7919).toString(16).padStart(8, '0')}-0000-4000-8000-00000000${(i % 9999).toString().padStart(4, '0')}`,
+          `${i * 1_000_003 - 5}`,
+          i % 3 ? `${i}.${i % 100}` : '\\N',
+          `note ${'x'.repeat(i % 40)} "q" \\\\ \\t é`,
+          `{"carrier": "dhl", "weight": ${i}}`,
+          i % 2 ? 't' : 'f',
+          `2026-0${1 + (i % 9)}-1${i % 10} 0${i % 10}:1${i % 6}:00${i % 4 ? '.25' : ''}+00`,
+          `2026-12-0${1 + (i % 9)}`,
+          `\\\\x${(i % 256).toString(16).padStart(2, '0')}ff`,
+        ].join('\t'),
+      ),
+    );
+    const javascript = new CopyTextToCopyBinary(kinds.map((kind, i) => ({ name: `c${i}`, kind })));
+    const expected = Buffer.concat(
+      lines.map((line) => {
+        const before = (javascript.used = 0);
+        javascript.convert(line, 0, line.length);
+        return Buffer.from(javascript.out.subarray(before, javascript.used));
+      }),
+    );
+    expectWholeChunk(WasmCopyBinary.forCopyText(kinds, { perByte: 1, perColumn: 24 })!, lines, expected, kinds.length);
   });
 });
