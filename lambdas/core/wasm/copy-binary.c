@@ -75,6 +75,25 @@ static inline int value_ends(uint8_t c, int copy_text) {
   return copy_text ? c == '\t' || c == '\n' : c == ',' || c == '}';
 }
 
+/*
+ * The byte the escape `\e` stands for in a string: JSON's `\" \\ \/ \b \f \n \r \t`, or COPY text's
+ * `\\ \b \f \n \r \t \v`; -1 for any other (`\u`, octal, `\x`: the JavaScript side's).
+ */
+static inline int32_t escaped_byte(uint8_t e, int copy_text) {
+  switch (e) {
+    case '\\': return '\\';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    case 'b': return 0x08;
+    case 'f': return 0x0c;
+    case '"':
+    case '/': return copy_text ? -1 : e;
+    case 'v': return copy_text ? 0x0b : -1;
+    default: return -1;
+  }
+}
+
 /* `"`, `\\` and the line's newline. */
 static inline unsigned string_stops(bytes16 v) {
   return mask_of((bytes16)((v == (bytes16){0} + '"') | (v == (bytes16){0} + '\\') | (v == (bytes16){0} + '\n')));
@@ -93,16 +112,9 @@ static inline int32_t string_value(const uint8_t *b, int32_t p, int32_t line_end
     uint8_t c = b[p];
     if (c == '"') break;
     if (c == '\n') return -1;
-    uint8_t e = b[p + 1];
-    uint8_t unescaped;
-    if (e == '"' || e == '\\' || e == '/') unescaped = e;
-    else if (e == 'n') unescaped = '\n';
-    else if (e == 'r') unescaped = '\r';
-    else if (e == 't') unescaped = '\t';
-    else if (e == 'b') unescaped = 0x08;
-    else if (e == 'f') unescaped = 0x0c;
-    else return -1;
-    out[u++] = unescaped;
+    int32_t unescaped = escaped_byte(b[p + 1], 0);
+    if (unescaped < 0) return -1;
+    out[u++] = (uint8_t)unescaped;
     p += 2;
   }
   put32(out + length_at, u - length_at - 4);
@@ -420,17 +432,9 @@ static inline int32_t copy_text_string(const uint8_t *b, int32_t p, int32_t line
     p = copy_to_stop(b, p, out, &u, copy_text_stops);
     if (p >= line_end || b[p] == '\t') break;
     if (b[p] == '\r') return -1;
-    uint8_t e = b[p + 1];
-    uint8_t unescaped;
-    if (e == '\\') unescaped = '\\';
-    else if (e == 'n') unescaped = '\n';
-    else if (e == 't') unescaped = '\t';
-    else if (e == 'r') unescaped = '\r';
-    else if (e == 'b') unescaped = 0x08;
-    else if (e == 'f') unescaped = 0x0c;
-    else if (e == 'v') unescaped = 0x0b;
-    else return -1;
-    out[u++] = unescaped;
+    int32_t unescaped = escaped_byte(b[p + 1], 1);
+    if (unescaped < 0) return -1;
+    out[u++] = (uint8_t)unescaped;
     p += 2;
   }
   put32(out + length_at, u - length_at - 4);
