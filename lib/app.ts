@@ -34,7 +34,7 @@ import { BackupReplicaStack } from './replica-stack.js';
  * | nag                       | run cdk-nag AwsSolutions     | true (default)                   |
  * | compute                   | compute                      | lambda (default), fargate, auto  |
  * | validateConcurrency       | validateConcurrency          | 8 (default)                      |
- * | backupRows                | backupRows                   | json (default) or copy           |
+ * | backupRows                | backupRows                   | copy (default) or json           |
  */
 export interface AppConfig {
   readonly stackName: string;

@@ -64,9 +64,10 @@ export interface BackupPipelineProps {
    */
   readonly validateConcurrency?: number;
   /**
-   * How the backup writes table rows: `json` (NDJSON, readable by every iconic-dr version) or `copy`
-   * (each table's own COPY text: less database CPU, smaller; versions before it refuse such backups).
-   * @default 'json'
+   * How the backup writes table rows: `copy` (each table's own COPY text, as pg_dump writes it: less
+   * database CPU, 17 % smaller; versions before copy text refuse such backups) or `json` (NDJSON,
+   * readable by every iconic-dr version).
+   * @default 'copy'
    */
   readonly rows?: 'json' | 'copy';
   /**
@@ -162,7 +163,7 @@ export class BackupPipeline extends Construct {
       .bindSourceDatabase(props.sourceSecret)
       .addEnvironment(ENV.backupSchemas, schemas.join(','))
       .addEnvironment(ENV.backupTables, tables.join(','))
-      .addEnvironment(ENV.backupRows, props.rows ?? 'json');
+      .addEnvironment(ENV.backupRows, props.rows ?? 'copy');
 
     this.validation = new ParallelValidation(this, 'Validation', { vault: props.vault, purpose: 'a new backup', ...(props.validateSizing ? { fileSizing: props.validateSizing } : {}), ...network });
     this.validateFunction = this.validation.fileFunction;

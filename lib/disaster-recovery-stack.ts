@@ -131,8 +131,8 @@ export interface DisasterRecoveryStackProps extends StackProps {
    */
   readonly validateConcurrency?: number;
   /**
-   * How the daily backup writes table rows: `json` (NDJSON) or `copy` (each table's COPY text).
-   * @default 'json'
+   * How the daily backup writes table rows: `copy` (each table's COPY text) or `json` (NDJSON).
+   * @default 'copy'
    */
   readonly backupRows?: 'json' | 'copy';
   /**

@@ -29,8 +29,8 @@ export const USAGE = `Usage: npm run bench -- [--scale N] [--profile realistic|i
                 incompressible: the first generator's md5 hex text
   --runs N      repeat each timed command N times and report the median (default 1)
   --only P      time only the backup or the restore phase (the other runs once, untimed, if needed)
-  --rows R      row encoding of the iconic-dr postgres-driver backup: json (NDJSON, the CLI's
-                default) or copy (the table's own COPY text); the supabase driver always writes json
+  --rows R      row encoding of the iconic-dr postgres-driver backup: copy (the table's own COPY
+                text, the CLI's default) or json (NDJSON); the supabase driver always writes json
   --keep        keep the work directory with the archives and backups
   --drop        drop the seeded source database at the end (default: keep it for the next run)
   --media       the media case instead: first sync of Supabase Storage (an S3 server), an unchanged

@@ -142,7 +142,7 @@ Exit codes: 0 success, 1 a check failed, 2 usage or configuration error, 3 runti
     .option('--tables <names>', "comma-separated tables (default: every table of the schemas; supabase driver: the plan's nine tables, '*' for all)")
     .option('--jobs <n>', 'exports in parallel: tables from the shared snapshot (postgres driver; default: CPU count, max 4), or REST requests for tables and key ranges (supabase driver; default 4)', positiveInt('--jobs', 32))
     .option('--compression-level <n>', 'compression level 1 (fast) to 9 (small); default zstd 5 for copy rows, 3 for json, gzip 1 (ICONIC_DR_COMPRESSION)', positiveInt('--compression-level', 9))
-    .addOption(new Option('--rows <encoding>', "row encoding: copy (the table's own COPY text, as pg_dump writes it, postgres driver; smaller) or json (NDJSON, readable by older versions); default $ICONIC_DR_ROWS or json; the supabase driver always writes json").choices(Object.keys(ROWS_CHOICES)))
+    .addOption(new Option('--rows <encoding>', "row encoding: copy (the table's own COPY text, as pg_dump writes it; smaller than pg_dump's archive) or json (NDJSON, one JSON object per row, readable by versions before copy text); default $ICONIC_DR_ROWS, else copy; the supabase driver always writes json").choices(Object.keys(ROWS_CHOICES)))
     .addOption(new Option('--driver <driver>', 'source driver (default: supabase when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set and --db is not)').choices(['postgres', 'supabase']))
     .option('--supabase-url <url>', 'Supabase project URL (default: $SUPABASE_URL)')
     .option('--supabase-key <key>', 'service-role key (default: $SUPABASE_SERVICE_ROLE_KEY)')

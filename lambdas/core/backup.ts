@@ -31,7 +31,7 @@ export interface BackupOptions {
   /**
    * How rows are written where the source can: `copy-text` (the table's own COPY text, postgres
    * driver) or `ndjson`. Sources that write only NDJSON (the supabase driver) ignore it.
-   * @default 'ndjson' (DEFAULT_BACKUP_ROWS)
+   * @default 'copy-text' (DEFAULT_BACKUP_ROWS)
    */
   readonly rows?: RowEncoding;
   /** `drill` marks a backup of sample or disposable data: never `latest` for a restore. @default 'backup' */

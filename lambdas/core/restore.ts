@@ -528,7 +528,7 @@ async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePl
         loaded = (await client.query(insert)).rowCount ?? 0;
       }
     } catch (error) {
-      throw await loadFailure(ctx, file, error);
+      throw await loadFailure(ctx, file, error, path.via === 'copy-text');
     }
     const problem = await fileProblem(store, backupId, file, hasher);
     if (problem) throw corruptBackup(backupId, problem);
@@ -541,8 +541,21 @@ async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePl
   return records;
 }
 
+/**
+ * The server's refusals of COPY text that say the text itself is not what PostgreSQL writes: bad
+ * COPY format (a field too many or too few, a bad end-of-data marker) and bytes that are not UTF-8
+ * (a NUL, a cut multi-byte character). Its other errors (a value out of a column's range, a target
+ * in another encoding) can come from the target, so they stay what they are.
+ */
+const NOT_COPY_TEXT_CODES: ReadonlySet<string> = new Set(['22P04', '22021']);
+
+function serverRefusedCopyText(error: unknown): error is Error & { code: string; where?: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' && NOT_COPY_TEXT_CODES.has(code);
+}
+
 /** What a failed file load means: storage trouble, a file that is not what the backup wrote, or the error itself. */
-async function loadFailure(ctx: RestoreContext, file: RestoreFile, error: unknown): Promise<unknown> {
+async function loadFailure(ctx: RestoreContext, file: RestoreFile, error: unknown, serverParsedCopyText = false): Promise<unknown> {
   // A read that failed says nothing about the file: storage unavailable, not corrupt.
   if (error instanceof StorageError) return error;
   // A file that is not what the backup wrote fails in many ways (gzip, JSON, a type's input); say
@@ -551,6 +564,11 @@ async function loadFailure(ctx: RestoreContext, file: RestoreFile, error: unknow
   if (problem) return corruptBackup(ctx.backupId, problem, error);
   if (error instanceof LineTooLongError || error instanceof NotARowError || error instanceof MalformedLineError) {
     return corruptBackup(ctx.backupId, `${file.key.slice(ctx.backupId.length + 1)}: ${error.message}${error instanceof LineTooLongError ? ' (the limit for one row)' : ''}`, error);
+  }
+  // Its checksum matched, yet the server cannot read it as COPY text: written wrong, not damaged since.
+  if (serverParsedCopyText && serverRefusedCopyText(error)) {
+    const at = /line (\d+)/.exec(error.where ?? '')?.[1];
+    return corruptBackup(ctx.backupId, `${file.key.slice(ctx.backupId.length + 1)}: ${at ? `line ${at} ` : ''}is not COPY text PostgreSQL can read (${error.message})`, error);
   }
   return error;
 }

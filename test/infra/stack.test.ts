@@ -134,7 +134,7 @@ describe('Lambda functions', () => {
     expect(keys(f.backup)).toEqual([...store, ENV.backupKmsKeyId, ENV.sourceSecretArn, ENV.backupSchemas, ENV.backupTables, ENV.backupRows].sort());
     // The stack's default is the engine's (lib/ cannot import it, so this test ties them).
     expect(envOf(f.backup!)[ENV.backupRows]).toBe(DEFAULT_BACKUP_ROWS);
-    expect(DEFAULT_BACKUP_ROWS).toBe('json');
+    expect(DEFAULT_BACKUP_ROWS).toBe('copy');
     for (const fn of [f.backupValidatePlan, f.backupValidate, f.restoreValidatePlan, f.restoreValidate]) expect(keys(fn)).toEqual([...store].sort());
     for (const fn of [f.backupValidateSummary, f.restoreValidateSummary]) expect(keys(fn)).toEqual([]);
     expect(keys(f.backupAge)).toEqual([...store, ENV.backupTables].sort());

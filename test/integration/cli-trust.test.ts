@@ -199,9 +199,9 @@ describe('the CLI an operator can trust at 3 a.m.', () => {
 
   it('says `damaged` in list for a backup that lost a table file, not complete', async () => {
     const damaged = (await backup(['--suspect-threshold', '100'])).json.backupId as string;
-    await unlink(path.join(backups, damaged, 'reviews.ndjson.zst'));
+    await unlink(path.join(backups, damaged, 'reviews.copy.zst'));
     const listed = JSON.parse((await runCli(['list', '--from', backups, '--json'])).stdout) as { backupId: string; status: string; complete: boolean; problem?: string }[];
-    expect(listed.find((b) => b.backupId === damaged)).toMatchObject({ status: 'damaged', complete: false, problem: 'reviews.ndjson.zst is missing' });
+    expect(listed.find((b) => b.backupId === damaged)).toMatchObject({ status: 'damaged', complete: false, problem: 'reviews.copy.zst is missing' });
     const latest = await runCli(['validate', 'latest', '--from', backups, '--json']);
     expect(JSON.parse(latest.stdout).backupId).not.toBe(damaged);
     await rm(path.join(backups, damaged), { recursive: true });

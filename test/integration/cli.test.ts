@@ -68,7 +68,7 @@ describe('the iconic-dr CLI (DESIGN.md §5), run as a process', () => {
     expect(JSON.parse(byPath.stdout)).toMatchObject({ backupId, valid: true, format: 'v1', problems: [] });
 
     const latest = (JSON.parse((await runCli(['list', '--from', files.root, '--json'])).stdout) as { backupId: string }[])[0]!.backupId;
-    const file = path.join(files.root, latest, 'users.ndjson.zst');
+    const file = path.join(files.root, latest, 'users.copy.zst');
     const original = await readFile(file);
     const corrupted = Buffer.from(original);
     corrupted[corrupted.length - 5]! ^= 0xff;
@@ -78,7 +78,7 @@ describe('the iconic-dr CLI (DESIGN.md §5), run as a process', () => {
       expect(bad.code).toBe(1);
       const report = JSON.parse(bad.stdout);
       expect(report.valid).toBe(false);
-      expect(report.problems.join('\n')).toMatch(/users\.ndjson\.zst/);
+      expect(report.problems.join('\n')).toMatch(/users\.copy\.zst/);
     } finally {
       await writeFile(file, original);
     }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createBackup, type BackupResult } from '../../lambdas/core/backup.js';
 import { InvalidBackupError } from '../../lambdas/core/errors.js';
 import { ZSTD_FRAME_BYTES, compressor, type Codec } from '../../lambdas/core/format/codec.js';
+import type { RowEncoding } from '../../lambdas/core/format/row-encoding.js';
 import { restoreBackup } from '../../lambdas/core/restore.js';
 import { createShop, SHOP_SCHEMA_SQL, SHOP_TABLES } from '../../lambdas/core/sample/shop.js';
 import { connect } from '../../lambdas/core/postgres/connection.js';
@@ -25,10 +26,10 @@ describe('table file codecs end to end: zstd (default) and gzip backups validate
   let expected: Record<string, string[]>;
   const backups = new Map<Codec | 'default', BackupResult>();
 
-  async function backup(codec: Codec | undefined, startedAt: string): Promise<BackupResult> {
+  async function backup(codec: Codec | undefined, startedAt: string, rows?: RowEncoding): Promise<BackupResult> {
     const session = await openPostgresSource({ databaseUrl: source.url, jobs: 2 });
     try {
-      return await createBackup({ store: files.store, source: session, startedAt: new Date(startedAt), ...(codec ? { compression: codec } : {}) });
+      return await createBackup({ store: files.store, source: session, startedAt: new Date(startedAt), ...(codec ? { compression: codec } : {}), ...(rows ? { rows } : {}) });
     } finally {
       await session.close();
     }
@@ -54,7 +55,8 @@ describe('table file codecs end to end: zstd (default) and gzip backups validate
     files = await tempFileStore();
     expected = await snapshotTables(source, SHOP_TABLES);
     backups.set('default', await backup(undefined, '2026-03-01T00:00:00Z'));
-    backups.set('gzip', await backup('gzip', '2026-03-02T00:00:00Z'));
+    // gzip NDJSON: what every version before zstd and copy text wrote.
+    backups.set('gzip', await backup('gzip', '2026-03-02T00:00:00Z', 'ndjson'));
   });
 
   afterAll(async () => {
@@ -63,7 +65,7 @@ describe('table file codecs end to end: zstd (default) and gzip backups validate
     await files?.cleanup();
   });
 
-  it('a backup is zstd by default, and its manifest says so for every file', () => {
+  it('a backup is zstd copy text by default, and its manifest says so for every file', () => {
     const manifest = backups.get('default')!.manifest;
     expect(manifest.compression).toBe('zstd');
     const fileEntries = Object.values(manifest.tableDetails).flatMap((t) => t.files);
@@ -71,7 +73,8 @@ describe('table file codecs end to end: zstd (default) and gzip backups validate
     expect(manifest.tableDetails['empty_things']!.files[0]!.bytes).toBeGreaterThan(0);
     for (const f of fileEntries) {
       expect(f.compression).toBe('zstd');
-      expect(f.key.endsWith('.ndjson.zst')).toBe(true);
+      expect(f.rows).toBe('copy-text');
+      expect(f.key.endsWith('.copy.zst')).toBe(true);
     }
   });
 
@@ -116,7 +119,7 @@ describe('table file codecs end to end: zstd (default) and gzip backups validate
     await writeFile(file, bytes);
     const report = await validateBackup(files.store, id);
     expect(report.valid).toBe(false);
-    expect(report.problems.join('\n')).toMatch(/orders\.ndjson\.zst: (SHA-256|cannot be decompressed)/);
+    expect(report.problems.join('\n')).toMatch(/orders\.copy\.zst: (SHA-256|cannot be decompressed)/);
     const error = await restoreBackup({ store: files.store, backupId: id, databaseUrl: target.url }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidBackupError);
   });
@@ -164,7 +167,7 @@ describe('files of many zstd frames: validate and restore read each frame in a p
     files = await tempFileStore();
     const session = await openPostgresSource({ databaseUrl: source.url, jobs: 1 });
     try {
-      const written = await createBackup({ store: files.store, source: session, startedAt: new Date('2026-03-05T00:00:00Z') });
+      const written = await createBackup({ store: files.store, source: session, startedAt: new Date('2026-03-05T00:00:00Z'), rows: 'ndjson' });
       backupId = written.backupId;
       fileBytes = written.manifest.tableDetails['notes']!.files[0]!.bytes;
     } finally {

@@ -173,7 +173,7 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
   });
 
   it('restores a mixed backup (some tables NDJSON, some COPY text) exactly', async () => {
-    const json = await backupDatabase(store, source.url, { startedAt: new Date('2020-01-01T00:00:00Z') });
+    const json = await backupDatabase(store, source.url, { startedAt: new Date('2020-01-01T00:00:00Z'), rows: 'ndjson' });
     expect(json.manifest.tableDetails['everything']!.files[0]!.key).toBe('everything.ndjson.zst');
     const id = '2020-01-02T00-00-00-000Z';
     await cp(backupDir(json.backupId), backupDir(id), { recursive: true });
@@ -256,19 +256,24 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
     }
   });
 
-  it('CLI: backup --rows copy and ICONIC_DR_ROWS=copy write copy text, json stays NDJSON, bad values exit 2, --help lists --rows', async () => {
-    const flag = await runCli(['backup', '--db', source.url, '--to', files.root, '--tables', 'employees', '--rows', 'copy', '--json']);
-    expect(flag.code).toBe(0);
-    const viaFlag = JSON.parse(flag.stdout) as { backupId: string };
-    expect((await readManifestFile(viaFlag.backupId)).tableDetails['employees']!.files[0]).toMatchObject({ key: 'employees.copy.zst', rows: 'copy-text' });
+  it('CLI: copy text by default, --rows json and ICONIC_DR_ROWS=json write NDJSON, the flag wins over the environment, bad values exit 2, --help lists --rows', async () => {
+    const keyOf = async (stdout: string, table: string) => (await readManifestFile((JSON.parse(stdout) as { backupId: string }).backupId)).tableDetails[table]!.files[0]!;
 
-    const env = await runCli(['backup', '--db', source.url, '--to', files.root, '--tables', 'egg', '--json'], { ICONIC_DR_ROWS: 'copy' });
+    const plain = await runCli(['backup', '--db', source.url, '--to', files.root, '--tables', 'employees', '--json'], { ICONIC_DR_ROWS: '' });
+    expect(plain.code).toBe(0);
+    expect(await keyOf(plain.stdout, 'employees')).toMatchObject({ key: 'employees.copy.zst', rows: 'copy-text' });
+
+    const env = await runCli(['backup', '--db', source.url, '--to', files.root, '--tables', 'egg', '--json'], { ICONIC_DR_ROWS: 'json' });
     expect(env.code).toBe(0);
-    expect((await readManifestFile((JSON.parse(env.stdout) as { backupId: string }).backupId)).tableDetails['egg']!.files[0]!.key).toBe('egg.copy.zst');
+    expect((await keyOf(env.stdout, 'egg')).key).toBe('egg.ndjson.zst');
 
-    const json = await runCli(['backup', '--db', source.url, '--to', files.root, '--tables', 'egg', '--rows', 'json', '--json'], { ICONIC_DR_ROWS: 'copy' });
+    const json = await runCli(['backup', '--db', source.url, '--to', files.root, '--tables', 'egg', '--rows', 'json', '--json']);
     expect(json.code).toBe(0);
-    expect((await readManifestFile((JSON.parse(json.stdout) as { backupId: string }).backupId)).tableDetails['egg']!.files[0]!.key).toBe('egg.ndjson.zst');
+    expect((await keyOf(json.stdout, 'egg')).key).toBe('egg.ndjson.zst');
+
+    const flag = await runCli(['backup', '--db', source.url, '--to', files.root, '--tables', 'egg', '--rows', 'copy', '--json'], { ICONIC_DR_ROWS: 'json' });
+    expect(flag.code).toBe(0);
+    expect(await keyOf(flag.stdout, 'egg')).toMatchObject({ key: 'egg.copy.zst', rows: 'copy-text' });
 
     const badFlag = await runCli(['backup', '--db', source.url, '--to', files.root, '--rows', 'csv']);
     expect(badFlag.code).toBe(2);

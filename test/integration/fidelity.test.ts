@@ -10,7 +10,7 @@ import { HARD_DATA_SQL, HARD_SCHEMA_SQL, HARD_TABLES } from '../fixtures/hard-sc
 import type { FileStore } from '../../lambdas/core/storage/file-store.js';
 import { because } from '../helpers/expect-message.js';
 
-describe('round-trip fidelity on a schema of hard cases (real Postgres)', () => {
+describe('round-trip fidelity of NDJSON rows on a schema of hard cases (real Postgres; copy text: copy-text.test.ts)', () => {
   let target: TestDatabase;
   let files: Awaited<ReturnType<typeof tempFileStore>>;
   let store: FileStore;
@@ -19,7 +19,7 @@ describe('round-trip fidelity on a schema of hard cases (real Postgres)', () => 
   let roundTrip: RoundTrip | undefined;
 
   beforeAll(async () => {
-    roundTrip = await sourceTargetBackup('fidelity', { schemaSql: HARD_SCHEMA_SQL, dataSql: HARD_DATA_SQL, tables: HARD_TABLES });
+    roundTrip = await sourceTargetBackup('fidelity', { schemaSql: HARD_SCHEMA_SQL, dataSql: HARD_DATA_SQL, tables: HARD_TABLES, rows: 'ndjson' });
     ({ target, files, backup, expected } = roundTrip);
     store = files.store;
   });

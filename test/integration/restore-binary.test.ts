@@ -72,7 +72,7 @@ INSERT INTO not_binary VALUES (1, '1 year 2 mons 3 days 04:05:06.789', '{a,"b c"
 
 const TABLES = ['binary_kinds', 'binary_with_generated', 'binary_arrays', 'not_binary'];
 
-describe('binary COPY restore: every encoded type at its edges, exactly (real Postgres)', () => {
+describe('binary COPY restore of NDJSON rows: every encoded type at its edges, exactly (real Postgres)', () => {
   let target: TestDatabase;
   let files: Awaited<ReturnType<typeof tempFileStore>>;
   let backup: BackupResult;
@@ -80,7 +80,7 @@ describe('binary COPY restore: every encoded type at its edges, exactly (real Po
   let roundTrip: RoundTrip | undefined;
 
   beforeAll(async () => {
-    roundTrip = await sourceTargetBackup('binary', { schemaSql: SCHEMA_SQL, dataSql: DATA_SQL, tables: TABLES });
+    roundTrip = await sourceTargetBackup('binary', { schemaSql: SCHEMA_SQL, dataSql: DATA_SQL, tables: TABLES, rows: 'ndjson' });
     ({ target, files, backup, expected } = roundTrip);
   });
 

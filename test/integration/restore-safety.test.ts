@@ -58,40 +58,40 @@ describe('validation catches corruption and restore refuses it, leaving the targ
 
   it('a bit flip in a table file', async () => {
     const { id, dir } = await copyOfBackup();
-    const file = path.join(dir, tableFileKey('orders'));
+    const file = path.join(dir, tableFileKey('orders', undefined, 'zstd', 'copy-text'));
     const bytes = await readFile(file);
     bytes[Math.floor(bytes.length / 2)]! ^= 0x04;
     await writeFile(file, bytes);
     const report = await validateBackup(files.store, id);
     expect(report.valid).toBe(false);
-    expect(report.problems.join('\n')).toMatch(/orders\.ndjson\.zst: (SHA-256|cannot be decompressed)/);
+    expect(report.problems.join('\n')).toMatch(/orders\.copy\.zst: (SHA-256|cannot be decompressed)/);
     await expectRefusedAndTargetUnchanged(id);
   });
 
   it('a truncated file', async () => {
     const { id, dir } = await copyOfBackup();
-    const file = path.join(dir, tableFileKey('order_items'));
+    const file = path.join(dir, tableFileKey('order_items', undefined, 'zstd', 'copy-text'));
     const size = (await readFile(file)).length;
     await truncate(file, Math.floor(size / 2));
     const report = await validateBackup(files.store, id);
-    expect(report.problems.some((p) => p.startsWith('order_items.ndjson.zst:') && p.includes('truncated'))).toBe(true);
+    expect(report.problems.some((p) => p.startsWith('order_items.copy.zst:') && p.includes('truncated'))).toBe(true);
     expect((await validateBackup(files.store, id, { quick: true })).valid).toBe(false);
     await expectRefusedAndTargetUnchanged(id);
   });
 
   it('a missing file', async () => {
     const { id, dir } = await copyOfBackup();
-    await rm(path.join(dir, tableFileKey('reviews')));
+    await rm(path.join(dir, tableFileKey('reviews', undefined, 'zstd', 'copy-text')));
     const report = await validateBackup(files.store, id);
-    expect(report.problems).toContain('reviews.ndjson.zst: missing');
+    expect(report.problems).toContain('reviews.copy.zst: missing');
     await expectRefusedAndTargetUnchanged(id);
   });
 
   it('a zero-byte file', async () => {
     const { id, dir } = await copyOfBackup();
-    await truncate(path.join(dir, tableFileKey('users')), 0);
+    await truncate(path.join(dir, tableFileKey('users', undefined, 'zstd', 'copy-text')), 0);
     const report = await validateBackup(files.store, id);
-    expect(report.problems.some((p) => p.startsWith('users.ndjson.zst: empty file (0 bytes)'))).toBe(true);
+    expect(report.problems.some((p) => p.startsWith('users.copy.zst: empty file (0 bytes)'))).toBe(true);
     await expectRefusedAndTargetUnchanged(id);
   });
 
@@ -105,7 +105,7 @@ describe('validation catches corruption and restore refuses it, leaving the targ
     m.totalRecords += 1;
     await writeFile(manifestFile, JSON.stringify(m));
     const report = await validateBackup(files.store, id);
-    expect(report.problems).toContain(`products.ndjson.zst: ${m.recordCounts.products - 1} records, the manifest says ${m.recordCounts.products}`);
+    expect(report.problems).toContain(`products.copy.zst: ${m.recordCounts.products - 1} records, the manifest says ${m.recordCounts.products}`);
     await expectRefusedAndTargetUnchanged(id);
   });
 
@@ -130,11 +130,11 @@ describe('validation catches corruption and restore refuses it, leaving the targ
 
   it('reports every problem, not only the first', async () => {
     const { id, dir } = await copyOfBackup();
-    await rm(path.join(dir, tableFileKey('reviews')));
-    await truncate(path.join(dir, tableFileKey('users')), 0);
-    await writeFile(path.join(dir, tableFileKey('wishlists')), 'not gzip');
+    await rm(path.join(dir, tableFileKey('reviews', undefined, 'zstd', 'copy-text')));
+    await truncate(path.join(dir, tableFileKey('users', undefined, 'zstd', 'copy-text')), 0);
+    await writeFile(path.join(dir, tableFileKey('wishlists', undefined, 'zstd', 'copy-text')), 'not gzip');
     const report = await validateBackup(files.store, id);
-    expect(report.problems.filter((p) => /^(reviews|users|wishlists)\.ndjson\.zst/.test(p)).length).toBeGreaterThanOrEqual(3);
+    expect(report.problems.filter((p) => /^(reviews|users|wishlists)\.copy\.zst/.test(p)).length).toBeGreaterThanOrEqual(3);
     expect(report.tables.filter((t) => !t.ok).map((t) => t.table).sort()).toEqual(['reviews', 'users', 'wishlists']);
     const error = await expectRefusedAndTargetUnchanged(id);
     expect(error.problems.length).toBe(report.problems.length);

@@ -86,7 +86,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
   /** Flips bits in the middle of one table object of a backup, in the S3 server. */
   async function corrupt(backupId: string, table: string): Promise<void> {
     const client = s3Client();
-    const Key = `${PREFIX}/${backupId}/${tableFileKey(table)}`;
+    const Key = `${PREFIX}/${backupId}/${tableFileKey(table, undefined, 'zstd', 'copy-text')}`;
     const bytes = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key }))).Body!.transformToByteArray());
     client.destroy();
     bytes[Math.floor(bytes.length / 2)]! ^= 0x24;
@@ -106,7 +106,7 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     // An interrupted backup, newer than the good one: table files but no metadata.json (the backup
     // role cannot delete its partial files). "latest" and "random" must pass over it.
     interruptedId = backupIdFor(new Date(Date.now() + 60_000));
-    await putObject(`${PREFIX}/${interruptedId}/${tableFileKey('orders')}`, Buffer.from('partial'));
+    await putObject(`${PREFIX}/${interruptedId}/${tableFileKey('orders', undefined, 'zstd', 'copy-text')}`, Buffer.from('partial'));
     restoreEnv = setEnvironment(functionEnvironment(s3, PREFIX));
     // A subset backup (one table) taken after the full one by the real backup function: "latest"
     // and "random" must not pick it, or a drill restores one table and calls it a recovery.
@@ -189,12 +189,12 @@ describe('restore state machine with the real handlers, PostgreSQL and S3 (SNS a
     expect(restoreSpy).not.toHaveBeenCalled();
     const validation = run.calls[R.alertInvalidBackup]?.[0] as { state: { validation: { valid: boolean; problems: string[] } } };
     expect(validation.state.validation.valid).toBe(false);
-    expect(validation.state.validation.problems.join('\n')).toMatch(/orders\.ndjson\.zst: (SHA-256|cannot be decompressed)/);
+    expect(validation.state.validation.problems.join('\n')).toMatch(/orders\.copy\.zst: (SHA-256|cannot be decompressed)/);
     expect(await prints(scratch)).toEqual(before);
     const [alert] = sns.published();
     expect(alert).toMatchObject({ TopicArn: ARNS.warning, Subject: `WARNING iconic-dr: restore into staging stopped, backup ${CORRUPT_ID} is INVALID` });
     expect(alert!.Message).toContain('staging is unchanged');
-    expect(alert!.Message).toContain('orders.ndjson.zst');
+    expect(alert!.Message).toContain('orders.copy.zst');
     expect(output.metric(METRICS.restoreStatus)).toEqual([0]);
   });
 

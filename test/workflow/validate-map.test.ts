@@ -158,7 +158,7 @@ describe('the Validate Distributed Map of the backup machine with the real handl
 
   it('reports a file with one flipped byte as that file\'s problem, with valid false, and takes the invalid branch with its alert (SNS, Secrets Manager mocked)', async () => {
     let backupId = '';
-    const run = await runMachine(definitions.backup, {}, tasks({ [B.backup]: backupThen(async (id) => flipByte(`${(backupId = id)}/${tableFileKey('orders')}`)) }));
+    const run = await runMachine(definitions.backup, {}, tasks({ [B.backup]: backupThen(async (id) => flipByte(`${(backupId = id)}/${tableFileKey('orders', undefined, 'zstd', 'copy-text')}`)) }));
 
     expect(run.error?.name).toBe('BackupInvalid');
     expect(run.path).toEqual([B.backup, ...VALIDATE, B.isBackupValid, B.alertInvalidBackup, B.invalid]);
@@ -166,17 +166,17 @@ describe('the Validate Distributed Map of the backup machine with the real handl
     expect(validation).toMatchObject({ backupId, valid: false, tables: SHOP_TABLES.length });
     const problems = (validation as { problems: string[] }).problems;
     expect(problems.length).toBeGreaterThan(0);
-    expect(problems.every((p) => p.startsWith(`${tableFileKey('orders')}: `))).toBe(true);
-    expect(problems.join('\n')).toMatch(/orders\.ndjson\.zst: (SHA-256 .* \(corrupted\)|cannot be decompressed)/);
+    expect(problems.every((p) => p.startsWith(`${tableFileKey('orders', undefined, 'zstd', 'copy-text')}: `))).toBe(true);
+    expect(problems.join('\n')).toMatch(/orders\.copy\.zst: (SHA-256 .* \(corrupted\)|cannot be decompressed)/);
     // The same problems, in the same order, as the engine's own validation (the CLI's).
     expect(problems).toEqual([...(await validateBackup(s3StoreFor(s3, PREFIX), backupId)).problems]);
     const [alert] = sns.published();
-    expect(alert?.Message).toContain('orders.ndjson.zst');
+    expect(alert?.Message).toContain('orders.copy.zst');
   });
 
   it('reports a missing file as missing, the other files checked as usual (SNS, Secrets Manager mocked)', async () => {
     let backupId = '';
-    const key = tableFileKey('reviews');
+    const key = tableFileKey('reviews', undefined, 'zstd', 'copy-text');
     const run = await runMachine(definitions.backup, {}, tasks({ [B.backup]: backupThen(async (id) => void (await s3Call((c) => c.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: `${PREFIX}/${(backupId = id)}/${key}` }))))) }));
 
     expect(run.error?.name).toBe('BackupInvalid');

@@ -15,13 +15,13 @@ export const ROWS_CHOICES = { json: 'ndjson', copy: 'copy-text' } as const satis
 export type RowsChoice = keyof typeof ROWS_CHOICES;
 
 /**
- * What a backup writes unless told otherwise (CLI, Lambda, bench): NDJSON, the format's one JSON
- * object per row, which every version reads. Copy text (`copy`) is 17 % smaller at its default zstd
- * 5 (0.96x the `pg_dump -Fc` archive against NDJSON's 1.16x) and restores as fast, but readers
- * older than it refuse it; making it the default is this one constant (and the stack's `backupRows`
- * default in lib/backup-pipeline.ts).
+ * What a backup writes unless told otherwise (CLI, Lambda, bench): the tables' COPY text, 17 %
+ * smaller than NDJSON at its default zstd 5 (0.96x the `pg_dump -Fc` archive against NDJSON's
+ * 1.16x on the bench shop) for the same backup, restore and validate times (docs/performance.md,
+ * "Sixteenth session"). Readers older than copy text refuse it, so `json` stays for them. The
+ * stack's `backupRows` default (lib/backup-pipeline.ts) is tied to this by a test.
  */
-export const DEFAULT_BACKUP_ROWS: RowsChoice = 'json';
+export const DEFAULT_BACKUP_ROWS: RowsChoice = 'copy';
 
 /** The middle of a table file's name: `orders.ndjson.zst`, `orders.copy.zst`. */
 export function rowsSuffix(rows: RowEncoding): string {

@@ -29,7 +29,7 @@ let counter = 0;
 
 const storeAt = (prefix: string, timeouts: Partial<S3Timeouts> = FAST) => s3StoreFor({ endpoint: proxy.endpoint, bucket: s3.bucket }, prefix, { timeouts });
 const uniquePrefix = (label: string) => `faults/${label}-${process.pid}-${++counter}`;
-const isTableFile = (key: string) => key.endsWith('.ndjson.zst');
+const isTableFile = (key: string) => key.endsWith('.copy.zst');
 
 beforeAll(async () => {
   s3 = await startS3Server();
@@ -70,11 +70,11 @@ describe('a read that fails is a storage fault, never a corrupt backup (item 2)'
     expect(report.valid).toBe(true);
   });
 
-  /** The connection drops in the middle of orders.ndjson.zst, and S3 stays unreachable for that file. */
+  /** The connection drops in the middle of orders.copy.zst, and S3 stays unreachable for that file. */
   const dropThenDown = () => {
     let dropped = false;
     proxy.setDecider((request) => {
-      if (request.method !== 'GET' || !request.key.endsWith('/orders.ndjson.zst')) return undefined;
+      if (request.method !== 'GET' || !request.key.endsWith('/orders.copy.zst')) return undefined;
       if (dropped) return 'reset-before';
       dropped = true;
       return 'reset-mid-body';
@@ -87,7 +87,7 @@ describe('a read that fails is a storage fault, never a corrupt backup (item 2)'
     proxy.setDecider(undefined);
     expect(error).toBeInstanceOf(StorageError);
     expect((error as StorageError).retryable).toBe(true);
-    expect((error as StorageError).message).toMatch(/^Reading s3:\/\/.*\/orders\.ndjson\.zst failed after \d+ of \d+ bytes/);
+    expect((error as StorageError).message).toMatch(/^Reading s3:\/\/.*\/orders\.copy\.zst failed after \d+ of \d+ bytes/);
   });
 
   it('the CLI exits 3 (storage), not 1 (invalid), and never calls the backup corrupt', async () => {
@@ -102,7 +102,7 @@ describe('a read that fails is a storage fault, never a corrupt backup (item 2)'
     });
     proxy.setDecider(undefined);
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('orders.ndjson.zst failed after');
+    expect(result.stderr).toContain('orders.copy.zst failed after');
     expect(result.stdout + result.stderr).not.toMatch(/not valid|corrupt|cannot be decompressed/i);
   });
 });
@@ -126,7 +126,7 @@ describe('a stalled read never holds the target (item 1)', () => {
 
   it('a GET whose body never comes gives up, rolls back and releases every lock; the next restore works', async () => {
     const before = await snapshotTables(target, SHOP_TABLES);
-    proxy.setDecider((request) => (request.method === 'GET' && request.key.endsWith('/orders.ndjson.zst') ? 'stall-after-headers' : undefined));
+    proxy.setDecider((request) => (request.method === 'GET' && request.key.endsWith('/orders.copy.zst') ? 'stall-after-headers' : undefined));
     const error = await restoreBackup({ store: storeAt(prefix, { ...FAST, readAttempts: 2 }), backupId, databaseUrl: target.url }).catch((e: unknown) => e);
     proxy.setDecider(undefined);
 

@@ -53,9 +53,9 @@ describe('kill -9 of a restore at any point', () => {
   // Three points: still checking the files (no transaction yet), on the first table loaded (tables
   // locked and emptied), and on a late one (most tables already loaded in the transaction).
   const points = [
-    { at: 'while checking the files', stall: (method: string, key: string) => method === 'HEAD' && key.endsWith('/products.ndjson.zst'), fault: 'stall-before-response', locked: false },
-    { at: 'on the first table', stall: (method: string, key: string) => method === 'GET' && key.endsWith('/users.ndjson.zst'), fault: 'stall-after-headers', locked: true },
-    { at: 'on a late table', stall: (method: string, key: string) => method === 'GET' && key.endsWith('/order_items.ndjson.zst'), fault: 'stall-after-headers', locked: true },
+    { at: 'while checking the files', stall: (method: string, key: string) => method === 'HEAD' && key.endsWith('/products.copy.zst'), fault: 'stall-before-response', locked: false },
+    { at: 'on the first table', stall: (method: string, key: string) => method === 'GET' && key.endsWith('/users.copy.zst'), fault: 'stall-after-headers', locked: true },
+    { at: 'on a late table', stall: (method: string, key: string) => method === 'GET' && key.endsWith('/order_items.copy.zst'), fault: 'stall-after-headers', locked: true },
   ] as const;
 
   for (const point of points) {

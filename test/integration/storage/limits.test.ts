@@ -60,7 +60,14 @@ function watched(store: BackupStore): { store: BackupStore; opened: string[] } {
   return { store: proxy, opened };
 }
 
-describe('decompression bombs stop at the first row or byte too many (item 7)', () => {
+const ENCODINGS = [
+  // Zeros are not a JSON object: the first byte of the line is enough to stop.
+  { rows: 'ndjson', suffix: '.ndjson.zst', zerosRefused: /products\.ndjson\.zst: line 1 is not a JSON object/ },
+  // products has an array column: its COPY text goes to the server, which refuses the NUL bytes.
+  { rows: 'copy-text', suffix: '.copy.zst', zerosRefused: /products\.copy\.zst: line 1 is not COPY text PostgreSQL can read \(invalid byte sequence for encoding "UTF8": 0x00\)/ },
+] as const;
+
+describe.each(ENCODINGS)('decompression bombs in $rows files stop at the first row or byte too many (item 7)', ({ rows, suffix, zerosRefused }) => {
   let shop: TestDatabase;
   let target: TestDatabase;
   let files: Awaited<ReturnType<typeof tempFileStore>>;
@@ -79,18 +86,18 @@ describe('decompression bombs stop at the first row or byte too many (item 7)', 
     files = await tempFileStore();
 
     // 128 MiB of zeros in ~130 KB of gzip: one endless "line", twice the 64 MiB bound.
-    zerosId = (await backupDatabase(files.store, shop.url, { startedAt: new Date('2026-01-01T00:00:00Z') })).backupId;
+    zerosId = (await backupDatabase(files.store, shop.url, { startedAt: new Date('2026-01-01T00:00:00Z'), rows })).backupId;
     const zeros = Buffer.alloc(MiB);
     await plantFile(files.root, zerosId, 'products', await gzipOf((function* () {
       for (let i = 0; i < 128; i++) yield zeros;
     })()));
 
     // 300,000 valid rows of users where the manifest says a few hundred.
-    rowsId = (await backupDatabase(files.store, shop.url, { startedAt: new Date('2026-01-02T00:00:00Z') })).backupId;
+    rowsId = (await backupDatabase(files.store, shop.url, { startedAt: new Date('2026-01-02T00:00:00Z'), rows })).backupId;
     const manifest = JSON.parse(await readFile(path.join(files.root, rowsId, 'metadata.json'), 'utf8'));
     usersRecords = manifest.tableDetails.users.records;
     const firstRow: Buffer[] = [];
-    await pipeline(Readable.from([await readFile(path.join(files.root, rowsId, 'users.ndjson.zst'))]), decompressor('zstd'), async function* (source) {
+    await pipeline(Readable.from([await readFile(path.join(files.root, rowsId, `users${suffix}`))]), decompressor('zstd'), async function* (source) {
       for await (const chunk of source) firstRow.push(chunk as Buffer);
     });
     const row = Buffer.concat(firstRow).toString('utf8').split('\n')[0]!;
@@ -109,13 +116,13 @@ describe('decompression bombs stop at the first row or byte too many (item 7)', 
   it('validate stops an endless line at the 64 MiB bound and says so', async () => {
     const report = await validateBackup(files.store, zerosId);
     expect(report.valid).toBe(false);
-    expect(report.problems).toContain('products.ndjson.zst: line 1 is longer than 67108864 bytes (the limit for one row); stopped reading there');
+    expect(report.problems).toContain(`products${suffix}: line 1 is longer than 67108864 bytes (the limit for one row); stopped reading there`);
   });
 
   it('validate stops valid rows beyond the manifest\'s count at the first one too many', async () => {
     const report = await validateBackup(files.store, rowsId);
     expect(report.valid).toBe(false);
-    expect(report.problems).toContain(`users.ndjson.zst: holds more than the manifest's ${usersRecords} records; stopped reading there`);
+    expect(report.problems).toContain(`users${suffix}: holds more than the manifest's ${usersRecords} records; stopped reading there`);
   });
 
   it('restore refuses both as invalid backups (exit 1) and leaves the target as it was', async () => {
@@ -124,8 +131,7 @@ describe('decompression bombs stop at the first row or byte too many (item 7)', 
       const error = await restoreBackup({ store: files.store, backupId, databaseUrl: target.url }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(InvalidBackupError);
       expect((error as InvalidBackupError).exitCode).toBe(1);
-      // Zeros are not a JSON object: the first byte of the line is enough to stop.
-      expect((error as Error).message).toMatch(backupId === rowsId ? /users\.ndjson\.zst holds more than the manifest's \d+ rows/ : /products\.ndjson\.zst: line 1 is not a JSON object/);
+      expect((error as Error).message).toMatch(backupId === rowsId ? new RegExp(`users${suffix.replaceAll('.', '\\.')} holds more than the manifest's \\d+ rows`) : zerosRefused);
       expect(await snapshotTables(target, SHOP_TABLES)).toEqual(before);
     }
   });

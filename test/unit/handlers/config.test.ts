@@ -18,9 +18,9 @@ function failure(run: () => unknown): ConfigError {
 describe('function configuration from the environment (lib/contract.ts)', () => {
   it('reads the backup function environment with its defaults; blank lists mean "all"', () => {
     const config = readConfig('backup', backupEnv, { BACKUP_BUCKET: 'vault', SOURCE_SECRET_ARN: ARN, BACKUP_TABLES: '', BACKUP_KMS_KEY_ID: '' });
-    expect(config).toEqual({ BACKUP_BUCKET: 'vault', BACKUP_PREFIX: 'backups', BACKUP_KMS_KEY_ID: undefined, SOURCE_SECRET_ARN: ARN, BACKUP_SCHEMAS: ['public'], BACKUP_TABLES: [], BACKUP_ROWS: 'json' });
-    const listed = readConfig('backup', backupEnv, { BACKUP_BUCKET: 'vault', BACKUP_PREFIX: '/db/', SOURCE_SECRET_ARN: ARN, BACKUP_SCHEMAS: 'public, sales', BACKUP_TABLES: 'products, sales.orders', BACKUP_KMS_KEY_ID: 'arn:aws:kms:k', BACKUP_ROWS: 'copy' });
-    expect(listed).toMatchObject({ BACKUP_PREFIX: 'db', BACKUP_SCHEMAS: ['public', 'sales'], BACKUP_TABLES: ['products', 'sales.orders'], BACKUP_KMS_KEY_ID: 'arn:aws:kms:k', BACKUP_ROWS: 'copy' });
+    expect(config).toEqual({ BACKUP_BUCKET: 'vault', BACKUP_PREFIX: 'backups', BACKUP_KMS_KEY_ID: undefined, SOURCE_SECRET_ARN: ARN, BACKUP_SCHEMAS: ['public'], BACKUP_TABLES: [], BACKUP_ROWS: 'copy' });
+    const listed = readConfig('backup', backupEnv, { BACKUP_BUCKET: 'vault', BACKUP_PREFIX: '/db/', SOURCE_SECRET_ARN: ARN, BACKUP_SCHEMAS: 'public, sales', BACKUP_TABLES: 'products, sales.orders', BACKUP_KMS_KEY_ID: 'arn:aws:kms:k', BACKUP_ROWS: 'json' });
+    expect(listed).toMatchObject({ BACKUP_PREFIX: 'db', BACKUP_SCHEMAS: ['public', 'sales'], BACKUP_TABLES: ['products', 'sales.orders'], BACKUP_KMS_KEY_ID: 'arn:aws:kms:k', BACKUP_ROWS: 'json' });
     expect(() => readConfig('backup', backupEnv, { BACKUP_BUCKET: 'vault', SOURCE_SECRET_ARN: ARN, BACKUP_ROWS: 'csv' })).toThrow(/BACKUP_ROWS/);
   });
 
