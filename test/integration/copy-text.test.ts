@@ -216,6 +216,24 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
     expect(rows[0]!.n).toBe('4');
   });
 
+  it('a row the server refuses as COPY text (a table it parses itself) is an invalid backup too, named by file and line, and the target is left alone', async () => {
+    const id = '2021-01-01T12-00-00-000Z';
+    await copyOf(id);
+    // everything has array and float columns: its COPY text goes to the server as it is.
+    await rewriteRows(id, 'everything', (text) => {
+      const lines = text.split('\n');
+      lines[2] = lines[2]!.split('\t').slice(0, 2).join('\t');
+      return lines.join('\n');
+    });
+    await target.query("UPDATE employees SET name = 'kept'");
+    const error = await restoreBackup({ store, backupId: id, databaseUrl: target.url }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidBackupError);
+    expect((error as InvalidBackupError).exitCode).toBe(1);
+    expect((error as InvalidBackupError).message).toMatch(/everything\.copy\.zst: line 3 is not COPY text PostgreSQL can read \(missing data for column "\w+"\)/);
+    const { rows } = await target.query<{ n: string }>("SELECT count(*)::text AS n FROM employees WHERE name = 'kept'");
+    expect(rows[0]!.n).toBe('4');
+  });
+
   it('validate finds a file that ends in the middle of a row, and one with a row too many', async () => {
     const id = '2021-01-02T00-00-00-000Z';
     await copyOf(id);
