@@ -18,8 +18,9 @@ export type RowsChoice = keyof typeof ROWS_CHOICES;
  * What a backup writes unless told otherwise (CLI, Lambda, bench): the tables' COPY text, 17 %
  * smaller than NDJSON at its default zstd 5 (0.96x the `pg_dump -Fc` archive against NDJSON's
  * 1.16x on the bench shop), restored and validated as fast, for a backup that spends more CPU on zstd
- * (0.45x against 0.39x `pg_dump -Fc` on a quiet machine; docs/performance.md, "Sixteenth session"). Readers older than copy text refuse it, so `json` stays for them. The
- * stack's `backupRows` default (lib/backup-pipeline.ts) is tied to this by a test.
+ * (0.45x against 0.39x `pg_dump -Fc` on a quiet machine; docs/performance.md, "Sixteenth
+ * session"). Readers older than copy text refuse it, so `json` stays for them. The stack's
+ * `backupRows` default (lib/backup-pipeline.ts) is tied to this by a test.
  */
 export const DEFAULT_BACKUP_ROWS: RowsChoice = 'copy';
 
