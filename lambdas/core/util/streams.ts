@@ -119,11 +119,6 @@ export class LineSplitter {
     private readonly maxLineBytes = Number.POSITIVE_INFINITY,
   ) {}
 
-  /** Whether it holds the start of a line whose newline has not come yet. */
-  get holdsPartialLine(): boolean {
-    return this.pendingBytes > 0;
-  }
-
   /** Splits one chunk; false once `onLine` asked to stop. */
   push(chunk: Buffer): boolean {
     let start = 0;
@@ -192,7 +187,6 @@ export class LineSplitter {
   }
 }
 
-/** A line of a backup's NDJSON that does not start like a JSON object: not a row of any table. */
 /**
  * A line that is not a row of its file's format at all (a COPY text line with another count of
  * fields, a raw carriage return, `\.`): the file is not what a backup writes, as validate would say.
@@ -208,6 +202,7 @@ export class MalformedLineError extends Error {
   }
 }
 
+/** A line of a backup's NDJSON that does not start like a JSON object: not a row of any table. */
 export class NotARowError extends Error {
   constructor(readonly line: number) {
     super(`line ${line} is not a JSON object`);
