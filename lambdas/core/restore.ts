@@ -112,6 +112,11 @@ interface RestoreFile {
   readonly rows: RowEncoding;
 }
 
+/** The file's name in the backup's folder (`orders.copy.zst`), as validate names it in its problems. */
+function nameInBackup(backupId: string, file: RestoreFile): string {
+  return file.key.slice(backupId.length + 1);
+}
+
 /** One table to load: where its rows are and how they are encoded. */
 interface RestorePlan {
   readonly qualified: string;
@@ -205,7 +210,7 @@ function limitRows(rows: Readable, backupId: string, file: RestoreFile, onRows?:
 }
 
 function tooManyRows(backupId: string, file: RestoreFile): (max: number) => Error {
-  const name = file.key.slice(backupId.length + 1);
+  const name = nameInBackup(backupId, file);
   return (max) => new InvalidBackupError(`Backup ${backupId} is not valid: ${name} holds more than the manifest's ${max} rows; rolled back, the target is unchanged`, [`${name}: more than the manifest's ${max} records`]);
 }
 
@@ -310,6 +315,12 @@ async function resetSequences(client: pg.Client, targets: readonly TableShape[],
   }
 }
 
+/** The binary COPY kind of a target column's base type (an enum's is text's), if it has one. */
+function columnKind(target: TableShape, column: ColumnInfo, baseTypes: ReadonlyMap<string, number | 'enum'>): BinaryKind | undefined {
+  const base = baseTypes.get(`${target.oid}:${column.name}`);
+  return base === 'enum' ? 'text' : base === undefined ? undefined : BINARY_KIND_BY_OID.get(base);
+}
+
 /**
  * Per column of the backup (in row order), its binary COPY encoding, undefined for columns the
  * target generates; or undefined when some column has no exact binary encoder (the table loads as
@@ -322,8 +333,7 @@ function binaryKinds(target: TableShape, columns: readonly ColumnInfo[], baseTyp
       kinds.push(undefined);
       continue;
     }
-    const base = baseTypes.get(`${target.oid}:${column.name}`);
-    const kind = base === 'enum' ? 'text' : base === undefined ? undefined : BINARY_KIND_BY_OID.get(base);
+    const kind = columnKind(target, column, baseTypes);
     // json/jsonb arrive as strings holding the JSON text (both drivers encode them so); all else as JSON values.
     if (kind === undefined || (kind === 'json' || kind === 'jsonb') !== (column.encoding === 'text')) return undefined;
     kinds.push(kind);
@@ -345,8 +355,7 @@ function copyTextBinaryKinds(target: TableShape, columns: readonly ColumnInfo[],
   for (const column of columns) {
     if (target.generatedColumns.includes(column.name)) return undefined;
     if (target.columns.find((c) => c.name === column.name)?.type !== column.type) return undefined;
-    const base = baseTypes.get(`${target.oid}:${column.name}`);
-    const kind = base === 'enum' ? 'text' : base === undefined ? undefined : BINARY_KIND_BY_OID.get(base);
+    const kind = columnKind(target, column, baseTypes);
     if (!hasCopyTextBinaryWriter(kind)) return undefined;
     kinds.push(kind);
   }
@@ -366,7 +375,7 @@ async function validateForRestore(store: BackupStore, backupId: string): Promise
 
 /** The validate-style problem when a file is not byte for byte what the backup wrote, else undefined. */
 async function fileProblem(store: BackupStore, backupId: string, file: RestoreFile, read?: HashingPassThrough): Promise<string | undefined> {
-  const name = file.key.slice(backupId.length + 1);
+  const name = nameInBackup(backupId, file);
   let hasher = read;
   if (!hasher) {
     hasher = new HashingPassThrough();
@@ -533,7 +542,7 @@ async function loadTable(ctx: RestoreContext, shape: TableShape, plan: RestorePl
     const problem = await fileProblem(store, backupId, file, hasher);
     if (problem) throw corruptBackup(backupId, problem);
     if (loaded !== file.records) {
-      const name = file.key.slice(backupId.length + 1);
+      const name = nameInBackup(backupId, file);
       throw new InvalidBackupError(`Backup ${backupId} is not valid: ${name} holds ${loaded} rows, the manifest says ${file.records}; rolled back, the target is unchanged`, [`${name}: ${loaded} records, the manifest says ${file.records}`]);
     }
     records += loaded;
@@ -563,12 +572,12 @@ async function loadFailure(ctx: RestoreContext, file: RestoreFile, error: unknow
   const problem = await fileProblem(ctx.store, ctx.backupId, file);
   if (problem) return corruptBackup(ctx.backupId, problem, error);
   if (error instanceof LineTooLongError || error instanceof NotARowError || error instanceof MalformedLineError) {
-    return corruptBackup(ctx.backupId, `${file.key.slice(ctx.backupId.length + 1)}: ${error.message}${error instanceof LineTooLongError ? ' (the limit for one row)' : ''}`, error);
+    return corruptBackup(ctx.backupId, `${nameInBackup(ctx.backupId, file)}: ${error.message}${error instanceof LineTooLongError ? ' (the limit for one row)' : ''}`, error);
   }
   // Its checksum matched, yet the server cannot read it as COPY text: written wrong, not damaged since.
   if (serverParsedCopyText && serverRefusedCopyText(error)) {
     const at = /line (\d+)/.exec(error.where ?? '')?.[1];
-    return corruptBackup(ctx.backupId, `${file.key.slice(ctx.backupId.length + 1)}: ${at ? `line ${at} ` : ''}is not COPY text PostgreSQL can read (${error.message})`, error);
+    return corruptBackup(ctx.backupId, `${nameInBackup(ctx.backupId, file)}: ${at ? `line ${at} ` : ''}is not COPY text PostgreSQL can read (${error.message})`, error);
   }
   return error;
 }
