@@ -62,6 +62,17 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
     await writeManifestFile(id, manifest);
   };
 
+  /** Restores `id`, which must be refused as an invalid backup (exit 1) with the target left as it was; the error, for its message. */
+  const expectRefusedLeavingTarget = async (id: string): Promise<InvalidBackupError> => {
+    await target.query("UPDATE employees SET name = 'kept'");
+    const error = await restoreBackup({ store, backupId: id, databaseUrl: target.url }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidBackupError);
+    expect((error as InvalidBackupError).exitCode).toBe(1);
+    const { rows } = await target.query<{ n: string }>("SELECT count(*)::text AS n FROM employees WHERE name = 'kept'");
+    expect(rows[0]!.n).toBe('4');
+    return error as InvalidBackupError;
+  };
+
   beforeAll(async () => {
     roundTrip = await sourceTargetBackup('copytext', { schemaSql: HARD_SCHEMA_SQL, dataSql: HARD_DATA_SQL, tables: HARD_TABLES, rows: 'copy-text' });
     ({ source, target, files, backup, expected } = roundTrip);
@@ -207,13 +218,8 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
     expect(report.valid).toBe(false);
     expect(report.problems).toEqual(['employees.copy.zst: line 1 has 2 fields, the table has 3 columns', 'employees.copy.zst: line 2 holds the end-of-data marker \\.']);
     // Restore, which converts employees to binary, calls the file invalid too (exit 1), and leaves the target alone.
-    await target.query("UPDATE employees SET name = 'kept'");
-    const error = await restoreBackup({ store, backupId: id, databaseUrl: target.url }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidBackupError);
-    expect((error as InvalidBackupError).message).toContain('employees.copy.zst: line 1 has 2 fields, the table has 3 columns');
-    expect((error as InvalidBackupError).exitCode).toBe(1);
-    const { rows } = await target.query<{ n: string }>("SELECT count(*)::text AS n FROM employees WHERE name = 'kept'");
-    expect(rows[0]!.n).toBe('4');
+    const error = await expectRefusedLeavingTarget(id);
+    expect(error.message).toContain('employees.copy.zst: line 1 has 2 fields, the table has 3 columns');
   });
 
   it('a row the server refuses as COPY text (a table it parses itself) is an invalid backup too, named by file and line, and the target is left alone', async () => {
@@ -225,13 +231,8 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
       lines[2] = lines[2]!.split('\t').slice(0, 2).join('\t');
       return lines.join('\n');
     });
-    await target.query("UPDATE employees SET name = 'kept'");
-    const error = await restoreBackup({ store, backupId: id, databaseUrl: target.url }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidBackupError);
-    expect((error as InvalidBackupError).exitCode).toBe(1);
-    expect((error as InvalidBackupError).message).toMatch(/everything\.copy\.zst: line 3 is not COPY text PostgreSQL can read \(missing data for column "\w+"\)/);
-    const { rows } = await target.query<{ n: string }>("SELECT count(*)::text AS n FROM employees WHERE name = 'kept'");
-    expect(rows[0]!.n).toBe('4');
+    const error = await expectRefusedLeavingTarget(id);
+    expect(error.message).toMatch(/everything\.copy\.zst: line 3 is not COPY text PostgreSQL can read \(missing data for column "\w+"\)/);
   });
 
   it('validate finds a file that ends in the middle of a row, and one with a row too many', async () => {
@@ -255,11 +256,7 @@ describe('copy-text rows: backups in the tables\' own COPY text round-trip every
     const report = await validateBackup(store, id);
     expect(report.valid).toBe(false);
     expect(report.problems.join('\n')).toMatch(/everything\.copy\.zst: (SHA-256|cannot be decompressed)/);
-    await target.query("UPDATE employees SET name = 'kept'");
-    const error = await restoreBackup({ store, backupId: id, databaseUrl: target.url }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidBackupError);
-    const { rows } = await target.query<{ n: string }>("SELECT count(*)::text AS n FROM employees WHERE name = 'kept'");
-    expect(rows[0]!.n).toBe('4');
+    await expectRefusedLeavingTarget(id);
   });
 
   it('a source that writes only NDJSON (like the supabase driver) ignores rows: copy-text', async () => {
