@@ -1,7 +1,16 @@
-import { streamBuffers } from './util/buffer-pool.js';
+import { BufferPool, streamBuffers } from './util/buffer-pool.js';
 
 /** Output slabs are this big (the stream pool's buffers): one allocation per MiB of output at most, not per batch. */
 const SLAB_BYTES = streamBuffers.bufferBytes;
+
+/**
+ * Slabs for an unsent batch that outgrew a 1 MiB slab. A converter writes a whole decompressed frame
+ * (~1 MiB of rows) before its batches are taken, so the unsent bytes it moves to a new slab are often
+ * over half a MiB; each of those slabs used to be a fresh allocation, which the C library handed back
+ * to the system when it was collected and the next one faulted in again (~40 % of a restore's page
+ * faults, docs/performance.md, seventeenth session). Four cover a table's slabs in flight.
+ */
+export const bigSlabs = new BufferPool(4 * SLAB_BYTES, 4);
 
 /** Where the COPY converters and their encoders write: a buffer, how much of it is filled, and a copy into it. */
 export interface ByteSink {
@@ -26,7 +35,9 @@ const batchesOut = new WeakMap<Uint8Array, SlabUse>();
 function returnWhenDone(use: SlabUse): void {
   if (use.retired && use.batches === 0) {
     slabUse.delete(use.slab.buffer);
+    // Each pool takes back only what it made.
     streamBuffers.give(use.slab);
+    bigSlabs.give(use.slab);
   }
 }
 
@@ -48,9 +59,9 @@ export function batchWritten(batch: Uint8Array): void {
 
 /**
  * Converted bytes accumulate in a slab and batches are handed out as views of it, so the output
- * costs one allocation per slab instead of one per batch; slabs of the usual size come from
- * `streamBuffers` and go back to it once every batch taken from them was written ({@link
- * batchWritten}). Made fresh each time, the restore's ~200 MiB of output slabs were external memory
+ * costs one allocation per slab instead of one per batch; slabs come from `streamBuffers` (or
+ * `bigSlabs`, when the unsent batch is over half a slab) and go back to it once every batch taken
+ * from them was written ({@link batchWritten}). Made fresh each time, the restore's ~200 MiB of output slabs were external memory
  * that only full collections freed (docs/performance.md, fourteenth session).
  *
  * It is the binary encoders' sink (copy-binary-encoders.ts takes the converter itself), hence the
@@ -91,8 +102,9 @@ export abstract class SlabOutput implements ByteSink {
   protected ensure(bytes: number): void {
     if (this.used + bytes <= this.out.length) return;
     const pending = this.used - this.batchStart;
-    const size = Math.max(SLAB_BYTES, (pending + bytes) * 2);
-    const next = size === SLAB_BYTES ? pooledSlab() : Buffer.allocUnsafe(size);
+    // Twice what must fit, so that the next rows do not move the batch again at once.
+    const size = (pending + bytes) * 2;
+    const next = size <= SLAB_BYTES ? pooledSlab(streamBuffers) : size <= bigSlabs.bufferBytes ? pooledSlab(bigSlabs) : Buffer.allocUnsafe(size);
     this.out.copy(next, 0, this.batchStart, this.used);
     this.retire(this.out);
     this.out = next;
@@ -125,8 +137,8 @@ export abstract class SlabOutput implements ByteSink {
   }
 }
 
-function pooledSlab(): Buffer {
-  const slab = streamBuffers.take();
+function pooledSlab(pool: BufferPool = streamBuffers): Buffer {
+  const slab = pool.take();
   slabUse.set(slab.buffer, { slab, batches: 0, retired: false });
   return slab;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { SlabOutput, batchWritten } from '../../lambdas/core/slab-output.js';
+import { SlabOutput, batchWritten, bigSlabs } from '../../lambdas/core/slab-output.js';
 import { streamBuffers } from '../../lambdas/core/util/buffer-pool.js';
 
 /** A converter that writes `bytes` filler bytes per call, as the COPY converters append rows. */
@@ -71,5 +71,22 @@ describe('SlabOutput: output slabs from the stream pool, back once every batch w
     } finally {
       for (const block of held) streamBuffers.give(block);
     }
+  });
+
+  it('an unsent batch over half a slab moves to a pooled 4 MiB slab, which comes back: a frame after frame reuses the same few', () => {
+    const converter = new Filler();
+    const made = bigSlabs.madeBytes;
+    for (let frame = 0; frame < 12; frame++) {
+      // A whole frame's rows are written before its batches are taken, as convertNdjsonBytes does.
+      converter.write(700 * 1024);
+      converter.write(700 * 1024);
+      expect(bigSlabs.owns(converter.out)).toBe(true);
+      const batch = converter.take(true)!;
+      expect(batch.length).toBe(1400 * 1024);
+      batchWritten(batch);
+    }
+    converter.release();
+    // Fresh allocations, one per frame, are what this replaced; two slabs take turns.
+    expect(bigSlabs.madeBytes - made).toBeLessThanOrEqual(2 * bigSlabs.bufferBytes);
   });
 });
