@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { z } from 'zod';
+import * as z from '../../lambdas/core/util/zod.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
 
 /** `1`, `true`, `yes` in any case: on; anything else (`0`, `false`, empty) off. */
@@ -7,26 +7,29 @@ export function isTruthy(value: string): boolean {
   return /^(1|true|yes)$/i.test(value.trim());
 }
 
-const truthy = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined ? undefined : isTruthy(v)));
+const truthy = z.pipe(
+  z.optional(z.string()),
+  z.transform((v: string | undefined) => (v === undefined ? undefined : isTruthy(v))),
+);
+
+/** A value that is not only spaces, trimmed. */
+const text = (name: string) => z.string().check(z.trim(), z.minLength(1, { message: `${name} is blank` }));
 
 /** The CLI's environment (DESIGN.md §5), read once and validated. Values are never printed. */
 const envSchema = z.object({
-  DATABASE_URL: z.string().trim().min(1).optional(),
-  BACKUP_LOCATION: z.string().trim().min(1).default('./backups'),
-  SUPABASE_URL: z.url({ message: 'SUPABASE_URL must be a URL such as https://<project>.supabase.co' }).optional(),
-  SUPABASE_SERVICE_ROLE_KEY: z.string().trim().min(1).optional(),
+  DATABASE_URL: z.optional(text('DATABASE_URL')),
+  BACKUP_LOCATION: z._default(text('BACKUP_LOCATION'), './backups'),
+  SUPABASE_URL: z.optional(z.url({ message: 'SUPABASE_URL must be a URL such as https://<project>.supabase.co' })),
+  SUPABASE_SERVICE_ROLE_KEY: z.optional(text('SUPABASE_SERVICE_ROLE_KEY')),
   SKIP_RESTORE_CONFIRMATION: truthy,
-  AWS_ENDPOINT_URL_S3: z.url({ message: 'AWS_ENDPOINT_URL_S3 must be a URL' }).optional(),
-  AWS_REGION: z.string().optional(),
-  BACKUP_KMS_KEY_ID: z.string().trim().min(1).optional(),
-  BACKUP_TABLES: z.string().trim().min(1).optional(),
-  BACKUP_SCHEMAS: z.string().trim().min(1).optional(),
+  AWS_ENDPOINT_URL_S3: z.optional(z.url({ message: 'AWS_ENDPOINT_URL_S3 must be a URL' })),
+  AWS_REGION: z.optional(z.string()),
+  BACKUP_KMS_KEY_ID: z.optional(text('BACKUP_KMS_KEY_ID')),
+  BACKUP_TABLES: z.optional(text('BACKUP_TABLES')),
+  BACKUP_SCHEMAS: z.optional(text('BACKUP_SCHEMAS')),
   ICONIC_DR_DEBUG: truthy,
   /** `backup --rows`'s default: `copy` or `json`. */
-  ICONIC_DR_ROWS: z.enum(['copy', 'json'], { message: 'ICONIC_DR_ROWS must be copy or json' }).optional(),
+  ICONIC_DR_ROWS: z.optional(z.enum(['copy', 'json'], { message: 'ICONIC_DR_ROWS must be copy or json' })),
 });
 
 export type CliEnv = z.infer<typeof envSchema>;

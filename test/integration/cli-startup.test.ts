@@ -13,23 +13,26 @@ const LEGACY = path.join(HERE, '../fixtures/legacy-backups');
 const ID = '2024-01-15T02-00-00-000Z';
 
 /**
- * Whether the modules a CLI process imported include the pg driver: from the TypeScript sources
- * (tsx) pg resolves from node_modules; from the bundle (dist/cli) it lives inside a chunk, which its
- * source map names.
+ * Whether the modules a CLI process imported include a package's files (`dir`, a path under
+ * node_modules such as `pg/` or `zod/v4/classic/`): from the TypeScript sources (tsx) it resolves
+ * from node_modules; from the bundle (dist/cli) it lives inside a chunk, which its source map names.
  */
-async function loadedPg(moduleLog: string): Promise<boolean> {
+async function loadedPackage(moduleLog: string, dir: string): Promise<boolean> {
   const urls = (await readFile(moduleLog, 'utf8')).split('\n').filter((u) => u.startsWith('file:'));
   if (!urls.length) throw new Error('the module log is empty: the preloaded hook did not run');
+  const needle = `node_modules/${dir}`;
   for (const url of urls) {
     const file = fileURLToPath(url);
-    if (/[\\/]node_modules[\\/]pg[\\/]/.test(file)) return true;
+    if (file.split(path.sep).join('/').includes(needle)) return true;
     if (file.includes(`${path.sep}dist${path.sep}cli${path.sep}`) && existsSync(`${file}.map`)) {
       const sources = (JSON.parse(await readFile(`${file}.map`, 'utf8')) as { sources: string[] }).sources;
-      if (sources.some((s) => /node_modules\/pg\//.test(s))) return true;
+      if (sources.some((s) => s.includes(needle))) return true;
     }
   }
   return false;
 }
+
+const loadedPg = (moduleLog: string) => loadedPackage(moduleLog, 'pg/');
 
 describe('CLI start-up (docs/performance.md "Tenth session")', () => {
   let dir: string;
@@ -61,6 +64,18 @@ describe('CLI start-up (docs/performance.md "Tenth session")', () => {
     expect(validated.code).toBe(0);
     expect(JSON.parse(validated.stdout).valid).toBe(true);
     expect(await loadedPg(validate.log)).toBe(false);
+  });
+
+  it("reads its environment with zod's mini build, not the full one whose set-up cost every command ~70 ms", async () => {
+    const validate = withModuleLog('validate-zod');
+    const validated = await runCli(['validate', ID, '--from', root, '--json'], { ...validate.env, ICONIC_DR_ROWS: 'json' });
+    expect(validated.code).toBe(0);
+    expect(await loadedPackage(validate.log, 'zod/v4/mini/')).toBe(true);
+    expect(await loadedPackage(validate.log, 'zod/v4/classic/')).toBe(false);
+
+    const blank = await runCli(['list', '--from', root], { BACKUP_TABLES: '   ' });
+    expect(blank.code).toBe(2);
+    expect(blank.stderr).toContain('BACKUP_TABLES is blank');
   });
 
   it('a command that connects loads it (the check above can see the driver)', async () => {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../util/zod.js';
 import { InvalidBackupError } from '../errors.js';
 import { printable, unsafeNameReason } from '../storage/names.js';
 import { CODECS, DEFAULT_CODEC, fileSuffix, type Codec } from './codec.js';
@@ -12,70 +12,74 @@ import { DEFAULT_ROW_ENCODING, ROW_ENCODINGS, type RowEncoding } from './row-enc
 export const FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'metadata.json';
 
-const nonNegativeInt = z.number().int().nonnegative();
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256');
+const nonNegativeInt = z.number().check(z.int(), z.nonnegative());
+const sha256Hex = z.string().check(z.regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256'));
+const nonEmpty = () => z.string().check(z.minLength(1));
 
 export const fileEntrySchema = z.object({
   /** Object key relative to the backup folder, e.g. `orders.ndjson.zst`, `orders.copy.zst`. */
-  key: z.string().min(1).refine((k) => unsafeNameReason(k) === undefined, 'must be a plain file name (no path separators, `..` or control characters)'),
+  key: z.string().check(
+    z.minLength(1),
+    z.refine((k) => unsafeNameReason(k) === undefined, 'must be a plain file name (no path separators, `..` or control characters)'),
+  ),
   records: nonNegativeInt,
   bytes: nonNegativeInt,
   sha256: sha256Hex,
   /** The file's codec; absent in backups older than zstd support: the manifest's `compression`. */
-  compression: z.enum(CODECS).optional(),
+  compression: z.optional(z.enum(CODECS)),
   /**
    * How the rows are written: absent or `ndjson` (every backup before copy text), `copy-text` (the
    * table's COPY text; its columns then say `encoding: "copy-text"`, which readers older than copy
    * text refuse, so they never parse such a file as NDJSON).
    */
-  rows: z.enum(ROW_ENCODINGS).optional(),
+  rows: z.optional(z.enum(ROW_ENCODINGS)),
 });
 
 export const columnSchema = z.object({
-  name: z.string().min(1),
+  name: nonEmpty(),
   /** `format_type()` of the column, e.g. `numeric(12,2)`, `timestamp with time zone`. */
-  type: z.string().min(1),
+  type: nonEmpty(),
   nullable: z.boolean(),
   /**
    * How the value is stored in a row: `json` = as Postgres' `row_to_json` renders the type;
    * `text` = the column's text output as a JSON string (json/jsonb, so that SQL NULL and JSON null differ);
    * `copy-text` = the column's COPY text, in a table whose files are `rows: "copy-text"` (every column of it).
    */
-  encoding: z.enum(['json', 'text', 'copy-text']).default('json'),
+  encoding: z._default(z.enum(['json', 'text', 'copy-text']), 'json'),
   /** `a` always / `d` by default for identity columns. */
-  identity: z.enum(['a', 'd']).optional(),
+  identity: z.optional(z.enum(['a', 'd'])),
 });
 
 export const foreignKeySchema = z.object({
   name: z.string(),
-  columns: z.array(z.string()).min(1),
+  columns: z.array(z.string()).check(z.minLength(1)),
   /** Qualified name of the referenced table, as in `tables`. */
   references: z.string(),
-  referencedColumns: z.array(z.string()).min(1),
-  deferrable: z.boolean().default(false),
+  referencedColumns: z.array(z.string()).check(z.minLength(1)),
+  deferrable: z._default(z.boolean(), false),
 });
 
 export const tableEntrySchema = z.object({
-  schema: z.string().min(1),
-  name: z.string().min(1),
+  schema: nonEmpty(),
+  name: nonEmpty(),
   records: nonNegativeInt,
   bytes: nonNegativeInt,
   files: z.array(fileEntrySchema),
   /** Stored (non-generated) columns in row order. Generated columns are listed apart, not stored. */
   columns: z.array(columnSchema),
-  generatedColumns: z.array(z.string()).default([]),
-  primaryKey: z.array(z.string()).default([]),
-  foreignKeys: z.array(foreignKeySchema).default([]),
+  generatedColumns: z._default(z.array(z.string()), []),
+  primaryKey: z._default(z.array(z.string()), []),
+  foreignKeys: z._default(z.array(foreignKeySchema), []),
 });
 
 export const sequenceSchema = z.object({
   schema: z.string(),
   name: z.string(),
   /** Qualified table (as in `tables`) and column that own the sequence, when it has an owner. */
-  table: z.string().optional(),
-  column: z.string().optional(),
+  table: z.optional(z.string()),
+  column: z.optional(z.string()),
   /** bigint as a decimal string: sequences go past 2^53. */
-  lastValue: z.string().regex(/^-?\d+$/),
+  lastValue: z.string().check(z.regex(/^-?\d+$/)),
   isCalled: z.boolean(),
 });
 
@@ -85,37 +89,40 @@ export const sequenceSchema = z.object({
  */
 export const sourceSchema = z.object({
   driver: z.enum(['postgres', 'supabase']),
-  host: z.string().optional(),
-  port: z.number().int().positive().optional(),
-  database: z.string().optional(),
-  serverVersion: z.string().optional(),
+  host: z.optional(z.string()),
+  port: z.optional(z.number().check(z.int(), z.positive())),
+  database: z.optional(z.string()),
+  serverVersion: z.optional(z.string()),
   /** `pg_control_system().system_identifier` (a decimal string) when the backup role could read it. */
-  systemIdentifier: z.string().regex(/^\d+$/).optional(),
+  systemIdentifier: z.optional(z.string().check(z.regex(/^\d+$/))),
 });
 
 export const schemaFileSchema = z.object({
-  key: z.string().min(1).refine((k) => !k.includes('/') && k !== '.' && k !== '..', 'must be a plain file name'),
+  key: z.string().check(
+    z.minLength(1),
+    z.refine((k) => !k.includes('/') && k !== '.' && k !== '..', 'must be a plain file name'),
+  ),
   bytes: nonNegativeInt,
   sha256: sha256Hex,
 });
 
 export const suspectSchema = z.object({
-  reason: z.string().min(1),
+  reason: nonEmpty(),
   /** The good backup the counts were compared with. */
-  comparedWith: z.string().min(1),
+  comparedWith: nonEmpty(),
   /** The drop, in percent, that counted as suspect. */
-  thresholdPercent: z.number().positive().max(100),
+  thresholdPercent: z.number().check(z.positive(), z.lte(100)),
 });
 
 export const manifestSchema = z
   .object({
     formatVersion: z.literal(FORMAT_VERSION),
-    backupId: z.string().min(1),
+    backupId: nonEmpty(),
     timestamp: z.iso.datetime(),
     completedAt: z.iso.datetime(),
     durationMs: nonNegativeInt,
     /** Qualified table names (`products`, or `schema.table` outside `public`). */
-    tables: z.array(z.string().min(1)),
+    tables: z.array(nonEmpty()),
     recordCounts: z.record(z.string(), nonNegativeInt),
     totalRecords: nonNegativeInt,
     totalBytes: nonNegativeInt,
@@ -123,56 +130,58 @@ export const manifestSchema = z
     consistency: z.enum(['snapshot', 'per-table']),
     source: sourceSchema,
     tableDetails: z.record(z.string(), tableEntrySchema),
-    sequences: z.array(sequenceSchema).default([]),
+    sequences: z._default(z.array(sequenceSchema), []),
     /** The codec the writer used; a file's own `compression` wins. Older backups: gzip. */
-    compression: z.enum(CODECS).default('gzip'),
+    compression: z._default(z.enum(CODECS), 'gzip'),
     /**
      * The schema of the backed-up schemas (absent in older backups and supabase-driver backups):
      * `json` is what the engine applies, `sql` the same for people and psql.
      */
-    schema: z.object({ json: schemaFileSchema, sql: schemaFileSchema }).optional(),
+    schema: z.optional(z.object({ json: schemaFileSchema, sql: schemaFileSchema })),
     /** `drill`: written by a drill (sample or disposable data); never resolved as `latest` for a restore. */
-    purpose: z.enum(['backup', 'drill']).default('backup'),
+    purpose: z._default(z.enum(['backup', 'drill']), 'backup'),
     /**
      * Set when rows fell sharply against the previous good backup of the same source (the
      * mass-deletion canary): such a backup is kept but never picked as `latest` unless asked for.
      */
-    suspect: suspectSchema.optional(),
+    suspect: z.optional(suspectSchema),
   })
-  .superRefine((m, ctx) => {
-    const issue = (message: string) => ctx.addIssue({ code: 'custom', message });
-    if (new Set(m.tables).size !== m.tables.length) issue('tables lists a table twice');
-    let total = 0;
-    let bytes = 0;
-    const keys = new Set<string>();
-    for (const table of m.tables) {
-      const detail = m.tableDetails[table];
-      if (!detail) {
-        issue(`tableDetails has no entry for ${table}`);
-        continue;
+  .check(
+    z.superRefine((m, ctx) => {
+      const issue = (message: string) => ctx.addIssue({ code: 'custom', message });
+      if (new Set(m.tables).size !== m.tables.length) issue('tables lists a table twice');
+      let total = 0;
+      let bytes = 0;
+      const keys = new Set<string>();
+      for (const table of m.tables) {
+        const detail = m.tableDetails[table];
+        if (!detail) {
+          issue(`tableDetails has no entry for ${table}`);
+          continue;
+        }
+        if (m.recordCounts[table] !== detail.records) issue(`recordCounts.${table} (${m.recordCounts[table]}) differs from tableDetails (${detail.records})`);
+        const fileRecords = detail.files.reduce((sum, f) => sum + f.records, 0);
+        if (fileRecords !== detail.records) issue(`${table}: its files hold ${fileRecords} records, the table says ${detail.records}`);
+        const fileBytes = detail.files.reduce((sum, f) => sum + f.bytes, 0);
+        if (fileBytes !== detail.bytes) issue(`${table}: its files hold ${fileBytes} bytes, the table says ${detail.bytes}`);
+        for (const f of detail.files) {
+          if (keys.has(f.key)) issue(`file ${f.key} is listed twice`);
+          keys.add(f.key);
+        }
+        const rows = new Set(detail.files.map(fileRows));
+        const copyColumns = detail.columns.filter((c) => c.encoding === 'copy-text').length;
+        if (rows.size > 1) issue(`${table}: its files mix row encodings (${[...rows].join(', ')})`);
+        else if (rows.has('copy-text') && copyColumns !== detail.columns.length) issue(`${table}: its files are copy-text, so every column's encoding must be copy-text`);
+        else if (!rows.has('copy-text') && copyColumns > 0) issue(`${table}: columns of encoding copy-text in a table whose files are not copy-text`);
+        total += detail.records;
+        bytes += detail.bytes;
       }
-      if (m.recordCounts[table] !== detail.records) issue(`recordCounts.${table} (${m.recordCounts[table]}) differs from tableDetails (${detail.records})`);
-      const fileRecords = detail.files.reduce((sum, f) => sum + f.records, 0);
-      if (fileRecords !== detail.records) issue(`${table}: its files hold ${fileRecords} records, the table says ${detail.records}`);
-      const fileBytes = detail.files.reduce((sum, f) => sum + f.bytes, 0);
-      if (fileBytes !== detail.bytes) issue(`${table}: its files hold ${fileBytes} bytes, the table says ${detail.bytes}`);
-      for (const f of detail.files) {
-        if (keys.has(f.key)) issue(`file ${f.key} is listed twice`);
-        keys.add(f.key);
-      }
-      const rows = new Set(detail.files.map(fileRows));
-      const copyColumns = detail.columns.filter((c) => c.encoding === 'copy-text').length;
-      if (rows.size > 1) issue(`${table}: its files mix row encodings (${[...rows].join(', ')})`);
-      else if (rows.has('copy-text') && copyColumns !== detail.columns.length) issue(`${table}: its files are copy-text, so every column's encoding must be copy-text`);
-      else if (!rows.has('copy-text') && copyColumns > 0) issue(`${table}: columns of encoding copy-text in a table whose files are not copy-text`);
-      total += detail.records;
-      bytes += detail.bytes;
-    }
-    for (const name of Object.keys(m.tableDetails)) if (!m.tables.includes(name)) issue(`tableDetails.${name} is not in tables`);
-    for (const name of Object.keys(m.recordCounts)) if (!m.tables.includes(name)) issue(`recordCounts.${name} is not in tables`);
-    if (total !== m.totalRecords) issue(`totalRecords is ${m.totalRecords} but the tables add up to ${total}`);
-    if (bytes !== m.totalBytes) issue(`totalBytes is ${m.totalBytes} but the files add up to ${bytes}`);
-  });
+      for (const name of Object.keys(m.tableDetails)) if (!m.tables.includes(name)) issue(`tableDetails.${name} is not in tables`);
+      for (const name of Object.keys(m.recordCounts)) if (!m.tables.includes(name)) issue(`recordCounts.${name} is not in tables`);
+      if (total !== m.totalRecords) issue(`totalRecords is ${m.totalRecords} but the tables add up to ${total}`);
+      if (bytes !== m.totalBytes) issue(`totalBytes is ${m.totalBytes} but the files add up to ${bytes}`);
+    }),
+  );
 
 export type FileEntry = z.infer<typeof fileEntrySchema>;
 export type ColumnInfo = z.infer<typeof columnSchema>;
@@ -188,9 +197,14 @@ export const DEFAULT_SUSPECT_DROP_PERCENT = 50;
 
 /** The plan's original metadata.json, written by `scripts/backup/database-backup.ts`. */
 export const legacyManifestSchema = z.object({
-  timestamp: z.string().min(1),
+  timestamp: nonEmpty(),
   // Each name becomes the file `<table>.json`: `../planted` would read and write outside the backup.
-  tables: z.array(z.string().min(1).refine((t) => unsafeNameReason(legacyTableFileKey(t, false)) === undefined, 'must be a table name that is also a plain file name')),
+  tables: z.array(
+    z.string().check(
+      z.minLength(1),
+      z.refine((t) => unsafeNameReason(legacyTableFileKey(t, false)) === undefined, 'must be a table name that is also a plain file name'),
+    ),
+  ),
   recordCounts: z.record(z.string(), nonNegativeInt),
   totalRecords: nonNegativeInt,
   success: z.boolean(),
@@ -203,7 +217,7 @@ export type ParsedManifest =
 
 export type ManifestParseResult = { ok: true; value: ParsedManifest } | { ok: false; problems: string[] };
 
-function formatIssues(error: z.ZodError): string[] {
+function formatIssues(error: { readonly issues: readonly z.core.$ZodIssue[] }): string[] {
   return error.issues.map((i) => (i.path.length ? `metadata.json ${i.path.join('.')}: ${i.message}` : `metadata.json: ${i.message}`));
 }
 

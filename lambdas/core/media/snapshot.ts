@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../util/zod.js';
 
 /**
  * Media snapshot format v1 (docs/format.md): under the backup location, each distinct object
@@ -14,53 +14,55 @@ export const OBJECTS_PREFIX = `${MEDIA_ROOT}/objects/`;
 /** A sync in progress holds a lease here, so that a concurrent `media prune` does not sweep its new contents. */
 export const LEASES_PREFIX = `${MEDIA_ROOT}/in-progress/`;
 
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+const sha256Hex = z.string().check(z.regex(/^[0-9a-f]{64}$/));
+const nonEmpty = () => z.string().check(z.minLength(1));
+const count = () => z.number().check(z.int(), z.nonnegative());
 
 export const mediaObjectSchema = z.object({
-  bucket: z.string().min(1),
+  bucket: nonEmpty(),
   /** The object key exactly as Storage has it (spaces, unicode, `%`, `+`, leading slashes, `..`). */
-  key: z.string().min(1),
-  size: z.number().int().nonnegative(),
+  key: nonEmpty(),
+  size: count(),
   sha256: sha256Hex,
   /** The source's ETag when it was read: with size and lastModified, what proves "unchanged" next hour. */
   etag: z.string(),
   lastModified: z.string(),
-  contentType: z.string().optional(),
-  cacheControl: z.string().optional(),
-  metadata: z.record(z.string(), z.string()).default({}),
+  contentType: z.optional(z.string()),
+  cacheControl: z.optional(z.string()),
+  metadata: z._default(z.record(z.string(), z.string()), {}),
 });
 
 export const bucketSettingsSchema = z.object({
-  name: z.string().min(1),
+  name: nonEmpty(),
   /** From `storage.buckets` when a database URL was given; S3 cannot express these. */
-  public: z.boolean().optional(),
-  fileSizeLimit: z.number().int().nonnegative().nullable().optional(),
-  allowedMimeTypes: z.array(z.string()).nullable().optional(),
+  public: z.optional(z.boolean()),
+  fileSizeLimit: z.optional(z.nullable(z.number().check(z.int(), z.nonnegative()))),
+  allowedMimeTypes: z.optional(z.nullable(z.array(z.string()))),
 });
 
 export const snapshotSchema = z.object({
   /** The listing beside this file: its SHA-256 and size, checked when it is read. */
-  objectsFile: z.object({ key: z.string(), sha256: sha256Hex, bytes: z.number().int().nonnegative() }),
+  objectsFile: z.object({ key: z.string(), sha256: sha256Hex, bytes: count() }),
   formatVersion: z.literal(MEDIA_FORMAT_VERSION),
-  snapshotId: z.string().min(1),
+  snapshotId: nonEmpty(),
   startedAt: z.iso.datetime(),
   completedAt: z.iso.datetime(),
   /** The Storage endpoint's host (never credentials). */
   source: z.string(),
   buckets: z.array(bucketSettingsSchema),
   stats: z.object({
-    objects: z.number().int().nonnegative(),
-    bytes: z.number().int().nonnegative(),
-    new: z.number().int().nonnegative(),
-    changed: z.number().int().nonnegative(),
-    deleted: z.number().int().nonnegative(),
-    unchanged: z.number().int().nonnegative(),
+    objects: count(),
+    bytes: count(),
+    new: count(),
+    changed: count(),
+    deleted: count(),
+    unchanged: count(),
     /** Bytes read from Storage and contents stored by this sync (unchanged objects cost nothing). */
-    bytesRead: z.number().int().nonnegative(),
-    contentsStored: z.number().int().nonnegative(),
+    bytesRead: count(),
+    contentsStored: count(),
   }),
   /** Objects that changed or vanished while they were read: reported, not fatal. */
-  problems: z.array(z.string()).default([]),
+  problems: z._default(z.array(z.string()), []),
 });
 
 export type MediaObject = z.infer<typeof mediaObjectSchema>;

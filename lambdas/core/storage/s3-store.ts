@@ -12,7 +12,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { z } from 'zod';
+import * as z from '../util/zod.js';
 import { ConfigError, ObjectExistsError, ObjectNotFoundError, StorageError } from '../errors.js';
 import { isSafeName, unsafeKeyReason } from './names.js';
 import { ResumableRead } from './resumable-read.js';
@@ -63,14 +63,14 @@ export interface S3Timeouts {
 
 export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { connectTimeoutMs: 10_000, requestTimeoutMs: 600_000, socketTimeoutMs: 20_000, maxAttempts: 5, readAttempts: 4 };
 
-const positiveMs = z.coerce.number().int().min(1).max(3_600_000);
-const attemptsSchema = z.coerce.number().int().min(1).max(20);
+const positiveMs = z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(3_600_000)));
+const attemptsSchema = z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(20)));
 const timeoutEnvSchema = z.object({
-  ICONIC_DR_S3_CONNECT_TIMEOUT_MS: positiveMs.optional(),
-  ICONIC_DR_S3_REQUEST_TIMEOUT_MS: positiveMs.optional(),
-  ICONIC_DR_S3_SOCKET_TIMEOUT_MS: positiveMs.optional(),
-  ICONIC_DR_S3_MAX_ATTEMPTS: attemptsSchema.optional(),
-  ICONIC_DR_S3_READ_ATTEMPTS: attemptsSchema.optional(),
+  ICONIC_DR_S3_CONNECT_TIMEOUT_MS: positiveMs,
+  ICONIC_DR_S3_REQUEST_TIMEOUT_MS: positiveMs,
+  ICONIC_DR_S3_SOCKET_TIMEOUT_MS: positiveMs,
+  ICONIC_DR_S3_MAX_ATTEMPTS: attemptsSchema,
+  ICONIC_DR_S3_READ_ATTEMPTS: attemptsSchema,
 });
 
 /** The timeouts set in the environment (validated; a bad value is a ConfigError naming the variable). */

@@ -154,7 +154,7 @@ describe('the manifest of copy-text files', () => {
   });
 
   it('a reader older than copy text (column encodings json|text only, unknown file fields dropped) refuses the manifest instead of reading the file as NDJSON', () => {
-    const olderColumn = columnSchema.extend({ encoding: z.enum(['json', 'text']).default('json') });
+    const olderColumn = z.object({ ...columnSchema.shape, encoding: z.enum(['json', 'text']).default('json') });
     const result = z.array(olderColumn).safeParse(copyManifest().tableDetails['products']!.columns);
     expect(result.success).toBe(false);
     expect(result.error?.issues.map((i) => i.path.join('.'))).toEqual(['0.encoding', '1.encoding']);

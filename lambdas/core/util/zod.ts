@@ -1,0 +1,13 @@
+/**
+ * zod, as the engine and the CLI use it (`import * as z from '…/util/zod.js'`): the mini build with
+ * the full build's English messages. Every CLI command reads its environment and most read a
+ * manifest, so zod loads on every start; the full build's set-up took ~70 ms of each (docs/
+ * performance.md, seventeenth session). The checks and messages are the same (both are zod's core).
+ * Re-exported name by name, so that the bundle keeps only what is used (not every locale).
+ */
+import { config } from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
+
+config(en());
+
+export * from 'zod/mini';
