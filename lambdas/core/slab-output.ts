@@ -7,7 +7,7 @@ const SLAB_BYTES = streamBuffers.bufferBytes;
  * Slabs for an unsent batch that outgrew a 1 MiB slab. A converter writes a whole decompressed frame
  * (~1 MiB of rows) before its batches are taken, so the unsent bytes it moves to a new slab are often
  * over half a MiB; each of those slabs used to be a fresh allocation, which the C library handed back
- * to the system when it was collected and the next one faulted in again (~40 % of a restore's page
+ * to the system when it was collected and the next one faulted in again (a fifth of a restore's page
  * faults, docs/performance.md, seventeenth session). Four cover a table's slabs in flight.
  */
 export const bigSlabs = new BufferPool(4 * SLAB_BYTES, 4);
@@ -61,8 +61,9 @@ export function batchWritten(batch: Uint8Array): void {
  * Converted bytes accumulate in a slab and batches are handed out as views of it, so the output
  * costs one allocation per slab instead of one per batch; slabs come from `streamBuffers` (or
  * `bigSlabs`, when the unsent batch is over half a slab) and go back to it once every batch taken
- * from them was written ({@link batchWritten}). Made fresh each time, the restore's ~200 MiB of output slabs were external memory
- * that only full collections freed (docs/performance.md, fourteenth session).
+ * from them was written ({@link batchWritten}). Made fresh each time, the restore's ~200 MiB of
+ * output slabs were external memory that only full collections freed (docs/performance.md,
+ * fourteenth session).
  *
  * It is the binary encoders' sink (copy-binary-encoders.ts takes the converter itself), hence the
  * public `out`, `used` and `copySpan`; only the converter and what it calls write them.
