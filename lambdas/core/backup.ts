@@ -7,7 +7,7 @@ import { DEFAULT_SUSPECT_DROP_PERCENT, FORMAT_VERSION, MANIFEST_FILE, serializeM
 import type { SourceTable } from './sources/source.js';
 import type { SourceSession } from './sources/source.js';
 import { identityFromSource, sameDatabase } from './target-identity.js';
-import { listBackups } from './catalog.js';
+import { newestBackupWhere } from './catalog.js';
 import { formatCount } from './util/format.js';
 import { createHash } from 'node:crypto';
 import { SCHEMA_JSON_FILE, SCHEMA_SQL_FILE, schemaSql, type SchemaScript } from './schema/capture.js';
@@ -202,7 +202,8 @@ function percentDrop(before: number, after: number): number {
  * until the good backups age out. Returns why the backup is suspect, or undefined.
  */
 async function massDeletionCanary(store: BackupStore, manifest: Manifest, thresholdPercent: number): Promise<SuspectInfo | undefined> {
-  const previous = (await listBackups(store)).find(
+  const previous = await newestBackupWhere(
+    store,
     (b) => b.backupId !== manifest.backupId && b.complete && !b.suspect && b.purpose === manifest.purpose && b.source !== undefined && b.source.driver === manifest.source.driver && sameDatabase(sourceIdentity(b.source), sourceIdentity(manifest.source)),
   );
   if (!previous?.recordCounts) return undefined;

@@ -154,6 +154,33 @@ export async function listBackups(store: BackupStore): Promise<BackupSummary[]> 
   return summaries.sort((a, b) => sortKey(b).localeCompare(sortKey(a)));
 }
 
+/**
+ * The newest backup `accept` takes (the one `listBackups(store).find(accept)` gives), without
+ * inspecting every folder: id-named folders from the newest, stopping at the first accepted one, plus
+ * any folder not named by an id (older layouts), ordered as listBackups orders them. A nightly
+ * backup's canary and the RPO check ask this of a location holding months of backups, where
+ * listBackups costs a listing and a manifest read per backup (two S3 requests each).
+ */
+export async function newestBackupWhere(store: BackupStore, accept: (backup: BackupSummary) => boolean): Promise<BackupSummary | undefined> {
+  const folders = await store.listFolders();
+  let newest: BackupSummary | undefined;
+  const consider = (summary: BackupSummary) => {
+    if (accept(summary) && (!newest || sortKey(summary) > sortKey(newest))) newest = summary;
+  };
+  for (const folder of folders.filter((f) => !isBackupId(f))) {
+    const inspected = await inspectFolder(store, folder);
+    if (inspected) consider(inspected.summary);
+  }
+  for (const backupId of folders.filter(isBackupId).sort().reverse()) {
+    const inspected = await inspectFolder(store, backupId);
+    if (inspected && accept(inspected.summary)) {
+      consider(inspected.summary);
+      break;
+    }
+  }
+  return newest;
+}
+
 /** Which good backups `completeBackups` returns. */
 export interface CompleteBackupsOptions extends PickOptions {
   /** Stop after this many. */

@@ -1,4 +1,4 @@
-import { isGoodBackup, listBackups, type BackupSummary } from './catalog.js';
+import { isGoodBackup, newestBackupWhere, type BackupSummary } from './catalog.js';
 import type { BackupStore } from './storage/store.js';
 
 /** The plan's recovery point objective for the database: one backup a day. */
@@ -18,7 +18,8 @@ export interface RpoStatus {
 
 /** How old the newest good backup in `store` is, against the RPO. */
 export async function rpoStatus(store: BackupStore, rpoHours = DEFAULT_RPO_HOURS, now = new Date()): Promise<RpoStatus> {
-  return rpoOf(await listBackups(store), store.description, rpoHours, now);
+  const newest = await newestBackupWhere(store, (b) => isGoodBackup(b));
+  return rpoOf(newest ? [newest] : [], store.description, rpoHours, now);
 }
 
 /** The same, from a listing the caller already has (`list` shows both). */
