@@ -155,9 +155,10 @@ export async function listBackups(store: BackupStore): Promise<BackupSummary[]> 
 }
 
 /**
- * The newest backup `accept` takes (the one `listBackups(store).find(accept)` gives), without
- * inspecting every folder: id-named folders from the newest, stopping at the first accepted one, plus
- * any folder not named by an id (older layouts), ordered as listBackups orders them. A nightly
+ * The newest backup `accept` takes (the one `listBackups(store).find(accept)` gives, as a backup's
+ * manifest time is its id's), without inspecting every folder: id-named folders from the newest,
+ * stopping at the first accepted one, plus every folder not named by an id (older layouts), ordered
+ * as listBackups orders them. A nightly
  * backup's canary and the RPO check ask this of a location holding months of backups, where
  * listBackups costs a listing and a manifest read per backup (two S3 requests each).
  */
