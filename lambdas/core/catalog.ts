@@ -158,15 +158,15 @@ export async function listBackups(store: BackupStore): Promise<BackupSummary[]> 
  * The newest backup `accept` takes (the one `listBackups(store).find(accept)` gives, as a backup's
  * manifest time is its id's), without inspecting every folder: id-named folders from the newest,
  * stopping at the first accepted one, plus every folder not named by an id (older layouts), ordered
- * as listBackups orders them. A nightly
- * backup's canary and the RPO check ask this of a location holding months of backups, where
- * listBackups costs a listing and a manifest read per backup (two S3 requests each).
+ * as listBackups orders them. A nightly backup's canary and the RPO check ask this of a location
+ * holding months of backups, where listBackups costs a listing and a manifest read per backup (two
+ * S3 requests each).
  */
 export async function newestBackupWhere(store: BackupStore, accept: (backup: BackupSummary) => boolean): Promise<BackupSummary | undefined> {
   const folders = await store.listFolders();
   let newest: BackupSummary | undefined;
   const consider = (summary: BackupSummary) => {
-    if (accept(summary) && (!newest || sortKey(summary) > sortKey(newest))) newest = summary;
+    if (accept(summary) && (!newest || sortKey(summary).localeCompare(sortKey(newest)) > 0)) newest = summary;
   };
   for (const folder of folders.filter((f) => !isBackupId(f))) {
     const inspected = await inspectFolder(store, folder);
