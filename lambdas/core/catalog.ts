@@ -165,17 +165,15 @@ export async function listBackups(store: BackupStore): Promise<BackupSummary[]> 
 export async function newestBackupWhere(store: BackupStore, accept: (backup: BackupSummary) => boolean): Promise<BackupSummary | undefined> {
   const folders = await store.listFolders();
   let newest: BackupSummary | undefined;
-  const consider = (summary: BackupSummary) => {
-    if (accept(summary) && (!newest || sortKey(summary).localeCompare(sortKey(newest)) > 0)) newest = summary;
-  };
+  const newerThanFound = (summary: BackupSummary) => !newest || sortKey(summary).localeCompare(sortKey(newest)) > 0;
   for (const folder of folders.filter((f) => !isBackupId(f))) {
     const inspected = await inspectFolder(store, folder);
-    if (inspected) consider(inspected.summary);
+    if (inspected && accept(inspected.summary) && newerThanFound(inspected.summary)) newest = inspected.summary;
   }
   for (const backupId of folders.filter(isBackupId).sort().reverse()) {
     const inspected = await inspectFolder(store, backupId);
     if (inspected && accept(inspected.summary)) {
-      consider(inspected.summary);
+      if (newerThanFound(inspected.summary)) newest = inspected.summary;
       break;
     }
   }
