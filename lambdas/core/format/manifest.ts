@@ -12,9 +12,8 @@ import { DEFAULT_ROW_ENCODING, ROW_ENCODINGS, type RowEncoding } from './row-enc
 export const FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'metadata.json';
 
-const nonNegativeInt = z.number().check(z.int(), z.nonnegative());
+const nonNegativeInt = z.nonNegativeInt();
 const sha256Hex = z.string().check(z.regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256'));
-const nonEmpty = () => z.string().check(z.minLength(1));
 
 export const fileEntrySchema = z.object({
   /** Object key relative to the backup folder, e.g. `orders.ndjson.zst`, `orders.copy.zst`. */
@@ -36,9 +35,9 @@ export const fileEntrySchema = z.object({
 });
 
 export const columnSchema = z.object({
-  name: nonEmpty(),
+  name: z.nonEmptyString(),
   /** `format_type()` of the column, e.g. `numeric(12,2)`, `timestamp with time zone`. */
-  type: nonEmpty(),
+  type: z.nonEmptyString(),
   nullable: z.boolean(),
   /**
    * How the value is stored in a row: `json` = as Postgres' `row_to_json` renders the type;
@@ -60,8 +59,8 @@ export const foreignKeySchema = z.object({
 });
 
 export const tableEntrySchema = z.object({
-  schema: nonEmpty(),
-  name: nonEmpty(),
+  schema: z.nonEmptyString(),
+  name: z.nonEmptyString(),
   records: nonNegativeInt,
   bytes: nonNegativeInt,
   files: z.array(fileEntrySchema),
@@ -107,9 +106,9 @@ export const schemaFileSchema = z.object({
 });
 
 export const suspectSchema = z.object({
-  reason: nonEmpty(),
+  reason: z.nonEmptyString(),
   /** The good backup the counts were compared with. */
-  comparedWith: nonEmpty(),
+  comparedWith: z.nonEmptyString(),
   /** The drop, in percent, that counted as suspect. */
   thresholdPercent: z.number().check(z.positive(), z.lte(100)),
 });
@@ -117,12 +116,12 @@ export const suspectSchema = z.object({
 export const manifestSchema = z
   .object({
     formatVersion: z.literal(FORMAT_VERSION),
-    backupId: nonEmpty(),
+    backupId: z.nonEmptyString(),
     timestamp: z.iso.datetime(),
     completedAt: z.iso.datetime(),
     durationMs: nonNegativeInt,
     /** Qualified table names (`products`, or `schema.table` outside `public`). */
-    tables: z.array(nonEmpty()),
+    tables: z.array(z.nonEmptyString()),
     recordCounts: z.record(z.string(), nonNegativeInt),
     totalRecords: nonNegativeInt,
     totalBytes: nonNegativeInt,
@@ -197,7 +196,7 @@ export const DEFAULT_SUSPECT_DROP_PERCENT = 50;
 
 /** The plan's original metadata.json, written by `scripts/backup/database-backup.ts`. */
 export const legacyManifestSchema = z.object({
-  timestamp: nonEmpty(),
+  timestamp: z.nonEmptyString(),
   // Each name becomes the file `<table>.json`: `../planted` would read and write outside the backup.
   tables: z.array(
     z.string().check(

@@ -15,14 +15,12 @@ export const OBJECTS_PREFIX = `${MEDIA_ROOT}/objects/`;
 export const LEASES_PREFIX = `${MEDIA_ROOT}/in-progress/`;
 
 const sha256Hex = z.string().check(z.regex(/^[0-9a-f]{64}$/));
-const nonEmpty = () => z.string().check(z.minLength(1));
-const count = () => z.number().check(z.int(), z.nonnegative());
 
 export const mediaObjectSchema = z.object({
-  bucket: nonEmpty(),
+  bucket: z.nonEmptyString(),
   /** The object key exactly as Storage has it (spaces, unicode, `%`, `+`, leading slashes, `..`). */
-  key: nonEmpty(),
-  size: count(),
+  key: z.nonEmptyString(),
+  size: z.nonNegativeInt(),
   sha256: sha256Hex,
   /** The source's ETag when it was read: with size and lastModified, what proves "unchanged" next hour. */
   etag: z.string(),
@@ -33,33 +31,33 @@ export const mediaObjectSchema = z.object({
 });
 
 export const bucketSettingsSchema = z.object({
-  name: nonEmpty(),
+  name: z.nonEmptyString(),
   /** From `storage.buckets` when a database URL was given; S3 cannot express these. */
   public: z.optional(z.boolean()),
-  fileSizeLimit: z.optional(z.nullable(z.number().check(z.int(), z.nonnegative()))),
+  fileSizeLimit: z.optional(z.nullable(z.nonNegativeInt())),
   allowedMimeTypes: z.optional(z.nullable(z.array(z.string()))),
 });
 
 export const snapshotSchema = z.object({
   /** The listing beside this file: its SHA-256 and size, checked when it is read. */
-  objectsFile: z.object({ key: z.string(), sha256: sha256Hex, bytes: count() }),
+  objectsFile: z.object({ key: z.string(), sha256: sha256Hex, bytes: z.nonNegativeInt() }),
   formatVersion: z.literal(MEDIA_FORMAT_VERSION),
-  snapshotId: nonEmpty(),
+  snapshotId: z.nonEmptyString(),
   startedAt: z.iso.datetime(),
   completedAt: z.iso.datetime(),
   /** The Storage endpoint's host (never credentials). */
   source: z.string(),
   buckets: z.array(bucketSettingsSchema),
   stats: z.object({
-    objects: count(),
-    bytes: count(),
-    new: count(),
-    changed: count(),
-    deleted: count(),
-    unchanged: count(),
+    objects: z.nonNegativeInt(),
+    bytes: z.nonNegativeInt(),
+    new: z.nonNegativeInt(),
+    changed: z.nonNegativeInt(),
+    deleted: z.nonNegativeInt(),
+    unchanged: z.nonNegativeInt(),
     /** Bytes read from Storage and contents stored by this sync (unchanged objects cost nothing). */
-    bytesRead: count(),
-    contentsStored: count(),
+    bytesRead: z.nonNegativeInt(),
+    contentsStored: z.nonNegativeInt(),
   }),
   /** Objects that changed or vanished while they were read: reported, not fatal. */
   problems: z._default(z.array(z.string()), []),

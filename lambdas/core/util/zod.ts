@@ -5,9 +5,15 @@
  * performance.md, seventeenth session). The checks and messages are the same (both are zod's core).
  * Re-exported name by name, so that the bundle keeps only what is used (not every locale).
  */
-import { config } from 'zod/mini';
+import { config, int, minLength, nonnegative, number, string } from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 
 config(en());
 
 export * from 'zod/mini';
+
+/** A string of at least one character (the manifest's and the media snapshot's names and keys). */
+export const nonEmptyString = () => string().check(minLength(1));
+
+/** A whole number, 0 or more (counts and sizes). */
+export const nonNegativeInt = () => number().check(int(), nonnegative());
