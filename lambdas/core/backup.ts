@@ -230,18 +230,22 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   const { store, source } = options;
   const codec = options.compression ?? configuredCodec();
   await store.beginBackup(backupId);
+  let schemaFiles: Promise<Manifest['schema']> | undefined;
   try {
     options.onProgress?.({ type: 'start', backupId, tables: source.tables.length, estimatedRows: source.tables.reduce((s, t) => s + t.estimatedRows, 0) });
     const jobs = fileJobs(source.tables, codec, rowEncodingFor(options));
     const tallies = new Map(source.tables.map((t) => [t.qualified, new TableTally(t, partsOf(t), options.onProgress)]));
     const entries = new Map<string, TableEntry>();
+    // Written as soon as the source has the schema, while the tables export.
+    schemaFiles = source.schema?.then((script) => (script ? writeSchemaFiles(store, backupId, script) : undefined));
+    schemaFiles?.catch(() => undefined);
     await runPool(jobs, source.workers, async (job, slot) => {
       const tally = tallies.get(job.table.qualified)!;
       const files = tally.written(job.part, await exportFile(options, codec, backupId, job, slot, tally));
       if (files) entries.set(job.table.qualified, tableEntry(options, job.table, files));
     });
 
-    const schema = source.schema ? await writeSchemaFiles(store, backupId, source.schema) : undefined;
+    const schema = await schemaFiles;
     const tables = source.tables.map((t) => t.qualified);
     const tableDetails = Object.fromEntries(tables.map((t) => [t, entries.get(t)!]));
     const completedAt = new Date();
@@ -269,6 +273,8 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     await store.createObject(`${backupId}/${MANIFEST_FILE}`, serializeManifest(manifest));
     return { backupId, location: store.description, manifest };
   } catch (error) {
+    // A schema file still being written would land after the clean-up.
+    await schemaFiles?.catch(() => undefined);
     if (!(error instanceof ObjectExistsError)) await store.deletePrefix(`${backupId}/`).catch(() => undefined);
     if (isDrError(error)) throw error;
     throw new OperationFailedError(`Backup ${backupId} failed: ${(error as Error)?.message ?? error}; no complete backup was written`, { cause: error });

@@ -5,7 +5,7 @@ import type { SequenceInfo } from '../format/manifest.js';
 import type { RowEncoding } from '../format/row-encoding.js';
 import { connect, databaseIdentity, pgCode, quoteIdent, quoteQualified } from './connection.js';
 import { describeTables, jsonKinds, ownedSequences, tableRows, type TableShape } from './catalog.js';
-import { CopyTextToJson } from './copy-text-json.js';
+import { CopyTextToJson, type JsonKind } from './copy-text-json.js';
 import type { SourceSession } from '../sources/source.js';
 import { CopyOutStream } from './copy-out.js';
 import { captureSchema, type SchemaScript } from '../schema/capture.js';
@@ -80,39 +80,84 @@ async function beginSnapshot(client: pg.Client): Promise<void> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
 }
 
+/** The errors of reading or locking the tables, as what the user should do. */
+async function lockErrors<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    const code = pgCode(error);
+    if (code === '42501') throw new PrivilegeError(`The backup user may not read every table (${(error as Error).message}); grant SELECT on them`, { cause: error });
+    if (code === '55P03') throw new LockTimeoutError(`Timed out waiting for a lock on the tables (a migration or long transaction holds them); try again later`, { cause: error });
+    throw error;
+  }
+}
+
+/** A worker connection with the exact-output settings, in a transaction that has not yet taken its snapshot. */
+async function openWorker(databaseUrl: string): Promise<pg.Client> {
+  const worker = await connect(databaseUrl, 'iconic-dr backup worker');
+  try {
+    await beginSnapshot(worker);
+  } catch (error) {
+    await worker.end().catch(() => undefined);
+    throw error;
+  }
+  return worker;
+}
+
+/**
+ * The schema from the coordinator's snapshot. A catalog the role cannot fully read costs the schema
+ * file, not the backup: the savepoint keeps the snapshot transaction usable. Rejects only when the
+ * transaction itself is lost (the connection dropped).
+ */
+async function captureSchemaInSnapshot(coordinator: pg.Client, schemas: readonly string[], tables: readonly TableShape[], options: PostgresSourceOptions): Promise<SchemaScript | undefined> {
+  await coordinator.query('SAVEPOINT iconic_dr_schema');
+  try {
+    const schema = await captureSchema(coordinator, schemas, tables, { allTables: !options.tables?.length });
+    await coordinator.query('RELEASE SAVEPOINT iconic_dr_schema');
+    return schema;
+  } catch (error) {
+    await coordinator.query('ROLLBACK TO SAVEPOINT iconic_dr_schema');
+    await coordinator.query('RELEASE SAVEPOINT iconic_dr_schema');
+    options.onSchemaError?.(error);
+    return undefined;
+  }
+}
+
 /**
  * Opens a backup session on Postgres: one REPEATABLE READ, READ ONLY transaction whose snapshot is
  * exported to `jobs - 1` more connections (as `pg_dump -j` does), so every table comes from the same
  * instant. Tables are locked ACCESS SHARE so no DDL can change them while they are read.
+ *
+ * The session is ready once the snapshot is shared, ~0.1 s sooner than if it waited for everything
+ * the coordinator reads (docs/performance.md, eighteenth session): the workers connect while the
+ * coordinator reads the catalog, and the coordinator captures the schema while the workers already
+ * export (its own first export waits for it; `schema` resolves when it is done). Which column kinds
+ * NDJSON needs are read only when a table is first exported as NDJSON.
  */
 export async function openPostgresSource(options: PostgresSourceOptions): Promise<SourceSession> {
   const schemas = options.schemas?.length ? options.schemas : ['public'];
   const jobs = Math.max(1, Math.floor(options.jobs ?? 1));
   const coordinator = await connect(options.databaseUrl, 'iconic-dr backup');
+  // Opened before the tables are known: a database of fewer tables than jobs closes the extra ones.
+  const pendingWorkers = Array.from({ length: jobs - 1 }, () => openWorker(options.databaseUrl));
+  // Awaited later; until then a failed connect must not count as an unhandled rejection.
+  for (const pending of pendingWorkers) pending.catch(() => undefined);
   const clients: pg.Client[] = [coordinator];
+  let schemaCapture: Promise<SchemaScript | undefined> | undefined;
   try {
     const identity = await databaseIdentity(coordinator, options.databaseUrl);
     await beginSnapshot(coordinator);
-    const tables = await describeTables(coordinator, schemas, options.tables);
+    // Before the catalog is read: its table sizes take the same locks the LOCK below does, and a
+    // migration holding one must make the backup give up in time, not wait with it.
+    await coordinator.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000))}`);
+    const tables = await lockErrors(describeTables(coordinator, schemas, options.tables));
     if (options.tables?.length) {
       const missing = options.tables.filter((name) => !tables.some((t) => t.qualified === name || `${t.schema}.${t.name}` === name));
       if (missing.length) throw new UsageError(`Table${missing.length > 1 ? 's' : ''} not found in schema${schemas.length > 1 ? 's' : ''} ${schemas.join(', ')}: ${missing.join(', ')}`);
     }
     if (tables.length === 0) throw new UsageError(`No tables to back up in schema${schemas.length > 1 ? 's' : ''} ${schemas.join(', ')}`);
-
-    await coordinator.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000))}`);
-    try {
-      await coordinator.query(`LOCK TABLE ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')} IN ACCESS SHARE MODE`);
-    } catch (error) {
-      const code = pgCode(error);
-      if (code === '42501') throw new PrivilegeError(`The backup user may not read every table (${(error as Error).message}); grant SELECT on them`, { cause: error });
-      if (code === '55P03') throw new LockTimeoutError(`Timed out waiting for a lock on the tables (a migration or long transaction holds them); try again later`, { cause: error });
-      throw error;
-    }
+    await lockErrors(coordinator.query(`LOCK TABLE ${tables.map((t) => quoteQualified(t.schema, t.name)).join(', ')} IN ACCESS SHARE MODE`));
     await coordinator.query('SET LOCAL lock_timeout = 0');
-    // row_to_json costs the server ~2.7x the CPU of COPY text (docs/performance.md): where the types
-    // allow, the client writes the JSON. Read with the tables locked: their types can no longer change.
-    const kinds = options.jsonRows === 'server' ? new Map<number, undefined>() : await jsonKinds(coordinator, tables);
 
     const sequences: SequenceInfo[] = [];
     for (const seq of await ownedSequences(coordinator, tables)) {
@@ -121,43 +166,47 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
       if (row) sequences.push({ schema: seq.schema, name: seq.name, table: seq.table, column: seq.column, lastValue: row.last_value, isCalled: row.is_called });
     }
 
-    // The schema comes from the same snapshot as the rows. A catalog the role cannot fully read costs
-    // the schema file, not the backup: the savepoint keeps the snapshot transaction usable.
-    let schema: SchemaScript | undefined;
-    await coordinator.query('SAVEPOINT iconic_dr_schema');
-    try {
-      schema = await captureSchema(coordinator, schemas, tables, { allTables: !options.tables?.length });
-      await coordinator.query('RELEASE SAVEPOINT iconic_dr_schema');
-    } catch (error) {
-      await coordinator.query('ROLLBACK TO SAVEPOINT iconic_dr_schema');
-      // Still inside the savepoint after rolling back to it; pg_export_snapshot refuses a subtransaction.
-      await coordinator.query('RELEASE SAVEPOINT iconic_dr_schema');
-      options.onSchemaError?.(error);
+    const workerCount = Math.min(jobs, tables.length);
+    // Exported before the schema's savepoint: pg_export_snapshot refuses a subtransaction.
+    const snapshotId = workerCount > 1 ? (await coordinator.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id : undefined;
+    const capture = captureSchemaInSnapshot(coordinator, schemas, tables, options);
+    schemaCapture = capture;
+    capture.catch(() => undefined);
+    const opened = await Promise.allSettled(pendingWorkers);
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    const workers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    clients.push(...workers);
+    if (failed) throw failed.reason;
+    for (const surplus of clients.splice(workerCount)) await surplus.end().catch(() => undefined);
+    if (snapshotId !== undefined) {
+      await Promise.all(clients.slice(1).map((worker) => worker.query(`SET TRANSACTION SNAPSHOT '${snapshotId.replace(/'/g, "''")}'`)));
     }
 
-    if (jobs > 1) {
-      const { rows } = await coordinator.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
-      const snapshotId = rows[0]!.id;
-      for (let i = 1; i < Math.min(jobs, tables.length); i++) {
-        const worker = await connect(options.databaseUrl, 'iconic-dr backup worker');
-        clients.push(worker);
-        await beginSnapshot(worker);
-        await worker.query(`SET TRANSACTION SNAPSHOT '${snapshotId.replace(/'/g, "''")}'`);
-      }
-    }
+    // row_to_json costs the server ~2.7x the CPU of COPY text (docs/performance.md): where the types
+    // allow, the client writes the JSON. Read on the first NDJSON export, by the client about to
+    // export: every client shares the snapshot, and the coordinator's locks keep the types fixed.
+    let kinds: Promise<Map<number, JsonKind[] | undefined>> | undefined;
+    const kindsFor = (client: pg.Client) => (options.jsonRows === 'server' ? Promise.resolve(new Map<number, JsonKind[] | undefined>()) : (kinds ??= jsonKinds(client, tables)));
+
+    // Worker slots in the order the backup hands out its largest files: the coordinator, busy with
+    // the schema for its first ~0.1-0.2 s, comes last, so the largest table starts at once.
+    const slots = [...clients.slice(1), coordinator];
 
     return {
       info: { driver: 'postgres', ...identity },
       consistency: 'snapshot',
-      workers: clients.length,
+      workers: slots.length,
       tables,
       sequences,
       rowEncodings: ['ndjson', 'copy-text'],
-      ...(schema ? { schema } : {}),
+      schema: capture,
       async exportTable(table: TableShape, worker: number, rows: RowEncoding = 'ndjson'): Promise<Readable> {
-        const client = clients[worker];
+        const client = slots[worker];
         if (!client) throw new Error(`no worker ${worker}`);
-        const columnKinds = kinds.get(table.oid);
+        // The coordinator is busy with the schema until it is captured (pg would queue this COPY
+        // between two of its statements otherwise).
+        if (client === coordinator) await capture;
+        const columnKinds = rows === 'copy-text' ? undefined : (await kindsFor(client)).get(table.oid);
         const stream =
           rows === 'copy-text'
             ? new CopyOutStream(copyTextStatement(table))
@@ -167,6 +216,7 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
         return client.query(stream as unknown as pg.Submittable) as unknown as Readable;
       },
       async close() {
+        await capture.catch(() => undefined);
         await Promise.all(
           clients.map(async (c) => {
             await c.query('ROLLBACK').catch(() => undefined);
@@ -176,7 +226,10 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
       },
     };
   } catch (error) {
-    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    await schemaCapture?.catch(() => undefined);
+    const workers = await Promise.allSettled(pendingWorkers);
+    const opened = workers.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    await Promise.all([...new Set([...clients, ...opened])].map((c) => c.end().catch(() => undefined)));
     throw error;
   }
 }

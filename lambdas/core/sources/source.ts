@@ -39,8 +39,12 @@ export interface SourceSession {
   readonly workers: number;
   readonly tables: readonly SourceTable[];
   readonly sequences: readonly SequenceInfo[];
-  /** The schema of the backed-up schemas from the same snapshot (postgres driver), so a restore can create it. */
-  readonly schema?: SchemaScript;
+  /**
+   * The schema of the backed-up schemas from the same snapshot (postgres driver), so a restore can
+   * create it; undefined when it could not be read. A promise: the driver may still be reading it
+   * while the first tables export.
+   */
+  readonly schema?: Promise<SchemaScript | undefined>;
   /** The row encodings `exportTable` can write. @default ['ndjson'] */
   readonly rowEncodings?: readonly RowEncoding[];
   /**
