@@ -670,13 +670,27 @@ export function toRestoreError(step: string | undefined, error: unknown, restore
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   const { store, backupId, databaseUrl } = options;
-  const backup = await validateForRestore(store, backupId);
-  const plans = planTables(backupId, backup, options.tables);
+  // The connection opens while the backup is checked (storage and database round trips at once); it
+  // sends no statement before the check passes. A backup that fails the check abandons it: the
+  // check's error is the one reported, at once, even while the target is still unreachable.
+  const abandon = new AbortController();
+  const connecting = connect(databaseUrl, 'iconic-dr restore', { signal: abandon.signal });
+  connecting.catch(() => undefined);
+  let backup: ParsedBackup;
+  let plans: RestorePlan[];
+  try {
+    backup = await validateForRestore(store, backupId);
+    plans = planTables(backupId, backup, options.tables);
+  } catch (error) {
+    abandon.abort();
+    void connecting.then((c) => c.end()).catch(() => undefined);
+    throw error;
+  }
   options.onProgress?.({ type: 'validated', backupId, tables: plans.length, totalRecords: plans.reduce((s, p) => s + p.expectedRecords, 0) });
 
   const target = describeDatabase(databaseUrl).label;
   const lockTimeoutMs = Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000));
-  const client = await connect(databaseUrl, 'iconic-dr restore');
+  const client = await connecting;
   const ctx: RestoreContext = { client, store, backupId, backup, plans, options, target };
   try {
     await beginTransaction(client, lockTimeoutMs);

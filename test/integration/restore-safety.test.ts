@@ -1,4 +1,6 @@
 import { cp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BackupResult } from '../../lambdas/core/backup.js';
@@ -11,6 +13,16 @@ import { connect } from '../../lambdas/core/postgres/connection.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { backupDatabase, tempFileStore } from '../helpers/engine.js';
 import { snapshotTables } from '../helpers/compare.js';
+
+/** Polls `read` until `done` says its answer is the one awaited (by default: any rows), or 5 s pass; returns the last answer. */
+async function waitFor<T extends unknown[]>(read: () => Promise<T>, done: (value: T) => boolean = (v) => v.length > 0): Promise<T> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await sleep(25);
+  }
+}
 
 describe('validation catches corruption and restore refuses it, leaving the target unchanged (real Postgres)', () => {
   let source: TestDatabase;
@@ -190,6 +202,65 @@ describe('validation catches corruption and restore refuses it, leaving the targ
     } finally {
       await drifted.drop();
     }
+  });
+
+  it('connects to the target while the backup is checked, and runs nothing on it before the check passes', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let reads = 0;
+    // The store answers nothing until the connection is seen: the two must be under way together.
+    const held = new Proxy(files.store, {
+      get(store, name, receiver) {
+        const value = Reflect.get(store, name, receiver) as unknown;
+        if (name !== 'listObjects' && name !== 'readObject' && name !== 'statObject') return value;
+        return async (...args: unknown[]) => {
+          reads++;
+          await gate;
+          return (value as (...a: unknown[]) => Promise<unknown>).apply(store, args);
+        };
+      },
+    });
+    // A target of its own: this restore succeeds, and the other tests compare theirs with how it was.
+    const scratch = await createTestDatabase('safety_overlap');
+    try {
+      await scratch.query(SHOP_SCHEMA_SQL);
+      const restoring = restoreBackup({ store: held, backupId: backup.backupId, databaseUrl: scratch.url });
+      try {
+        const seen = await waitFor(async () => (await scratch.query<{ state: string; query: string }>("SELECT state, query FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'iconic-dr restore'")).rows);
+        expect(seen).toEqual([{ state: 'idle', query: '' }]);
+        expect(reads).toBeGreaterThan(0);
+      } finally {
+        release();
+      }
+      expect((await restoring).totalRecords).toBe(backup.manifest.totalRecords);
+    } finally {
+      await scratch.drop();
+    }
+  });
+
+  it('a refused backup abandons the target connection at once, even while the target does not answer', async () => {
+    const { id, dir } = await copyOfBackup();
+    await rm(path.join(dir, tableFileKey('reviews', undefined, 'zstd', 'copy-text')));
+    // Accepts the connection and never answers it, as a server behind a dead link would.
+    const closed: Promise<void>[] = [];
+    const silent = net.createServer((socket) => {
+      closed.push(new Promise((resolve) => socket.on('close', () => resolve())));
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as net.AddressInfo;
+      const error = await restoreBackup({ store: files.store, backupId: id, databaseUrl: `postgres://nobody@127.0.0.1:${port}/shop` }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidBackupError);
+      // The client closes its half-open connection itself, long before its 15 s connect timeout.
+      const outcome = await Promise.race([Promise.all(closed).then(() => 'closed'), sleep(5000).then(() => 'still open')]);
+      expect(closed.length).toBeGreaterThan(0);
+      expect(outcome).toBe('closed');
+    } finally {
+      await new Promise((resolve) => silent.close(resolve));
+    }
+    await expectRefusedAndTargetUnchanged(id);
+    expect(await waitFor(async () => (await target.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'iconic-dr restore'")).rows, (rows) => rows.length === 0)).toEqual([]);
   });
 
   it('a table name the backup does not have is a usage error', async () => {

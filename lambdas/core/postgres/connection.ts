@@ -84,10 +84,14 @@ export async function databaseIdentity(client: pg.Client, url: string): Promise<
 
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', '57P03', '53300']);
 
-/** Opens a client, turning every connection failure into a one-line ConnectionError without the URL. */
-export async function connect(url: string, applicationName = 'iconic-dr'): Promise<pg.Client> {
+/**
+ * Opens a client, turning every connection failure into a one-line ConnectionError without the URL.
+ * `signal` abandons an attempt still under way (its socket is closed at once; the promise rejects).
+ */
+export async function connect(url: string, applicationName = 'iconic-dr', options: { readonly signal?: AbortSignal } = {}): Promise<pg.Client> {
   const { label } = describeDatabase(url);
   const pgModule = await pgDriver();
+  options.signal?.throwIfAborted();
   let client: pg.Client;
   try {
     client = new pgModule.Client({ connectionString: url, application_name: applicationName, connectionTimeoutMillis: 15_000 });
@@ -96,9 +100,14 @@ export async function connect(url: string, applicationName = 'iconic-dr'): Promi
   }
   // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
   client.on('error', () => undefined);
+  // end() would only half-close a connection still starting (a Terminate, then waiting for the
+  // server's goodbye), which a server that never answers keeps open: the socket itself is closed.
+  const abandon = () => (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  options.signal?.addEventListener('abort', abandon, { once: true });
   try {
     await client.connect();
   } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
     await client.end().catch(() => undefined);
     const code = pgCode(error) ?? '';
     const reason = (error as Error).message || code || 'unknown error';
@@ -109,6 +118,8 @@ export async function connect(url: string, applicationName = 'iconic-dr'): Promi
           ? 'check the database name'
           : 'check that the server is running and reachable, and the host/port';
     throw new ConnectionError(`Cannot connect to ${label}: ${reason} (${hint})`, { cause: error, retryable: TRANSIENT_CODES.has(code) });
+  } finally {
+    options.signal?.removeEventListener('abort', abandon);
   }
   return client;
 }
