@@ -19,14 +19,13 @@ import type { BackupStore } from './storage/store.js';
 import { readText } from './storage/store.js';
 import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
 import { countOrphans } from './integrity.js';
-import { readManifest } from './catalog.js';
 import { lockTables, type LockHolder } from './restore-locks.js';
 import { recordRestore } from './restore-record.js';
 import { applySchema } from './schema/apply.js';
 import type { SchemaScript } from './schema/capture.js';
 import { readSchemaScript } from './schema/files.js';
 import { HashingPassThrough, LineTooLongError, MalformedLineError, NdjsonLimit, NotARowError } from './util/streams.js';
-import { requireValidBackup, validateBackup, type ParsedBackup } from './validate.js';
+import { requireValidBackup, validateWithManifest, type ParsedBackup } from './validate.js';
 
 export type RestoreProgress =
   /** The pre-check passed: the manifest and every file's presence and size (checksums and rows are checked while loading). */
@@ -368,8 +367,8 @@ function copyTextBinaryKinds(target: TableShape, columns: readonly ColumnInfo[],
  * full check runs, to list every problem in the error.
  */
 async function validateForRestore(store: BackupStore, backupId: string): Promise<ParsedBackup> {
-  const sizes = await validateBackup(store, backupId, { quick: true });
-  if (sizes.valid && sizes.format === 'v1') return readManifest(store, backupId);
+  const sizes = await validateWithManifest(store, backupId, { quick: true });
+  if (sizes.report.valid && sizes.backup?.format === 'v1') return sizes.backup;
   return (await requireValidBackup(store, backupId, { checksumsOnly: true })).backup;
 }
 

@@ -391,8 +391,13 @@ export function boundItemValidation(result: ItemValidation, maxProblems: number,
  * `summarizeValidation`.
  */
 export async function validateBackup(store: BackupStore, backupId: string, options: ValidateOptions = {}): Promise<ValidationReport> {
+  return (await validateWithManifest(store, backupId, options)).report;
+}
+
+/** The report, and the manifest it checked the files against (none when it could not be read). */
+export async function validateWithManifest(store: BackupStore, backupId: string, options: ValidateOptions = {}): Promise<{ report: ValidationReport; backup: ParsedBackup | undefined }> {
   const { plan, backup } = await planValidation(store, backupId, options);
-  if (!backup) return summarizeValidation(plan, []);
+  if (!backup) return { report: summarizeValidation(plan, []), backup };
   const results: ItemValidation[] = [];
   const check = async (index: number) => {
     results[index] = await checkValidationItem(store, backupId, backup, plan.items[index]!, options);
@@ -420,14 +425,18 @@ export async function validateBackup(store: BackupStore, backupId: string, optio
     }
   }
   for (const i of indexes) if (plan.items[i]!.kind === 'schema') await check(i);
-  return summarizeValidation(plan, results);
+  return { report: summarizeValidation(plan, results), backup };
 }
 
-/** Validates and returns the parsed backup, or throws InvalidBackupError listing every problem. */
+/**
+ * Validates and returns the parsed backup, or throws InvalidBackupError listing every problem. The
+ * backup returned is the manifest the files were checked against, not a second read of it (one
+ * request fewer on S3, and no chance of a manifest replaced in between).
+ */
 export async function requireValidBackup(store: BackupStore, backupId: string, options: ValidateOptions = {}): Promise<{ report: ValidationReport; backup: ParsedBackup }> {
-  const report = await validateBackup(store, backupId, options);
-  if (!report.valid) {
+  const { report, backup } = await validateWithManifest(store, backupId, options);
+  if (!report.valid || !backup) {
     throw new InvalidBackupError(`Backup ${backupId} is not valid (${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}: ${report.problems[0]}); nothing was restored`, report.problems);
   }
-  return { report, backup: await readManifest(store, backupId) };
+  return { report, backup };
 }

@@ -238,6 +238,28 @@ describe('validation catches corruption and restore refuses it, leaving the targ
     }
   });
 
+  it('reads metadata.json once: the restore loads against the manifest its check read', async () => {
+    const manifestReads: string[] = [];
+    const counting = new Proxy(files.store, {
+      get(store, name, receiver) {
+        const value = Reflect.get(store, name, receiver) as unknown;
+        if (name !== 'readObject') return value;
+        return (key: string) => {
+          if (key.endsWith('metadata.json')) manifestReads.push(key);
+          return (value as (k: string) => Promise<unknown>).call(store, key);
+        };
+      },
+    });
+    const scratch = await createTestDatabase('safety_reads');
+    try {
+      await scratch.query(SHOP_SCHEMA_SQL);
+      expect((await restoreBackup({ store: counting, backupId: backup.backupId, databaseUrl: scratch.url })).totalRecords).toBe(backup.manifest.totalRecords);
+      expect(manifestReads).toEqual([`${backup.backupId}/metadata.json`]);
+    } finally {
+      await scratch.drop();
+    }
+  });
+
   it('a refused backup abandons the target connection at once, even while the target does not answer', async () => {
     const { id, dir } = await copyOfBackup();
     await rm(path.join(dir, tableFileKey('reviews', undefined, 'zstd', 'copy-text')));
