@@ -14,7 +14,7 @@ import { NdjsonToCopyBytes, convertNdjsonBytes, type RowConverter } from './copy
 import { CopyTextToCopyBinary, hasCopyTextBinaryWriter } from './copy-text-binary.js';
 import { batchWritten } from './slab-output.js';
 import { BINARY_KIND_BY_OID, NdjsonToCopyBinary, type BinaryKind } from './copy-binary.js';
-import { EXACT_OUTPUT_SETTINGS } from './postgres/source.js';
+import { applyExactOutputSettings } from './postgres/source.js';
 import type { BackupStore } from './storage/store.js';
 import { readText } from './storage/store.js';
 import { MAX_LEGACY_FILE_BYTES, maxLineBytes } from './limits.js';
@@ -293,10 +293,16 @@ async function legacyLines(store: BackupStore, key: string, target: TableShape):
 
 /** Picks the sequence position: the backed-up one, raised to the restored data's maximum when needed. */
 async function resetSequences(client: pg.Client, targets: readonly TableShape[], recorded: readonly SequenceInfo[]): Promise<void> {
-  for (const seq of await ownedSequences(client, targets)) {
+  const owned = await ownedSequences(client, targets);
+  if (owned.length === 0) return;
+  // Two round trips in all (every column's max, then every setval), not two per sequence.
+  const maxima = `SELECT ${owned.map((seq, i) => {
     const table = targets.find((t) => t.qualified === seq.table)!;
-    const { rows } = await client.query<{ max: string | null }>(`SELECT max(${quoteIdent(seq.column)})::text AS max FROM ${quoteQualified(table.schema, table.name)}`);
-    const max = rows[0]?.max ?? null;
+    return `(SELECT max(${quoteIdent(seq.column)})::text FROM ${quoteQualified(table.schema, table.name)}) AS m${i}`;
+  }).join(', ')}`;
+  const { rows } = await client.query<Record<string, string | null>>(maxima);
+  const setvals = owned.map((seq, i) => {
+    const max = rows[0]?.[`m${i}`] ?? null;
     const saved = recorded.find((r) => r.schema === seq.schema && r.name === seq.name);
     let value: bigint | undefined;
     let called = true;
@@ -309,9 +315,9 @@ async function resetSequences(client: pg.Client, targets: readonly TableShape[],
       called = true;
     }
     const name = quoteLiteral(quoteQualified(seq.schema, seq.name));
-    if (value === undefined) await client.query(`SELECT setval(${name}, (SELECT seqstart FROM pg_sequence WHERE seqrelid = ${name}::regclass), false)`);
-    else await client.query(`SELECT setval(${name}, ${value.toString()}, ${called})`);
-  }
+    return value === undefined ? `setval(${name}, (SELECT seqstart FROM pg_sequence WHERE seqrelid = ${name}::regclass), false)` : `setval(${name}, ${value.toString()}, ${called})`;
+  });
+  await client.query(`SELECT ${setvals.join(', ')}`);
 }
 
 /** The binary COPY kind of a target column's base type (an enum's is text's), if it has one. */
@@ -408,18 +414,17 @@ interface RestoreContext {
 
 /** Opens the restore's one transaction, with the output settings backups were written with. */
 async function beginTransaction(client: pg.Client, lockTimeoutMs: number): Promise<void> {
-  for (const statement of EXACT_OUTPUT_SETTINGS) await client.query(statement);
-  await client.query('BEGIN');
-  await client.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
+  await applyExactOutputSettings(client);
+  // One round trip: BEGIN opens the transaction block the SET LOCALs that follow it belong to.
   // Literals this restore builds (comments, sequence names) double quotes only, backslashes stay as they are.
-  await client.query('SET LOCAL standard_conforming_strings = on');
+  await client.query(`BEGIN; SET LOCAL lock_timeout = ${lockTimeoutMs}; SET LOCAL standard_conforming_strings = on`);
 }
 
 /** Keeps user triggers from firing: replica mode where the user may set it, else per-table DISABLE TRIGGER USER (after the tables are emptied). */
 async function negotiateTriggerMode(client: pg.Client): Promise<RestoreResult['triggerMode']> {
-  await client.query('SAVEPOINT replication_role');
   try {
-    await client.query("SET LOCAL session_replication_role = 'replica'");
+    // The savepoint is taken even when the SET after it is refused: the rollback below returns to it.
+    await client.query("SAVEPOINT replication_role; SET LOCAL session_replication_role = 'replica'");
     return 'session_replication_role';
   } catch (error) {
     if (pgCode(error) !== '42501') throw error;
@@ -612,12 +617,14 @@ async function checkForeignKeys(ctx: RestoreContext, targets: readonly TableShap
 
 /** Every table holds exactly the backup's rows (none after a schema-only restore). */
 async function checkCounts(ctx: RestoreContext, targets: readonly TableShape[]): Promise<void> {
-  for (const t of targets) {
+  if (targets.length === 0) return;
+  // Every table counted by one statement (one round trip to a remote target, not one per table).
+  const { rows } = await ctx.client.query<Record<string, string>>(`SELECT ${targets.map((t, i) => `(SELECT count(*) FROM ${tableRows(t)})::text AS n${i}`).join(', ')}`);
+  targets.forEach((t, i) => {
     const expected = ctx.options.schemaOnly ? 0 : ctx.plans.find((p) => p.qualified === t.qualified)!.expectedRecords;
-    const { rows } = await ctx.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${tableRows(t)}`);
-    const actual = Number(rows[0]!.n);
+    const actual = Number(rows[0]![`n${i}`]);
     if (actual !== expected) throw new CountMismatchError(`${t.qualified} holds ${actual} rows after the restore, the backup says ${expected}; rolled back`);
-  }
+  });
 }
 
 /** A failure inside a step that names what it was doing (`loading public.orders`), for the error message. */
