@@ -76,7 +76,21 @@ export async function captureSchema(client: pg.Client, schemas: readonly string[
     if (!BUILTIN_ROLES.has(name)) roles.add(name);
     return quoteIdent(name);
   };
-  const acl = async (sql: string, params: unknown[]): Promise<AclRow[]> => (await client.query<AclRow>(sql, params)).rows;
+  // Each kind's privileges in one query for all its objects (one round trip, not one per object),
+  // every object's entries in aclexplode's order.
+  const aclsOf = async (catalog: 'pg_proc' | 'pg_class', kind: 'f' | 's' | 'r', oids: readonly number[]): Promise<Map<number, AclRow[]>> => {
+    const byOid = new Map<number, AclRow[]>(oids.map((oid) => [oid, []]));
+    if (oids.length === 0) return byOid;
+    const [acl, owner] = catalog === 'pg_proc' ? ['proacl', 'proowner'] : ['relacl', 'relowner'];
+    const { rows } = await client.query<AclRow & { oid: number }>(
+      `SELECT o.oid::int AS oid, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable
+       FROM ${catalog} o, aclexplode(coalesce(o.${acl}, acldefault('${kind}', o.${owner}))) WITH ORDINALITY a(grantor, grantee, privilege_type, is_grantable, n)
+       WHERE o.oid = ANY($1::oid[]) ORDER BY o.oid, a.n`,
+      [oids],
+    );
+    for (const { oid, grantee, privilege, grantable } of rows) byOid.get(oid)!.push({ grantee, privilege, grantable });
+    return byOid;
+  };
   const comment = (kind: string, target: string, text: string | null) => {
     if (text !== null) post.push(`COMMENT ON ${kind} ${target} IS ${quoteLiteral(text)}`);
   };
@@ -129,6 +143,7 @@ export async function captureSchema(client: pg.Client, schemas: readonly string[
      ORDER BY p.oid`,
     [schemas],
   );
+  const functionAcls = await aclsOf('pg_proc', 'f', functions.filter((f) => f.kind !== 'p').map((f) => f.oid));
   for (const f of functions) {
     // pg_get_functiondef says CREATE OR REPLACE: a function of the same name already in the target must
     // fail the restore (and roll it back), not be silently replaced.
@@ -138,7 +153,7 @@ export async function captureSchema(client: pg.Client, schemas: readonly string[
     comment(kind, f.signature, f.comment);
     if (kind === 'FUNCTION') {
       post.push(revokeExisting('FUNCTION', f.signature, `SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a WHERE p.oid = ${quoteLiteral(f.signature)}::regprocedure AND a.grantee <> p.proowner`));
-      const entries = await acl(`SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a WHERE p.oid = $1`, [f.oid]);
+      const entries = functionAcls.get(f.oid)!;
       for (const e of entries) if (e.grantee !== 'PUBLIC') role(e.grantee);
       post.push(...grantStatements('FUNCTION', f.signature, f.owner, entries));
     }
@@ -156,6 +171,7 @@ export async function captureSchema(client: pg.Client, schemas: readonly string[
      ORDER BY c.oid`,
     [schemas],
   );
+  const sequenceAcls = await aclsOf('pg_class', 's', sequences.map((s) => s.oid));
   for (const s of sequences) {
     const name = quoteQualified(s.schema, s.name);
     pre.push(`CREATE SEQUENCE ${name} AS ${s.type} INCREMENT BY ${s.increment} MINVALUE ${s.min} MAXVALUE ${s.max} START WITH ${s.start} CACHE ${s.cache}${s.cycle ? ' CYCLE' : ''}`);
@@ -163,7 +179,7 @@ export async function captureSchema(client: pg.Client, schemas: readonly string[
     if (s.ownedBy) post.push(`ALTER SEQUENCE ${name} OWNED BY ${s.ownedBy}`);
     comment('SEQUENCE', name, s.comment);
     post.push(revokeExisting('SEQUENCE', name, `SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = ${quoteLiteral(name)}::regclass AND a.grantee <> c.relowner`));
-    const entries = await acl(`SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable FROM pg_class c, aclexplode(coalesce(c.relacl, acldefault('s', c.relowner))) a WHERE c.oid = $1`, [s.oid]);
+    const entries = sequenceAcls.get(s.oid)!;
     for (const e of entries) if (e.grantee !== 'PUBLIC') role(e.grantee);
     post.push(...grantStatements('SEQUENCE', name, s.owner, entries));
   }
@@ -196,6 +212,7 @@ export async function captureSchema(client: pg.Client, schemas: readonly string[
      WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum`,
     [allOids],
   );
+  const relationAcls = await aclsOf('pg_class', 'r', rels.map((r) => r.oid));
   for (const r of rels) {
     const name = quoteQualified(r.schema, r.name);
     const unlogged = r.persistence === 'u' ? 'UNLOGGED ' : '';
@@ -222,7 +239,7 @@ export async function captureSchema(client: pg.Client, schemas: readonly string[
     if (r.rls) post.push(`ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY`);
     if (r.force) post.push(`ALTER TABLE ${name} FORCE ROW LEVEL SECURITY`);
     post.push(revokeExisting('TABLE', name, `SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = ${quoteLiteral(name)}::regclass AND a.grantee <> c.relowner`));
-    const entries = await acl(`SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable FROM pg_class c, aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a WHERE c.oid = $1`, [r.oid]);
+    const entries = relationAcls.get(r.oid)!;
     for (const e of entries) if (e.grantee !== 'PUBLIC') role(e.grantee);
     post.push(...grantStatements('TABLE', name, r.owner, entries));
   }
@@ -293,6 +310,7 @@ export async function captureSchema(client: pg.Client, schemas: readonly string[
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY($1) AND ${notExtension('pg_class', 'c.oid')} ORDER BY c.oid`,
       [schemas],
     );
+    const viewAcls = await aclsOf('pg_class', 'r', views.map((v) => v.oid));
     for (const v of views) {
       const name = quoteQualified(v.schema, v.name);
       const withOptions = v.options?.length ? ` WITH (${v.options.join(', ')})` : '';
@@ -305,7 +323,7 @@ export async function captureSchema(client: pg.Client, schemas: readonly string[
       post.push(`ALTER ${v.kind === 'm' ? 'MATERIALIZED VIEW' : 'VIEW'} ${name} OWNER TO ${role(v.owner)}`);
       comment(v.kind === 'm' ? 'MATERIALIZED VIEW' : 'VIEW', name, v.comment);
       post.push(revokeExisting('TABLE', name, `SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END AS grantee FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = ${quoteLiteral(name)}::regclass AND a.grantee <> c.relowner`));
-      const entries = await acl(`SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable FROM pg_class c, aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a WHERE c.oid = $1`, [v.oid]);
+      const entries = viewAcls.get(v.oid)!;
       for (const e of entries) if (e.grantee !== 'PUBLIC') role(e.grantee);
       post.push(...grantStatements('TABLE', name, v.owner, entries));
     }
