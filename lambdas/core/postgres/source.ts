@@ -186,11 +186,11 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
     schemaCapture = capture;
     capture.catch(() => undefined);
     const opened = await Promise.allSettled(pendingWorkers);
-    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    const workers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
-    clients.push(...workers);
-    if (failed) throw failed.reason;
+    clients.push(...opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : [])));
     for (const surplus of clients.splice(workerCount)) await surplus.end().catch(() => undefined);
+    // Only a connection the tables need counts: one beyond them may fail (a server near its limit).
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed && clients.length < workerCount) throw failed.reason;
     if (snapshotId !== undefined) {
       await Promise.all(clients.slice(1).map((worker) => worker.query(`SET TRANSACTION SNAPSHOT '${snapshotId.replace(/'/g, "''")}'`)));
     }

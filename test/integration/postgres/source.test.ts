@@ -76,6 +76,29 @@ describe('the postgres backup session (real Postgres)', () => {
     expect(await backupConnections(db, [])).toEqual([]);
   });
 
+  it('minds only the connections it needs: a role limited to two backs up one table at --jobs 4, not two tables at --jobs 3 with a limit of one', async () => {
+    const role = `dr_limited_${randomBytes(4).toString('hex')}`;
+    await db.query(`CREATE ROLE ${role} LOGIN PASSWORD 'limited' CONNECTION LIMIT 2`);
+    await db.query(`GRANT SELECT ON big, small TO ${role}`);
+    try {
+      const url = urlAs(db.url, role, 'limited');
+      const session = await openPostgresSource({ databaseUrl: url, jobs: 4, tables: ['small'] });
+      try {
+        expect(session.workers).toBe(1);
+        expect((await text(await session.exportTable(session.tables[0]!, 0, 'copy-text'))).split('\n').filter(Boolean)).toHaveLength(50);
+      } finally {
+        await session.close();
+      }
+      expect(await backupConnections(db, [])).toEqual([]);
+      await db.query(`ALTER ROLE ${role} CONNECTION LIMIT 1`);
+      await expect(openPostgresSource({ databaseUrl: url, jobs: 3, tables: ['big', 'small'] })).rejects.toThrow(/too many connections/);
+      expect(await backupConnections(db, [])).toEqual([]);
+    } finally {
+      await db.query(`REVOKE ALL ON big, small FROM ${role}`);
+      await db.query(`DROP ROLE ${role}`);
+    }
+  });
+
   it('leaves no connection open when it refuses: an unknown table, a lock it cannot get', async () => {
     await expect(openPostgresSource({ databaseUrl: db.url, jobs: 3, tables: ['big', 'nope'] })).rejects.toThrow(UsageError);
     expect(await backupConnections(db, [])).toEqual([]);
