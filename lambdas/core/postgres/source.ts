@@ -145,6 +145,7 @@ async function captureSchemaInSnapshot(coordinator: pg.Client, schemas: readonly
 export async function openPostgresSource(options: PostgresSourceOptions): Promise<SourceSession> {
   const schemas = options.schemas?.length ? options.schemas : ['public'];
   const jobs = Math.max(1, Math.floor(options.jobs ?? 1));
+  const lockTimeoutMs = Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000));
   const coordinator = await connect(options.databaseUrl, 'iconic-dr backup');
   // Opened before the tables are known: a database of fewer tables than jobs closes the extra ones.
   const pendingWorkers = Array.from({ length: jobs - 1 }, () => openWorker(options.databaseUrl));
@@ -157,7 +158,7 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
     await beginSnapshot(coordinator);
     // Before the catalog is read: its table sizes take the same locks the LOCK below does, and a
     // migration holding one must make the backup give up in time, not wait with it.
-    await coordinator.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000))}`);
+    await coordinator.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
     const tables = await lockErrors(describeTables(coordinator, schemas, options.tables));
     if (options.tables?.length) {
       const missing = options.tables.filter((name) => !tables.some((t) => t.qualified === name || `${t.schema}.${t.name}` === name));
@@ -192,7 +193,11 @@ export async function openPostgresSource(options: PostgresSourceOptions): Promis
     const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed && clients.length < workerCount) throw failed.reason;
     if (snapshotId !== undefined) {
-      await Promise.all(clients.slice(1).map((worker) => worker.query(`SET TRANSACTION SNAPSHOT '${snapshotId.replace(/'/g, "''")}'`)));
+      // A worker's COPY takes its table's lock itself, and queues behind a migration that asked for
+      // the table after the coordinator locked it, which waits for the coordinator: without a
+      // timeout, the backup and the migration would wait for each other for ever (pg_dump's workers
+      // use NOWAIT for the same reason).
+      await Promise.all(clients.slice(1).map((worker) => worker.query(`SET TRANSACTION SNAPSHOT '${snapshotId.replace(/'/g, "''")}'; SET LOCAL lock_timeout = ${lockTimeoutMs}`)));
     }
 
     // row_to_json costs the server ~2.7x the CPU of COPY text (docs/performance.md): where the types

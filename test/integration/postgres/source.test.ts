@@ -24,6 +24,16 @@ async function backupConnections(db: TestDatabase, expected: readonly string[]):
   }
 }
 
+/** Resolves once some session of the database waits for a lock. */
+async function waitForLockWait(db: TestDatabase): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const { rows } = await db.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+    if (rows.length > 0) return;
+    await sleep(50);
+  }
+  throw new Error('no session waits for a lock');
+}
+
 describe('the postgres backup session (real Postgres)', () => {
   let db: TestDatabase;
 
@@ -113,6 +123,27 @@ describe('the postgres backup session (real Postgres)', () => {
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);
       await holder.end();
+    }
+  });
+
+  it('gives up, within the lock timeout, on a table a migration asked for after the backup locked it', async () => {
+    const session = await openPostgresSource({ databaseUrl: db.url, jobs: 2, lockTimeoutMs: 300 });
+    const migration = new pg.Client({ connectionString: db.url });
+    await migration.connect();
+    try {
+      await migration.query('BEGIN');
+      // Waits for the backup's ACCESS SHARE lock; the worker's own lock request then queues behind it.
+      const waiting = migration.query('LOCK TABLE big IN ACCESS EXCLUSIVE MODE');
+      waiting.catch(() => undefined);
+      await waitForLockWait(db);
+      const big = session.tables.find((t) => t.name === 'big')!;
+      await expect(session.exportTable(big, 0, 'copy-text').then(text)).rejects.toThrow(/lock timeout/);
+      await session.close();
+      await waiting;
+    } finally {
+      await session.close();
+      await migration.query('ROLLBACK').catch(() => undefined);
+      await migration.end();
     }
   });
 
