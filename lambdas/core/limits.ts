@@ -24,7 +24,7 @@ export function maxLineBytes(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.ICONIC_DR_MAX_LINE_BYTES;
   let value = DEFAULT_MAX_LINE_BYTES;
   if (raw !== undefined && raw !== '') {
-    const parsed = z.coerce.number().check(z.int(), z.gte(1024), z.lte(1024 * MiB)).safeParse(raw);
+    const parsed = z.wholeNumberText(1024, 1024 * MiB).safeParse(raw);
     if (!parsed.success) throw new ConfigError('Invalid environment: ICONIC_DR_MAX_LINE_BYTES must be a whole number of bytes from 1024 to 1073741824');
     value = parsed.data;
   }

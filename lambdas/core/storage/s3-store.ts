@@ -63,8 +63,8 @@ export interface S3Timeouts {
 
 export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { connectTimeoutMs: 10_000, requestTimeoutMs: 600_000, socketTimeoutMs: 20_000, maxAttempts: 5, readAttempts: 4 };
 
-const positiveMs = z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(3_600_000)));
-const attemptsSchema = z.optional(z.coerce.number().check(z.int(), z.gte(1), z.lte(20)));
+const positiveMs = z.optional(z.wholeNumberText(1, 3_600_000));
+const attemptsSchema = z.optional(z.wholeNumberText(1, 20));
 const timeoutEnvSchema = z.object({
   ICONIC_DR_S3_CONNECT_TIMEOUT_MS: positiveMs,
   ICONIC_DR_S3_REQUEST_TIMEOUT_MS: positiveMs,

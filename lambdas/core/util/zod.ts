@@ -5,7 +5,7 @@
  * performance.md, seventeenth session). The checks and messages are the same (both are zod's core).
  * Re-exported name by name, so that the bundle keeps only what is used (not every locale).
  */
-import { config, int, minLength, nonnegative, number, string } from 'zod/mini';
+import { coerce, config, gte, int, lte, minLength, nonnegative, number, string } from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 
 config(en());
@@ -17,3 +17,6 @@ export const nonEmptyString = () => string().check(minLength(1));
 
 /** A whole number, 0 or more (counts and sizes). */
 export const nonNegativeInt = () => number().check(int(), nonnegative());
+
+/** A whole number from `min` to `max`, read from text (environment variables). */
+export const wholeNumberText = (min: number, max: number) => coerce.number().check(int(), gte(min), lte(max));
