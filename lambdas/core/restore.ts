@@ -7,7 +7,7 @@ import { CopyTextLimit } from './format/copy-text-lines.js';
 import type { RowEncoding } from './format/row-encoding.js';
 import { fileCodec, fileRows, legacyTableFileKey, splitQualifiedName, type ColumnInfo, type SequenceInfo } from './format/manifest.js';
 import { copyIn } from './postgres/copy-in.js';
-import { connect, describeDatabase, pgCode, quoteIdent, quoteLiteral, quoteQualified } from './postgres/connection.js';
+import { connect, describeDatabase, lockTimeoutOf, pgCode, quoteIdent, quoteLiteral, quoteQualified } from './postgres/connection.js';
 import { dropDeferrableIndexes, rebuildIndexes, type DeferredIndex } from './restore-indexes.js';
 import { columnBaseTypes, compositeColumns, describeTables, foreignKeyOrder, ownedSequences, tableRows, type TableShape } from './postgres/catalog.js';
 import { NdjsonToCopyBytes, convertNdjsonBytes, type RowConverter } from './copy-text.js';
@@ -695,7 +695,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   options.onProgress?.({ type: 'validated', backupId, tables: plans.length, totalRecords: plans.reduce((s, p) => s + p.expectedRecords, 0) });
 
   const target = describeDatabase(databaseUrl).label;
-  const lockTimeoutMs = Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000));
+  const lockTimeoutMs = lockTimeoutOf(options.lockTimeoutMs);
   const client = await connecting;
   const ctx: RestoreContext = { client, store, backupId, backup, plans, options, target };
   try {

@@ -6,7 +6,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import type { BinaryKind } from '../../lambdas/core/copy-binary.js';
 import { CopyTextToCopyBinary } from '../../lambdas/core/copy-text-binary.js';
 import { convertNdjsonBytes } from '../../lambdas/core/copy-text.js';
-import { EXACT_OUTPUT_SETTINGS } from '../../lambdas/core/postgres/source.js';
+import { applyExactOutputSettings } from '../../lambdas/core/postgres/source.js';
 import { WasmCopyBinary } from '../../lambdas/core/wasm/copy-binary.js';
 import { spyOnConvertedRows } from '../helpers/converter-rows.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -125,7 +125,7 @@ describe('CopyTextToCopyBinary: COPY text rows to binary COPY in the client, aga
     await db.query(DATA_SQL);
     client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    for (const statement of EXACT_OUTPUT_SETTINGS) await client.query(statement);
+    await applyExactOutputSettings(client);
     text = await copyOut(client, 'COPY kinds TO STDOUT');
     binary = await copyOut(client, 'COPY kinds TO STDOUT (FORMAT binary)');
   });

@@ -82,6 +82,14 @@ export async function databaseIdentity(client: pg.Client, url: string): Promise<
   return { host: host.replace(/:\d+$/, ''), ...(port && Number.isFinite(port) ? { port } : {}), database, serverVersion: rows[0]?.server_version ?? 'unknown', ...(systemIdentifier ? { systemIdentifier } : {}) };
 }
 
+/**
+ * The `lock_timeout` a backup or a restore waits for its tables' locks with, in whole milliseconds
+ * (at least 1: PostgreSQL's 0 would mean for ever). @default 60 s
+ */
+export function lockTimeoutOf(ms: number | undefined): number {
+  return Math.max(1, Math.floor(ms ?? 60_000));
+}
+
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', '57P03', '53300']);
 
 /**

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { LockTimeoutError, PrivilegeError, UsageError } from '../errors.js';
 import type { SequenceInfo } from '../format/manifest.js';
 import type { RowEncoding } from '../format/row-encoding.js';
-import { connect, databaseIdentity, pgCode, quoteIdent, quoteQualified } from './connection.js';
+import { connect, databaseIdentity, lockTimeoutOf, pgCode, quoteIdent, quoteQualified } from './connection.js';
 import { describeTables, jsonKinds, ownedSequences, tableRows, type TableShape } from './catalog.js';
 import { CopyTextToJson, type JsonKind } from './copy-text-json.js';
 import type { SourceSession } from '../sources/source.js';
@@ -145,7 +145,7 @@ async function captureSchemaInSnapshot(coordinator: pg.Client, schemas: readonly
 export async function openPostgresSource(options: PostgresSourceOptions): Promise<SourceSession> {
   const schemas = options.schemas?.length ? options.schemas : ['public'];
   const jobs = Math.max(1, Math.floor(options.jobs ?? 1));
-  const lockTimeoutMs = Math.max(1, Math.floor(options.lockTimeoutMs ?? 60_000));
+  const lockTimeoutMs = lockTimeoutOf(options.lockTimeoutMs);
   const coordinator = await connect(options.databaseUrl, 'iconic-dr backup');
   // Opened before the tables are known: a database of fewer tables than jobs closes the extra ones.
   const pendingWorkers = Array.from({ length: jobs - 1 }, () => openWorker(options.databaseUrl));

@@ -4,7 +4,7 @@ import { connect } from '../../../lambdas/core/postgres/connection.js';
 import { CopyOutStream } from '../../../lambdas/core/postgres/copy-out.js';
 import { CopyTextToJson } from '../../../lambdas/core/postgres/copy-text-json.js';
 import { describeTables, jsonKinds, type TableShape } from '../../../lambdas/core/postgres/catalog.js';
-import { EXACT_OUTPUT_SETTINGS, copyOutStatement, copyTextStatement, openPostgresSource, type PostgresSourceOptions } from '../../../lambdas/core/postgres/source.js';
+import { applyExactOutputSettings, copyOutStatement, copyTextStatement, openPostgresSource, type PostgresSourceOptions } from '../../../lambdas/core/postgres/source.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 import { because } from '../../helpers/expect-message.js';
 
@@ -86,7 +86,7 @@ describe('NDJSON written by the client from COPY text equals the server row_to_j
     await db.query(SCHEMA_SQL);
     await db.query(ROWS_SQL);
     client = await connect(db.url);
-    for (const statement of EXACT_OUTPUT_SETTINGS) await client.query(statement);
+    await applyExactOutputSettings(client);
     tables = await describeTables(client, ['public']);
   });
 
