@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { ConfigError } from '../errors.js';
-import { streamBuffers } from '../util/buffer-pool.js';
+import { giveBack, streamBuffers } from '../util/buffer-pool.js';
 import { CollectionSchedule, readerCollections } from '../util/gc.js';
 import { DEFAULT_ROW_ENCODING, rowsSuffix, type RowEncoding } from './row-encoding.js';
 
@@ -199,7 +199,7 @@ class ZstdFrameWriter extends Transform {
         at += copied;
         if (this.filled === this.block.length) await this.emitBlock();
       }
-      if (this.releaseInput) streamBuffers.give(chunk);
+      if (this.releaseInput) giveBack(chunk);
     })().then(() => callback(), callback);
   }
 

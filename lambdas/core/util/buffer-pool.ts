@@ -59,3 +59,22 @@ export class BufferPool {
  * Sixteen cover four jobs' buffers in flight.
  */
 export const streamBuffers = new BufferPool(1024 * 1024, 16);
+
+/**
+ * The 4 MiB buffers a supabase-driver page is gathered in once it outgrows a stream buffer: pages are
+ * sized at about 2 MiB of JSON (sources/supabase/source.ts), and made fresh per page they cost a copy
+ * into new memory and a collection every few of them (docs/performance.md, nineteenth session).
+ * Twelve cover four readers' page being written and page being fetched.
+ */
+export const pageBuffers = new BufferPool(4 * 1024 * 1024, 12);
+
+/** Gives a buffer back to whichever of the shared pools made it; any other buffer is left alone. */
+export function giveBack(buf: Buffer): void {
+  streamBuffers.give(buf);
+  pageBuffers.give(buf);
+}
+
+/** Whether one of the shared pools made the buffer's memory. */
+export function pooled(buf: Uint8Array): boolean {
+  return streamBuffers.owns(buf) || pageBuffers.owns(buf);
+}

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { decompress as bindingDecompress } from '@mongodb-js/zstd';
 import { describe, expect, it } from '@jest/globals';
-import { streamBuffers } from '../../../lambdas/core/util/buffer-pool.js';
+import { pageBuffers, streamBuffers } from '../../../lambdas/core/util/buffer-pool.js';
 import { MAX_ZSTD_FRAME_CONTENT, ZSTD_FRAME_BYTES, compressor, configuredCodec, decompressor, type Codec } from '../../../lambdas/core/format/codec.js';
 
 /** Shop-like NDJSON: repeated keys and words, some numbers. */
@@ -105,6 +105,16 @@ describe('table file codecs', () => {
     expect(restored.equals(input)).toBe(true);
     // The chunks went back to the pool: fewer distinct buffers than chunks were needed.
     expect(reusedBefore.size).toBeLessThan(Math.ceil(input.length / 300_000));
+  });
+
+  it('zstd writer with releaseInput gives a supabase page buffer back to its pool too, once its bytes are copied', async () => {
+    const input = ndjson(30_000);
+    const page = pageBuffers.take();
+    const size = input.copy(page);
+    const idle = pageBuffers.idleCount;
+    const compressed = await run(compressor('zstd', undefined, { releaseInput: true }), page.subarray(0, size), size);
+    expect(pageBuffers.idleCount).toBe(idle + 1);
+    expect((await run(decompressor('zstd'), compressed, 64 * 1024)).equals(input.subarray(0, size))).toBe(true);
   });
 
   it('zstd writer without releaseInput leaves its input chunks alone, pooled or not', async () => {

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { streamBuffers } from '../../util/buffer-pool.js';
+import { giveBack, pageBuffers, streamBuffers } from '../../util/buffer-pool.js';
 
 /**
  * One HTTP request and its whole body as bytes: what the retry layer (http-retry.ts) sends pages
@@ -73,10 +73,11 @@ async function decodeBody(body: Buffer, contentEncoding: string | undefined): Pr
 }
 
 /**
- * A response body gathered in one of the backup's pooled stream buffers while it fits (a page of
- * 1000 rows mostly does), else joined as usual. Made fresh per page, bodies were hundreds of
- * megabytes of outside-the-heap buffers per backup, each freed only by a collection; pooled, the
- * backup pipeline gives a page's buffer back once the compressor has copied it (`releaseInput`).
+ * A response body gathered in one of the backup's pooled buffers while it fits: a stream buffer
+ * (1 MiB), moved to a page buffer (4 MiB) when it outgrows that, else joined as usual. Made fresh per
+ * page, bodies were hundreds of megabytes of outside-the-heap buffers per backup, each freed only by
+ * a collection; pooled, the backup pipeline gives a page's buffer back once the compressor has copied
+ * it (`releaseInput`).
  */
 class BodyBuffer {
   private pooled: Buffer | undefined;
@@ -90,6 +91,12 @@ class BodyBuffer {
       return;
     }
     this.pooled ??= streamBuffers.take();
+    if (this.length + chunk.length > this.pooled.length && this.pooled.length < pageBuffers.bufferBytes) {
+      const larger = pageBuffers.take();
+      this.pooled.copy(larger, 0, 0, this.length);
+      streamBuffers.give(this.pooled);
+      this.pooled = larger;
+    }
     if (this.length + chunk.length <= this.pooled.length) {
       this.length += chunk.copy(this.pooled, this.length);
       return;
@@ -101,7 +108,7 @@ class BodyBuffer {
   bytes(): Buffer {
     if (!this.overflow) return this.pooled ? this.pooled.subarray(0, this.length) : Buffer.alloc(0);
     const joined = Buffer.concat(this.overflow, this.length);
-    if (this.pooled) streamBuffers.give(this.pooled);
+    if (this.pooled) giveBack(this.pooled);
     return joined;
   }
 }
@@ -145,7 +152,7 @@ export function nodeExchange(): { readonly exchange: Exchange; close(): void } {
           decodeBody(bytes, encoding).then(
             (decoded) => {
               // A decoded body is a new buffer: the pooled one that held the encoded bytes is free again.
-              if (decoded !== bytes) streamBuffers.give(bytes);
+              if (decoded !== bytes) giveBack(bytes);
               resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', headers: responseHeaders(response.headers), body: decoded });
             },
             reject,

@@ -5,7 +5,7 @@ import { ConfigError, ConnectionError, OperationFailedError, UsageError } from '
 import { qualifiedTableName } from '../../format/manifest.js';
 import type { SourceSession, SourceTable } from '../source.js';
 import type { RowEncoding } from '../../format/row-encoding.js';
-import { streamBuffers } from '../../util/buffer-pool.js';
+import { giveBack, pageBuffers, pooled, streamBuffers } from '../../util/buffer-pool.js';
 import { CollectionSchedule } from '../../util/gc.js';
 import { fetchExchange, nodeExchange } from './http-exchange.js';
 import { bodyText, TransportError, withRetries, type HttpResult, type RetryPolicy } from './http-retry.js';
@@ -53,8 +53,15 @@ export interface SupabaseSourceOptions {
   readonly tables?: readonly string[];
   /** Exposed schemas to read. @default ['public'] */
   readonly schemas?: readonly string[];
-  /** Rows asked for per request. The server's max-rows may return fewer; pages continue until the table is exhausted. @default 1000 */
+  /**
+   * The most rows asked for per request. A table's first page asks for at most `FIRST_PAGE_ROWS`;
+   * later ones for about `pageBytes` of the rows seen so far, up to this. The server's max-rows may
+   * return fewer (Supabase's default is 1,000); pages continue until the table is exhausted.
+   * @default 10,000
+   */
   readonly pageSize?: number;
+  /** About this many bytes of JSON per page, once a table's first page has shown its rows' width. @default 2 MiB */
+  readonly pageBytes?: number;
   /** A fetch to send requests with (tests pass one that serves PostgREST without the `/rest/v1` prefix). @default Node's HTTP client (http-exchange.ts) */
   readonly fetch?: typeof fetch;
   /**
@@ -79,7 +86,17 @@ export interface SupabaseSourceOptions {
   readonly requestTimeoutMs?: number;
 }
 
-const DEFAULT_PAGE_SIZE = 1000;
+/**
+ * Every request costs PostgREST and the database ~1.8 ms of CPU before a row is read (JWT, role,
+ * request settings, the transaction), so pages are as large as memory allows: 1,000-row pages spent
+ * ~2 CPU-s of the shop's backup on that alone. Pages are sized in bytes because one `json_agg` of
+ * many wide rows costs the database more per row than several smaller ones (docs/performance.md,
+ * nineteenth session).
+ */
+const DEFAULT_PAGE_SIZE = 10_000;
+const DEFAULT_PAGE_BYTES = 2 * 1024 * 1024;
+/** Rows of a table's first page, before its rows' width is known. */
+const FIRST_PAGE_ROWS = 500;
 const DEFAULT_ROWS_PER_PART = 100_000;
 const MAX_PARTS = 8;
 /** Requests in flight: one table's keyset pages come one after another, so more cover the round trips. */
@@ -136,6 +153,8 @@ interface PendingQuery<T> extends PromiseLike<T> {
 
 interface Page {
   readonly rows: number;
+  /** The rows this page asked for. */
+  readonly asked: number;
   readonly ndjson: Buffer;
   readonly lastKey: readonly string[];
 }
@@ -188,6 +207,7 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
 
   const schemas = options.schemas?.length ? [...options.schemas] : ['public'];
   const pageSize = Math.max(1, Math.floor(options.pageSize ?? DEFAULT_PAGE_SIZE));
+  const pageBytes = Math.max(1, Math.floor(options.pageBytes ?? DEFAULT_PAGE_BYTES));
   const policy: RetryPolicy = {
     attempts: Math.max(1, Math.floor(options.attempts ?? 5)),
     delayMs: Math.max(0, options.retryDelayMs ?? 300),
@@ -351,7 +371,7 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     const split = pageRows('Reading the key range of', shape.qualified, body);
     const raw = split.rows === 0 ? undefined : objectMembers(split.last, new Set([shape.primaryKey[0]!])).get(shape.primaryKey[0]!);
     const bound = raw === undefined ? undefined : filterValue(raw);
-    if (body) streamBuffers.give(body);
+    if (body) giveBack(body);
     return bound;
   }
 
@@ -387,7 +407,7 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     return { ...(part > 0 ? { lower: points[part - 1]! } : {}), ...(part < points.length ? { upper: points[part]! } : {}) };
   }
 
-  async function fetchPage(table: SourceTable, select: string, range: { lower?: string; upper?: string }, last: readonly string[] | undefined): Promise<Page> {
+  async function fetchPage(table: SourceTable, select: string, range: { lower?: string; upper?: string }, last: readonly string[] | undefined, asked: number): Promise<Page> {
     let query = client.schema(table.schema).from(table.name).select(select);
     const first = fieldName(table.primaryKey[0]!);
     if (last) {
@@ -396,12 +416,12 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     } else if (range.lower !== undefined) query = query.gte(first, range.lower);
     if (range.upper !== undefined) query = query.lt(first, range.upper);
     for (const k of table.primaryKey) query = query.order(fieldName(k), { ascending: true });
-    const { body, rows } = await run(table.qualified, 'reading', query.limit(pageSize).retry(false));
+    const { body, rows } = await run(table.qualified, 'reading', query.limit(asked).retry(false));
     const split = pageRows('Reading', table.qualified, body, rows);
     if (split.rows === 0) {
       // Nothing of an empty page is written: its buffer can serve the next page.
-      if (body) streamBuffers.give(body);
-      return { rows: 0, ndjson: split.ndjson, lastKey: last ?? [] };
+      if (body) giveBack(body);
+      return { rows: 0, asked, ndjson: split.ndjson, lastKey: last ?? [] };
     }
     const members = objectMembers(split.last, new Set(table.primaryKey));
     const lastKey = table.primaryKey.map((k) => {
@@ -410,36 +430,43 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
       return filterValue(raw);
     });
     if (last && lastKey.every((v, i) => v === last[i])) throw new OperationFailedError(`Paging ${table.qualified} did not advance past key (${lastKey.join(', ')}); the rows may be changing under a different collation`);
-    return { rows: split.rows, ndjson: split.ndjson, lastKey };
+    return { rows: split.rows, asked, ndjson: split.ndjson, lastKey };
   }
 
   const scavenges = new CollectionSchedule(PAGE_SCAVENGES);
   const freshPageCollections = new CollectionSchedule(FRESH_PAGE_COLLECTIONS);
-  let poolMadeBefore = streamBuffers.madeBytes;
+  const poolsMade = () => streamBuffers.madeBytes + pageBuffers.madeBytes;
+  let poolMadeBefore = poolsMade();
   async function* pages(table: SourceTable, part: number): AsyncGenerator<Buffer> {
     const select = selectList(table.columns);
     const range = rangeOf(table, part);
     let largest = 0;
-    let pending: Promise<Page> | undefined = fetchPage(table, select, range, undefined);
+    let rowsRead = 0;
+    let bytesRead = 0;
+    let pending: Promise<Page> | undefined = fetchPage(table, select, range, undefined, Math.min(pageSize, FIRST_PAGE_ROWS));
     while (pending) {
       const page: Page = await pending;
       pending = undefined;
       if (page.rows === 0) return;
       // A page shorter than asked for ends the table only when it is also shorter than an earlier page:
       // otherwise the server's max-rows may have capped it, and the next page (possibly empty) tells.
-      const ended = page.rows < pageSize && page.rows < largest;
+      // (A page shorter than an earlier one is shorter than the cap, whatever each page asked for.)
+      const ended = page.rows < page.asked && page.rows < largest;
       largest = Math.max(largest, page.rows);
+      rowsRead += page.rows;
+      bytesRead += page.ndjson.length;
       if (!ended) {
         // Ask for the next page while this one is written: two pages in memory at most.
-        pending = fetchPage(table, select, range, page.lastKey);
+        const asked = Math.max(1, Math.min(pageSize, Math.floor((pageBytes * rowsRead) / Math.max(1, bytesRead))));
+        pending = fetchPage(table, select, range, page.lastKey, asked);
         pending.catch(() => undefined);
       }
       yield page.ndjson;
       scavenges.count(page.ndjson.length);
       // New buffers call for full collections: a page that is not a pooled one, and pool buffers made
       // because none came back (a compressor that keeps its input: gzip gives nothing back).
-      const poolMade = streamBuffers.madeBytes;
-      freshPageCollections.count((streamBuffers.owns(page.ndjson) ? 0 : page.ndjson.length) + poolMade - poolMadeBefore);
+      const poolMade = poolsMade();
+      freshPageCollections.count((pooled(page.ndjson) ? 0 : page.ndjson.length) + poolMade - poolMadeBefore);
       poolMadeBefore = poolMade;
     }
   }

@@ -373,6 +373,50 @@ describe('supabase source driver (supabase-js over a real PostgREST)', () => {
     expect(await backupLines(root, backupId, 'edge_text_keys')).toEqual(await postgresLines(source.url, 'edge_text_keys', 'name, n'));
   });
 
+  it('sizes pages in bytes: the first asks for 500 rows, each later one for pageBytes of the rows seen so far, never more than pageSize', async () => {
+    const limits = (asked: number[]): typeof fetch => async (input, init) => {
+      const url = new URL(String(input));
+      if (url.pathname.endsWith('/edge_text_keys') && url.searchParams.has('order')) asked.push(Number(url.searchParams.get('limit')));
+      return rest.fetch(input, init);
+    };
+    const expected = await postgresLines(source.url, 'edge_text_keys', 'name, n');
+    const maxRows = 100; // this suite's PostgREST
+
+    // What the driver should ask for, page by page, given the rows it has read (their NDJSON bytes).
+    const pageBytes = 2000;
+    let read = 0;
+    let bytes = 0;
+    let largest = 0;
+    const want: number[] = [];
+    for (let ask = 500; ; ask = Math.max(1, Math.min(10_000, Math.floor((pageBytes * read) / bytes)))) {
+      want.push(ask);
+      const rows = Math.min(ask, maxRows, expected.length - read);
+      if (rows === 0) break;
+      for (const line of expected.slice(read, read + rows)) bytes += Buffer.byteLength(line) + 1;
+      read += rows;
+      const ended = rows < ask && rows < largest;
+      largest = Math.max(largest, rows);
+      if (ended) break;
+    }
+    // Pages of ~33 rows after the first (100, the server's cap): sized by bytes, under the cap.
+    expect(want[0]).toBe(500);
+    expect(Math.max(...want.slice(1))).toBeLessThan(maxRows);
+
+    const bySize: number[] = [];
+    const sized = await openSupabaseSource(options({ tables: ['edge_text_keys'], pageBytes, fetch: limits(bySize) }));
+    const first = await createBackup({ store: new FileStore(path.join(dir, 'page-bytes')), source: sized }).finally(() => sized.close());
+    expect(bySize).toEqual(want);
+    expect(await backupLines(path.join(dir, 'page-bytes'), first.backupId, 'edge_text_keys')).toEqual(expected);
+
+    // pageSize bounds every page, the first one too.
+    const byRows: number[] = [];
+    const capped = await openSupabaseSource(options({ tables: ['edge_text_keys'], pageSize: 20, fetch: limits(byRows) }));
+    const second = await createBackup({ store: new FileStore(path.join(dir, 'page-rows')), source: capped }).finally(() => capped.close());
+    expect(new Set(byRows)).toEqual(new Set([20]));
+    expect(byRows.length).toBe(Math.ceil(expected.length / 20) + (expected.length % 20 === 0 ? 1 : 0));
+    expect(await backupLines(path.join(dir, 'page-rows'), second.backupId, 'edge_text_keys')).toEqual(expected);
+  });
+
   it('hands each page to the read that asked for it while reads of two tables interleave, and never sends its tag to the server', async () => {
     const sentHeaders = new Set<string>();
     let delay = 0;

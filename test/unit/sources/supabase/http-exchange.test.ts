@@ -3,13 +3,14 @@ import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { nodeExchange } from '../../../../lambdas/core/sources/supabase/http-exchange.js';
-import { streamBuffers } from '../../../../lambdas/core/util/buffer-pool.js';
+import { giveBack, pageBuffers, streamBuffers } from '../../../../lambdas/core/util/buffer-pool.js';
 import { TransportError, withRetries } from '../../../../lambdas/core/sources/supabase/http-retry.js';
 
 /** A real HTTP server on loopback; each test says what a path answers. */
 describe("the supabase driver's Node HTTP transport (a real server on loopback)", () => {
   const page = Buffer.from(`[${Array.from({ length: 2000 }, (_, i) => `{"id":${i},"note":"row ${i} é"}`).join(',')}]`);
   const big = Buffer.from(Array.from({ length: 3 * 1024 * 1024 / 8 }, (_, i) => (i % 100_000).toString(36).padStart(8, '.')).join(''));
+  const huge = Buffer.concat([big, big.subarray(0, 2 * 1024 * 1024)]);
   const seen: http.IncomingHttpHeaders[] = [];
   let cutOnce = true;
   let server: http.Server;
@@ -36,10 +37,11 @@ describe("the supabase driver's Node HTTP transport (a real server on loopback)"
         }
         return res.writeHead(200, { 'content-length': String(page.length) }).end(page);
       }
-      if (path === '/big') {
-        // Past one pooled buffer (1 MiB), written in pieces.
+      if (path === '/big' || path === '/huge') {
+        // Past one stream buffer (1 MiB), or past one page buffer too (4 MiB), written in pieces.
+        const body = path === '/big' ? big : huge;
         res.writeHead(200);
-        for (let i = 0; i < 24; i++) res.write(big.subarray(i * (big.length / 24), (i + 1) * (big.length / 24)));
+        for (let i = 0; i < 24; i++) res.write(body.subarray(Math.floor((i * body.length) / 24), Math.floor(((i + 1) * body.length) / 24)));
         return res.end();
       }
       if (path === '/silent') return; // never answers
@@ -69,16 +71,31 @@ describe("the supabase driver's Node HTTP transport (a real server on loopback)"
     expect(seen[0]!['apikey']).toBe('k');
   });
 
-  it('gathers a page in a pooled stream buffer, and a body larger than one as a buffer of its own', async () => {
+  it('gathers a page in a pooled stream buffer, a larger one in a pooled page buffer, and one larger still as a buffer of its own', async () => {
     const small = await transport.exchange(`${base}/gzip`, { signal: signal() });
     const plain = await transport.exchange(`${base}/nothing`, { signal: signal() });
     expect(streamBuffers.owns(plain.body)).toBe(true);
     // Decoded bodies are new buffers (the pooled one held the encoded bytes).
     expect(streamBuffers.owns(small.body)).toBe(false);
+    expect(pageBuffers.owns(small.body)).toBe(false);
+
+    const idleStreamBuffers = streamBuffers.idleCount;
     const large = await transport.exchange(`${base}/big`, { signal: signal() });
     expect(large.body.length).toBe(big.length);
     expect(large.body.equals(big)).toBe(true);
-    expect(streamBuffers.owns(large.body)).toBe(false);
+    expect(pageBuffers.owns(large.body)).toBe(true);
+    // The stream buffer it outgrew went back, and given back once written, the page buffer serves the next page.
+    expect(streamBuffers.idleCount).toBeGreaterThanOrEqual(idleStreamBuffers);
+    giveBack(large.body);
+    const madeBefore = pageBuffers.madeBytes;
+    const again = await transport.exchange(`${base}/big`, { signal: signal() });
+    expect(again.body.equals(big)).toBe(true);
+    expect(pageBuffers.madeBytes).toBe(madeBefore);
+
+    const larger = await transport.exchange(`${base}/huge`, { signal: signal() });
+    expect(larger.body.length).toBe(huge.length);
+    expect(larger.body.equals(huge)).toBe(true);
+    expect(pageBuffers.owns(larger.body) || streamBuffers.owns(larger.body)).toBe(false);
   });
 
   it('reads no body where there is none, whatever the encoding header says (HEAD, 204)', async () => {
