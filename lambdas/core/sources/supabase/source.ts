@@ -26,11 +26,12 @@ import { describeRestError, oneLine, parseRestError, tableError, transportFailur
  * NDJSON lines without parsing any number or decoding the page. json/jsonb columns are selected as
  * `col::text`, as the postgres driver does, so that SQL NULL and JSON null stay distinct.
  *
- * Paging: `ORDER BY pk LIMIT pageSize` then `pk > last` (composite keys: `a >= x AND (a > x OR
- * (a = x AND b > y))`, which Postgres serves from the key's index), never OFFSET. The last key is read
- * from the last row's bytes, so bigint keys past 2^53 stay exact. A page shorter than asked for may only
- * be the server's max-rows cap, so a table ends with an empty page or with a page shorter than an
- * earlier one. One page is written while the next is fetched: at most two pages in memory per table.
+ * Paging: `ORDER BY pk LIMIT n` then `pk > last` (composite keys: `a >= x AND (a > x OR (a = x AND
+ * b > y))`, which Postgres serves from the key's index), never OFFSET; `n` is sized in bytes
+ * (DEFAULT_PAGE_BYTES). The last key is read from the last row's bytes, so bigint keys past 2^53
+ * stay exact. A page shorter than asked for may only be the server's max-rows cap, so a table ends
+ * with an empty page or with a page shorter than an earlier one. One page is written while the next
+ * is fetched: at most two pages in memory per table (or part).
  *
  * What the REST description cannot say (see also docs):
  * - which columns are generated: name them in `generatedColumns`, else they are stored as ordinary
