@@ -96,8 +96,12 @@ export interface SupabaseSourceOptions {
  */
 const DEFAULT_PAGE_SIZE = 10_000;
 const DEFAULT_PAGE_BYTES = 2 * 1024 * 1024;
-/** Rows of a table's first page, before its rows' width is known. */
-const FIRST_PAGE_ROWS = 500;
+/**
+ * Rows of a table's first page, before its rows' width is known: few, so that a table of very wide
+ * rows (documents, images in bytea) starts with a page that fits in memory; the next page is sized
+ * from these. One more small request per table or part.
+ */
+const FIRST_PAGE_ROWS = 100;
 const DEFAULT_ROWS_PER_PART = 100_000;
 const MAX_PARTS = 8;
 /** Requests in flight: one table's keyset pages come one after another, so more cover the round trips. */

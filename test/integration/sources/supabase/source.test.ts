@@ -373,7 +373,7 @@ describe('supabase source driver (supabase-js over a real PostgREST)', () => {
     expect(await backupLines(root, backupId, 'edge_text_keys')).toEqual(await postgresLines(source.url, 'edge_text_keys', 'name, n'));
   });
 
-  it('sizes pages in bytes: the first asks for 500 rows, each later one for pageBytes of the rows seen so far, never more than pageSize', async () => {
+  it('sizes pages in bytes: the first asks for 100 rows, each later one for pageBytes of the rows seen so far, never more than pageSize', async () => {
     const limits = (asked: number[]): typeof fetch => async (input, init) => {
       const url = new URL(String(input));
       if (url.pathname.endsWith('/edge_text_keys') && url.searchParams.has('order')) asked.push(Number(url.searchParams.get('limit')));
@@ -388,7 +388,7 @@ describe('supabase source driver (supabase-js over a real PostgREST)', () => {
     let bytes = 0;
     let largest = 0;
     const want: number[] = [];
-    for (let ask = 500; ; ask = Math.max(1, Math.min(10_000, Math.floor((pageBytes * read) / bytes)))) {
+    for (let ask = 100; ; ask = Math.max(1, Math.min(10_000, Math.floor((pageBytes * read) / bytes)))) {
       want.push(ask);
       const rows = Math.min(ask, maxRows, expected.length - read);
       if (rows === 0) break;
@@ -398,8 +398,8 @@ describe('supabase source driver (supabase-js over a real PostgREST)', () => {
       largest = Math.max(largest, rows);
       if (ended) break;
     }
-    // Pages of ~33 rows after the first (100, the server's cap): sized by bytes, under the cap.
-    expect(want[0]).toBe(500);
+    // Pages of ~33 rows after the first 100: sized by bytes, under the server's cap.
+    expect(want[0]).toBe(100);
     expect(Math.max(...want.slice(1))).toBeLessThan(maxRows);
 
     const bySize: number[] = [];
