@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
-import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
-import ws from 'ws';
+import type { SupabaseClient, SupabaseClientOptions } from '@supabase/supabase-js';
 import { ConfigError, ConnectionError, OperationFailedError, UsageError } from '../../errors.js';
 import { qualifiedTableName } from '../../format/manifest.js';
 import type { SourceSession, SourceTable } from '../source.js';
 import type { RowEncoding } from '../../format/row-encoding.js';
 import { giveBack, pageBuffers, pooled, streamBuffers } from '../../util/buffer-pool.js';
 import { CollectionSchedule } from '../../util/gc.js';
+import { runPool } from '../../util/streams.js';
 import { fetchExchange, nodeExchange } from './http-exchange.js';
 import { bodyText, TransportError, withRetries, type HttpResult, type RetryPolicy } from './http-retry.js';
 import { shapeFromDefinition, type OpenApiDocument } from './openapi.js';
@@ -103,6 +103,8 @@ const DEFAULT_PAGE_BYTES = 2 * 1024 * 1024;
  */
 const FIRST_PAGE_ROWS = 100;
 const DEFAULT_ROWS_PER_PART = 100_000;
+/** Tables checked at once while the session opens (their access, size estimate and key range). */
+const PROBES_IN_FLIGHT = 4;
 const MAX_PARTS = 8;
 /** Requests in flight: one table's keyset pages come one after another, so more cover the round trips. */
 const DEFAULT_WORKERS = 4;
@@ -218,6 +220,9 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     delayMs: Math.max(0, options.retryDelayMs ?? 300),
     timeoutMs: Math.max(1, options.requestTimeoutMs ?? 120_000),
   };
+  // supabase-js and ws take ~0.1 s to load: they load while the REST description is read.
+  const supabaseJs = Promise.all([import('@supabase/supabase-js'), import('ws')]);
+  supabaseJs.catch(() => undefined);
   const closing = new AbortController();
   const transport = options.fetch ? { exchange: fetchExchange(options.fetch), close() {} } : nodeExchange();
   const request = withRetries(transport.exchange, policy, closing.signal);
@@ -252,13 +257,6 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
       throw error;
     }
   };
-  const client: SupabaseClient = createClient(base.href, key, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    // Node 20 has no WebSocket; supabase-js wants a transport even though realtime is never used.
-    realtime: { transport: ws as unknown as RealtimeTransport },
-    global: { fetch: clientFetch },
-  });
-
   async function describeSchema(schema: string): Promise<OpenApiDocument> {
     let result: HttpResult;
     try {
@@ -323,6 +321,14 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
   const wanted = (options.tables ?? []).map((entry) => ({ entry, ...nameParts(entry) }));
   const described = new Map<string, OpenApiDocument>();
   for (const schema of [...new Set([...schemas, ...wanted.flatMap((w) => (w.schema ? [w.schema] : []))])]) described.set(schema, await describeSchema(schema));
+
+  const [{ createClient }, { default: ws }] = await supabaseJs;
+  const client: SupabaseClient = createClient(base.href, key, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    // Node 20 has no WebSocket; supabase-js wants a transport even though realtime is never used.
+    realtime: { transport: ws as unknown as RealtimeTransport },
+    global: { fetch: clientFetch },
+  });
 
   const generated = options.generatedColumns ?? {};
   const selected: { schema: string; name: string }[] = [];
@@ -393,18 +399,18 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
 
   // Every table readable with this key (refuse up front, not half-way), its size for progress, and
   // the key ranges of the large ones.
-  const tables: SourceTable[] = [];
-  for (let i = 0; i < shapes.length; i += 4) {
-    const batch = shapes.slice(i, i + 4);
-    const estimates = await Promise.all(batch.map((s) => probe(s)));
-    const points = await Promise.all(batch.map((s, j) => keyRanges(s, estimates[j]!)));
-    batch.forEach((s, j) => {
-      const rows = estimates[j]!;
-      if (points[j]!.length) splits.set(s.qualified, points[j]!);
+  const tables: SourceTable[] = new Array(shapes.length);
+  await runPool(
+    shapes.map((shape, index) => ({ shape, index })),
+    PROBES_IN_FLIGHT,
+    async ({ shape, index }) => {
+      const rows = await probe(shape);
+      const points = await keyRanges(shape, rows);
+      if (points.length) splits.set(shape.qualified, points);
       // REST gives no size; a rough one lets the backup start the widest, longest tables first.
-      tables.push({ ...s, estimatedRows: rows, estimatedBytes: rows * Math.max(1, s.columns.length) * 16, parts: points[j]!.length + 1 });
-    });
-  }
+      tables[index] = { ...shape, estimatedRows: rows, estimatedBytes: rows * Math.max(1, shape.columns.length) * 16, parts: points.length + 1 };
+    },
+  );
 
   /** Part `part`'s key range: from `lower` (inclusive) to `upper` (exclusive); open where undefined. */
   function rangeOf(table: SourceTable, part: number): { lower?: string; upper?: string } {
