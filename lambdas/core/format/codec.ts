@@ -157,9 +157,9 @@ export function zstdEngine(): Promise<ZstdEngine> {
 
 /**
  * Copies input into ZSTD_FRAME_BYTES blocks and emits each as one zstd frame, in order. Blocks come
- * from `streamBuffers` and go back once compressed; with `releaseInput`, input chunks from it (COPY
- * output) go back once copied, so a backup reuses a few buffers instead of leaving two per MiB for
- * the collector.
+ * from `streamBuffers` and go back once compressed; with `releaseInput`, input chunks from the shared
+ * pools (COPY output, supabase pages) go back once copied, so a backup reuses a few buffers instead of
+ * leaving two per MiB for the collector.
  */
 class ZstdFrameWriter extends Transform {
   private block: Buffer | undefined;
@@ -328,10 +328,10 @@ class ZstdFrameReader extends Transform {
 /** How a compressor may treat its input. */
 export interface CompressorOptions {
   /**
-   * Give each input chunk that came from `streamBuffers` back to the pool once its bytes are copied
-   * into a frame. Only for a pipeline where nothing else still holds the chunks: the backup's, fed
-   * by CopyOutStream (which hands each chunk over as it pushes it) through LineCounter (which keeps
-   * none). A stage that kept a view of a chunk would see it overwritten. @default false
+   * Give each input chunk that came from a shared pool (`streamBuffers`, `pageBuffers`) back to it
+   * once its bytes are copied into a frame. Only for a pipeline where nothing else still holds the
+   * chunks: the backup's, fed by CopyOutStream or the supabase driver's pages (each handed over as
+   * it is pushed) through LineCounter (which keeps none). A stage that kept a view of a chunk would see it overwritten. @default false
    */
   readonly releaseInput?: boolean;
 }
