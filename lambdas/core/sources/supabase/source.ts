@@ -112,8 +112,8 @@ const DEFAULT_WORKERS = 4;
 /**
  * Pages are buffers outside V8's heap, freed only when a collection finds them dead, and the JS heap
  * grows too slowly to prompt one. Pages read by Node's HTTP client sit in the backup's pooled stream
- * buffers (http-exchange.ts), which the compressor gives back, so only the socket's chunks die: a
- * scavenge every 4 MB frees them. Pages that are new buffers (decoded from gzip, or from a given
+ * or page buffers (http-exchange.ts), which the compressor gives back, so only the socket's chunks
+ * die: a scavenge every 4 MB frees them. Pages that are new buffers (decoded from gzip, or from a given
  * fetch), and pool buffers made anew because none came back (the gzip codec keeps its input), are
  * promoted before they die, so for those a full collection every 32 MB of them as well.
  * Measured with the CLI on 1M rows (docs/performance.md, eighth session): pooled pages with
