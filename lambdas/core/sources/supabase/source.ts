@@ -113,15 +113,14 @@ const DEFAULT_WORKERS = 4;
  * Pages are buffers outside V8's heap, freed only when a collection finds them dead, and the JS heap
  * grows too slowly to prompt one. Pages read by Node's HTTP client sit in the backup's pooled stream
  * or page buffers (http-exchange.ts), which the compressor gives back, so only the socket's chunks
- * die: a scavenge every 4 MB frees them. Pages that are new buffers (decoded from gzip, or from a given
- * fetch), and pool buffers made anew because none came back (the gzip codec keeps its input), are
- * promoted before they die, so for those a full collection every 32 MB of them as well.
- * Measured with the CLI on 1M rows (docs/performance.md, eighth session): pooled pages with
- * scavenges only, 3.6-4.4 s of client CPU, 129-139 MiB and one full collection; with a full one every
- * 32 MB as well, 4.0-4.9 s, 122-127 MiB and 12-19 of them; pages not pooled, 4.7-5.3 s, 137-149 MiB
- * and 54.
+ * die, and the zstd writer's scavenge every 4 MiB of the same bytes (format/codec.ts) frees them: a
+ * schedule of the driver's own on top doubled the asked-for scavenges for nothing (gzip, which asks
+ * for none, then peaks 10-15 MiB higher; docs/performance.md, twentieth session). Pages that are new
+ * buffers (decoded from gzip, or from a given fetch), and pool buffers made anew because none came
+ * back (the gzip codec keeps its input), are promoted before they die, so for those a full collection
+ * every 32 MB of them. Measured with the CLI on 1M rows (docs/performance.md, eighth session): pages
+ * not pooled, 4.7-5.3 s of client CPU, 137-149 MiB and 54 full collections.
  */
-const PAGE_SCAVENGES = { minor: 4 * 1024 * 1024 } as const;
 const FRESH_PAGE_COLLECTIONS = { major: 32 * 1024 * 1024 } as const;
 
 type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
@@ -444,7 +443,6 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
     return { rows: split.rows, asked, ndjson: split.ndjson, lastKey };
   }
 
-  const scavenges = new CollectionSchedule(PAGE_SCAVENGES);
   const freshPageCollections = new CollectionSchedule(FRESH_PAGE_COLLECTIONS);
   const poolsMade = () => streamBuffers.madeBytes + pageBuffers.madeBytes;
   let poolMadeBefore = poolsMade();
@@ -473,7 +471,6 @@ export async function openSupabaseSource(options: SupabaseSourceOptions): Promis
         pending.catch(() => undefined);
       }
       yield page.ndjson;
-      scavenges.count(page.ndjson.length);
       // New buffers call for full collections: a page that is not a pooled one, and pool buffers made
       // because none came back (a compressor that keeps its input: gzip gives nothing back).
       const poolMade = poolsMade();
