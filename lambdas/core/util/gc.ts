@@ -19,8 +19,8 @@ export function collectGarbage(kind: 'minor' | 'major' = 'major'): void {
       v8.setFlagsFromString('--expose-gc');
       // Scavenges on this thread alone. V8 splits one among its helper threads and waits for them;
       // where the database, PostgREST and the zstd threads keep the cores busy, the helpers start
-      // late and the asked-for scavenge, meant to take a millisecond, held the event loop for up to
-      // 30 ms. V8 reads the flag at every scavenge (docs/performance.md, twentieth session).
+      // late, and an asked-for scavenge, meant to take a millisecond, held the event loop for up to
+      // 35 ms. V8 reads the flag at every scavenge (docs/performance.md, twentieth session).
       v8.setFlagsFromString('--no-parallel-scavenge');
       gc = vm.runInNewContext('gc') as typeof gc;
     } catch {

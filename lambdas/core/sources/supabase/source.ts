@@ -114,8 +114,8 @@ const DEFAULT_WORKERS = 4;
  * grows too slowly to prompt one. Pages read by Node's HTTP client sit in the backup's pooled stream
  * or page buffers (http-exchange.ts), which the compressor gives back, so only the socket's chunks
  * die, and the zstd writer's scavenge every 4 MiB of the same bytes (format/codec.ts) frees them: a
- * schedule of the driver's own on top doubled the asked-for scavenges for nothing (gzip, which asks
- * for none, then peaks 10-15 MiB higher; docs/performance.md, twentieth session). Pages that are new
+ * schedule of the driver's own on top doubled the asked-for scavenges for nothing (with gzip, which
+ * asks for none, the peak is ~10 MiB higher; docs/performance.md, twentieth session). Pages that are new
  * buffers (decoded from gzip, or from a given fetch), and pool buffers made anew because none came
  * back (the gzip codec keeps its input), are promoted before they die, so for those a full collection
  * every 32 MB of them. Measured with the CLI on 1M rows (docs/performance.md, eighth session): pages
