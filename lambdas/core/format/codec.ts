@@ -331,7 +331,8 @@ export interface CompressorOptions {
    * Give each input chunk that came from a shared pool (`streamBuffers`, `pageBuffers`) back to it
    * once its bytes are copied into a frame. Only for a pipeline where nothing else still holds the
    * chunks: the backup's, fed by CopyOutStream or the supabase driver's pages (each handed over as
-   * it is pushed) through LineCounter (which keeps none). A stage that kept a view of a chunk would see it overwritten. @default false
+   * it is pushed) through LineCounter (which keeps none). A stage that kept a view of a chunk would
+   * see it overwritten. @default false
    */
   readonly releaseInput?: boolean;
 }
