@@ -11,12 +11,12 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs the real CLI (`bin/iconic-dr.mjs`, what `npx iconic-dr` runs) with no TTY on stdin. */
-export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Promise<CliResult> {
+/** Runs the real CLI (`bin/iconic-dr.mjs`, what `npx iconic-dr` runs) with no TTY on stdin; `node` is this test's own unless given. */
+export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}, cwd = ROOT, node = process.execPath): Promise<CliResult> {
   const base = { ...process.env };
   for (const key of ['DATABASE_URL', 'BACKUP_LOCATION', 'SUPABASE_URL', 'SUPABASE_SERVICE_ROLE_KEY', 'SKIP_RESTORE_CONFIRMATION']) delete base[key];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...base, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node, [BIN, ...args], { cwd, env: { ...base, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

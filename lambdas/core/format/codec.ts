@@ -112,9 +112,18 @@ interface ZstdEngine {
 }
 
 interface NodeZstd {
-  zstdCompress(data: Buffer, options: { params: Record<number, number> }, callback: (error: Error | null, result: Buffer) => void): void;
-  zstdDecompress(data: Buffer, options: { maxOutputLength: number }, callback: (error: Error | null, result: Buffer) => void): void;
+  zstdCompress(data: Buffer, options: { chunkSize: number; params: Record<number, number> }, callback: (error: Error | null, result: Buffer) => void): void;
+  zstdDecompress(data: Buffer, options: { chunkSize: number; maxOutputLength: number }, callback: (error: Error | null, result: Buffer) => void): void;
 }
+
+/**
+ * Output chunks for node:zlib's zstd. Its default, 16 KiB, costs a trip through the thread pool per
+ * chunk and a concatenation at the end: 64 trips to decompress one of our 1 MiB frames. Node 24
+ * (the Lambda runtime) validated the bench shop in 1.27-1.31 s against 0.49-0.58 s with the binding on
+ * Node 20; decompressing the orders table's frames took 366 ms of CPU, 111 ms in one chunk per frame
+ * (docs/performance.md, "Twenty-first session"). Compressed, a frame is ~0.1-0.25 MiB of shop data.
+ */
+const NODE_ZSTD_CHUNKS = { compress: 256 * 1024, decompress: ZSTD_FRAME_BYTES + 64 * 1024 } as const;
 
 function nodeZstd(): ZstdEngine | undefined {
   const z = zlib as unknown as Partial<NodeZstd> & { constants: Record<string, number> };
@@ -123,8 +132,9 @@ function nodeZstd(): ZstdEngine | undefined {
   const { zstdCompress, zstdDecompress } = z as NodeZstd;
   return {
     name: 'node:zlib',
-    compress: (data, lvl) => new Promise((resolve, reject) => zstdCompress(data, { params: { [level]: lvl } }, (error, out) => (error ? reject(error) : resolve(out)))),
-    decompress: (frame, maxBytes) => new Promise((resolve, reject) => zstdDecompress(frame, { maxOutputLength: maxBytes }, (error, out) => (error ? reject(error) : resolve(out)))),
+    compress: (data, lvl) => new Promise((resolve, reject) => zstdCompress(data, { chunkSize: NODE_ZSTD_CHUNKS.compress, params: { [level]: lvl } }, (error, out) => (error ? reject(error) : resolve(out)))),
+    decompress: (frame, maxBytes) =>
+      new Promise((resolve, reject) => zstdDecompress(frame, { chunkSize: Math.min(NODE_ZSTD_CHUNKS.decompress, maxBytes), maxOutputLength: maxBytes }, (error, out) => (error ? reject(error) : resolve(out)))),
   };
 }
 
