@@ -120,6 +120,11 @@ describe(`zstd engines: files written with node:zlib's zstd (Node >= 22.15; Node
     expect(child.sha256).toEqual({ ...Object.fromEntries(Object.entries(CASES).map(([name, data]) => [name, sha(data)])), 'large-frame': sha(large) });
   }, 60_000);
 
+  it('a writer destroyed mid-file on node:zlib fails with its error and leaves nothing pending', async () => {
+    const { stdout } = await run(lambdaNode, ['--import', 'tsx', CHILD, 'abort', dir], { cwd: ROOT, maxBuffer: 1 << 20 });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ engine: 'node:zlib', error: 'the export failed', unhandled: [] });
+  }, 60_000);
+
   describe('the CLI on both: a backup made on either Node validates and restores exactly on the other (real Postgres)', () => {
     let source: TestDatabase;
     const targets: TestDatabase[] = [];
