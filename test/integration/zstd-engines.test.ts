@@ -57,9 +57,10 @@ const CASES: Record<string, Buffer> = {
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-async function runChild(node: string, mode: 'compress' | 'decompress', dir: string): Promise<ChildReport> {
+/** Runs test/fixtures/zstd-engine-child.ts on `node`; its last line of output is the report. */
+async function runChild<Report = ChildReport>(node: string, mode: 'compress' | 'decompress' | 'abort', dir: string): Promise<Report> {
   const { stdout } = await run(node, ['--import', 'tsx', CHILD, mode, dir], { cwd: ROOT, maxBuffer: 1 << 20 });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as ChildReport;
+  return JSON.parse(stdout.trim().split('\n').pop()!) as Report;
 }
 
 async function decompressHere(file: string): Promise<string> {
@@ -121,8 +122,7 @@ describe(`zstd engines: files written with node:zlib's zstd (Node >= 22.15; Node
   }, 60_000);
 
   it('a writer destroyed mid-file on node:zlib fails with its error and leaves nothing pending', async () => {
-    const { stdout } = await run(lambdaNode, ['--import', 'tsx', CHILD, 'abort', dir], { cwd: ROOT, maxBuffer: 1 << 20 });
-    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ engine: 'node:zlib', error: 'the export failed', unhandled: [] });
+    expect(await runChild<unknown>(lambdaNode, 'abort', dir)).toEqual({ engine: 'node:zlib', error: 'the export failed', unhandled: [] });
   }, 60_000);
 
   describe('the CLI on both: a backup made on either Node validates and restores exactly on the other (real Postgres)', () => {
